@@ -1,0 +1,134 @@
+// swift-tools-version:6.0
+//
+// BankGateway: partner banks link accounts to the e-money wallet and push charges into it.
+// One target per pipeline stage, in the order bytes flow:
+//   socket → GatewayTLS → GatewayRPC (HTTP/2 + gRPC framing) → GatewayWire (protobuf-c codec)
+//          → GatewayPolicy (mutual security checks) → WalletCore (durable ledger)
+// GatewayService composes the stages into the served services; `bankgw` is the command line.
+import PackageDescription
+
+let package = Package(
+    name: "BankGateway",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "bankgw", targets: ["bankgw"])
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-nio-http2.git", from: "1.46.0"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.10.0"),
+        .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift.git", from: "0.2.0"),
+        .package(url: "https://github.com/apple/swift-atomics.git", from: "1.3.0"),
+    ],
+    targets: [
+        // MARK: C at the edge
+        .systemLibrary(
+            name: "CProtobufC",
+            pkgConfig: "libprotobuf-c",
+            providers: [.apt(["libprotobuf-c-dev"])]
+        ),
+        .systemLibrary(
+            name: "COpenSSL",
+            pkgConfig: "openssl",
+            providers: [.apt(["libssl-dev"])]
+        ),
+        // protoc-c output for Protos/: generated, DO NOT EDIT (`make protos` regenerates it).
+        .target(
+            name: "CBankGatewayProtos",
+            dependencies: ["CProtobufC"],
+            cSettings: [.unsafeFlags(["-Wno-everything"])],
+            linkerSettings: [.linkedLibrary("protobuf-c")]
+        ),
+
+        // MARK: Pipeline stages
+        .target(
+            name: "GatewayTLS",
+            dependencies: [
+                "COpenSSL",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .target(
+            name: "GatewayRPC",
+            dependencies: [
+                "GatewayTLS",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP2", package: "swift-nio-http2"),
+                .product(name: "NIOHPACK", package: "swift-nio-http2"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .target(
+            name: "GatewayWire",
+            dependencies: ["CBankGatewayProtos", "CProtobufC"]
+        ),
+        .target(
+            name: "GatewayPolicy",
+            dependencies: ["GatewayWire"]
+        ),
+        .target(
+            name: "WalletCore",
+            dependencies: [
+                "GatewayWire",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .target(
+            name: "GatewayService",
+            dependencies: [
+                "GatewayTLS", "GatewayRPC", "GatewayWire", "GatewayPolicy", "WalletCore", "COpenSSL",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Atomics", package: "swift-atomics"),
+            ]
+        ),
+        .executableTarget(
+            name: "bankgw",
+            dependencies: [
+                "GatewayService", "GatewayTLS", "GatewayRPC", "GatewayWire", "WalletCore",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Histogram", package: "hdrhistogram-swift"),
+            ]
+        ),
+
+        // MARK: Tests
+        .testTarget(name: "GatewayWireTests", dependencies: ["GatewayWire", "CBankGatewayProtos", "CProtobufC"]),
+        .testTarget(
+            name: "GatewayTLSTests",
+            dependencies: [
+                "GatewayTLS", "COpenSSL",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
+            ]
+        ),
+        .testTarget(
+            name: "GatewayRPCTests",
+            dependencies: [
+                "GatewayRPC", "GatewayTLS",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
+                .product(name: "NIOHTTP2", package: "swift-nio-http2"),
+                .product(name: "NIOHPACK", package: "swift-nio-http2"),
+            ]
+        ),
+        .testTarget(name: "GatewayPolicyTests", dependencies: ["GatewayPolicy", "GatewayWire"]),
+        .testTarget(name: "WalletCoreTests", dependencies: ["WalletCore", "GatewayWire"]),
+        .testTarget(name: "GatewayServiceTests", dependencies: ["GatewayService", "GatewayWire", "GatewayRPC", "GatewayTLS", "WalletCore"]),
+    ]
+)

@@ -1,0 +1,1 @@
+// GatewayPolicy: placeholder until its stage lands.

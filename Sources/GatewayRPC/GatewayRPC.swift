@@ -1,0 +1,1 @@
+// GatewayRPC: placeholder until its stage lands.

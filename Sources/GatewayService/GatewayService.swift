@@ -1,0 +1,1 @@
+// GatewayService: placeholder until its stage lands.

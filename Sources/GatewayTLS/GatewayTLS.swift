@@ -1,0 +1,1 @@
+// GatewayTLS: placeholder until its stage lands.

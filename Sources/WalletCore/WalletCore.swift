@@ -1,0 +1,1 @@
+// WalletCore: placeholder until its stage lands.

@@ -1,0 +1,5 @@
+import XCTest
+
+final class GatewayPolicyTestsPlaceholder: XCTestCase {
+    func testPlaceholder() {}
+}

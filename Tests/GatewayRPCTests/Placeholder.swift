@@ -1,0 +1,5 @@
+import XCTest
+
+final class GatewayRPCTestsPlaceholder: XCTestCase {
+    func testPlaceholder() {}
+}

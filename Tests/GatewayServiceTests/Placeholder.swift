@@ -1,0 +1,5 @@
+import XCTest
+
+final class GatewayServiceTestsPlaceholder: XCTestCase {
+    func testPlaceholder() {}
+}

@@ -1,0 +1,5 @@
+import XCTest
+
+final class GatewayWireTestsPlaceholder: XCTestCase {
+    func testPlaceholder() {}
+}

@@ -1,0 +1,5 @@
+import XCTest
+
+final class WalletCoreTestsPlaceholder: XCTestCase {
+    func testPlaceholder() {}
+}
