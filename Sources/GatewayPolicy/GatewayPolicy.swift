@@ -1,1 +1,0 @@
-// GatewayPolicy: placeholder until its stage lands.
