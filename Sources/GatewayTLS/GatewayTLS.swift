@@ -1,1 +1,0 @@
-// GatewayTLS: placeholder until its stage lands.
