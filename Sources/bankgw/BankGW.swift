@@ -1,0 +1,15 @@
+import ArgumentParser
+
+/// `bankgw`: the gateway and its operator tools (SPEC §7).
+///
+/// Exit codes: 0 success, 64 usage error, 65 bad input data, 69 gateway unreachable, 1 a check that failed.
+@main
+struct BankGW: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "bankgw",
+        abstract: "BankGateway: partner banks link accounts to the e-money wallet and push charges into it.",
+        subcommands: [
+            // One line per subcommand; each lives in its own file.
+        ]
+    )
+}

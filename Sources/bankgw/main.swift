@@ -1,1 +1,0 @@
-print("bankgw: under construction")
