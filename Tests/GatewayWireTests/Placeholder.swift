@@ -1,5 +1,0 @@
-import XCTest
-
-final class GatewayWireTestsPlaceholder: XCTestCase {
-    func testPlaceholder() {}
-}

@@ -1,0 +1,113 @@
+import GatewayWire
+
+/// One fully populated value of every message type, for round trips and benchmarks.
+enum Samples {
+    static let header = RequestHeader(bankCode: "9900", requestID: "req-20261124.0001_a", sentAtUnixMs: 1_764_000_000_123)
+    static let auth = CustomerAuth(method: .smsOTP, authenticatedAtUnixMs: 1_764_000_000_000, authReference: "otp-7781")
+
+    static let linkRequest = LinkAccountRequest(
+        header: header, walletAccountID: "W0000001", linkCode: "K7Q2-M9XA", bankAccountToken: "tok_9900_a1b2c3d4e5",
+        accountHolderKana: "ヤマダ ハナコ", customerAuth: auth
+    )
+    static let chargeRequest = ChargeRequest(
+        header: header, linkID: "L-000000000042", amountYen: 12_345, customerAuth: auth
+    )
+
+    static var allMessages: [any WireMessage] {
+        var profile = AdminBankProfile()
+        profile.maxChargeYen = 300_000
+        profile.maxDailyYenPerWallet = 500_000
+        profile.maxMonthlyYenPerWallet = 2_000_000
+        profile.newLinkMaxChargeYen = 50_000
+        profile.newLinkCautionMs = 86_400_000
+        profile.chargeRequiresCustomerAuth = true
+        profile.requiredEkycMethods = [.heICChipAndSelfie, .waJPKI]
+        profile.pinnedSPKISHA256 = Array(repeating: 0xAB, count: 32)
+        profile.maxRequestsPerSecond = 1_000
+        var record = ConformanceRecord()
+        record.bankCode = "0005"
+        record.passed = false
+        record.casesPassed = 41
+        record.casesFailed = 2
+        record.reportSHA256Hex = String(repeating: "ab", count: 32)
+        record.operatorName = "demo"
+        record.bankIdentity = "bank/0005"
+        record.recordedAtUnixMs = 1_764_000_000_000
+        record.failedCases = ["link.name_mismatch", "charge.limit_daily"]
+        var bank = AdminBank()
+        bank.bankCode = "0001"
+        bank.name = "みずほ銀行"
+        bank.linkState = .pilot
+        bank.chargeState = .pilot
+        bank.profile = profile
+        bank.pilotWalletIDs = ["W0000002", "W0000009"]
+        bank.lastConformance = record
+        bank.settlementBalanceYen = -1_234_567
+        var wallet = AdminWallet()
+        wallet.walletAccountID = "W0000001"
+        wallet.test = true
+        wallet.ekycStatus = .verified
+        wallet.ekycMethod = .heICChipAndSelfie
+        wallet.ekycNameKana = "ヤマダ ハナコ"
+        wallet.ekycVerifiedAtUnixMs = 1_700_000_000_000
+        wallet.phoneVerified = true
+        wallet.linkLocked = true
+        wallet.chargeFrozen = true
+        wallet.balanceYen = 999_999
+        wallet.balanceCapYen = 1_000_000
+        var hold = Hold()
+        hold.chargeID = "C-1"
+        hold.bankCode = "9900"
+        hold.requestID = "r-1"
+        hold.linkID = "L-1"
+        hold.walletAccountID = "W0000001"
+        hold.amountYen = 45_000
+        hold.rule = "charge.hold.new_link_near_limit"
+        hold.heldAtUnixMs = 1_764_000_000_000
+        hold.state = .released
+        hold.resolvedBy = "operator/demo"
+        hold.resolutionReason = "customer confirmed by phone"
+        var setProfile = SetBankProfileRequest()
+        setProfile.bankCode = "9900"
+        setProfile.profile = profile
+        setProfile.reason = "raise limits"
+        var pilot = SetPilotListRequest()
+        pilot.bankCode = "0001"
+        pilot.walletAccountIDs = ["W0000002"]
+        pilot.reason = "pilot cohort 1"
+        var ekyc = RecordEkycRequest()
+        ekyc.walletAccountID = "W0000004"
+        ekyc.status = .verified
+        ekyc.method = .waJPKI
+        ekyc.nameKana = "タナカ ジロウ"
+        ekyc.verifiedAtUnixMs = 1_764_000_000_000
+        ekyc.reason = "JPKI signature verified"
+        return [
+            header, auth, linkRequest,
+            LinkAccountResponse(decision: .declined, linkID: "", declineReason: .nameMismatch),
+            LinkAccountResponse(decision: .approved, linkID: "L-1", declineReason: .unspecified),
+            chargeRequest,
+            ChargeResponse(
+                decision: .approved, chargeID: "C-000001", declineReason: .unspecified,
+                processedAtUnixMs: 1_764_000_000_456, receiptSignature: Array(0..<72)
+            ),
+            GetChargeRequest(header: header, originalRequestID: "req-1"),
+            UnlinkRequest(header: header, linkID: "L-1", reason: "FRAUD: customer reported stolen PIN"),
+            UnlinkResponse(unlinked: true),
+            HealthCheckRequest(service: "bankgw.v1.BankGateway"),
+            HealthCheckResponse(status: .notServing),
+            profile, record, bank, ListBanksRequest(), ListBanksResponse(banks: [bank, bank]),
+            GetBankRequest(bankCode: "0005"),
+            SetBankStateRequest(bankCode: "0009", operation: .charge, state: .suspended, reason: "kill switch"),
+            setProfile, pilot, RecordConformanceRequest(record: record), wallet,
+            RegisterWalletRequest(walletAccountID: "W0000100", test: true, reason: "conformance"),
+            GetWalletRequest(walletAccountID: "W0000001"), ekyc,
+            MarkPhoneVerifiedRequest(walletAccountID: "W0000004", reason: "SMS verified"),
+            IssueLinkCodeRequest(walletAccountID: "W0000001"),
+            IssueLinkCodeResponse(linkCode: "K7Q2-M9XA", expiresAtUnixMs: 1_764_000_600_000),
+            WalletActionRequest(walletAccountID: "W0000001", reason: "reviewed"),
+            hold, ListHoldsRequest(includeResolved: true), ListHoldsResponse(holds: [hold]),
+            ReleaseHoldRequest(chargeID: "C-1", reason: "ok"), RejectHoldRequest(chargeID: "C-2", reason: "fraud"),
+        ]
+    }
+}
