@@ -105,6 +105,21 @@ let package = Package(
             ]
         ),
 
+        // libFuzzer target over the request decoder (`make fuzz`). Built normally it replays the files it is given,
+        // so the seed corpus also runs as a plain regression check.
+        .executableTarget(
+            name: "WireFuzz",
+            dependencies: ["GatewayWire"],
+            path: "Tests/Fuzz/WireFuzz"
+        ),
+
+        // `make bench`: the codec's figures (release build).
+        .executableTarget(
+            name: "WireBench",
+            dependencies: ["GatewayWire"],
+            path: "Tests/Benchmarks/WireBench"
+        ),
+
         // MARK: Tests
         .testTarget(name: "GatewayWireTests", dependencies: ["GatewayWire", "CBankGatewayProtos", "CProtobufC"]),
         .testTarget(

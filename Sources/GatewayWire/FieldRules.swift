@@ -81,15 +81,10 @@ public enum FieldRules {
     }
 
     static func kanaName(_ value: String, field: String) throws(WireError) {
-        guard !value.unicodeScalars.allSatisfy({ $0.properties.isWhitespace }) else {
+        guard !value.unicodeScalars.allSatisfy(isWhitespace) else {
             throw WireError(field: field, rule: .missing)
         }
-        guard value.unicodeScalars.count <= maxKanaNameCharacters else {
-            throw WireError(field: field, rule: .invalid("must be at most \(maxKanaNameCharacters) characters"))
-        }
-        guard !value.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) else {
-            throw WireError(field: field, rule: .invalid("must not contain control characters"))
-        }
+        try freeText(value, field: field, maxCharacters: maxKanaNameCharacters)
     }
 
     static func customerAuth(_ auth: CustomerAuth) throws(WireError) {
@@ -99,13 +94,27 @@ public enum FieldRules {
         try freeText(auth.authReference, field: "customer_auth.auth_reference", maxCharacters: 256)
     }
 
+    /// At most `maxCharacters` Unicode scalars, none of them a control character (tab allowed).
     public static func freeText(_ value: String, field: String, maxCharacters: Int) throws(WireError) {
-        guard value.unicodeScalars.count <= maxCharacters else {
+        var count = 0
+        for scalar in value.unicodeScalars {
+            count += 1
+            if isControl(scalar) { throw WireError(field: field, rule: .invalid("must not contain control characters")) }
+        }
+        guard count <= maxCharacters else {
             throw WireError(field: field, rule: .invalid("must be at most \(maxCharacters) characters"))
         }
-        guard !value.unicodeScalars.contains(where: { $0.properties.generalCategory == .control && $0 != "\t" }) else {
-            throw WireError(field: field, rule: .invalid("must not contain control characters"))
-        }
+    }
+
+    // ASCII answers without the Unicode tables (a lookup there costs more than the rest of a decode).
+    private static func isControl(_ scalar: Unicode.Scalar) -> Bool {
+        if scalar.value < 0x80 { return (scalar.value < 0x20 && scalar != "\t") || scalar.value == 0x7F }
+        return scalar.properties.generalCategory == .control
+    }
+
+    private static func isWhitespace(_ scalar: Unicode.Scalar) -> Bool {
+        if scalar.value < 0x80 { return scalar == " " || (scalar.value >= 0x09 && scalar.value <= 0x0D) }
+        return scalar.properties.isWhitespace
     }
 
     private static func isIdentifierByte(_ byte: UInt8) -> Bool {

@@ -23,32 +23,17 @@ extension WireMessage {
     public func validate() throws(WireError) {}
 
     /// Decodes and validates one message.
+    ///
+    /// Inlinable so the caller's module specializes it for `Self`: unspecialized, every call would look up generic
+    /// metadata at run time, which costs more than the rest of a small decode.
+    @inlinable
     public init(wireBytes bytes: UnsafeRawBufferPointer) throws(WireError) {
-        guard bytes.count <= WireLimits.maxMessageBytes else {
-            throw WireError(field: "(message)", rule: .tooLarge(bytes: bytes.count, maxBytes: WireLimits.maxMessageBytes))
+        var value: Self? = nil
+        try decodeMessage(bytes, Self.descriptor, allocation: .arena) { reader throws(WireError) in
+            value = try Self(reading: reader)
         }
-        let descriptor = Self.descriptor
-        try WireScanner(bytes).scan(descriptor)
-        let capacity = Arena.capacity(forInputBytes: bytes.count, messageBytes: descriptor.messageBytes)
-        let value: Self = try Arena.with(capacity: capacity) { allocator throws(WireError) -> Self in
-            // protobuf-c wants a non-null pointer even for an empty message.
-            var empty: UInt8 = 0
-            let unpacked = withUnsafePointer(to: &empty) { emptyPointer in
-                protobuf_c_message_unpack(
-                    descriptor.pointer, allocator, bytes.count,
-                    bytes.baseAddress?.assumingMemoryBound(to: UInt8.self) ?? emptyPointer
-                )
-            }
-            guard let unpacked else {
-                // The scanner accepts only what protobuf-c can unpack; reaching here means they disagree.
-                assertionFailure("protobuf-c refused bytes the scanner accepted")
-                throw WireError(field: "(message)", rule: .malformed("protobuf-c could not unpack the message"))
-            }
-            // No free: the arena releases everything when this closure returns.
-            return try Self(reading: MessageReader(UnsafeRawPointer(unpacked), descriptor, path: ""))
-        }
-        try value.validate()
-        self = value
+        try value!.validate()
+        self = value!
     }
 
     public init(wireBytes bytes: [UInt8]) throws(WireError) {
@@ -94,5 +79,61 @@ extension WireMessage {
         } catch {
             preconditionFailure("unexpected error packing \(Self.protoName): \(error)")
         }
+    }
+}
+
+/// Where protobuf-c puts what it unpacks.
+@usableFromInline
+enum DecodeAllocation {
+    /// One block per call (the production path).
+    case arena
+    /// protobuf-c's default: malloc per string, array and sub-message, freed one by one. Benchmarks only.
+    case systemMalloc
+}
+
+/// Hooks for `make bench` to compare the arena with protobuf-c's default allocator; not for production use.
+public enum WireBenchmarkHooks {
+    @inlinable
+    public static func decodeWithSystemMalloc<M: WireMessage>(_ type: M.Type, _ bytes: UnsafeRawBufferPointer) throws(WireError) -> M {
+        var value: M? = nil
+        try decodeMessage(bytes, M.descriptor, allocation: .systemMalloc) { reader throws(WireError) in
+            value = try M(reading: reader)
+        }
+        try value!.validate()
+        return value!
+    }
+}
+
+/// The non-generic core of every decode: size cap, scanner, protobuf-c unpack, then `read` with the unpacked
+/// message (whose memory lives only for the duration of `read`).
+@usableFromInline
+func decodeMessage(
+    _ bytes: UnsafeRawBufferPointer, _ descriptor: MessageDescriptor, allocation: DecodeAllocation,
+    _ read: (MessageReader) throws(WireError) -> Void
+) throws(WireError) {
+    guard bytes.count <= WireLimits.maxMessageBytes else {
+        throw WireError(field: "(message)", rule: .tooLarge(bytes: bytes.count, maxBytes: WireLimits.maxMessageBytes))
+    }
+    try WireScanner(bytes).scan(descriptor)
+    // protobuf-c wants a non-null pointer even for an empty message.
+    let empty: StaticString = ""
+    let input = bytes.baseAddress?.assumingMemoryBound(to: UInt8.self) ?? empty.utf8Start
+    func unpack(_ allocator: UnsafeMutablePointer<ProtobufCAllocator>?) throws(WireError) {
+        guard let unpacked = protobuf_c_message_unpack(descriptor.pointer, allocator, bytes.count, input) else {
+            // The scanner accepts only what protobuf-c can unpack; reaching here means they disagree.
+            assertionFailure("protobuf-c refused bytes the scanner accepted")
+            throw WireError(field: "(message)", rule: .malformed("protobuf-c could not unpack the message"))
+        }
+        defer { if allocator == nil { protobuf_c_message_free_unpacked(unpacked, nil) } }
+        try read(MessageReader(UnsafeRawPointer(unpacked), descriptor, path: ""))
+    }
+    switch allocation {
+    case .arena:
+        // No free: the arena releases everything when the closure returns.
+        try Arena.with(capacity: Arena.capacity(forInputBytes: bytes.count, messageBytes: descriptor.messageBytes)) {
+            allocator throws(WireError) in try unpack(allocator)
+        }
+    case .systemMalloc:
+        try unpack(nil)
     }
 }
