@@ -56,7 +56,7 @@ enum OpenSSLErrorQueue {
             if code == 0 { break }
             if entries.count < maxEntries {
                 ERR_error_string_n(code, &buffer, buffer.count)
-                entries.append(OpenSSLErrorEntry(code: UInt(code), description: String(cString: buffer)))
+                entries.append(OpenSSLErrorEntry(code: UInt(code), description: buffer.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }))
             }
         }
         return entries
