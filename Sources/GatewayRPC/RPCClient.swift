@@ -49,6 +49,8 @@ public final class RPCClientConnection: Sendable {
 
     public var eventLoop: any EventLoop { channel.eventLoop }
     public var closeFuture: EventLoopFuture<Void> { channel.closeFuture }
+    /// False once the connection closed (peer GOAWAY and close, network failure, `close()`).
+    public var isConnected: Bool { channel.isActive }
 
     private init(
         channel: any Channel, multiplexer: NIOHTTP2Handler.StreamMultiplexer, authority: String, scheme: String,
