@@ -12,6 +12,7 @@ struct BankGW: AsyncParsableCommand {
             // One line per subcommand; each lives in its own file.
             WireCommand.self,
             PKICommand.self,
+            Bench.self,
         ]
     )
 }

@@ -1,1 +1,0 @@
-// GatewayRPC: placeholder until its stage lands.

@@ -1,0 +1,268 @@
+import GatewayTLS
+import Logging
+import NIOCore
+import NIOHTTP2
+
+/// What the streams of one connection share: who the peer is. Written once by the connection handler when the TLS
+/// stage reports the handshake (before any stream exists), read by every call. Event-loop confined.
+final class RPCConnectionState: @unchecked Sendable {
+    let eventLoop: any EventLoop
+    /// Set from `TLSHandshakeCompleted`; nil on the h2c listener.
+    var peer: PeerIdentity? {
+        get { eventLoop.preconditionInEventLoop(); return _peer }
+        set { eventLoop.preconditionInEventLoop(); _peer = newValue }
+    }
+    private var _peer: PeerIdentity?
+
+    init(eventLoop: any EventLoop) { self.eventLoop = eventLoop }
+}
+
+/// Asks a connection to drain: GOAWAY now, close once its calls finish or after `grace`.
+struct RPCConnectionDrain: Sendable {
+    var grace: TimeAmount
+}
+
+/// The lifecycle of one server connection as a value: open streams, draining, closed.
+struct ServerConnectionStateMachine {
+    private enum State {
+        /// Serving; `openStreams` in flight, `lastStreamID` the highest the peer opened.
+        case active(openStreams: Int, lastStreamID: HTTP2StreamID)
+        /// GOAWAY sent: the open streams finish, no new ones are admitted.
+        case draining(openStreams: Int)
+        /// Closing or closed.
+        case closed
+    }
+
+    enum Action {
+        case none
+        /// The connection just became idle: arm the idle timer.
+        case armIdleTimer
+        /// A stream opened: disarm the idle timer.
+        case cancelIdleTimer
+        /// Send GOAWAY naming `lastStreamID` (streams above it are refused: the caller sees UNAVAILABLE, "never
+        /// started"), then close when the open streams are done or the grace runs out.
+        case sendGoAway(lastStreamID: HTTP2StreamID, closeNow: Bool)
+        /// The last stream of a draining connection closed.
+        case close
+    }
+
+    private var state: State = .active(openStreams: 0, lastStreamID: .rootStream)
+
+    mutating func streamOpened(_ id: HTTP2StreamID) -> Action {
+        switch state {
+        case .active(let open, let last):
+            state = .active(openStreams: open + 1, lastStreamID: max(last, id))
+            return .cancelIdleTimer
+        case .draining(let open):
+            // NIOHTTP2 refuses streams above our GOAWAY's last stream id; one below it may still open.
+            state = .draining(openStreams: open + 1)
+            return .none
+        case .closed:
+            return .none
+        }
+    }
+
+    mutating func streamClosed() -> Action {
+        switch state {
+        case .active(let open, let last):
+            assert(open > 0, "a stream closed that never opened")
+            state = .active(openStreams: open - 1, lastStreamID: last)
+            return open == 1 ? .armIdleTimer : .none
+        case .draining(let open):
+            assert(open > 0, "a stream closed that never opened")
+            if open == 1 {
+                state = .closed
+                return .close
+            }
+            state = .draining(openStreams: open - 1)
+            return .none
+        case .closed:
+            return .none
+        }
+    }
+
+    /// Shutdown, maximum age or idleness: start draining.
+    mutating func drain() -> Action {
+        switch state {
+        case .active(let open, let last):
+            if open == 0 {
+                state = .closed
+                return .sendGoAway(lastStreamID: last, closeNow: true)
+            }
+            state = .draining(openStreams: open)
+            return .sendGoAway(lastStreamID: last, closeNow: false)
+        case .draining, .closed:
+            return .none
+        }
+    }
+}
+
+/// Sits after NIOHTTP2Handler on a server connection: captures the peer identity, tracks streams, enforces idle
+/// time, maximum age and keepalive, and drains gracefully on request.
+final class ServerConnectionHandler: ChannelDuplexHandler {
+    typealias InboundIn = HTTP2Frame
+    typealias InboundOut = HTTP2Frame
+    typealias OutboundIn = HTTP2Frame
+    typealias OutboundOut = HTTP2Frame
+
+    private var lifecycle = ServerConnectionStateMachine()
+    private let connection: RPCConnectionState
+    private let limits: RPCServerLimits
+    private let logger: Logger
+    private var idleTimer: Scheduled<Void>?
+    private var ageTimer: Scheduled<Void>?
+    private var graceTimer: Scheduled<Void>?
+    private var keepaliveTimer: RepeatedTask?
+    private var pingAckTimer: Scheduled<Void>?
+    private var readSinceLastPing = false
+    private static let keepalivePingData = HTTP2PingData(withInteger: 0x6B65_6570_616C_6976)  // "keepaliv"
+
+    init(connection: RPCConnectionState, limits: RPCServerLimits, logger: Logger) {
+        self.connection = connection
+        self.limits = limits
+        self.logger = logger
+    }
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        if context.channel.isActive { self.start(context) }
+    }
+
+    func channelActive(context: ChannelHandlerContext) {
+        self.start(context)
+        context.fireChannelActive()
+    }
+
+    private var started = false
+    private func start(_ context: ChannelHandlerContext) {
+        guard !started else { return }
+        started = true
+        let loop = context.eventLoop
+        let bound = NIOLoopBound((self, context), eventLoop: loop)
+        self.armIdleTimer(context)
+        ageTimer = loop.scheduleTask(in: limits.maxConnectionAge) {
+            let (handler, context) = bound.value
+            handler.drain(context, grace: handler.limits.connectionAgeGrace)
+        }
+        keepaliveTimer = loop.scheduleRepeatedTask(
+            initialDelay: limits.keepaliveInterval, delay: limits.keepaliveInterval
+        ) { _ in
+            let (handler, context) = bound.value
+            handler.keepaliveTick(context)
+        }
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) { self.cancelTimers() }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        self.cancelTimers()
+        context.fireChannelInactive()
+    }
+
+    private func cancelTimers() {
+        idleTimer?.cancel()
+        ageTimer?.cancel()
+        graceTimer?.cancel()
+        keepaliveTimer?.cancel()
+        pingAckTimer?.cancel()
+        idleTimer = nil; ageTimer = nil; graceTimer = nil; keepaliveTimer = nil; pingAckTimer = nil
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        readSinceLastPing = true
+        let frame = self.unwrapInboundIn(data)
+        if case .ping(let pingData, ack: true) = frame.payload, pingData == Self.keepalivePingData {
+            pingAckTimer?.cancel()
+            pingAckTimer = nil
+        }
+        context.fireChannelRead(data)
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        switch event {
+        case let handshake as TLSHandshakeCompleted:
+            connection.peer = handshake.identity
+        case let created as NIOHTTP2StreamCreatedEvent:
+            self.perform(lifecycle.streamOpened(created.streamID), context)
+        case is StreamClosedEvent:
+            self.perform(lifecycle.streamClosed(), context)
+        default:
+            break
+        }
+        context.fireUserInboundEventTriggered(event)
+    }
+
+    func triggerUserOutboundEvent(context: ChannelHandlerContext, event: Any, promise: EventLoopPromise<Void>?) {
+        if let drain = event as? RPCConnectionDrain {
+            self.drain(context, grace: drain.grace)
+            promise?.succeed()
+        } else {
+            context.triggerUserOutboundEvent(event, promise: promise)
+        }
+    }
+
+    private func drain(_ context: ChannelHandlerContext, grace: TimeAmount) {
+        let action = lifecycle.drain()
+        if case .sendGoAway(_, closeNow: false) = action {
+            let bound = NIOLoopBound(context, eventLoop: context.eventLoop)
+            graceTimer = context.eventLoop.scheduleTask(in: grace) {
+                // Grace over: calls still running are cut; their callers see the connection close.
+                bound.value.close(promise: nil)
+            }
+        }
+        self.perform(action, context)
+    }
+
+    private func perform(_ action: ServerConnectionStateMachine.Action, _ context: ChannelHandlerContext) {
+        switch action {
+        case .none:
+            break
+        case .armIdleTimer:
+            self.armIdleTimer(context)
+        case .cancelIdleTimer:
+            idleTimer?.cancel()
+            idleTimer = nil
+        case .sendGoAway(let lastStreamID, let closeNow):
+            idleTimer?.cancel()
+            idleTimer = nil
+            let goAway = HTTP2Frame(
+                streamID: .rootStream, payload: .goAway(lastStreamID: lastStreamID, errorCode: .noError, opaqueData: nil))
+            if closeNow {
+                let bound = NIOLoopBound(context, eventLoop: context.eventLoop)
+                context.writeAndFlush(self.wrapOutboundOut(goAway)).whenComplete { _ in bound.value.close(promise: nil) }
+            } else {
+                context.writeAndFlush(self.wrapOutboundOut(goAway), promise: nil)
+            }
+        case .close:
+            // Let the last trailers reach the socket first.
+            context.flush()
+            context.close(promise: nil)
+        }
+    }
+
+    private func armIdleTimer(_ context: ChannelHandlerContext) {
+        idleTimer?.cancel()
+        let bound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+        idleTimer = context.eventLoop.scheduleTask(in: limits.maxIdleTime) {
+            let (handler, context) = bound.value
+            handler.idleTimer = nil
+            handler.logger.debug("closing idle connection")
+            handler.drain(context, grace: handler.limits.connectionAgeGrace)
+        }
+    }
+
+    private func keepaliveTick(_ context: ChannelHandlerContext) {
+        guard !readSinceLastPing else {
+            readSinceLastPing = false
+            return
+        }
+        guard pingAckTimer == nil else { return }
+        context.writeAndFlush(
+            self.wrapOutboundOut(HTTP2Frame(streamID: .rootStream, payload: .ping(Self.keepalivePingData, ack: false))),
+            promise: nil)
+        let bound = NIOLoopBound(context, eventLoop: context.eventLoop)
+        pingAckTimer = context.eventLoop.scheduleTask(in: limits.keepaliveTimeout) {
+            // No PING ack: the peer or the path is dead; free its resources.
+            bound.value.close(promise: nil)
+        }
+    }
+}

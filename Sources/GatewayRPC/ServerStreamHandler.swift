@@ -1,0 +1,241 @@
+import GatewayTLS
+import Logging
+import NIOCore
+import NIOHPACK
+import NIOHTTP2
+
+/// Serves one gRPC call in its HTTP/2 child channel: unwraps frames, asks `ServerCallStateMachine`, performs the
+/// action. Synchronous handlers run inline on the event loop; async ones in a Task whose outcome hops back here.
+final class ServerStreamHandler: ChannelInboundHandler {
+    typealias InboundIn = HTTP2Frame.FramePayload
+    typealias OutboundOut = HTTP2Frame.FramePayload
+
+    private var call: ServerCallStateMachine
+    private let connection: RPCConnectionState
+    private let limits: RPCServerLimits
+    private let logger: Logger
+    private var context: ChannelHandlerContext!
+    /// The request-receipt limit, then the caller's deadline: one timer at a time.
+    private var timer: Scheduled<Void>?
+    private var deadline: NIODeadline = .distantFuture
+    private var handlerTask: Task<Void, Never>?
+    private var path: String = ""
+    /// The client half-closed (or reset): after our status there is nothing left to refuse.
+    private var inboundClosed = false
+
+    init(services: RPCServices, connection: RPCConnectionState, limits: RPCServerLimits, logger: Logger) {
+        self.call = ServerCallStateMachine(services: services, maxRequestMessageBytes: limits.maxMessageBytes)
+        self.connection = connection
+        self.limits = limits
+        self.logger = logger
+    }
+
+    func handlerAdded(context: ChannelHandlerContext) { self.context = context }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        self.cancelTimer()
+        self.perform(call.streamClosed())
+        self.context = nil
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        switch self.unwrapInboundIn(data) {
+        case .headers(let headers):
+            if headers.endStream { inboundClosed = true }
+            if path.isEmpty { path = headers.headers.first(name: ":path") ?? "" }
+            self.perform(call.receiveHeaders(headers.headers, endStream: headers.endStream))
+        case .data(let data):
+            if data.endStream { inboundClosed = true }
+            guard case .byteBuffer(let bytes) = data.data else {
+                // Inbound DATA from NIOHTTP2 is always a ByteBuffer; a file region would be our bug.
+                assertionFailure("inbound DATA as a file region")
+                return
+            }
+            self.perform(call.receiveData(bytes, endStream: data.endStream))
+        case .rstStream:
+            inboundClosed = true
+            self.perform(call.streamClosed())
+        default:
+            break  // PRIORITY, WINDOW_UPDATE: NIOHTTP2 handles them; nothing for the call.
+        }
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        inboundClosed = true
+        self.cancelTimer()
+        self.perform(call.streamClosed())
+        context.fireChannelInactive()
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        // A stream error (e.g. the peer reset it) ends this call only; the connection is not ours to close.
+        self.perform(call.streamClosed())
+        context.close(promise: nil)
+    }
+
+    // MARK: Actions
+
+    private func perform(_ action: ServerCallStateMachine.Action) {
+        switch action {
+        case .none:
+            break
+        case .awaitRequest(let timeout):
+            let now = NIODeadline.now()
+            if let timeout { deadline = now + timeout }
+            let receiveBy = now + limits.maxRequestReceiveTime
+            self.armTimer(at: min(deadline, receiveBy))
+        case .invoke(let handler, let request):
+            self.cancelTimer()
+            if deadline != .distantFuture { self.armTimer(at: deadline) }
+            self.invoke(handler, request: request)
+        case .sendMessage(let message, let withHeaders):
+            guard let context else { return }
+            if withHeaders { context.write(self.wrapOutboundOut(Self.responseHeaders), promise: nil) }
+            let framed = GRPCMessageFramer.frame(message, allocator: context.channel.allocator)
+            context.writeAndFlush(
+                self.wrapOutboundOut(.data(.init(data: .byteBuffer(framed)))), promise: nil)
+        case .sendResponse(let message):
+            self.cancelTimer()
+            guard let context else { return }
+            let framed = GRPCMessageFramer.frame(message, allocator: context.channel.allocator)
+            context.write(self.wrapOutboundOut(Self.responseHeaders), promise: nil)
+            context.write(self.wrapOutboundOut(.data(.init(data: .byteBuffer(framed)))), promise: nil)
+            context.write(self.wrapOutboundOut(Self.okTrailers), promise: nil)
+            self.endOfResponse(context)
+        case .finish(let status, let trailersOnly, let httpStatus, let cancelHandler):
+            self.cancelTimer()
+            if cancelHandler { handlerTask?.cancel() }
+            guard let context else { return }
+            let frame = trailersOnly
+                ? Self.trailersOnly(status, httpStatus: httpStatus) : Self.trailers(status)
+            context.write(self.wrapOutboundOut(frame), promise: nil)
+            self.endOfResponse(context)
+        case .cancelHandler:
+            self.cancelTimer()
+            handlerTask?.cancel()
+        }
+    }
+
+    /// After our END_STREAM: a client still sending (oversized message, early status) is told to stop with
+    /// RST_STREAM(NO_ERROR), as the gRPC spec recommends, so it neither buffers nor waits.
+    private func endOfResponse(_ context: ChannelHandlerContext) {
+        if !inboundClosed {
+            context.write(self.wrapOutboundOut(.rstStream(.noError)), promise: nil)
+        }
+        context.flush()
+    }
+
+    private func invoke(_ handler: RPCMethodHandler, request: ByteBuffer) {
+        let callContext = RPCCallContext(
+            peer: connection.peer, path: path, deadline: deadline, eventLoop: context.eventLoop, logger: logger)
+        switch handler {
+        case .unary(let body):
+            var response = GRPCMessageFramer.makeResponseBuffer(
+                allocator: context.channel.allocator, capacity: limits.responseBufferHintBytes)
+            do {
+                try body(request, &response, callContext)
+                self.perform(call.handlerReturned(response))
+            } catch {
+                self.perform(call.handlerFinished(self.status(for: error)))
+            }
+        case .unaryAsync(let body):
+            let this = NIOLoopBound(self, eventLoop: context.eventLoop)
+            let eventLoop = context.eventLoop
+            handlerTask = Task {
+                let result: Result<ByteBuffer, any Error>
+                do { result = .success(try await body(request, callContext)) } catch { result = .failure(error) }
+                eventLoop.execute {
+                    let handler = this.value
+                    handler.handlerTask = nil
+                    switch result {
+                    case .success(let response): handler.perform(handler.call.handlerReturned(response))
+                    case .failure(let error): handler.perform(handler.call.handlerFinished(handler.status(for: error)))
+                    }
+                }
+            }
+        case .serverStreaming(let body):
+            let this = NIOLoopBound(self, eventLoop: context.eventLoop)
+            let eventLoop = context.eventLoop
+            let stream = RPCResponseStream { message in
+                eventLoop.submit { this.value.streamSend(message) }.flatMap { $0 }
+            }
+            handlerTask = Task {
+                let result: Result<Void, any Error>
+                do { result = .success(try await body(request, stream, callContext)) } catch { result = .failure(error) }
+                eventLoop.execute {
+                    let handler = this.value
+                    handler.handlerTask = nil
+                    switch result {
+                    case .success: handler.perform(handler.call.handlerFinished(.ok))
+                    case .failure(let error): handler.perform(handler.call.handlerFinished(handler.status(for: error)))
+                    }
+                }
+            }
+        }
+    }
+
+    private func streamSend(_ message: ByteBuffer) -> EventLoopFuture<Void> {
+        guard let context, !call.isClosed else {
+            return (self.context?.eventLoop ?? connection.eventLoop).makeFailedFuture(
+                GRPCStatus(.cancelled, "the call is over"))
+        }
+        let action = call.handlerSends(message)
+        guard case .sendMessage(let message, let withHeaders) = action else {
+            return context.eventLoop.makeFailedFuture(GRPCStatus(.cancelled, "the call is over"))
+        }
+        if withHeaders { context.write(self.wrapOutboundOut(Self.responseHeaders), promise: nil) }
+        let framed = GRPCMessageFramer.frame(message, allocator: context.channel.allocator)
+        let promise = context.eventLoop.makePromise(of: Void.self)
+        context.writeAndFlush(self.wrapOutboundOut(.data(.init(data: .byteBuffer(framed)))), promise: promise)
+        return promise.futureResult
+    }
+
+    /// A handler's error as the caller sees it: its own status, or INTERNAL with the detail kept in our log only.
+    private func status(for error: any Error) -> GRPCStatus {
+        if let status = error as? GRPCStatus { return status }
+        if error is CancellationError { return GRPCStatus(.cancelled, "cancelled") }
+        logger.error("handler failed", metadata: ["path": "\(path)", "error": "\(String(reflecting: error))"])
+        return GRPCStatus(.internal, "internal error")
+    }
+
+    // MARK: Timer
+
+    private func armTimer(at when: NIODeadline) {
+        guard when != .distantFuture, let context else { return }
+        let this = NIOLoopBound(self, eventLoop: context.eventLoop)
+        timer = context.eventLoop.scheduleTask(deadline: when) {
+            let handler = this.value
+            handler.timer = nil
+            let status = NIODeadline.now() >= handler.deadline
+                ? GRPCStatus(.deadlineExceeded, "deadline exceeded")
+                : GRPCStatus(.deadlineExceeded, "request message not received in time")
+            handler.perform(handler.call.terminate(status))
+        }
+    }
+
+    private func cancelTimer() {
+        timer?.cancel()
+        timer = nil
+    }
+
+    // MARK: HPACK headers, built once
+
+    static let responseHeaders = HTTP2Frame.FramePayload.headers(
+        .init(headers: [":status": "200", "content-type": "application/grpc"]))
+    static let okTrailers = HTTP2Frame.FramePayload.headers(.init(headers: ["grpc-status": "0"], endStream: true))
+
+    static func trailers(_ status: GRPCStatus) -> HTTP2Frame.FramePayload {
+        var headers: HPACKHeaders = ["grpc-status": status.code.wireString]
+        if !status.message.isEmpty { headers.add(name: "grpc-message", value: GRPCMessageEncoding.encode(status.message)) }
+        return .headers(.init(headers: headers, endStream: true))
+    }
+
+    static func trailersOnly(_ status: GRPCStatus, httpStatus: Int) -> HTTP2Frame.FramePayload {
+        var headers: HPACKHeaders = [
+            ":status": httpStatus == 200 ? "200" : String(httpStatus), "content-type": "application/grpc",
+            "grpc-status": status.code.wireString,
+        ]
+        if !status.message.isEmpty { headers.add(name: "grpc-message", value: GRPCMessageEncoding.encode(status.message)) }
+        return .headers(.init(headers: headers, endStream: true))
+    }
+}
