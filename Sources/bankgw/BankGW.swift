@@ -13,6 +13,7 @@ struct BankGW: AsyncParsableCommand {
             WireCommand.self,
             PKICommand.self,
             Bench.self,
+            ServeCommand.self,
         ]
     )
 }

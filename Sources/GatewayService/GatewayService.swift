@@ -1,1 +1,0 @@
-// GatewayService: placeholder until its stage lands.
