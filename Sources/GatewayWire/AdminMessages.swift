@@ -144,7 +144,7 @@ public struct WalletActionRequest: Sendable, Hashable {
     }
 }
 
-public struct Hold: Sendable, Hashable {
+public struct AdminHold: Sendable, Hashable {
     public var chargeID = ""
     public var bankCode = ""
     public var requestID = ""
@@ -163,8 +163,8 @@ public struct ListHoldsRequest: Sendable, Hashable {
     public init(includeResolved: Bool = false) { self.includeResolved = includeResolved }
 }
 public struct ListHoldsResponse: Sendable, Hashable {
-    public var holds: [Hold] = []
-    public init(holds: [Hold] = []) { self.holds = holds }
+    public var holds: [AdminHold] = []
+    public init(holds: [AdminHold] = []) { self.holds = holds }
 }
 public struct ReleaseHoldRequest: Sendable, Hashable {
     public var chargeID = ""
@@ -525,7 +525,7 @@ extension WalletActionRequest: WireMessage {
     }
 }
 
-extension Hold: WireMessage {
+extension AdminHold: WireMessage {
     public static let protoName = "bankgw.admin.v1.Hold"
     public static let descriptor = MessageDescriptor.named(protoName)
     public init(reading r: MessageReader) throws(WireError) {

@@ -97,7 +97,7 @@ public enum ServingStatus: Int32, Sendable, CaseIterable, Hashable {
     case serviceUnknown = 3
 }
 
-/// Lifecycle of a held charge (`bankgw.admin.v1.Hold.State`).
+/// Lifecycle of a held charge (`bankgw.admin.v1.AdminHold.State`).
 public enum HoldState: Int32, Sendable, CaseIterable, Hashable {
     case unspecified = 0
     case open = 1

@@ -18,7 +18,7 @@ public enum WireJSON {
             ListBanksResponse.self, GetBankRequest.self, SetBankStateRequest.self, SetBankProfileRequest.self,
             SetPilotListRequest.self, RecordConformanceRequest.self, AdminWallet.self, RegisterWalletRequest.self,
             GetWalletRequest.self, RecordEkycRequest.self, MarkPhoneVerifiedRequest.self, IssueLinkCodeRequest.self,
-            IssueLinkCodeResponse.self, WalletActionRequest.self, Hold.self, ListHoldsRequest.self,
+            IssueLinkCodeResponse.self, WalletActionRequest.self, AdminHold.self, ListHoldsRequest.self,
             ListHoldsResponse.self, ReleaseHoldRequest.self, RejectHoldRequest.self,
         ]
         return Dictionary(uniqueKeysWithValues: all.map { ($0.protoName, $0) })

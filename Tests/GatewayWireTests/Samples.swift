@@ -55,7 +55,7 @@ enum Samples {
         wallet.chargeFrozen = true
         wallet.balanceYen = 999_999
         wallet.balanceCapYen = 1_000_000
-        var hold = Hold()
+        var hold = AdminHold()
         hold.chargeID = "C-1"
         hold.bankCode = "9900"
         hold.requestID = "r-1"
