@@ -13,6 +13,11 @@ public enum LinkDeclineStreak {
         public var streak: Int
         /// Lock the wallet for linking and raise an alert.
         public var lockWallet: Bool
+
+        public init(streak: Int, lockWallet: Bool) {
+            self.streak = streak
+            self.lockWallet = lockWallet
+        }
     }
 
     /// The wallet's new streak after a judged link attempt.
