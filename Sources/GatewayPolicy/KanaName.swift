@@ -21,39 +21,64 @@ public enum KanaName {
     public static let maxNameScalars = 256
 
     /// Whether the bank's holder name and the wallet's eKYC name are the same name. Empty names never match.
+    ///
+    /// Compares the two normal forms scalar by scalar as they are produced: no allocation, and a mismatch in the
+    /// first character costs one character's work.
     public static func matches(_ bankHolderName: String, _ ekycName: String) -> Bool {
-        guard bankHolderName.unicodeScalars.count <= maxNameScalars,
-            ekycName.unicodeScalars.count <= maxNameScalars
-        else { return false }
-        let a = normalize(bankHolderName)
-        return !a.isEmpty && a == normalize(ekycName)
+        var a = NormalScalars(bankHolderName)
+        var b = NormalScalars(ekycName)
+        var sawAny = false
+        while true {
+            let x = a.next()
+            let y = b.next()
+            if a.consumed > maxNameScalars || b.consumed > maxNameScalars { return false }
+            if x != y { return false }
+            if x == nil { return sawAny }
+            sawAny = true
+        }
     }
 
     /// The normal form: full-width katakana, large kana only, voiced marks composed, no spaces, separators or
     /// long-vowel marks, full-width ASCII narrowed and Latin letters upper-cased. Idempotent.
     public static func normalize(_ name: String) -> String {
         var out = String.UnicodeScalarView()
-        var last: Unicode.Scalar? = nil
-        for scalar in name.unicodeScalars {
-            guard let mapped = canonical(scalar) else { continue }
-            switch mapped.value {
-            case voicedMark, semiVoicedMark:
-                // Compose with the last scalar kept (not the last read), so "ｶ ﾞ" and "カﾞ" give the same ガ and
-                // normalising twice changes nothing.
-                if let base = last, let composed = compose(base, mark: mapped.value) {
-                    out.removeLast()
-                    out.append(composed)
-                    last = composed
-                } else {
-                    out.append(mapped)
-                    last = mapped
-                }
-            default:
-                out.append(mapped)
-                last = mapped
-            }
-        }
+        var scalars = NormalScalars(name)
+        while let scalar = scalars.next() { out.append(scalar) }
         return String(out)
+    }
+
+    /// The normal form of a name, one scalar at a time.
+    ///
+    /// Holds one scalar back, because the next may be a voiced mark that composes with it. A mark composes with
+    /// the last scalar kept, not the last read, so "ｶ ﾞ" and "カﾞ" both give ガ and normalising twice changes
+    /// nothing.
+    struct NormalScalars: IteratorProtocol {
+        private var input: String.UnicodeScalarView.Iterator
+        private var pending: Unicode.Scalar?
+        /// Input scalars read so far (the caller bounds it).
+        private(set) var consumed = 0
+
+        init(_ name: String) {
+            input = name.unicodeScalars.makeIterator()
+        }
+
+        mutating func next() -> Unicode.Scalar? {
+            while let raw = input.next() {
+                consumed += 1
+                guard let scalar = KanaName.canonical(raw) else { continue }
+                if scalar.value == KanaName.voicedMark || scalar.value == KanaName.semiVoicedMark,
+                    let base = pending, let composed = KanaName.compose(base, mark: scalar.value)
+                {
+                    pending = composed
+                    continue
+                }
+                let ready = pending
+                pending = scalar
+                if let ready { return ready }
+            }
+            defer { pending = nil }
+            return pending
+        }
     }
 
     // MARK: - Table
@@ -80,6 +105,16 @@ public enum KanaName {
         default: break
         }
         if let large = smallToLarge(v) { v = large }
+        switch v {
+        case 0x30A1...0x30FA, 0x30FD, 0x30FE, 0x41...0x5A, 0x30...0x39:
+            // Katakana, Latin capitals, digits: nearly every scalar of a name. Skips the Unicode property
+            // lookups below, which otherwise dominate the cost of a match.
+            return Unicode.Scalar(v)
+        case 0x09...0x0D, 0x20, 0x3000:
+            return nil
+        default:
+            break
+        }
         if isDropped(v) { return nil }
         guard let result = Unicode.Scalar(v) else {
             assertionFailure("table produced a non-scalar \(v) from \(scalar.value)")
