@@ -75,7 +75,8 @@ public enum BankEnablement {
             }
             return .pass
         case .suspended, .unspecified:
-            return .reject(Rejection(.permissionDenied, "bank \(bank.code) is \(state.specName) for \(operation.specName)"))
+            return .reject(
+                Rejection(.permissionDenied, "bank \(bank.code) is \(state.specName) for \(operation.specName)"))
         }
     }
 

@@ -33,7 +33,9 @@ public final class BankRateLimiter: Sendable {
     /// - Parameters:
     ///   - burst: how many seconds' worth of requests a bank may send at once. Default 1 s; 1 ms ... 60 s.
     ///   - nowNanos: a monotonic clock in nanoseconds; tests inject their own.
-    public init(burst: Duration = .seconds(1), nowNanos: @escaping @Sendable () -> Int64 = BankRateLimiter.monotonicNanos) {
+    public init(
+        burst: Duration = .seconds(1), nowNanos: @escaping @Sendable () -> Int64 = BankRateLimiter.monotonicNanos
+    ) {
         precondition(burst >= .milliseconds(1) && burst <= Self.maxBurst, "burst must be 1 ms ... 60 s, got \(burst)")
         let (seconds, attoseconds) = burst.components
         self.burstNanos = seconds * 1_000_000_000 + attoseconds / 1_000_000_000

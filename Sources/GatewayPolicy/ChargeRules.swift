@@ -16,7 +16,11 @@ public enum ChargeRules {
     /// Share of the per-charge limit in force at which a charge is held for review: 80 % (SPEC §4).
     public static let holdAtPercentOfLimit: Int64 = 80
     /// A link's charges within this window before now count toward the rapid-charge hold. 10 min (SPEC §4).
+    /// The wallet core counts with it when it fills `ChargeAttemptFacts.chargesOnLinkInLast10Minutes`.
     public static let rapidChargeWindowMs: Int64 = 600_000
+    /// How recently a token must have been linked to another wallet for its first charge on a new link to be
+    /// held. 30 days (SPEC §4). The wallet core uses it for `firstChargeAfterTokenMovedWallets`.
+    public static let tokenMovedWindowMs: Int64 = 30 * 86_400_000
     /// The 4th and later charge on one link within `rapidChargeWindowMs` is held: i.e. 3 earlier ones (SPEC §4).
     public static let maxChargesOnLinkInWindowBeforeHold = 3
 

@@ -58,7 +58,8 @@ public struct LinkChecks: Sendable {
     public var rules: [Rule<LinkAttemptFacts>]
 
     public init(rules: [Rule<LinkAttemptFacts>]) {
-        precondition(Set(rules.map(\.name)).count == rules.count, "rule names must be unique: the audit log relies on it")
+        precondition(
+            Set(rules.map(\.name)).count == rules.count, "rule names must be unique: the audit log relies on it")
         self.rules = rules
     }
 
@@ -75,7 +76,8 @@ public struct ChargeChecks: Sendable {
     public var rules: [Rule<ChargeAttemptFacts>]
 
     public init(rules: [Rule<ChargeAttemptFacts>]) {
-        precondition(Set(rules.map(\.name)).count == rules.count, "rule names must be unique: the audit log relies on it")
+        precondition(
+            Set(rules.map(\.name)).count == rules.count, "rule names must be unique: the audit log relies on it")
         self.rules = rules
     }
 

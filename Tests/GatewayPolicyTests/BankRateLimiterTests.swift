@@ -91,7 +91,9 @@ final class BankRateLimiterTests: XCTestCase {
         let admittedCount = await withTaskGroup(of: Int.self) { group in
             for _ in 0..<8 {
                 group.addTask {
-                    (0..<1_000).filter { _ in limiter.admit(bankCode: "9900", maxRequestsPerSecond: 2_000) == nil }.count
+                    (0..<1_000).filter { _ in
+                        limiter.admit(bankCode: "9900", maxRequestsPerSecond: 2_000) == nil
+                    }.count
                 }
             }
             return await group.reduce(0, +)

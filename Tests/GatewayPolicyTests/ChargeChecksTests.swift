@@ -28,7 +28,8 @@ final class ChargeChecksTests: XCTestCase {
 
     func testBankSuspendedForChargeOnlyStillUsesItsLinkState() {
         let bank = BankFacts(code: "0123", linkState: .enabled, chargeState: .suspended)
-        XCTAssertEqual(checks.evaluate(Fixture.charge(bank: bank)).rejection?.message, "bank 0123 is SUSPENDED for charge")
+        XCTAssertEqual(
+            checks.evaluate(Fixture.charge(bank: bank)).rejection?.message, "bank 0123 is SUSPENDED for charge")
         XCTAssertEqual(LinkChecks.standard.evaluate(Fixture.link(bank: bank)), .approve)
     }
 
@@ -85,7 +86,8 @@ final class ChargeChecksTests: XCTestCase {
         var wallet = Fixture.w1
         wallet.chargeFrozen = true
         XCTAssertEqual(
-            checks.evaluate(Fixture.charge(wallet: wallet)), .decline(.fraudSuspected, rule: "charge.wallet_not_frozen"))
+            checks.evaluate(Fixture.charge(wallet: wallet)),
+            .decline(.fraudSuspected, rule: "charge.wallet_not_frozen"))
     }
 
     // MARK: Customer auth

@@ -45,7 +45,9 @@ enum Fixture {
     // MARK: Attempts every rule passes
 
     /// Bank 9900 links W0000001 with a fresh code, SMS OTP a minute ago, the bank's half-width holder name.
-    static func link(bank: BankFacts = bank9900, wallet: WalletFacts? = w1, holder: String = "ﾔﾏﾀﾞ ﾊﾅｺ") -> LinkAttemptFacts {
+    static func link(
+        bank: BankFacts = bank9900, wallet: WalletFacts? = w1, holder: String = "ﾔﾏﾀﾞ ﾊﾅｺ"
+    ) -> LinkAttemptFacts {
         let walletID = wallet?.id ?? "W0000099"
         let request = LinkAccountRequest(
             header: RequestHeader(bankCode: bank.code, requestID: "req-link-1", sentAtUnixMs: now),

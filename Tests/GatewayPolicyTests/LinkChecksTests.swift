@@ -68,7 +68,8 @@ final class LinkChecksTests: XCTestCase {
     // MARK: Wallet
 
     func testLinkIsDeclinedWhenWalletDoesNotExist() {
-        XCTAssertEqual(checks.evaluate(Fixture.link(wallet: nil)), .decline(.walletNotFound, rule: "link.wallet_exists"))
+        XCTAssertEqual(
+            checks.evaluate(Fixture.link(wallet: nil)), .decline(.walletNotFound, rule: "link.wallet_exists"))
     }
 
     func testLinkIsDeclinedFraudSuspectedWhenWalletIsLockedForLinking() {
