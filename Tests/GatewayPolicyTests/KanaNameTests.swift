@@ -36,6 +36,11 @@ final class KanaNameTests: XCTestCase {
         XCTAssertFalse(KanaName.matches("ｱﾞｲ", "アイ"))
     }
 
+    func testMarkComposesWithTheLastKeptKanaAcrossADroppedSpace() {
+        XCTAssertEqual(KanaName.normalize("ｶ ﾞ"), "ガ")
+        XCTAssertEqual(KanaName.normalize("ﾊｰﾟ"), "パ")
+    }
+
     func testHiraganaIsKatakana() {
         XCTAssertEqual(KanaName.normalize("やまだ はなこ"), "ヤマダハナコ")
         XCTAssertEqual(KanaName.normalize("がぱゔ"), "ガパヴ")
