@@ -1,5 +1,0 @@
-import XCTest
-
-final class GatewayPolicyTestsPlaceholder: XCTestCase {
-    func testPlaceholder() {}
-}
