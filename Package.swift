@@ -77,7 +77,7 @@ let package = Package(
         .target(
             name: "WalletCore",
             dependencies: [
-                "GatewayWire",
+                "GatewayWire", "GatewayPolicy",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -128,7 +128,7 @@ let package = Package(
             ]
         ),
         .testTarget(name: "GatewayPolicyTests", dependencies: ["GatewayPolicy", "GatewayWire"]),
-        .testTarget(name: "WalletCoreTests", dependencies: ["WalletCore", "GatewayWire"]),
+        .testTarget(name: "WalletCoreTests", dependencies: ["WalletCore", "GatewayWire", "GatewayPolicy"]),
         .testTarget(name: "GatewayServiceTests", dependencies: ["GatewayService", "GatewayWire", "GatewayRPC", "GatewayTLS", "WalletCore"]),
     ]
 )
