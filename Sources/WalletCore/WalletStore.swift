@@ -50,10 +50,6 @@ public final class WalletStore: Sendable {
         var configuration = Configuration()
         configuration.label = "wallet"
         configuration.busyMode = .timeout(5)
-        configuration.prepareDatabase { db in
-            // FULL: a commit returns only after the WAL is fsynced, so APPROVED is durable before the answer leaves.
-            try db.execute(sql: "PRAGMA synchronous = FULL")
-        }
         let pool: DatabasePool
         do {
             if !exists {
@@ -70,6 +66,9 @@ public final class WalletStore: Sendable {
             }
             try migrator.migrate(pool)
             try pool.writeWithoutTransaction { db in
+                // FULL: a commit returns only after the WAL is fsynced, so APPROVED is durable before the answer
+                // leaves. Set on the pool's one writer connection after GRDB's WAL set-up (which picks NORMAL).
+                try db.execute(sql: "PRAGMA synchronous = FULL")
                 let journalMode = try String.fetchOne(db, sql: "PRAGMA journal_mode")
                 let synchronous = try Int.fetchOne(db, sql: "PRAGMA synchronous")
                 guard journalMode == "wal", synchronous == 2 else {

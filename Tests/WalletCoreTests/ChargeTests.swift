@@ -83,7 +83,9 @@ final class ChargeTests: XCTestCase {
                 chargeRequest("x1", link: link, yen: 1_000), bankCode: "9900", bodyDigest: digest("x1"),
                 decide: { _ in .reject(rejection) }, sign: testSign),
             .rejected(rejection))
-        let rows = try await store.count("SELECT (SELECT count(*) FROM charge) + (SELECT count(*) FROM idempotency)")
+        let rows = try await store.count("""
+            SELECT (SELECT count(*) FROM charge) + (SELECT count(*) FROM idempotency WHERE request_id = 'x1')
+            """)
         XCTAssertEqual(rows, 0)
 
         let later = try await store.submitCharge(

@@ -17,8 +17,10 @@ final class GroupCommitTests: XCTestCase {
                         return .success(try await store.submitCharge(
                             chargeRequest("same-charge", link: link, yen: 2_500), bankCode: "9900",
                             bodyDigest: digest("same-charge"), decide: approveAll, sign: testSign))
-                    } catch {
+                    } catch let error as WalletError {
                         return .failure(error)
+                    } catch {
+                        return .failure(.invariantViolated("untyped \(error)"))
                     }
                 }
             }
@@ -34,7 +36,7 @@ final class GroupCommitTests: XCTestCase {
         XCTAssertGreaterThanOrEqual(answers.count, 1)
         XCTAssertEqual(Set(answers).count, 1, "every answer is the same stored response")
         XCTAssertEqual(answers.first?.decision, .approved)
-        XCTAssertTrue(errors.allSatisfy { $0 == .requestInFlight(bankCode: "9900", requestID: "same-charge") })
+        XCTAssertTrue(errors.allSatisfy { $0 == WalletError.requestInFlight(bankCode: "9900", requestID: "same-charge") })
         let transfers = try await store.count("SELECT count(*) FROM transfer")
         XCTAssertEqual(transfers, 1)
         let balance = try await store.wallet(id: "W0000001")?.balanceYen

@@ -119,10 +119,11 @@ final class StoreTests: XCTestCase {
     func testVerifyPassesOnAHealthyLedgerAndNamesTheFirstBrokenInvariant() async throws {
         let directory = TemporaryDirectory()
         let (store, link) = try await makeLinkedStore(directory, clock: ManualClock(noonTokyo))
+        let hold: @Sendable (ChargeAttemptFacts) -> Verdict = { _ in .hold(rule: "r") }
         for n in 0..<5 {
             _ = try await store.submitCharge(
                 chargeRequest("v\(n)", link: link, yen: 1_000), bankCode: "9900", bodyDigest: digest("v\(n)"),
-                decide: n == 2 ? { _ in .hold(rule: "r") } : approveAll, sign: testSign)
+                decide: n == 2 ? hold : approveAll, sign: testSign)
         }
         let healthy = try await store.verifyLedger()
         XCTAssertTrue(healthy.passed, "\(healthy.checks)")
