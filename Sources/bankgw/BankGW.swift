@@ -10,6 +10,7 @@ struct BankGW: AsyncParsableCommand {
         abstract: "BankGateway: partner banks link accounts to the e-money wallet and push charges into it.",
         subcommands: [
             // One line per subcommand; each lives in its own file.
+            LedgerCommand.self,
         ]
     )
 }
