@@ -79,7 +79,7 @@ let package = Package(
         .target(
             name: "WalletCore",
             dependencies: [
-                "GatewayWire",
+                "GatewayWire", "GatewayPolicy",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -150,7 +150,7 @@ let package = Package(
             ]
         ),
         .testTarget(name: "GatewayPolicyTests", dependencies: ["GatewayPolicy", "GatewayWire"]),
-        .testTarget(name: "WalletCoreTests", dependencies: ["WalletCore", "GatewayWire"]),
+        .testTarget(name: "WalletCoreTests", dependencies: ["WalletCore", "GatewayWire", "GatewayPolicy"]),
         .testTarget(name: "GatewayServiceTests", dependencies: ["GatewayService", "GatewayWire", "GatewayRPC", "GatewayTLS", "WalletCore"]),
     ]
 )

@@ -14,6 +14,7 @@ struct BankGW: AsyncParsableCommand {
             PKICommand.self,
             Bench.self,
             ServeCommand.self,
+            LedgerCommand.self,
         ]
     )
 }

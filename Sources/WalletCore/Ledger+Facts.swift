@@ -1,0 +1,284 @@
+import Foundation
+import GRDB
+import GatewayPolicy
+import GatewayWire
+
+/// The SQL that reads the checks' facts. Used by the writer inside its batch transaction and by the reads on a
+/// pool reader; every query is a primary-key or index lookup (see the indexes in `Schema`).
+enum Ledger {
+
+    // MARK: Banks
+
+    static func bankRecord(_ db: Database, code: String) throws -> (record: BankRecord, settlementAccountID: Int64)? {
+        guard let row = try Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM bank WHERE code = ?"), arguments: [code])
+        else { return nil }
+        let pilot = try String.fetchSet(
+            db.cachedStatement(sql: "SELECT wallet_id FROM bank_pilot_wallet WHERE bank_code = ?"), arguments: [code])
+        let lastPass = try Int64.fetchOne(
+            db.cachedStatement(sql: """
+                SELECT max(ran_at_unix_ms) FROM conformance_run WHERE bank_code = ? AND passed = 1
+                """), arguments: [code])
+        let methods = (row["required_ekyc_methods"] as String).split(separator: ",").compactMap {
+            Int32($0).flatMap(EkycMethod.init(rawValue:))
+        }
+        let profile = BankProfile(
+            maxChargeYen: row["max_charge_yen"],
+            maxDailyYenPerWallet: row["max_daily_yen_per_wallet"],
+            maxMonthlyYenPerWallet: row["max_monthly_yen_per_wallet"],
+            newLinkMaxChargeYen: row["new_link_max_charge_yen"],
+            newLinkCautionMs: row["new_link_caution_ms"],
+            chargeRequiresCustomerAuth: row["charge_requires_customer_auth"],
+            requiredEkycMethods: Set(methods),
+            pinnedSPKISHA256: (row["pinned_spki_sha256"] as Data?).map { [UInt8]($0) },
+            maxRequestsPerSecond: row["max_requests_per_second"])
+        let facts = BankFacts(
+            code: code,
+            linkState: BankState(rawValue: row["link_state"]) ?? .unspecified,
+            chargeState: BankState(rawValue: row["charge_state"]) ?? .unspecified,
+            profile: profile,
+            pilotWalletIDs: pilot)
+        return (BankRecord(facts: facts, name: row["name"], lastPassingConformanceAtUnixMs: lastPass),
+                row["settlement_account_id"])
+    }
+
+    // MARK: Wallets
+
+    struct WalletRow {
+        var record: WalletRecord
+        var ledgerAccountID: Int64
+    }
+
+    static func wallet(_ db: Database, id: String) throws -> WalletRow? {
+        guard let row = try Row.fetchOne(
+            db.cachedStatement(sql: """
+                SELECT w.*, a.credits_posted_yen - a.debits_posted_yen AS balance_yen, a.balance_cap_yen
+                FROM wallet w JOIN ledger_account a ON a.id = w.ledger_account_id WHERE w.id = ?
+                """), arguments: [id])
+        else { return nil }
+        let facts = WalletFacts(
+            id: id,
+            isTest: row["is_test"],
+            ekycStatus: EkycStatus(rawValue: row["ekyc_status"]) ?? .unspecified,
+            ekycMethod: EkycMethod(rawValue: row["ekyc_method"]) ?? .unspecified,
+            ekycNameKana: row["ekyc_name_kana"],
+            ekycVerifiedAtUnixMs: row["ekyc_verified_at_unix_ms"],
+            phoneVerified: row["phone_verified"],
+            linkLocked: row["link_locked"],
+            chargeFrozen: row["charge_frozen"],
+            balanceYen: row["balance_yen"],
+            balanceCapYen: row["balance_cap_yen"])
+        return WalletRow(
+            record: WalletRecord(facts: facts, consecutiveLinkDeclines: row["consecutive_link_declines"]),
+            ledgerAccountID: row["ledger_account_id"])
+    }
+
+    static func chargedTotals(_ db: Database, walletAccountID: Int64, atUnixMs: Int64) throws -> ChargedTotals {
+        let statement = try db.cachedStatement(sql: """
+            SELECT charged_yen FROM wallet_charged_total
+            WHERE wallet_account_id = ? AND period = ? AND period_index = ?
+            """)
+        let day = try Int64.fetchOne(
+            statement, arguments: [walletAccountID, "day", TokyoCalendar.dayIndex(ofUnixMs: atUnixMs)]) ?? 0
+        let month = try Int64.fetchOne(
+            statement, arguments: [walletAccountID, "month", TokyoCalendar.monthIndex(ofUnixMs: atUnixMs)]) ?? 0
+        return ChargedTotals(dayYen: day, monthYen: month)
+    }
+
+    // MARK: Links
+
+    static func link(_ db: Database, id: String) throws -> LinkFacts? {
+        guard let row = try Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM link WHERE id = ?"), arguments: [id])
+        else { return nil }
+        return LinkFacts(
+            id: id, bankCode: row["bank_code"], walletID: row["wallet_id"],
+            bankAccountToken: row["bank_account_token"], active: row["active"],
+            linkedAtUnixMs: row["linked_at_unix_ms"])
+    }
+
+    static func linkCode(_ db: Database, sha256: [UInt8]) throws -> LinkCodeFacts? {
+        guard let row = try Row.fetchOne(
+            db.cachedStatement(sql: "SELECT * FROM link_code WHERE code_sha256 = ?"), arguments: [Data(sha256)])
+        else { return nil }
+        return LinkCodeFacts(
+            walletID: row["wallet_id"], expiresAtUnixMs: row["expires_at_unix_ms"],
+            used: (row["used_at_unix_ms"] as Int64?) != nil)
+    }
+
+    static func tokenActivelyLinkedToAnotherWallet(
+        _ db: Database, bankCode: String, token: String, walletID: String
+    ) throws -> Bool {
+        try Bool.fetchOne(
+            db.cachedStatement(sql: """
+                SELECT 1 FROM link
+                WHERE bank_code = ? AND bank_account_token = ? AND active = 1 AND wallet_id <> ? LIMIT 1
+                """), arguments: [bankCode, token, walletID]) != nil
+    }
+
+    /// Charges on the link (any decision but DECLINED) since `sinceUnixMs`, saturating at `limit`.
+    static func recentChargeCount(_ db: Database, linkID: String, sinceUnixMs: Int64, limit: Int) throws -> Int {
+        try Int.fetchOne(
+            db.cachedStatement(sql: """
+                SELECT count(*) FROM (SELECT 1 FROM charge
+                    WHERE link_id = ? AND created_at_unix_ms >= ? AND decision <> 3 LIMIT ?)
+                """), arguments: [linkID, sinceUnixMs, limit]) ?? 0
+    }
+
+    /// This would be the link's first (non-declined) charge, and its token was linked to another wallet of the same
+    /// bank at some moment in the 30 days before this link was made.
+    static func firstChargeAfterTokenMovedWallets(_ db: Database, link: LinkFacts) throws -> Bool {
+        let hasEarlierCharge = try Bool.fetchOne(
+            db.cachedStatement(sql: "SELECT 1 FROM charge WHERE link_id = ? AND decision <> 3 LIMIT 1"),
+            arguments: [link.id]) != nil
+        if hasEarlierCharge { return false }
+        let windowMs: Int64 = 30 * 86_400_000
+        return try Bool.fetchOne(
+            db.cachedStatement(sql: """
+                SELECT 1 FROM link
+                WHERE bank_code = ? AND bank_account_token = ? AND wallet_id <> ? AND id <> ?
+                  AND linked_at_unix_ms <= ?
+                  AND (unlinked_at_unix_ms IS NULL OR unlinked_at_unix_ms >= ?)
+                LIMIT 1
+                """),
+            arguments: [link.bankCode, link.bankAccountToken, link.walletID, link.id, link.linkedAtUnixMs,
+                        link.linkedAtUnixMs - windowMs]) != nil
+    }
+
+    // MARK: Charges
+
+    static func chargeResponse(_ db: Database, bankCode: String, requestID: String) throws -> ChargeResponse? {
+        guard let row = try Row.fetchOne(
+            db.cachedStatement(sql: """
+                SELECT id, decision, decline_reason, processed_at_unix_ms, receipt_signature FROM charge
+                WHERE bank_code = ? AND request_id = ?
+                """), arguments: [bankCode, requestID])
+        else { return nil }
+        return ChargeResponse(
+            decision: Decision(rawValue: row["decision"]) ?? .unspecified, chargeID: row["id"],
+            declineReason: DeclineReason(rawValue: row["decline_reason"]) ?? .unspecified,
+            processedAtUnixMs: row["processed_at_unix_ms"], receiptSignature: [UInt8](row["receipt_signature"] as Data))
+    }
+
+    static func holds(_ db: Database, state: HoldState?, limit: Int) throws -> [Hold] {
+        let rows: [Row]
+        if let state {
+            rows = try Row.fetchAll(
+                db.cachedStatement(sql: """
+                    SELECT * FROM charge WHERE hold_state = ? ORDER BY created_at_unix_ms LIMIT ?
+                    """), arguments: [state.rawValue, limit])
+        } else {
+            rows = try Row.fetchAll(
+                db.cachedStatement(sql: """
+                    SELECT * FROM charge WHERE hold_state <> 0 ORDER BY created_at_unix_ms LIMIT ?
+                    """), arguments: [limit])
+        }
+        return rows.map(hold(from:))
+    }
+
+    static func hold(_ db: Database, chargeID: String) throws -> Hold? {
+        try Row.fetchOne(
+            db.cachedStatement(sql: "SELECT * FROM charge WHERE id = ? AND hold_state <> 0"), arguments: [chargeID]
+        ).map(hold(from:))
+    }
+
+    private static func hold(from row: Row) -> Hold {
+        Hold(
+            chargeID: row["id"], bankCode: row["bank_code"], requestID: row["request_id"], linkID: row["link_id"],
+            walletID: row["wallet_id"] ?? "", amountYen: row["amount_yen"], rule: row["rule"],
+            state: HoldState(rawValue: row["hold_state"]) ?? .unspecified, heldAtUnixMs: row["created_at_unix_ms"],
+            resolvedBy: row["resolved_by"], resolvedAtUnixMs: row["resolved_at_unix_ms"])
+    }
+
+    // MARK: Idempotency
+
+    enum Operation: String {
+        case link, charge, unlink
+    }
+
+    struct StoredResponse {
+        var operation: Operation?
+        var bodySHA256: [UInt8]
+        var decision: Int32
+        var resultID: String
+        var declineReason: Int32
+        var processedAtUnixMs: Int64
+        var receiptSignature: [UInt8]
+        var unlinked: Bool
+
+        var chargeResponse: ChargeResponse {
+            ChargeResponse(
+                decision: Decision(rawValue: decision) ?? .unspecified, chargeID: resultID,
+                declineReason: DeclineReason(rawValue: declineReason) ?? .unspecified,
+                processedAtUnixMs: processedAtUnixMs, receiptSignature: receiptSignature)
+        }
+
+        var linkResponse: LinkAccountResponse {
+            LinkAccountResponse(
+                decision: Decision(rawValue: decision) ?? .unspecified, linkID: resultID,
+                declineReason: DeclineReason(rawValue: declineReason) ?? .unspecified)
+        }
+    }
+
+    static func storedResponse(_ db: Database, key: IdempotencyKey) throws -> StoredResponse? {
+        guard let row = try Row.fetchOne(
+            db.cachedStatement(sql: "SELECT * FROM idempotency WHERE bank_code = ? AND request_id = ?"),
+            arguments: [key.bankCode, key.requestID])
+        else { return nil }
+        return StoredResponse(
+            operation: Operation(rawValue: row["operation"]), bodySHA256: [UInt8](row["body_sha256"] as Data),
+            decision: row["decision"], resultID: row["result_id"], declineReason: row["decline_reason"],
+            processedAtUnixMs: row["processed_at_unix_ms"], receiptSignature: [UInt8](row["receipt_signature"] as Data),
+            unlinked: row["unlinked"])
+    }
+
+    /// The stored first answer for `key`, if the same body asked before; throws if a different body did.
+    static func replay(
+        _ db: Database, key: IdempotencyKey, operation: Operation, bodySHA256: [UInt8]
+    ) throws -> StoredResponse? {
+        guard let stored = try storedResponse(db, key: key) else { return nil }
+        guard stored.operation == operation, stored.bodySHA256 == bodySHA256 else {
+            throw WalletError.duplicateRequestDifferentBody(bankCode: key.bankCode, requestID: key.requestID)
+        }
+        return stored
+    }
+
+    static func storeResponse(
+        _ db: Database, key: IdempotencyKey, operation: Operation, bodySHA256: [UInt8], response: StoredResponse,
+        nowUnixMs: Int64
+    ) throws {
+        try db.cachedStatement(sql: """
+            INSERT INTO idempotency(bank_code, request_id, operation, body_sha256, decision, result_id,
+                decline_reason, processed_at_unix_ms, receipt_signature, unlinked, created_at_unix_ms)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            """).execute(arguments: [
+                key.bankCode, key.requestID, operation.rawValue, Data(bodySHA256), response.decision, response.resultID,
+                response.declineReason, response.processedAtUnixMs, Data(response.receiptSignature), response.unlinked,
+                nowUnixMs,
+            ])
+    }
+
+    // MARK: Audit
+
+    static func audit(
+        _ db: Database, atUnixMs: Int64, actor: String, action: String, subject: String, reason: String,
+        detail: String = ""
+    ) throws {
+        try db.cachedStatement(sql: """
+            INSERT INTO audit(at_unix_ms, actor, action, subject, reason, detail) VALUES (?, ?, ?, ?, ?, ?)
+            """).execute(arguments: [atUnixMs, actor, action, subject, reason, detail])
+    }
+
+    // MARK: Ids
+
+    /// An unguessable id (80 random bits): ids reveal neither volume nor order to a bank.
+    static func newID(prefix: String) -> String {
+        var generator = SystemRandomNumberGenerator()
+        let high = generator.next() as UInt64
+        let low = generator.next() as UInt16
+        return prefix + hex(high, width: 16) + hex(UInt64(low), width: 4)
+    }
+
+    private static func hex(_ value: UInt64, width: Int) -> String {
+        let digits = String(value, radix: 16)
+        return String(repeating: "0", count: max(0, width - digits.count)) + digits
+    }
+}

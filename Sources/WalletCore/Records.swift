@@ -1,0 +1,113 @@
+import GatewayPolicy
+import GatewayWire
+
+/// The wallet core's bounds, each named with its default (STYLE: put a limit on everything).
+public struct WalletLimits: Sendable, Hashable {
+    /// Most requests one batch transaction applies. Default 256. 1 gives one commit per request (the benchmark's
+    /// baseline).
+    public var maxBatchWrites: Int
+    /// How long one batch may keep applying requests before it commits with what it has. Default 2 ms, so a burst
+    /// cannot stretch the first caller's latency without bound.
+    public var maxBatchDuration: Duration
+    /// Requests waiting for the writer; beyond it a request fails fast with `.overloaded`. Default 16,384.
+    public var maxPendingWrites: Int
+    /// How long an idempotency record is kept (SPEC §3: at least 30 days). Default 30 days.
+    public var idempotencyRetentionMs: Int64
+    /// Recent charges counted per link for the monitoring rule (it needs "4th or later"); the count saturates here
+    /// so a busy link costs a bounded index range. Default 64.
+    public var maxCountedRecentChargesOnLink: Int
+
+    public static let maxBatchWritesDefault = 256
+    public static let maxBatchDurationDefault: Duration = .milliseconds(2)
+    public static let maxPendingWritesDefault = 16_384
+    public static let idempotencyRetentionMsDefault: Int64 = 30 * 86_400_000
+    public static let maxCountedRecentChargesOnLinkDefault = 64
+
+    public init(
+        maxBatchWrites: Int = WalletLimits.maxBatchWritesDefault,
+        maxBatchDuration: Duration = WalletLimits.maxBatchDurationDefault,
+        maxPendingWrites: Int = WalletLimits.maxPendingWritesDefault,
+        idempotencyRetentionMs: Int64 = WalletLimits.idempotencyRetentionMsDefault,
+        maxCountedRecentChargesOnLink: Int = WalletLimits.maxCountedRecentChargesOnLinkDefault
+    ) {
+        precondition(maxBatchWrites >= 1, "maxBatchWrites must be at least 1")
+        precondition(maxBatchDuration > .zero, "maxBatchDuration must be positive")
+        precondition(maxPendingWrites >= 1, "maxPendingWrites must be at least 1")
+        precondition(idempotencyRetentionMs >= 30 * 86_400_000, "SPEC §3 keeps idempotency records ≥ 30 days")
+        precondition(maxCountedRecentChargesOnLink >= 4, "the monitoring rule needs to see a 4th charge")
+        self.maxBatchWrites = maxBatchWrites
+        self.maxBatchDuration = maxBatchDuration
+        self.maxPendingWrites = maxPendingWrites
+        self.idempotencyRetentionMs = idempotencyRetentionMs
+        self.maxCountedRecentChargesOnLink = maxCountedRecentChargesOnLink
+    }
+}
+
+/// The answer to a LinkAccount, and whether this decline just locked the wallet for linking (raise an alert).
+public struct LinkOutcome: Sendable, Hashable {
+    public var response: LinkAccountResponse
+    /// True only for the fifth declined attempt in a row, the one that set `link_locked`; false on replays.
+    public var walletLinkingJustLocked: Bool
+
+    public init(response: LinkAccountResponse, walletLinkingJustLocked: Bool) {
+        self.response = response
+        self.walletLinkingJustLocked = walletLinkingJustLocked
+    }
+}
+
+/// A partner bank as an operator sees it: the checks' facts plus its name and last passing conformance run.
+public struct BankRecord: Sendable, Hashable {
+    public var facts: BankFacts
+    public var name: String
+    /// nil: no passing conformance run recorded.
+    public var lastPassingConformanceAtUnixMs: Int64?
+}
+
+/// A wallet's operator view: the checks' facts plus its link-decline streak.
+public struct WalletRecord: Sendable, Hashable {
+    public var facts: WalletFacts
+    /// Declined link attempts in a row; the fifth locks linking.
+    public var consecutiveLinkDeclines: Int
+}
+
+/// A held charge awaiting (or past) an operator's review.
+public struct Hold: Sendable, Hashable {
+    public var chargeID: String
+    public var bankCode: String
+    public var requestID: String
+    public var linkID: String
+    public var walletID: String
+    public var amountYen: Int64
+    /// The monitoring rule that held it.
+    public var rule: String
+    public var state: HoldState
+    public var heldAtUnixMs: Int64
+    /// The operator who released or rejected it.
+    public var resolvedBy: String?
+    public var resolvedAtUnixMs: Int64?
+}
+
+/// Charged totals of one wallet for the Tokyo day and month containing a moment.
+public struct ChargedTotals: Sendable, Hashable {
+    public var dayYen: Int64
+    public var monthYen: Int64
+}
+
+/// Who asked for an operator write and why, for the audit log.
+public struct AuditContext: Sendable, Hashable {
+    /// e.g. `operator/demo` from the client certificate.
+    public var actor: String
+    public var reason: String
+
+    public init(actor: String, reason: String) {
+        precondition(!actor.isEmpty, "every audited change names its actor")
+        self.actor = actor
+        self.reason = reason
+    }
+}
+
+/// The idempotency key of SPEC §3.
+struct IdempotencyKey: Hashable, Sendable {
+    var bankCode: String
+    var requestID: String
+}

@@ -1,1 +1,0 @@
-// WalletCore: placeholder until its stage lands.

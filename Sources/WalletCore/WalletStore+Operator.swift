@@ -1,0 +1,318 @@
+import Foundation
+import GRDB
+import GatewayPolicy
+import GatewayWire
+
+// Operator writes (the Admin service's back end). Each goes through the writer and appends to the audit log in the
+// same transaction, naming the actor and reason.
+extension WalletStore {
+    /// A bank may move to PILOT or ENABLED only with a passing conformance run this recent (SPEC §4). 90 days.
+    public static let maxConformanceAgeMs: Int64 = 90 * 86_400_000
+    /// A link code lives 10 minutes (SPEC §2); an issue asking for longer is refused.
+    public static let maxLinkCodeLifetimeMs: Int64 = 10 * 60_000
+
+    /// Registers a bank with its own settlement account. Operators move it out of PENDING with `setBankState`.
+    public func registerBank(
+        code: String, name: String, linkState: BankState = .pending, chargeState: BankState = .pending,
+        profile: BankProfile = .init(), audit: AuditContext
+    ) async throws(WalletError) {
+        try await write(touchesBanks: true) { db, state in
+            let now = state.clock()
+            guard try !Bool.fetchOne(db, sql: "SELECT 1 FROM bank WHERE code = ?", arguments: [code]).isTrue else {
+                throw WalletError.alreadyExists("bank \(code)")
+            }
+            try Self.insertBank(db, code: code, name: name, linkState: linkState, chargeState: chargeState,
+                                profile: profile, now: now)
+            try Ledger.audit(db, atUnixMs: now, actor: audit.actor, action: "bank.register", subject: code,
+                             reason: audit.reason, detail: "link \(linkState) charge \(chargeState)")
+        }
+    }
+
+    private static func insertBank(
+        _ db: Database, code: String, name: String, linkState: BankState, chargeState: BankState,
+        profile: BankProfile, now: Int64
+    ) throws {
+        guard code.count == 4, code.allSatisfy({ $0.isASCII && $0.isNumber }) else {
+            throw WalletError.invalidArgument("bank code must be 4 digits: \(code)")
+        }
+        try db.execute(sql: "INSERT INTO ledger_account(kind) VALUES ('bank_settlement')")
+        let accountID = db.lastInsertedRowID
+        try db.execute(sql: """
+            INSERT INTO bank(code, name, settlement_account_id, link_state, charge_state, max_charge_yen,
+                max_daily_yen_per_wallet, max_monthly_yen_per_wallet, new_link_max_charge_yen, new_link_caution_ms,
+                charge_requires_customer_auth, required_ekyc_methods, pinned_spki_sha256, max_requests_per_second,
+                created_at_unix_ms)
+            VALUES (?, ?, ?, ?, ?, 1, 1, 1, 1, 0, 0, '', NULL, 1, ?)
+            """, arguments: [code, name, accountID, linkState.rawValue, chargeState.rawValue, now])
+        try updateProfile(db, code: code, profile: profile)
+    }
+
+    private static func updateProfile(_ db: Database, code: String, profile: BankProfile) throws {
+        guard profile.maxChargeYen > 0, profile.maxDailyYenPerWallet > 0, profile.maxMonthlyYenPerWallet > 0,
+              profile.newLinkMaxChargeYen > 0, profile.newLinkCautionMs >= 0, profile.maxRequestsPerSecond > 0,
+              profile.pinnedSPKISHA256.map({ $0.count == 32 }) ?? true
+        else { throw WalletError.invalidArgument("bank profile has a non-positive limit or a pin not 32 bytes") }
+        let methods = profile.requiredEkycMethods.map(\.rawValue).sorted().map(String.init).joined(separator: ",")
+        try db.execute(sql: """
+            UPDATE bank SET max_charge_yen = ?, max_daily_yen_per_wallet = ?, max_monthly_yen_per_wallet = ?,
+                new_link_max_charge_yen = ?, new_link_caution_ms = ?, charge_requires_customer_auth = ?,
+                required_ekyc_methods = ?, pinned_spki_sha256 = ?, max_requests_per_second = ?
+            WHERE code = ?
+            """, arguments: [
+                profile.maxChargeYen, profile.maxDailyYenPerWallet, profile.maxMonthlyYenPerWallet,
+                profile.newLinkMaxChargeYen, profile.newLinkCautionMs, profile.chargeRequiresCustomerAuth, methods,
+                profile.pinnedSPKISHA256.map { Data($0) }, profile.maxRequestsPerSecond, code,
+            ])
+    }
+
+    /// Sets a bank's state for one operation, effective for the next request. PILOT and ENABLED need a passing
+    /// conformance run within `maxConformanceAgeMs`; SUSPENDED (the kill switch) and PENDING never wait for one.
+    public func setBankState(
+        code: String, operation: GatewayWire.Operation, state newState: BankState, audit: AuditContext
+    ) async throws(WalletError) {
+        guard operation != .unspecified, newState != .unspecified else {
+            throw .invalidArgument("operation and state must be specified")
+        }
+        try await write(touchesBanks: true) { db, state in
+            let now = state.clock()
+            guard let bank = try Ledger.bankRecord(db, code: code)?.record else {
+                throw WalletError.notFound("bank \(code)")
+            }
+            if newState == .pilot || newState == .enabled {
+                guard let passed = bank.lastPassingConformanceAtUnixMs, now - passed <= Self.maxConformanceAgeMs else {
+                    throw WalletError.failedPrecondition(
+                        "bank \(code) has no passing conformance run in the last 90 days; cannot move to \(newState)")
+                }
+            }
+            let column = operation == .link ? "link_state" : "charge_state"
+            try db.execute(sql: "UPDATE bank SET \(column) = ? WHERE code = ?", arguments: [newState.rawValue, code])
+            let old = operation == .link ? bank.facts.linkState : bank.facts.chargeState
+            try Ledger.audit(db, atUnixMs: now, actor: audit.actor, action: "bank.set_state", subject: code,
+                             reason: audit.reason, detail: "\(operation): \(old) -> \(newState)")
+        }
+    }
+
+    public func setBankProfile(code: String, profile: BankProfile, audit: AuditContext) async throws(WalletError) {
+        try await write(touchesBanks: true) { db, state in
+            let now = state.clock()
+            guard try Ledger.bankRecord(db, code: code) != nil else { throw WalletError.notFound("bank \(code)") }
+            try Self.updateProfile(db, code: code, profile: profile)
+            try Ledger.audit(db, atUnixMs: now, actor: audit.actor, action: "bank.set_profile", subject: code,
+                             reason: audit.reason, detail: "\(profile)")
+        }
+    }
+
+    /// Replaces the bank's pilot list (at most `maxPilotWallets`).
+    public func setPilotList(code: String, walletIDs: Set<String>, audit: AuditContext) async throws(WalletError) {
+        guard walletIDs.count <= Self.maxPilotWallets else {
+            throw .invalidArgument("a pilot list holds at most \(Self.maxPilotWallets) wallets")
+        }
+        try await write(touchesBanks: true) { db, state in
+            let now = state.clock()
+            guard try Ledger.bankRecord(db, code: code) != nil else { throw WalletError.notFound("bank \(code)") }
+            try db.execute(sql: "DELETE FROM bank_pilot_wallet WHERE bank_code = ?", arguments: [code])
+            for id in walletIDs.sorted() {
+                try db.execute(sql: "INSERT INTO bank_pilot_wallet(bank_code, wallet_id) VALUES (?, ?)",
+                               arguments: [code, id])
+            }
+            try Ledger.audit(db, atUnixMs: now, actor: audit.actor, action: "bank.set_pilot_list", subject: code,
+                             reason: audit.reason, detail: walletIDs.sorted().joined(separator: ","))
+        }
+    }
+
+    /// Pilot lists are for pilots: 10,000 wallets at most, so the facts stay small.
+    public static let maxPilotWallets = 10_000
+
+    public func recordConformance(
+        code: String, passed: Bool, ranAtUnixMs: Int64, detail: String, audit: AuditContext
+    ) async throws(WalletError) {
+        try await write(touchesBanks: true) { db, state in
+            let now = state.clock()
+            guard try Ledger.bankRecord(db, code: code) != nil else { throw WalletError.notFound("bank \(code)") }
+            try db.execute(sql: """
+                INSERT INTO conformance_run(bank_code, passed, ran_at_unix_ms, detail, recorded_by)
+                VALUES (?, ?, ?, ?, ?)
+                """, arguments: [code, passed, ranAtUnixMs, detail, audit.actor])
+            try Ledger.audit(db, atUnixMs: now, actor: audit.actor, action: "bank.conformance", subject: code,
+                             reason: audit.reason, detail: passed ? "passed" : "failed")
+        }
+    }
+
+    // MARK: Wallets
+
+    public func registerWallet(
+        id: String, isTest: Bool, balanceCapYen: Int64 = WalletFacts.balanceCapYenDefault, audit: AuditContext
+    ) async throws(WalletError) {
+        guard (1...32).contains(id.utf8.count) else { throw .invalidArgument("wallet id must be 1...32 bytes") }
+        try await write { db, state in
+            let now = state.clock()
+            guard try Ledger.wallet(db, id: id) == nil else { throw WalletError.alreadyExists("wallet \(id)") }
+            try Self.insertWallet(db, id: id, isTest: isTest, capYen: balanceCapYen, now: now)
+            try Ledger.audit(db, atUnixMs: now, actor: audit.actor, action: "wallet.register", subject: id,
+                             reason: audit.reason, detail: isTest ? "test" : "")
+        }
+    }
+
+    private static func insertWallet(_ db: Database, id: String, isTest: Bool, capYen: Int64, now: Int64) throws {
+        try db.execute(sql: "INSERT INTO ledger_account(kind, balance_cap_yen) VALUES ('wallet', ?)", arguments: [capYen])
+        try db.execute(sql: """
+            INSERT INTO wallet(id, ledger_account_id, is_test, ekyc_status, ekyc_method, ekyc_name_kana,
+                ekyc_verified_at_unix_ms, phone_verified, link_locked, consecutive_link_declines, charge_frozen,
+                created_at_unix_ms)
+            VALUES (?, ?, ?, 1, 0, '', 0, 0, 0, 0, 0, ?)
+            """, arguments: [id, db.lastInsertedRowID, isTest, now])
+    }
+
+    /// Records an eKYC result: the 犯収法 method and the verified kana name (VERIFIED needs a method).
+    public func recordEkyc(
+        walletID: String, status: EkycStatus, method: EkycMethod, nameKana: String, audit: AuditContext
+    ) async throws(WalletError) {
+        guard status != .verified || method != .unspecified else {
+            throw .invalidArgument("a VERIFIED eKYC result names its 犯収法 method")
+        }
+        try await updateWallet(walletID, action: "wallet.ekyc", detail: "\(status) \(method)", audit: audit) { db, now in
+            try db.execute(sql: """
+                UPDATE wallet SET ekyc_status = ?, ekyc_method = ?, ekyc_name_kana = ?, ekyc_verified_at_unix_ms = ?
+                WHERE id = ?
+                """, arguments: [status.rawValue, method.rawValue, nameKana, status == .verified ? now : 0, walletID])
+        }
+    }
+
+    public func markPhoneVerified(walletID: String, audit: AuditContext) async throws(WalletError) {
+        try await updateWallet(walletID, action: "wallet.phone_verified", audit: audit) { db, _ in
+            try db.execute(sql: "UPDATE wallet SET phone_verified = 1 WHERE id = ?", arguments: [walletID])
+        }
+    }
+
+    /// Clears the link lock and the decline streak after review.
+    public func unlockLinking(walletID: String, audit: AuditContext) async throws(WalletError) {
+        try await updateWallet(walletID, action: "wallet.unlock_linking", audit: audit) { db, _ in
+            try db.execute(sql: "UPDATE wallet SET link_locked = 0, consecutive_link_declines = 0 WHERE id = ?",
+                           arguments: [walletID])
+        }
+    }
+
+    /// Lifts a FRAUD freeze after review.
+    public func unfreezeCharges(walletID: String, audit: AuditContext) async throws(WalletError) {
+        try await updateWallet(walletID, action: "wallet.unfreeze", audit: audit) { db, _ in
+            try db.execute(sql: "UPDATE wallet SET charge_frozen = 0 WHERE id = ?", arguments: [walletID])
+        }
+    }
+
+    /// Stores a one-time link code by its SHA-256 (the code itself is never stored), valid until `expiresAtUnixMs`
+    /// (at most `maxLinkCodeLifetimeMs` ahead).
+    public func issueLinkCode(
+        walletID: String, codeSHA256: [UInt8], expiresAtUnixMs: Int64, audit: AuditContext
+    ) async throws(WalletError) {
+        guard codeSHA256.count == 32 else { throw .invalidArgument("a link code hash is 32 bytes (SHA-256)") }
+        try await updateWallet(walletID, action: "wallet.issue_link_code", audit: audit) { db, now in
+            guard expiresAtUnixMs > now, expiresAtUnixMs - now <= Self.maxLinkCodeLifetimeMs else {
+                throw WalletError.invalidArgument("a link code expires within 10 minutes of issue")
+            }
+            try db.execute(sql: """
+                INSERT INTO link_code(code_sha256, wallet_id, issued_at_unix_ms, expires_at_unix_ms) VALUES (?, ?, ?, ?)
+                """, arguments: [Data(codeSHA256), walletID, now, expiresAtUnixMs])
+        }
+    }
+
+    private func updateWallet(
+        _ walletID: String, action: String, detail: String = "", audit: AuditContext,
+        _ body: @escaping (Database, Int64) throws -> Void
+    ) async throws(WalletError) {
+        try await write { db, state in
+            let now = state.clock()
+            guard try Ledger.wallet(db, id: walletID) != nil else { throw WalletError.notFound("wallet \(walletID)") }
+            try body(db, now)
+            try Ledger.audit(db, atUnixMs: now, actor: audit.actor, action: action, subject: walletID,
+                             reason: audit.reason, detail: detail)
+        }
+    }
+
+    // MARK: Holds
+
+    /// Releases a held charge: credits the wallet through the same ledger path, exactly once, re-checking the
+    /// balance cap (over it: `.failedPrecondition`, the hold stays open). The charge then reads APPROVED for
+    /// GetCharge, with a receipt re-signed by `sign`; retries of the original Charge still get the first (HELD)
+    /// answer. Releasing a released hold returns it unchanged; releasing a rejected one fails.
+    public func releaseHold(
+        chargeID: String, audit: AuditContext, sign: @escaping @Sendable (ChargeResponse) -> [UInt8]
+    ) async throws(WalletError) -> Hold {
+        try await resolveHold(chargeID: chargeID, to: .released, audit: audit, sign: sign)
+    }
+
+    /// Rejects a held charge: nothing is credited; GetCharge reads DECLINED FRAUD_SUSPECTED, re-signed.
+    public func rejectHold(
+        chargeID: String, audit: AuditContext, sign: @escaping @Sendable (ChargeResponse) -> [UInt8]
+    ) async throws(WalletError) -> Hold {
+        try await resolveHold(chargeID: chargeID, to: .rejected, audit: audit, sign: sign)
+    }
+
+    private func resolveHold(
+        chargeID: String, to target: HoldState, audit: AuditContext,
+        sign: @escaping @Sendable (ChargeResponse) -> [UInt8]
+    ) async throws(WalletError) -> Hold {
+        try await write { db, state in
+            let now = state.clock()
+            guard let hold = try Ledger.hold(db, chargeID: chargeID) else {
+                throw WalletError.notFound("hold \(chargeID)")
+            }
+            if hold.state == target { return hold }
+            guard hold.state == .open else {
+                throw WalletError.failedPrecondition("hold \(chargeID) is already \(hold.state)")
+            }
+            let decision: Decision = target == .released ? .approved : .declined
+            let reason: DeclineReason = target == .released ? .unspecified : .fraudSuspected
+            if target == .released {
+                guard let bank = try state.bank(db, code: hold.bankCode),
+                      let wallet = try Ledger.wallet(db, id: hold.walletID)
+                else { throw WalletError.invariantViolated("held charge \(chargeID) lost its bank or wallet") }
+                let facts = wallet.record.facts
+                guard facts.balanceYen <= facts.balanceCapYen - hold.amountYen else {
+                    throw WalletError.failedPrecondition(
+                        "releasing hold \(chargeID) would take wallet \(hold.walletID) over its balance cap")
+                }
+                try Self.postChargeTransfer(
+                    db, chargeID: chargeID, from: bank.settlementAccountID, to: wallet.ledgerAccountID,
+                    amountYen: hold.amountYen, atUnixMs: now)
+            }
+            var response = ChargeResponse(
+                decision: decision, chargeID: chargeID, declineReason: reason, processedAtUnixMs: now)
+            response.receiptSignature = sign(response)
+            try db.execute(sql: """
+                UPDATE charge SET decision = ?, decline_reason = ?, hold_state = ?, processed_at_unix_ms = ?,
+                    receipt_signature = ?, resolved_by = ?, resolved_at_unix_ms = ?
+                WHERE id = ? AND hold_state = 1
+                """, arguments: [decision.rawValue, reason.rawValue, target.rawValue, now, Data(response.receiptSignature),
+                                 audit.actor, now, chargeID])
+            guard db.changesCount == 1 else { throw WalletError.invariantViolated("hold \(chargeID) changed under us") }
+            try Ledger.audit(db, atUnixMs: now, actor: audit.actor,
+                             action: target == .released ? "hold.release" : "hold.reject", subject: chargeID,
+                             reason: audit.reason, detail: "\(hold.amountYen) yen to \(hold.walletID)")
+            guard let resolved = try Ledger.hold(db, chargeID: chargeID) else {
+                throw WalletError.invariantViolated("hold \(chargeID) vanished")
+            }
+            return resolved
+        }
+    }
+
+    // MARK: Housekeeping
+
+    /// Deletes idempotency records older than `limits.idempotencyRetentionMs` (SPEC §3 keeps them ≥ 30 days), at
+    /// most `maxRows` per call so one prune never holds the writer long. Returns how many it deleted.
+    public func pruneIdempotency(maxRows: Int = 10_000) async throws(WalletError) -> Int {
+        precondition(maxRows > 0, "a prune is bounded")
+        let retention = limits.idempotencyRetentionMs
+        return try await write { db, state in
+            let cutoff = state.clock() - retention
+            try db.execute(sql: """
+                DELETE FROM idempotency WHERE (bank_code, request_id) IN (
+                    SELECT bank_code, request_id FROM idempotency WHERE created_at_unix_ms < ? LIMIT ?)
+                """, arguments: [cutoff, maxRows])
+            return db.changesCount
+        }
+    }
+}
+
+extension Optional where Wrapped == Bool {
+    fileprivate var isTrue: Bool { self ?? false }
+}

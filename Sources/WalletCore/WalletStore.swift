@@ -1,0 +1,121 @@
+import Foundation
+import GRDB
+import GatewayPolicy
+import GatewayWire
+
+/// The wallet core: the durable ledger behind the gateway (one SQLite file under the state directory).
+///
+/// Writes go through one `LedgerWriter` (group commit); reads use the pool's readers and never wait for it.
+/// Guarantees, modelled on TigerBeetle's transfers: a charge answered APPROVED is on disk exactly once, as one
+/// immutable transfer from the bank's settlement account to the wallet, in the same transaction as the charge row
+/// and its idempotency record; a retry of the same `(bank, request_id)` gets the first answer back.
+public final class WalletStore: Sendable {
+    /// The database file's name under the state directory.
+    public static let databaseFileName = "wallet.sqlite"
+
+    public let path: String
+    public let limits: WalletLimits
+    let pool: DatabasePool
+    let writer: LedgerWriter
+    let clock: @Sendable () -> Int64
+
+    /// Milliseconds since the unix epoch, from the system clock.
+    public static let systemClock: @Sendable () -> Int64 = {
+        Int64((Date().timeIntervalSince1970 * 1000).rounded(.down))
+    }
+
+    /// Opens (creating if `create`) the wallet database at `path`, migrated to the current schema.
+    ///
+    /// Refuses, naming the file, a file that is not a wallet database, is corrupt, cannot be written, or was written
+    /// by a newer schema; it never overwrites such a file.
+    public init(
+        path: String, create: Bool = true, limits: WalletLimits = .init(),
+        clock: @escaping @Sendable () -> Int64 = WalletStore.systemClock
+    ) throws(WalletError) {
+        self.path = path
+        self.limits = limits
+        self.clock = clock
+        let fileManager = FileManager.default
+        var isDirectory: ObjCBool = false
+        let exists = fileManager.fileExists(atPath: path, isDirectory: &isDirectory)
+        if isDirectory.boolValue {
+            throw .storeUnavailable("wallet database \(path) is a directory")
+        }
+        if !exists && !create {
+            throw .storeUnavailable("wallet database \(path) does not exist")
+        }
+        if exists && !fileManager.isWritableFile(atPath: path) {
+            throw .storeUnavailable("wallet database \(path) is not writable")
+        }
+        var configuration = Configuration()
+        configuration.label = "wallet"
+        configuration.busyMode = .timeout(5)
+        let pool: DatabasePool
+        do {
+            if !exists {
+                try fileManager.createDirectory(
+                    atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+            }
+            pool = try DatabasePool(path: path, configuration: configuration)
+            let migrator = Schema.migrator
+            try pool.read { db in
+                if try migrator.hasBeenSuperseded(db) {
+                    throw WalletError.storeUnavailable(
+                        "wallet database \(path) was written by a newer bankgw (unknown schema migrations)")
+                }
+            }
+            try migrator.migrate(pool)
+            try pool.writeWithoutTransaction { db in
+                // FULL: a commit returns only after the WAL is fsynced, so APPROVED is durable before the answer
+                // leaves. Set on the pool's one writer connection after GRDB's WAL set-up (which picks NORMAL).
+                try db.execute(sql: "PRAGMA synchronous = FULL")
+                let journalMode = try String.fetchOne(db, sql: "PRAGMA journal_mode")
+                let synchronous = try Int.fetchOne(db, sql: "PRAGMA synchronous")
+                guard journalMode == "wal", synchronous == 2 else {
+                    throw WalletError.storeUnavailable(
+                        "wallet database \(path): journal_mode=\(journalMode ?? "?") synchronous=\(synchronous ?? -1),"
+                            + " need wal and FULL (2)")
+                }
+            }
+        } catch let error as WalletError {
+            throw error
+        } catch let error as DatabaseError {
+            throw .storeUnavailable("cannot open wallet database \(path): \(error.message ?? "\(error)")"
+                + " (SQLite \(error.extendedResultCode.rawValue))")
+        } catch {
+            throw .storeUnavailable("cannot open wallet database \(path): \(error)")
+        }
+        self.pool = pool
+        self.writer = LedgerWriter(pool: pool, state: WriterState(clock: clock, limits: limits))
+    }
+
+    /// Opens `DIR/wallet.sqlite`.
+    public convenience init(
+        stateDirectory: String, create: Bool = true, limits: WalletLimits = .init(),
+        clock: @escaping @Sendable () -> Int64 = WalletStore.systemClock
+    ) throws(WalletError) {
+        try self.init(
+            path: (stateDirectory as NSString).appendingPathComponent(Self.databaseFileName), create: create,
+            limits: limits, clock: clock)
+    }
+
+    // MARK: - Plumbing
+
+    func write<Value: Sendable>(
+        key: IdempotencyKey? = nil, touchesBanks: Bool = false,
+        _ body: @escaping (Database, WriterState) throws -> Value
+    ) async throws(WalletError) -> Value {
+        let write = LedgerWrite(idempotencyKey: key, touchesBanks: touchesBanks, body)
+        return try await writer.submit(write).get()
+    }
+
+    func read<Value: Sendable>(_ body: @escaping @Sendable (Database) throws -> Value) async throws(WalletError) -> Value {
+        do {
+            return try await pool.read(body)
+        } catch let error as WalletError {
+            throw error
+        } catch {
+            throw .storeUnavailable("wallet database read failed: \(error)")
+        }
+    }
+}

@@ -1,0 +1,221 @@
+import ArgumentParser
+import Foundation
+import GatewayPolicy
+import GatewayWire
+import WalletCore
+
+/// Load on the wallet core without the network: N wallets linked at bank 9900, charged by C concurrent callers.
+///
+/// Shared by `ledger bench` (throughput) and the hidden `ledger load` (the crash test's child process). The verdicts
+/// and signatures are stand-ins (this measures and tortures the ledger, not the checks or the receipt key).
+struct WalletLoad: Sendable {
+    let store: WalletStore
+    /// Link id per load wallet.
+    let links: [String]
+
+    static let bankCode = "9900"
+
+    /// Seeds the demo registry and `wallets` load wallets, each linked once. Idempotent: a restart gets the same
+    /// links back through the idempotency records.
+    static func prepare(store: WalletStore, wallets: Int) async throws -> WalletLoad {
+        precondition((1...10_000).contains(wallets), "1...10,000 load wallets")
+        try await store.seedDemo()
+        let audit = AuditContext(actor: "operator/load", reason: "load fixture")
+        var links: [String] = []
+        for index in 0..<wallets {
+            let walletID = String(format: "L%07d", index)
+            let codeHash = digest("code-\(walletID)")
+            let request = LinkAccountRequest(
+                header: RequestHeader(bankCode: bankCode, requestID: "load-link-\(walletID)"),
+                walletAccountID: walletID, linkCode: "load", bankAccountToken: "load-token-\(walletID)")
+            if try await store.wallet(id: walletID) == nil {
+                try await store.registerWallet(id: walletID, isTest: true, audit: audit)
+                try await store.issueLinkCode(
+                    walletID: walletID, codeSHA256: codeHash, expiresAtUnixMs: WalletStore.systemClock() + 600_000,
+                    audit: audit)
+            }
+            let outcome = try await store.submitLink(
+                request, bankCode: bankCode, bodyDigest: digest(request.header.requestID), linkCodeHash: codeHash,
+                decide: { _ in .approve })
+            guard outcome.response.decision == .approved else {
+                throw ValidationError("load wallet \(walletID) could not be linked: \(outcome.response)")
+            }
+            links.append(outcome.response.linkID)
+        }
+        return WalletLoad(store: store, links: links)
+    }
+
+    /// The charge a load caller sends for `requestID`: amount and link derive from the id, so a replay after a
+    /// restart sends the same body.
+    func charge(_ requestID: String, linkIndex: Int) -> (ChargeRequest, [UInt8]) {
+        let amount = Int64(1 + Int(digest(requestID)[0]) % 100)
+        let request = ChargeRequest(
+            header: RequestHeader(bankCode: Self.bankCode, requestID: requestID), linkID: links[linkIndex % links.count],
+            amountYen: amount)
+        return (request, digest("\(requestID)|\(request.linkID)|\(amount)"))
+    }
+
+    /// Mostly approve; some holds and declines so the crash test covers every decision.
+    static let decide: @Sendable (ChargeAttemptFacts) -> Verdict = { facts in
+        switch facts.request.amountYen % 17 {
+        case 0: return .hold(rule: "load-hold")
+        case 1: return .decline(.limitExceeded, rule: "load-decline")
+        default: return .approve
+        }
+    }
+
+    /// A stand-in receipt (not a signature): the fields it covers, so a changed replay would show.
+    static let sign: @Sendable (ChargeResponse) -> [UInt8] = { response in
+        Array("load:\(response.decision.rawValue):\(response.chargeID):\(response.processedAtUnixMs)".utf8)
+    }
+}
+
+/// 32 stable bytes per input (FNV-1a lanes). The store only compares digests; the gateway computes SHA-256.
+func digest(_ text: String) -> [UInt8] {
+    var lanes: [UInt64] = [0xcbf2_9ce4_8422_2325, 0x8422_2325_cbf2_9ce4, 0x1234_5678_9abc_def0, 0x0fed_cba9_8765_4321]
+    for byte in text.utf8 {
+        for lane in lanes.indices {
+            lanes[lane] = (lanes[lane] ^ UInt64(byte)) &* 0x0000_0100_0000_01b3 &+ UInt64(lane)
+        }
+    }
+    return lanes.flatMap { lane in (0..<8).map { UInt8(truncatingIfNeeded: lane >> ($0 * 8)) } }
+}
+
+/// `bankgw ledger bench`: durable approved charges/s with group commit and with one commit per charge, side by side.
+struct LedgerBench: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "bench",
+        abstract: "Durable approved charges/s: group commit vs one commit per charge, at 1, 16 and 256 callers.",
+        discussion: "Each cell uses a fresh database under --state-dir (removed afterwards). Build with -c release."
+    )
+
+    @Option(name: .customLong("state-dir"), help: "Where the benchmark databases go (not tmpfs: fsync is the point).")
+    var stateDirectory = ".bankgw-bench"
+
+    @Option(help: "Seconds per cell.")
+    var seconds: Double = 3
+
+    @Option(help: "Comma-separated concurrent caller counts.")
+    var concurrency = "1,16,256"
+
+    @Option(help: "Load wallets (charges spread over them).")
+    var wallets = 64
+
+    func validate() throws {
+        guard seconds > 0, seconds <= 600 else { throw ValidationError("--seconds must be in (0, 600]") }
+        guard !callerCounts.isEmpty, callerCounts.allSatisfy({ (1...4_096).contains($0) }) else {
+            throw ValidationError("--concurrency takes 1...4096, comma-separated")
+        }
+    }
+
+    private var callerCounts: [Int] { concurrency.split(separator: ",").compactMap { Int($0) } }
+
+    func run() async throws {
+        print("wallet core: durable approved charges/s (synchronous=FULL, WAL), \(seconds) s per cell")
+        print("callers  group-commit/s  one-commit-each/s  ratio   (p50 batch at group commit)")
+        for callers in callerCounts {
+            let grouped = try await measure(callers: callers, limits: WalletLimits())
+            let single = try await measure(callers: callers, limits: WalletLimits(maxBatchWrites: 1))
+            let ratio = single.perSecond > 0 ? grouped.perSecond / single.perSecond : 0
+            print(String(format: "%7d  %14.0f  %17.0f  %5.1fx", callers, grouped.perSecond, single.perSecond, ratio))
+        }
+    }
+
+    private func measure(callers: Int, limits: WalletLimits) async throws -> (perSecond: Double, approved: Int) {
+        let directory = (stateDirectory as NSString).appendingPathComponent("cell-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let store = try WalletStore(stateDirectory: directory, limits: limits)
+        let load = try await WalletLoad.prepare(store: store, wallets: wallets)
+        let approveAll: @Sendable (ChargeAttemptFacts) -> Verdict = { _ in .approve }
+        let start = ContinuousClock.now
+        let deadline = start.advanced(by: .milliseconds(Int64(seconds * 1000)))
+        let approved = try await withThrowingTaskGroup(of: Int.self) { group in
+            for caller in 0..<callers {
+                group.addTask {
+                    var count = 0
+                    var n = 0
+                    while ContinuousClock.now < deadline {
+                        let (request, body) = load.charge("b\(caller)-\(n)", linkIndex: caller + n)
+                        let response = try await store.submitCharge(
+                            request, bankCode: WalletLoad.bankCode, bodyDigest: body, decide: approveAll,
+                            sign: WalletLoad.sign)
+                        if response.decision == .approved { count += 1 }
+                        n += 1
+                    }
+                    return count
+                }
+            }
+            return try await group.reduce(0, +)
+        }
+        let elapsed = start.duration(to: .now)
+        let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+        return (Double(approved) / seconds, approved)
+    }
+}
+
+/// `bankgw ledger load` (hidden): the crash test's child. Charges under concurrent load until killed, printing one
+/// line per answer the moment it has it, so the parent knows exactly which approvals were reported.
+///
+/// Lines: `READY`, then `ANSWER <request_id> <decision> <charge_id>` and, for `--replay`, `REPLAY <request_id>
+/// <decision> <charge_id>`.
+struct LedgerLoad: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "load", abstract: "Crash-test child: charge under load until killed.", shouldDisplay: false)
+
+    @Option(name: .customLong("state-dir")) var stateDirectory: String
+    @Option(help: "Distinguishes this run's request ids from earlier runs'.") var run: Int
+    @Option var concurrency = 32
+    @Option var wallets = 20
+    @Option(help: "Stop by itself after this many seconds (a bound in case the parent dies).") var maxSeconds = 30.0
+    @Option(help: "File of request ids answered by earlier runs to submit again first.") var replay: String?
+
+    func run() async throws {
+        let store = try WalletStore(stateDirectory: stateDirectory)
+        let load = try await WalletLoad.prepare(store: store, wallets: wallets)
+        if let replay {
+            let ids = try String(contentsOfFile: replay, encoding: .utf8).split(separator: "\n").map(String.init)
+            for line in ids {
+                let parts = line.split(separator: " ").map(String.init)
+                guard parts.count == 2, let linkIndex = Int(parts[1]) else { continue }
+                let (request, body) = load.charge(parts[0], linkIndex: linkIndex)
+                let response = try await store.submitCharge(
+                    request, bankCode: WalletLoad.bankCode, bodyDigest: body, decide: WalletLoad.decide,
+                    sign: WalletLoad.sign)
+                emit("REPLAY \(parts[0]) \(response.decision) \(response.chargeID)")
+            }
+        }
+        emit("READY")
+        let deadline = ContinuousClock.now.advanced(by: .milliseconds(Int64(maxSeconds * 1000)))
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for caller in 0..<concurrency {
+                group.addTask {
+                    var n = 0
+                    while ContinuousClock.now < deadline {
+                        let requestID = "r\(run)-\(caller)-\(n)"
+                        let linkIndex = caller * 7 + n
+                        let (request, body) = load.charge(requestID, linkIndex: linkIndex)
+                        let response = try await store.submitCharge(
+                            request, bankCode: WalletLoad.bankCode, bodyDigest: body, decide: WalletLoad.decide,
+                            sign: WalletLoad.sign)
+                        emit("ANSWER \(requestID) \(linkIndex) \(response.decision) \(response.chargeID)")
+                        n += 1
+                    }
+                }
+            }
+            try await group.waitForAll()
+        }
+    }
+}
+
+/// One whole line per write(2), unbuffered: what the parent reads is exactly what was answered before the kill.
+private func emit(_ line: String) {
+    let bytes = Array((line + "\n").utf8)
+    bytes.withUnsafeBytes { buffer in
+        var offset = 0
+        while offset < buffer.count {
+            let written = write(1, buffer.baseAddress! + offset, buffer.count - offset)
+            if written <= 0 { return }
+            offset += written
+        }
+    }
+}

@@ -1,0 +1,337 @@
+import GRDB
+import GatewayPolicy
+import GatewayWire
+import XCTest
+
+@testable import WalletCore
+
+final class ChargeTests: XCTestCase {
+    func testApprovedChargeIsOneTransferFromSettlementToWalletWithItsIdempotencyRecord() async throws {
+        let directory = TemporaryDirectory()
+        let clock = ManualClock(noonTokyo)
+        let (store, link) = try await makeLinkedStore(directory, clock: clock)
+
+        let response = try await store.submitCharge(
+            chargeRequest("r1", link: link, yen: 12_000), bankCode: "9900", bodyDigest: digest("r1"),
+            decide: approveAll, sign: testSign)
+
+        XCTAssertEqual(response.decision, .approved)
+        XCTAssertTrue(response.chargeID.hasPrefix("ch_"))
+        XCTAssertEqual(response.processedAtUnixMs, noonTokyo)
+        XCTAssertEqual(response.receiptSignature, testSign(ChargeResponse(
+            decision: .approved, chargeID: response.chargeID, processedAtUnixMs: noonTokyo)))
+        let wallet = try await store.wallet(id: "W0000001")
+        XCTAssertEqual(wallet?.balanceYen, 12_000)
+        let transfers = try await store.count("""
+            SELECT count(*) FROM transfer t JOIN bank b ON b.settlement_account_id = t.debit_account_id
+            JOIN wallet w ON w.ledger_account_id = t.credit_account_id
+            WHERE t.charge_id = ? AND b.code = '9900' AND w.id = 'W0000001' AND t.amount_yen = 12000
+            """, [response.chargeID])
+        XCTAssertEqual(transfers, 1)
+        let records = try await store.count(
+            "SELECT count(*) FROM idempotency WHERE bank_code = '9900' AND request_id = 'r1' AND result_id = ?",
+            [response.chargeID])
+        XCTAssertEqual(records, 1)
+        let verification = try await store.verifyLedger()
+        XCTAssertTrue(verification.passed, "\(verification.checks)")
+    }
+
+    func testHeldChargeIsRecordedWithoutCreditingTheWallet() async throws {
+        let directory = TemporaryDirectory()
+        let (store, link) = try await makeLinkedStore(directory, clock: ManualClock(noonTokyo))
+
+        let response = try await store.submitCharge(
+            chargeRequest("h1", link: link, yen: 45_000), bankCode: "9900", bodyDigest: digest("h1"),
+            decide: { _ in .hold(rule: "near-limit") }, sign: testSign)
+
+        XCTAssertEqual(response.decision, .held)
+        let balance = try await store.wallet(id: "W0000001")?.balanceYen
+        XCTAssertEqual(balance, 0)
+        let transfers = try await store.count("SELECT count(*) FROM transfer")
+        XCTAssertEqual(transfers, 0)
+        let holds = try await store.holds()
+        XCTAssertEqual(holds.map(\.chargeID), [response.chargeID])
+        XCTAssertEqual(holds.first?.rule, "near-limit")
+    }
+
+    func testDeclinedChargeIsRecordedAndReplayedButCreditsNothing() async throws {
+        let directory = TemporaryDirectory()
+        let (store, link) = try await makeLinkedStore(directory, clock: ManualClock(noonTokyo))
+        let decline: @Sendable (ChargeAttemptFacts) -> Verdict = { _ in .decline(.limitExceeded, rule: "daily") }
+
+        let first = try await store.submitCharge(
+            chargeRequest("d1", link: link, yen: 1_000), bankCode: "9900", bodyDigest: digest("d1"), decide: decline,
+            sign: testSign)
+        let retry = try await store.submitCharge(
+            chargeRequest("d1", link: link, yen: 1_000), bankCode: "9900", bodyDigest: digest("d1"),
+            decide: approveAll, sign: testSign)
+
+        XCTAssertEqual(first.decision, .declined)
+        XCTAssertEqual(first.declineReason, .limitExceeded)
+        XCTAssertEqual(retry, first, "a retry gets the stored answer, not a new judgement")
+        let transfers = try await store.count("SELECT count(*) FROM transfer")
+        XCTAssertEqual(transfers, 0)
+    }
+
+    func testRejectedChargeWritesNothingAndDoesNotConsumeTheRequestID() async throws {
+        let directory = TemporaryDirectory()
+        let (store, link) = try await makeLinkedStore(directory, clock: ManualClock(noonTokyo))
+        let rejection = Rejection(.permissionDenied, "bank 9900 is SUSPENDED for charge")
+
+        await XCTAssertThrowsWalletError(
+            try await store.submitCharge(
+                chargeRequest("x1", link: link, yen: 1_000), bankCode: "9900", bodyDigest: digest("x1"),
+                decide: { _ in .reject(rejection) }, sign: testSign),
+            .rejected(rejection))
+        let rows = try await store.count("""
+            SELECT (SELECT count(*) FROM charge) + (SELECT count(*) FROM idempotency WHERE request_id = 'x1')
+            """)
+        XCTAssertEqual(rows, 0)
+
+        let later = try await store.submitCharge(
+            chargeRequest("x1", link: link, yen: 1_000), bankCode: "9900", bodyDigest: digest("x1"),
+            decide: approveAll, sign: testSign)
+        XCTAssertEqual(later.decision, .approved)
+    }
+
+    func testRetryWithSameBodyReturnsTheStoredResponseByteForByteWithoutSecondCredit() async throws {
+        let directory = TemporaryDirectory()
+        let clock = ManualClock(noonTokyo)
+        let (store, link) = try await makeLinkedStore(directory, clock: clock)
+        let first = try await store.submitCharge(
+            chargeRequest("same", link: link, yen: 5_000), bankCode: "9900", bodyDigest: digest("same"),
+            decide: approveAll, sign: testSign)
+
+        clock.advance(ms: 60_000)
+        let second = try await store.submitCharge(
+            chargeRequest("same", link: link, yen: 5_000), bankCode: "9900", bodyDigest: digest("same"),
+            decide: approveAll, sign: { _ in [0xFF] })
+
+        XCTAssertEqual(second, first)
+        XCTAssertEqual(second.receiptSignature, first.receiptSignature)
+        let balance = try await store.wallet(id: "W0000001")?.balanceYen
+        XCTAssertEqual(balance, 5_000)
+    }
+
+    func testRetryAcrossRestartReturnsTheStoredResponse() async throws {
+        let directory = TemporaryDirectory()
+        let clock = ManualClock(noonTokyo)
+        var (store, link) = try await makeLinkedStore(directory, clock: clock)
+        let first = try await store.submitCharge(
+            chargeRequest("restart", link: link, yen: 7_000), bankCode: "9900", bodyDigest: digest("restart"),
+            decide: approveAll, sign: testSign)
+
+        store = try WalletStore(stateDirectory: directory.path, clock: clock.provider)
+        let second = try await store.submitCharge(
+            chargeRequest("restart", link: link, yen: 7_000), bankCode: "9900", bodyDigest: digest("restart"),
+            decide: approveAll, sign: testSign)
+
+        XCTAssertEqual(second, first)
+        let transfers = try await store.count("SELECT count(*) FROM transfer")
+        XCTAssertEqual(transfers, 1)
+    }
+
+    func testRequestIDReusedWithDifferentBodyIsDuplicateRequestDifferentBody() async throws {
+        let directory = TemporaryDirectory()
+        let (store, link) = try await makeLinkedStore(directory, clock: ManualClock(noonTokyo))
+        _ = try await store.submitCharge(
+            chargeRequest("dup", link: link, yen: 1_000), bankCode: "9900", bodyDigest: digest("dup-a"),
+            decide: approveAll, sign: testSign)
+
+        await XCTAssertThrowsWalletError(
+            try await store.submitCharge(
+                chargeRequest("dup", link: link, yen: 9_000), bankCode: "9900", bodyDigest: digest("dup-b"),
+                decide: approveAll, sign: testSign),
+            .duplicateRequestDifferentBody(bankCode: "9900", requestID: "dup"))
+        let balance = try await store.wallet(id: "W0000001")?.balanceYen
+        XCTAssertEqual(balance, 1_000)
+    }
+
+    func testRequestIDOfALinkReusedForAChargeIsDuplicateRequestDifferentBody() async throws {
+        let directory = TemporaryDirectory()
+        let (store, link) = try await makeLinkedStore(directory, clock: ManualClock(noonTokyo))
+        // makeLinkedStore used request id "link-W0000001-1" for the link.
+        await XCTAssertThrowsWalletError(
+            try await store.submitCharge(
+                chargeRequest("link-W0000001-1", link: link, yen: 1_000), bankCode: "9900",
+                bodyDigest: digest("link" + "W0000001" + "1" + "tok-hanako"), decide: approveAll, sign: testSign),
+            .duplicateRequestDifferentBody(bankCode: "9900", requestID: "link-W0000001-1"))
+    }
+
+    func testSameRequestIDFromAnotherBankIsADifferentRequest() async throws {
+        let directory = TemporaryDirectory()
+        let clock = ManualClock(noonTokyo)
+        let (store, link) = try await makeLinkedStore(directory, clock: clock)
+        let otherLink = try await store.linkForTest(walletID: "W0000002", bank: "0001", token: "tok-ichiro", code: 2)
+
+        let a = try await store.submitCharge(
+            chargeRequest("shared", link: link, yen: 1_000), bankCode: "9900", bodyDigest: digest("a"),
+            decide: approveAll, sign: testSign)
+        let b = try await store.submitCharge(
+            chargeRequest("shared", link: otherLink, yen: 2_000, bank: "0001"), bankCode: "0001",
+            bodyDigest: digest("b"), decide: approveAll, sign: testSign)
+
+        XCTAssertNotEqual(a.chargeID, b.chargeID)
+        XCTAssertEqual(b.decision, .approved)
+    }
+
+    func testTwinOfAQueuedRequestIsRequestInFlight() async throws {
+        let directory = TemporaryDirectory()
+        let (store, link) = try await makeLinkedStore(directory, clock: ManualClock(noonTokyo))
+        let release = DispatchSemaphore(value: 0)
+        let entered = DispatchSemaphore(value: 0)
+        // The first request's decide blocks inside the batch until the twin has been turned away.
+        let slowDecide: @Sendable (ChargeAttemptFacts) -> Verdict = { _ in
+            entered.signal()
+            release.wait()
+            return .approve
+        }
+        let first = Task {
+            try await store.submitCharge(
+                chargeRequest("twin", link: link, yen: 1_000), bankCode: "9900", bodyDigest: digest("twin"),
+                decide: slowDecide, sign: testSign)
+        }
+        await withCheckedContinuation { continuation in
+            DispatchQueue.global().async {
+                entered.wait()
+                continuation.resume()
+            }
+        }
+
+        await XCTAssertThrowsWalletError(
+            try await store.submitCharge(
+                chargeRequest("twin", link: link, yen: 1_000), bankCode: "9900", bodyDigest: digest("twin"),
+                decide: approveAll, sign: testSign),
+            .requestInFlight(bankCode: "9900", requestID: "twin"))
+        release.signal()
+        let answered = try await first.value
+        XCTAssertEqual(answered.decision, .approved)
+    }
+
+    func testApproveOverTheBalanceCapIsDeclinedBalanceCapExceeded() async throws {
+        let directory = TemporaryDirectory()
+        let (store, link) = try await makeLinkedStore(directory, clock: ManualClock(noonTokyo))
+        _ = try await store.submitCharge(
+            chargeRequest("fill", link: link, yen: 999_000), bankCode: "9900", bodyDigest: digest("fill"),
+            decide: approveAll, sign: testSign)
+
+        let over = try await store.submitCharge(
+            chargeRequest("over", link: link, yen: 1_001), bankCode: "9900", bodyDigest: digest("over"),
+            decide: approveAll, sign: testSign)
+        let exact = try await store.submitCharge(
+            chargeRequest("exact", link: link, yen: 1_000), bankCode: "9900", bodyDigest: digest("exact"),
+            decide: approveAll, sign: testSign)
+
+        XCTAssertEqual(over.decision, .declined)
+        XCTAssertEqual(over.declineReason, .balanceCapExceeded)
+        XCTAssertEqual(exact.decision, .approved, "the cap itself is allowed")
+        let balance = try await store.wallet(id: "W0000001")?.balanceYen
+        XCTAssertEqual(balance, 1_000_000)
+    }
+
+    func testSchemaRefusesAWalletBalanceOverItsCapEvenWhenCodeTriesIt() async throws {
+        let directory = TemporaryDirectory()
+        let (store, _) = try await makeLinkedStore(directory, clock: ManualClock(noonTokyo))
+        do {
+            try await store.pool.write { db in
+                try db.execute(sql: """
+                    UPDATE ledger_account SET credits_posted_yen = balance_cap_yen + 1 WHERE kind = 'wallet'
+                    """)
+            }
+            XCTFail("the CHECK constraint must refuse a balance over the cap")
+        } catch let error as DatabaseError {
+            XCTAssertEqual(error.extendedResultCode, .SQLITE_CONSTRAINT_CHECK)
+        }
+    }
+
+    func testApproveOnAnInactiveOrForeignLinkIsDeclinedLinkNotActive() async throws {
+        let directory = TemporaryDirectory()
+        let (store, link) = try await makeLinkedStore(directory, clock: ManualClock(noonTokyo))
+
+        let unknown = try await store.submitCharge(
+            chargeRequest("u1", link: "ln_nope", yen: 1_000), bankCode: "9900", bodyDigest: digest("u1"),
+            decide: approveAll, sign: testSign)
+        let foreign = try await store.submitCharge(
+            chargeRequest("f1", link: link, yen: 1_000, bank: "0001"), bankCode: "0001", bodyDigest: digest("f1"),
+            decide: approveAll, sign: testSign)
+        _ = try await store.unlink(linkID: link, bankCode: "9900", requestID: "un1", bodyDigest: digest("un1"),
+                                   reason: "customer request")
+        let unlinked = try await store.submitCharge(
+            chargeRequest("i1", link: link, yen: 1_000), bankCode: "9900", bodyDigest: digest("i1"),
+            decide: approveAll, sign: testSign)
+
+        for response in [unknown, foreign, unlinked] {
+            XCTAssertEqual(response.decision, .declined)
+            XCTAssertEqual(response.declineReason, .linkNotActive)
+        }
+        let transfers = try await store.count("SELECT count(*) FROM transfer")
+        XCTAssertEqual(transfers, 0)
+    }
+
+    func testApproveForAFrozenWalletIsDeclinedFraudSuspected() async throws {
+        let directory = TemporaryDirectory()
+        let (store, link) = try await makeLinkedStore(directory, clock: ManualClock(noonTokyo))
+        try await store.pool.write { db in try db.execute(sql: "UPDATE wallet SET charge_frozen = 1") }
+
+        let response = try await store.submitCharge(
+            chargeRequest("fz", link: link, yen: 1_000), bankCode: "9900", bodyDigest: digest("fz"),
+            decide: approveAll, sign: testSign)
+
+        XCTAssertEqual(response.declineReason, .fraudSuspected)
+    }
+
+    func testGetChargeReadsTheOutcomeAndUnknownRequestIsNil() async throws {
+        let directory = TemporaryDirectory()
+        let (store, link) = try await makeLinkedStore(directory, clock: ManualClock(noonTokyo))
+        let response = try await store.submitCharge(
+            chargeRequest("g1", link: link, yen: 3_000), bankCode: "9900", bodyDigest: digest("g1"),
+            decide: approveAll, sign: testSign)
+
+        let found = try await store.charge(bankCode: "9900", requestID: "g1")
+        let otherBank = try await store.charge(bankCode: "0001", requestID: "g1")
+        let unknown = try await store.charge(bankCode: "9900", requestID: "nope")
+        XCTAssertEqual(found, response)
+        XCTAssertNil(otherBank)
+        XCTAssertNil(unknown)
+    }
+
+    func testIdempotencyRecordsAreKeptThirtyDaysThenPrunedAndTheRequestIDStaysConsumed() async throws {
+        let directory = TemporaryDirectory()
+        let clock = ManualClock(noonTokyo)
+        let (store, link) = try await makeLinkedStore(directory, clock: clock)
+        let first = try await store.submitCharge(
+            chargeRequest("old", link: link, yen: 1_000), bankCode: "9900", bodyDigest: digest("old"),
+            decide: approveAll, sign: testSign)
+
+        clock.advance(ms: 30 * 86_400_000)
+        let keptAtThirtyDays = try await store.pruneIdempotency()
+        let replay = try await store.submitCharge(
+            chargeRequest("old", link: link, yen: 1_000), bankCode: "9900", bodyDigest: digest("old"),
+            decide: approveAll, sign: testSign)
+        XCTAssertEqual(replay, first)
+
+        clock.advance(ms: 1)
+        let pruned = try await store.pruneIdempotency()
+        XCTAssertEqual(keptAtThirtyDays, 0)
+        XCTAssertGreaterThanOrEqual(pruned, 1)
+        await XCTAssertThrowsWalletError(
+            try await store.submitCharge(
+                chargeRequest("old", link: link, yen: 1_000), bankCode: "9900", bodyDigest: digest("old"),
+                decide: approveAll, sign: testSign),
+            .requestIDExpired(bankCode: "9900", requestID: "old"))
+        let verification = try await store.verifyLedger()
+        XCTAssertTrue(verification.passed, "\(verification.checks)")
+        let transfers = try await store.count("SELECT count(*) FROM transfer")
+        XCTAssertEqual(transfers, 1)
+    }
+
+    func testUnknownBankIsRejectedPermissionDenied() async throws {
+        let directory = TemporaryDirectory()
+        let (store, link) = try await makeLinkedStore(directory, clock: ManualClock(noonTokyo))
+        await XCTAssertThrowsWalletError(
+            try await store.submitCharge(
+                chargeRequest("b1", link: link, yen: 1_000, bank: "1234"), bankCode: "1234", bodyDigest: digest("b1"),
+                decide: approveAll, sign: testSign),
+            .rejected(Rejection(.permissionDenied, "bank 1234 is not registered")))
+    }
+}

@@ -1,5 +1,0 @@
-import XCTest
-
-final class WalletCoreTestsPlaceholder: XCTestCase {
-    func testPlaceholder() {}
-}
