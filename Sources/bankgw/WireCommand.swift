@@ -59,7 +59,3 @@ struct WireCommand: ParsableCommand {
         }
     }
 }
-
-func printError(_ message: String) {
-    FileHandle.standardError.write(Data((message + "\n").utf8))
-}
