@@ -7,6 +7,7 @@ import Logging
 import Metrics
 import Prometheus
 import ServiceLifecycle
+import WalletCore
 
 /// `bankgw serve [--config FILE] [--demo] [--state-dir DIR]` (SPEC §7).
 struct ServeCommand: AsyncParsableCommand {
@@ -76,11 +77,28 @@ struct ServeCommand: AsyncParsableCommand {
         let created = try DevelopmentPKI.initialize(directory: stateDir)
         if !created.isEmpty { logger.info("demo PKI created", metadata: ["files": "\(created.count)", "dir": "\(layout.root)"]) }
 
+        let store: WalletStore
+        do {
+            store = try WalletStore(stateDirectory: stateDir)
+            try await store.seedDemo()
+        } catch {
+            logger.error("wallet store unavailable: \(error)")
+            throw ExitCode(1)
+        }
+        let receipts = try ReceiptSigner(privateKeyPath: layout.receiptKey)
+
+        // SPKI pins live in the bank profiles; the handshake reads them from memory (it cannot wait on storage).
+        let pins = try await store.banks().reduce(into: [String: [UInt8]]()) { pins, bank in
+            if let pin = bank.facts.profile.pinnedSPKISHA256 { pins[bank.facts.code] = pin }
+        }
         let tls = try TLSServerContext(configuration: TLSServerConfiguration(
             certificateChainPath: layout.serverCertificate, privateKeyPath: layout.serverKey,
             trustRootsPath: layout.caCertificate,
-            crlPath: FileManager.default.fileExists(atPath: layout.crl) ? layout.crl : nil
+            crlPath: FileManager.default.fileExists(atPath: layout.crl) ? layout.crl : nil,
+            spkiPin: { code in pins[code] }
         ))
+        var services = BankGatewayService(store: store, receipts: receipts).services
+        services.merge(AdminService(store: store, receipts: receipts).services)
         var listeners = GatewayListeners()
         if let tlsPort { listeners.tlsPort = tlsPort }
         if let probePort { listeners.probePort = probePort }
@@ -89,7 +107,7 @@ struct ServeCommand: AsyncParsableCommand {
 
         let readyFile = self.readyFile
         let server = GatewayServer(
-            listeners: listeners, tls: tls, services: RPCServices(), registry: registry, logger: logger
+            listeners: listeners, tls: tls, services: services, registry: registry, logger: logger
         ) { tlsPort, probePort, metricsPort in
             guard let readyFile else { return }
             let json = #"{"tls":\#(tlsPort),"probe":\#(probePort),"metrics":\#(metricsPort)}"#

@@ -1,0 +1,253 @@
+import COpenSSL
+import GatewayPolicy
+import GatewayRPC
+import GatewayTLS
+import GatewayWire
+import Logging
+import WalletCore
+
+/// `bankgw.admin.v1.Admin`: the operator's surface, for operator certificates only (a bank certificate is
+/// PERMISSION_DENIED). Every act is written through the wallet core's writer with the operator's identity and
+/// reason, which it audits in the same transaction.
+public final class AdminService: Sendable {
+    public static let serviceName = "bankgw.admin.v1.Admin"
+    /// A link code lives 10 minutes (SPEC §2).
+    public static let linkCodeLifetimeMs: Int64 = 10 * 60_000
+
+    private let store: WalletStore
+    private let receipts: ReceiptSigner
+    private let clock: @Sendable () -> Int64
+    private let logger: Logger
+
+    public init(
+        store: WalletStore, receipts: ReceiptSigner, clock: @escaping @Sendable () -> Int64 = WalletStore.systemClock,
+        logger: Logger = Logger(label: "bankgw.admin")
+    ) {
+        self.store = store
+        self.receipts = receipts
+        self.clock = clock
+        self.logger = logger
+    }
+
+    public var services: RPCServices {
+        var services = RPCServices()
+        register(&services, "ListBanks", ListBanksRequest.self) { [store] _, _ in
+            ListBanksResponse(banks: try await store.banks().map(AdminBank.init))
+        }
+        register(&services, "GetBank", GetBankRequest.self) { [store] request, _ in
+            guard let bank = try await store.bankRecord(code: request.bankCode) else {
+                throw GRPCStatus(.notFound, "bank \(request.bankCode) not found")
+            }
+            return AdminBank(bank)
+        }
+        register(&services, "SetBankState", SetBankStateRequest.self) { [store] request, actor in
+            try await store.setBankState(
+                code: request.bankCode, operation: request.operation, state: request.state,
+                audit: AuditContext(actor: actor, reason: request.reason))
+            return try await Self.bank(store, request.bankCode)
+        }
+        register(&services, "SetBankProfile", SetBankProfileRequest.self) { [store] request, actor in
+            try await store.setBankProfile(
+                code: request.bankCode, profile: BankProfile(request.profile!),
+                audit: AuditContext(actor: actor, reason: request.reason))
+            return try await Self.bank(store, request.bankCode)
+        }
+        register(&services, "SetPilotList", SetPilotListRequest.self) { [store] request, actor in
+            try await store.setPilotList(
+                code: request.bankCode, walletIDs: Set(request.walletAccountIDs),
+                audit: AuditContext(actor: actor, reason: request.reason))
+            return try await Self.bank(store, request.bankCode)
+        }
+        register(&services, "RegisterWallet", RegisterWalletRequest.self) { [store] request, actor in
+            guard !request.walletAccountID.isEmpty else {
+                throw GRPCStatus(.invalidArgument, "wallet_account_id: required (W followed by 7 digits)")
+            }
+            try await store.registerWallet(
+                id: request.walletAccountID, isTest: request.test, audit: AuditContext(actor: actor, reason: request.reason))
+            return try await Self.wallet(store, request.walletAccountID)
+        }
+        register(&services, "GetWallet", GetWalletRequest.self) { [store] request, _ in
+            try await Self.wallet(store, request.walletAccountID)
+        }
+        register(&services, "RecordEkyc", RecordEkycRequest.self) { [store] request, actor in
+            try await store.recordEkyc(
+                walletID: request.walletAccountID, status: request.status, method: request.method,
+                nameKana: request.nameKana, audit: AuditContext(actor: actor, reason: request.reason))
+            return try await Self.wallet(store, request.walletAccountID)
+        }
+        register(&services, "MarkPhoneVerified", MarkPhoneVerifiedRequest.self) { [store] request, actor in
+            try await store.markPhoneVerified(
+                walletID: request.walletAccountID, audit: AuditContext(actor: actor, reason: request.reason))
+            return try await Self.wallet(store, request.walletAccountID)
+        }
+        register(&services, "IssueLinkCode", IssueLinkCodeRequest.self) { [store, clock] request, actor in
+            let code = LinkCode.generate()
+            let expires = clock() + Self.linkCodeLifetimeMs
+            try await store.issueLinkCode(
+                walletID: request.walletAccountID, codeSHA256: Digest.sha256(code), expiresAtUnixMs: expires,
+                audit: AuditContext(actor: actor, reason: "link code issued"))
+            return IssueLinkCodeResponse(linkCode: code, expiresAtUnixMs: expires)
+        }
+        register(&services, "UnlockLinking", WalletActionRequest.self) { [store] request, actor in
+            try await store.unlockLinking(
+                walletID: request.walletAccountID, audit: AuditContext(actor: actor, reason: request.reason))
+            return try await Self.wallet(store, request.walletAccountID)
+        }
+        register(&services, "UnfreezeCharges", WalletActionRequest.self) { [store] request, actor in
+            try await store.unfreezeCharges(
+                walletID: request.walletAccountID, audit: AuditContext(actor: actor, reason: request.reason))
+            return try await Self.wallet(store, request.walletAccountID)
+        }
+        register(&services, "ListHolds", ListHoldsRequest.self) { [store] request, _ in
+            ListHoldsResponse(holds: try await store.holds(state: request.includeResolved ? nil : .open).map(AdminHold.init))
+        }
+        register(&services, "ReleaseHold", ReleaseHoldRequest.self) { [store, receipts] request, actor in
+            AdminHold(try await store.releaseHold(
+                chargeID: request.chargeID, audit: AuditContext(actor: actor, reason: request.reason),
+                sign: { receipts.sign($0) }))
+        }
+        register(&services, "RejectHold", RejectHoldRequest.self) { [store, receipts] request, actor in
+            AdminHold(try await store.rejectHold(
+                chargeID: request.chargeID, audit: AuditContext(actor: actor, reason: request.reason),
+                sign: { receipts.sign($0) }))
+        }
+        return services
+    }
+
+    /// Registers one Admin method: decode, operator-only check, the act (with "operator/NAME" as the actor),
+    /// errors mapped to SPEC §3 statuses, encode.
+    private func register<Request: WireMessage, Response: WireMessage>(
+        _ services: inout RPCServices, _ method: String, _ type: Request.Type,
+        _ act: @escaping @Sendable (Request, _ actor: String) async throws -> Response
+    ) {
+        services.register(service: Self.serviceName, method: method, .unaryAsync { request, context in
+            let decoded = try MessageCoding.decode(Request.self, from: request)
+            let actor: String
+            switch context.peer {
+            case .operatorName(let name)?: actor = "operator/\(name)"
+            case .bank(let code)?:
+                throw RequestChecks.adminService(caller: .bank(code: code))!.status
+            case nil:
+                throw GRPCStatus(.permissionDenied, "an operator client certificate is required")
+            }
+            do {
+                return try MessageCoding.encode(try await act(decoded, actor), context: context, capacityHint: 256)
+            } catch let error as WalletError {
+                throw error.status
+            }
+        })
+    }
+
+    private static func bank(_ store: WalletStore, _ code: String) async throws -> AdminBank {
+        guard let bank = try await store.bankRecord(code: code) else { throw GRPCStatus(.notFound, "bank \(code) not found") }
+        return AdminBank(bank)
+    }
+
+    private static func wallet(_ store: WalletStore, _ id: String) async throws -> AdminWallet {
+        guard let wallet = try await store.walletRecord(id: id) else { throw GRPCStatus(.notFound, "wallet \(id) not found") }
+        return AdminWallet(wallet)
+    }
+}
+
+/// One-time link codes: 8 characters from an alphabet without look-alikes (no 0/O, 1/I/L), shown as XXXX-XXXX.
+/// 31^8 ≈ 8.5·10^11 codes; a code lives 10 minutes and five wrong links lock the wallet.
+enum LinkCode {
+    static let alphabet = Array("23456789ABCDEFGHJKMNPQRSTUVWXYZ".utf8)
+
+    static func generate() -> String {
+        var random = [UInt8](repeating: 0, count: 8)
+        let ok = random.withUnsafeMutableBufferPointer { RAND_bytes($0.baseAddress, Int32($0.count)) }
+        precondition(ok == 1, "RAND_bytes failed: the CSPRNG is unavailable")
+        // Rejection sampling would remove the modulo bias (256 % 31 = 8); at 8 characters it moves the odds of a
+        // guess by under 4 % of an already negligible number, so plain modulo keeps the code simple.
+        var chars = random.map { alphabet[Int($0) % alphabet.count] }
+        chars.insert(UInt8(ascii: "-"), at: 4)
+        return String(decoding: chars, as: UTF8.self)
+    }
+}
+
+extension AdminBank {
+    init(_ record: BankRecord) {
+        self.init()
+        bankCode = record.facts.code
+        name = record.name
+        linkState = record.facts.linkState
+        chargeState = record.facts.chargeState
+        profile = AdminBankProfile(record.facts.profile)
+        pilotWalletIDs = record.facts.pilotWalletIDs.sorted()
+        if let last = record.lastPassingConformanceAtUnixMs {
+            var conformance = ConformanceRecord()
+            conformance.bankCode = record.facts.code
+            conformance.passed = true
+            conformance.recordedAtUnixMs = last
+            lastConformance = conformance
+        }
+    }
+}
+
+extension AdminBankProfile {
+    init(_ profile: BankProfile) {
+        self.init()
+        maxChargeYen = profile.maxChargeYen
+        maxDailyYenPerWallet = profile.maxDailyYenPerWallet
+        maxMonthlyYenPerWallet = profile.maxMonthlyYenPerWallet
+        newLinkMaxChargeYen = profile.newLinkMaxChargeYen
+        newLinkCautionMs = profile.newLinkCautionMs
+        chargeRequiresCustomerAuth = profile.chargeRequiresCustomerAuth
+        requiredEkycMethods = profile.requiredEkycMethods.sorted { $0.rawValue < $1.rawValue }
+        pinnedSPKISHA256 = profile.pinnedSPKISHA256 ?? []
+        maxRequestsPerSecond = profile.maxRequestsPerSecond
+    }
+}
+
+extension BankProfile {
+    /// Zero fields of the wire profile mean "the default" (proto3 cannot tell unset from 0).
+    init(_ wire: AdminBankProfile) {
+        func orDefault(_ value: Int64, _ fallback: Int64) -> Int64 { value == 0 ? fallback : value }
+        self.init(
+            maxChargeYen: orDefault(wire.maxChargeYen, BankProfile.maxChargeYenDefault),
+            maxDailyYenPerWallet: orDefault(wire.maxDailyYenPerWallet, BankProfile.maxDailyYenPerWalletDefault),
+            maxMonthlyYenPerWallet: orDefault(wire.maxMonthlyYenPerWallet, BankProfile.maxMonthlyYenPerWalletDefault),
+            newLinkMaxChargeYen: orDefault(wire.newLinkMaxChargeYen, BankProfile.newLinkMaxChargeYenDefault),
+            newLinkCautionMs: orDefault(wire.newLinkCautionMs, BankProfile.newLinkCautionMsDefault),
+            chargeRequiresCustomerAuth: wire.chargeRequiresCustomerAuth,
+            requiredEkycMethods: Set(wire.requiredEkycMethods),
+            pinnedSPKISHA256: wire.pinnedSPKISHA256.isEmpty ? nil : wire.pinnedSPKISHA256,
+            maxRequestsPerSecond: orDefault(wire.maxRequestsPerSecond, BankProfile.maxRequestsPerSecondDefault)
+        )
+    }
+}
+
+extension AdminWallet {
+    init(_ record: WalletRecord) {
+        self.init()
+        let facts = record.facts
+        walletAccountID = facts.id
+        test = facts.isTest
+        ekycStatus = facts.ekycStatus
+        ekycMethod = facts.ekycMethod
+        ekycNameKana = facts.ekycNameKana
+        ekycVerifiedAtUnixMs = facts.ekycVerifiedAtUnixMs
+        phoneVerified = facts.phoneVerified
+        linkLocked = facts.linkLocked
+        chargeFrozen = facts.chargeFrozen
+        balanceYen = facts.balanceYen
+        balanceCapYen = facts.balanceCapYen
+    }
+}
+
+extension AdminHold {
+    init(_ hold: WalletCore.Hold) {
+        self.init()
+        chargeID = hold.chargeID
+        bankCode = hold.bankCode
+        requestID = hold.requestID
+        linkID = hold.linkID
+        walletAccountID = hold.walletID
+        amountYen = hold.amountYen
+        rule = hold.rule
+        heldAtUnixMs = hold.heldAtUnixMs
+        state = hold.state
+        resolvedBy = hold.resolvedBy ?? ""
+    }
+}

@@ -1,0 +1,200 @@
+import GatewayPolicy
+import GatewayRPC
+import GatewayTLS
+import GatewayWire
+import Logging
+import Metrics
+import NIOCore
+import WalletCore
+
+/// `bankgw.v1.BankGateway` (SPEC §2): LinkAccount, Charge, GetCharge, Unlink, for bank certificates.
+///
+/// Every request, in SPEC order: decode and validate (codec) → the caller's certificate speaks for
+/// `header.bank_code` and the request is fresh (`RequestChecks`) → the bank's rate limit → the wallet core, which
+/// reads the facts in its writer transaction, runs the check chain (`LinkChecks` / `ChargeChecks`) and applies the
+/// verdict with its idempotency record → the (signed) response. Business rules live in GatewayPolicy; this type
+/// only composes the stages and maps their outcomes to SPEC §3 statuses.
+public final class BankGatewayService: Sendable {
+    public static let serviceName = "bankgw.v1.BankGateway"
+
+    private let store: WalletStore
+    private let linkChecks: LinkChecks
+    private let chargeChecks: ChargeChecks
+    private let rateLimiter: BankRateLimiter
+    private let receipts: ReceiptSigner
+    private let clock: @Sendable () -> Int64
+    private let logger: Logger
+    private let fraudAlerts: Counter
+    private let decisions: Counter
+
+    /// `linkChecks` / `chargeChecks` default to the SPEC chains; tests (and the conformance suite's "broken
+    /// gateway" check) compose others. There is no switch for that in the shipped binary.
+    public init(
+        store: WalletStore, receipts: ReceiptSigner, linkChecks: LinkChecks = .standard,
+        chargeChecks: ChargeChecks = .standard, rateLimiter: BankRateLimiter = BankRateLimiter(),
+        clock: @escaping @Sendable () -> Int64 = WalletStore.systemClock,
+        logger: Logger = Logger(label: "bankgw.bank-service")
+    ) {
+        self.store = store
+        self.receipts = receipts
+        self.linkChecks = linkChecks
+        self.chargeChecks = chargeChecks
+        self.rateLimiter = rateLimiter
+        self.clock = clock
+        self.logger = logger
+        self.fraudAlerts = Counter(label: "bankgw_fraud_alerts_total")
+        self.decisions = Counter(label: "bankgw_bank_requests_total")
+    }
+
+    public var services: RPCServices {
+        var services = RPCServices()
+        services.register(service: Self.serviceName, method: "LinkAccount", .unaryAsync { [self] request, context in
+            let link = try MessageCoding.decode(LinkAccountRequest.self, from: request)
+            let bank = try await admit(link.header, context)
+            let outcome = try await walletCall(link.header) {
+                try await store.submitLink(
+                    link, bankCode: bank, bodyDigest: try digest(link), linkCodeHash: Digest.sha256(link.linkCode),
+                    decide: { [linkChecks] facts in linkChecks.evaluate(facts) }
+                )
+            }
+            if outcome.walletLinkingJustLocked {
+                raiseFraudAlert("wallet locked for linking after 5 declined links in a row", link.header,
+                                ["wallet": "\(link.walletAccountID)"])
+            }
+            return try MessageCoding.encode(outcome.response, context: context)
+        })
+        services.register(service: Self.serviceName, method: "Charge", .unaryAsync { [self] request, context in
+            let charge = try MessageCoding.decode(ChargeRequest.self, from: request)
+            let bank = try await admit(charge.header, context)
+            let response = try await walletCall(charge.header) {
+                try await store.submitCharge(
+                    charge, bankCode: bank, bodyDigest: try digest(charge),
+                    decide: { [chargeChecks] facts in chargeChecks.evaluate(facts) },
+                    sign: { [receipts] response in receipts.sign(response) }
+                )
+            }
+            return try MessageCoding.encode(response, context: context, capacityHint: 160)
+        })
+        services.register(service: Self.serviceName, method: "GetCharge", .unaryAsync { [self] request, context in
+            let get = try MessageCoding.decode(GetChargeRequest.self, from: request)
+            let bank = try await admit(get.header, context)
+            let found = try await walletCall(get.header) {
+                try await store.charge(bankCode: bank, requestID: get.originalRequestID)
+            }
+            guard let found else {
+                throw GRPCStatus(.notFound, "no charge of bank \(bank) with request_id \(get.originalRequestID)")
+            }
+            return try MessageCoding.encode(found, context: context, capacityHint: 160)
+        })
+        services.register(service: Self.serviceName, method: "Unlink", .unaryAsync { [self] request, context in
+            let unlink = try MessageCoding.decode(UnlinkRequest.self, from: request)
+            let bank = try await admit(unlink.header, context)
+            let response = try await walletCall(unlink.header) {
+                try await store.unlink(
+                    linkID: unlink.linkID, bankCode: bank, requestID: unlink.header.requestID,
+                    bodyDigest: try digest(unlink), reason: unlink.reason
+                )
+            }
+            if UnlinkReason.freezesCharges(unlink.reason) {
+                raiseFraudAlert("unlink for fraud: charges to the wallet frozen until reviewed", unlink.header,
+                                ["link": "\(unlink.linkID)"])
+            }
+            return try MessageCoding.encode(response, context: context, capacityHint: 8)
+        })
+        return services
+    }
+
+    /// SPEC §3 before any wallet work: who is calling, whether the header speaks for them, freshness, rate.
+    /// Returns the bank code the request is for.
+    private func admit(_ header: RequestHeader, _ context: RPCCallContext) async throws(GRPCStatus) -> String {
+        guard let peer = context.peer else {
+            throw GRPCStatus(.permissionDenied, "a partner client certificate is required")
+        }
+        let caller: Caller
+        switch peer {
+        case .bank(let code): caller = .bank(code: code)
+        case .operatorName(let name): caller = .operatorName(name)
+        }
+        if let rejection = RequestChecks.bankRequest(caller: caller, header: header, nowUnixMs: clock()) {
+            throw rejection.status
+        }
+        let bank: BankFacts?
+        do {
+            bank = try await store.bank(code: header.bankCode)
+        } catch {
+            throw error.status
+        }
+        guard let bank else {
+            throw GRPCStatus(.permissionDenied, "bank \(header.bankCode) is not registered with the gateway")
+        }
+        if let rejection = rateLimiter.admit(bankCode: bank.code, maxRequestsPerSecond: bank.profile.maxRequestsPerSecond) {
+            throw rejection.status
+        }
+        return bank.code
+    }
+
+    /// Runs a wallet-core call, mapping its errors to statuses (and raising the fraud alert of SPEC §3).
+    private func walletCall<T>(
+        _ header: RequestHeader, _ body: () async throws -> T
+    ) async throws(GRPCStatus) -> T {
+        do {
+            return try await body()
+        } catch let error as WalletError {
+            if case .duplicateRequestDifferentBody = error {
+                raiseFraudAlert("request_id reused with a different body", header, [:])
+            }
+            throw error.status
+        } catch let status as GRPCStatus {
+            throw status
+        } catch {
+            // The handler's Task was cancelled (deadline, caller gone): the transport answers for it.
+            throw GRPCStatus(.cancelled, "cancelled")
+        }
+    }
+
+    /// The idempotency digest: SHA-256 of the request's canonical protobuf-c encoding (field order and unknown
+    /// fields on the wire do not change it; the content does).
+    private func digest<M: WireMessage>(_ message: M) throws(WalletError) -> [UInt8] {
+        do {
+            return Digest.sha256(try message.wireBytes())
+        } catch {
+            // A decoded request always re-encodes (the fuzzer checks exactly that).
+            throw .invariantViolated("could not re-encode \(M.protoName): \(error)")
+        }
+    }
+
+    private func raiseFraudAlert(_ what: String, _ header: RequestHeader, _ extra: Logger.Metadata) {
+        fraudAlerts.increment()
+        var metadata: Logger.Metadata = ["bank": "\(header.bankCode)", "request_id": "\(header.requestID)"]
+        metadata.merge(extra) { first, _ in first }
+        logger.error("FRAUD ALERT: \(what)", metadata: metadata)
+    }
+}
+
+extension Rejection {
+    var status: GRPCStatus {
+        switch code {
+        case .permissionDenied: return GRPCStatus(.permissionDenied, message)
+        case .failedPrecondition: return GRPCStatus(.failedPrecondition, message)
+        case .invalidArgument: return GRPCStatus(.invalidArgument, message)
+        case .resourceExhausted: return GRPCStatus(.resourceExhausted, message)
+        }
+    }
+}
+
+extension WalletError {
+    /// SPEC §3's statuses for what the wallet core could not answer with a decision.
+    var status: GRPCStatus {
+        switch self {
+        case .duplicateRequestDifferentBody, .requestIDExpired, .alreadyExists:
+            return GRPCStatus(.alreadyExists, description)
+        case .requestInFlight: return GRPCStatus(.aborted, description)
+        case .rejected(let rejection): return rejection.status
+        case .notFound: return GRPCStatus(.notFound, description)
+        case .failedPrecondition: return GRPCStatus(.failedPrecondition, description)
+        case .invalidArgument: return GRPCStatus(.invalidArgument, description)
+        case .overloaded, .storeUnavailable: return GRPCStatus(.unavailable, description)
+        case .invariantViolated: return GRPCStatus(.internal, "internal error")
+        }
+    }
+}
