@@ -92,20 +92,20 @@ public enum ChargeRules {
 
     /// Within `newLinkCautionMs` of linking, at most `newLinkMaxChargeYen` a charge.
     public static let newLinkCaution = Rule<ChargeAttemptFacts>("charge.limit.new_link") { facts in
-        guard let linkedAt = facts.link?.linkedAtUnixMs, isNewLink(linkedAtUnixMs: linkedAt, facts) else { return .pass }
+        guard isNewLink(facts) == true else { return .pass }
         return facts.request.amountYen > facts.bank.profile.newLinkMaxChargeYen ? .decline(.limitExceeded) : .pass
     }
 
     /// Monitoring, on a new link: ≥ 80 % of the per-charge limit in force (by default 40,000 ... 50,000 yen).
     public static let holdNewLinkNearLimit = Rule<ChargeAttemptFacts>("charge.hold.new_link_near_limit") { facts in
-        guard let linkedAt = facts.link?.linkedAtUnixMs, isNewLink(linkedAtUnixMs: linkedAt, facts) else { return .pass }
+        guard isNewLink(facts) == true else { return .pass }
         let inForce = min(facts.bank.profile.newLinkMaxChargeYen, facts.bank.profile.maxChargeYen)
         return facts.request.amountYen >= holdThreshold(limit: inForce) ? .hold : .pass
     }
 
     /// Monitoring, on an established link: ≥ 80 % of the per-charge limit (by default 240,000 ... 300,000 yen).
     public static let holdNearLimit = Rule<ChargeAttemptFacts>("charge.hold.near_limit") { facts in
-        guard let linkedAt = facts.link?.linkedAtUnixMs, !isNewLink(linkedAtUnixMs: linkedAt, facts) else { return .pass }
+        guard isNewLink(facts) == false else { return .pass }
         return facts.request.amountYen >= holdThreshold(limit: facts.bank.profile.maxChargeYen) ? .hold : .pass
     }
 
@@ -123,7 +123,9 @@ public enum ChargeRules {
     // MARK: - Arithmetic
 
     /// A link is new while less than `newLinkCautionMs` has passed since linking: at exactly 24 h it is not.
-    static func isNewLink(linkedAtUnixMs: Int64, _ facts: ChargeAttemptFacts) -> Bool {
+    /// nil when there is no link.
+    static func isNewLink(_ facts: ChargeAttemptFacts) -> Bool? {
+        guard let linkedAtUnixMs = facts.link?.linkedAtUnixMs else { return nil }
         let (ageMs, overflow) = facts.nowUnixMs.subtractingReportingOverflow(linkedAtUnixMs)
         return overflow || ageMs < facts.bank.profile.newLinkCautionMs
     }
