@@ -1,4 +1,3 @@
-import GatewayWire
 import Synchronization
 
 /// Per-bank token buckets (SPEC §4: rate 1,000 requests/s per bank by default; RESOURCE_EXHAUSTED when over).

@@ -33,7 +33,8 @@ public enum ChargeRules {
     /// The bank's `charge` state allows the link's wallet (see `BankEnablement.judge`). No link means no wallet,
     /// which no PENDING or PILOT bank may charge.
     public static let bankEnabled = Rule<ChargeAttemptFacts>("charge.bank_enabled") { facts in
-        BankEnablement.judge(
+        if facts.bank.chargeState == .enabled { return .pass }  // the common case, without copying the wallet's id
+        return BankEnablement.judge(
             bank: facts.bank, operation: .charge,
             target: .init(walletID: facts.wallet == nil ? nil : facts.link?.walletID,
                           walletIsTest: facts.wallet?.isTest ?? false))
@@ -42,7 +43,7 @@ public enum ChargeRules {
     /// The link exists, is still active, belongs to the calling bank, and points at a wallet. One bank can never
     /// charge through another bank's link, and cannot tell such a link from one that does not exist.
     public static let linkActive = Rule<ChargeAttemptFacts>("charge.link_active") { facts in
-        guard let link = facts.link, link.active, link.bankCode == facts.bank.code, facts.wallet != nil else {
+        guard facts.link?.active == true, facts.link?.bankCode == facts.bank.code, case .some = facts.wallet else {
             // A link without a wallet would be a wallet-core bug; failing closed keeps money out of limbo.
             return .decline(.linkNotActive)
         }
@@ -84,27 +85,27 @@ public enum ChargeRules {
 
     /// The wallet's balance after the credit stays within its cap (資金決済法 e-money wallets are capped).
     public static let balanceCap = Rule<ChargeAttemptFacts>("charge.balance_cap") { facts in
-        guard let wallet = facts.wallet else { return .pass }
-        return exceeds(wallet.balanceYen, plus: facts.request.amountYen, limit: wallet.balanceCapYen)
+        guard let balanceYen = facts.wallet?.balanceYen, let capYen = facts.wallet?.balanceCapYen else { return .pass }
+        return exceeds(balanceYen, plus: facts.request.amountYen, limit: capYen)
             ? .decline(.balanceCapExceeded) : .pass
     }
 
     /// Within `newLinkCautionMs` of linking, at most `newLinkMaxChargeYen` a charge.
     public static let newLinkCaution = Rule<ChargeAttemptFacts>("charge.limit.new_link") { facts in
-        guard let link = facts.link, isNewLink(link, facts) else { return .pass }
+        guard isNewLink(facts) == true else { return .pass }
         return facts.request.amountYen > facts.bank.profile.newLinkMaxChargeYen ? .decline(.limitExceeded) : .pass
     }
 
     /// Monitoring, on a new link: ≥ 80 % of the per-charge limit in force (by default 40,000 ... 50,000 yen).
     public static let holdNewLinkNearLimit = Rule<ChargeAttemptFacts>("charge.hold.new_link_near_limit") { facts in
-        guard let link = facts.link, isNewLink(link, facts) else { return .pass }
+        guard isNewLink(facts) == true else { return .pass }
         let inForce = min(facts.bank.profile.newLinkMaxChargeYen, facts.bank.profile.maxChargeYen)
         return facts.request.amountYen >= holdThreshold(limit: inForce) ? .hold : .pass
     }
 
     /// Monitoring, on an established link: ≥ 80 % of the per-charge limit (by default 240,000 ... 300,000 yen).
     public static let holdNearLimit = Rule<ChargeAttemptFacts>("charge.hold.near_limit") { facts in
-        guard let link = facts.link, !isNewLink(link, facts) else { return .pass }
+        guard isNewLink(facts) == false else { return .pass }
         return facts.request.amountYen >= holdThreshold(limit: facts.bank.profile.maxChargeYen) ? .hold : .pass
     }
 
@@ -122,8 +123,10 @@ public enum ChargeRules {
     // MARK: - Arithmetic
 
     /// A link is new while less than `newLinkCautionMs` has passed since linking: at exactly 24 h it is not.
-    static func isNewLink(_ link: LinkFacts, _ facts: ChargeAttemptFacts) -> Bool {
-        let (ageMs, overflow) = facts.nowUnixMs.subtractingReportingOverflow(link.linkedAtUnixMs)
+    /// nil when there is no link.
+    static func isNewLink(_ facts: ChargeAttemptFacts) -> Bool? {
+        guard let linkedAtUnixMs = facts.link?.linkedAtUnixMs else { return nil }
+        let (ageMs, overflow) = facts.nowUnixMs.subtractingReportingOverflow(linkedAtUnixMs)
         return overflow || ageMs < facts.bank.profile.newLinkCautionMs
     }
 

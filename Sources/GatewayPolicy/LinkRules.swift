@@ -28,7 +28,8 @@ public enum LinkRules {
 
     /// The bank's `link` state allows this wallet (see `BankEnablement.judge`).
     public static let bankEnabled = Rule<LinkAttemptFacts>("link.bank_enabled") { facts in
-        BankEnablement.judge(
+        if facts.bank.linkState == .enabled { return .pass }  // the common case, without copying the wallet's id
+        return BankEnablement.judge(
             bank: facts.bank, operation: .link,
             target: .init(walletID: facts.wallet == nil ? nil : facts.request.walletAccountID,
                           walletIsTest: facts.wallet?.isTest ?? false))

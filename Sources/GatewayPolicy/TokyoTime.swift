@@ -9,8 +9,11 @@ public enum TokyoTime {
 
     /// Unix milliseconds of 00:00 Asia/Tokyo on the given calendar date (proleptic Gregorian).
     public static func startOfDayUnixMs(year: Int, month: Int, day: Int) -> Int64 {
-        precondition((1...12).contains(month) && (1...31).contains(day), "not a calendar date: \(year)-\(month)-\(day)")
-        return Int64(daysFromCivil(year: year, month: month, day: day)) * msPerDay - offsetMs
+        let days = daysFromCivil(year: year, month: month, day: day)
+        precondition(
+            (1...12).contains(month) && civilFromDays(days) == (year, month, day),
+            "not a calendar date: \(year)-\(month)-\(day)")
+        return Int64(days) * msPerDay - offsetMs
     }
 
     /// `2027-04-01T00:00:00+09:00`: the Asia/Tokyo wall-clock reading of an instant, for messages people read.
