@@ -49,27 +49,30 @@ enum Ledger {
     }
 
     static func wallet(_ db: Database, id: String) throws -> WalletRow? {
+        // Positional columns: this is on the charge hot path, and GRDB's by-name lookup lowercases each name.
         guard let row = try Row.fetchOne(
             db.cachedStatement(sql: """
-                SELECT w.*, a.credits_posted_yen - a.debits_posted_yen AS balance_yen, a.balance_cap_yen
+                SELECT w.is_test, w.ekyc_status, w.ekyc_method, w.ekyc_name_kana, w.ekyc_verified_at_unix_ms,
+                       w.phone_verified, w.link_locked, w.charge_frozen,
+                       a.credits_posted_yen - a.debits_posted_yen, a.balance_cap_yen,
+                       w.consecutive_link_declines, w.ledger_account_id
                 FROM wallet w JOIN ledger_account a ON a.id = w.ledger_account_id WHERE w.id = ?
                 """), arguments: [id])
         else { return nil }
         let facts = WalletFacts(
             id: id,
-            isTest: row["is_test"],
-            ekycStatus: EkycStatus(rawValue: row["ekyc_status"]) ?? .unspecified,
-            ekycMethod: EkycMethod(rawValue: row["ekyc_method"]) ?? .unspecified,
-            ekycNameKana: row["ekyc_name_kana"],
-            ekycVerifiedAtUnixMs: row["ekyc_verified_at_unix_ms"],
-            phoneVerified: row["phone_verified"],
-            linkLocked: row["link_locked"],
-            chargeFrozen: row["charge_frozen"],
-            balanceYen: row["balance_yen"],
-            balanceCapYen: row["balance_cap_yen"])
+            isTest: row[0],
+            ekycStatus: EkycStatus(rawValue: row[1]) ?? .unspecified,
+            ekycMethod: EkycMethod(rawValue: row[2]) ?? .unspecified,
+            ekycNameKana: row[3],
+            ekycVerifiedAtUnixMs: row[4],
+            phoneVerified: row[5],
+            linkLocked: row[6],
+            chargeFrozen: row[7],
+            balanceYen: row[8],
+            balanceCapYen: row[9])
         return WalletRow(
-            record: WalletRecord(facts: facts, consecutiveLinkDeclines: row["consecutive_link_declines"]),
-            ledgerAccountID: row["ledger_account_id"])
+            record: WalletRecord(facts: facts, consecutiveLinkDeclines: row[10]), ledgerAccountID: row[11])
     }
 
     static func chargedTotals(_ db: Database, walletAccountID: Int64, atUnixMs: Int64) throws -> ChargedTotals {
@@ -87,12 +90,14 @@ enum Ledger {
     // MARK: Links
 
     static func link(_ db: Database, id: String) throws -> LinkFacts? {
-        guard let row = try Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM link WHERE id = ?"), arguments: [id])
+        guard let row = try Row.fetchOne(
+            db.cachedStatement(sql: """
+                SELECT bank_code, wallet_id, bank_account_token, active, linked_at_unix_ms FROM link WHERE id = ?
+                """), arguments: [id])
         else { return nil }
         return LinkFacts(
-            id: id, bankCode: row["bank_code"], walletID: row["wallet_id"],
-            bankAccountToken: row["bank_account_token"], active: row["active"],
-            linkedAtUnixMs: row["linked_at_unix_ms"])
+            id: id, bankCode: row[0], walletID: row[1], bankAccountToken: row[2], active: row[3],
+            linkedAtUnixMs: row[4])
     }
 
     static func linkCode(_ db: Database, sha256: [UInt8]) throws -> LinkCodeFacts? {
@@ -220,14 +225,17 @@ enum Ledger {
 
     static func storedResponse(_ db: Database, key: IdempotencyKey) throws -> StoredResponse? {
         guard let row = try Row.fetchOne(
-            db.cachedStatement(sql: "SELECT * FROM idempotency WHERE bank_code = ? AND request_id = ?"),
+            db.cachedStatement(sql: """
+                SELECT operation, body_sha256, decision, result_id, decline_reason, processed_at_unix_ms,
+                       receipt_signature, unlinked
+                FROM idempotency WHERE bank_code = ? AND request_id = ?
+                """),
             arguments: [key.bankCode, key.requestID])
         else { return nil }
         return StoredResponse(
-            operation: Operation(rawValue: row["operation"]), bodySHA256: [UInt8](row["body_sha256"] as Data),
-            decision: row["decision"], resultID: row["result_id"], declineReason: row["decline_reason"],
-            processedAtUnixMs: row["processed_at_unix_ms"], receiptSignature: [UInt8](row["receipt_signature"] as Data),
-            unlinked: row["unlinked"])
+            operation: Operation(rawValue: row[0]), bodySHA256: [UInt8](row[1] as Data), decision: row[2],
+            resultID: row[3], declineReason: row[4], processedAtUnixMs: row[5],
+            receiptSignature: [UInt8](row[6] as Data), unlinked: row[7])
     }
 
     /// The stored first answer for `key`, if the same body asked before; throws if a different body did.

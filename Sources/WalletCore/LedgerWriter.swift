@@ -113,6 +113,7 @@ actor LedgerWriter {
     /// Keys of requests queued or in a batch: a twin arriving meanwhile is answered `.requestInFlight`.
     private var inFlight: Set<IdempotencyKey> = []
     private var draining = false
+    private var statistics = WriterStatistics()
 
     init(pool: DatabasePool, state: WriterState) {
         self.pool = pool
@@ -145,12 +146,15 @@ actor LedgerWriter {
             let batch = Array(pending.prefix(count))
             pending.removeFirst(count)
             let state = self.state
-            let applied: Int
+            var applied: Int
             var failure: WalletError?
             do {
-                applied = try await pool.writeWithoutTransaction { db in
+                let outcome = try await pool.writeWithoutTransaction { db in
                     try Self.runBatch(db, batch, state)
                 }
+                applied = outcome.applied
+                statistics.applying += outcome.applying
+                statistics.committing += outcome.committing
             } catch {
                 state.invalidateBanks()
                 applied = batch.count
@@ -160,6 +164,13 @@ actor LedgerWriter {
             if applied < batch.count {
                 pending.insert(contentsOf: batch[applied...], at: 0)
             }
+            if failure == nil {
+                statistics.batchesCommitted += 1
+                statistics.writesCommitted += applied
+                statistics.largestBatch = max(statistics.largestBatch, applied)
+            } else {
+                statistics.batchesFailed += 1
+            }
             for write in batch[..<applied] {
                 if let key = write.idempotencyKey { inFlight.remove(key) }
                 write.finish(batchFailure: failure)
@@ -168,19 +179,43 @@ actor LedgerWriter {
         draining = false
     }
 
-    /// Applies writes in order until the batch's time bound, commits, and returns how many it applied.
-    private static func runBatch(_ db: Database, _ batch: [any PendingWrite], _ state: WriterState) throws -> Int {
-        let deadline = ContinuousClock.now.advanced(by: state.limits.maxBatchDuration)
+    func currentStatistics() -> WriterStatistics { statistics }
+
+    /// Applies writes in order until the batch's time bound, commits, and returns how many it applied and how long
+    /// applying and committing took.
+    private static func runBatch(
+        _ db: Database, _ batch: [any PendingWrite], _ state: WriterState
+    ) throws -> (applied: Int, applying: Duration, committing: Duration) {
+        let clock = ContinuousClock()
+        let start = clock.now
+        let deadline = start.advanced(by: state.limits.maxBatchDuration)
         var applied = 0
+        var applyEnd = start
         try db.inTransaction(.immediate) {
             for write in batch {
                 // Always apply at least one, so a slow request still makes progress.
-                if applied > 0 && ContinuousClock.now >= deadline { break }
+                if applied > 0 && clock.now >= deadline { break }
                 try write.apply(db, state)
                 applied += 1
             }
+            applyEnd = clock.now
             return .commit
         }
-        return applied
+        return (applied, applyEnd - start, clock.now - applyEnd)
     }
+}
+
+/// What the writer has done since the store opened: how well group commit is batching.
+public struct WriterStatistics: Sendable, Hashable {
+    public var batchesCommitted = 0
+    /// Requests applied in committed batches (including ones that ended in a request-level error).
+    public var writesCommitted = 0
+    public var largestBatch = 0
+    /// Batches whose transaction failed (every request in them got `.storeUnavailable`).
+    public var batchesFailed = 0
+    /// Time spent applying requests inside batch transactions, and committing them (the fsync).
+    public var applying: Duration = .zero
+    public var committing: Duration = .zero
+
+    public var meanBatch: Double { batchesCommitted == 0 ? 0 : Double(writesCommitted) / Double(batchesCommitted) }
 }

@@ -37,7 +37,10 @@ extension WalletStore {
         if let stored = try Ledger.replay(db, key: key, operation: .charge, bodySHA256: digest) {
             return stored.chargeResponse
         }
-        if try Ledger.chargeResponse(db, bankCode: key.bankCode, requestID: key.requestID) != nil {
+        if try Bool.fetchOne(
+            db.cachedStatement(sql: "SELECT 1 FROM charge WHERE bank_code = ? AND request_id = ?"),
+            arguments: [key.bankCode, key.requestID]) != nil
+        {
             throw WalletError.requestIDExpired(bankCode: key.bankCode, requestID: key.requestID)
         }
         let now = state.clock()
@@ -152,14 +155,14 @@ extension WalletStore {
 
     /// Runs `body` in a named savepoint, rolled back (and the error rethrown) if it throws.
     static func inSavepoint<T>(_ db: Database, _ name: String, _ body: () throws -> T) throws -> T {
-        try db.execute(sql: "SAVEPOINT \(name)")
+        try db.cachedStatement(sql: "SAVEPOINT \(name)").execute()
         do {
             let value = try body()
-            try db.execute(sql: "RELEASE \(name)")
+            try db.cachedStatement(sql: "RELEASE \(name)").execute()
             return value
         } catch {
-            try db.execute(sql: "ROLLBACK TO \(name)")
-            try db.execute(sql: "RELEASE \(name)")
+            try db.cachedStatement(sql: "ROLLBACK TO \(name)").execute()
+            try db.cachedStatement(sql: "RELEASE \(name)").execute()
             throw error
         }
     }

@@ -112,21 +112,33 @@ struct LedgerBench: AsyncParsableCommand {
 
     func run() async throws {
         print("wallet core: durable approved charges/s (synchronous=FULL, WAL), \(seconds) s per cell")
-        print("callers  group-commit/s  one-commit-each/s  ratio   (p50 batch at group commit)")
+        print("callers  group-commit/s  one-commit-each/s  ratio  mean/max batch  µs/charge applying, committing")
+        let createdDirectory = !FileManager.default.fileExists(atPath: stateDirectory)
+        defer { if createdDirectory { try? FileManager.default.removeItem(atPath: stateDirectory) } }
         for callers in callerCounts {
             let grouped = try await measure(callers: callers, limits: WalletLimits())
             let single = try await measure(callers: callers, limits: WalletLimits(maxBatchWrites: 1))
             let ratio = single.perSecond > 0 ? grouped.perSecond / single.perSecond : 0
-            print(String(format: "%7d  %14.0f  %17.0f  %5.1fx", callers, grouped.perSecond, single.perSecond, ratio))
+            let writes = Double(max(1, grouped.batches.writesCommitted))
+            print(String(
+                format: "%7d  %14.0f  %17.0f  %4.1fx  %6.1f / %-5d  %6.1f, %6.1f (group)  %6.1f, %6.1f (one each)",
+                callers, grouped.perSecond, single.perSecond, ratio, grouped.batches.meanBatch,
+                grouped.batches.largestBatch, micros(grouped.batches.applying) / writes,
+                micros(grouped.batches.committing) / writes,
+                micros(single.batches.applying) / Double(max(1, single.batches.writesCommitted)),
+                micros(single.batches.committing) / Double(max(1, single.batches.writesCommitted))))
         }
     }
 
-    private func measure(callers: Int, limits: WalletLimits) async throws -> (perSecond: Double, approved: Int) {
+    private func measure(
+        callers: Int, limits: WalletLimits
+    ) async throws -> (perSecond: Double, approved: Int, batches: WriterStatistics) {
         let directory = (stateDirectory as NSString).appendingPathComponent("cell-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let store = try WalletStore(stateDirectory: directory, limits: limits)
         let load = try await WalletLoad.prepare(store: store, wallets: wallets)
         let approveAll: @Sendable (ChargeAttemptFacts) -> Verdict = { _ in .approve }
+        let before = await store.writerStatistics()
         let start = ContinuousClock.now
         let deadline = start.advanced(by: .milliseconds(Int64(seconds * 1000)))
         let approved = try await withThrowingTaskGroup(of: Int.self) { group in
@@ -149,8 +161,17 @@ struct LedgerBench: AsyncParsableCommand {
         }
         let elapsed = start.duration(to: .now)
         let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
-        return (Double(approved) / seconds, approved)
+        var batches = await store.writerStatistics()
+        batches.batchesCommitted -= before.batchesCommitted
+        batches.writesCommitted -= before.writesCommitted
+        batches.applying -= before.applying
+        batches.committing -= before.committing
+        return (Double(approved) / seconds, approved, batches)
     }
+}
+
+private func micros(_ duration: Duration) -> Double {
+    Double(duration.components.seconds) * 1e6 + Double(duration.components.attoseconds) / 1e12
 }
 
 /// `bankgw ledger load` (hidden): the crash test's child. Charges under concurrent load until killed, printing one
