@@ -193,6 +193,7 @@ final class TLSServerSocketTests: XCTestCase {
         for size in [0, 1, 16 * 1024 - 1, 16 * 1024, 16 * 1024 + 1, 1 << 20, 64 << 20] {
             let result = try pki.python(port: server.port, client: bank, size: size)
             XCTAssertEqual(result.echo_ok, true, "size \(size): \(result)")
+            XCTAssertEqual(result.echoed, max(size, 1), "size \(size): \(result)")
             XCTAssertEqual(result.clean_close, true, "size \(size): \(result)")
         }
         XCTAssertEqual(server.record.errors, [], "every close was a close_notify close")
