@@ -118,6 +118,23 @@ final class TLSLifecycleSocketTests: XCTestCase {
         XCTAssertEqual(try pki.python(port: server.port, client: good, size: 1).echo_ok, true)
     }
 
+    func testSIGHUPReloadsTheCRL() throws {
+        let bank = try pki.bank("0001")
+        let crl = try pki.writeCRL(revoking: [])
+        server = try TestServer(context: TLSServerContext(configuration: pki.serverConfiguration(crlPath: crl)))
+        let source = server.context.reloadOnHangup()
+        defer { source.cancel() }
+        XCTAssertEqual(try pki.python(port: server.port, client: bank, size: 1).echo_ok, true)
+        try pki.writeCRL(revoking: [bank.credential.serialHex])
+        kill(getpid(), SIGHUP)
+        var refused = false
+        for _ in 0..<50 where !refused {
+            usleep(50_000)
+            refused = try pki.python(port: server.port, client: bank).error?.contains("certificate revoked") ?? false
+        }
+        XCTAssertTrue(refused, "after SIGHUP the new CRL refuses the bank")
+    }
+
     func testClientHandlerVerifiesTheServerByNameAndByIPAddress() throws {
         server = try TestServer(context: TLSServerContext(configuration: pki.serverConfiguration()))
         let bank = try pki.bank("9900")
