@@ -387,7 +387,8 @@ public final class TLSHandler: ChannelDuplexHandler, RemovableChannelHandler {
         case 1: promise = promises[0]
         default:
             let combined = context.eventLoop.makePromise(of: Void.self)
-            combined.futureResult.whenComplete { result in promises.forEach { $0.completeWith(result) } }
+            let waiting = promises  // a constant copy for the completion closure
+            combined.futureResult.whenComplete { result in waiting.forEach { $0.completeWith(result) } }
             promise = combined
         }
         writeCiphertext(context: context, promise: promise)

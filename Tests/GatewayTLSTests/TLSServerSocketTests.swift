@@ -77,6 +77,18 @@ final class TLSServerSocketTests: XCTestCase {
         XCTAssertEqual(result.echo_ok, true, "\(result)")
     }
 
+    func testResumedSessionAnnouncesTheIdentityOfItsOriginalCertificate() throws {
+        try start()
+        for maxVersion in ["", "1.2"] {
+            let result = try pki.python(
+                port: server.port, client: pki.bank("0001"), maxVersion: maxVersion, size: 10, connections: 2)
+            XCTAssertEqual(result.reused, [false, true], "the second connection resumed (\(maxVersion)): \(result)")
+            XCTAssertEqual(result.echo_ok, true, "\(result)")
+        }
+        XCTAssertEqual(server.record.identities.map(\.identity), Array(repeating: .bank(code: "0001"), count: 4))
+        XCTAssertEqual(server.record.errors, [])
+    }
+
     // MARK: Refused: certificates
 
     func testClientWithoutCertificateIsRefusedWithCertificateRequired() throws {
