@@ -199,6 +199,21 @@ final class TLSServerSocketTests: XCTestCase {
 
     // MARK: Data
 
+    func testKeyUpdateRequestedByTheClientIsAnsweredAndDataKeepsFlowing() throws {
+        try start()
+        // `K` sends a KeyUpdate asking for ours in return; the reply comes out of SSL_read on the server.
+        // s_client drops the rest of a stdin read after a command letter, so the data line comes separately.
+        let bank = try pki.bank("9900")
+        let command =
+            "(printf 'K\\n'; sleep 0.5; printf 'after-key-update\\n'; sleep 1.5) | /usr/bin/openssl s_client "
+            + "-connect 127.0.0.1:\(server.port) -CAfile \(pki.caPath) -servername localhost "
+            + "-cert \(bank.certificatePath) -key \(bank.keyPath) -alpn h2 -tls1_3"
+        let result = try Subprocess.run("/bin/sh", ["-c", command], timeout: 20)
+        XCTAssertTrue(result.output.contains("KEYUPDATE"), result.output)
+        XCTAssertTrue(result.stdout.contains("after-key-update"), "echoed under the new keys: \(result.output)")
+        XCTAssertEqual(server.record.errors.filter { !$0.contains("close_notify") }, [])
+    }
+
     func testEchoIsByteExactForEdgeAndLargeSizes() throws {
         try start()
         let bank = try pki.bank("9900")
