@@ -83,6 +83,11 @@ private let serverVerifyCallback: @convention(c) (Int32, OpaquePointer?) -> Int3
 private let serverClientHelloCallback:
     @convention(c) (OpaquePointer?, UnsafeMutablePointer<Int32>?, UnsafeMutableRawPointer?) -> Int32 = {
         ssl, alert, _ in
+        // A hello below TLS 1.2 is refused by version negotiation with protocol_version, which says more than
+        // no_application_protocol would; let it get there.
+        if SSL_client_hello_get0_legacy_version(ssl) < UInt32(TLS1_2_VERSION) {
+            return SSL_CLIENT_HELLO_SUCCESS
+        }
         var data: UnsafePointer<UInt8>? = nil
         var length = 0
         if SSL_client_hello_get0_ext(ssl, UInt32(TLSEXT_TYPE_application_layer_protocol_negotiation), &data, &length)

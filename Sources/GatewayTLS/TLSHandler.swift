@@ -54,6 +54,10 @@ public final class TLSHandler: ChannelDuplexHandler, RemovableChannelHandler {
     private var pendingWriteBytes = 0
     /// Reused for every read batch; reallocated only when a later stage still holds the previous batch.
     private var readBuffer: ByteBuffer
+    /// Reused for outbound ciphertext; reallocated only while the channel still holds the previous one.
+    private var ciphertextBuffer: ByteBuffer
+    /// A ciphertext buffer grown past this (by a large write) is not kept: idle connections stay small.
+    static let maxRetainedCiphertextBufferBytes = 32 * 1024
     /// Ciphertext was written to the channel and not yet flushed.
     private var needsFlush = false
     private var handshakeTimer: Scheduled<Void>?
@@ -70,6 +74,7 @@ public final class TLSHandler: ChannelDuplexHandler, RemovableChannelHandler {
         self.handshakeTimeout = TimeAmount(handshakeTimeout)
         self.shutdownTimeout = TimeAmount(shutdownTimeout)
         self.readBuffer = ByteBufferAllocator().buffer(capacity: Self.readChunkBytes)
+        self.ciphertextBuffer = ByteBufferAllocator().buffer(capacity: Self.readChunkBytes + 256)
         do {
             self.connection = try TLSConnection(
                 context: context, verification: PeerVerification(role: .server, spkiPin: spkiPin),
@@ -87,6 +92,7 @@ public final class TLSHandler: ChannelDuplexHandler, RemovableChannelHandler {
         self.handshakeTimeout = TimeAmount(handshakeTimeout)
         self.shutdownTimeout = TimeAmount(shutdownTimeout)
         self.readBuffer = ByteBufferAllocator().buffer(capacity: Self.readChunkBytes)
+        self.ciphertextBuffer = ByteBufferAllocator().buffer(capacity: Self.readChunkBytes + 256)
         do {
             self.connection = try TLSConnection(
                 context: context, verification: PeerVerification(role: .client, spkiPin: { _ in nil }),
@@ -381,7 +387,8 @@ public final class TLSHandler: ChannelDuplexHandler, RemovableChannelHandler {
         case 1: promise = promises[0]
         default:
             let combined = context.eventLoop.makePromise(of: Void.self)
-            combined.futureResult.whenComplete { result in promises.forEach { $0.completeWith(result) } }
+            let waiting = promises  // a constant copy for the completion closure
+            combined.futureResult.whenComplete { result in waiting.forEach { $0.completeWith(result) } }
             promise = combined
         }
         writeCiphertext(context: context, promise: promise)
@@ -428,9 +435,13 @@ public final class TLSHandler: ChannelDuplexHandler, RemovableChannelHandler {
             promise?.succeed(())
             return
         }
-        var ciphertext = context.channel.allocator.buffer(capacity: connection.pendingCiphertextBytes)
-        connection.drainCiphertext(into: &ciphertext)
-        context.write(wrapOutboundOut(ciphertext), promise: promise)
+        if ciphertextBuffer.capacity > Self.maxRetainedCiphertextBufferBytes {
+            ciphertextBuffer = context.channel.allocator.buffer(capacity: Self.readChunkBytes + 256)
+        }
+        // Free when the socket already wrote the previous buffer; a fresh allocation when it still holds it.
+        ciphertextBuffer.clear()
+        connection.drainCiphertext(into: &ciphertextBuffer)
+        context.write(wrapOutboundOut(ciphertextBuffer), promise: promise)
         needsFlush = true
     }
 

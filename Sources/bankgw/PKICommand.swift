@@ -7,7 +7,7 @@ struct PKICommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "pki",
         abstract: "Development certificates for the gateway, the demo banks and the operator.",
-        subcommands: [Init.self]
+        subcommands: [Init.self, BenchTLS.self]
     )
 
     /// `bankgw pki init DIR`: partner CA, server, demo bank and operator certificates, receipt key under DIR/pki.
@@ -35,6 +35,33 @@ struct PKICommand: ParsableCommand {
             } else {
                 created.forEach { print("created \($0)") }
             }
+        }
+    }
+
+    /// `bankgw pki bench-tls DIR`: the TLS handler's handshake rate and echo throughput on the certificates of
+    /// DIR/pki (created if missing). Hidden: a tool for `scripts/bench-tls.sh`, not part of SPEC §7.
+    struct BenchTLS: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "bench-tls", abstract: "Benchmark the TLS handler on loopback.", shouldDisplay: false)
+
+        @Argument(help: "State directory holding pki/ (created with `pki init` when missing).")
+        var directory: String
+
+        @Option(help: "Seconds per measurement.")
+        var seconds = 5
+
+        @Option(help: "Concurrent handshake loops.")
+        var concurrency = 4
+
+        func validate() throws {
+            guard seconds > 0, concurrency > 0 else { throw ValidationError("--seconds and --concurrency must be positive") }
+        }
+
+        func run() throws {
+            try DevelopmentPKI.initialize(directory: directory)
+            let report = try TLSBenchmark.run(
+                stateDirectory: directory, duration: .seconds(seconds), concurrency: concurrency)
+            print(report)
         }
     }
 }

@@ -199,7 +199,7 @@ final class TestServer {
 /// a JSON summary. SSL errors are reported by their OpenSSL reason so tests can check how a refusal happened.
 let pythonClientScript = #"""
 import json, socket, ssl, sys
-port, ca, cert, key, alpn, maxver, ciphers, size = sys.argv[1:9]
+port, ca, cert, key, alpn, maxver, ciphers, size, connections = sys.argv[1:10]
 ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
 ctx.load_verify_locations(ca)
 if cert:
@@ -211,10 +211,12 @@ if maxver == "1.2":
 if ciphers:
     ctx.set_ciphers(ciphers)
 size = int(size)
-out = {"handshake": False}
+out = {"handshake": False, "reused": []}
+session = None
 try:
+  for _ in range(int(connections)):  # later connections resume the first one's session
     with socket.create_connection(("127.0.0.1", int(port)), timeout=20) as raw:
-        with ctx.wrap_socket(raw, server_hostname="localhost") as s:
+        with ctx.wrap_socket(raw, server_hostname="localhost", session=session) as s:
             out.update(handshake=True, alpn=s.selected_alpn_protocol(), version=s.version())
             data = (bytes(range(251)) * (size // 251 + 1))[:size]
             if size > 0:
@@ -230,6 +232,8 @@ try:
                 got += chunk
             out["echo_ok"] = bytes(got) == data
             out["echoed"] = len(got)
+            out["reused"].append(s.session_reused)
+            session = s.session
             s.unwrap()
             out["clean_close"] = True
 except ssl.SSLError as e:
@@ -249,13 +253,14 @@ struct PythonClientResult: Decodable {
     var clean_close: Bool?
     var error: String?
     var reason: String?
+    var reused: [Bool]?
 }
 
 extension TestPKI {
     /// Runs the Python client against `port`.
     func python(
         port: Int, client: Client?, alpn: String = "h2", maxVersion: String = "", ciphers: String = "",
-        size: Int = 0
+        size: Int = 0, connections: Int = 1
     ) throws -> PythonClientResult {
         let script = directory + "/client.py"
         if !FileManager.default.fileExists(atPath: script) {
@@ -265,7 +270,7 @@ extension TestPKI {
             "/usr/bin/python3",
             [
                 script, "\(port)", caPath, client?.certificatePath ?? "", client?.keyPath ?? "", alpn, maxVersion,
-                ciphers, "\(size)",
+                ciphers, "\(size)", "\(connections)",
             ], timeout: 50)
         guard let line = result.stdout.split(separator: "\n").last,
             let decoded = try? JSONDecoder().decode(PythonClientResult.self, from: Data(line.utf8))
