@@ -102,7 +102,7 @@ let package = Package(
         .executableTarget(
             name: "bankgw",
             dependencies: [
-                "GatewayService", "GatewayTLS", "GatewayRPC", "GatewayWire", "WalletCore",
+                "GatewayService", "GatewayTLS", "GatewayRPC", "GatewayWire", "GatewayPolicy", "WalletCore",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
