@@ -58,6 +58,20 @@ public final class AdminService: Sendable {
                 audit: AuditContext(actor: actor, reason: request.reason))
             return try await Self.bank(store, request.bankCode)
         }
+        register(&services, "RecordConformance", RecordConformanceRequest.self) { [store, clock] request, actor in
+            // The gateway stamps who recorded it and when; the suite's own claims are kept in the detail.
+            var record = request.record!
+            record.operatorName = actor
+            record.recordedAtUnixMs = clock()
+            let detail = "report_sha256=\(record.reportSHA256Hex) passed=\(record.casesPassed) "
+                + "failed=\(record.casesFailed) bank_identity=\(record.bankIdentity)"
+                + (record.failedCases.isEmpty ? "" : " failed_cases=\(record.failedCases.joined(separator: ","))")
+            try await store.recordConformance(
+                code: record.bankCode, passed: record.passed && record.casesFailed == 0,
+                ranAtUnixMs: record.recordedAtUnixMs, detail: detail,
+                audit: AuditContext(actor: actor, reason: "conformance run \(record.passed ? "passed" : "failed")"))
+            return record
+        }
         register(&services, "RegisterWallet", RegisterWalletRequest.self) { [store] request, actor in
             guard !request.walletAccountID.isEmpty else {
                 throw GRPCStatus(.invalidArgument, "wallet_account_id: required (W followed by 7 digits)")
