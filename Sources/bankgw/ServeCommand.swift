@@ -16,18 +16,20 @@ struct ServeCommand: AsyncParsableCommand {
         abstract: "Run the gateway: TLS gRPC on 8443, the h2c health probe on 8081, metrics on 9464 (SPEC §1).",
         discussion: """
             --demo creates (on first start) and uses the SPEC §6 demo state under --state-dir: the development PKI \
-            and the demo registry. SIGTERM drains gracefully (health NOT_SERVING, GOAWAY, in-flight calls finish \
-            within the grace period) and exits 0; SIGHUP reloads the TLS certificates, CA and CRL.
+            and the demo registry. --config FILE runs a deployment described by a JSON file (README.md lists every \
+            key); a wrong key or value is refused at start-up, naming the key (exit 65). SIGTERM drains gracefully \
+            (health NOT_SERVING, GOAWAY, in-flight calls finish within the grace period) and exits 0; SIGHUP \
+            reloads the TLS certificates, CA and CRL.
             """
     )
 
-    @Option(help: "Configuration file for a non-demo deployment.")
+    @Option(help: "Configuration file (JSON) for a non-demo deployment.")
     var config: String?
 
     @Flag(help: "Create and use the SPEC §6 demo state.")
     var demo = false
 
-    @Option(help: "State directory (PKI, database).")
+    @Option(help: "State directory of the demo (PKI, database).")
     var stateDir = ".bankgw-demo"
 
     @Option(help: "Override the TLS listener port (0: ephemeral; tests).")
@@ -39,15 +41,15 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Override the metrics port (0: ephemeral; tests).")
     var metricsPort: Int?
 
-    @Option(help: "Seconds in-flight calls may run after SIGTERM.")
+    @Option(help: "Seconds in-flight calls may run after SIGTERM (demo; a config file says shutdownGraceMs).")
     var shutdownGraceSeconds: Int64 = 10
 
     @Option(help: "Write the bound ports as JSON to this file once serving (tests, supervisors).")
     var readyFile: String?
 
     func validate() throws {
-        guard demo || config != nil else {
-            throw ValidationError("give --demo (SPEC §6 demo state) or --config FILE")
+        guard demo != (config != nil) else {
+            throw ValidationError("give exactly one of --demo (SPEC §6 demo state) and --config FILE")
         }
         guard shutdownGraceSeconds >= 0 && shutdownGraceSeconds <= 300 else {
             throw ValidationError("--shutdown-grace-seconds must be 0...300")
@@ -58,56 +60,71 @@ struct ServeCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
+        let deployment: GatewayConfiguration
+        if let config {
+            do {
+                deployment = try GatewayConfiguration.load(path: config)
+            } catch {
+                printError("bankgw serve: \(config): \(error)")
+                throw ExitCode.badInput
+            }
+        } else {
+            deployment = try Self.demoConfiguration(stateDir: stateDir, graceSeconds: shutdownGraceSeconds)
+        }
+        let level = Logger.Level(rawValue: deployment.logLevel) ?? .info
         LoggingSystem.bootstrap { label in
             var handler = StreamLogHandler.standardError(label: label)
-            handler.logLevel = .info
+            handler.logLevel = level
             return handler
         }
         let logger = Logger(label: "bankgw")
         let registry = PrometheusCollectorRegistry()
         MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
 
-        guard config == nil else {
-            // The configuration file format lands with the gateway service (issue 6); refuse rather than guess.
-            logger.error("--config is not supported by this build yet; use --demo")
-            throw ExitCode.usage
-        }
-
-        let layout = DevelopmentPKI.Layout(stateDirectory: stateDir)
-        let created = try DevelopmentPKI.initialize(directory: stateDir)
-        if !created.isEmpty { logger.info("demo PKI created", metadata: ["files": "\(created.count)", "dir": "\(layout.root)"]) }
-
         let store: WalletStore
         do {
-            store = try WalletStore(stateDirectory: stateDir)
-            try await store.seedDemo()
+            store = try WalletStore(path: deployment.databasePath)
+            if demo { try await store.seedDemo() }
+            for bank in deployment.banks where try await store.bank(code: bank.code) == nil {
+                try await store.registerBank(
+                    code: bank.code, name: bank.name, profile: deployment.bankDefaults,
+                    audit: AuditContext(actor: "config", reason: "registered from \(config ?? "the configuration")"))
+                logger.info("bank registered (PENDING)", metadata: ["bank": "\(bank.code)"])
+            }
         } catch {
             logger.error("wallet store unavailable: \(error)")
             throw ExitCode(1)
         }
-        let receipts = try ReceiptSigner(privateKeyPath: layout.receiptKey)
+        let receipts = try ReceiptSigner(privateKeyPath: deployment.receiptKey)
 
         // SPKI pins live in the bank profiles; the handshake reads them from memory (it cannot wait on storage).
         let pins = try await store.banks().reduce(into: [String: [UInt8]]()) { pins, bank in
             if let pin = bank.facts.profile.pinnedSPKISHA256 { pins[bank.facts.code] = pin }
         }
         let tls = try TLSServerContext(configuration: TLSServerConfiguration(
-            certificateChainPath: layout.serverCertificate, privateKeyPath: layout.serverKey,
-            trustRootsPath: layout.caCertificate,
-            crlPath: FileManager.default.fileExists(atPath: layout.crl) ? layout.crl : nil,
+            certificateChainPath: deployment.tls.certificate, privateKeyPath: deployment.tls.privateKey,
+            trustRootsPath: deployment.tls.partnerCA, crlPath: deployment.tls.crl,
+            handshakeTimeout: .milliseconds(deployment.tls.handshakeTimeoutMs),
             spkiPin: { code in pins[code] }
         ))
         var services = BankGatewayService(store: store, receipts: receipts).services
         services.merge(AdminService(store: store, receipts: receipts).services)
+
         var listeners = GatewayListeners()
-        if let tlsPort { listeners.tlsPort = tlsPort }
-        if let probePort { listeners.probePort = probePort }
-        if let metricsPort { listeners.metricsPort = metricsPort }
-        listeners.shutdownGrace = .seconds(shutdownGraceSeconds)
+        listeners.tlsHost = deployment.listen.tls.host
+        listeners.tlsPort = tlsPort ?? deployment.listen.tls.port
+        listeners.probeHost = deployment.listen.probe.host
+        listeners.probePort = probePort ?? deployment.listen.probe.port
+        listeners.metricsHost = deployment.listen.metrics.host
+        listeners.metricsPort = metricsPort ?? deployment.listen.metrics.port
+        listeners.shutdownGrace = .milliseconds(deployment.shutdownGraceMs)
+        var limits = RPCServerLimits()
+        limits.maxConnections = deployment.maxConnections
+        limits.maxConcurrentStreams = deployment.maxConcurrentStreams
 
         let readyFile = self.readyFile
         let server = GatewayServer(
-            listeners: listeners, tls: tls, services: services, registry: registry, logger: logger
+            listeners: listeners, tls: tls, services: services, limits: limits, registry: registry, logger: logger
         ) { tlsPort, probePort, metricsPort in
             guard let readyFile else { return }
             let json = #"{"tls":\#(tlsPort),"probe":\#(probePort),"metrics":\#(metricsPort)}"#
@@ -117,5 +134,20 @@ struct ServeCommand: AsyncParsableCommand {
             services: [server], gracefulShutdownSignals: [.sigterm, .sigint], cancellationSignals: [], logger: logger
         )
         try await group.run()
+    }
+
+    /// SPEC §6: the demo PKI (created on first start) and database under `stateDir`, on the SPEC §1 ports.
+    static func demoConfiguration(stateDir: String, graceSeconds: Int64) throws -> GatewayConfiguration {
+        let layout = DevelopmentPKI.Layout(stateDirectory: stateDir)
+        try DevelopmentPKI.initialize(directory: stateDir)
+        var configuration = GatewayConfiguration(
+            stateDirectory: stateDir, databasePath: stateDir + "/" + WalletStore.databaseFileName,
+            tls: .init(
+                certificate: layout.serverCertificate, privateKey: layout.serverKey, partnerCA: layout.caCertificate,
+                crl: FileManager.default.fileExists(atPath: layout.crl) ? layout.crl : nil),
+            receiptKey: layout.receiptKey)
+        configuration.receiptPublicKey = layout.receiptPublicKey
+        configuration.shutdownGraceMs = graceSeconds * 1_000
+        return configuration
     }
 }
