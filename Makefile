@@ -56,10 +56,13 @@ fuzz: setup
 		-max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=2048 -max_len=70000 -artifact_prefix=fuzz-artifacts/ \
 		-print_final_stats=1 2>&1 | tail -n 12
 
-## Printed figures (medians, ratios); never asserted.
+## Printed figures (medians, ratios); never asserted. BENCH_SECONDS sets the length of each timed phase.
 bench: setup
-	$(SWIFT) build -c release --product WireBench
-	.build/release/WireBench
+	$(SWIFT) build -c release --product WireBench --product bankgw
+	@echo "=== codec (GatewayWire)"; .build/release/WireBench
+	@echo "=== TLS (GatewayTLS)"; scripts/bench-tls.sh
+	@echo "=== wallet core (WalletCore)"; scripts/bench-wallet.sh --seconds $${BENCH_SECONDS:-3}
+	@echo "=== gateway (health over h2c and mTLS, Charge)"; scripts/bench-gateway.sh
 
 clean:
 	rm -rf .build $(FUZZ_BUILD) $(STATE_DIR) fuzz-artifacts

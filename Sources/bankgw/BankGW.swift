@@ -14,6 +14,7 @@ struct BankGW: AsyncParsableCommand {
             PKICommand.self,
             Bench.self,
             ServeCommand.self,
+            ChargeBenchCommand.self,
             LedgerCommand.self,
         ]
     )

@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# Gateway benchmark (issues 4 and 6), one run, one demo gateway (release build):
+#   - h2load (nghttp2, a stock HTTP/2 client) against the plaintext probe port: grpc.health.v1.Health/Check over
+#     h2c — our HTTP/2 + gRPC path without TLS, and the figure to compare with other gRPC servers;
+#   - `bankgw bench-charge` over mutual TLS: the same health Check, then Charge on the APPROVED path, side by side,
+#     so the cost of policy + durable ledger shows as a ratio.
+# Prints figures; asserts nothing.
+#   BANKGW_BIN    bankgw binary (default .build/release/bankgw, built when missing)
+#   BENCH_SECONDS seconds per phase (default 5)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+seconds="${BENCH_SECONDS:-5}"
+bin="${BANKGW_BIN:-.build/release/bankgw}"
+if [ ! -x "$bin" ]; then swift build -c release --product bankgw >/dev/null; fi
+
+dir="$(mktemp -d /tmp/bankgw-bench-gw.XXXXXX)"
+server_pid=""
+cleanup() {
+    if [ -n "$server_pid" ]; then kill -TERM "$server_pid" 2>/dev/null || true; wait "$server_pid" 2>/dev/null || true; fi
+    rm -rf "$dir"
+}
+trap cleanup EXIT
+
+"$bin" serve --demo --state-dir "$dir" --tls-port 0 --probe-port 0 --metrics-port 0 \
+    --ready-file "$dir/ready.json" > "$dir/gateway.log" 2>&1 &
+server_pid=$!
+for _ in $(seq 1 300); do [ -s "$dir/ready.json" ] && break; sleep 0.1; done
+[ -s "$dir/ready.json" ] || { echo "gateway did not start:"; cat "$dir/gateway.log"; exit 1; }
+tls_port=$(python3 -c "import json; print(json.load(open('$dir/ready.json'))['tls'])")
+probe_port=$(python3 -c "import json; print(json.load(open('$dir/ready.json'))['probe'])")
+
+echo "== h2load: grpc.health.v1.Health/Check over h2c on the probe port (4 connections × 64 streams, ${seconds} s)"
+printf '\x00\x00\x00\x00\x00' > "$dir/health.bin"
+h2load -D "$seconds" -c 4 -m 64 -t 1 -d "$dir/health.bin" -H 'content-type: application/grpc' -H 'te: trailers' \
+    "http://127.0.0.1:$probe_port/grpc.health.v1.Health/Check" | grep -E "finished in|requests:|status codes:"
+
+echo "== bankgw bench-charge: health Check and Charge over mutual TLS (bank 9900)"
+"$bin" bench-charge --state-dir "$dir" --target "127.0.0.1:$tls_port" --duration "$seconds" \
+    --connections 4 --streams 32 --links 12000
+
+echo "== ledger after the load"
+kill -TERM "$server_pid"; wait "$server_pid" || true; server_pid=""
+"$bin" ledger verify --state-dir "$dir" | tail -n 1
