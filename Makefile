@@ -58,7 +58,8 @@ fuzz: setup
 
 ## Printed figures (medians, ratios); never asserted. BENCH_SECONDS sets the length of each timed phase.
 bench: setup
-	$(SWIFT) build -c release --product WireBench --product bankgw
+	$(SWIFT) build -c release --product WireBench
+	$(SWIFT) build -c release --product bankgw
 	@echo "=== codec (GatewayWire)"; .build/release/WireBench
 	@echo "=== TLS (GatewayTLS)"; scripts/bench-tls.sh
 	@echo "=== wallet core (WalletCore)"; scripts/bench-wallet.sh --seconds $${BENCH_SECONDS:-3}
