@@ -252,9 +252,14 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
                 context.writeAndFlush(self.wrapOutboundOut(goAway), promise: nil)
             }
         case .close:
-            // Let the last trailers reach the socket first.
-            context.flush()
-            context.close(promise: nil)
+            // NIOHTTP2 reports the stream closed while it is still encoding that stream's last frame: closing
+            // here would drop the final trailers. Close on the next tick, after they are written and flushed.
+            let bound = NIOLoopBound(context, eventLoop: context.eventLoop)
+            context.eventLoop.execute {
+                let context = bound.value
+                context.flush()
+                context.close(promise: nil)
+            }
         }
     }
 
