@@ -41,6 +41,8 @@ public final class RPCClientConnection: Sendable {
     public typealias ConfigureSecurity = @Sendable (any Channel) throws -> Void
 
     private let channel: any Channel
+    /// Set when the server sent GOAWAY: new calls are not started (UNAVAILABLE), calls in flight finish.
+    private let goAway: NIOLockedValueBox<Bool>
     private let multiplexer: NIOHTTP2Handler.StreamMultiplexer
     private let authority: String
     private let scheme: String
@@ -51,12 +53,15 @@ public final class RPCClientConnection: Sendable {
     public var closeFuture: EventLoopFuture<Void> { channel.closeFuture }
     /// False once the connection closed (peer GOAWAY and close, network failure, `close()`).
     public var isConnected: Bool { channel.isActive }
+    /// True once the server sent GOAWAY (draining): open a new connection for further calls.
+    public var isDraining: Bool { goAway.withLockedValue { $0 } }
 
     private init(
-        channel: any Channel, multiplexer: NIOHTTP2Handler.StreamMultiplexer, authority: String, scheme: String,
-        maxResponseMessageBytes: Int
+        channel: any Channel, goAway: NIOLockedValueBox<Bool>, multiplexer: NIOHTTP2Handler.StreamMultiplexer,
+        authority: String, scheme: String, maxResponseMessageBytes: Int
     ) {
         self.channel = channel
+        self.goAway = goAway
         self.multiplexer = multiplexer
         self.authority = authority
         self.scheme = scheme
@@ -74,6 +79,7 @@ public final class RPCClientConnection: Sendable {
         group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton
     ) async throws -> RPCClientConnection {
         precondition(maxResponseMessageBytes > 0, "maxResponseMessageBytes > 0")
+        let goAway = NIOLockedValueBox(false)
         let (channel, multiplexer) = try await ClientBootstrap(group: group)
             .connectTimeout(connectTimeout)
             .channelOption(.socketOption(.tcp_nodelay), value: 1)
@@ -95,13 +101,13 @@ public final class RPCClientConnection: Sendable {
                         streamConfiguration: streamConfig
                     ) { pushed in pushed.close() }
                     try channel.pipeline.syncOperations.addHandler(http2)
-                    try channel.pipeline.syncOperations.addHandler(ClientConnectionErrorHandler())
+                    try channel.pipeline.syncOperations.addHandler(ClientConnectionErrorHandler(goAway: goAway))
                     return (channel, try http2.syncMultiplexer())
                 }
             }
         let authority = port == 443 ? host : "\(host):\(port)"
         return RPCClientConnection(
-            channel: channel, multiplexer: multiplexer, authority: authority,
+            channel: channel, goAway: goAway, multiplexer: multiplexer, authority: authority,
             scheme: configureSecurity == nil ? "http" : "https", maxResponseMessageBytes: maxResponseMessageBytes)
     }
 
@@ -142,6 +148,13 @@ public final class RPCClientConnection: Sendable {
         onMessage: (@Sendable (ByteBuffer) -> Void)? = nil
     ) -> EventLoopFuture<RPCCallResult> {
         let promise = channel.eventLoop.makePromise(of: RPCCallResult.self)
+        if self.isDraining {
+            promise.succeed(
+                RPCCallResult(
+                    status: GRPCStatus(.unavailable, "server is draining (GOAWAY); the call was not started"),
+                    messages: [], headers: [:], trailers: [:]))
+            return promise.futureResult
+        }
         let maxBytes = maxResponseMessageBytes
         let created = channel.eventLoop.makePromise(of: (any Channel).self)
         multiplexer.createStreamChannel(promise: created) { stream in
@@ -167,11 +180,21 @@ public final class RPCClientConnection: Sendable {
     }
 }
 
-/// Closes the connection on a connection-level error; every open call then ends UNAVAILABLE.
+/// End of the client connection's pipeline: notes the server's GOAWAY so new calls fail fast as UNAVAILABLE. Errors are not acted on here on purpose: a stream refused after the
+/// server's GOAWAY surfaces as an error too, and closing the connection for it would cut the calls still in
+/// flight. NIOHTTP2 closes the connection itself on a real protocol error; the socket closes on I/O errors.
 final class ClientConnectionErrorHandler: ChannelInboundHandler {
     typealias InboundIn = HTTP2Frame
-    func channelRead(context: ChannelHandlerContext, data: NIOAny) {}
-    func errorCaught(context: ChannelHandlerContext, error: any Error) { context.close(promise: nil) }
+    let goAway: NIOLockedValueBox<Bool>
+    init(goAway: NIOLockedValueBox<Bool>) { self.goAway = goAway }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        if case .goAway = self.unwrapInboundIn(data).payload {
+            goAway.withLockedValue { $0 = true }
+        }
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {}
 }
 
 /// One client call in its child channel: sends the request, gathers headers, messages and the status.

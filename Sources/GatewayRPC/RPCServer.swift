@@ -77,11 +77,14 @@ public final class RPCServer: Sendable {
         channel: any Channel, services: RPCServices, limits: RPCServerLimits, logger: Logger
     ) throws {
         let connection = RPCConnectionState(eventLoop: channel.eventLoop)
+        let connectionHandler = ServerConnectionHandler(connection: connection, limits: limits, logger: logger)
         let http2 = NIOHTTP2Handler(
             mode: .server,
             eventLoop: channel.eventLoop,
             connectionConfiguration: limits.connectionConfiguration,
-            streamConfiguration: limits.streamConfiguration
+            streamConfiguration: limits.streamConfiguration,
+            streamDelegate: ServerConnectionHandler.StreamEvents(
+                handler: NIOLoopBound(connectionHandler, eventLoop: channel.eventLoop))
         ) { stream in
             stream.eventLoop.makeCompletedFuture {
                 try stream.pipeline.syncOperations.addHandler(
@@ -89,8 +92,7 @@ public final class RPCServer: Sendable {
             }
         }
         try channel.pipeline.syncOperations.addHandler(http2)
-        try channel.pipeline.syncOperations.addHandler(
-            ServerConnectionHandler(connection: connection, limits: limits, logger: logger))
+        try channel.pipeline.syncOperations.addHandler(connectionHandler)
         try channel.pipeline.syncOperations.addHandler(ConnectionErrorLogger(logger: logger))
     }
 

@@ -119,6 +119,8 @@ struct ServerCallStateMachine {
 
     /// `application/grpc`, `application/grpc+proto`, `application/grpc;params`, `application/grpc+proto;params`.
     static func isGRPCContentType(_ value: Substring) -> Bool {
+        // The common case without allocating (this runs once per call).
+        if value == "application/grpc" || value == "application/grpc+proto" { return true }
         let base = value.split(separator: ";", maxSplits: 1).first.map { $0.trimmingSpaces() } ?? ""
         return base == "application/grpc" || base == "application/grpc+proto"
     }

@@ -123,8 +123,28 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
         self.logger = logger
     }
 
+    private var context: ChannelHandlerContext?
+
     func handlerAdded(context: ChannelHandlerContext) {
+        self.context = context
         if context.channel.isActive { self.start(context) }
+    }
+
+    /// NIOHTTP2 reports stream creation and closure to its multiplexer's delegate, not down the pipeline.
+    struct StreamEvents: NIOHTTP2StreamDelegate {
+        let handler: NIOLoopBound<ServerConnectionHandler>
+
+        func streamCreated(_ id: HTTP2StreamID, channel: any Channel) {
+            let handler = self.handler.value
+            guard let context = handler.context else { return }
+            handler.perform(handler.lifecycle.streamOpened(id), context)
+        }
+
+        func streamClosed(_ id: HTTP2StreamID, channel: any Channel) {
+            let handler = self.handler.value
+            guard let context = handler.context else { return }
+            handler.perform(handler.lifecycle.streamClosed(), context)
+        }
     }
 
     func channelActive(context: ChannelHandlerContext) {
@@ -151,7 +171,10 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
         }
     }
 
-    func handlerRemoved(context: ChannelHandlerContext) { self.cancelTimers() }
+    func handlerRemoved(context: ChannelHandlerContext) {
+        self.cancelTimers()
+        self.context = nil
+    }
 
     func channelInactive(context: ChannelHandlerContext) {
         self.cancelTimers()
@@ -181,10 +204,6 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
         switch event {
         case let handshake as TLSHandshakeCompleted:
             connection.peer = handshake.identity
-        case let created as NIOHTTP2StreamCreatedEvent:
-            self.perform(lifecycle.streamOpened(created.streamID), context)
-        case is StreamClosedEvent:
-            self.perform(lifecycle.streamClosed(), context)
         default:
             break
         }
@@ -233,9 +252,14 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
                 context.writeAndFlush(self.wrapOutboundOut(goAway), promise: nil)
             }
         case .close:
-            // Let the last trailers reach the socket first.
-            context.flush()
-            context.close(promise: nil)
+            // NIOHTTP2 reports the stream closed while it is still encoding that stream's last frame: closing
+            // here would drop the final trailers. Close on the next tick, after they are written and flushed.
+            let bound = NIOLoopBound(context, eventLoop: context.eventLoop)
+            context.eventLoop.execute {
+                let context = bound.value
+                context.flush()
+                context.close(promise: nil)
+            }
         }
     }
 

@@ -242,8 +242,10 @@ struct BenchEchoServer: AsyncParsableCommand {
             source.resume()
             return source
         }
+        // The sources must outlive the wait: a released DispatchSource stops delivering (release builds free
+        // them early without this).
         for await _ in stream { break }
-        _ = sources
+        withExtendedLifetime(sources) {}
         await server.shutdownGracefully(grace: .milliseconds(graceMs))
         FileHandle.standardOutput.write(Data("drained\n".utf8))
         try await group.shutdownGracefully()

@@ -1,5 +1,0 @@
-import XCTest
-
-final class GatewayRPCTestsPlaceholder: XCTestCase {
-    func testPlaceholder() {}
-}
