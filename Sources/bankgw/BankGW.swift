@@ -11,6 +11,7 @@ struct BankGW: AsyncParsableCommand {
         subcommands: [
             // One line per subcommand; each lives in its own file.
             Bench.self,
+            PKICommand.self,
         ]
     )
 }

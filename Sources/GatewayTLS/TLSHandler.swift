@@ -1,0 +1,500 @@
+import Logging
+import NIOCore
+
+/// The server side of the gateway's TLS: decrypts inbound, encrypts outbound, and lets no application byte through
+/// before the peer is verified and named (`TLSHandshakeCompleted`).
+public typealias TLSServerHandler = TLSHandler
+/// The client side (admin CLI, conformance suite, load generator, tests): same code, the other role.
+public typealias TLSClientHandler = TLSHandler
+
+/// TLS over OpenSSL memory BIOs for one channel, in either role. Thin: each event asks `TLSConnectionStateMachine`
+/// what to do, then does it with `TLSConnection` (the `SSL*`).
+///
+/// Ordering guarantees: the completed event is fired before any decrypted byte; application data that arrived with
+/// the handshake's last flight is delivered before buffered writes are encrypted; outbound ciphertext produced
+/// while reading is flushed once per read batch (`channelReadComplete`).
+public final class TLSHandler: ChannelDuplexHandler, RemovableChannelHandler {
+    public typealias InboundIn = ByteBuffer
+    public typealias InboundOut = ByteBuffer
+    public typealias OutboundIn = ByteBuffer
+    public typealias OutboundOut = ByteBuffer
+
+    /// Plaintext asked of one `SSL_read_ex`: a full TLS record (16 KiB), so one call decrypts one record.
+    static let readChunkBytes = 16 * 1024
+    /// Plaintext given to one `SSL_write_ex`: bounds how much ciphertext one call adds to the outbound BIO.
+    static let maxPlaintextPerWrite = 64 * 1024
+    /// Ciphertext gathered before it is written and flushed during a large write, so a 64 MiB write streams
+    /// instead of doubling its size in memory first.
+    static let maxCiphertextBatchBytes = 256 * 1024
+    /// Application bytes accepted before the handshake completes; beyond this writes fail (a client that writes
+    /// this much before being authenticated is broken or hostile).
+    static let maxBytesBufferedBeforeHandshake = 64 * 1024 * 1024 + 1024 * 1024
+    /// Upper bound on `SSL_read_ex` calls per inbound read batch. Every call consumes ciphertext or yields
+    /// plaintext, so the loop ends by itself; the bound turns a bug into a failure instead of a hang.
+    static let maxReadCallsPerBatch = 1 << 20
+
+    private enum Role {
+        case server(logger: Logger)
+        case client(serverName: String, offeredALPN: [String])
+    }
+
+    private struct PendingWrite {
+        var data: ByteBuffer
+        var promise: EventLoopPromise<Void>?
+    }
+
+    private let role: Role
+    private var connection: TLSConnection?
+    /// Set when the SSL object could not be created; reported when the handler is added.
+    private var setupError: TLSError?
+    private var machine = TLSConnectionStateMachine()
+    private var pendingWrites = CircularBuffer<PendingWrite>(initialCapacity: 4)
+    /// How many of `pendingWrites` (from the front) a flush has covered.
+    private var flushedWriteCount = 0
+    private var pendingWriteBytes = 0
+    /// Reused for every read batch; reallocated only when a later stage still holds the previous batch.
+    private var readBuffer: ByteBuffer
+    /// Reused for outbound ciphertext; reallocated only while the channel still holds the previous one.
+    private var ciphertextBuffer: ByteBuffer
+    /// A ciphertext buffer grown past this (by a large write) is not kept: idle connections stay small.
+    static let maxRetainedCiphertextBufferBytes = 32 * 1024
+    /// Ciphertext was written to the channel and not yet flushed.
+    private var needsFlush = false
+    private var handshakeTimer: Scheduled<Void>?
+    private var shutdownTimer: Scheduled<Void>?
+    private var closePromise: EventLoopPromise<Void>?
+    private let handshakeTimeout: TimeAmount
+    private let shutdownTimeout: TimeAmount
+
+    init(
+        server context: SSLContextHandle, spkiPin: @escaping @Sendable (String) -> [UInt8]?,
+        handshakeTimeout: Duration, shutdownTimeout: Duration, logger: Logger
+    ) {
+        self.role = .server(logger: logger)
+        self.handshakeTimeout = TimeAmount(handshakeTimeout)
+        self.shutdownTimeout = TimeAmount(shutdownTimeout)
+        self.readBuffer = ByteBufferAllocator().buffer(capacity: Self.readChunkBytes)
+        self.ciphertextBuffer = ByteBufferAllocator().buffer(capacity: Self.readChunkBytes + 256)
+        do {
+            self.connection = try TLSConnection(
+                context: context, verification: PeerVerification(role: .server, spkiPin: spkiPin),
+                serverName: nil, alpn: [])
+        } catch {
+            self.setupError = error as? TLSError ?? .configuration("\(error)", [])
+        }
+    }
+
+    init(
+        client context: SSLContextHandle, serverName: String, alpn: [String], handshakeTimeout: Duration,
+        shutdownTimeout: Duration
+    ) {
+        self.role = .client(serverName: serverName, offeredALPN: alpn)
+        self.handshakeTimeout = TimeAmount(handshakeTimeout)
+        self.shutdownTimeout = TimeAmount(shutdownTimeout)
+        self.readBuffer = ByteBufferAllocator().buffer(capacity: Self.readChunkBytes)
+        self.ciphertextBuffer = ByteBufferAllocator().buffer(capacity: Self.readChunkBytes + 256)
+        do {
+            self.connection = try TLSConnection(
+                context: context, verification: PeerVerification(role: .client, spkiPin: { _ in nil }),
+                serverName: serverName, alpn: alpn)
+        } catch {
+            self.setupError = error as? TLSError ?? .configuration("\(error)", [])
+        }
+    }
+
+    // MARK: Lifecycle
+
+    public func handlerAdded(context: ChannelHandlerContext) {
+        if let setupError {
+            fail(context: context, error: setupError)
+            return
+        }
+        if context.channel.isActive {
+            start(context: context)
+        }
+    }
+
+    public func handlerRemoved(context: ChannelHandlerContext) {
+        cancelTimers()
+        failPendingWrites(TLSError.connectionClosed)
+        closePromise?.fail(TLSError.connectionClosed)
+        closePromise = nil
+        // Frees the SSL and both BIOs now rather than whenever the handler object goes away.
+        connection = nil
+    }
+
+    public func channelActive(context: ChannelHandlerContext) {
+        start(context: context)
+        context.fireChannelActive()
+    }
+
+    public func channelInactive(context: ChannelHandlerContext) {
+        handleEOF(context: context)
+        context.fireChannelInactive()
+    }
+
+    public func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if let event = event as? ChannelEvent, event == .inputClosed {
+            // Half-closure enabled: TCP input is over. Without close_notify that is the same EOF as inactive.
+            handleEOF(context: context)
+            context.close(promise: nil)
+        }
+        context.fireUserInboundEventTriggered(event)
+    }
+
+    private func start(context: ChannelHandlerContext) {
+        guard machine.channelActive() == .startHandshake else { return }
+        handshakeTimer = context.eventLoop.assumeIsolated().scheduleTask(in: handshakeTimeout) {
+            self.handshakeTimedOut(context: context)
+        }
+        driveHandshake(context: context)
+        // The client's first flight goes out now; a server has nothing yet (no-op flush avoided).
+        flushIfNeeded(context: context)
+    }
+
+    private func handshakeTimedOut(context: ChannelHandlerContext) {
+        handshakeTimer = nil
+        guard machine.isHandshaking else { return }
+        fail(context: context, error: .handshakeTimeout)
+    }
+
+    // MARK: Inbound
+
+    public func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        let ciphertext = unwrapInboundIn(data)
+        guard let connection, !machine.isClosed else {
+            // Deliberate drop: bytes after a fatal error or close have no session to belong to.
+            return
+        }
+        connection.receive(ciphertext)
+        if machine.isHandshaking {
+            driveHandshake(context: context)
+        } else if machine.mayDeliverData {
+            deliverPlaintext(context: context)
+        }
+    }
+
+    public func channelReadComplete(context: ChannelHandlerContext) {
+        flushIfNeeded(context: context)
+        context.fireChannelReadComplete()
+    }
+
+    private func driveHandshake(context: ChannelHandlerContext) {
+        guard let connection else { return }
+        switch connection.handshake() {
+        case .inProgress:
+            writeCiphertext(context: context)
+        case .failed(let error):
+            fail(context: context, error: error)
+        case .complete:
+            completeHandshake(context: context, connection: connection)
+        }
+    }
+
+    private func completeHandshake(context: ChannelHandlerContext, connection: TLSConnection) {
+        let event: any Sendable
+        switch announcement(for: connection) {
+        case .success(let value): event = value
+        case .failure(let error):
+            fail(context: context, error: error)
+            return
+        }
+        guard machine.handshakeCompleted() == .announceThenDeliverThenFlush else { return }
+        handshakeTimer?.cancel()
+        handshakeTimer = nil
+        if case .server(let logger) = role, logger.logLevel <= .debug {
+            logger.debug(
+                "TLS handshake completed",
+                metadata: [
+                    "peer": "\(event)", "version": "\(connection.protocolVersion)",
+                    "cipher": "\(connection.cipherName)", "resumed": "\(connection.sessionReused)",
+                ])
+        }
+        writeCiphertext(context: context)  // the server's session ticket, the client's last flight
+        context.fireUserInboundEventTriggered(event)
+        deliverPlaintext(context: context)
+        if machine.isActive && flushedWriteCount > 0 {
+            encryptFlushedWrites(context: context)
+        }
+    }
+
+    /// The event announcing the verified peer, or why the finished handshake is still refused.
+    private func announcement(for connection: TLSConnection) -> Result<any Sendable, TLSError> {
+        let alpn = connection.negotiatedALPN
+        switch role {
+        case .server:
+            // The verify callback already checked the leaf on a full handshake; a resumed session skips the
+            // callback, so the identity is always read again from the session's leaf here, once.
+            guard connection.verifyResultIsOK, let leaf = connection.peerCertificate() else {
+                return .failure(.handshakeFailed(reason: "no verified client certificate", []))
+            }
+            let identities = leaf.uriSANs.compactMap(PeerIdentity.init(spiffeURI:))
+            guard identities.count == 1, let identity = identities.first else {
+                return .failure(.handshakeFailed(reason: "client certificate names no single partner", []))
+            }
+            guard alpn == "h2" else {
+                return .failure(.handshakeFailed(reason: "ALPN \(alpn ?? "none") is not h2", []))
+            }
+            return .success(TLSHandshakeCompleted(identity: identity, alpn: alpn))
+        case .client(let serverName, let offered):
+            guard connection.verifyResultIsOK else {
+                return .failure(.handshakeFailed(reason: "server certificate not verified", []))
+            }
+            if !offered.isEmpty {
+                guard let alpn, offered.contains(alpn) else {
+                    return .failure(.handshakeFailed(reason: "server agreed no offered ALPN protocol", []))
+                }
+            }
+            return .success(TLSClientHandshakeCompleted(verifiedServerName: serverName, alpn: alpn))
+        }
+    }
+
+    /// Decrypts every complete record OpenSSL holds and passes the plaintext on in batches of up to 16 KiB.
+    private func deliverPlaintext(context: ChannelHandlerContext) {
+        guard let connection else { return }
+        var calls = 0
+        reading: while calls < Self.maxReadCallsPerBatch {
+            calls += 1
+            if readBuffer.readableBytes >= Self.readChunkBytes {
+                firePlaintext(context: context)
+            }
+            let room = max(Self.readChunkBytes - readBuffer.readableBytes, 1)
+            switch connection.read(into: &readBuffer, maxBytes: room) {
+            case .bytes:
+                continue
+            case .wantMore:
+                break reading
+            case .closeNotify:
+                firePlaintext(context: context)
+                writeCiphertext(context: context)
+                closeNotifyReceived(context: context)
+                return
+            case .failed(let error):
+                firePlaintext(context: context)
+                fail(context: context, error: error)
+                return
+            }
+        }
+        assert(calls < Self.maxReadCallsPerBatch, "SSL_read_ex loop made no progress")
+        firePlaintext(context: context)
+        // SSL_read may have produced output: a TLS 1.3 KeyUpdate reply, a ticket, an alert.
+        writeCiphertext(context: context)
+    }
+
+    private func firePlaintext(context: ChannelHandlerContext) {
+        guard readBuffer.readableBytes > 0 else { return }
+        context.fireChannelRead(wrapInboundOut(readBuffer))
+        // Free when the next stage did not keep the buffer; a fresh allocation of the same size when it did.
+        readBuffer.clear()
+    }
+
+    private func closeNotifyReceived(context: ChannelHandlerContext) {
+        switch machine.closeNotifyReceived() {
+        case .replyAndClose:
+            connection?.sendCloseNotify()
+            writeCiphertext(context: context)
+            flushIfNeeded(context: context)
+            failPendingWrites(TLSError.connectionClosed)
+            context.close(promise: nil)
+        case .closeNow:
+            closeChannel(context: context)
+        case .none:
+            break
+        }
+    }
+
+    private func handleEOF(context: ChannelHandlerContext) {
+        cancelTimers()
+        switch machine.channelInactive() {
+        case .reportHandshakeEOF:
+            let error = TLSError.handshakeFailed(reason: "peer closed the connection during the handshake", [])
+            logRefusal(error)
+            context.fireErrorCaught(error)
+        case .reportUncleanShutdown:
+            context.fireErrorCaught(TLSError.uncleanShutdown)
+        case .none:
+            break
+        }
+        failPendingWrites(TLSError.connectionClosed)
+        if let promise = closePromise {
+            closePromise = nil
+            promise.succeed(())
+        }
+    }
+
+    // MARK: Outbound
+
+    public func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
+        let plaintext = unwrapOutboundIn(data)
+        switch machine.write() {
+        case .fail:
+            promise?.fail(TLSError.connectionClosed)
+        case .buffer, .encrypt:
+            if !machine.isActive && pendingWriteBytes + plaintext.readableBytes > Self.maxBytesBufferedBeforeHandshake {
+                promise?.fail(
+                    TLSError.connectionFailed(
+                        "over \(Self.maxBytesBufferedBeforeHandshake) bytes written before the handshake", []))
+                return
+            }
+            pendingWriteBytes += plaintext.readableBytes
+            pendingWrites.append(PendingWrite(data: plaintext, promise: promise))
+        }
+    }
+
+    public func flush(context: ChannelHandlerContext) {
+        flushedWriteCount = pendingWrites.count
+        if machine.isActive {
+            encryptFlushedWrites(context: context)
+        }
+        // Before the handshake the flush is remembered (flushedWriteCount) and honoured at completion.
+    }
+
+    /// Encrypts the flushed writes, writes the ciphertext in one buffer (or 256 KiB batches for large writes),
+    /// and flushes once.
+    private func encryptFlushedWrites(context: ChannelHandlerContext) {
+        guard let connection else { return }
+        var promises: [EventLoopPromise<Void>] = []
+        while flushedWriteCount > 0 {
+            let write = pendingWrites.removeFirst()
+            flushedWriteCount -= 1
+            pendingWriteBytes -= write.data.readableBytes
+            let error: TLSError? = write.data.withUnsafeReadableBytes { bytes in
+                var offset = 0
+                while offset < bytes.count {
+                    let end = min(offset + Self.maxPlaintextPerWrite, bytes.count)
+                    if let error = connection.write(UnsafeRawBufferPointer(rebasing: bytes[offset..<end])) {
+                        return error
+                    }
+                    offset = end
+                    if connection.pendingCiphertextBytes >= Self.maxCiphertextBatchBytes {
+                        writeCiphertext(context: context)
+                        flushIfNeeded(context: context)
+                    }
+                }
+                return nil
+            }
+            if let error {
+                write.promise?.fail(error)
+                promises.forEach { $0.fail(error) }
+                fail(context: context, error: error)
+                return
+            }
+            if let promise = write.promise { promises.append(promise) }
+        }
+        let promise: EventLoopPromise<Void>?
+        switch promises.count {
+        case 0: promise = nil
+        case 1: promise = promises[0]
+        default:
+            let combined = context.eventLoop.makePromise(of: Void.self)
+            let waiting = promises  // a constant copy for the completion closure
+            combined.futureResult.whenComplete { result in waiting.forEach { $0.completeWith(result) } }
+            promise = combined
+        }
+        writeCiphertext(context: context, promise: promise)
+        flushIfNeeded(context: context)
+    }
+
+    public func close(context: ChannelHandlerContext, mode: CloseMode, promise: EventLoopPromise<Void>?) {
+        if mode == .input {
+            context.close(mode: .input, promise: promise)
+            return
+        }
+        switch machine.closeRequested() {
+        case .sendCloseNotifyAndWait:
+            closePromise = promise
+            // Writes the application flushed are already encrypted; unflushed ones will never be.
+            failPendingWrites(TLSError.connectionClosed)
+            connection?.sendCloseNotify()
+            writeCiphertext(context: context)
+            flushIfNeeded(context: context)
+            shutdownTimer = context.eventLoop.assumeIsolated().scheduleTask(in: shutdownTimeout) {
+                self.shutdownTimer = nil
+                if self.machine.shutdownTimedOut() == .closeNow {
+                    self.closeChannel(context: context)
+                }
+            }
+        case .closeNow:
+            cancelTimers()
+            failPendingWrites(TLSError.connectionClosed)
+            context.close(mode: .all, promise: promise)
+        case .alreadyClosing:
+            if let closePromise {
+                closePromise.futureResult.cascade(to: promise)
+            } else {
+                context.close(mode: .all, promise: promise)
+            }
+        }
+    }
+
+    // MARK: Plumbing
+
+    /// Moves pending ciphertext from the outbound BIO into one buffer written to the channel (not flushed).
+    private func writeCiphertext(context: ChannelHandlerContext, promise: EventLoopPromise<Void>? = nil) {
+        guard let connection, connection.pendingCiphertextBytes > 0 else {
+            promise?.succeed(())
+            return
+        }
+        if ciphertextBuffer.capacity > Self.maxRetainedCiphertextBufferBytes {
+            ciphertextBuffer = context.channel.allocator.buffer(capacity: Self.readChunkBytes + 256)
+        }
+        // Free when the socket already wrote the previous buffer; a fresh allocation when it still holds it.
+        ciphertextBuffer.clear()
+        connection.drainCiphertext(into: &ciphertextBuffer)
+        context.write(wrapOutboundOut(ciphertextBuffer), promise: promise)
+        needsFlush = true
+    }
+
+    private func flushIfNeeded(context: ChannelHandlerContext) {
+        guard needsFlush else { return }
+        needsFlush = false
+        context.flush()
+    }
+
+    /// A fatal error: report it once, send whatever alert OpenSSL queued, fail every pending write, close.
+    private func fail(context: ChannelHandlerContext, error: TLSError) {
+        guard machine.failed() == .reportAndClose else { return }
+        cancelTimers()
+        writeCiphertext(context: context)
+        flushIfNeeded(context: context)
+        failPendingWrites(error)
+        logRefusal(error)
+        context.fireErrorCaught(error)
+        let promise = closePromise
+        closePromise = nil
+        context.close(promise: promise)
+    }
+
+    private func closeChannel(context: ChannelHandlerContext) {
+        cancelTimers()
+        let promise = closePromise
+        closePromise = nil
+        context.close(promise: promise)
+    }
+
+    private func failPendingWrites(_ error: TLSError) {
+        // Bounded by the queue's length; each iteration removes one.
+        while let write = pendingWrites.popFirst() {
+            write.promise?.fail(error)
+        }
+        flushedWriteCount = 0
+        pendingWriteBytes = 0
+    }
+
+    private func cancelTimers() {
+        handshakeTimer?.cancel()
+        handshakeTimer = nil
+        shutdownTimer?.cancel()
+        shutdownTimer = nil
+    }
+
+    private func logRefusal(_ error: TLSError) {
+        guard case .server(let logger) = role else { return }
+        switch error {
+        case .handshakeFailed, .handshakeTimeout:
+            logger.info("TLS handshake refused", metadata: ["reason": "\(error)"])
+        default:
+            break
+        }
+    }
+}

@@ -1,5 +1,0 @@
-import XCTest
-
-final class GatewayTLSTestsPlaceholder: XCTestCase {
-    func testPlaceholder() {}
-}
