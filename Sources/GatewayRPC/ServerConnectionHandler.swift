@@ -48,6 +48,11 @@ struct ServerConnectionStateMachine {
 
     private var state: State = .active(openStreams: 0, lastStreamID: .rootStream)
 
+    /// GOAWAY sent (or closing): late streams from the peer are expected and not its fault.
+    var isDraining: Bool {
+        if case .active = state { return false } else { return true }
+    }
+
     mutating func streamOpened(_ id: HTTP2StreamID) -> Action {
         switch state {
         case .active(let open, let last):
@@ -208,6 +213,22 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
             break
         }
         context.fireUserInboundEventTriggered(event)
+    }
+
+    /// NIOHTTP2 reports both stream and connection errors here. A stream error ends that stream only (NIOHTTP2 has
+    /// reset it); anything else is a connection error (NIOHTTP2 has sent GOAWAY with the reason: a flood, a
+    /// protocol violation) and the connection is closed. Same policy as grpc-swift-nio-transport.
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        switch error {
+        case is NIOHTTP2Errors.StreamError:
+            return
+        case is NIOHTTP2Errors.NoSuchStream where lifecycle.isDraining:
+            // A client's HEADERS crossing our GOAWAY: refused, not an attack.
+            return
+        default:
+            logger.debug("connection error; closing", metadata: ["error": "\(error)"])
+            context.close(promise: nil)
+        }
     }
 
     func triggerUserOutboundEvent(context: ChannelHandlerContext, event: Any, promise: EventLoopPromise<Void>?) {
