@@ -14,6 +14,27 @@ final class RPCConnectionState: @unchecked Sendable {
     }
     private var _peer: PeerIdentity?
 
+    /// Server-streaming calls in flight (Health.Watch): they never end by themselves, so a drain ends them with
+    /// UNAVAILABLE rather than holding the connection open for the whole grace period.
+    private var streamingCalls: [ObjectIdentifier: () -> Void] = [:]
+
+    func addStreamingCall(_ id: ObjectIdentifier, end: @escaping () -> Void) {
+        eventLoop.preconditionInEventLoop()
+        streamingCalls[id] = end
+    }
+
+    func removeStreamingCall(_ id: ObjectIdentifier) {
+        eventLoop.preconditionInEventLoop()
+        streamingCalls[id] = nil
+    }
+
+    func endStreamingCalls() {
+        eventLoop.preconditionInEventLoop()
+        let calls = streamingCalls
+        streamingCalls = [:]
+        for end in calls.values { end() }
+    }
+
     init(eventLoop: any EventLoop) { self.eventLoop = eventLoop }
 }
 
@@ -242,6 +263,7 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
 
     private func drain(_ context: ChannelHandlerContext, grace: TimeAmount) {
         let action = lifecycle.drain()
+        if case .sendGoAway = action { connection.endStreamingCalls() }
         if case .sendGoAway(_, closeNow: false) = action {
             let bound = NIOLoopBound(context, eventLoop: context.eventLoop)
             graceTimer = context.eventLoop.scheduleTask(in: grace) {

@@ -197,6 +197,23 @@ final class RPCServerTests: XCTestCase {
         await client.close()
     }
 
+    func testShutdownEndsEndlessStreamsWithUnavailableInsteadOfWaitingOutTheGrace() async throws {
+        let server = try await start(EchoService.services)
+        let client = try await connect(server)
+        let received = NIOLockedValueBox(0)
+        let watch = client.call(
+            client.makeRequestHead(path: "/test.Echo/Stream"), body: .message(ByteBuffer(string: "0")),
+            onMessage: { _ in received.withLockedValue { $0 += 1 } })
+        try await Task.sleep(for: .milliseconds(100))
+        let started = ContinuousClock.now
+        await server.shutdownGracefully(grace: .seconds(10))
+        XCTAssertLessThan(ContinuousClock.now - started, .seconds(2))
+        let result = try await watch.get()
+        XCTAssertEqual(result.status.code, .unavailable, "\(result.status)")
+        XCTAssertGreaterThan(received.withLockedValue { $0 }, 0)
+        await client.close()
+    }
+
     func testGracefulShutdownCutsCallsThatOutliveTheGracePeriod() async throws {
         let server = try await start(EchoService.services)
         let client = try await connect(server)
