@@ -246,6 +246,20 @@ final class RPCServerTests: XCTestCase {
         await server.close()
     }
 
+    func testConnectionPastMaxAgeIsDrainedAndItsInFlightCallFinishes() async throws {
+        var limits = RPCServerLimits()
+        limits.maxConnectionAge = .milliseconds(200)
+        limits.connectionAgeGrace = .seconds(5)
+        let server = try await start(EchoService.services, limits: limits)
+        let client = try await connect(server)
+        let call = client.call(client.makeRequestHead(path: "/test.Echo/Sleep"), body: .message(ByteBuffer(string: "500")))
+        let result = try await call.get()  // spans the age limit: GOAWAY arrives while it runs
+        XCTAssertEqual(result.status.code, .ok, "\(result.status)")
+        XCTAssertTrue(client.isDraining)
+        try await client.closeFuture.get()  // closed once its last call finished, well before the grace ran out
+        await server.close()
+    }
+
     func testIdleConnectionIsClosedAfterMaxIdleTime() async throws {
         var limits = RPCServerLimits()
         limits.maxIdleTime = .milliseconds(200)
