@@ -22,3 +22,16 @@ h2load -n "$requests" -c 4 -m 64 -d "$body" -H 'content-type: application/grpc' 
     "http://127.0.0.1:$port/test.Echo/Echo" | grep -E "finished in|requests:|time for request"
 echo "== bankgw bench: 4 connections x 64 streams, 5 s"
 "$bin" bench --target "127.0.0.1:$port" --plaintext --connections 4 --streams 64 --duration 5 --warmup 1 --threads 1
+
+echo "== bankgw bench over mutual TLS (GatewayTLS + GatewayRPC, development PKI, bank 9900): 4 x 64, 5 s"
+pki=$(mktemp -d)
+"$bin" pki init "$pki" >/dev/null
+tls_out=$(mktemp)
+"$bin" bench echo-server --port 0 --threads "$threads" --tls-state-dir "$pki" >"$tls_out" 2>/dev/null &
+tls_server=$!
+for _ in $(seq 50); do grep -q "listening on" "$tls_out" && break; sleep 0.1; done
+tls_port=$(sed -n 's/listening on 127.0.0.1://p' "$tls_out")
+"$bin" bench --target "127.0.0.1:$tls_port" --state-dir "$pki" --bank 9900 --connections 4 --streams 64 \
+    --duration 5 --warmup 1 --threads 1 || true
+kill $tls_server 2>/dev/null; wait $tls_server 2>/dev/null || true
+rm -rf "$pki" "$tls_out"

@@ -93,7 +93,7 @@ public final class RPCServer: Sendable {
         }
         try channel.pipeline.syncOperations.addHandler(http2)
         try channel.pipeline.syncOperations.addHandler(connectionHandler)
-        try channel.pipeline.syncOperations.addHandler(ConnectionErrorLogger(logger: logger))
+        try channel.pipeline.syncOperations.addHandler(RootStreamSink())
     }
 
     /// Connections currently open.
@@ -128,19 +128,8 @@ public final class RPCServer: Sendable {
     }
 }
 
-/// Last handler of a connection: a peer's protocol violation closes its connection (NIOHTTP2 has already sent
-/// GOAWAY with the reason); it is logged at debug level because it is the peer's fault, not ours.
-final class ConnectionErrorLogger: ChannelInboundHandler {
+/// Last handler of a connection: root-stream frames (SETTINGS, PING, GOAWAY) end here; NIOHTTP2 has acted on them.
+final class RootStreamSink: ChannelInboundHandler {
     typealias InboundIn = HTTP2Frame
-    let logger: Logger
-    init(logger: Logger) { self.logger = logger }
-
-    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        // Root-stream frames (SETTINGS, PING, GOAWAY) end here; NIOHTTP2 has acted on them already.
-    }
-
-    func errorCaught(context: ChannelHandlerContext, error: any Error) {
-        logger.debug("connection error; closing", metadata: ["error": "\(error)"])
-        context.close(promise: nil)
-    }
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {}
 }

@@ -14,6 +14,27 @@ final class RPCConnectionState: @unchecked Sendable {
     }
     private var _peer: PeerIdentity?
 
+    /// Server-streaming calls in flight (Health.Watch): they never end by themselves, so a drain ends them with
+    /// UNAVAILABLE rather than holding the connection open for the whole grace period.
+    private var streamingCalls: [ObjectIdentifier: () -> Void] = [:]
+
+    func addStreamingCall(_ id: ObjectIdentifier, end: @escaping () -> Void) {
+        eventLoop.preconditionInEventLoop()
+        streamingCalls[id] = end
+    }
+
+    func removeStreamingCall(_ id: ObjectIdentifier) {
+        eventLoop.preconditionInEventLoop()
+        streamingCalls[id] = nil
+    }
+
+    func endStreamingCalls() {
+        eventLoop.preconditionInEventLoop()
+        let calls = streamingCalls
+        streamingCalls = [:]
+        for end in calls.values { end() }
+    }
+
     init(eventLoop: any EventLoop) { self.eventLoop = eventLoop }
 }
 
@@ -47,6 +68,11 @@ struct ServerConnectionStateMachine {
     }
 
     private var state: State = .active(openStreams: 0, lastStreamID: .rootStream)
+
+    /// GOAWAY sent (or closing): late streams from the peer are expected and not its fault.
+    var isDraining: Bool {
+        if case .active = state { return false } else { return true }
+    }
 
     mutating func streamOpened(_ id: HTTP2StreamID) -> Action {
         switch state {
@@ -210,6 +236,22 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
         context.fireUserInboundEventTriggered(event)
     }
 
+    /// NIOHTTP2 reports both stream and connection errors here. A stream error ends that stream only (NIOHTTP2 has
+    /// reset it); anything else is a connection error (NIOHTTP2 has sent GOAWAY with the reason: a flood, a
+    /// protocol violation) and the connection is closed. Same policy as grpc-swift-nio-transport.
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        switch error {
+        case is NIOHTTP2Errors.StreamError:
+            return
+        case is NIOHTTP2Errors.NoSuchStream where lifecycle.isDraining:
+            // A client's HEADERS crossing our GOAWAY: refused, not an attack.
+            return
+        default:
+            logger.debug("connection error; closing", metadata: ["error": "\(error)"])
+            context.close(promise: nil)
+        }
+    }
+
     func triggerUserOutboundEvent(context: ChannelHandlerContext, event: Any, promise: EventLoopPromise<Void>?) {
         if let drain = event as? RPCConnectionDrain {
             self.drain(context, grace: drain.grace)
@@ -221,6 +263,7 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
 
     private func drain(_ context: ChannelHandlerContext, grace: TimeAmount) {
         let action = lifecycle.drain()
+        if case .sendGoAway = action { connection.endStreamingCalls() }
         if case .sendGoAway(_, closeNow: false) = action {
             let bound = NIOLoopBound(context, eventLoop: context.eventLoop)
             graceTimer = context.eventLoop.scheduleTask(in: grace) {

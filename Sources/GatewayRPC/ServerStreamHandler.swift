@@ -37,6 +37,7 @@ final class ServerStreamHandler: ChannelInboundHandler {
     func handlerAdded(context: ChannelHandlerContext) { self.context = context }
 
     func handlerRemoved(context: ChannelHandlerContext) {
+        connection.removeStreamingCall(ObjectIdentifier(self))
         self.cancelTimer()
         self.perform(call.streamClosed())
         self.context = nil
@@ -172,6 +173,10 @@ final class ServerStreamHandler: ChannelInboundHandler {
         case .serverStreaming(let body):
             self.armTimer(at: deadline)
             let this = NIOLoopBound(self, eventLoop: context.eventLoop)
+            connection.addStreamingCall(ObjectIdentifier(self)) {
+                let handler = this.value
+                handler.perform(handler.call.terminate(GRPCStatus(.unavailable, "server is shutting down")))
+            }
             let eventLoop = context.eventLoop
             let stream = RPCResponseStream { message in
                 eventLoop.submit { this.value.streamSend(message) }.flatMap { $0 }

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Dispatch
 import Foundation
+import GatewayTLS
 import GatewayRPC
 import Histogram
 import Logging
@@ -65,13 +66,27 @@ struct BenchLoad: AsyncParsableCommand {
     }
 
     func run() async throws {
-        guard plaintext else {
-            // The TLS client handler plugs in here (RPCClientConnection.connect's configureSecurity) once
-            // GatewayTLS ships its client side; until then only h2c is measurable.
-            FileHandle.standardError.write(Data("bench: TLS is not wired yet; use --plaintext\n".utf8))
-            throw ExitCode.usage
+        let (host, port) = try Self.split(target ?? (plaintext ? "127.0.0.1:8081" : "127.0.0.1:8443"))
+        var security: RPCClientConnection.ConfigureSecurity?
+        if !plaintext {
+            // Mutual TLS with the bank's certificate from the state directory (SPEC §6 layout).
+            guard let stateDir, let bank else {
+                FileHandle.standardError.write(Data("bench: TLS needs --state-dir and --bank (or use --plaintext)\n".utf8))
+                throw ExitCode.usage
+            }
+            let pki = DevelopmentPKI.Layout(stateDirectory: stateDir)
+            let context: TLSClientContext
+            do {
+                context = try TLSClientContext(
+                    configuration: TLSClientConfiguration(
+                        trustRootsPath: pki.caCertificate, certificateChainPath: pki.bankCertificate(bank),
+                        privateKeyPath: pki.bankKey(bank)))
+            } catch {
+                FileHandle.standardError.write(Data("bench: cannot load the TLS credentials: \(error)\n".utf8))
+                throw ExitCode.badInput
+            }
+            security = { channel in try channel.pipeline.syncOperations.addHandler(context.makeHandler()) }
         }
-        let (host, port) = try Self.split(target ?? "127.0.0.1:8081")
         let message: ByteBuffer
         if let messageFile {
             message = ByteBuffer(bytes: try Data(contentsOf: URL(fileURLWithPath: messageFile)))
@@ -83,7 +98,9 @@ struct BenchLoad: AsyncParsableCommand {
         var clients: [RPCClientConnection] = []
         for _ in 0..<connections {
             do {
-                clients.append(try await RPCClientConnection.connect(host: host, port: port, group: group))
+                clients.append(
+                    try await RPCClientConnection.connect(
+                        host: host, port: port, configureSecurity: security, group: group))
             } catch {
                 FileHandle.standardError.write(Data("bench: cannot connect to \(host):\(port): \(error)\n".utf8))
                 throw ExitCode.unreachable
@@ -116,7 +133,8 @@ struct BenchLoad: AsyncParsableCommand {
         let total = byStatus.reduce(0, +)
         let seconds = duration
         print("bench: \(connections) connections × \(streams) streams, \(seconds) s (+\(warmup) s warm-up), \(method), "
-              + "\(message.readableBytes)-byte messages, h2c \(host):\(port), \(threads) client threads")
+              + "\(message.readableBytes)-byte messages, \(plaintext ? "h2c" : "mTLS") \(host):\(port), "
+              + "\(threads) client threads")
         print(String(format: "requests: %d in %.2f s = %.0f req/s", total, seconds, Double(total) / seconds))
         print("latency µs: p50 \(histogram.valueAtPercentile(50)) p90 \(histogram.valueAtPercentile(90)) "
               + "p99 \(histogram.valueAtPercentile(99)) p99.9 \(histogram.valueAtPercentile(99.9)) "
@@ -221,6 +239,8 @@ struct BenchEchoServer: AsyncParsableCommand {
     var maxIdleMs: Int64 = 300_000
     @Option(help: "Grace period for in-flight calls on SIGTERM, in ms.")
     var graceMs: Int64 = 10_000
+    @Option(help: "Serve mutual TLS with the server certificate of this state directory (`bankgw pki init DIR`).")
+    var tlsStateDir: String?
 
     func run() async throws {
         var limits = RPCServerLimits()
@@ -229,8 +249,18 @@ struct BenchEchoServer: AsyncParsableCommand {
         limits.maxIdleTime = .milliseconds(maxIdleMs)
         let group = MultiThreadedEventLoopGroup(numberOfThreads: threads)
         let logger = Logger(label: "bankgw.bench.echo")
+        var security: RPCServer.ConfigureSecurity?
+        if let tlsStateDir {
+            let pki = DevelopmentPKI.Layout(stateDirectory: tlsStateDir)
+            let context = try TLSServerContext(
+                configuration: TLSServerConfiguration(
+                    certificateChainPath: pki.serverCertificate, privateKeyPath: pki.serverKey,
+                    trustRootsPath: pki.caCertificate))
+            security = { channel in try channel.pipeline.syncOperations.addHandler(context.makeHandler()) }
+        }
         let server = try await RPCServer.start(
-            host: host, port: port, services: EchoService.services, limits: limits, group: group, logger: logger)
+            host: host, port: port, services: EchoService.services, limits: limits, configureSecurity: security,
+            group: group, logger: logger)
         FileHandle.standardOutput.write(Data("listening on \(host):\(server.port)\n".utf8))
 
         signal(SIGTERM, SIG_IGN)

@@ -197,6 +197,23 @@ final class RPCServerTests: XCTestCase {
         await client.close()
     }
 
+    func testShutdownEndsEndlessStreamsWithUnavailableInsteadOfWaitingOutTheGrace() async throws {
+        let server = try await start(EchoService.services)
+        let client = try await connect(server)
+        let received = NIOLockedValueBox(0)
+        let watch = client.call(
+            client.makeRequestHead(path: "/test.Echo/Stream"), body: .message(ByteBuffer(string: "0")),
+            onMessage: { _ in received.withLockedValue { $0 += 1 } })
+        try await Task.sleep(for: .milliseconds(100))
+        let started = ContinuousClock.now
+        await server.shutdownGracefully(grace: .seconds(10))
+        XCTAssertLessThan(ContinuousClock.now - started, .seconds(2))
+        let result = try await watch.get()
+        XCTAssertEqual(result.status.code, .unavailable, "\(result.status)")
+        XCTAssertGreaterThan(received.withLockedValue { $0 }, 0)
+        await client.close()
+    }
+
     func testGracefulShutdownCutsCallsThatOutliveTheGracePeriod() async throws {
         let server = try await start(EchoService.services)
         let client = try await connect(server)
@@ -226,6 +243,20 @@ final class RPCServerTests: XCTestCase {
         await a.close()
         await b.close()
         await c.close()
+        await server.close()
+    }
+
+    func testConnectionPastMaxAgeIsDrainedAndItsInFlightCallFinishes() async throws {
+        var limits = RPCServerLimits()
+        limits.maxConnectionAge = .milliseconds(200)
+        limits.connectionAgeGrace = .seconds(5)
+        let server = try await start(EchoService.services, limits: limits)
+        let client = try await connect(server)
+        let call = client.call(client.makeRequestHead(path: "/test.Echo/Sleep"), body: .message(ByteBuffer(string: "500")))
+        let result = try await call.get()  // spans the age limit: GOAWAY arrives while it runs
+        XCTAssertEqual(result.status.code, .ok, "\(result.status)")
+        XCTAssertTrue(client.isDraining)
+        try await client.closeFuture.get()  // closed once its last call finished, well before the grace ran out
         await server.close()
     }
 

@@ -21,6 +21,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 BIN = os.environ.get("BANKGW_BIN", str(ROOT / ".build" / "debug" / "bankgw"))
 MAX_MESSAGE = 64 * 1024
+ENHANCE_YOUR_CALM = 0xB  # the GOAWAY code of swift-nio-http2's DoS limits
 
 
 class EchoServer:
@@ -359,6 +360,7 @@ def test_rapid_reset_flood_is_cut_off_while_others_are_served(server):
     except OSError:
         pass
     assert c.wait_closed(), "server kept serving a Rapid Reset flood"
+    assert c.terminated is not None and c.terminated.error_code == ENHANCE_YOUR_CALM, c.terminated
     c.close()
     bystander.finish()
 
@@ -374,6 +376,7 @@ def test_continuation_flood_is_cut_off_while_others_are_served(server):
     except OSError:
         pass
     assert c.wait_closed(), "server kept reading a CONTINUATION flood"
+    assert c.terminated is not None and c.terminated.error_code == ENHANCE_YOUR_CALM, c.terminated
     c.close()
     bystander.finish()
 
@@ -386,6 +389,7 @@ def test_ping_flood_is_cut_off_while_others_are_served(server):
     except OSError:
         pass
     assert c.wait_closed(), "server kept answering a PING flood"
+    assert c.terminated is not None and c.terminated.error_code == ENHANCE_YOUR_CALM, c.terminated
     c.close()
     bystander.finish()
 
