@@ -43,12 +43,22 @@ struct RPCConnectionDrain: Sendable {
     var grace: TimeAmount
 }
 
-/// The lifecycle of one server connection as a value: open streams, draining, closed.
+/// The lifecycle of one server connection as a value: open streams, quiescing, draining, closed.
+///
+/// Draining takes two GOAWAYs, as grpc-go and Envoy do. NIOHTTP2 tells us a stream exists only after it has handed
+/// the stream to its handler, and may hold that news until its next read; streams the client sent before it saw our
+/// GOAWAY may still be on the wire. A single GOAWAY naming the highest stream *we* had heard of would refuse streams
+/// that are already being served, and their callers would see UNAVAILABLE ("never started") for calls that ran. So:
+/// first a GOAWAY naming the maximum id (no new streams, nothing refused) and a PING; its ack comes in a later read,
+/// after every stream the client opened before our GOAWAY, so by then each is counted, and the second GOAWAY names
+/// the true last stream.
 struct ServerConnectionStateMachine {
     private enum State {
         /// Serving; `openStreams` in flight, `lastStreamID` the highest the peer opened.
         case active(openStreams: Int, lastStreamID: HTTP2StreamID)
-        /// GOAWAY sent: the open streams finish, no new ones are admitted.
+        /// First GOAWAY (maximum id) and a PING sent; still counting streams until the PING's ack.
+        case quiescing(openStreams: Int, lastStreamID: HTTP2StreamID)
+        /// Final GOAWAY sent: the open streams finish, no new ones are admitted.
         case draining(openStreams: Int)
         /// Closing or closed.
         case closed
@@ -60,6 +70,8 @@ struct ServerConnectionStateMachine {
         case armIdleTimer
         /// A stream opened: disarm the idle timer.
         case cancelIdleTimer
+        /// Send GOAWAY with the maximum stream id and a PING; call `quiesced()` on its ack (or a fallback timer).
+        case sendQuiesceGoAwayAndPing
         /// Send GOAWAY naming `lastStreamID` (streams above it are refused: the caller sees UNAVAILABLE, "never
         /// started"), then close when the open streams are done or the grace runs out.
         case sendGoAway(lastStreamID: HTTP2StreamID, closeNow: Bool)
@@ -69,7 +81,7 @@ struct ServerConnectionStateMachine {
 
     private var state: State = .active(openStreams: 0, lastStreamID: .rootStream)
 
-    /// GOAWAY sent (or closing): late streams from the peer are expected and not its fault.
+    /// A GOAWAY was sent (or closing): late streams from the peer are expected and not its fault.
     var isDraining: Bool {
         if case .active = state { return false } else { return true }
     }
@@ -79,8 +91,11 @@ struct ServerConnectionStateMachine {
         case .active(let open, let last):
             state = .active(openStreams: open + 1, lastStreamID: max(last, id))
             return .cancelIdleTimer
+        case .quiescing(let open, let last):
+            state = .quiescing(openStreams: open + 1, lastStreamID: max(last, id))
+            return .none
         case .draining(let open):
-            // NIOHTTP2 refuses streams above our GOAWAY's last stream id; one below it may still open.
+            // NIOHTTP2 refuses streams above our final GOAWAY's last stream id; one below it may still be reported.
             state = .draining(openStreams: open + 1)
             return .none
         case .closed:
@@ -94,6 +109,11 @@ struct ServerConnectionStateMachine {
             assert(open > 0, "a stream closed that never opened")
             state = .active(openStreams: open - 1, lastStreamID: last)
             return open == 1 ? .armIdleTimer : .none
+        case .quiescing(let open, let last):
+            assert(open > 0, "a stream closed that never opened")
+            // Not closing yet: streams the client sent before it saw the first GOAWAY may still arrive.
+            state = .quiescing(openStreams: open - 1, lastStreamID: last)
+            return .none
         case .draining(let open):
             assert(open > 0, "a stream closed that never opened")
             if open == 1 {
@@ -107,17 +127,28 @@ struct ServerConnectionStateMachine {
         }
     }
 
-    /// Shutdown, maximum age or idleness: start draining.
+    /// Shutdown, maximum age or idleness: start quiescing.
     mutating func drain() -> Action {
         switch state {
         case .active(let open, let last):
+            state = .quiescing(openStreams: open, lastStreamID: last)
+            return .sendQuiesceGoAwayAndPing
+        case .quiescing, .draining, .closed:
+            return .none
+        }
+    }
+
+    /// The quiesce PING was acknowledged (or its fallback timer fired): name the true last stream.
+    mutating func quiesced() -> Action {
+        switch state {
+        case .quiescing(let open, let last):
             if open == 0 {
                 state = .closed
                 return .sendGoAway(lastStreamID: last, closeNow: true)
             }
             state = .draining(openStreams: open)
             return .sendGoAway(lastStreamID: last, closeNow: false)
-        case .draining, .closed:
+        case .active, .draining, .closed:
             return .none
         }
     }
@@ -142,6 +173,10 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
     private var pingAckTimer: Scheduled<Void>?
     private var readSinceLastPing = false
     private static let keepalivePingData = HTTP2PingData(withInteger: 0x6B65_6570_616C_6976)  // "keepaliv"
+    private static let quiescePingData = HTTP2PingData(withInteger: 0x7175_6965_7363_6521)  // "quiesce!"
+    /// How long to wait for the quiesce PING's ack before naming the last stream anyway (a peer that never acks).
+    static let maxQuiesceWait: TimeAmount = .seconds(1)
+    private var quiesceTimer: Scheduled<Void>?
 
     init(connection: RPCConnectionState, limits: RPCServerLimits, logger: Logger) {
         self.connection = connection
@@ -213,15 +248,22 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
         graceTimer?.cancel()
         keepaliveTimer?.cancel()
         pingAckTimer?.cancel()
-        idleTimer = nil; ageTimer = nil; graceTimer = nil; keepaliveTimer = nil; pingAckTimer = nil
+        quiesceTimer?.cancel()
+        idleTimer = nil; ageTimer = nil; graceTimer = nil; keepaliveTimer = nil; pingAckTimer = nil; quiesceTimer = nil
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         readSinceLastPing = true
         let frame = self.unwrapInboundIn(data)
-        if case .ping(let pingData, ack: true) = frame.payload, pingData == Self.keepalivePingData {
-            pingAckTimer?.cancel()
-            pingAckTimer = nil
+        if case .ping(let pingData, ack: true) = frame.payload {
+            if pingData == Self.keepalivePingData {
+                pingAckTimer?.cancel()
+                pingAckTimer = nil
+            } else if pingData == Self.quiescePingData {
+                quiesceTimer?.cancel()
+                quiesceTimer = nil
+                self.perform(lifecycle.quiesced(), context)
+            }
         }
         context.fireChannelRead(data)
     }
@@ -246,6 +288,12 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
         case is NIOHTTP2Errors.NoSuchStream where lifecycle.isDraining:
             // A client's HEADERS crossing our GOAWAY: refused, not an attack.
             return
+        case is NIOHTTP2Errors.RaisedGoawayLastStreamID where lifecycle.isDraining:
+            // NIOHTTP2 answering a frame that crossed our GOAWAY with a GOAWAY of its own, naming a higher last
+            // stream than ours; it refuses to send that (ids may only go down) and reports it. Our GOAWAY stands.
+            // Closing here would cut the calls we promised to finish, and the caller would see UNAVAILABLE for
+            // calls that ran.
+            return
         default:
             logger.debug("connection error; closing", metadata: ["error": "\(error)"])
             context.close(promise: nil)
@@ -263,8 +311,8 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
 
     private func drain(_ context: ChannelHandlerContext, grace: TimeAmount) {
         let action = lifecycle.drain()
-        if case .sendGoAway = action { connection.endStreamingCalls() }
-        if case .sendGoAway(_, closeNow: false) = action {
+        if case .sendQuiesceGoAwayAndPing = action {
+            connection.endStreamingCalls()
             let bound = NIOLoopBound(context, eventLoop: context.eventLoop)
             graceTimer = context.eventLoop.scheduleTask(in: grace) {
                 // Grace over: calls still running are cut; their callers see the connection close.
@@ -283,6 +331,20 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
         case .cancelIdleTimer:
             idleTimer?.cancel()
             idleTimer = nil
+        case .sendQuiesceGoAwayAndPing:
+            idleTimer?.cancel()
+            idleTimer = nil
+            let goAway = HTTP2Frame(
+                streamID: .rootStream, payload: .goAway(lastStreamID: .maxID, errorCode: .noError, opaqueData: nil))
+            context.write(self.wrapOutboundOut(goAway), promise: nil)
+            let ping = HTTP2Frame(streamID: .rootStream, payload: .ping(Self.quiescePingData, ack: false))
+            context.writeAndFlush(self.wrapOutboundOut(ping), promise: nil)
+            let bound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+            quiesceTimer = context.eventLoop.scheduleTask(in: Self.maxQuiesceWait) {
+                let (handler, context) = bound.value
+                handler.quiesceTimer = nil
+                handler.perform(handler.lifecycle.quiesced(), context)
+            }
         case .sendGoAway(let lastStreamID, let closeNow):
             idleTimer?.cancel()
             idleTimer = nil
