@@ -62,6 +62,7 @@ bench: setup
 	$(SWIFT) build -c release --product bankgw
 	@echo "=== codec (GatewayWire)"; .build/release/WireBench
 	@echo "=== TLS (GatewayTLS)"; scripts/bench-tls.sh
+	@echo "=== gRPC transport (GatewayRPC: h2load and bankgw bench against test.Echo)"; scripts/bench-rpc.sh
 	@echo "=== wallet core (WalletCore)"; scripts/bench-wallet.sh --seconds $${BENCH_SECONDS:-3}
 	@echo "=== gateway (health over h2c and mTLS, Charge)"; scripts/bench-gateway.sh
 
