@@ -98,17 +98,16 @@ struct ServeCommand: AsyncParsableCommand {
         let receipts = try ReceiptSigner(privateKeyPath: deployment.receiptKey)
 
         // SPKI pins live in the bank profiles; the handshake reads them from memory (it cannot wait on storage).
-        let pins = try await store.banks().reduce(into: [String: [UInt8]]()) { pins, bank in
-            if let pin = bank.facts.profile.pinnedSPKISHA256 { pins[bank.facts.code] = pin }
-        }
+        let pins = BankPins()
+        try await pins.reload(from: store)
         let tls = try TLSServerContext(configuration: TLSServerConfiguration(
             certificateChainPath: deployment.tls.certificate, privateKeyPath: deployment.tls.privateKey,
             trustRootsPath: deployment.tls.partnerCA, crlPath: deployment.tls.crl,
             handshakeTimeout: .milliseconds(deployment.tls.handshakeTimeoutMs),
-            spkiPin: { code in pins[code] }
+            spkiPin: { code in pins.pin(for: code) }
         ))
         var services = BankGatewayService(store: store, receipts: receipts).services
-        services.merge(AdminService(store: store, receipts: receipts).services)
+        services.merge(AdminService(store: store, receipts: receipts, pins: pins).services)
 
         var listeners = GatewayListeners()
         listeners.tlsHost = deployment.listen.tls.host

@@ -133,3 +133,28 @@ def test_suspending_a_bank_under_load_denies_every_later_request(gw, pb):
     assert any(o in (v1.APPROVED, v1.HELD) for o in before), "the load was being served before the change"
     assert after, "requests were sent after the change"
     assert all(o == grpc.StatusCode.PERMISSION_DENIED for o in after), set(after)
+
+
+def spki_sha256(pem):
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    certificate = x509.load_pem_x509_certificate(pem)
+    spki = certificate.public_key().public_bytes(serialization.Encoding.DER,
+                                                 serialization.PublicFormat.SubjectPublicKeyInfo)
+    digest = hashes.Hash(hashes.SHA256())
+    digest.update(spki)
+    return digest.finalize()
+
+
+def test_a_pin_set_by_an_operator_applies_to_the_next_handshake(gw, pb):
+    op = Operator(gw, pb)
+    check = lambda bank: pb.v1_grpc.BankGatewayStub(gw.secure_channel(bank)).GetCharge(
+        pb.v1.GetChargeRequest(header=Bank(gw, pb, bank).header(), original_request_id="nope"), timeout=10)
+    expect_status(grpc.StatusCode.NOT_FOUND, lambda: check("0001"))
+    # Pin 0001 to another bank's key: 0001's own certificate no longer passes the handshake.
+    set_profile(op, pb, "0001", pinned_spki_sha256=spki_sha256(gw.pki("banks/9900.pem")))
+    expect_status(grpc.StatusCode.UNAVAILABLE, lambda: check("0001"))
+    expect_status(grpc.StatusCode.NOT_FOUND, lambda: check("9900"))
+    # Pinned to its own key, it is accepted again.
+    set_profile(op, pb, "0001", pinned_spki_sha256=spki_sha256(gw.pki("banks/0001.pem")))
+    expect_status(grpc.StatusCode.NOT_FOUND, lambda: check("0001"))
