@@ -34,6 +34,10 @@ printf '\x00\x00\x00\x00\x00' > "$dir/health.bin"
 h2load -D "$seconds" -c 4 -m 64 -t 1 -d "$dir/health.bin" -H 'content-type: application/grpc' -H 'te: trailers' \
     "http://127.0.0.1:$probe_port/grpc.health.v1.Health/Check" | grep -E "finished in|requests:|status codes:"
 
+echo "== bankgw bench: the same health Check over mutual TLS (bank 9900's certificate; 4 connections × 64 streams)"
+"$bin" bench --state-dir "$dir" --target "127.0.0.1:$tls_port" --bank 9900 --connections 4 --streams 64 \
+    --duration "$seconds" --method /grpc.health.v1.Health/Check --message-bytes 0 | grep -E "requests:|latency|statuses"
+
 echo "== bankgw bench-charge: health Check and Charge over mutual TLS (bank 9900)"
 "$bin" bench-charge --state-dir "$dir" --target "127.0.0.1:$tls_port" --duration "$seconds" \
     --connections 4 --streams 32 --links 12000
