@@ -15,6 +15,7 @@ struct BankGW: AsyncParsableCommand {
             Bench.self,
             ServeCommand.self,
             LedgerCommand.self,
+            ConformanceCommand.self,
         ]
     )
 }
