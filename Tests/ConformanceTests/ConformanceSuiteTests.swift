@@ -1,0 +1,108 @@
+import Conformance
+import Foundation
+import GatewayPolicy
+import GatewayRPC
+import GatewayService
+import GatewayTLS
+import GatewayWire
+import WalletCore
+import XCTest
+
+/// The suite against gateways composed in-process like `bankgw serve --demo` (real TLS on loopback, real SQLite in
+/// a temp dir): it passes a correct gateway and catches one whose link chain leaves the name check out. The broken
+/// composition exists only here; the shipped binary has no switch for it.
+final class ConformanceSuiteTests: XCTestCase {
+    func testSuitePassesACorrectGatewayForAPendingBank() async throws {
+        let gateway = try await InProcessGateway.start(linkChecks: .standard)
+        let report = try await ConformanceSuite.run(gateway.configuration(bank: "0005"))
+        await gateway.stop()
+
+        XCTAssertTrue(report.passed, report.text)
+        XCTAssertEqual(report.casesFailed, 0, report.text)
+        XCTAssertGreaterThanOrEqual(report.results.count, 25)
+        XCTAssertEqual(report.reportSHA256Hex.count, 64)
+        XCTAssertEqual(report.junitXML.components(separatedBy: "<testcase ").count - 1, report.results.count)
+    }
+
+    func testSuiteFailsAGatewayWhoseLinkChainSkipsTheNameMatch() async throws {
+        let broken = LinkChecks(rules: LinkRules.all.filter { $0.name != "link.name_match" })
+        let gateway = try await InProcessGateway.start(linkChecks: broken)
+        let report = try await ConformanceSuite.run(gateway.configuration(bank: "9900"))
+        let recorded = try await gateway.store.bankRecord(code: "9900")
+        await gateway.stop()
+
+        XCTAssertFalse(report.passed, "a gateway without the name check must fail the suite (exit 1)")
+        XCTAssertEqual(report.failedCases, ["link.decline.name_mismatch"], report.text)
+        let nameCase = try XCTUnwrap(report.results.first { $0.name == "link.decline.name_mismatch" })
+        XCTAssertEqual(nameCase.got, "APPROVED")
+        XCTAssertTrue(report.text.contains("FAILED: "), report.text)
+        XCTAssertTrue(report.junitXML.contains(#"<failure message="§4 link: expected DECLINED NAME_MISMATCH, got APPROVED""#))
+        // The failing run was recorded and did not count as a pass: the bank still cannot be enabled.
+        XCTAssertNil(recorded?.lastPassingConformanceAtUnixMs)
+    }
+
+    func testUnreachableGatewayIsAnErrorNotAReport() async throws {
+        let gateway = try await InProcessGateway.start(linkChecks: .standard)
+        var configuration = gateway.configuration(bank: "9900")
+        await gateway.stop()
+        configuration.target.port = gateway.tlsPort
+        do {
+            _ = try await ConformanceSuite.run(configuration)
+            XCTFail("a stopped gateway cannot pass")
+        } catch {
+            guard case .unreachable = error else { return XCTFail("expected unreachable, got \(error)") }
+        }
+    }
+}
+
+/// The gateway as `ServeCommand` composes it, with the link chain given: demo PKI and store in a temp dir, the TLS
+/// listener (bank, admin and health services) and the h2c probe listener on ephemeral loopback ports.
+struct InProcessGateway {
+    let directory: String
+    let store: WalletStore
+    let tls: RPCServer
+    let probe: RPCServer
+    var tlsPort: Int { tls.port }
+
+    static func start(linkChecks: LinkChecks) async throws -> InProcessGateway {
+        let directory = FileManager.default.temporaryDirectory
+            .appendingPathComponent("conformance-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        let layout = DevelopmentPKI.Layout(stateDirectory: directory)
+        _ = try DevelopmentPKI.initialize(directory: directory)
+        let store = try WalletStore(stateDirectory: directory)
+        try await store.seedDemo()
+        let receipts = try ReceiptSigner(privateKeyPath: layout.receiptKey)
+        let context = try TLSServerContext(configuration: TLSServerConfiguration(
+            certificateChainPath: layout.serverCertificate, privateKeyPath: layout.serverKey,
+            trustRootsPath: layout.caCertificate))
+        let health = HealthService()
+        var services = BankGatewayService(store: store, receipts: receipts, linkChecks: linkChecks).services
+        services.merge(AdminService(store: store, receipts: receipts).services)
+        services.merge(health.services)
+        let tls = try await RPCServer.start(
+            host: "127.0.0.1", port: 0, services: services,
+            configureSecurity: { channel in try channel.pipeline.syncOperations.addHandler(context.makeHandler()) })
+        let probe = try await RPCServer.start(host: "127.0.0.1", port: 0, services: health.services)
+        health.setAll(.serving)
+        return InProcessGateway(directory: directory, store: store, tls: tls, probe: probe)
+    }
+
+    func configuration(bank: String) -> ConformanceConfiguration {
+        let layout = DevelopmentPKI.Layout(stateDirectory: directory)
+        let verifier = try! ReceiptVerifier(publicKeyPath: layout.receiptPublicKey)
+        return ConformanceConfiguration(
+            target: ConformanceTarget(
+                host: "127.0.0.1", port: tls.port, probeHost: "127.0.0.1", probePort: probe.port,
+                caPath: layout.caCertificate, bankCertificatePath: layout.bankCertificate(bank),
+                bankKeyPath: layout.bankKey(bank), operatorCertificatePath: layout.operatorCertificate,
+                operatorKeyPath: layout.operatorKey),
+            bankCode: bank, verifyReceipt: { verifier.isValid($0) })
+    }
+
+    func stop() async {
+        await tls.close()
+        await probe.close()
+        try? FileManager.default.removeItem(atPath: directory)
+    }
+}
