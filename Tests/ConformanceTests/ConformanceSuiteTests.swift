@@ -27,8 +27,8 @@ final class ConformanceSuiteTests: XCTestCase {
     func testSuiteFailsAGatewayWhoseLinkChainSkipsTheNameMatch() async throws {
         let broken = LinkChecks(rules: LinkRules.all.filter { $0.name != "link.name_match" })
         let gateway = try await InProcessGateway.start(linkChecks: broken)
-        let report = try await ConformanceSuite.run(gateway.configuration(bank: "9900"))
-        let recorded = try await gateway.store.bankRecord(code: "9900")
+        let report = try await ConformanceSuite.run(gateway.configuration(bank: "0005"))
+        let recorded = try await gateway.store.bankRecord(code: "0005")
         await gateway.stop()
 
         XCTAssertFalse(report.passed, "a gateway without the name check must fail the suite (exit 1)")
@@ -37,15 +37,15 @@ final class ConformanceSuiteTests: XCTestCase {
         XCTAssertEqual(nameCase.got, "APPROVED")
         XCTAssertTrue(report.text.contains("FAILED: "), report.text)
         XCTAssertTrue(report.junitXML.contains(#"<failure message="§4 link: expected DECLINED NAME_MISMATCH, got APPROVED""#))
-        // The failing run was recorded and did not count as a pass: the bank still cannot be enabled.
+        // The failing run was recorded and did not count as a pass: the PENDING bank still cannot be enabled.
         XCTAssertNil(recorded?.lastPassingConformanceAtUnixMs)
     }
 
     func testUnreachableGatewayIsAnErrorNotAReport() async throws {
         let gateway = try await InProcessGateway.start(linkChecks: .standard)
-        var configuration = gateway.configuration(bank: "9900")
-        await gateway.stop()
-        configuration.target.port = gateway.tlsPort
+        let configuration = gateway.configuration(bank: "9900")
+        await gateway.stop(keepingState: true)  // the certificates stay; nothing listens any more
+        defer { gateway.removeState() }
         do {
             _ = try await ConformanceSuite.run(configuration)
             XCTFail("a stopped gateway cannot pass")
@@ -62,7 +62,6 @@ struct InProcessGateway {
     let store: WalletStore
     let tls: RPCServer
     let probe: RPCServer
-    var tlsPort: Int { tls.port }
 
     static func start(linkChecks: LinkChecks) async throws -> InProcessGateway {
         let directory = FileManager.default.temporaryDirectory
@@ -100,9 +99,13 @@ struct InProcessGateway {
             bankCode: bank, verifyReceipt: { verifier.isValid($0) })
     }
 
-    func stop() async {
+    func stop(keepingState: Bool = false) async {
         await tls.close()
         await probe.close()
+        if !keepingState { removeState() }
+    }
+
+    func removeState() {
         try? FileManager.default.removeItem(atPath: directory)
     }
 }
