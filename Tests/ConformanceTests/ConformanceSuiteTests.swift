@@ -1,4 +1,4 @@
-import Conformance
+@testable import Conformance
 import Foundation
 import GatewayPolicy
 import GatewayRPC
@@ -22,6 +22,34 @@ final class ConformanceSuiteTests: XCTestCase {
         XCTAssertGreaterThanOrEqual(report.results.count, 25)
         XCTAssertEqual(report.reportSHA256Hex.count, 64)
         XCTAssertEqual(report.junitXML.components(separatedBy: "<testcase ").count - 1, report.results.count)
+        XCTAssertTrue(report.text.hasSuffix("PASSED: \(report.results.count) passed, 0 failed\n"), report.text)
+    }
+
+    func testEveryCaseIsInTheAuditorsChecklist() async throws {
+        let gateway = try await InProcessGateway.start(linkChecks: .standard)
+        let report = try await ConformanceSuite.run(gateway.configuration(bank: "9900"))
+        await gateway.stop()
+        let docs = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent("docs/CONFORMANCE.md")
+        let checklist = try String(contentsOf: docs, encoding: .utf8)
+        for result in report.results {
+            XCTAssertTrue(checklist.contains("| `\(result.name)` | \(result.specReference) |"),
+                          "\(result.name) (\(result.specReference)) is missing from docs/CONFORMANCE.md")
+        }
+    }
+
+    func testJUnitEscapesWhatTheGatewaySaid() {
+        let report = ConformanceReport(
+            bankCode: "0005", bankIdentity: "bank/0005", runID: "1",
+            results: [
+                CaseResult(name: "a", specReference: "§3", expected: "OK", got: "OK", passed: true, durationMs: 1),
+                CaseResult(name: "b", specReference: "§3", expected: "X", got: "<\"&'>\u{1}", passed: false, durationMs: 2),
+            ])
+        XCTAssertFalse(report.passed)
+        XCTAssertEqual(report.failedCases, ["b"])
+        XCTAssertTrue(report.junitXML.contains(#"tests="2" failures="1""#), report.junitXML)
+        XCTAssertTrue(report.junitXML.contains("got &lt;&quot;&amp;&apos;&gt;?"), report.junitXML)
+        XCTAssertFalse(report.junitXML.contains("\u{1}"))
     }
 
     func testSuiteFailsAGatewayWhoseLinkChainSkipsTheNameMatch() async throws {
