@@ -119,6 +119,15 @@ extension ConformanceSuite {
                 return Self.status(await bank.callRaw(Self.bankService + "GetCharge", .message(try Self.buffer(request))),
                                    .permissionDenied)
             },
+            Case(name: "status.bank_calling_admin", specReference: "§3", expected: "PERMISSION_DENIED") { [self] in
+                Self.status(await bank.callRaw(Self.adminService + "ListBanks", .message(ByteBuffer())), .permissionDenied)
+            },
+            Case(name: "status.amount_not_positive", specReference: "§3", expected: "INVALID_ARGUMENT") { [self] in
+                let (_, link) = try await linkedWallet()
+                let request = ChargeRequest(header: header(), linkID: link, amountYen: 0, customerAuth: strongAuth())
+                return Self.status(await bank.callRaw(Self.bankService + "Charge", .message(try Self.buffer(request))),
+                                   .invalidArgument)
+            },
             Case(name: "status.stale_sent_at", specReference: "§3", expected: "FAILED_PRECONDITION") { [self] in
                 let stale = ConformanceClock.nowUnixMs() - 600_000
                 let request = GetChargeRequest(header: header(sentAtUnixMs: stale), originalRequestID: nextID("none"))

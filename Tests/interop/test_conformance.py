@@ -139,3 +139,11 @@ def test_missing_certificates_without_state_dir_is_a_usage_error_64(bankgw_bin):
                             capture_output=True, text=True, timeout=30)
     assert result.returncode == 64, result.stdout + result.stderr
     assert "--ca" in result.stderr
+
+
+def test_help_names_every_option_of_spec_7(bankgw_bin):
+    result = subprocess.run([bankgw_bin, "conformance", "--help"], capture_output=True, text=True, timeout=30)
+    assert result.returncode == 0, result.stderr
+    for option in ["--state-dir", "--target", "--probe", "--ca", "--bank-cert", "--bank-key", "--operator-cert",
+                   "--operator-key", "--receipt-key", "--bank", "--junit"]:
+        assert option in result.stdout, option
