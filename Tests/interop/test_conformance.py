@@ -83,8 +83,12 @@ def test_pending_bank_0005_is_enabled_only_after_a_passing_run(bankgw_bin, gw, p
     assert refused.value.code() == grpc.StatusCode.FAILED_PRECONDITION, refused.value.details()
 
     # A failing run (probe port unreachable): exit 1, names the failed case, leaves the bank PENDING.
-    failing = run_conformance(bankgw_bin, gw, "0005", probe=f"127.0.0.1:{closed_port()}")
+    failed_junit = f"{gw.state_dir}/conformance-0005-failed.xml"
+    failing = run_conformance(bankgw_bin, gw, "0005", "--junit", failed_junit, probe=f"127.0.0.1:{closed_port()}")
     assert failing.returncode == 1, failing.stdout + failing.stderr
+    failed = {t.get("name"): t.find("failure") for t in ET.parse(failed_junit).getroot().findall("testcase")}
+    assert [name for name, failure in failed.items() if failure is not None] == ["health.probe_port"]
+    assert "expected SERVING over h2c" in failed["health.probe_port"].get("message")
     assert ("health.probe_port", "FAIL") in case_rows(failing.stdout)
     assert "FAILED:" in failing.stdout and "health.probe_port" in failing.stdout.splitlines()[-2]
     bank = op.bank("0005")
@@ -147,3 +151,15 @@ def test_help_names_every_option_of_spec_7(bankgw_bin):
     for option in ["--state-dir", "--target", "--probe", "--ca", "--bank-cert", "--bank-key", "--operator-cert",
                    "--operator-key", "--receipt-key", "--bank", "--junit"]:
         assert option in result.stdout, option
+
+
+def test_explicit_target_and_certificates_work_without_a_state_dir(bankgw_bin, gw):
+    pki = f"{gw.state_dir}/pki"
+    result = subprocess.run(
+        [bankgw_bin, "conformance", "--target", f"localhost:{gw.ports['tls']}", "--probe",
+         f"127.0.0.1:{gw.ports['probe']}", "--ca", f"{pki}/ca.pem", "--bank-cert", f"{pki}/banks/9900.pem",
+         "--bank-key", f"{pki}/banks/9900.key", "--operator-cert", f"{pki}/operator.pem", "--operator-key",
+         f"{pki}/operator.key", "--receipt-key", f"{pki}/receipt.pub.pem", "--bank", "9900"],
+        capture_output=True, text=True, timeout=50)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "verified localhost, ALPN h2" in result.stdout
