@@ -54,10 +54,12 @@ public struct ConformanceReport: Sendable {
     public var junitXML: String {
         let seconds = Double(results.reduce(0) { $0 + $1.durationMs }) / 1000
         var out = #"<?xml version="1.0" encoding="UTF-8"?>"# + "\n"
-        out += #"<testsuite name="bankgw conformance \#(bankCode)" tests="\#(results.count)" "#
+        out +=
+            #"<testsuite name="bankgw conformance \#(bankCode)" tests="\#(results.count)" "#
             + #"failures="\#(casesFailed)" errors="0" time="\#(seconds)">"# + "\n"
         for r in results {
-            let attributes = #"classname="conformance.\#(bankCode)" name="\#(xml(r.name))" "#
+            let attributes =
+                #"classname="conformance.\#(bankCode)" name="\#(xml(r.name))" "#
                 + #"time="\#(Double(r.durationMs) / 1000)""#
             if r.passed {
                 out += "  <testcase \(attributes)/>\n"

@@ -14,8 +14,10 @@ extension ConformanceSuite {
 
     private var transportCases: [Case] {
         [
-            Case(name: "tls.mutual_h2", specReference: "§1 TLS",
-                 expected: "handshake with the bank certificate, server verified against the CA, ALPN h2") { [self] in
+            Case(
+                name: "tls.mutual_h2", specReference: "§1 TLS",
+                expected: "handshake with the bank certificate, server verified against the CA, ALPN h2"
+            ) { [self] in
                 guard let handshake = bank.handshake else { return Observation(got: "no TLS handshake", passed: false) }
                 return Observation(
                     got: "verified \(handshake.verifiedServerName), ALPN \(handshake.alpn ?? "none")",
@@ -23,7 +25,8 @@ extension ConformanceSuite {
             },
             Case(name: "health.tls_port", specReference: "§2 Health", expected: "SERVING") { [self] in
                 let result = await bank.call(
-                    Self.healthCheck, HealthCheckRequest(service: "bankgw.v1.BankGateway"), as: HealthCheckResponse.self)
+                    Self.healthCheck, HealthCheckRequest(service: "bankgw.v1.BankGateway"), as: HealthCheckResponse.self
+                )
                 return Self.serving(result)
             },
             Case(name: "health.probe_port", specReference: "§1 probe port", expected: "SERVING over h2c") { [self] in
@@ -35,7 +38,8 @@ extension ConformanceSuite {
                 } catch {
                     return Observation(got: "\(error)", passed: false)
                 }
-                let result = await probe.call(Self.healthCheck, HealthCheckRequest(service: ""), as: HealthCheckResponse.self)
+                let result = await probe.call(
+                    Self.healthCheck, HealthCheckRequest(service: ""), as: HealthCheckResponse.self)
                 await probe.close()
                 return Self.serving(result)
             },
@@ -65,20 +69,29 @@ extension ConformanceSuite {
                 let got = Self.describe(result) { Self.describe($0) + ($0.linkID.isEmpty ? " without link_id" : "") }
                 return Observation(got: got, passed: got == "APPROVED")
             },
-            Case(name: "charge.approved", specReference: "§2 Charge, §4 charge",
-                 expected: "APPROVED with a charge_id; wallet balance +1,000") { [self] in
+            Case(
+                name: "charge.approved", specReference: "§2 Charge, §4 charge",
+                expected: "APPROVED with a charge_id; wallet balance +1,000"
+            ) { [self] in
                 let (wallet, link) = try await linkedWallet()
                 let before = try await balanceYen(wallet)
                 let result = await charge(link: link, amountYen: 1_000)
                 let credited = try await balanceYen(wallet) - before
-                let got = Self.describe(result) { Self.describe($0) + ($0.chargeID.isEmpty ? " without charge_id" : "") }
+                let got = Self.describe(result) {
+                    Self.describe($0) + ($0.chargeID.isEmpty ? " without charge_id" : "")
+                }
                 return Observation(got: "\(got), balance +\(credited)", passed: got == "APPROVED" && credited == 1_000)
             },
-            Case(name: "charge.get_charge", specReference: "§2 GetCharge",
-                 expected: "the original decision and charge_id") { [self] in
+            Case(
+                name: "charge.get_charge", specReference: "§2 GetCharge",
+                expected: "the original decision and charge_id"
+            ) { [self] in
                 let (_, link) = try await linkedWallet()
-                let request = ChargeRequest(header: header(), linkID: link, amountYen: 1_000, customerAuth: strongAuth())
-                guard case .success(let first) = await charge(request) else { throw SetupFailure(what: "Charge failed") }
+                let request = ChargeRequest(
+                    header: header(), linkID: link, amountYen: 1_000, customerAuth: strongAuth())
+                guard case .success(let first) = await charge(request) else {
+                    throw SetupFailure(what: "Charge failed")
+                }
                 let get = GetChargeRequest(header: header(), originalRequestID: request.header.requestID)
                 let result: Result<ChargeResponse, GRPCStatus> = await bank.call(Self.bankService + "GetCharge", get)
                 let got = Self.describe(result) { "\(Self.describe($0)) \($0.chargeID)" }
@@ -89,8 +102,10 @@ extension ConformanceSuite {
                 let got = Self.describe(await unlink(link)) { "unlinked = \($0.unlinked)" }
                 return Observation(got: got, passed: got == "unlinked = true")
             },
-            Case(name: "receipt.verifies", specReference: "§5 receipts",
-                 expected: "receipt_signature verifies with pki/receipt.pub.pem") { [self] in
+            Case(
+                name: "receipt.verifies", specReference: "§5 receipts",
+                expected: "receipt_signature verifies with pki/receipt.pub.pem"
+            ) { [self] in
                 let (_, link) = try await linkedWallet()
                 switch await charge(link: link, amountYen: 1_000) {
                 case .success(let response):
@@ -98,8 +113,9 @@ extension ConformanceSuite {
                     var tampered = response
                     tampered.processedAtUnixMs += 1
                     let tamperedValid = configuration.verifyReceipt(tampered)
+                    let verdict = valid ? "verifies" : "does NOT verify"
                     return Observation(
-                        got: "\(response.receiptSignature.count)-byte signature \(valid ? "verifies" : "does NOT verify")"
+                        got: "\(response.receiptSignature.count)-byte signature \(verdict)"
                             + (tamperedValid ? "; a tampered response also verifies" : ""),
                         passed: valid && !tamperedValid)
                 case .failure(let status):
@@ -116,36 +132,44 @@ extension ConformanceSuite {
             Case(name: "status.wrong_bank_code", specReference: "§3", expected: "PERMISSION_DENIED") { [self] in
                 let other = configuration.bankCode == "9999" ? "9998" : "9999"
                 let request = GetChargeRequest(header: header(bankCode: other), originalRequestID: nextID("none"))
-                return Self.status(await bank.callRaw(Self.bankService + "GetCharge", .message(try Self.buffer(request))),
-                                   .permissionDenied)
+                return Self.status(
+                    await bank.callRaw(Self.bankService + "GetCharge", .message(try Self.buffer(request))),
+                    .permissionDenied)
             },
             Case(name: "status.bank_calling_admin", specReference: "§3", expected: "PERMISSION_DENIED") { [self] in
-                Self.status(await bank.callRaw(Self.adminService + "ListBanks", .message(ByteBuffer())), .permissionDenied)
+                Self.status(
+                    await bank.callRaw(Self.adminService + "ListBanks", .message(ByteBuffer())), .permissionDenied)
             },
             Case(name: "status.amount_not_positive", specReference: "§3", expected: "INVALID_ARGUMENT") { [self] in
                 let (_, link) = try await linkedWallet()
                 let request = ChargeRequest(header: header(), linkID: link, amountYen: 0, customerAuth: strongAuth())
-                return Self.status(await bank.callRaw(Self.bankService + "Charge", .message(try Self.buffer(request))),
-                                   .invalidArgument)
+                return Self.status(
+                    await bank.callRaw(Self.bankService + "Charge", .message(try Self.buffer(request))),
+                    .invalidArgument)
             },
             Case(name: "status.stale_sent_at", specReference: "§3", expected: "FAILED_PRECONDITION") { [self] in
                 let stale = ConformanceClock.nowUnixMs() - 600_000
                 let request = GetChargeRequest(header: header(sentAtUnixMs: stale), originalRequestID: nextID("none"))
-                return Self.status(await bank.callRaw(Self.bankService + "GetCharge", .message(try Self.buffer(request))),
-                                   .failedPrecondition)
+                return Self.status(
+                    await bank.callRaw(Self.bankService + "GetCharge", .message(try Self.buffer(request))),
+                    .failedPrecondition)
             },
-            Case(name: "status.request_id_reused_other_body", specReference: "§3", expected: "ALREADY_EXISTS") { [self] in
+            Case(name: "status.request_id_reused_other_body", specReference: "§3", expected: "ALREADY_EXISTS") {
+                [self] in
                 let (_, link) = try await linkedWallet()
-                var request = ChargeRequest(header: header(), linkID: link, amountYen: 1_000, customerAuth: strongAuth())
+                var request = ChargeRequest(
+                    header: header(), linkID: link, amountYen: 1_000, customerAuth: strongAuth())
                 guard case .success = await charge(request) else { throw SetupFailure(what: "first Charge failed") }
                 request.amountYen = 2_000
-                return Self.status(await bank.callRaw(Self.bankService + "Charge", .message(try Self.buffer(request))),
-                                   .alreadyExists)
+                return Self.status(
+                    await bank.callRaw(Self.bankService + "Charge", .message(try Self.buffer(request))),
+                    .alreadyExists)
             },
             Case(name: "status.get_charge_unknown", specReference: "§3", expected: "NOT_FOUND") { [self] in
                 let request = GetChargeRequest(header: header(), originalRequestID: nextID("never-sent-"))
-                return Self.status(await bank.callRaw(Self.bankService + "GetCharge", .message(try Self.buffer(request))),
-                                   .notFound)
+                return Self.status(
+                    await bank.callRaw(Self.bankService + "GetCharge", .message(try Self.buffer(request))),
+                    .notFound)
             },
             Case(name: "status.message_over_64KiB", specReference: "§1, §3", expected: "RESOURCE_EXHAUSTED") { [self] in
                 let length = Self.maxMessageBytes + 1
@@ -165,12 +189,15 @@ extension ConformanceSuite {
                 return Self.status(
                     await bank.callRaw(Self.bankService + "Refund", .message(try Self.buffer(request))), .unimplemented)
             },
-            Case(name: "status.in_flight_twin", specReference: "§3",
-                 expected: "\(Self.inFlightTwins) identical Charges at once: each ABORTED or the same charge_id; one credit")
-            { [self] in
+            Case(
+                name: "status.in_flight_twin", specReference: "§3",
+                expected:
+                    "\(Self.inFlightTwins) identical Charges at once: each ABORTED or the same charge_id; one credit"
+            ) { [self] in
                 let (wallet, link) = try await linkedWallet()
                 let before = try await balanceYen(wallet)
-                let request = ChargeRequest(header: header(), linkID: link, amountYen: 1_000, customerAuth: strongAuth())
+                let request = ChargeRequest(
+                    header: header(), linkID: link, amountYen: 1_000, customerAuth: strongAuth())
                 let results = await withTaskGroup(of: Result<ChargeResponse, GRPCStatus>.self) { group in
                     for _ in 0..<Self.inFlightTwins { group.addTask { await self.charge(request) } }
                     var all: [Result<ChargeResponse, GRPCStatus>] = []
@@ -183,13 +210,15 @@ extension ConformanceSuite {
                 var other: [String] = []
                 for result in results {
                     switch result {
-                    case .success(let response) where response.decision == .approved: chargeIDs.insert(response.chargeID)
+                    case .success(let response) where response.decision == .approved:
+                        chargeIDs.insert(response.chargeID)
                     case .failure(let status) where status.code == .aborted: aborted += 1
                     default: other.append(Self.describe(result) { Self.describe($0) })
                     }
                 }
                 let answered = results.count - aborted - other.count
-                let got = "\(answered) answered with \(chargeIDs.count) charge_id(s), \(aborted) ABORTED"
+                let got =
+                    "\(answered) answered with \(chargeIDs.count) charge_id(s), \(aborted) ABORTED"
                     + (other.isEmpty ? "" : ", other: \(other.prefix(3).joined(separator: "; "))")
                     + ", balance +\(credited)"
                 return Observation(
@@ -267,7 +296,8 @@ extension ConformanceSuite {
         // The monitoring rule holds ≥ 80 % of the limit in force; within 24 h of linking that is the caution limit.
         let holdYen = (newLinkMaxYen * 8 + 9) / 10
         return [
-            chargeOutcome("charge.decline.over_per_charge_limit", "§4 charge", "DECLINED LIMIT_EXCEEDED") { suite, link in
+            chargeOutcome("charge.decline.over_per_charge_limit", "§4 charge", "DECLINED LIMIT_EXCEEDED") {
+                suite, link in
                 await suite.charge(link: link, amountYen: maxChargeYen + 1)
             },
             chargeOutcome("charge.decline.new_link_caution", "§4 charge", "DECLINED LIMIT_EXCEEDED") { suite, link in
@@ -276,7 +306,8 @@ extension ConformanceSuite {
             chargeOutcome("charge.hold.80_percent_of_limit_on_new_link", "§4 monitoring", "HELD", creditYen: 0) {
                 suite, link in await suite.charge(link: link, amountYen: holdYen)
             },
-            chargeOutcome("charge.hold.fourth_in_10_minutes", "§4 monitoring", "HELD", creditYen: 3_000) { suite, link in
+            chargeOutcome("charge.hold.fourth_in_10_minutes", "§4 monitoring", "HELD", creditYen: 3_000) {
+                suite, link in
                 for n in 1...3 {
                     guard case .success(let response) = await suite.charge(link: link, amountYen: 1_000),
                         response.decision == .approved
@@ -312,16 +343,20 @@ extension ConformanceSuite {
 
     private var idempotencyCases: [Case] {
         [
-            Case(name: "charge.idempotent_retry", specReference: "§3 idempotency",
-                 expected: "the retry returns the same charge_id; balance +1,000 once") { [self] in
+            Case(
+                name: "charge.idempotent_retry", specReference: "§3 idempotency",
+                expected: "the retry returns the same charge_id; balance +1,000 once"
+            ) { [self] in
                 let (wallet, link) = try await linkedWallet()
                 let before = try await balanceYen(wallet)
-                let request = ChargeRequest(header: header(), linkID: link, amountYen: 1_000, customerAuth: strongAuth())
+                let request = ChargeRequest(
+                    header: header(), linkID: link, amountYen: 1_000, customerAuth: strongAuth())
                 let first = await charge(request)
                 let retry = await charge(request)
                 let credited = try await balanceYen(wallet) - before
                 guard case .success(let a) = first, case .success(let b) = retry else {
-                    let got = "first \(Self.describe(first) { Self.describe($0) }), "
+                    let got =
+                        "first \(Self.describe(first) { Self.describe($0) }), "
                         + "retry \(Self.describe(retry) { Self.describe($0) })"
                     return Observation(got: got, passed: false)
                 }
@@ -330,7 +365,7 @@ extension ConformanceSuite {
                     got: "\(Self.describe(a)) then \(Self.describe(b)), \(same ? "same" : "different") charge_id, "
                         + "balance +\(credited)",
                     passed: same && a.decision == .approved && b.decision == a.decision && credited == 1_000)
-            },
+            }
         ]
     }
 }

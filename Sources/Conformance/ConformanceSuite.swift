@@ -30,8 +30,10 @@ public final class ConformanceSuite: Sendable {
     private let sequence = Atomic<Int>(0)
     private let nextWallet: Atomic<Int>
 
-    private init(configuration: ConformanceConfiguration, bank: GatewayConnection, admin: GatewayConnection,
-                 profile: AdminBankProfile) {
+    private init(
+        configuration: ConformanceConfiguration, bank: GatewayConnection, admin: GatewayConnection,
+        profile: AdminBankProfile
+    ) {
         self.configuration = configuration
         self.bank = bank
         self.admin = admin
@@ -42,7 +44,9 @@ public final class ConformanceSuite: Sendable {
 
     /// Runs every case and records the result through Admin `RecordConformance`. Throws only when the run can't
     /// say anything (gateway unreachable, operator set-up refused); failed cases are in the report.
-    public static func run(_ configuration: ConformanceConfiguration) async throws(ConformanceError) -> ConformanceReport {
+    public static func run(_ configuration: ConformanceConfiguration) async throws(ConformanceError)
+        -> ConformanceReport
+    {
         let target = configuration.target
         let bank = try await GatewayConnection.tls(
             host: target.host, port: target.port, caPath: target.caPath, certificatePath: target.bankCertificatePath,
@@ -234,8 +238,10 @@ public final class ConformanceSuite: Sendable {
     }
 
     func linkCode(_ wallet: String) async throws -> String {
-        try await adminStep("IssueLinkCode", IssueLinkCodeRequest(walletAccountID: wallet), as: IssueLinkCodeResponse.self)
-            .linkCode
+        try await adminStep(
+            "IssueLinkCode", IssueLinkCodeRequest(walletAccountID: wallet), as: IssueLinkCodeResponse.self
+        )
+        .linkCode
     }
 
     func balanceYen(_ wallet: String) async throws -> Int64 {

@@ -26,18 +26,21 @@ final class GatewayConnection: Sendable {
     ) async throws(ConformanceError) -> GatewayConnection {
         let context: TLSClientContext
         do {
-            context = try TLSClientContext(configuration: TLSClientConfiguration(
-                trustRootsPath: caPath, certificateChainPath: certificatePath, privateKeyPath: keyPath,
-                serverHostname: host))
+            context = try TLSClientContext(
+                configuration: TLSClientConfiguration(
+                    trustRootsPath: caPath, certificateChainPath: certificatePath, privateKeyPath: keyPath,
+                    serverHostname: host))
         } catch {
             throw .setupFailed("TLS material (\(certificatePath), \(keyPath), CA \(caPath)): \(error)")
         }
         let handshake = MultiThreadedEventLoopGroup.singleton.any().makePromise(of: TLSClientHandshakeCompleted.self)
         do {
-            let rpc = try await RPCClientConnection.connect(host: host, port: port, configureSecurity: { channel in
-                try channel.pipeline.syncOperations.addHandler(context.makeHandler(serverHostname: host))
-                try channel.pipeline.syncOperations.addHandler(HandshakeObserver(promise: handshake))
-            })
+            let rpc = try await RPCClientConnection.connect(
+                host: host, port: port,
+                configureSecurity: { channel in
+                    try channel.pipeline.syncOperations.addHandler(context.makeHandler(serverHostname: host))
+                    try channel.pipeline.syncOperations.addHandler(HandshakeObserver(promise: handshake))
+                })
             // The HTTP/2 preface goes out only after the handshake; wait for it so a refused certificate shows
             // here, as unreachable, not as an odd status on the first call.
             let completed = try await handshake.futureResult.get()
@@ -49,7 +52,8 @@ final class GatewayConnection: Sendable {
     }
 
     /// Plaintext HTTP/2 with prior knowledge (the health probe port).
-    static func plaintext(host: String, port: Int, timeoutMs: Int64) async throws(ConformanceError) -> GatewayConnection {
+    static func plaintext(host: String, port: Int, timeoutMs: Int64) async throws(ConformanceError) -> GatewayConnection
+    {
         do {
             let rpc = try await RPCClientConnection.connect(host: host, port: port)
             return GatewayConnection(rpc: rpc, handshake: nil, timeout: .milliseconds(timeoutMs))
@@ -76,7 +80,9 @@ final class GatewayConnection: Sendable {
         await rpc.unary(path: path, request: body, timeout: timeout)
     }
 
-    static func decode<Response: WireMessage>(_ result: RPCCallResult, as: Response.Type) -> Result<Response, GRPCStatus> {
+    static func decode<Response: WireMessage>(_ result: RPCCallResult, as: Response.Type) -> Result<
+        Response, GRPCStatus
+    > {
         guard result.status.code == .ok else { return .failure(result.status) }
         guard let message = result.message else {
             return .failure(GRPCStatus(.internal, "OK with \(result.messages.count) messages instead of one"))

@@ -47,9 +47,11 @@ struct ConformanceCommand: AsyncParsableCommand {
             throw ValidationError("--bank is a 4-digit bank code")
         }
         if stateDir == nil {
-            let missing = [("--target", target), ("--ca", ca), ("--bank-cert", bankCert), ("--bank-key", bankKey),
-                           ("--operator-cert", operatorCert), ("--operator-key", operatorKey),
-                           ("--receipt-key", receiptKey)].filter { $0.1 == nil }.map(\.0)
+            let missing = [
+                ("--target", target), ("--ca", ca), ("--bank-cert", bankCert), ("--bank-key", bankKey),
+                ("--operator-cert", operatorCert), ("--operator-key", operatorKey),
+                ("--receipt-key", receiptKey),
+            ].filter { $0.1 == nil }.map(\.0)
             guard missing.isEmpty else {
                 throw ValidationError("give --state-dir DIR, or \(missing.joined(separator: ", "))")
             }
@@ -75,7 +77,8 @@ struct ConformanceCommand: AsyncParsableCommand {
             target: ConformanceTarget(
                 host: host, port: port, probeHost: probeHost, probePort: probePort,
                 caPath: ca ?? layout!.caCertificate,
-                bankCertificatePath: bankCert ?? layout!.bankCertificate(bank), bankKeyPath: bankKey ?? layout!.bankKey(bank),
+                bankCertificatePath: bankCert ?? layout!.bankCertificate(bank),
+                bankKeyPath: bankKey ?? layout!.bankKey(bank),
                 operatorCertificatePath: operatorCert ?? layout!.operatorCertificate,
                 operatorKeyPath: operatorKey ?? layout!.operatorKey),
             bankCode: bank, verifyReceipt: { verifier.isValid($0) })

@@ -1,4 +1,3 @@
-@testable import Conformance
 import Foundation
 import GatewayPolicy
 import GatewayRPC
@@ -7,6 +6,8 @@ import GatewayTLS
 import GatewayWire
 import WalletCore
 import XCTest
+
+@testable import Conformance
 
 /// The suite against gateways composed in-process like `bankgw serve --demo` (real TLS on loopback, real SQLite in
 /// a temp dir): it passes a correct gateway and catches one whose link chain leaves the name check out. The broken
@@ -33,8 +34,9 @@ final class ConformanceSuiteTests: XCTestCase {
             .deletingLastPathComponent().appendingPathComponent("docs/CONFORMANCE.md")
         let checklist = try String(contentsOf: docs, encoding: .utf8)
         for result in report.results {
-            XCTAssertTrue(checklist.contains("| `\(result.name)` | \(result.specReference) |"),
-                          "\(result.name) (\(result.specReference)) is missing from docs/CONFORMANCE.md")
+            XCTAssertTrue(
+                checklist.contains("| `\(result.name)` | \(result.specReference) |"),
+                "\(result.name) (\(result.specReference)) is missing from docs/CONFORMANCE.md")
         }
     }
 
@@ -43,7 +45,8 @@ final class ConformanceSuiteTests: XCTestCase {
             bankCode: "0005", bankIdentity: "bank/0005", runID: "1",
             results: [
                 CaseResult(name: "a", specReference: "§3", expected: "OK", got: "OK", passed: true, durationMs: 1),
-                CaseResult(name: "b", specReference: "§3", expected: "X", got: "<\"&'>\u{1}", passed: false, durationMs: 2),
+                CaseResult(
+                    name: "b", specReference: "§3", expected: "X", got: "<\"&'>\u{1}", passed: false, durationMs: 2),
             ])
         XCTAssertFalse(report.passed)
         XCTAssertEqual(report.failedCases, ["b"])
@@ -64,7 +67,8 @@ final class ConformanceSuiteTests: XCTestCase {
         let nameCase = try XCTUnwrap(report.results.first { $0.name == "link.decline.name_mismatch" })
         XCTAssertEqual(nameCase.got, "APPROVED")
         XCTAssertTrue(report.text.contains("FAILED: "), report.text)
-        XCTAssertTrue(report.junitXML.contains(#"<failure message="§4 link: expected DECLINED NAME_MISMATCH, got APPROVED""#))
+        XCTAssertTrue(
+            report.junitXML.contains(#"<failure message="§4 link: expected DECLINED NAME_MISMATCH, got APPROVED""#))
         // The failing run was recorded and did not count as a pass: the PENDING bank still cannot be enabled.
         XCTAssertNil(recorded?.lastPassingConformanceAtUnixMs)
     }
@@ -100,9 +104,10 @@ struct InProcessGateway {
         let store = try WalletStore(stateDirectory: directory)
         try await store.seedDemo()
         let receipts = try ReceiptSigner(privateKeyPath: layout.receiptKey)
-        let context = try TLSServerContext(configuration: TLSServerConfiguration(
-            certificateChainPath: layout.serverCertificate, privateKeyPath: layout.serverKey,
-            trustRootsPath: layout.caCertificate))
+        let context = try TLSServerContext(
+            configuration: TLSServerConfiguration(
+                certificateChainPath: layout.serverCertificate, privateKeyPath: layout.serverKey,
+                trustRootsPath: layout.caCertificate))
         let health = HealthService()
         var services = BankGatewayService(store: store, receipts: receipts, linkChecks: linkChecks).services
         services.merge(AdminService(store: store, receipts: receipts).services)
