@@ -1,6 +1,7 @@
 """SPEC §4 per-bank enablement, end to end: `bankgw conformance` against a real `bankgw serve --demo`, and the
 Admin gate that lets a PENDING bank move to ENABLED only after a passing run. The operator side is Python grpcio
 with the demo operator certificate; the JUnit file is parsed with the standard library's XML parser."""
+import shutil
 import socket
 import subprocess
 import time
@@ -41,6 +42,7 @@ def gw(bankgw_bin):
     gateway = Gateway(bankgw_bin).start()
     yield gateway
     gateway.stop()
+    shutil.rmtree(gateway.state_dir, ignore_errors=True)
 
 
 class Operator:
