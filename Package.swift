@@ -99,10 +99,19 @@ let package = Package(
                 .product(name: "Atomics", package: "swift-atomics"),
             ]
         ),
+        // The per-bank conformance suite (SPEC §7 `bankgw conformance`): a client of the gateway, like a bank.
+        .target(
+            name: "Conformance",
+            dependencies: [
+                "GatewayRPC", "GatewayTLS", "GatewayWire", "COpenSSL",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ]
+        ),
         .executableTarget(
             name: "bankgw",
             dependencies: [
-                "GatewayService", "GatewayTLS", "GatewayRPC", "GatewayWire", "GatewayPolicy", "WalletCore",
+                "GatewayService", "GatewayTLS", "GatewayRPC", "GatewayWire", "GatewayPolicy", "WalletCore", "Conformance",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
@@ -151,6 +160,14 @@ let package = Package(
         ),
         .testTarget(name: "GatewayPolicyTests", dependencies: ["GatewayPolicy", "GatewayWire"]),
         .testTarget(name: "WalletCoreTests", dependencies: ["WalletCore", "GatewayWire", "GatewayPolicy"]),
+        .testTarget(
+            name: "ConformanceTests",
+            dependencies: [
+                "Conformance", "GatewayService", "GatewayPolicy", "GatewayRPC", "GatewayTLS", "GatewayWire", "WalletCore",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ]
+        ),
         .testTarget(name: "GatewayServiceTests", dependencies: ["GatewayService", "GatewayWire", "GatewayRPC", "GatewayTLS", "WalletCore"]),
     ]
 )

@@ -16,6 +16,7 @@ struct BankGW: AsyncParsableCommand {
             ServeCommand.self,
             ChargeBenchCommand.self,
             LedgerCommand.self,
+            ConformanceCommand.self,
         ]
     )
 }
