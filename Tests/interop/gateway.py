@@ -11,6 +11,7 @@ import time
 class Gateway:
     def __init__(self, bankgw_bin, state_dir=None, grace_seconds=10):
         self.bankgw_bin = bankgw_bin
+        self.owns_state_dir = state_dir is None
         self.state_dir = state_dir or tempfile.mkdtemp(prefix="bankgw-test-")
         self.ready_file = os.path.join(self.state_dir, "ready.json")
         self.grace_seconds = grace_seconds
@@ -54,6 +55,9 @@ class Gateway:
                 self.process.kill()
                 self.process.wait()
         self.log.close()
+        if self.owns_state_dir:
+            import shutil
+            shutil.rmtree(self.state_dir, ignore_errors=True)
         return self.process.returncode
 
     def secure_channel(self, bank="9900"):
