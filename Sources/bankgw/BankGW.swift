@@ -15,6 +15,9 @@ struct BankGW: AsyncParsableCommand {
             Bench.self,
             ServeCommand.self,
             LedgerCommand.self,
+            AdminCommand.self,
+            ReceiptCommand.self,
+            AuditCommand.self,
         ]
     )
 }
