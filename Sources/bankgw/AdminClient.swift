@@ -9,7 +9,7 @@ import NIOCore
 struct AdminConnectionOptions: ParsableArguments {
     @Option(
         name: .customLong("state-dir"),
-        help: "A demo state directory: uses DIR/pki/operator.pem, operator.key, ca.pem and 127.0.0.1:8443.")
+        help: "A demo state directory: uses DIR/pki/operator.pem, operator.key, ca.pem and 127.0.0.1:8443 (or --target).")
     var stateDirectory: String?
 
     @Option(help: "The gateway's TLS address, HOST:PORT (with --cert, --key, --ca).")
@@ -38,10 +38,12 @@ struct AdminConnectionOptions: ParsableArguments {
     func validate() throws {
         let explicit: [(String, String?)] = [("--target", target), ("--cert", cert), ("--key", key), ("--ca", ca)]
         let given = explicit.filter { $0.1 != nil }.map(\.0)
-        if stateDirectory != nil, !given.isEmpty {
-            throw ValidationError("--state-dir and \(given.joined(separator: ", ")) exclude each other")
+        let files = given.filter { $0 != "--target" }
+        if stateDirectory != nil, !files.isEmpty {
+            // --state-dir with --target alone is allowed: the demo files, another address (ephemeral ports).
+            throw ValidationError("--state-dir and \(files.joined(separator: ", ")) exclude each other")
         }
-        if !given.isEmpty, given.count < explicit.count {
+        if stateDirectory == nil, !given.isEmpty, given.count < explicit.count {
             let missing = explicit.filter { $0.1 == nil }.map(\.0)
             throw ValidationError("\(missing.joined(separator: ", ")) also needed with \(given.joined(separator: ", "))")
         }
@@ -57,7 +59,7 @@ struct AdminConnectionOptions: ParsableArguments {
             return (host, port, cert, key, ca)
         }
         let pki = ((stateDirectory ?? Self.defaultStateDirectory) as NSString).appendingPathComponent("pki")
-        let (host, port) = Self.split(Self.demoTarget)!
+        let (host, port) = Self.split(target ?? Self.demoTarget)!
         func file(_ name: String) -> String { (pki as NSString).appendingPathComponent(name) }
         return (host, port, file("operator.pem"), file("operator.key"), file("ca.pem"))
     }

@@ -13,6 +13,10 @@ struct AdminCommand: AsyncParsableCommand {
         abstract: "Operate the gateway: banks, wallets, holds (the Admin service's client).",
         subcommands: [AdminBank.self, AdminWalletCommand.self, AdminHoldCommand.self]
     )
+
+    // Declared on each level so the connection options may also come before the subcommand
+    // (`bankgw admin --state-dir DIR wallet link-code W0000001`, SPEC §6); the leaf reads them.
+    @OptionGroup var connection: AdminConnectionOptions
 }
 
 // MARK: - Arguments
@@ -139,6 +143,7 @@ struct AdminBank: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bank", abstract: "Partner banks: list, show, enablement state, pilot list.",
         subcommands: [List.self, Show.self, SetState.self, SetPilot.self])
+    @OptionGroup(visibility: .hidden) var connection: AdminConnectionOptions
 
     struct List: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Every bank with its link and charge state.")
@@ -217,6 +222,7 @@ struct AdminWalletCommand: AsyncParsableCommand {
         subcommands: [
             Register.self, Show.self, Ekyc.self, PhoneVerified.self, LinkCode.self, Unlock.self, Unfreeze.self,
         ])
+    @OptionGroup(visibility: .hidden) var connection: AdminConnectionOptions
 
     struct Register: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Register a wallet account.")
@@ -256,6 +262,8 @@ struct AdminWalletCommand: AsyncParsableCommand {
         @Option(help: "NONE, SUBMITTED, VERIFIED or REJECTED.") var status: EkycStatusArgument
         @Option(help: "HO, HE, TO or WA (犯収法 method; required for VERIFIED).") var method: EkycMethodArgument?
         @Option(help: "The verified name in katakana.") var name: String = ""
+        @Option(name: .customLong("verified-at-unix-ms"), help: "When the vendor verified it (default: now).")
+        var verifiedAtUnixMs: Int64?
         @OptionGroup var why: ReasonOption
 
         func validate() throws {
@@ -270,6 +278,9 @@ struct AdminWalletCommand: AsyncParsableCommand {
             request.status = status.wire
             request.method = method?.wire ?? .unspecified
             request.nameKana = name
+            if status == .VERIFIED {
+                request.verifiedAtUnixMs = verifiedAtUnixMs ?? Int64(Date().timeIntervalSince1970 * 1000)
+            }
             request.reason = why.reason
             try await runAdmin(connection) { client in
                 let wallet = try await client.call("RecordEkyc", request, returning: AdminWallet.self)
@@ -357,6 +368,7 @@ struct AdminHoldCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "hold", abstract: "Held charges: list, release (credit), reject.",
         subcommands: [List.self, Release.self, Reject.self])
+    @OptionGroup(visibility: .hidden) var connection: AdminConnectionOptions
 
     struct List: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Open holds, oldest first.")
