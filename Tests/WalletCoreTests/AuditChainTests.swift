@@ -51,7 +51,8 @@ final class AuditChainTests: XCTestCase {
         _ = try await store.releaseHold(chargeID: held.chargeID, audit: operatorAudit, sign: testSign)
         let afterRelease = try await store.auditEntries(subject: held.chargeID)
         XCTAssertEqual(afterRelease.map(\.action), ["charge.held", "hold.release"])
-        XCTAssertEqual(try await store.auditEntries(subject: link).map(\.action), ["link.approved"])
+        let linkEntries = try await store.auditEntries(subject: link)
+        XCTAssertEqual(linkEntries.map(\.action), ["link.approved"])
     }
 
     func testEditingOneEntryBreaksTheChainAtThatEntry() async throws {
@@ -104,18 +105,7 @@ final class AuditChainTests: XCTestCase {
 
     func testMigrationChainsExistingEntriesInIdOrder() async throws {
         let directory = TemporaryDirectory()
-        do {
-            // A database as v1 shipped it, with audit entries written before the chain existed.
-            let queue = try DatabaseQueue(path: directory.databasePath)
-            try Schema.migrator.migrate(queue, upTo: "v1-ledger")
-            try queue.write { db in
-                for index in 1...3 {
-                    try db.execute(
-                        sql: "INSERT INTO audit(at_unix_ms, actor, action, subject, reason, detail) VALUES (?, ?, ?, ?, ?, ?)",
-                        arguments: [Int64(index), "operator/old", "bank.set_state", "9900", "reason \(index)", ""])
-                }
-            }
-        }
+        try writeV1DatabaseWithAuditEntries(directory)
         let store = try WalletStore(stateDirectory: directory.path, create: false)
         let verification = try await store.verifyAudit()
         XCTAssertTrue(verification.passed)
@@ -126,5 +116,18 @@ final class AuditChainTests: XCTestCase {
         let extended = try await store.verifyAudit()
         XCTAssertTrue(extended.passed)
         XCTAssertEqual(extended.entriesChecked, 4)
+    }
+
+    /// A database as v1 shipped it, with audit entries written before the chain existed.
+    private func writeV1DatabaseWithAuditEntries(_ directory: TemporaryDirectory) throws {
+        let queue = try DatabaseQueue(path: directory.databasePath)
+        try Schema.migrator.migrate(queue, upTo: "v1-ledger")
+        try queue.write { db in
+            for index in 1...3 {
+                try db.execute(
+                    sql: "INSERT INTO audit(at_unix_ms, actor, action, subject, reason, detail) VALUES (?, ?, ?, ?, ?, ?)",
+                    arguments: [Int64(index), "operator/old", "bank.set_state", "9900", "reason \(index)", ""])
+            }
+        }
     }
 }
