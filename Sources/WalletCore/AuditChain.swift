@@ -125,8 +125,9 @@ extension WalletStore {
         var previous = AuditChain.genesisHash
         var expectedID: Int64 = 1
         var checked: Int64 = 0
-        let rows = try Row.fetchCursor(
-            db, sql: "SELECT id, at_unix_ms, actor, action, subject, reason, detail, prev_hash, hash FROM audit ORDER BY id")
+        let rows = try Row.fetchCursor(db, sql: """
+            SELECT id, at_unix_ms, actor, action, subject, reason, detail, prev_hash, hash FROM audit ORDER BY id
+            """)
         while let row = try rows.next() {
             let entry = AuditEntry(storedRow: row)
             checked += 1

@@ -308,8 +308,8 @@ extension WalletStore {
                     """).execute(arguments: [now, reason, linkID])
             }
             try Ledger.audit(
-                db, atUnixMs: now, actor: "bank/\(bankCode)", action: link.active ? "link.unlinked" : "link.unlink_repeated",
-                subject: linkID, reason: reason, detail: "request_id=\(requestID) wallet=\(link.walletID)")
+                db, atUnixMs: now, actor: "bank/\(bankCode)",
+                action: link.active ? "link.unlinked" : "link.unlink_repeated", subject: linkID, reason: reason, detail: "request_id=\(requestID) wallet=\(link.walletID)")
             if reason.uppercased().hasPrefix("FRAUD") {
                 try db.cachedStatement(sql: "UPDATE wallet SET charge_frozen = 1 WHERE id = ?")
                     .execute(arguments: [link.walletID])

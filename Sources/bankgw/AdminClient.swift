@@ -9,7 +9,7 @@ import NIOCore
 struct AdminConnectionOptions: ParsableArguments {
     @Option(
         name: .customLong("state-dir"),
-        help: "A demo state directory: uses DIR/pki/operator.pem, operator.key, ca.pem and 127.0.0.1:8443 (or --target).")
+        help: "A demo state directory: DIR/pki/operator.pem, operator.key, ca.pem; 127.0.0.1:8443 unless --target.")
     var stateDirectory: String?
 
     @Option(help: "The gateway's TLS address, HOST:PORT (with --cert, --key, --ca).")
@@ -45,7 +45,8 @@ struct AdminConnectionOptions: ParsableArguments {
         }
         if stateDirectory == nil, !given.isEmpty, given.count < explicit.count {
             let missing = explicit.filter { $0.1 == nil }.map(\.0)
-            throw ValidationError("\(missing.joined(separator: ", ")) also needed with \(given.joined(separator: ", "))")
+            let needed = missing.joined(separator: ", ")
+            throw ValidationError("\(needed) also needed with \(given.joined(separator: ", "))")
         }
         if let target, Self.split(target) == nil {
             throw ValidationError("--target must be HOST:PORT with a port in 1...65535, got '\(target)'")
@@ -108,7 +109,8 @@ struct AdminClient {
             return AdminClient(connection: connection, timeout: .seconds(options.timeoutSeconds))
         } catch {
             throw AdminFailure(
-                message: "admin: gateway \(endpoint.host):\(endpoint.port) unreachable: \(error)", exitCode: .unreachable)
+                message: "admin: gateway \(endpoint.host):\(endpoint.port) unreachable: \(error)",
+                exitCode: .unreachable)
         }
     }
 

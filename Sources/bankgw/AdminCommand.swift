@@ -186,7 +186,8 @@ struct AdminBank: AsyncParsableCommand {
             try await runAdmin(connection) { client in
                 let bank = try await client.call(
                     "SetBankState",
-                    SetBankStateRequest(bankCode: code, operation: operation.wire, state: state.wire, reason: why.reason),
+                    SetBankStateRequest(
+                        bankCode: code, operation: operation.wire, state: state.wire, reason: why.reason),
                     returning: GatewayWire.AdminBank.self)
                 printAdmin(bank, json: connection.json) { bankRows([bank]) }
             }

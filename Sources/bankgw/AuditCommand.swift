@@ -51,7 +51,8 @@ struct AuditVerify: AsyncParsableCommand {
             printError("audit verify: chain broken at entry \(broken.id): \(broken.why)")
             throw ExitCode.checkFailed
         }
-        print("audit verify: \(verification.entriesChecked) entries, chain intact, head \(AuditChain.hex(verification.headHash))")
+        let head = AuditChain.hex(verification.headHash)
+        print("audit verify: \(verification.entriesChecked) entries, chain intact, head \(head)")
     }
 }
 
@@ -72,7 +73,9 @@ struct AuditShow: AsyncParsableCommand {
     var subject: String?
 
     func validate() throws {
-        guard (charge == nil) != (subject == nil) else { throw ValidationError("give exactly one of --charge, --subject") }
+        guard (charge == nil) != (subject == nil) else {
+            throw ValidationError("give exactly one of --charge, --subject")
+        }
     }
 
     func run() async throws {

@@ -125,7 +125,9 @@ final class AuditChainTests: XCTestCase {
         try queue.write { db in
             for index in 1...3 {
                 try db.execute(
-                    sql: "INSERT INTO audit(at_unix_ms, actor, action, subject, reason, detail) VALUES (?, ?, ?, ?, ?, ?)",
+                    sql: """
+                        INSERT INTO audit(at_unix_ms, actor, action, subject, reason, detail) VALUES (?, ?, ?, ?, ?, ?)
+                        """,
                     arguments: [Int64(index), "operator/old", "bank.set_state", "9900", "reason \(index)", ""])
             }
         }

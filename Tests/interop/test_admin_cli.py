@@ -109,7 +109,8 @@ def test_wallet_register_ekyc_phone_and_pilot_list_through_the_cli(gw, pb, cli):
 def test_a_held_charge_released_twice_credits_once_and_a_rejected_one_credits_nothing(gw, pb, cli):
     wallet = "W7000002"
     cli.ok("wallet", "register", wallet, "--reason", "onboarding")
-    cli.ok("wallet", "ekyc", wallet, "--status", "VERIFIED", "--method", "WA", "--name", "キムラ タク", "--reason", "k")
+    cli.ok("wallet", "ekyc", wallet, "--status", "VERIFIED", "--method", "WA", "--name", "キムラ タク",
+           "--reason", "kyc")
     cli.ok("wallet", "phone-verified", wallet, "--reason", "sms")
     bank = Bank(gw, pb, "9900")
     link = bank.link(wallet, cli.link_code(wallet), "キムラ タク")
