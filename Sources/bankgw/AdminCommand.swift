@@ -11,7 +11,7 @@ struct AdminCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "admin",
         abstract: "Operate the gateway: banks, wallets, holds (the Admin service's client).",
-        subcommands: [AdminBank.self, AdminWalletCommand.self, AdminHoldCommand.self]
+        subcommands: [AdminBankCommand.self, AdminWalletCommand.self, AdminHoldCommand.self]
     )
 
     // Declared on each level so the connection options may also come before the subcommand
@@ -139,7 +139,7 @@ func formatUnixMs(_ unixMs: Int64) -> String {
 
 // MARK: - bank
 
-struct AdminBank: AsyncParsableCommand {
+struct AdminBankCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bank", abstract: "Partner banks: list, show, enablement state, pilot list.",
         subcommands: [List.self, Show.self, SetState.self, SetPilot.self])
