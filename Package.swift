@@ -79,7 +79,7 @@ let package = Package(
         .target(
             name: "WalletCore",
             dependencies: [
-                "GatewayWire", "GatewayPolicy",
+                "GatewayWire", "GatewayPolicy", "COpenSSL",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
             ]

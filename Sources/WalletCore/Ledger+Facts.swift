@@ -266,13 +266,27 @@ enum Ledger {
 
     // MARK: Audit
 
+    /// Appends one entry to the audit chain, in the caller's transaction: the writer is the only one appending,
+    /// so the last entry read here is still the last when the insert commits. The id is chosen here (last + 1)
+    /// because it is part of the hashed content.
     static func audit(
         _ db: Database, atUnixMs: Int64, actor: String, action: String, subject: String, reason: String,
         detail: String = ""
     ) throws {
+        let last = try Row.fetchOne(
+            db.cachedStatement(sql: "SELECT id, hash FROM audit ORDER BY id DESC LIMIT 1"))
+        let lastID: Int64 = last?["id"] ?? 0
+        let previous: [UInt8] = (last?["hash"] as Data?).map(Array.init) ?? AuditChain.genesisHash
+        var entry = AuditEntry(
+            id: lastID + 1, atUnixMs: atUnixMs, actor: actor, action: action, subject: subject, reason: reason,
+            detail: detail, prevHash: previous, hash: [])
+        entry.hash = AuditChain.hash(of: entry, after: previous)
         try db.cachedStatement(sql: """
-            INSERT INTO audit(at_unix_ms, actor, action, subject, reason, detail) VALUES (?, ?, ?, ?, ?, ?)
-            """).execute(arguments: [atUnixMs, actor, action, subject, reason, detail])
+            INSERT INTO audit(id, at_unix_ms, actor, action, subject, reason, detail, prev_hash, hash)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+            """).execute(arguments: [
+                entry.id, atUnixMs, actor, action, subject, reason, detail, Data(previous), Data(entry.hash),
+            ])
     }
 
     // MARK: Ids

@@ -1,3 +1,4 @@
+import Foundation
 import GRDB
 
 /// The wallet database's versioned migrations.
@@ -9,6 +10,7 @@ enum Schema {
     static var migrator: DatabaseMigrator {
         var migrator = DatabaseMigrator()
         migrator.registerMigration("v1-ledger", migrate: v1)
+        migrator.registerMigration("v2-audit-chain", migrate: v2AuditChain)
         return migrator
     }
 
@@ -212,6 +214,40 @@ enum Schema {
             END;
             CREATE TRIGGER audit_is_append_only_delete BEFORE DELETE ON audit BEGIN
                 SELECT RAISE(ABORT, 'the audit log is append-only');
+            END;
+            """)
+    }
+
+    /// The audit log becomes a hash chain (tamper-evident): each entry carries `prev_hash` (the previous entry's
+    /// `hash`, 32 zero bytes for the first) and `hash` = SHA-256(prev_hash ‖ canonical content), see `AuditChain`.
+    /// Existing rows are chained in id order here. The append-only triggers stay; they stop accidents, the chain
+    /// shows tampering by anyone who can write the file (and so could drop a trigger).
+    private static func v2AuditChain(_ db: Database) throws {
+        try db.execute(sql: """
+            DROP TRIGGER audit_is_append_only_update;
+            ALTER TABLE audit ADD COLUMN prev_hash BLOB;
+            ALTER TABLE audit ADD COLUMN hash BLOB;
+            """)
+        var previous = AuditChain.genesisHash
+        let rows = try Row.fetchAll(
+            db, sql: "SELECT id, at_unix_ms, actor, action, subject, reason, detail FROM audit ORDER BY id")
+        for row in rows {
+            let entry = AuditEntry(row: row, prevHash: previous, hash: [])
+            let hash = AuditChain.hash(of: entry, after: previous)
+            try db.execute(
+                sql: "UPDATE audit SET prev_hash = ?, hash = ? WHERE id = ?",
+                arguments: [Data(previous), Data(hash), entry.id])
+            previous = hash
+        }
+        try db.execute(sql: """
+            CREATE TRIGGER audit_is_append_only_update BEFORE UPDATE ON audit BEGIN
+                SELECT RAISE(ABORT, 'the audit log is append-only');
+            END;
+            CREATE INDEX audit_by_subject ON audit(subject, id);
+            CREATE TRIGGER audit_is_chained BEFORE INSERT ON audit
+                WHEN NEW.hash IS NULL OR length(NEW.hash) <> 32 OR NEW.prev_hash IS NULL OR length(NEW.prev_hash) <> 32
+            BEGIN
+                SELECT RAISE(ABORT, 'every audit entry carries prev_hash and hash (32 bytes each)');
             END;
             """)
     }

@@ -94,7 +94,9 @@ extension WalletStore {
         }
 
         let chargeID = Ledger.newID(prefix: "ch_")
+        var decidingRule = rule
         func respond(_ decision: Decision, _ reason: DeclineReason, _ rule: String) throws -> ChargeResponse {
+            decidingRule = rule
             var response = ChargeResponse(
                 decision: decision, chargeID: chargeID, declineReason: reason, processedAtUnixMs: now)
             response.receiptSignature = sign(response)
@@ -127,6 +129,12 @@ extension WalletStore {
         } else {
             response = try respond(decision, reason, rule)
         }
+        // Every decision is explained in the audit chain: `audit show --charge ID` reads these entries.
+        try Ledger.audit(
+            db, atUnixMs: now, actor: "bank/\(key.bankCode)", action: "charge.\(response.decision)", subject: chargeID,
+            reason: decidingRule,
+            detail: "request_id=\(key.requestID) link=\(request.linkID) wallet=\(wallet?.record.facts.id ?? "-") "
+                + "amount_yen=\(request.amountYen) decline_reason=\(response.declineReason)")
         try Ledger.storeResponse(
             db, key: key, operation: .charge, bodySHA256: digest,
             response: .init(
@@ -208,12 +216,14 @@ extension WalletStore {
             tokenActivelyLinkedToAnotherWallet: tokenTaken, nowUnixMs: now)
 
         var response: LinkAccountResponse
+        var rule = "approved"
         switch decide(facts) {
         case .reject(let rejection):
             throw WalletError.rejected(rejection)
         case .hold(let rule):
             throw WalletError.invariantViolated("a link cannot be held (rule \(rule))")
-        case .decline(let reason, _):
+        case .decline(let reason, let declineRule):
+            rule = declineRule
             response = LinkAccountResponse(decision: .declined, declineReason: reason == .unspecified ? .fraudSuspected : reason)
         case .approve:
             if let wallet, !wallet.record.facts.linkLocked, !tokenTaken, !request.bankAccountToken.isEmpty {
@@ -231,16 +241,25 @@ extension WalletStore {
                         .execute(arguments: [wallet.record.facts.id])
                     response = LinkAccountResponse(decision: .approved, linkID: linkID)
                 } else {
+                    rule = "wallet-core: link code not valid, unused and unexpired for this wallet"
                     response = LinkAccountResponse(decision: .declined, declineReason: .linkCodeInvalid)
                 }
             } else if wallet == nil {
+                rule = "wallet-core: wallet not found"
                 response = LinkAccountResponse(decision: .declined, declineReason: .walletNotFound)
             } else if tokenTaken {
+                rule = "wallet-core: token actively linked to another wallet"
                 response = LinkAccountResponse(decision: .declined, declineReason: .accountLinkLimit)
             } else {
+                rule = "wallet-core: wallet locked for linking"
                 response = LinkAccountResponse(decision: .declined, declineReason: .fraudSuspected)
             }
         }
+        try Ledger.audit(
+            db, atUnixMs: now, actor: "bank/\(key.bankCode)", action: "link.\(response.decision)",
+            subject: response.decision == .approved ? response.linkID : request.walletAccountID, reason: rule,
+            detail: "request_id=\(key.requestID) wallet=\(request.walletAccountID) link=\(response.linkID) "
+                + "decline_reason=\(response.declineReason)")
 
         var justLocked = false
         if response.decision == .declined, let wallet {
@@ -288,6 +307,9 @@ extension WalletStore {
                     UPDATE link SET active = 0, unlinked_at_unix_ms = ?, unlink_reason = ? WHERE id = ?
                     """).execute(arguments: [now, reason, linkID])
             }
+            try Ledger.audit(
+                db, atUnixMs: now, actor: "bank/\(bankCode)",
+                action: link.active ? "link.unlinked" : "link.unlink_repeated", subject: linkID, reason: reason, detail: "request_id=\(requestID) wallet=\(link.walletID)")
             if reason.uppercased().hasPrefix("FRAUD") {
                 try db.cachedStatement(sql: "UPDATE wallet SET charge_frozen = 1 WHERE id = ?")
                     .execute(arguments: [link.walletID])

@@ -17,6 +17,9 @@ struct BankGW: AsyncParsableCommand {
             ChargeBenchCommand.self,
             LedgerCommand.self,
             ConformanceCommand.self,
+            AdminCommand.self,
+            ReceiptCommand.self,
+            AuditCommand.self,
         ]
     )
 }

@@ -1,0 +1,135 @@
+import Foundation
+import GRDB
+import GatewayPolicy
+import GatewayWire
+import XCTest
+
+@testable import WalletCore
+
+final class AuditChainTests: XCTestCase {
+    /// Opens the database file beside the store, as someone with file access would, and runs `sql`.
+    private func tamper(_ directory: TemporaryDirectory, _ sql: String) throws {
+        let queue = try DatabaseQueue(path: directory.databasePath)
+        try queue.writeWithoutTransaction { db in try db.execute(sql: sql) }
+    }
+
+    func testChainHoldsAfterLinksChargesAndOperatorActs() async throws {
+        let directory = TemporaryDirectory()
+        let clock = ManualClock(noonTokyo)
+        let (store, link) = try await makeLinkedStore(directory, clock: clock)
+        _ = try await store.submitCharge(
+            chargeRequest("c1", link: link, yen: 1_000), bankCode: "9900", bodyDigest: digest("c1"),
+            decide: approveAll, sign: testSign)
+        try await store.markPhoneVerified(walletID: "W0000004", audit: operatorAudit)
+        let verification = try await store.verifyAudit()
+        XCTAssertTrue(verification.passed, "\(verification.firstBroken.map { "\($0.id): \($0.why)" } ?? "")")
+        let total = try await store.count("SELECT count(*) FROM audit")
+        XCTAssertEqual(verification.entriesChecked, Int64(total))
+        XCTAssertGreaterThan(total, 5)
+        XCTAssertEqual(verification.headHash.count, 32)
+    }
+
+    func testEveryChargeDecisionIsAuditedWithTheRuleThatDecided() async throws {
+        let directory = TemporaryDirectory()
+        let clock = ManualClock(noonTokyo)
+        let (store, link) = try await makeLinkedStore(directory, clock: clock)
+        let held = try await store.submitCharge(
+            chargeRequest("h1", link: link, yen: 45_000), bankCode: "9900", bodyDigest: digest("h1"),
+            decide: { _ in .hold(rule: "monitoring: large charge on a new link") }, sign: testSign)
+        let declined = try await store.submitCharge(
+            chargeRequest("d1", link: link, yen: 2_000), bankCode: "9900", bodyDigest: digest("d1"),
+            decide: { _ in .decline(.limitExceeded, rule: "limits: per wallet per day") }, sign: testSign)
+
+        let heldEntries = try await store.auditEntries(subject: held.chargeID)
+        XCTAssertEqual(heldEntries.map(\.action), ["charge.held"])
+        XCTAssertEqual(heldEntries.first?.reason, "monitoring: large charge on a new link")
+        XCTAssertEqual(heldEntries.first?.actor, "bank/9900")
+        let declinedEntries = try await store.auditEntries(subject: declined.chargeID)
+        XCTAssertEqual(declinedEntries.map(\.action), ["charge.declined"])
+        XCTAssertEqual(declinedEntries.first?.reason, "limits: per wallet per day")
+
+        _ = try await store.releaseHold(chargeID: held.chargeID, audit: operatorAudit, sign: testSign)
+        let afterRelease = try await store.auditEntries(subject: held.chargeID)
+        XCTAssertEqual(afterRelease.map(\.action), ["charge.held", "hold.release"])
+        let linkEntries = try await store.auditEntries(subject: link)
+        XCTAssertEqual(linkEntries.map(\.action), ["link.approved"])
+    }
+
+    func testEditingOneEntryBreaksTheChainAtThatEntry() async throws {
+        let directory = TemporaryDirectory()
+        let clock = ManualClock(noonTokyo)
+        let (store, _) = try await makeLinkedStore(directory, clock: clock)
+        try tamper(directory, """
+            DROP TRIGGER audit_is_append_only_update;
+            UPDATE audit SET reason = 'nothing to see' WHERE id = 3;
+            """)
+        let verification = try await store.verifyAudit()
+        XCTAssertEqual(verification.firstBroken?.id, 3)
+        XCTAssertEqual(verification.entriesChecked, 3)
+        XCTAssertTrue(verification.firstBroken?.why.contains("edited") ?? false)
+    }
+
+    func testDeletingOneEntryBreaksTheChainAtTheNextEntry() async throws {
+        let directory = TemporaryDirectory()
+        let clock = ManualClock(noonTokyo)
+        let (store, _) = try await makeLinkedStore(directory, clock: clock)
+        try tamper(directory, """
+            DROP TRIGGER audit_is_append_only_delete;
+            DELETE FROM audit WHERE id = 2;
+            """)
+        let verification = try await store.verifyAudit()
+        XCTAssertEqual(verification.firstBroken?.id, 3)
+    }
+
+    func testDeletingTheNewestEntriesIsNoticed() async throws {
+        let directory = TemporaryDirectory()
+        let clock = ManualClock(noonTokyo)
+        let (store, _) = try await makeLinkedStore(directory, clock: clock)
+        let total = try await store.count("SELECT count(*) FROM audit")
+        try tamper(directory, """
+            DROP TRIGGER audit_is_append_only_delete;
+            DELETE FROM audit WHERE id = \(total);
+            """)
+        let verification = try await store.verifyAudit()
+        XCTAssertEqual(verification.firstBroken?.id, Int64(total))
+    }
+
+    func testAnEntryWithoutHashesIsRefusedBySchema() async throws {
+        let directory = TemporaryDirectory()
+        let clock = ManualClock(noonTokyo)
+        _ = try await makeLinkedStore(directory, clock: clock)
+        XCTAssertThrowsError(try tamper(directory, """
+            INSERT INTO audit(at_unix_ms, actor, action, subject, reason, detail) VALUES (1, 'x', 'y', 'z', '', '')
+            """))
+    }
+
+    func testMigrationChainsExistingEntriesInIdOrder() async throws {
+        let directory = TemporaryDirectory()
+        try writeV1DatabaseWithAuditEntries(directory)
+        let store = try WalletStore(stateDirectory: directory.path, create: false)
+        let verification = try await store.verifyAudit()
+        XCTAssertTrue(verification.passed)
+        XCTAssertEqual(verification.entriesChecked, 3)
+        let first = try await store.auditEntries(subject: "9900").first
+        XCTAssertEqual(first?.prevHash, AuditChain.genesisHash)
+        try await store.registerWallet(id: "W0000009", isTest: true, audit: operatorAudit)
+        let extended = try await store.verifyAudit()
+        XCTAssertTrue(extended.passed)
+        XCTAssertEqual(extended.entriesChecked, 4)
+    }
+
+    /// A database as v1 shipped it, with audit entries written before the chain existed.
+    private func writeV1DatabaseWithAuditEntries(_ directory: TemporaryDirectory) throws {
+        let queue = try DatabaseQueue(path: directory.databasePath)
+        try Schema.migrator.migrate(queue, upTo: "v1-ledger")
+        try queue.write { db in
+            for index in 1...3 {
+                try db.execute(
+                    sql: """
+                        INSERT INTO audit(at_unix_ms, actor, action, subject, reason, detail) VALUES (?, ?, ?, ?, ?, ?)
+                        """,
+                    arguments: [Int64(index), "operator/old", "bank.set_state", "9900", "reason \(index)", ""])
+            }
+        }
+    }
+}
