@@ -1,5 +1,6 @@
 import Foundation
 import GatewayTLS
+import NIOConcurrencyHelpers
 import NIOCore
 import NIOPosix
 import XCTest
@@ -73,18 +74,20 @@ final class TLSLifecycleSocketTests: XCTestCase {
     }
 
     private func connect(_ context: TLSClientContext) throws -> (Channel, ClientCollector) {
+        // The collector is kept from the initializer rather than looked up in the pipeline afterwards: a handshake
+        // refused at once closes the channel and empties its pipeline before a lookup could run.
+        let made = NIOLockedValueBox<ClientCollector?>(nil)
         let channel = try ClientBootstrap(group: server.group)
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
+                    let collector = ClientCollector(eventLoop: channel.eventLoop)
+                    made.withLockedValue { $0 = collector }
                     try channel.pipeline.syncOperations.addHandler(context.makeHandler(), name: "tls")
-                    try channel.pipeline.syncOperations.addHandler(ClientCollector(eventLoop: channel.eventLoop))
+                    try channel.pipeline.syncOperations.addHandler(collector)
                 }
             }
             .connect(host: "127.0.0.1", port: server.port).wait()
-        let collector = try channel.eventLoop.submit {
-            try channel.pipeline.syncOperations.handler(type: ClientCollector.self)
-        }.wait()
-        return (channel, collector)
+        return (channel, made.withLockedValue { $0! })
     }
 
     func testReloadedCRLRefusesTheRevokedBankWhileAnOpenConnectionKeepsWorking() throws {
