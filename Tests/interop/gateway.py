@@ -1,7 +1,9 @@
 """Starts a real `bankgw serve --demo` on ephemeral ports for interop tests, and stops it."""
+import atexit
 import json
 import os
 import pathlib
+import shutil
 import signal
 import subprocess
 import tempfile
@@ -11,8 +13,11 @@ import time
 class Gateway:
     def __init__(self, bankgw_bin, state_dir=None, grace_seconds=10):
         self.bankgw_bin = bankgw_bin
-        self.owns_state_dir = state_dir is None
-        self.state_dir = state_dir or tempfile.mkdtemp(prefix="bankgw-test-")
+        if state_dir is None:
+            # Tests may read the state after stopping the gateway (audit verify, ledger verify): remove it at exit.
+            state_dir = tempfile.mkdtemp(prefix="bankgw-test-")
+            atexit.register(shutil.rmtree, state_dir, True)
+        self.state_dir = state_dir
         self.ready_file = os.path.join(self.state_dir, "ready.json")
         self.grace_seconds = grace_seconds
         self.process = None
@@ -55,9 +60,6 @@ class Gateway:
                 self.process.kill()
                 self.process.wait()
         self.log.close()
-        if self.owns_state_dir:
-            import shutil
-            shutil.rmtree(self.state_dir, ignore_errors=True)
         return self.process.returncode
 
     def secure_channel(self, bank="9900"):
