@@ -132,14 +132,14 @@ public final class AdminService: Sendable {
         return services
     }
 
-    /// Registers one Admin method: decode, operator-only check, the act (with "operator/NAME" as the actor),
+    /// Registers one Admin method: operator-only check, decode, the act (with "operator/NAME" as the actor),
     /// errors mapped to SPEC §3 statuses, encode.
     private func register<Request: WireMessage, Response: WireMessage>(
         _ services: inout RPCServices, _ method: String, _ type: Request.Type,
         _ act: @escaping @Sendable (Request, _ actor: String) async throws -> Response
     ) {
         services.register(service: Self.serviceName, method: method, .unaryAsync { request, context in
-            let decoded = try MessageCoding.decode(Request.self, from: request)
+            // Who may call comes before what was sent: a bank learns nothing about Admin's validation rules.
             let actor: String
             switch context.peer {
             case .operatorName(let name)?: actor = "operator/\(name)"
@@ -148,6 +148,7 @@ public final class AdminService: Sendable {
             case nil:
                 throw GRPCStatus(.permissionDenied, "an operator client certificate is required")
             }
+            let decoded = try MessageCoding.decode(Request.self, from: request)
             do {
                 return try MessageCoding.encode(try await act(decoded, actor), context: context, capacityHint: 256)
             } catch let error as WalletError {

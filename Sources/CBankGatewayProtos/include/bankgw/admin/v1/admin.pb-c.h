@@ -324,7 +324,7 @@ struct  Bankgw__Admin__V1__RegisterWalletRequest
 {
   ProtobufCMessage base;
   /*
-   * empty: the gateway assigns the next W-number
+   * required: W followed by 7 digits
    */
   char *wallet_account_id;
   /*
