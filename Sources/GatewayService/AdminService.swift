@@ -16,18 +16,19 @@ public final class AdminService: Sendable {
 
     private let store: WalletStore
     private let receipts: ReceiptSigner
-    private let pins: BankPins?
+    private let directory: BankDirectory?
     private let clock: @Sendable () -> Int64
     private let logger: Logger
 
-    /// `pins`: the TLS stage's in-memory pin table, refreshed after every profile change.
+    /// `directory`: the request path's in-memory view of the banks (rates, pins), refreshed after every profile
+    /// change; share it with `BankGatewayService` and the TLS stage.
     public init(
-        store: WalletStore, receipts: ReceiptSigner, pins: BankPins? = nil,
+        store: WalletStore, receipts: ReceiptSigner, directory: BankDirectory? = nil,
         clock: @escaping @Sendable () -> Int64 = WalletStore.systemClock, logger: Logger = Logger(label: "bankgw.admin")
     ) {
         self.store = store
         self.receipts = receipts
-        self.pins = pins
+        self.directory = directory
         self.clock = clock
         self.logger = logger
     }
@@ -49,11 +50,11 @@ public final class AdminService: Sendable {
                 audit: AuditContext(actor: actor, reason: request.reason))
             return try await Self.bank(store, request.bankCode)
         }
-        register(&services, "SetBankProfile", SetBankProfileRequest.self) { [store, pins] request, actor in
+        register(&services, "SetBankProfile", SetBankProfileRequest.self) { [store, directory] request, actor in
             try await store.setBankProfile(
                 code: request.bankCode, profile: BankProfile(request.profile!),
                 audit: AuditContext(actor: actor, reason: request.reason))
-            try await pins?.reload(from: store)
+            try await directory?.reload(from: store)
             return try await Self.bank(store, request.bankCode)
         }
         register(&services, "SetPilotList", SetPilotListRequest.self) { [store] request, actor in

@@ -21,6 +21,7 @@ public final class BankGatewayService: Sendable {
     private let linkChecks: LinkChecks
     private let chargeChecks: ChargeChecks
     private let rateLimiter: BankRateLimiter
+    private let directory: BankDirectory
     private let receipts: ReceiptSigner
     private let clock: @Sendable () -> Int64
     private let logger: Logger
@@ -28,10 +29,12 @@ public final class BankGatewayService: Sendable {
     private let decisions: Counter
 
     /// `linkChecks` / `chargeChecks` default to the SPEC chains; tests (and the conformance suite's "broken
-    /// gateway" check) compose others. There is no switch for that in the shipped binary.
+    /// gateway" check) compose others. There is no switch for that in the shipped binary. `directory` is shared
+    /// with `AdminService`, which refreshes it when a bank's profile changes.
     public init(
         store: WalletStore, receipts: ReceiptSigner, linkChecks: LinkChecks = .standard,
         chargeChecks: ChargeChecks = .standard, rateLimiter: BankRateLimiter = BankRateLimiter(),
+        directory: BankDirectory = BankDirectory(),
         clock: @escaping @Sendable () -> Int64 = WalletStore.systemClock,
         logger: Logger = Logger(label: "bankgw.bank-service")
     ) {
@@ -40,6 +43,7 @@ public final class BankGatewayService: Sendable {
         self.linkChecks = linkChecks
         self.chargeChecks = chargeChecks
         self.rateLimiter = rateLimiter
+        self.directory = directory
         self.clock = clock
         self.logger = logger
         self.fraudAlerts = Counter(label: "bankgw_fraud_alerts_total")
@@ -118,19 +122,19 @@ public final class BankGatewayService: Sendable {
         if let rejection = RequestChecks.bankRequest(caller: caller, header: header, nowUnixMs: clock()) {
             throw rejection.status
         }
-        let bank: BankFacts?
+        let bank: BankDirectory.Entry?
         do {
-            bank = try await store.bank(code: header.bankCode)
+            bank = try await directory.entry(for: header.bankCode, store: store)
         } catch {
             throw error.status
         }
         guard let bank else {
             throw GRPCStatus(.permissionDenied, "bank \(header.bankCode) is not registered with the gateway")
         }
-        if let rejection = rateLimiter.admit(bankCode: bank.code, maxRequestsPerSecond: bank.profile.maxRequestsPerSecond) {
+        if let rejection = rateLimiter.admit(bankCode: header.bankCode, maxRequestsPerSecond: bank.maxRequestsPerSecond) {
             throw rejection.status
         }
-        return bank.code
+        return header.bankCode
     }
 
     /// Runs a wallet-core call, mapping its errors to statuses (and raising the fraud alert of SPEC §3).

@@ -97,17 +97,17 @@ struct ServeCommand: AsyncParsableCommand {
         }
         let receipts = try ReceiptSigner(privateKeyPath: deployment.receiptKey)
 
-        // SPKI pins live in the bank profiles; the handshake reads them from memory (it cannot wait on storage).
-        let pins = BankPins()
-        try await pins.reload(from: store)
+        // Pins and rates live in the bank profiles; the handshake and the request path read them from memory.
+        let directory = BankDirectory()
+        try await directory.reload(from: store)
         let tls = try TLSServerContext(configuration: TLSServerConfiguration(
             certificateChainPath: deployment.tls.certificate, privateKeyPath: deployment.tls.privateKey,
             trustRootsPath: deployment.tls.partnerCA, crlPath: deployment.tls.crl,
             handshakeTimeout: .milliseconds(deployment.tls.handshakeTimeoutMs),
-            spkiPin: { code in pins.pin(for: code) }
+            spkiPin: { code in directory.pin(for: code) }
         ))
-        var services = BankGatewayService(store: store, receipts: receipts).services
-        services.merge(AdminService(store: store, receipts: receipts, pins: pins).services)
+        var services = BankGatewayService(store: store, receipts: receipts, directory: directory).services
+        services.merge(AdminService(store: store, receipts: receipts, directory: directory).services)
 
         var listeners = GatewayListeners()
         listeners.tlsHost = deployment.listen.tls.host
