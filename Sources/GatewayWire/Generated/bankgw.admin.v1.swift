@@ -2041,5 +2041,22 @@ public enum AdminMethods {
     )
 
     /// Every method of the service, in proto order.
-    public static let all: [any WireMethodDescribing] = [listBanks, getBank, setBankState, setBankProfile, setPilotList, recordConformance, registerWallet, getWallet, recordEkyc, markPhoneVerified, issueLinkCode, unlockLinking, unfreezeCharges, listHolds, releaseHold, rejectHold]
+    public static let all: [any WireMethodDescribing] = [
+        listBanks,
+        getBank,
+        setBankState,
+        setBankProfile,
+        setPilotList,
+        recordConformance,
+        registerWallet,
+        getWallet,
+        recordEkyc,
+        markPhoneVerified,
+        issueLinkCode,
+        unlockLinking,
+        unfreezeCharges,
+        listHolds,
+        releaseHold,
+        rejectHold,
+    ]
 }

@@ -841,5 +841,10 @@ public enum BankGatewayMethods {
     )
 
     /// Every method of the service, in proto order.
-    public static let all: [any WireMethodDescribing] = [linkAccount, charge, getCharge, unlink]
+    public static let all: [any WireMethodDescribing] = [
+        linkAccount,
+        charge,
+        getCharge,
+        unlink,
+    ]
 }

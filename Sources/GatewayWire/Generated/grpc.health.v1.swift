@@ -179,5 +179,8 @@ public enum HealthMethods {
     )
 
     /// Every method of the service, in proto order.
-    public static let all: [any WireMethodDescribing] = [check, watch]
+    public static let all: [any WireMethodDescribing] = [
+        check,
+        watch,
+    ]
 }
