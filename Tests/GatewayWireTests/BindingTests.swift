@@ -23,7 +23,8 @@ final class BindingTests: XCTestCase {
         let wrongType = chargeRequestTable({ $0.type = PROTOBUF_C_TYPE_INT32 }, field: "amount_yen")
         let problems = WireBindings.mismatches(wrongType)
         XCTAssertEqual(problems.count, 1, "\(problems)")
-        XCTAssertTrue(problems.first?.contains("bankgw.v1.ChargeRequest.amount_yen (#3): binding type") == true, "\(problems)")
+        XCTAssertTrue(
+            problems.first?.contains("bankgw.v1.ChargeRequest.amount_yen (#3): binding type") == true, "\(problems)")
     }
 
     func testAWrongOffsetNumberOrReferencedTypeIsCaught() {
@@ -46,7 +47,8 @@ final class BindingTests: XCTestCase {
 
         var missingField = AdminBankProfile.binding
         missingField.fields.removeLast()
-        XCTAssertTrue(WireBindings.mismatches(missingField).contains { $0.contains("binding has 8 fields, descriptor 9") })
+        XCTAssertTrue(
+            WireBindings.mismatches(missingField).contains { $0.contains("binding has 8 fields, descriptor 9") })
     }
 
     func testRepeatedFieldCountOffsetsAreChecked() {
