@@ -166,23 +166,37 @@ final class OperatorTests: XCTestCase {
             .failedPrecondition("hold \(held.chargeID) is already rejected"))
     }
 
-    func testReleasingAHoldOverTheBalanceCapFailsAndLeavesItOpen() async throws {
+    func testAHoldReservesTheCapAndAReleaseTheLimitsNoLongerAllowFailsAndLeavesItOpen() async throws {
+        // SPEC §4 (amended): the hold reserves its amount against the cap from the moment it is held, so the cap can
+        // no longer fill up behind it; a release runs the chain again and is refused, naming the rule, when a limit
+        // in force at release time no longer allows it.
         let directory = TemporaryDirectory()
         let (store, link) = try await makeLinkedStore(directory, clock: ManualClock(noonTokyo))
         let held = try await store.submitCharge(
             chargeRequest("h", link: link, yen: 50_000), bankCode: "9900", bodyDigest: digest("h"),
             decide: { _ in .hold(rule: "near-limit") }, sign: testSign)
         _ = try await store.submitCharge(
-            chargeRequest("fill", link: link, yen: 960_000), bankCode: "9900", bodyDigest: digest("fill"),
+            chargeRequest("fill", link: link, yen: 950_000), bankCode: "9900", bodyDigest: digest("fill"),
             decide: approveAll, sign: testSign)
+        let capOnly = ChargeChecks(rules: [ChargeRules.balanceCap])
+        let over = try await store.submitCharge(
+            chargeRequest("one-more", link: link, yen: 1), bankCode: "9900", bodyDigest: digest("one-more"),
+            decide: { capOnly.evaluate($0) }, sign: testSign)
+        XCTAssertEqual(over.declineReason, .balanceCapExceeded, "the open hold is counted against the cap")
 
+        try await store.setBankProfile(
+            code: "9900", profile: BankProfile(maxDailyYenPerWallet: 960_000), audit: operatorAudit)
         await XCTAssertThrowsWalletError(
             try await store.releaseHold(chargeID: held.chargeID, audit: operatorAudit, sign: testSign),
-            .failedPrecondition("releasing hold \(held.chargeID) would take wallet W0000001 over its balance cap"))
+            .failedPrecondition(
+                "hold \(held.chargeID) cannot be released now and stays open: charge.limit.daily declines it "
+                    + "(limitExceeded)"))
         let open = try await store.holds()
         XCTAssertEqual(open.map(\.chargeID), [held.chargeID])
         let balance = try await store.wallet(id: "W0000001")?.balanceYen
-        XCTAssertEqual(balance, 960_000)
+        XCTAssertEqual(balance, 950_000)
+        let verification = try await store.verifyLedger()
+        XCTAssertTrue(verification.passed, "\(verification.checks)")
     }
 }
 
