@@ -321,8 +321,10 @@ enum Schema {
                 ])
         }
         try db.execute(sql: """
+            -- (A balance over the cap by itself is the v1 CHECK's to refuse; this adds the reservations.)
             CREATE TRIGGER wallet_within_cap_with_reservations BEFORE UPDATE ON ledger_account
                 WHEN NEW.kind = 'wallet'
+                    AND NEW.credits_posted_yen - NEW.debits_posted_yen <= NEW.balance_cap_yen
                     AND NEW.credits_posted_yen - NEW.debits_posted_yen + NEW.pending_credits_yen > NEW.balance_cap_yen
                     AND NEW.credits_posted_yen - NEW.debits_posted_yen + NEW.pending_credits_yen
                         > OLD.credits_posted_yen - OLD.debits_posted_yen + OLD.pending_credits_yen
