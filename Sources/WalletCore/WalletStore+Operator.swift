@@ -75,12 +75,15 @@ extension WalletStore {
             guard let bank = try Ledger.bankRecord(db, code: code)?.record else {
                 throw WalletError.notFound("bank \(code)")
             }
-            if newState == .pilot || newState == .enabled {
-                guard let passed = bank.lastPassingConformanceAtUnixMs,
-                    now - passed <= BankEnablement.maxConformanceAgeMs
-                else {
-                    throw WalletError.failedPrecondition(
-                        "bank \(code) has no passing conformance run in the last 90 days; cannot move to \(newState)")
+            // The rule has one definition (GatewayPolicy): a recent passing run for PILOT/ENABLED, a reason always.
+            if let refused = BankEnablement.checkChange(
+                bankCode: code, operation: operation, to: newState, reason: audit.reason,
+                lastPassingConformanceAtUnixMs: bank.lastPassingConformanceAtUnixMs, nowUnixMs: now)
+            {
+                switch refused.code {
+                case .invalidArgument: throw WalletError.invalidArgument(refused.message)
+                case .failedPrecondition, .permissionDenied, .resourceExhausted:
+                    throw WalletError.failedPrecondition(refused.message)
                 }
             }
             let column = operation == .link ? "link_state" : "charge_state"

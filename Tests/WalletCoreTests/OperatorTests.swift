@@ -43,19 +43,23 @@ final class OperatorTests: XCTestCase {
 
         await XCTAssertThrowsWalletError(
             try await store.setBankState(code: "0010", operation: .charge, state: .enabled, audit: operatorAudit),
-            .failedPrecondition("bank 0010 has no passing conformance run in the last 90 days; cannot move to enabled"))
+            .failedPrecondition(
+                "bank 0010 charge → ENABLED needs a passing conformance run within the last 90 days; none is recorded"))
         try await store.recordConformance(code: "0010", passed: false, ranAtUnixMs: clock.now, detail: "3 failed",
                                           audit: operatorAudit)
         await XCTAssertThrowsWalletError(
             try await store.setBankState(code: "0010", operation: .charge, state: .pilot, audit: operatorAudit),
-            .failedPrecondition("bank 0010 has no passing conformance run in the last 90 days; cannot move to pilot"))
+            .failedPrecondition(
+                "bank 0010 charge → PILOT needs a passing conformance run within the last 90 days; none is recorded"))
         try await store.recordConformance(code: "0010", passed: true, ranAtUnixMs: clock.now, detail: "all passed",
                                           audit: operatorAudit)
         try await store.setBankState(code: "0010", operation: .charge, state: .pilot, audit: operatorAudit)
         clock.advance(ms: 90 * 86_400_000 + 1)
         await XCTAssertThrowsWalletError(
             try await store.setBankState(code: "0010", operation: .link, state: .enabled, audit: operatorAudit),
-            .failedPrecondition("bank 0010 has no passing conformance run in the last 90 days; cannot move to enabled"))
+            .failedPrecondition(
+                "bank 0010 link → ENABLED needs a passing conformance run within the last 90 days; the last was "
+                    + "recorded 2026-11-24T12:00:00+09:00 (90 days ago)"))
         try await store.setBankState(code: "0010", operation: .charge, state: .suspended, audit: operatorAudit)
 
         let bank = try await store.bank(code: "0010")
