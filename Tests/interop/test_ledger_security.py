@@ -314,3 +314,32 @@ def test_an_unregistered_bank_code_is_rate_limited(gw, pb):
     # A registered bank is still served.
     expect_status(grpc.StatusCode.NOT_FOUND, lambda: Bank(gw, pb, "9900").stub.GetCharge(
         pb.v1.GetChargeRequest(header=Bank(gw, pb, "9900").header(), original_request_id="x"), timeout=10))
+
+
+def test_store_unavailable_is_a_plain_message_for_the_bank_and_the_details_are_logged(gw, pb):
+    import threading
+    op, bank = Operator(gw, pb), Bank(gw, pb, "9900")
+    linked = bank.link("W0000001", op.link_code("W0000001"), "ヤマダ ハナコ")
+    locked, release_lock = threading.Event(), threading.Event()
+
+    def hold_the_write_lock():
+        db = sqlite3.connect(os.path.join(gw.state_dir, "wallet.sqlite"), timeout=1, isolation_level=None)
+        db.execute("BEGIN IMMEDIATE")  # the one writer lock: the gateway's writer waits 5 s, then gives up
+        locked.set()
+        release_lock.wait(20)
+        db.execute("ROLLBACK")
+        db.close()
+
+    thread = threading.Thread(target=hold_the_write_lock)
+    thread.start()
+    try:
+        assert locked.wait(10)
+        details = expect_status(grpc.StatusCode.UNAVAILABLE, lambda: bank.charge(linked.link_id, 1_000))
+    finally:
+        release_lock.set()
+        thread.join()
+    for leak in ("SQLite", "sqlite", "locked", gw.state_dir):
+        assert leak not in details, details
+    assert "database is locked" in gw.log_text(), "the SQLite details are in the gateway's log"
+    assert op.balance("W0000001") == 0
+    verify_ledger(gw)
