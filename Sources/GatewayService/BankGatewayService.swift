@@ -197,7 +197,8 @@ public final class BankGatewayService: Sendable {
             var withoutSentAt = message
             withoutSentAt.header.sentAtUnixMs = 0
             return BodyDigest(
-                sha256: Digest.sha256(try withoutSentAt.wireBytes()), legacySHA256: Digest.sha256(try message.wireBytes()))
+                sha256: Digest.sha256(try withoutSentAt.wireBytes()),
+                legacySHA256: Digest.sha256(try message.wireBytes()))
         } catch {
             // A decoded request always re-encodes (the fuzzer checks exactly that).
             logger.error("could not re-encode \(M.protoName): \(error)")

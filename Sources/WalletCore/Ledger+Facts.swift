@@ -266,7 +266,8 @@ enum Ledger {
         _ db: Database, key: IdempotencyKey, operation: Operation, digest: BodyDigest
     ) throws -> StoredResponse? {
         guard let stored = try storedResponse(db, key: key) else { return nil }
-        let expected = stored.digestVersion == currentDigestVersion ? digest.sha256 : digest.legacySHA256 ?? digest.sha256
+        let expected =
+            stored.digestVersion == currentDigestVersion ? digest.sha256 : digest.legacySHA256 ?? digest.sha256
         guard stored.operation == operation, stored.bodySHA256 == expected else {
             throw WalletError.duplicateRequestDifferentBody(bankCode: key.bankCode, requestID: key.requestID)
         }

@@ -33,7 +33,9 @@ public struct WalletLimits: Sendable, Hashable {
         precondition(maxBatchWrites >= 1, "maxBatchWrites must be at least 1")
         precondition(maxBatchDuration > .zero, "maxBatchDuration must be positive")
         precondition(maxPendingWrites >= 1, "maxPendingWrites must be at least 1")
-        precondition(idempotencyRetentionMs >= RequestChecks.minIdempotencyRetentionMs, "SPEC §3 keeps idempotency records ≥ 30 days")
+        precondition(
+            idempotencyRetentionMs >= RequestChecks.minIdempotencyRetentionMs,
+            "SPEC §3 keeps idempotency records ≥ 30 days")
         precondition(
             maxCountedRecentChargesOnLink > ChargeRules.maxChargesFromTokenInWindowBeforeHold,
             "the monitoring rule needs to see a 4th charge")

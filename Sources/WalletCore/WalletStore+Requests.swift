@@ -294,7 +294,8 @@ extension WalletStore {
         let digest = BodyDigest(sha256: bodyDigest, legacySHA256: legacyBodyDigest)
         return try await write(key: key) { db, state in
             if let stored = try Ledger.replay(db, key: key, operation: .unlink, digest: digest) {
-                return UnlinkOutcome(response: UnlinkResponse(unlinked: stored.unlinked), walletChargesJustFrozen: false)
+                return UnlinkOutcome(
+                    response: UnlinkResponse(unlinked: stored.unlinked), walletChargesJustFrozen: false)
             }
             if let freshness { throw WalletError.rejected(freshness) }
             let now = state.clock()

@@ -31,7 +31,8 @@ struct WalletLoad: Sendable {
             if try await store.wallet(id: walletID) == nil {
                 try await store.registerWallet(id: walletID, isTest: true, audit: audit)
                 try await store.issueLinkCode(
-                    walletID: walletID, codeMAC: codeHash, expiresAtUnixMs: WalletStore.systemClock() + LinkRules.linkCodeLifetimeMs,
+                    walletID: walletID, codeMAC: codeHash,
+                    expiresAtUnixMs: WalletStore.systemClock() + LinkRules.linkCodeLifetimeMs,
                     audit: audit)
             }
             let outcome = try await store.submitLink(

@@ -33,7 +33,8 @@ final class Issue16PolicyTests: XCTestCase {
     func testATokenActivelyLinkedToTheSameWalletIsDeclinedAccountLinkLimit() {
         var facts = Fixture.link()
         facts.tokenActivelyLinked = true
-        XCTAssertEqual(LinkChecks.standard.evaluate(facts), .decline(.accountLinkLimit, rule: "link.account_link_limit"))
+        XCTAssertEqual(
+            LinkChecks.standard.evaluate(facts), .decline(.accountLinkLimit, rule: "link.account_link_limit"))
     }
 
     func testTheFourthChargeFromATokenToAWalletIsHeldWhateverLinkCarriesIt() {
