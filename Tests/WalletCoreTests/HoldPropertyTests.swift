@@ -69,16 +69,23 @@ final class HoldPropertyTests: XCTestCase {
                 guard let linkID = activeLinks[wallet]?.randomElement(using: &random) else { break }
                 let amount = [1_000, 20_000, 45_000, 49_000, 120_000, 250_000, 299_000].randomElement(using: &random)!
                 serial += 1
-                // SUSPENDED: rejected, judged nothing, wrote nothing (nil).
-                let response = try? await store.submitCharge(
-                    chargeRequest("c-\(seed)-\(serial)", link: linkID, yen: Int64(amount)), bankCode: "9900",
-                    bodyDigest: digest("c\(seed)-\(serial)"), decide: { standard.evaluate($0) }, sign: testSign)
-                if let response, response.decision == .held { openHolds.append(response.chargeID) }
+                do {
+                    let response = try await store.submitCharge(
+                        chargeRequest("c-\(seed)-\(serial)", link: linkID, yen: Int64(amount)), bankCode: "9900",
+                        bodyDigest: digest("c\(seed)-\(serial)"), decide: { standard.evaluate($0) }, sign: testSign)
+                    if response.decision == .held { openHolds.append(response.chargeID) }
+                } catch {
+                    // SUSPENDED: rejected, judged nothing, wrote nothing. Anything else is a failure.
+                    XCTAssertTrue(Self.isRejection(error), "\(what): \(error)")
+                }
             case 50..<65:
                 guard let hold = openHolds.randomElement(using: &random) else { break }
-                // Refused by the chain at release time (nil): still open.
-                if (try? await store.releaseHold(chargeID: hold, audit: operatorAudit, sign: testSign)) != nil {
+                do {
+                    _ = try await store.releaseHold(chargeID: hold, audit: operatorAudit, sign: testSign)
                     openHolds.removeAll { $0 == hold }
+                } catch {
+                    // Refused by the chain at release time: still open. Anything else is a failure.
+                    XCTAssertTrue(Self.isRefusedRelease(error), "\(what): \(error)")
                 }
             case 65..<72:
                 guard let hold = openHolds.randomElement(using: &random) else { break }
@@ -104,6 +111,16 @@ final class HoldPropertyTests: XCTestCase {
         }
         let verification = try await store.verifyLedger()
         XCTAssertTrue(verification.passed, "seed \(seed): \(verification.checks)")
+    }
+
+    private static func isRejection(_ error: any Error) -> Bool {
+        if case WalletError.rejected = error { return true }
+        return false
+    }
+
+    private static func isRefusedRelease(_ error: any Error) -> Bool {
+        if case WalletError.failedPrecondition = error { return true }
+        return false
     }
 
     private static func link(

@@ -82,4 +82,19 @@ final class MigrationTests: XCTestCase {
             XCTAssertEqual(mode, 0o600, file)
         }
     }
+
+    func testVerifyNamesAReservationThatDoesNotMatchItsPendingTransfers() async throws {
+        let directory = TemporaryDirectory()
+        let (store, link) = try await makeLinkedStore(directory, clock: ManualClock(noonTokyo))
+        _ = try await store.submitCharge(
+            chargeRequest("h", link: link, yen: 45_000), bankCode: "9900", bodyDigest: digest("h"),
+            decide: { _ in .hold(rule: "near-limit") }, sign: testSign)
+        let healthy = try await store.verifyLedger()
+        XCTAssertTrue(healthy.passed, "\(healthy.checks)")
+        try await store.pool.write { db in
+            try db.execute(sql: "UPDATE ledger_account SET pending_credits_yen = 0 WHERE kind = 'wallet'")
+        }
+        let broken = try await store.verifyLedger()
+        XCTAssertEqual(broken.firstFailure?.name, "reservations-match-pending-transfers")
+    }
 }
