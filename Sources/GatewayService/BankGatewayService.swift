@@ -74,7 +74,7 @@ public final class BankGatewayService: Sendable {
                 try await store.submitCharge(
                     charge, bankCode: bank, bodyDigest: try digest(charge),
                     decide: { [chargeChecks] facts in chargeChecks.evaluate(facts) },
-                    sign: { [receipts] response in receipts.sign(response) }
+                    sign: { [receipts] response in receipts.seal(response) }
                 )
             }
             return try MessageCoding.encode(response, context: context, capacityHint: 160)

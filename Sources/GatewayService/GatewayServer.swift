@@ -1,6 +1,7 @@
 import GatewayRPC
 import GatewayTLS
 import Logging
+import Metrics
 import NIOCore
 import NIOPosix
 import Prometheus
@@ -74,7 +75,11 @@ public final class GatewayServer: Service, Sendable {
             await metrics.close()
             throw error
         }
-        let reload = tls.reloadOnHangup()
+        // SIGHUP: a failed reload is logged at error by the context and counted here, so it alerts.
+        let reloads = Counter(label: "bankgw_tls_reloads_total", dimensions: [("result", "ok")])
+        let failedReloads = Counter(label: "bankgw_tls_reloads_total", dimensions: [("result", "failed")])
+        failedReloads.increment(by: 0)
+        let reload = tls.reloadOnHangup { succeeded in (succeeded ? reloads : failedReloads).increment() }
         health.setAll(.serving)
         logger.info(
             "BankGateway serving",

@@ -111,7 +111,8 @@ extension ChargeResponse: WireMessage {
     public init(reading r: MessageReader) throws(WireError) {
         self.init(
             decision: try r.enumValue(1), chargeID: r.string(2), declineReason: try r.enumValue(3),
-            processedAtUnixMs: r.int64(4), receiptSignature: r.bytes(5)
+            processedAtUnixMs: r.int64(4), receiptSignature: r.bytes(5), requestID: r.string(6),
+            bankCode: r.string(7), linkID: r.string(8), amountYen: r.int64(9), receiptKeyID: r.string(10)
         )
     }
 
@@ -121,6 +122,11 @@ extension ChargeResponse: WireMessage {
         w.set(3, declineReason)
         w.set(4, processedAtUnixMs)
         w.set(5, receiptSignature)
+        w.set(6, requestID)
+        w.set(7, bankCode)
+        w.set(8, linkID)
+        w.set(9, amountYen)
+        w.set(10, receiptKeyID)
     }
 
     /// The bytes the receipt signature covers (SPEC §5): this response's encoding with field 5 empty.

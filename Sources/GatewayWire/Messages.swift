@@ -88,16 +88,29 @@ public struct ChargeResponse: Sendable, Hashable {
     public var processedAtUnixMs: Int64
     /// ECDSA P-256/SHA-256 over this message's encoding with this field empty (SPEC §5).
     public var receiptSignature: [UInt8]
+    /// What the receipt binds (SPEC §2/§5): the request it answers, for how much, and the signing key.
+    public var requestID: String
+    public var bankCode: String
+    public var linkID: String
+    public var amountYen: Int64
+    /// Hex SHA-256 of the signing key's SubjectPublicKeyInfo, first 16 characters.
+    public var receiptKeyID: String
 
     public init(
         decision: Decision = .unspecified, chargeID: String = "", declineReason: DeclineReason = .unspecified,
-        processedAtUnixMs: Int64 = 0, receiptSignature: [UInt8] = []
+        processedAtUnixMs: Int64 = 0, receiptSignature: [UInt8] = [], requestID: String = "", bankCode: String = "",
+        linkID: String = "", amountYen: Int64 = 0, receiptKeyID: String = ""
     ) {
         self.decision = decision
         self.chargeID = chargeID
         self.declineReason = declineReason
         self.processedAtUnixMs = processedAtUnixMs
         self.receiptSignature = receiptSignature
+        self.requestID = requestID
+        self.bankCode = bankCode
+        self.linkID = linkID
+        self.amountYen = amountYen
+        self.receiptKeyID = receiptKeyID
     }
 }
 

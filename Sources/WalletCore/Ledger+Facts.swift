@@ -153,14 +153,22 @@ enum Ledger {
     static func chargeResponse(_ db: Database, bankCode: String, requestID: String) throws -> ChargeResponse? {
         guard let row = try Row.fetchOne(
             db.cachedStatement(sql: """
-                SELECT id, decision, decline_reason, processed_at_unix_ms, receipt_signature FROM charge
+                SELECT id, decision, decline_reason, processed_at_unix_ms, receipt_signature, receipt_key_id,
+                       link_id, amount_yen FROM charge
                 WHERE bank_code = ? AND request_id = ?
                 """), arguments: [bankCode, requestID])
         else { return nil }
-        return ChargeResponse(
+        var response = ChargeResponse(
             decision: Decision(rawValue: row["decision"]) ?? .unspecified, chargeID: row["id"],
             declineReason: DeclineReason(rawValue: row["decline_reason"]) ?? .unspecified,
             processedAtUnixMs: row["processed_at_unix_ms"], receiptSignature: [UInt8](row["receipt_signature"] as Data))
+        let keyID: String = row["receipt_key_id"]
+        // A receipt from before fields 6-10 (no key id) signed them empty: it is returned as signed.
+        if !keyID.isEmpty {
+            (response.requestID, response.bankCode, response.linkID) = (requestID, bankCode, row["link_id"])
+            (response.amountYen, response.receiptKeyID) = (row["amount_yen"], keyID)
+        }
+        return response
     }
 
     static func holds(_ db: Database, state: HoldState?, limit: Int) throws -> [Hold] {
@@ -208,12 +216,21 @@ enum Ledger {
         var processedAtUnixMs: Int64
         var receiptSignature: [UInt8]
         var unlinked: Bool
+        /// SPEC §5 field 10 of a stored charge answer; '' for answers stored before receipts named their key.
+        var receiptKeyID = ""
 
-        var chargeResponse: ChargeResponse {
-            ChargeResponse(
+        /// The stored charge answer to the request `key` for `linkID` and `amountYen` (a replay has the same body,
+        /// so the same fields 6-9 the first answer was signed with).
+        func chargeResponse(key: IdempotencyKey, linkID: String, amountYen: Int64) -> ChargeResponse {
+            var response = ChargeResponse(
                 decision: Decision(rawValue: decision) ?? .unspecified, chargeID: resultID,
                 declineReason: DeclineReason(rawValue: declineReason) ?? .unspecified,
                 processedAtUnixMs: processedAtUnixMs, receiptSignature: receiptSignature)
+            if !receiptKeyID.isEmpty {
+                (response.requestID, response.bankCode, response.linkID) = (key.requestID, key.bankCode, linkID)
+                (response.amountYen, response.receiptKeyID) = (amountYen, receiptKeyID)
+            }
+            return response
         }
 
         var linkResponse: LinkAccountResponse {
@@ -227,7 +244,7 @@ enum Ledger {
         guard let row = try Row.fetchOne(
             db.cachedStatement(sql: """
                 SELECT operation, body_sha256, decision, result_id, decline_reason, processed_at_unix_ms,
-                       receipt_signature, unlinked
+                       receipt_signature, unlinked, receipt_key_id
                 FROM idempotency WHERE bank_code = ? AND request_id = ?
                 """),
             arguments: [key.bankCode, key.requestID])
@@ -235,7 +252,7 @@ enum Ledger {
         return StoredResponse(
             operation: Operation(rawValue: row[0]), bodySHA256: [UInt8](row[1] as Data), decision: row[2],
             resultID: row[3], declineReason: row[4], processedAtUnixMs: row[5],
-            receiptSignature: [UInt8](row[6] as Data), unlinked: row[7])
+            receiptSignature: [UInt8](row[6] as Data), unlinked: row[7], receiptKeyID: row[8])
     }
 
     /// The stored first answer for `key`, if the same body asked before; throws if a different body did.
@@ -255,12 +272,12 @@ enum Ledger {
     ) throws {
         try db.cachedStatement(sql: """
             INSERT INTO idempotency(bank_code, request_id, operation, body_sha256, decision, result_id,
-                decline_reason, processed_at_unix_ms, receipt_signature, unlinked, created_at_unix_ms)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                decline_reason, processed_at_unix_ms, receipt_signature, unlinked, created_at_unix_ms, receipt_key_id)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             """).execute(arguments: [
                 key.bankCode, key.requestID, operation.rawValue, Data(bodySHA256), response.decision, response.resultID,
                 response.declineReason, response.processedAtUnixMs, Data(response.receiptSignature), response.unlinked,
-                nowUnixMs,
+                nowUnixMs, response.receiptKeyID,
             ])
     }
 

@@ -11,7 +11,18 @@ enum Schema {
         var migrator = DatabaseMigrator()
         migrator.registerMigration("v1-ledger", migrate: v1)
         migrator.registerMigration("v2-audit-chain", migrate: v2AuditChain)
+        migrator.registerMigration("v4-receipt-key-id", migrate: v4ReceiptKeyID)
         return migrator
+    }
+
+    /// SPEC §5 receipts name their key (`receipt_key_id`, ChargeResponse field 10), which must come back byte for
+    /// byte on a replay or GetCharge after a key rotation. Rows written before keep '' and their fields 6-10 empty,
+    /// which is exactly what their signatures cover.
+    private static func v4ReceiptKeyID(_ db: Database) throws {
+        try db.execute(sql: """
+            ALTER TABLE charge ADD COLUMN receipt_key_id TEXT NOT NULL DEFAULT '';
+            ALTER TABLE idempotency ADD COLUMN receipt_key_id TEXT NOT NULL DEFAULT '';
+            """)
     }
 
     private static func v1(_ db: Database) throws {

@@ -16,12 +16,13 @@ extension WalletStore {
     /// LINK_NOT_ACTIVE; for a frozen wallet DECLINED FRAUD_SUSPECTED; one that would take the wallet over its cap
     /// (checked here and by the schema's CHECK) DECLINED BALANCE_CAP_EXCEEDED.
     ///
-    /// `sign` is called on the writer's thread with the response whose `receiptSignature` is empty; the signed
-    /// response is stored whole, so a retry gets it back byte-for-byte.
+    /// `sign` is called on the writer's thread with the response (fields 6-9 naming the request, SPEC §5) and
+    /// returns it sealed (fields 10 and 5); the sealed response is stored whole, so a retry gets it back
+    /// byte-for-byte.
     public func submitCharge(
         _ request: ChargeRequest, bankCode: String, bodyDigest: [UInt8],
         decide: @escaping @Sendable (ChargeAttemptFacts) -> Verdict,
-        sign: @escaping @Sendable (ChargeResponse) -> [UInt8]
+        sign: @escaping @Sendable (ChargeResponse) -> ChargeResponse
     ) async throws(WalletError) -> ChargeResponse {
         guard request.amountYen > 0 else { throw .invalidArgument("amount_yen must be positive") }
         let key = IdempotencyKey(bankCode: bankCode, requestID: request.header.requestID)
@@ -32,10 +33,10 @@ extension WalletStore {
 
     private static func applyCharge(
         _ db: Database, _ state: WriterState, _ request: ChargeRequest, _ key: IdempotencyKey, _ digest: [UInt8],
-        _ decide: (ChargeAttemptFacts) -> Verdict, _ sign: (ChargeResponse) -> [UInt8]
+        _ decide: (ChargeAttemptFacts) -> Verdict, _ sign: (ChargeResponse) -> ChargeResponse
     ) throws -> ChargeResponse {
         if let stored = try Ledger.replay(db, key: key, operation: .charge, bodySHA256: digest) {
-            return stored.chargeResponse
+            return stored.chargeResponse(key: key, linkID: request.linkID, amountYen: request.amountYen)
         }
         if try Bool.fetchOne(
             db.cachedStatement(sql: "SELECT 1 FROM charge WHERE bank_code = ? AND request_id = ?"),
@@ -97,18 +98,20 @@ extension WalletStore {
         var decidingRule = rule
         func respond(_ decision: Decision, _ reason: DeclineReason, _ rule: String) throws -> ChargeResponse {
             decidingRule = rule
-            var response = ChargeResponse(
-                decision: decision, chargeID: chargeID, declineReason: reason, processedAtUnixMs: now)
-            response.receiptSignature = sign(response)
+            let response = sign(ChargeResponse(
+                decision: decision, chargeID: chargeID, declineReason: reason, processedAtUnixMs: now,
+                requestID: key.requestID, bankCode: key.bankCode, linkID: request.linkID,
+                amountYen: request.amountYen))
             try db.cachedStatement(sql: """
                 INSERT INTO charge(id, bank_code, request_id, link_id, wallet_id, amount_yen, decision,
-                    decline_reason, rule, hold_state, created_at_unix_ms, processed_at_unix_ms, receipt_signature)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    decline_reason, rule, hold_state, created_at_unix_ms, processed_at_unix_ms, receipt_signature,
+                    receipt_key_id)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 """).execute(arguments: [
                     chargeID, key.bankCode, key.requestID, request.linkID, wallet?.record.facts.id,
                     request.amountYen, decision.rawValue, reason.rawValue, rule,
                     decision == .held ? HoldState.open.rawValue : HoldState.unspecified.rawValue, now, now,
-                    Data(response.receiptSignature),
+                    Data(response.receiptSignature), response.receiptKeyID,
                 ])
             if decision == .approved, let wallet {
                 try postChargeTransfer(
@@ -141,7 +144,7 @@ extension WalletStore {
                 operation: .charge, bodySHA256: digest, decision: response.decision.rawValue,
                 resultID: response.chargeID, declineReason: response.declineReason.rawValue,
                 processedAtUnixMs: response.processedAtUnixMs, receiptSignature: response.receiptSignature,
-                unlinked: false),
+                unlinked: false, receiptKeyID: response.receiptKeyID),
             nowUnixMs: now)
         return response
     }
