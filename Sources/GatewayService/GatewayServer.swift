@@ -56,14 +56,15 @@ public final class GatewayServer: Service, Sendable {
 
     public func run() async throws {
         var tlsServices = services
-        tlsServices.merge(health.services)
+        tlsServices.merge(health.services(for: .tls))
         let tls = self.tls
         let metrics = try await MetricsEndpoint.start(host: listeners.metricsHost, port: listeners.metricsPort, registry: registry)
         let probe: RPCServer
         let secure: RPCServer
         do {
             probe = try await RPCServer.start(
-                host: listeners.probeHost, port: listeners.probePort, services: health.services, limits: limits,
+                host: listeners.probeHost, port: listeners.probePort, services: health.services(for: .probe),
+                limits: limits,
                 logger: logger
             )
             secure = try await RPCServer.start(
