@@ -15,7 +15,7 @@ import WalletCore
 /// verdict with its idempotency record → the (signed) response. Business rules live in GatewayPolicy; this type
 /// only composes the stages and maps their outcomes to SPEC §3 statuses.
 public final class BankGatewayService: Sendable {
-    public static let serviceName = "bankgw.v1.BankGateway"
+    public static let serviceName = BankGatewayMethods.serviceName
 
     private let store: WalletStore
     private let linkChecks: LinkChecks
@@ -52,7 +52,7 @@ public final class BankGatewayService: Sendable {
 
     public var services: RPCServices {
         var services = RPCServices()
-        services.register(service: Self.serviceName, method: "LinkAccount", .unaryAsync { [self] request, context in
+        services.register(BankGatewayMethods.linkAccount, .unaryAsync { [self] request, context in
             let link = try MessageCoding.decode(LinkAccountRequest.self, from: request)
             let bank = try await admit(link.header, context)
             let outcome = try await walletCall(link.header) {
@@ -67,7 +67,7 @@ public final class BankGatewayService: Sendable {
             }
             return try MessageCoding.encode(outcome.response, context: context)
         })
-        services.register(service: Self.serviceName, method: "Charge", .unaryAsync { [self] request, context in
+        services.register(BankGatewayMethods.charge, .unaryAsync { [self] request, context in
             let charge = try MessageCoding.decode(ChargeRequest.self, from: request)
             let bank = try await admit(charge.header, context)
             let response = try await walletCall(charge.header) {
@@ -79,7 +79,7 @@ public final class BankGatewayService: Sendable {
             }
             return try MessageCoding.encode(response, context: context, capacityHint: 160)
         })
-        services.register(service: Self.serviceName, method: "GetCharge", .unaryAsync { [self] request, context in
+        services.register(BankGatewayMethods.getCharge, .unaryAsync { [self] request, context in
             let get = try MessageCoding.decode(GetChargeRequest.self, from: request)
             let bank = try await admit(get.header, context)
             let found = try await walletCall(get.header) {
@@ -90,7 +90,7 @@ public final class BankGatewayService: Sendable {
             }
             return try MessageCoding.encode(found, context: context, capacityHint: 160)
         })
-        services.register(service: Self.serviceName, method: "Unlink", .unaryAsync { [self] request, context in
+        services.register(BankGatewayMethods.unlink, .unaryAsync { [self] request, context in
             let unlink = try MessageCoding.decode(UnlinkRequest.self, from: request)
             let bank = try await admit(unlink.header, context)
             let response = try await walletCall(unlink.header) {
