@@ -133,6 +133,20 @@ let package = Package(
             dependencies: ["GatewayWire"],
             path: "Tests/Fuzz/WireFuzz"
         ),
+        // The other parsers of outside bytes (`make fuzz` runs them all): gRPC request headers and deframer, the
+        // configuration file, the JSON of `wire encode`. Each replays its seed corpus when built normally.
+        .target(name: "FuzzSupport", path: "Tests/Fuzz/FuzzSupport"),
+        .executableTarget(
+            name: "RPCFuzz",
+            dependencies: [
+                "GatewayRPC", "FuzzSupport",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHPACK", package: "swift-nio-http2"),
+            ],
+            path: "Tests/Fuzz/RPCFuzz"
+        ),
+        .executableTarget(name: "ConfigFuzz", dependencies: ["GatewayService", "FuzzSupport"], path: "Tests/Fuzz/ConfigFuzz"),
+        .executableTarget(name: "WireJSONFuzz", dependencies: ["GatewayWire", "FuzzSupport"], path: "Tests/Fuzz/WireJSONFuzz"),
 
         // `make bench`: the codec's figures (release build).
         .executableTarget(
