@@ -169,6 +169,12 @@ let package = Package(
                 .product(name: "NIOPosix", package: "swift-nio"),
             ]
         ),
-        .testTarget(name: "GatewayServiceTests", dependencies: ["GatewayService", "GatewayWire", "GatewayRPC", "GatewayTLS", "WalletCore"]),
+        .testTarget(
+            name: "GatewayServiceTests",
+            dependencies: [
+                "GatewayService", "GatewayWire", "GatewayRPC", "GatewayTLS", "WalletCore",
+                .product(name: "NIOCore", package: "swift-nio"),
+            ]
+        ),
     ]
 )

@@ -39,7 +39,8 @@ public final class RPCServer: Sendable {
         limits: RPCServerLimits = RPCServerLimits(),
         configureSecurity: ConfigureSecurity? = nil,
         group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
-        logger: Logger = Logger(label: "bankgw.rpc")
+        logger: Logger = Logger(label: "bankgw.rpc"),
+        events: RPCServerEvents = RPCServerEvents()
     ) async throws -> RPCServer {
         limits.validate()
         let connections = NIOLockedValueBox(Connections())
@@ -56,15 +57,19 @@ public final class RPCServer: Sendable {
                     return true
                 }
                 guard admitted else {
+                    events.connectionRefused()
                     logger.warning("connection refused: limit or shutting down", metadata: ["limit": "\(limits.maxConnections)"])
                     return channel.close()
                 }
+                events.connectionChanged(true)
                 channel.closeFuture.whenComplete { _ in
+                    events.connectionChanged(false)
                     _ = connections.withLockedValue { $0.open.removeValue(forKey: ObjectIdentifier(channel)) }
                 }
                 return channel.eventLoop.makeCompletedFuture {
                     try configureSecurity?(channel)
-                    try Self.configureHTTP2(channel: channel, services: services, limits: limits, logger: logger)
+                    try Self.configureHTTP2(
+                        channel: channel, services: services, limits: limits, logger: logger, events: events)
                 }
             }
             .bind(host: host, port: port).get()
@@ -74,7 +79,8 @@ public final class RPCServer: Sendable {
 
     /// HTTP/2 (server mode, every limit set) + the connection handler + a `ServerStreamHandler` per stream.
     static func configureHTTP2(
-        channel: any Channel, services: RPCServices, limits: RPCServerLimits, logger: Logger
+        channel: any Channel, services: RPCServices, limits: RPCServerLimits, logger: Logger,
+        events: RPCServerEvents = RPCServerEvents()
     ) throws {
         let connection = RPCConnectionState(eventLoop: channel.eventLoop)
         let connectionHandler = ServerConnectionHandler(connection: connection, limits: limits, logger: logger)
@@ -88,7 +94,8 @@ public final class RPCServer: Sendable {
         ) { stream in
             stream.eventLoop.makeCompletedFuture {
                 try stream.pipeline.syncOperations.addHandler(
-                    ServerStreamHandler(services: services, connection: connection, limits: limits, logger: logger))
+                    ServerStreamHandler(
+                        services: services, connection: connection, limits: limits, logger: logger, events: events))
             }
         }
         try channel.pipeline.syncOperations.addHandler(http2)

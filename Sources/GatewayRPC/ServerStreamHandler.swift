@@ -26,17 +26,32 @@ final class ServerStreamHandler: ChannelInboundHandler {
     private var path: String = ""
     /// The client half-closed (or reset): after our status there is nothing left to refuse.
     private var inboundClosed = false
+    private let services: RPCServices
+    private let events: RPCServerEvents
+    /// The caller's `traceparent` metadata, handed to the handler unparsed.
+    private var traceparent: String?
+    /// When the request headers arrived (for the call-duration metric); nil until then and after it is reported.
+    private var startedAt: ContinuousClock.Instant?
 
-    init(services: RPCServices, connection: RPCConnectionState, limits: RPCServerLimits, logger: Logger) {
+    init(
+        services: RPCServices, connection: RPCConnectionState, limits: RPCServerLimits, logger: Logger,
+        events: RPCServerEvents = RPCServerEvents()
+    ) {
         self.call = ServerCallStateMachine(services: services, maxRequestMessageBytes: limits.maxMessageBytes)
         self.connection = connection
         self.limits = limits
         self.logger = logger
+        self.services = services
+        self.events = events
     }
 
-    func handlerAdded(context: ChannelHandlerContext) { self.context = context }
+    func handlerAdded(context: ChannelHandlerContext) {
+        self.context = context
+        events.streamChanged(true)
+    }
 
     func handlerRemoved(context: ChannelHandlerContext) {
+        events.streamChanged(false)
         connection.removeStreamingCall(ObjectIdentifier(self))
         self.cancelTimer()
         self.perform(call.streamClosed())
@@ -47,7 +62,11 @@ final class ServerStreamHandler: ChannelInboundHandler {
         switch self.unwrapInboundIn(data) {
         case .headers(let headers):
             if headers.endStream { inboundClosed = true }
-            if path.isEmpty { path = headers.headers.first(name: ":path") ?? "" }
+            if path.isEmpty {
+                path = headers.headers.first(name: ":path") ?? ""
+                traceparent = headers.headers.first(name: "traceparent")
+                startedAt = ContinuousClock.now
+            }
             self.perform(call.receiveHeaders(headers.headers, endStream: headers.endStream))
         case .data(let data):
             if data.endStream { inboundClosed = true }
@@ -112,6 +131,7 @@ final class ServerStreamHandler: ChannelInboundHandler {
             context.write(self.wrapOutboundOut(Self.responseHeaders), promise: nil)
             context.write(self.wrapOutboundOut(.data(.init(data: .byteBuffer(framed)))), promise: nil)
             context.write(self.wrapOutboundOut(Self.okTrailers), promise: nil)
+            self.reportFinished(.ok)
             self.endOfResponse(context)
         case .finish(let status, let trailersOnly, let httpStatus, let cancelHandler):
             self.cancelTimer()
@@ -120,11 +140,19 @@ final class ServerStreamHandler: ChannelInboundHandler {
             let frame = trailersOnly
                 ? Self.trailersOnly(status, httpStatus: httpStatus) : Self.trailers(status)
             context.write(self.wrapOutboundOut(frame), promise: nil)
+            self.reportFinished(status.code)
             self.endOfResponse(context)
         case .cancelHandler:
             self.cancelTimer()
             handlerTask?.cancel()
         }
+    }
+
+    /// Reports the call's status and duration once (the status leaves with our END_STREAM).
+    private func reportFinished(_ code: GRPCStatus.Code) {
+        guard let startedAt else { return }
+        self.startedAt = nil
+        events.callFinished(services.metricLabel(forPath: path), code, ContinuousClock.now - startedAt)
     }
 
     /// After our END_STREAM: a client still sending (oversized message, early status) is told to stop with
@@ -137,8 +165,9 @@ final class ServerStreamHandler: ChannelInboundHandler {
     }
 
     private func invoke(_ handler: RPCMethodHandler, request: ByteBuffer) {
-        let callContext = RPCCallContext(
+        var callContext = RPCCallContext(
             peer: connection.peer, path: path, deadline: deadline, eventLoop: context.eventLoop, logger: logger)
+        callContext.traceparent = traceparent
         switch handler {
         case .unary(let body):
             // Synchronous: it finishes before any timer could fire, so only a deadline already past matters.

@@ -11,6 +11,7 @@ enum Schema {
         var migrator = DatabaseMigrator()
         migrator.registerMigration("v1-ledger", migrate: v1)
         migrator.registerMigration("v2-audit-chain", migrate: v2AuditChain)
+        migrator.registerMigration("v3-trace-id", migrate: v3TraceID)
         return migrator
     }
 
@@ -250,5 +251,11 @@ enum Schema {
                 SELECT RAISE(ABORT, 'every audit entry carries prev_hash and hash (32 bytes each)');
             END;
             """)
+    }
+
+    /// The W3C trace id of the request behind an audit entry (SPEC §10). Existing entries get '' (none), which
+    /// `AuditChain.hash` leaves out, so their hashes still verify.
+    private static func v3TraceID(_ db: Database) throws {
+        try db.execute(sql: "ALTER TABLE audit ADD COLUMN trace_id TEXT NOT NULL DEFAULT ''")
     }
 }

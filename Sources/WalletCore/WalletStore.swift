@@ -17,6 +17,7 @@ public final class WalletStore: Sendable {
     public let limits: WalletLimits
     let pool: DatabasePool
     let writer: LedgerWriter
+    let writerEvents: WriterEventsBox
     let clock: @Sendable () -> Int64
 
     /// Milliseconds since the unix epoch, from the system clock.
@@ -92,7 +93,9 @@ public final class WalletStore: Sendable {
             throw .storeUnavailable("cannot open wallet database \(path): \(error)")
         }
         self.pool = pool
-        self.writer = LedgerWriter(pool: pool, state: WriterState(clock: clock, limits: limits))
+        let writerEvents = WriterEventsBox()
+        self.writerEvents = writerEvents
+        self.writer = LedgerWriter(pool: pool, state: WriterState(clock: clock, limits: limits), events: writerEvents)
     }
 
     /// Opens `DIR/wallet.sqlite`.
