@@ -15,7 +15,7 @@ import WalletCore
 /// verdict with its idempotency record → the (signed) response. Business rules live in GatewayPolicy; this type
 /// only composes the stages and maps their outcomes to SPEC §3 statuses.
 public final class BankGatewayService: Sendable {
-    public static let serviceName = "bankgw.v1.BankGateway"
+    public static let serviceName = BankGatewayMethods.serviceName
 
     private let store: WalletStore
     private let linkChecks: LinkChecks
@@ -51,7 +51,7 @@ public final class BankGatewayService: Sendable {
 
     public var services: RPCServices {
         var services = RPCServices()
-        services.register(service: Self.serviceName, method: "LinkAccount", .unaryAsync { [self] request, context in
+        services.register(BankGatewayMethods.linkAccount, .unaryAsync { [self] request, context in
             let link = try MessageCoding.decode(LinkAccountRequest.self, from: request)
             let trace = requestTrace(link.header, context)
             let bank = try await admit(link.header, context, trace)
@@ -75,7 +75,7 @@ public final class BankGatewayService: Sendable {
             }
             return try MessageCoding.encode(outcome.response, context: context)
         })
-        services.register(service: Self.serviceName, method: "Charge", .unaryAsync { [self] request, context in
+        services.register(BankGatewayMethods.charge, .unaryAsync { [self] request, context in
             let charge = try MessageCoding.decode(ChargeRequest.self, from: request)
             let trace = requestTrace(charge.header, context)
             let bank = try await admit(charge.header, context, trace)
@@ -96,7 +96,7 @@ public final class BankGatewayService: Sendable {
             ])
             return try MessageCoding.encode(response, context: context, capacityHint: 160)
         })
-        services.register(service: Self.serviceName, method: "GetCharge", .unaryAsync { [self] request, context in
+        services.register(BankGatewayMethods.getCharge, .unaryAsync { [self] request, context in
             let get = try MessageCoding.decode(GetChargeRequest.self, from: request)
             let trace = requestTrace(get.header, context)
             let bank = try await admit(get.header, context, trace)
@@ -108,7 +108,7 @@ public final class BankGatewayService: Sendable {
             }
             return try MessageCoding.encode(found, context: context, capacityHint: 160)
         })
-        services.register(service: Self.serviceName, method: "Unlink", .unaryAsync { [self] request, context in
+        services.register(BankGatewayMethods.unlink, .unaryAsync { [self] request, context in
             let unlink = try MessageCoding.decode(UnlinkRequest.self, from: request)
             let trace = requestTrace(unlink.header, context)
             let bank = try await admit(unlink.header, context, trace)

@@ -103,6 +103,9 @@ struct  Bankgw__V1__CustomerAuth
 struct  Bankgw__V1__LinkAccountRequest
 {
   ProtobufCMessage base;
+  /*
+   * required (decoding refuses its absence) @required
+   */
   Bankgw__V1__RequestHeader *header;
   /*
    * e.g. W0000001
@@ -145,6 +148,9 @@ struct  Bankgw__V1__LinkAccountResponse
 struct  Bankgw__V1__ChargeRequest
 {
   ProtobufCMessage base;
+  /*
+   * required (decoding refuses its absence) @required
+   */
   Bankgw__V1__RequestHeader *header;
   char *link_id;
   /*
@@ -181,6 +187,9 @@ struct  Bankgw__V1__ChargeResponse
 struct  Bankgw__V1__GetChargeRequest
 {
   ProtobufCMessage base;
+  /*
+   * required (decoding refuses its absence) @required
+   */
   Bankgw__V1__RequestHeader *header;
   char *original_request_id;
 };
@@ -192,6 +201,9 @@ struct  Bankgw__V1__GetChargeRequest
 struct  Bankgw__V1__UnlinkRequest
 {
   ProtobufCMessage base;
+  /*
+   * required (decoding refuses its absence) @required
+   */
   Bankgw__V1__RequestHeader *header;
   char *link_id;
   char *reason;

@@ -42,6 +42,9 @@ typedef struct Bankgw__Admin__V1__RejectHoldRequest Bankgw__Admin__V1__RejectHol
 
 /* --- enums --- */
 
+/*
+ * Lifecycle of a held charge. @swift(HoldState)
+ */
 typedef enum _Bankgw__Admin__V1__Hold__State {
   BANKGW__ADMIN__V1__HOLD__STATE__STATE_UNSPECIFIED = 0,
   BANKGW__ADMIN__V1__HOLD__STATE__OPEN = 1,
@@ -121,6 +124,9 @@ typedef enum _Bankgw__Admin__V1__EkycStatus {
 
 /* --- messages --- */
 
+/*
+ * A bank's limits and checks (SPEC §4). @swift(AdminBankProfile)
+ */
 struct  Bankgw__Admin__V1__BankProfile
 {
   ProtobufCMessage base;
@@ -173,7 +179,7 @@ struct  Bankgw__Admin__V1__ConformanceRecord
   int32_t cases_failed;
   char *report_sha256_hex;
   /*
-   * filled by the gateway from the operator certificate
+   * filled by the gateway from the operator certificate @swift(operatorName)
    */
   char *operator_;
   /*
@@ -192,6 +198,9 @@ struct  Bankgw__Admin__V1__ConformanceRecord
     , (char *)protobuf_c_empty_string, 0, 0, 0, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, 0,NULL }
 
 
+/*
+ * One partner bank as the operator sees it. @swift(AdminBank)
+ */
 struct  Bankgw__Admin__V1__Bank
 {
   ProtobufCMessage base;
@@ -300,6 +309,9 @@ struct  Bankgw__Admin__V1__RecordConformanceRequest
     , NULL }
 
 
+/*
+ * One wallet account as the operator sees it. @swift(AdminWallet)
+ */
 struct  Bankgw__Admin__V1__Wallet
 {
   ProtobufCMessage base;
@@ -412,6 +424,9 @@ struct  Bankgw__Admin__V1__WalletActionRequest
     , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string }
 
 
+/*
+ * A charge the monitoring rules held for review. @swift(AdminHold)
+ */
 struct  Bankgw__Admin__V1__Hold
 {
   ProtobufCMessage base;
