@@ -87,7 +87,7 @@ let package = Package(
         .target(
             name: "GatewayService",
             dependencies: [
-                "GatewayTLS", "GatewayRPC", "GatewayWire", "GatewayPolicy", "WalletCore", "COpenSSL",
+                "GatewayTLS", "GatewayRPC", "GatewayWire", "GatewayPolicy", "WalletCore", "COpenSSL", "CBankGatewayProtos",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),

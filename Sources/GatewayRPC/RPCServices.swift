@@ -67,6 +67,25 @@ public enum RPCMethodHandler: Sendable {
     case serverStreaming(
         @Sendable (_ request: ByteBuffer, _ responses: RPCResponseStream, _ context: RPCCallContext) async throws -> Void
     )
+    /// Requests and responses both streamed (e.g. `grpc.reflection.v1.ServerReflection/ServerReflectionInfo`): the
+    /// handler starts with the headers and reads request messages as they arrive, answering each as it likes.
+    case bidirectionalStreaming(
+        @Sendable (_ requests: RPCRequestStream, _ responses: RPCResponseStream, _ context: RPCCallContext)
+            async throws -> Void
+    )
+}
+
+/// The request messages of a bidirectional call, in order, until the client half-closes. At most
+/// `RPCRequestStream.maxBufferedMessages` wait unread; a client that sends more before the handler reads them
+/// gets RESOURCE_EXHAUSTED.
+public struct RPCRequestStream: AsyncSequence, Sendable {
+    public typealias Element = ByteBuffer
+    public static let maxBufferedMessages = 16
+    let stream: AsyncThrowingStream<ByteBuffer, any Error>
+
+    public func makeAsyncIterator() -> AsyncThrowingStream<ByteBuffer, any Error>.AsyncIterator {
+        stream.makeAsyncIterator()
+    }
 }
 
 /// The methods one listener serves, by `:path`. Each listener has its own set: the TLS port serves everything, the

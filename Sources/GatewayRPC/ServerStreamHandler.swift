@@ -23,6 +23,8 @@ final class ServerStreamHandler: ChannelInboundHandler {
     /// the same read as its HEADERS, and a timer armed and cancelled per call is measurable at 50k calls/s.
     private var receiveBy: NIODeadline?
     private var handlerTask: Task<Void, Never>?
+    /// Where a bidirectional call's request messages go.
+    private var requests: AsyncThrowingStream<ByteBuffer, any Error>.Continuation?
     private var path: String = ""
     /// The client half-closed (or reset): after our status there is nothing left to refuse.
     private var inboundClosed = false
@@ -118,6 +120,20 @@ final class ServerStreamHandler: ChannelInboundHandler {
             self.cancelTimer()
             receiveBy = nil
             self.invoke(handler, request: request)
+        case .invokeBidirectional(let handler, let timeout):
+            if let timeout { deadline = NIODeadline.now() + timeout }
+            self.invokeBidirectional(handler)
+            if inboundClosed { requests?.finish() }  // HEADERS carried END_STREAM: no request messages
+        case .deliverRequests(let messages, let end):
+            for message in messages {
+                if case .dropped = requests?.yield(message) {
+                    self.perform(call.terminate(GRPCStatus(
+                        .resourceExhausted,
+                        "more than \(RPCRequestStream.maxBufferedMessages) request messages waiting unread")))
+                    return
+                }
+            }
+            if end { requests?.finish() }
         case .sendMessage(let message, let withHeaders):
             guard let context else { return }
             if withHeaders { context.write(self.wrapOutboundOut(Self.responseHeaders), promise: nil) }
@@ -135,6 +151,8 @@ final class ServerStreamHandler: ChannelInboundHandler {
             self.endOfResponse(context)
         case .finish(let status, let trailersOnly, let httpStatus, let cancelHandler):
             self.cancelTimer()
+            requests?.finish()
+            requests = nil
             if cancelHandler { handlerTask?.cancel() }
             guard let context else { return }
             let frame = trailersOnly
@@ -144,6 +162,8 @@ final class ServerStreamHandler: ChannelInboundHandler {
             self.endOfResponse(context)
         case .cancelHandler:
             self.cancelTimer()
+            requests?.finish(throwing: CancellationError())
+            requests = nil
             handlerTask?.cancel()
         }
     }
@@ -199,6 +219,9 @@ final class ServerStreamHandler: ChannelInboundHandler {
                     }
                 }
             }
+        case .bidirectionalStreaming:
+            assertionFailure("bidirectional calls start at their headers (invokeBidirectional)")
+            self.perform(call.terminate(GRPCStatus(.internal, "internal error")))
         case .serverStreaming(let body):
             self.armTimer(at: deadline)
             let this = NIOLoopBound(self, eventLoop: context.eventLoop)
@@ -220,6 +243,41 @@ final class ServerStreamHandler: ChannelInboundHandler {
                     case .success: handler.perform(handler.call.handlerFinished(.ok))
                     case .failure(let error): handler.perform(handler.call.handlerFinished(handler.status(for: error)))
                     }
+                }
+            }
+        }
+    }
+
+    private func invokeBidirectional(_ handler: RPCMethodHandler) {
+        guard case .bidirectionalStreaming(let body) = handler, let context else { return }
+        var callContext = RPCCallContext(
+            peer: connection.peer, path: path, deadline: deadline, eventLoop: context.eventLoop, logger: logger)
+        callContext.traceparent = traceparent
+        self.armTimer(at: deadline)
+        let (stream, continuation) = AsyncThrowingStream<ByteBuffer, any Error>.makeStream(
+            bufferingPolicy: .bufferingOldest(RPCRequestStream.maxBufferedMessages))
+        requests = continuation
+        let this = NIOLoopBound(self, eventLoop: context.eventLoop)
+        connection.addStreamingCall(ObjectIdentifier(self)) {
+            let handler = this.value
+            handler.perform(handler.call.terminate(GRPCStatus(.unavailable, "server is shutting down")))
+        }
+        let eventLoop = context.eventLoop
+        let responses = RPCResponseStream { message in
+            eventLoop.submit { this.value.streamSend(message) }.flatMap { $0 }
+        }
+        let requestStream = RPCRequestStream(stream: stream)
+        handlerTask = Task {
+            let result: Result<Void, any Error>
+            do { result = .success(try await body(requestStream, responses, callContext)) } catch {
+                result = .failure(error)
+            }
+            eventLoop.execute {
+                let handler = this.value
+                handler.handlerTask = nil
+                switch result {
+                case .success: handler.perform(handler.call.handlerFinished(.ok))
+                case .failure(let error): handler.perform(handler.call.handlerFinished(handler.status(for: error)))
                 }
             }
         }

@@ -72,6 +72,15 @@ public final class GatewayAssembly: Sendable {
         ).services
         services.merge(AdminService(store: store, receipts: receipts, directory: directory, clock: options.clock)
             .services)
+        // Reflection names only services this gateway serves on the TLS port (its own, Health and the above).
+        let reflection = ReflectionService()
+        services.merge(reflection.services)
+        let served = Set(services.paths.compactMap { $0.split(separator: "/").first.map(String.init) })
+            .union([HealthService.serviceName])
+        for peer in [PeerIdentity.bank(code: "0000"), .operatorName("any")] {
+            precondition(ReflectionService.visibleServices(for: peer).isSubset(of: served),
+                         "reflection would list a service the TLS port does not serve")
+        }
         return GatewayAssembly(
             configuration: configuration, store: store, receipts: receipts, directory: directory, metrics: metrics,
             tls: tls, services: services, logger: logger)
