@@ -57,7 +57,7 @@ public final class BankGatewayService: Sendable {
             let bank = try await admit(link.header, context, trace)
             let outcome = try await walletCall(link.header, trace) {
                 try await store.submitLink(
-                    link, bankCode: bank, bodyDigest: try digest(link), linkCodeHash: Digest.sha256(link.linkCode),
+                    link, bankCode: bank, bodyDigest: try digest(link, \.header), linkCodeHash: Digest.sha256(link.linkCode),
                     decide: { [linkChecks, metrics] facts in
                         let verdict = linkChecks.evaluate(facts)
                         metrics.decided(verdict, bank: bank, operation: "link")
@@ -81,7 +81,7 @@ public final class BankGatewayService: Sendable {
             let bank = try await admit(charge.header, context, trace)
             let response = try await walletCall(charge.header, trace) {
                 try await store.submitCharge(
-                    charge, bankCode: bank, bodyDigest: try digest(charge),
+                    charge, bankCode: bank, bodyDigest: try digest(charge, \.header),
                     decide: { [chargeChecks, metrics] facts in
                         let verdict = chargeChecks.evaluate(facts)
                         metrics.decided(verdict, bank: bank, operation: "charge")
@@ -115,7 +115,7 @@ public final class BankGatewayService: Sendable {
             let response = try await walletCall(unlink.header, trace) {
                 try await store.unlink(
                     linkID: unlink.linkID, bankCode: bank, requestID: unlink.header.requestID,
-                    bodyDigest: try digest(unlink), reason: unlink.reason
+                    bodyDigest: try digest(unlink, \.header), reason: unlink.reason
                 )
             }
             trace.logger.info("unlink answered", metadata: [
@@ -187,7 +187,14 @@ public final class BankGatewayService: Sendable {
 
     /// The idempotency digest: SHA-256 of the request's canonical protobuf-c encoding (field order and unknown
     /// fields on the wire do not change it; the content does).
-    private func digest<M: WireMessage>(_ message: M) throws(WalletError) -> [UInt8] {
+    ///
+    /// "The same body" leaves `header.sent_at_unix_ms` out (SPEC §3): a retry re-stamped with a fresh `sent_at` is
+    /// the same request and gets the first answer, not ALREADY_EXISTS.
+    private func digest<M: WireMessage>(
+        _ message: M, _ header: WritableKeyPath<M, RequestHeader>
+    ) throws(WalletError) -> [UInt8] {
+        var message = message
+        message[keyPath: header].sentAtUnixMs = 0
         do {
             return Digest.sha256(try message.wireBytes())
         } catch {

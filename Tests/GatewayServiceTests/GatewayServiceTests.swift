@@ -135,8 +135,12 @@ final class GatewayServiceTests: XCTestCase {
         other.amountYen = 2_000
         let conflict = await bank.call("Charge", other, metadata: [("traceparent", "not-a-traceparent")])
         XCTAssertEqual(conflict.status.code, .alreadyExists)
-        // A retry of the first body is answered from the store: not a second decision.
-        let replay = await bank.call("Charge", charge)
+        // A retry of the first body is answered from the store: not a second decision. Re-stamped with a fresh
+        // sent_at it is still the same request (SPEC §3).
+        var restamped = charge
+        restamped.header.sentAtUnixMs += 1_500
+        let replay = await bank.call("Charge", restamped)
+        XCTAssertEqual(replay.status.code, .ok, replay.status.message)
         XCTAssertEqual(replay.message.map { Array(buffer: $0) }, approved.message.map { Array(buffer: $0) })
 
         // A FRAUD unlink freezes charges and raises a HIGH alert.
