@@ -16,6 +16,7 @@ enum Schema {
         migrator.registerMigration("v4-idempotency-digest-version", migrate: v4IdempotencyDigestVersion)
         migrator.registerMigration("v5-link-code-hmac", migrate: v5LinkCodeHMAC)
         migrator.registerMigration("v6-receipt-key-id", migrate: v6ReceiptKeyID)
+        migrator.registerMigration("v7-trace-id", migrate: v7TraceID)
         return migrator
     }
 
@@ -365,5 +366,11 @@ enum Schema {
             ALTER TABLE link_code RENAME COLUMN code_sha256 TO code_mac;
             DELETE FROM link_code WHERE used_at_unix_ms IS NULL;
             """)
+    }
+
+    /// The W3C trace id of the request behind an audit entry (SPEC §10). Existing entries get '' (none), which
+    /// `AuditChain.hash` leaves out, so their hashes still verify.
+    private static func v7TraceID(_ db: Database) throws {
+        try db.execute(sql: "ALTER TABLE audit ADD COLUMN trace_id TEXT NOT NULL DEFAULT ''")
     }
 }

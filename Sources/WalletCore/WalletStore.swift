@@ -17,6 +17,7 @@ public final class WalletStore: Sendable {
     public let limits: WalletLimits
     let pool: DatabasePool
     let writer: LedgerWriter
+    let writerEvents: WriterEventsBox
     let clock: @Sendable () -> Int64
     let linkCodeKey: LinkCodeKey
 
@@ -108,7 +109,9 @@ public final class WalletStore: Sendable {
         }
         self.pool = pool
         self.linkCodeKey = try LinkCodeKey.loadOrCreate(directory: directory.isEmpty ? "." : directory)
-        self.writer = LedgerWriter(pool: pool, state: WriterState(clock: clock, limits: limits))
+                let writerEvents = WriterEventsBox()
+        self.writerEvents = writerEvents
+        self.writer = LedgerWriter(pool: pool, state: WriterState(clock: clock, limits: limits), events: writerEvents)
     }
 
     /// The keyed MAC under which a link code is stored and looked up (`issueLinkCode`, `submitLink`): HMAC-SHA256
