@@ -10,7 +10,8 @@ swift_out=${2:-Sources/GatewayWire/Generated}
 rm -rf "$swift_out.tmp" && mkdir -p "$swift_out.tmp"
 python3 scripts/gen-swift-bindings.py "$swift_out.tmp"
 rm -rf "$swift_out" && mv "$swift_out.tmp" "$swift_out"
-protos=(bankgw/v1/bankgw.proto bankgw/admin/v1/admin.proto grpc/health/v1/health.proto)
+protos=(bankgw/v1/bankgw.proto bankgw/admin/v1/admin.proto grpc/health/v1/health.proto
+        grpc/reflection/v1/reflection.proto grpc/reflection/v1alpha/reflection.proto)
 tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
 (cd Protos && protoc-c --c_out="$tmp" "${protos[@]}")
 for p in "${protos[@]}"; do
