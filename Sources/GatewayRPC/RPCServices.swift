@@ -14,6 +14,8 @@ public struct RPCCallContext: Sendable {
     /// The connection's event loop: synchronous handlers run on it and must not block.
     public let eventLoop: any EventLoop
     public let logger: Logger
+    /// The client's IP address (no port) as this listener saw it; SPEC §8 block lists match it.
+    public var remoteAddress: String? = nil
 
     /// A buffer to encode a response message into, with room reserved in front for the gRPC prefix so the
     /// transport frames it without copying. `capacity` is the expected message size (a hint).

@@ -138,7 +138,8 @@ final class ServerStreamHandler: ChannelInboundHandler {
 
     private func invoke(_ handler: RPCMethodHandler, request: ByteBuffer) {
         let callContext = RPCCallContext(
-            peer: connection.peer, path: path, deadline: deadline, eventLoop: context.eventLoop, logger: logger)
+            peer: connection.peer, path: path, deadline: deadline, eventLoop: context.eventLoop, logger: logger,
+            remoteAddress: (context.channel.parent ?? context.channel).remoteAddress?.ipAddress)
         switch handler {
         case .unary(let body):
             // Synchronous: it finishes before any timer could fire, so only a deadline already past matters.

@@ -58,7 +58,7 @@ public final class BankGatewayService: Sendable {
             let outcome = try await walletCall(link.header) {
                 try await store.submitLink(
                     link, bankCode: bank, bodyDigest: try digest(link), linkCodeHash: Digest.sha256(link.linkCode),
-                    decide: { [linkChecks] facts in linkChecks.evaluate(facts) }
+                    decide: { [linkChecks] facts in linkChecks.evaluate(facts) }, clientAddress: context.remoteAddress
                 )
             }
             if outcome.walletLinkingJustLocked {
@@ -74,7 +74,7 @@ public final class BankGatewayService: Sendable {
                 try await store.submitCharge(
                     charge, bankCode: bank, bodyDigest: try digest(charge),
                     decide: { [chargeChecks] facts in chargeChecks.evaluate(facts) },
-                    sign: { [receipts] response in receipts.sign(response) }
+                    sign: { [receipts] response in receipts.sign(response) }, clientAddress: context.remoteAddress
                 )
             }
             return try MessageCoding.encode(response, context: context, capacityHint: 160)

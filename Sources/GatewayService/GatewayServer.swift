@@ -35,14 +35,18 @@ public final class GatewayServer: Service, Sendable {
     private let registry: PrometheusCollectorRegistry
     private let logger: Logger
     private let onReady: @Sendable (_ tlsPort: Int, _ probePort: Int, _ metricsPort: Int) -> Void
+    /// Told the client address of every refused TLS handshake (SPEC §8 `tls.refusals`).
+    private let onTLSRefusal: (@Sendable (String) -> Void)?
 
     /// `services`: the business services served on the TLS port (Health is added to both listeners).
     public init(
         listeners: GatewayListeners, tls: TLSServerContext, services: RPCServices, health: HealthService = HealthService(),
         limits: RPCServerLimits = RPCServerLimits(), registry: PrometheusCollectorRegistry,
         logger: Logger = Logger(label: "bankgw.server"),
+        onTLSRefusal: (@Sendable (String) -> Void)? = nil,
         onReady: @escaping @Sendable (_ tlsPort: Int, _ probePort: Int, _ metricsPort: Int) -> Void = { _, _, _ in }
     ) {
+        self.onTLSRefusal = onTLSRefusal
         self.listeners = listeners
         self.tls = tls
         self.services = services
@@ -57,6 +61,7 @@ public final class GatewayServer: Service, Sendable {
         var tlsServices = services
         tlsServices.merge(health.services)
         let tls = self.tls
+        let onTLSRefusal = self.onTLSRefusal
         let metrics = try await MetricsEndpoint.start(host: listeners.metricsHost, port: listeners.metricsPort, registry: registry)
         let probe: RPCServer
         let secure: RPCServer
@@ -67,7 +72,12 @@ public final class GatewayServer: Service, Sendable {
             )
             secure = try await RPCServer.start(
                 host: listeners.tlsHost, port: listeners.tlsPort, services: tlsServices, limits: limits,
-                configureSecurity: { channel in try channel.pipeline.syncOperations.addHandler(tls.makeHandler()) },
+                configureSecurity: { channel in
+                    try channel.pipeline.syncOperations.addHandler(tls.makeHandler())
+                    if let onTLSRefusal {
+                        try channel.pipeline.syncOperations.addHandler(TLSRefusalReporter(onRefusal: onTLSRefusal))
+                    }
+                },
                 logger: logger
             )
         } catch {

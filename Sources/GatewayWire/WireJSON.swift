@@ -20,7 +20,7 @@ public enum WireJSON {
             GetWalletRequest.self, RecordEkycRequest.self, MarkPhoneVerifiedRequest.self, IssueLinkCodeRequest.self,
             IssueLinkCodeResponse.self, WalletActionRequest.self, AdminHold.self, ListHoldsRequest.self,
             ListHoldsResponse.self, ReleaseHoldRequest.self, RejectHoldRequest.self,
-        ]
+        ] + WireJSON.pendingDeskTypes
         return Dictionary(uniqueKeysWithValues: all.map { ($0.protoName, $0) })
     }()
 

@@ -11,6 +11,7 @@ enum Schema {
         var migrator = DatabaseMigrator()
         migrator.registerMigration("v1-ledger", migrate: v1)
         migrator.registerMigration("v2-audit-chain", migrate: v2AuditChain)
+        migrator.registerMigration("v3-alerts", migrate: v3Alerts)
         return migrator
     }
 

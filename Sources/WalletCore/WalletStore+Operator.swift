@@ -74,22 +74,31 @@ extension WalletStore {
             throw .invalidArgument("operation and state must be specified")
         }
         try await write(touchesBanks: true) { db, state in
-            let now = state.clock()
-            guard let bank = try Ledger.bankRecord(db, code: code)?.record else {
-                throw WalletError.notFound("bank \(code)")
-            }
-            if newState == .pilot || newState == .enabled {
-                guard let passed = bank.lastPassingConformanceAtUnixMs, now - passed <= Self.maxConformanceAgeMs else {
-                    throw WalletError.failedPrecondition(
-                        "bank \(code) has no passing conformance run in the last 90 days; cannot move to \(newState)")
-                }
-            }
-            let column = operation == .link ? "link_state" : "charge_state"
-            try db.execute(sql: "UPDATE bank SET \(column) = ? WHERE code = ?", arguments: [newState.rawValue, code])
-            let old = operation == .link ? bank.facts.linkState : bank.facts.chargeState
-            try Ledger.audit(db, atUnixMs: now, actor: audit.actor, action: "bank.set_state", subject: code,
-                             reason: audit.reason, detail: "\(operation): \(old) -> \(newState)")
+            try Self.applyBankState(db, state, code: code, operation: operation, state: newState, audit: audit)
         }
+    }
+
+    /// `setBankState` inside a writer transaction (also run by an approved four-eyes request).
+    static func applyBankState(
+        _ db: Database, _ state: WriterState, code: String, operation: GatewayWire.Operation, state newState: BankState,
+        audit: AuditContext
+    ) throws {
+        let now = state.clock()
+        guard let bank = try Ledger.bankRecord(db, code: code)?.record else {
+            throw WalletError.notFound("bank \(code)")
+        }
+        if newState == .pilot || newState == .enabled {
+            guard let passed = bank.lastPassingConformanceAtUnixMs, now - passed <= Self.maxConformanceAgeMs else {
+                throw WalletError.failedPrecondition(
+                    "bank \(code) has no passing conformance run in the last 90 days; cannot move to \(newState)")
+            }
+        }
+        let column = operation == .link ? "link_state" : "charge_state"
+        try db.execute(sql: "UPDATE bank SET \(column) = ? WHERE code = ?", arguments: [newState.rawValue, code])
+        let old = operation == .link ? bank.facts.linkState : bank.facts.chargeState
+        try Ledger.audit(db, atUnixMs: now, actor: audit.actor, action: "bank.set_state", subject: code,
+                         reason: audit.reason, detail: "\(operation): \(old) -> \(newState)")
+        state.invalidateBanks()
     }
 
     public func setBankProfile(code: String, profile: BankProfile, audit: AuditContext) async throws(WalletError) {
@@ -252,47 +261,55 @@ extension WalletStore {
         sign: @escaping @Sendable (ChargeResponse) -> [UInt8]
     ) async throws(WalletError) -> Hold {
         try await write { db, state in
-            let now = state.clock()
-            guard let hold = try Ledger.hold(db, chargeID: chargeID) else {
-                throw WalletError.notFound("hold \(chargeID)")
-            }
-            if hold.state == target { return hold }
-            guard hold.state == .open else {
-                throw WalletError.failedPrecondition("hold \(chargeID) is already \(hold.state)")
-            }
-            let decision: Decision = target == .released ? .approved : .declined
-            let reason: DeclineReason = target == .released ? .unspecified : .fraudSuspected
-            if target == .released {
-                guard let bank = try state.bank(db, code: hold.bankCode),
-                      let wallet = try Ledger.wallet(db, id: hold.walletID)
-                else { throw WalletError.invariantViolated("held charge \(chargeID) lost its bank or wallet") }
-                let facts = wallet.record.facts
-                guard facts.balanceYen <= facts.balanceCapYen - hold.amountYen else {
-                    throw WalletError.failedPrecondition(
-                        "releasing hold \(chargeID) would take wallet \(hold.walletID) over its balance cap")
-                }
-                try Self.postChargeTransfer(
-                    db, chargeID: chargeID, from: bank.settlementAccountID, to: wallet.ledgerAccountID,
-                    amountYen: hold.amountYen, atUnixMs: now)
-            }
-            var response = ChargeResponse(
-                decision: decision, chargeID: chargeID, declineReason: reason, processedAtUnixMs: now)
-            response.receiptSignature = sign(response)
-            try db.execute(sql: """
-                UPDATE charge SET decision = ?, decline_reason = ?, hold_state = ?, processed_at_unix_ms = ?,
-                    receipt_signature = ?, resolved_by = ?, resolved_at_unix_ms = ?
-                WHERE id = ? AND hold_state = 1
-                """, arguments: [decision.rawValue, reason.rawValue, target.rawValue, now, Data(response.receiptSignature),
-                                 audit.actor, now, chargeID])
-            guard db.changesCount == 1 else { throw WalletError.invariantViolated("hold \(chargeID) changed under us") }
-            try Ledger.audit(db, atUnixMs: now, actor: audit.actor,
-                             action: target == .released ? "hold.release" : "hold.reject", subject: chargeID,
-                             reason: audit.reason, detail: "\(hold.amountYen) yen to \(hold.walletID)")
-            guard let resolved = try Ledger.hold(db, chargeID: chargeID) else {
-                throw WalletError.invariantViolated("hold \(chargeID) vanished")
-            }
-            return resolved
+            try Self.applyResolveHold(db, state, chargeID: chargeID, to: target, audit: audit, sign: sign)
         }
+    }
+
+    /// `releaseHold` / `rejectHold` inside a writer transaction (also run by an approved four-eyes request).
+    static func applyResolveHold(
+        _ db: Database, _ state: WriterState, chargeID: String, to target: HoldState, audit: AuditContext,
+        sign: (ChargeResponse) -> [UInt8]
+    ) throws -> Hold {
+        let now = state.clock()
+        guard let hold = try Ledger.hold(db, chargeID: chargeID) else {
+            throw WalletError.notFound("hold \(chargeID)")
+        }
+        if hold.state == target { return hold }
+        guard hold.state == .open else {
+            throw WalletError.failedPrecondition("hold \(chargeID) is already \(hold.state)")
+        }
+        let decision: Decision = target == .released ? .approved : .declined
+        let reason: DeclineReason = target == .released ? .unspecified : .fraudSuspected
+        if target == .released {
+            guard let bank = try state.bank(db, code: hold.bankCode),
+                  let wallet = try Ledger.wallet(db, id: hold.walletID)
+            else { throw WalletError.invariantViolated("held charge \(chargeID) lost its bank or wallet") }
+            let facts = wallet.record.facts
+            guard facts.balanceYen <= facts.balanceCapYen - hold.amountYen else {
+                throw WalletError.failedPrecondition(
+                    "releasing hold \(chargeID) would take wallet \(hold.walletID) over its balance cap")
+            }
+            try Self.postChargeTransfer(
+                db, chargeID: chargeID, from: bank.settlementAccountID, to: wallet.ledgerAccountID,
+                amountYen: hold.amountYen, atUnixMs: now)
+        }
+        var response = ChargeResponse(
+            decision: decision, chargeID: chargeID, declineReason: reason, processedAtUnixMs: now)
+        response.receiptSignature = sign(response)
+        try db.execute(sql: """
+            UPDATE charge SET decision = ?, decline_reason = ?, hold_state = ?, processed_at_unix_ms = ?,
+                receipt_signature = ?, resolved_by = ?, resolved_at_unix_ms = ?
+            WHERE id = ? AND hold_state = 1
+            """, arguments: [decision.rawValue, reason.rawValue, target.rawValue, now, Data(response.receiptSignature),
+                             audit.actor, now, chargeID])
+        guard db.changesCount == 1 else { throw WalletError.invariantViolated("hold \(chargeID) changed under us") }
+        try Ledger.audit(db, atUnixMs: now, actor: audit.actor,
+                         action: target == .released ? "hold.release" : "hold.reject", subject: chargeID,
+                         reason: audit.reason, detail: "\(hold.amountYen) yen to \(hold.walletID)")
+        guard let resolved = try Ledger.hold(db, chargeID: chargeID) else {
+            throw WalletError.invariantViolated("hold \(chargeID) vanished")
+        }
+        return resolved
     }
 
     // MARK: Housekeeping

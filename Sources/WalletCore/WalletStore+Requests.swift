@@ -21,18 +21,18 @@ extension WalletStore {
     public func submitCharge(
         _ request: ChargeRequest, bankCode: String, bodyDigest: [UInt8],
         decide: @escaping @Sendable (ChargeAttemptFacts) -> Verdict,
-        sign: @escaping @Sendable (ChargeResponse) -> [UInt8]
+        sign: @escaping @Sendable (ChargeResponse) -> [UInt8], clientAddress: String? = nil
     ) async throws(WalletError) -> ChargeResponse {
         guard request.amountYen > 0 else { throw .invalidArgument("amount_yen must be positive") }
         let key = IdempotencyKey(bankCode: bankCode, requestID: request.header.requestID)
         return try await write(key: key) { db, state in
-            try Self.applyCharge(db, state, request, key, bodyDigest, decide, sign)
+            try Self.applyCharge(db, state, request, key, bodyDigest, decide, sign, clientAddress)
         }
     }
 
     private static func applyCharge(
         _ db: Database, _ state: WriterState, _ request: ChargeRequest, _ key: IdempotencyKey, _ digest: [UInt8],
-        _ decide: (ChargeAttemptFacts) -> Verdict, _ sign: (ChargeResponse) -> [UInt8]
+        _ decide: (ChargeAttemptFacts) -> Verdict, _ sign: (ChargeResponse) -> [UInt8], _ clientAddress: String?
     ) throws -> ChargeResponse {
         if let stored = try Ledger.replay(db, key: key, operation: .charge, bodySHA256: digest) {
             return stored.chargeResponse
@@ -63,10 +63,32 @@ extension WalletStore {
             chargedTodayYen: totals.dayYen, chargedThisMonthYen: totals.monthYen,
             chargesOnLinkInLast10Minutes: recent, firstChargeAfterTokenMovedWallets: moved, nowUnixMs: now)
 
+        var verdict = decide(facts)
+        var alerts: [AlertSignal] = []
+        let monitoring = state.monitoring
+        if monitoring.enabled, !verdict.isRejection {
+            let tokenHash = link.map { Ledger.tokenHash(key: state.tokenKey, bankCode: $0.bankCode, token: $0.bankAccountToken) }
+            let thresholds = monitoring.thresholds
+            let monitoringFacts = ChargeMonitoringFacts(
+                attempt: facts, clientAddress: clientAddress,
+                blocked: try Ledger.blocklistFacts(
+                    db, walletID: link?.walletID, tokenHash: tokenHash, clientAddress: clientAddress),
+                tokenSubject: link.flatMap { link in
+                    tokenHash.map { Ledger.tokenSubject(bankCode: link.bankCode, hash: $0) }
+                },
+                walletCreditedInVelocityWindowYen: try link.map {
+                    try Ledger.creditedToWallet(db, walletID: $0.walletID, sinceUnixMs: now - thresholds.walletVelocityWindowMs)
+                } ?? 0,
+                walletManyAccountsAlertOpen: try link.map {
+                    try Ledger.unresolvedAlertExists(db, rule: "wallet.many_accounts", subjectKind: .wallet, subject: $0.walletID)
+                } ?? false)
+            (verdict, alerts) = monitoring.charge(monitoringFacts, verdict: verdict)
+        }
+
         var decision: Decision
         var reason = DeclineReason.unspecified
         var rule: String
-        switch decide(facts) {
+        switch verdict {
         case .reject(let rejection):
             throw WalletError.rejected(rejection)
         case .decline(let declineReason, let declineRule):
@@ -135,6 +157,13 @@ extension WalletStore {
             reason: decidingRule,
             detail: "request_id=\(key.requestID) link=\(request.linkID) wallet=\(wallet?.record.facts.id ?? "-") "
                 + "amount_yen=\(request.amountYen) decline_reason=\(response.declineReason)")
+        // SPEC §8: the alerts of this decision, in its transaction.
+        for alert in alerts {
+            try Ledger.raiseAlert(db, state, alert, atUnixMs: now, chargeID: chargeID, held: response.decision == .held)
+        }
+        if monitoring.enabled {
+            try recordBankDecision(db, state, bankCode: key.bankCode, decision: response.decision, now: now)
+        }
         try Ledger.storeResponse(
             db, key: key, operation: .charge, bodySHA256: digest,
             response: .init(
@@ -144,6 +173,20 @@ extension WalletStore {
                 unlinked: false),
             nowUnixMs: now)
         return response
+    }
+
+    /// Counts the decision for `bank.decline_burst` (and the console's chart) and raises the burst alert.
+    static func recordBankDecision(
+        _ db: Database, _ state: WriterState, bankCode: String, decision: Decision, now: Int64
+    ) throws {
+        let thresholds = state.monitoring.thresholds
+        let window = try Ledger.recordDecision(
+            db, bankCode: bankCode, decision: decision, nowUnixMs: now, windowMs: thresholds.declineBurstWindowMs)
+        if decision == .declined,
+           let burst = MonitoringRules.declineBurst(bankCode: bankCode, window: window, thresholds)
+        {
+            try Ledger.raiseAlert(db, state, burst, atUnixMs: now)
+        }
     }
 
     static func postChargeTransfer(
@@ -186,11 +229,11 @@ extension WalletStore {
     /// to another wallet DECLINED FRAUD_SUSPECTED / ACCOUNT_LINK_LIMIT.
     public func submitLink(
         _ request: LinkAccountRequest, bankCode: String, bodyDigest: [UInt8], linkCodeHash: [UInt8],
-        decide: @escaping @Sendable (LinkAttemptFacts) -> Verdict
+        decide: @escaping @Sendable (LinkAttemptFacts) -> Verdict, clientAddress: String? = nil
     ) async throws(WalletError) -> LinkOutcome {
         let key = IdempotencyKey(bankCode: bankCode, requestID: request.header.requestID)
         return try await write(key: key) { db, state in
-            try Self.applyLink(db, state, request, key, bodyDigest, linkCodeHash, decide)
+            try Self.applyLink(db, state, request, key, bodyDigest, linkCodeHash, decide, clientAddress)
         }
     }
 
@@ -198,7 +241,7 @@ extension WalletStore {
 
     private static func applyLink(
         _ db: Database, _ state: WriterState, _ request: LinkAccountRequest, _ key: IdempotencyKey,
-        _ digest: [UInt8], _ codeHash: [UInt8], _ decide: (LinkAttemptFacts) -> Verdict
+        _ digest: [UInt8], _ codeHash: [UInt8], _ decide: (LinkAttemptFacts) -> Verdict, _ clientAddress: String?
     ) throws -> LinkOutcome {
         if let stored = try Ledger.replay(db, key: key, operation: .link, bodySHA256: digest) {
             return LinkOutcome(response: stored.linkResponse, walletLinkingJustLocked: false)
@@ -215,9 +258,25 @@ extension WalletStore {
             request: request, bank: bank.record.facts, wallet: wallet?.record.facts, linkCode: code,
             tokenActivelyLinkedToAnotherWallet: tokenTaken, nowUnixMs: now)
 
+        var verdict = decide(facts)
+        var alerts: [AlertSignal] = []
+        let monitoring = state.monitoring
+        if monitoring.enabled, !verdict.isRejection, !request.bankAccountToken.isEmpty {
+            let tokenHash = Ledger.tokenHash(key: state.tokenKey, bankCode: key.bankCode, token: request.bankAccountToken)
+            let tried = try Ledger.recordTokenAttempt(
+                db, tokenHash: tokenHash, walletID: request.walletAccountID, nowUnixMs: now,
+                windowMs: monitoring.thresholds.accountManyWalletsWindowMs)
+            let monitoringFacts = LinkMonitoringFacts(
+                attempt: facts, clientAddress: clientAddress,
+                blocked: try Ledger.blocklistFacts(
+                    db, walletID: request.walletAccountID, tokenHash: tokenHash, clientAddress: clientAddress),
+                tokenSubject: Ledger.tokenSubject(bankCode: key.bankCode, hash: tokenHash), walletsTriedForToken: tried)
+            (verdict, alerts) = monitoring.link(monitoringFacts, verdict: verdict)
+        }
+
         var response: LinkAccountResponse
         var rule = "approved"
-        switch decide(facts) {
+        switch verdict {
         case .reject(let rejection):
             throw WalletError.rejected(rejection)
         case .hold(let rule):
@@ -272,7 +331,25 @@ extension WalletStore {
                 try Ledger.audit(
                     db, atUnixMs: now, actor: "gateway", action: "wallet.link_locked", subject: wallet.record.facts.id,
                     reason: "\(streak) declined link attempts in a row", detail: "last by bank \(key.bankCode)")
+                try Ledger.raiseAlert(
+                    db, state,
+                    MonitoringRules.linkLocked(walletID: wallet.record.facts.id, bankCode: key.bankCode, declines: streak),
+                    atUnixMs: now)
             }
+        }
+        for alert in alerts { try Ledger.raiseAlert(db, state, alert, atUnixMs: now) }
+        if monitoring.enabled {
+            if response.decision == .approved,
+               let many = MonitoringRules.walletManyAccounts(
+                   walletID: request.walletAccountID, bankCode: key.bankCode,
+                   tokensLinkedInWindow: try Ledger.tokensLinkedToWallet(
+                       db, walletID: request.walletAccountID,
+                       sinceUnixMs: now - monitoring.thresholds.walletManyAccountsWindowMs),
+                   monitoring.thresholds)
+            {
+                try Ledger.raiseAlert(db, state, many, atUnixMs: now)
+            }
+            try recordBankDecision(db, state, bankCode: key.bankCode, decision: response.decision, now: now)
         }
         try Ledger.storeResponse(
             db, key: key, operation: .link, bodySHA256: digest,
@@ -316,6 +393,10 @@ extension WalletStore {
                 try Ledger.audit(
                     db, atUnixMs: now, actor: "bank/\(bankCode)", action: "wallet.charge_frozen", subject: link.walletID,
                     reason: reason, detail: "unlink of \(linkID)")
+                try Ledger.raiseAlert(
+                    db, state,
+                    MonitoringRules.unlinkFraud(linkID: linkID, walletID: link.walletID, bankCode: bankCode, reason: reason),
+                    atUnixMs: now)
             }
             try Ledger.storeResponse(
                 db, key: key, operation: .unlink, bodySHA256: bodyDigest,

@@ -18,6 +18,11 @@ public final class WalletStore: Sendable {
     let pool: DatabasePool
     let writer: LedgerWriter
     let clock: @Sendable () -> Int64
+    /// The SPEC §8 rules the writer runs beside the SPEC §4 chain.
+    public let monitoring: MonitoringChecks
+    /// Wakes `WatchAlerts` streams after a commit that changed an alert.
+    public let alertFeed: AlertFeed
+    let tokenKey: [UInt8]
 
     /// Milliseconds since the unix epoch, from the system clock.
     public static let systemClock: @Sendable () -> Int64 = {
@@ -30,11 +35,13 @@ public final class WalletStore: Sendable {
     /// by a newer schema; it never overwrites such a file.
     public init(
         path: String, create: Bool = true, limits: WalletLimits = .init(),
-        clock: @escaping @Sendable () -> Int64 = WalletStore.systemClock
+        clock: @escaping @Sendable () -> Int64 = WalletStore.systemClock, monitoring: MonitoringChecks = .init()
     ) throws(WalletError) {
         self.path = path
         self.limits = limits
         self.clock = clock
+        self.monitoring = monitoring
+        self.alertFeed = AlertFeed()
         let fileManager = FileManager.default
         var isDirectory: ObjCBool = false
         let exists = fileManager.fileExists(atPath: path, isDirectory: &isDirectory)
@@ -92,17 +99,21 @@ public final class WalletStore: Sendable {
             throw .storeUnavailable("cannot open wallet database \(path): \(error)")
         }
         self.pool = pool
-        self.writer = LedgerWriter(pool: pool, state: WriterState(clock: clock, limits: limits))
+        self.tokenKey = try Self.loadOrCreateTokenKey(databasePath: path)
+        self.writer = LedgerWriter(
+            pool: pool,
+            state: WriterState(
+                clock: clock, limits: limits, monitoring: monitoring, tokenKey: tokenKey, alertFeed: alertFeed))
     }
 
     /// Opens `DIR/wallet.sqlite`.
     public convenience init(
         stateDirectory: String, create: Bool = true, limits: WalletLimits = .init(),
-        clock: @escaping @Sendable () -> Int64 = WalletStore.systemClock
+        clock: @escaping @Sendable () -> Int64 = WalletStore.systemClock, monitoring: MonitoringChecks = .init()
     ) throws(WalletError) {
         try self.init(
             path: (stateDirectory as NSString).appendingPathComponent(Self.databaseFileName), create: create,
-            limits: limits, clock: clock)
+            limits: limits, clock: clock, monitoring: monitoring)
     }
 
     /// Batching so far (for metrics and the benchmark).

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import GatewayPolicy
 import GatewayRPC
 import GatewayService
 import GatewayTLS
@@ -47,6 +48,15 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Write the bound ports as JSON to this file once serving (tests, supervisors).")
     var readyFile: String?
 
+    @Option(help: "Override the monitoring console port (0: ephemeral; tests).")
+    var consolePort: Int?
+
+    @Option(help: "A JSON file of SPEC §8 monitoring thresholds (the config file's `monitoring` object; also with --demo).")
+    var monitoring: String?
+
+    @Flag(help: "Run only the SPEC §4 chain and the pre-§8 alerts (the benchmark's baseline).")
+    var monitoringRulesOff = false
+
     func validate() throws {
         guard demo != (config != nil) else {
             throw ValidationError("give exactly one of --demo (SPEC §6 demo state) and --config FILE")
@@ -54,13 +64,16 @@ struct ServeCommand: AsyncParsableCommand {
         guard shutdownGraceSeconds >= 0 && shutdownGraceSeconds <= 300 else {
             throw ValidationError("--shutdown-grace-seconds must be 0...300")
         }
-        for (name, port) in [("--tls-port", tlsPort), ("--probe-port", probePort), ("--metrics-port", metricsPort)] {
+        for (name, port) in [
+            ("--tls-port", tlsPort), ("--probe-port", probePort), ("--metrics-port", metricsPort),
+            ("--console-port", consolePort),
+        ] {
             if let port, !(0...65_535).contains(port) { throw ValidationError("\(name) must be 0...65535") }
         }
     }
 
     func run() async throws {
-        let deployment: GatewayConfiguration
+        var deployment: GatewayConfiguration
         if let config {
             do {
                 deployment = try GatewayConfiguration.load(path: config)
@@ -71,6 +84,16 @@ struct ServeCommand: AsyncParsableCommand {
         } else {
             deployment = try Self.demoConfiguration(stateDir: stateDir, graceSeconds: shutdownGraceSeconds)
         }
+        if let monitoring {
+            do {
+                deployment.monitoring = try GatewayConfiguration.parseMonitoring(
+                    FileManager.default.contents(atPath: monitoring) ?? Data("cannot read the file".utf8))
+            } catch {
+                printError("bankgw serve: \(monitoring): \(error)")
+                throw ExitCode.badInput
+            }
+        }
+        if monitoringRulesOff { deployment.monitoring.rulesEnabled = false }
         let level = Logger.Level(rawValue: deployment.logLevel) ?? .info
         LoggingSystem.bootstrap { label in
             var handler = StreamLogHandler.standardError(label: label)
@@ -83,7 +106,8 @@ struct ServeCommand: AsyncParsableCommand {
 
         let store: WalletStore
         do {
-            store = try WalletStore(path: deployment.databasePath)
+            store = try WalletStore(
+                path: deployment.databasePath, monitoring: MonitoringChecks(thresholds: deployment.monitoring))
             if demo { try await store.seedDemo() }
             for bank in deployment.banks where try await store.bank(code: bank.code) == nil {
                 try await store.registerBank(
@@ -107,7 +131,11 @@ struct ServeCommand: AsyncParsableCommand {
             spkiPin: { code in directory.pin(for: code) }
         ))
         var services = BankGatewayService(store: store, receipts: receipts, directory: directory).services
-        services.merge(AdminService(store: store, receipts: receipts, directory: directory).services)
+        let admin = AdminService(store: store, receipts: receipts, directory: directory)
+        services.merge(admin.services)
+        let refusals = TLSRefusalMonitor(thresholds: deployment.monitoring) { signal in
+            Task { try? await store.raiseAlert(signal) }
+        }
 
         var listeners = GatewayListeners()
         listeners.tlsHost = deployment.listen.tls.host
@@ -122,15 +150,19 @@ struct ServeCommand: AsyncParsableCommand {
         limits.maxConcurrentStreams = deployment.maxConcurrentStreams
 
         let readyFile = self.readyFile
+        let ports = ReadyPorts(readyFile: readyFile)
+        // CONSOLE: the monitoring console (SPEC §8) is not built yet; the ready file carries no console port.
+        ports.set(console: -1)
         let server = GatewayServer(
-            listeners: listeners, tls: tls, services: services, limits: limits, registry: registry, logger: logger
-        ) { tlsPort, probePort, metricsPort in
-            guard let readyFile else { return }
-            let json = #"{"tls":\#(tlsPort),"probe":\#(probePort),"metrics":\#(metricsPort)}"#
-            FileManager.default.createFile(atPath: readyFile, contents: Data(json.utf8))
-        }
+            listeners: listeners, tls: tls, services: services, limits: limits, registry: registry, logger: logger,
+            onTLSRefusal: { refusals.refused(address: $0) },
+            onReady: { tlsPort, probePort, metricsPort in
+                ports.set(tls: tlsPort, probe: probePort, metrics: metricsPort)
+            })
+        let sweep = HoldSweep(store: store, intervalMs: deployment.monitoring.holdSweepIntervalMs, logger: logger)
         let group = ServiceGroup(
-            services: [server], gracefulShutdownSignals: [.sigterm, .sigint], cancellationSignals: [], logger: logger
+            services: [server, sweep], gracefulShutdownSignals: [.sigterm, .sigint], cancellationSignals: [],
+            logger: logger
         )
         try await group.run()
     }
@@ -148,5 +180,59 @@ struct ServeCommand: AsyncParsableCommand {
         configuration.receiptPublicKey = layout.receiptPublicKey
         configuration.shutdownGraceMs = graceSeconds * 1_000
         return configuration
+    }
+}
+
+/// Writes the ready file once every listener is bound (the gRPC listeners and the console start separately).
+final class ReadyPorts: @unchecked Sendable {
+    private let readyFile: String?
+    private let lock = NSLock()
+    private var grpc: (tls: Int, probe: Int, metrics: Int)?
+    private var console: Int?
+
+    init(readyFile: String?) { self.readyFile = readyFile }
+
+    func set(tls: Int, probe: Int, metrics: Int) {
+        lock.withLock { grpc = (tls, probe, metrics) }
+        writeIfComplete()
+    }
+
+    func set(console port: Int) {
+        lock.withLock { console = port }
+        writeIfComplete()
+    }
+
+    private func writeIfComplete() {
+        let json: String? = lock.withLock {
+            guard let grpc, let console else { return nil }
+            let consolePort = console >= 0 ? #","console":\#(console)"# : ""
+            return #"{"tls":\#(grpc.tls),"probe":\#(grpc.probe),"metrics":\#(grpc.metrics)\#(consolePort)}"#
+        }
+        guard let readyFile, let json else { return }
+        FileManager.default.createFile(atPath: readyFile, contents: Data(json.utf8))
+    }
+}
+
+/// The `hold.overdue` sweep (SPEC §8) every `intervalMs`, until shutdown; also prunes old decision buckets.
+struct HoldSweep: Service {
+    let store: WalletStore
+    let intervalMs: Int64
+    let logger: Logger
+
+    func run() async throws {
+        try await cancelWhenGracefulShutdown { try await loop() }
+    }
+
+    private func loop() async throws {
+        while !Task.isCancelled {
+            do {
+                let added = try await store.sweepOverdueHolds()
+                if added > 0 { logger.warning("holds overdue", metadata: ["added": "\(added)"]) }
+                try await store.pruneDecisionBuckets(olderThanUnixMs: WalletStore.systemClock() - 2 * 3_600_000)
+            } catch {
+                logger.error("hold sweep failed: \(error)")
+            }
+            try await Task.sleep(for: .milliseconds(intervalMs))
+        }
     }
 }
