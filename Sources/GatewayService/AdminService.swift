@@ -75,6 +75,7 @@ public final class AdminService: Sendable {
             if FourEyes.bankStateNeedsApproval(request.state) {
                 // SPEC §8 four eyes: recorded; a second operator's Approve makes it happen.
                 let operation = request.operation == .link ? "link" : "charge"
+                try await store.checkBankStateChange(code: request.bankCode, to: request.state)
                 _ = try await store.requestApproval(
                     kind: .bankEnable, subject: "\(request.bankCode)/\(operation)",
                     summary: "bank \(request.bankCode) \(operation) → ENABLED",

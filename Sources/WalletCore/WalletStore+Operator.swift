@@ -78,6 +78,19 @@ extension WalletStore {
         }
     }
 
+    /// Refuses now what `setBankState` would refuse (no recent passing conformance run for PILOT or ENABLED), so a
+    /// four-eyes request for an impossible change is refused at once, naming why.
+    public func checkBankStateChange(code: String, to newState: BankState) async throws(WalletError) {
+        let now = clock()
+        guard let bank = try await bankRecord(code: code) else { throw .notFound("bank \(code)") }
+        if newState == .pilot || newState == .enabled {
+            guard let passed = bank.lastPassingConformanceAtUnixMs, now - passed <= Self.maxConformanceAgeMs else {
+                throw .failedPrecondition(
+                    "bank \(code) has no passing conformance run in the last 90 days; cannot move to \(newState)")
+            }
+        }
+    }
+
     /// `setBankState` inside a writer transaction (also run by an approved four-eyes request).
     static func applyBankState(
         _ db: Database, _ state: WriterState, code: String, operation: GatewayWire.Operation, state newState: BankState,
