@@ -373,6 +373,13 @@ public struct MonitoringChecks: Sendable {
 
     public var enabled: Bool { thresholds.rulesEnabled }
 
+    /// The §8 rules off: only the SPEC §4 chain and the alerts that existed before §8.
+    public static let off: MonitoringChecks = {
+        var thresholds = MonitoringThresholds()
+        thresholds.rulesEnabled = false
+        return MonitoringChecks(thresholds: thresholds)
+    }()
+
     /// The verdict after the §8 charge rules, and the alerts to write with it.
     public func charge(_ facts: ChargeMonitoringFacts, verdict: Verdict) -> (Verdict, [AlertSignal]) {
         apply(MonitoringRules.chargeRules, facts, verdict)

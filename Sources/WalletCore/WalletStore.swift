@@ -18,7 +18,8 @@ public final class WalletStore: Sendable {
     let pool: DatabasePool
     let writer: LedgerWriter
     let clock: @Sendable () -> Int64
-    /// The SPEC §8 rules the writer runs beside the SPEC §4 chain.
+    /// The SPEC §8 rules the writer runs beside the SPEC §4 chain. A store runs the rules it is given: `.off` (only
+    /// the §4 chain and the pre-§8 alerts) unless its owner passes them; `bankgw serve` passes the configured ones.
     public let monitoring: MonitoringChecks
     /// Wakes `WatchAlerts` streams after a commit that changed an alert.
     public let alertFeed: AlertFeed
@@ -35,7 +36,7 @@ public final class WalletStore: Sendable {
     /// by a newer schema; it never overwrites such a file.
     public init(
         path: String, create: Bool = true, limits: WalletLimits = .init(),
-        clock: @escaping @Sendable () -> Int64 = WalletStore.systemClock, monitoring: MonitoringChecks = .init()
+        clock: @escaping @Sendable () -> Int64 = WalletStore.systemClock, monitoring: MonitoringChecks = .off
     ) throws(WalletError) {
         self.path = path
         self.limits = limits
@@ -109,7 +110,7 @@ public final class WalletStore: Sendable {
     /// Opens `DIR/wallet.sqlite`.
     public convenience init(
         stateDirectory: String, create: Bool = true, limits: WalletLimits = .init(),
-        clock: @escaping @Sendable () -> Int64 = WalletStore.systemClock, monitoring: MonitoringChecks = .init()
+        clock: @escaping @Sendable () -> Int64 = WalletStore.systemClock, monitoring: MonitoringChecks = .off
     ) throws(WalletError) {
         try self.init(
             path: (stateDirectory as NSString).appendingPathComponent(Self.databaseFileName), create: create,

@@ -376,3 +376,39 @@ def test_a_lapsed_approval_does_nothing(bankgw_bin, tmp_path_factory, pb):
         assert [a.state for a in everything if a.approval_id == approval.approval_id] == [admin.APPROVAL_STATE_LAPSED]
     finally:
         gateway.stop()
+
+
+def test_cli_alert_block_and_approval_commands_with_japanese_columns_aligned(gw, pb, op, bankgw_bin):
+    import unicodedata
+    from conftest import run_bankgw
+
+    base = ["admin", "--state-dir", gw.state_dir, "--target", f"127.0.0.1:{gw.ports['tls']}"]
+
+    def cli(*args):
+        result = run_bankgw(bankgw_bin, *base, *args)
+        assert result.returncode == 0, result.stderr.decode()
+        return result.stdout.decode()
+
+    def cells(text):
+        return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
+
+    table = cli("bank", "list").splitlines()
+    starts = {cells(line[:line.index(state)]) for line in table[1:] for state in ("PILOT", "PENDING", "SUSPENDED",
+                                                                                   "ENABLED") if state in line[:40]}
+    assert len(starts) == 1 and cells(table[0][:table[0].index("LINK")]) in starts, table
+
+    listed = json.loads(cli("--json", "alert", "list", "--rule", "idempotency.conflict"))["alerts"]
+    assert listed and listed[0]["rule"] == "idempotency.conflict"
+    assert "idempotency.conflict" in cli("alert", "list", "--severity", "MEDIUM")
+    alert_id = listed[0]["alertId"]
+    assert json.loads(cli("--json", "alert", "ack", alert_id, "--note", "looking"))["state"] == "ALERT_STATE_ACKNOWLEDGED"
+    refused = run_bankgw(bankgw_bin, *base, "alert", "resolve", alert_id, "--note", " ")
+    assert refused.returncode == 64, "resolving needs a note"
+    assert json.loads(cli("--json", "alert", "resolve", alert_id, "--note", "bank retried with a new body"))[
+        "state"] == "ALERT_STATE_RESOLVED"
+
+    cli("block", "add", "address", "192.0.2.99", "--reason", "scanner")
+    assert "192.0.2.99" in cli("block", "list", "address")
+    cli("block", "remove", "address", "192.0.2.99", "--reason", "done")
+    assert "192.0.2.99" not in cli("block", "list")
+    assert "APPROVAL" in cli("approval", "list", "--all")
