@@ -5,7 +5,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-apt_packages=(libprotobuf-c-dev protobuf-c-compiler libssl-dev openssl pkg-config nghttp2-client libsqlite3-dev python3-venv)
+apt_packages=(libprotobuf-c-dev protobuf-c-compiler libssl-dev openssl pkg-config nghttp2-client libsqlite3-dev python3-venv
+    chromium)  # chromium: the console's browser test (Playwright drives it; never `playwright install`)
 
 missing=()
 for p in "${apt_packages[@]}"; do

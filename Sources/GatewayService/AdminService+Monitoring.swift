@@ -70,6 +70,11 @@ extension AdminService {
                 id: request.approvalID, approve: false, audit: AuditContext(actor: actor, reason: request.reason),
                 sign: { receipts.sign($0) })
         }
+        register(&registry, "FreezeCharges", WalletActionRequest.self) { request, actor in
+            try await store.freezeCharges(
+                walletID: request.walletAccountID, audit: AuditContext(actor: actor, reason: request.reason))
+            return try await Self.wallet(store, request.walletAccountID)
+        }
         registry.services.register(service: Self.serviceName, method: "WatchAlerts", .serverStreaming {
             request, responses, context in
             _ = try Self.operatorActor(context)

@@ -220,7 +220,7 @@ public final class AdminService: Sendable {
         return AdminBank(bank)
     }
 
-    private static func wallet(_ store: WalletStore, _ id: String) async throws -> AdminWallet {
+    static func wallet(_ store: WalletStore, _ id: String) async throws -> AdminWallet {
         guard let wallet = try await store.walletRecord(id: id) else { throw GRPCStatus(.notFound, "wallet \(id) not found") }
         return AdminWallet(wallet)
     }

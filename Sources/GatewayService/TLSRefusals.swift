@@ -50,24 +50,24 @@ public final class TLSRefusalMonitor: Sendable {
     }
 }
 
-/// Sits right after the TLS handler: a handshake that fails (or times out) before completing is a refusal of the
+/// Sits right after the TLS handler (gRPC listener and console): a handshake that fails (or times out) before completing is a refusal of the
 /// connection's client address.
-final class TLSRefusalReporter: ChannelInboundHandler, RemovableChannelHandler {
-    typealias InboundIn = NIOAny
+public final class TLSRefusalReporter: ChannelInboundHandler, RemovableChannelHandler {
+    public typealias InboundIn = NIOAny
     private let onRefusal: @Sendable (String) -> Void
     private var handshakeCompleted = false
     private var reported = false
 
-    init(onRefusal: @escaping @Sendable (String) -> Void) {
+    public init(onRefusal: @escaping @Sendable (String) -> Void) {
         self.onRefusal = onRefusal
     }
 
-    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+    public func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
         if event is TLSHandshakeCompleted { handshakeCompleted = true }
         context.fireUserInboundEventTriggered(event)
     }
 
-    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+    public func errorCaught(context: ChannelHandlerContext, error: any Error) {
         if !handshakeCompleted, !reported, let tls = error as? TLSError {
             switch tls {
             case .handshakeFailed, .handshakeTimeout:

@@ -18,6 +18,9 @@ public struct TLSServerConfiguration: Sendable {
     /// Called during the handshake on the event loop: it must be fast and must not block.
     public var spkiPin: @Sendable (_ bankCode: String) -> [UInt8]?
     public var logger: Logger
+    /// The one ALPN protocol this listener speaks: `h2` (gRPC, SPEC §1) or `http/1.1` (the monitoring console,
+    /// SPEC §8). A client that does not offer it fails the handshake.
+    public var applicationProtocol: ServerApplicationProtocol = .h2
 
     public init(
         certificateChainPath: String,
@@ -40,6 +43,12 @@ public struct TLSServerConfiguration: Sendable {
         self.spkiPin = spkiPin
         self.logger = logger
     }
+}
+
+/// The ALPN protocol a TLS listener requires.
+public enum ServerApplicationProtocol: String, Sendable, Hashable {
+    case h2 = "h2"
+    case http1 = "http/1.1"
 }
 
 /// What a client of the gateway (admin CLI, conformance suite, load generator, tests) needs.

@@ -214,6 +214,13 @@ extension WalletStore {
         }
     }
 
+    /// Freezes charges to the wallet (the desk's own freeze; charges are DECLINED FRAUD_SUSPECTED until lifted).
+    public func freezeCharges(walletID: String, audit: AuditContext) async throws(WalletError) {
+        try await updateWallet(walletID, action: "wallet.freeze", audit: audit) { db, _ in
+            try db.execute(sql: "UPDATE wallet SET charge_frozen = 1 WHERE id = ?", arguments: [walletID])
+        }
+    }
+
     /// Lifts a FRAUD freeze after review.
     public func unfreezeCharges(walletID: String, audit: AuditContext) async throws(WalletError) {
         try await updateWallet(walletID, action: "wallet.unfreeze", audit: audit) { db, _ in

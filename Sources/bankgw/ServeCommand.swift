@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import GatewayConsole
 import GatewayPolicy
 import GatewayRPC
 import GatewayService
@@ -151,8 +152,14 @@ struct ServeCommand: AsyncParsableCommand {
 
         let readyFile = self.readyFile
         let ports = ReadyPorts(readyFile: readyFile)
-        // CONSOLE: the monitoring console (SPEC §8) is not built yet; the ready file carries no console port.
-        ports.set(console: -1)
+        // The console (SPEC §8): the same certificates and CA on the project's TLS stage, speaking HTTP/1.1.
+        var consoleTLS = tls.configuration
+        consoleTLS.applicationProtocol = .http1
+        let console = try ConsoleServer(
+            host: deployment.listen.console.host, port: consolePort ?? deployment.listen.console.port,
+            tls: try TLSServerContext(configuration: consoleTLS), admin: admin, store: store, logger: logger,
+            onTLSRefusal: { refusals.refused(address: $0) })
+        console.onReady = { port in ports.set(console: port) }
         let server = GatewayServer(
             listeners: listeners, tls: tls, services: services, limits: limits, registry: registry, logger: logger,
             onTLSRefusal: { refusals.refused(address: $0) },
@@ -161,7 +168,7 @@ struct ServeCommand: AsyncParsableCommand {
             })
         let sweep = HoldSweep(store: store, intervalMs: deployment.monitoring.holdSweepIntervalMs, logger: logger)
         let group = ServiceGroup(
-            services: [server, sweep], gracefulShutdownSignals: [.sigterm, .sigint], cancellationSignals: [],
+            services: [server, console, sweep], gracefulShutdownSignals: [.sigterm, .sigint], cancellationSignals: [],
             logger: logger
         )
         try await group.run()

@@ -69,7 +69,7 @@ ALL_CALLS = ["ListBanks", "GetBank", "SetBankState", "SetBankProfile", "SetPilot
              "UnfreezeCharges", "ListHolds", "ReleaseHold", "RejectHold",
              # SPEC §8
              "ListAlerts", "WatchAlerts", "AcknowledgeAlert", "ResolveAlert", "ConfirmSuspension", "ListBlocked",
-             "Block", "Unblock", "ListApprovals", "Approve", "Decline"]
+             "Block", "Unblock", "ListApprovals", "Approve", "Decline", "FreezeCharges"]
 
 
 def test_the_admin_service_declares_exactly_these_calls(pb):

@@ -5210,7 +5210,7 @@ const ProtobufCEnumDescriptor bankgw__admin__v1__approval_state__descriptor =
   bankgw__admin__v1__approval_state__value_ranges,
   NULL,NULL,NULL,NULL   /* reserved[1234] */
 };
-static const ProtobufCMethodDescriptor bankgw__admin__v1__admin__method_descriptors[27] =
+static const ProtobufCMethodDescriptor bankgw__admin__v1__admin__method_descriptors[28] =
 {
   { "ListBanks", &bankgw__admin__v1__list_banks_request__descriptor, &bankgw__admin__v1__list_banks_response__descriptor },
   { "GetBank", &bankgw__admin__v1__get_bank_request__descriptor, &bankgw__admin__v1__bank__descriptor },
@@ -5239,6 +5239,7 @@ static const ProtobufCMethodDescriptor bankgw__admin__v1__admin__method_descript
   { "ListApprovals", &bankgw__admin__v1__list_approvals_request__descriptor, &bankgw__admin__v1__list_approvals_response__descriptor },
   { "Approve", &bankgw__admin__v1__approve_request__descriptor, &bankgw__admin__v1__approval__descriptor },
   { "Decline", &bankgw__admin__v1__decline_request__descriptor, &bankgw__admin__v1__approval__descriptor },
+  { "FreezeCharges", &bankgw__admin__v1__wallet_action_request__descriptor, &bankgw__admin__v1__wallet__descriptor },
 };
 const unsigned bankgw__admin__v1__admin__method_indices_by_name[] = {
   18,        /* AcknowledgeAlert */
@@ -5246,6 +5247,7 @@ const unsigned bankgw__admin__v1__admin__method_indices_by_name[] = {
   22,        /* Block */
   20,        /* ConfirmSuspension */
   26,        /* Decline */
+  27,        /* FreezeCharges */
   1,        /* GetBank */
   7,        /* GetWallet */
   10,        /* IssueLinkCode */
@@ -5276,7 +5278,7 @@ const ProtobufCServiceDescriptor bankgw__admin__v1__admin__descriptor =
   "Admin",
   "Bankgw__Admin__V1__Admin",
   "bankgw.admin.v1",
-  27,
+  28,
   bankgw__admin__v1__admin__method_descriptors,
   bankgw__admin__v1__admin__method_indices_by_name
 };
@@ -5495,6 +5497,14 @@ void bankgw__admin__v1__admin__decline(ProtobufCService *service,
 {
   assert(service->descriptor == &bankgw__admin__v1__admin__descriptor);
   service->invoke(service, 26, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void bankgw__admin__v1__admin__freeze_charges(ProtobufCService *service,
+                                              const Bankgw__Admin__V1__WalletActionRequest *input,
+                                              Bankgw__Admin__V1__Wallet_Closure closure,
+                                              void *closure_data)
+{
+  assert(service->descriptor == &bankgw__admin__v1__admin__descriptor);
+  service->invoke(service, 27, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void bankgw__admin__v1__admin__init (Bankgw__Admin__V1__Admin_Service *service,
                                      Bankgw__Admin__V1__Admin_ServiceDestroy destroy)

@@ -1889,6 +1889,10 @@ struct Bankgw__Admin__V1__Admin_Service
                   const Bankgw__Admin__V1__DeclineRequest *input,
                   Bankgw__Admin__V1__Approval_Closure closure,
                   void *closure_data);
+  void (*freeze_charges)(Bankgw__Admin__V1__Admin_Service *service,
+                         const Bankgw__Admin__V1__WalletActionRequest *input,
+                         Bankgw__Admin__V1__Wallet_Closure closure,
+                         void *closure_data);
 };
 typedef void (*Bankgw__Admin__V1__Admin_ServiceDestroy)(Bankgw__Admin__V1__Admin_Service *);
 void bankgw__admin__v1__admin__init (Bankgw__Admin__V1__Admin_Service *service,
@@ -1923,7 +1927,8 @@ void bankgw__admin__v1__admin__init (Bankgw__Admin__V1__Admin_Service *service,
       function_prefix__ ## unblock,\
       function_prefix__ ## list_approvals,\
       function_prefix__ ## approve,\
-      function_prefix__ ## decline  }
+      function_prefix__ ## decline,\
+      function_prefix__ ## freeze_charges  }
 void bankgw__admin__v1__admin__list_banks(ProtobufCService *service,
                                           const Bankgw__Admin__V1__ListBanksRequest *input,
                                           Bankgw__Admin__V1__ListBanksResponse_Closure closure,
@@ -2032,6 +2037,10 @@ void bankgw__admin__v1__admin__decline(ProtobufCService *service,
                                        const Bankgw__Admin__V1__DeclineRequest *input,
                                        Bankgw__Admin__V1__Approval_Closure closure,
                                        void *closure_data);
+void bankgw__admin__v1__admin__freeze_charges(ProtobufCService *service,
+                                              const Bankgw__Admin__V1__WalletActionRequest *input,
+                                              Bankgw__Admin__V1__Wallet_Closure closure,
+                                              void *closure_data);
 
 /* --- descriptors --- */
 
