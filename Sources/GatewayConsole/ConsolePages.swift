@@ -86,7 +86,7 @@ struct ConsolePages: Sendable {
         "alert_rows": #"""
             {{#alerts}}<tr id="alert-{{id}}" data-rule="{{rule}}"><td class="{{severityClass}}">{{severity}}</td><td>{{rule}}</td>
             <td>{{state}}</td><td>{{subject}}</td><td>{{bank}}</td><td>{{wallet}}</td><td>{{count}}</td>
-            <td>{{first}}<br>{{last}}</td><td>{{assignee}}</td><td>{{detail}}{{#holds}}<br>holds: {{holds}}{{/holds}}
+            <td>{{first}}<br>{{last}}</td><td>{{assignee}}</td><td>{{detail}}{{#hasHolds}}<br>holds: {{holds}}{{/hasHolds}}
             {{#notes}}<br><small>{{at}} {{by}}: {{text}}</small>{{/notes}}</td><td>{{^resolved}}
             {{#open}}<form class="inline" method="post" action="/alerts/{{id}}/ack">\#(ConsolePages.formFields)<button>Ack</button></form>{{/open}}
             <form class="inline" method="post" action="/alerts/{{id}}/resolve">\#(ConsolePages.formFields)

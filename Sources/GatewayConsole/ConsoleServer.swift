@@ -413,8 +413,8 @@ public final class ConsoleServer: Service, @unchecked Sendable {
             "severityClass": name(alert.severity).lowercased(), "state": name(alert.state), "subject": alert.subject,
             "bank": alert.bankCode, "wallet": alert.walletAccountID, "count": alert.count,
             "first": time(alert.firstSeenUnixMs), "last": time(alert.lastSeenUnixMs), "assignee": alert.assignee,
-            "detail": alert.detail, "holds": alert.holdIDs.joined(separator: " "),
-            "proposal": alert.proposedAction.isEmpty || alert.proposalConfirmed ? "" : alert.proposedAction,
+            "detail": alert.detail, "holds": alert.holdIDs.joined(separator: " "), "hasHolds": !alert.holdIDs.isEmpty,
+            "proposal": alert.proposedAction,
             "resolved": alert.state == .resolved, "open": alert.state == .open,
             "notes": alert.notes.map { ["at": time($0.atUnixMs), "by": $0.operatorName, "text": $0.text] },
         ]
