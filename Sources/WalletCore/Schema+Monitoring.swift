@@ -5,7 +5,7 @@ extension Schema {
     /// operators' notes), block lists (account tokens only as keyed hashes), four-eyes approvals, and the facts the
     /// monitoring rules read cheaply: per-bank decision counts in 10 s buckets, the wallets each token was tried for,
     /// and charges by wallet and time.
-    static func v3Alerts(_ db: Database) throws {
+    static func v7Alerts(_ db: Database) throws {
         try db.execute(sql: """
             CREATE TABLE alert (
                 id TEXT PRIMARY KEY,

@@ -11,7 +11,7 @@ enum Schema {
         var migrator = DatabaseMigrator()
         migrator.registerMigration("v1-ledger", migrate: v1)
         migrator.registerMigration("v2-audit-chain", migrate: v2AuditChain)
-        migrator.registerMigration("v3-alerts", migrate: v3Alerts)
+        migrator.registerMigration("v7-alerts", migrate: v7Alerts)
         return migrator
     }
 
