@@ -10,7 +10,7 @@ extension AdminService {
     func registerMonitoring(_ registry: inout AdminRegistry) {
         let store = self.store
         let receipts = self.receipts
-        register(&registry, "ListAlerts", ListAlertsRequest.self) { request, _ in
+        register(&registry, AdminMethods.listAlerts) { request, _ in
             var response = ListAlertsResponse()
             response.alerts = try await store.alerts(AlertFilter(
                 state: request.state == .unspecified ? nil : request.state,
@@ -20,44 +20,44 @@ extension AdminService {
                 walletID: request.walletAccountID.isEmpty ? nil : request.walletAccountID))
             return response
         }
-        register(&registry, "AcknowledgeAlert", AcknowledgeAlertRequest.self) { request, actor in
+        register(&registry, AdminMethods.acknowledgeAlert) { request, actor in
             try await store.acknowledgeAlert(
                 id: request.alertID, assignee: request.assignee, note: request.note,
                 audit: AuditContext(actor: actor, reason: request.note.isEmpty ? "acknowledged" : request.note))
         }
-        register(&registry, "ResolveAlert", ResolveAlertRequest.self) { request, actor in
+        register(&registry, AdminMethods.resolveAlert) { request, actor in
             try await store.resolveAlert(
                 id: request.alertID, note: request.note, audit: AuditContext(actor: actor, reason: request.note))
         }
-        register(&registry, "ConfirmSuspension", ConfirmSuspensionRequest.self) { request, actor in
+        register(&registry, AdminMethods.confirmSuspension) { request, actor in
             let code = try await store.confirmSuspension(
                 alertID: request.alertID, audit: AuditContext(actor: actor, reason: request.reason))
             return try await Self.bank(store, code)
         }
-        register(&registry, "ListBlocked", ListBlockedRequest.self) { request, _ in
+        register(&registry, AdminMethods.listBlocked) { request, _ in
             var response = ListBlockedResponse()
             response.entries = try await store.blocked(kind: request.kind == .unspecified ? nil : request.kind)
             return response
         }
-        register(&registry, "Block", BlockRequest.self) { request, actor in
+        register(&registry, AdminMethods.block) { request, actor in
             try await store.block(
                 kind: request.kind, value: request.value, bankCode: request.bankCode.isEmpty ? nil : request.bankCode,
                 audit: AuditContext(actor: actor, reason: request.reason))
         }
-        register(&registry, "Unblock", UnblockRequest.self) { request, actor in
+        register(&registry, AdminMethods.unblock) { request, actor in
             try await store.unblock(
                 kind: request.kind, value: request.value, bankCode: request.bankCode.isEmpty ? nil : request.bankCode,
                 audit: AuditContext(actor: actor, reason: request.reason))
         }
-        register(&registry, "ListApprovals", ListApprovalsRequest.self) { request, _ in
+        register(&registry, AdminMethods.listApprovals) { request, _ in
             var response = ListApprovalsResponse()
             response.approvals = try await store.approvals(includeDecided: request.includeDecided)
             return response
         }
-        register(&registry, "Approve", ApproveRequest.self) { request, actor in
+        register(&registry, AdminMethods.approve) { request, actor in
             let approval = try await store.decideApproval(
                 id: request.approvalID, approve: true, audit: AuditContext(actor: actor, reason: request.reason),
-                sign: { receipts.sign($0) })
+                sign: { receipts.seal($0) })
             if approval.state == .lapsed {
                 throw GRPCStatus(
                     .failedPrecondition,
@@ -65,17 +65,17 @@ extension AdminService {
             }
             return approval
         }
-        register(&registry, "Decline", DeclineRequest.self) { request, actor in
+        register(&registry, AdminMethods.decline) { request, actor in
             try await store.decideApproval(
                 id: request.approvalID, approve: false, audit: AuditContext(actor: actor, reason: request.reason),
-                sign: { receipts.sign($0) })
+                sign: { receipts.seal($0) })
         }
-        register(&registry, "FreezeCharges", WalletActionRequest.self) { request, actor in
+        register(&registry, AdminMethods.freezeCharges) { request, actor in
             try await store.freezeCharges(
                 walletID: request.walletAccountID, audit: AuditContext(actor: actor, reason: request.reason))
             return try await Self.wallet(store, request.walletAccountID)
         }
-        registry.services.register(service: Self.serviceName, method: "WatchAlerts", .serverStreaming {
+        registry.services.register(AdminMethods.watchAlerts, .serverStreaming {
             request, responses, context in
             _ = try Self.operatorActor(context)
             _ = try MessageCoding.decode(WatchAlertsRequest.self, from: request)

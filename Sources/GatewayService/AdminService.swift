@@ -1,4 +1,4 @@
-import COpenSSL
+import GatewayCrypto
 import GatewayPolicy
 import GatewayRPC
 import GatewayTLS
@@ -10,9 +10,7 @@ import WalletCore
 /// PERMISSION_DENIED). Every act is written through the wallet core's writer with the operator's identity and
 /// reason, which it audits in the same transaction.
 public final class AdminService: Sendable {
-    public static let serviceName = "bankgw.admin.v1.Admin"
-    /// A link code lives 10 minutes (SPEC §2).
-    public static let linkCodeLifetimeMs: Int64 = 10 * 60_000
+    public static let serviceName = AdminMethods.serviceName
 
     let store: WalletStore
     let receipts: ReceiptSigner
@@ -62,20 +60,20 @@ public final class AdminService: Sendable {
 
     private var registry: AdminRegistry {
         var services = AdminRegistry()
-        register(&services, "ListBanks", ListBanksRequest.self) { [store] _, _ in
+        register(&services, AdminMethods.listBanks) { [store] _, _ in
             ListBanksResponse(banks: try await store.banks().map(AdminBank.init))
         }
-        register(&services, "GetBank", GetBankRequest.self) { [store] request, _ in
+        register(&services, AdminMethods.getBank) { [store] request, _ in
             guard let bank = try await store.bankRecord(code: request.bankCode) else {
                 throw GRPCStatus(.notFound, "bank \(request.bankCode) not found")
             }
             return AdminBank(bank)
         }
-        register(&services, "SetBankState", SetBankStateRequest.self) { [store] request, actor in
+        register(&services, AdminMethods.setBankState) { [store] request, actor in
             if FourEyes.bankStateNeedsApproval(request.state) {
                 // SPEC §8 four eyes: recorded; a second operator's Approve makes it happen.
                 let operation = request.operation == .link ? "link" : "charge"
-                try await store.checkBankStateChange(code: request.bankCode, to: request.state)
+                try await store.checkBankStateChange(code: request.bankCode, to: request.state, reason: request.reason)
                 _ = try await store.requestApproval(
                     kind: .bankEnable, subject: "\(request.bankCode)/\(operation)",
                     summary: "bank \(request.bankCode) \(operation) → ENABLED",
@@ -89,20 +87,20 @@ public final class AdminService: Sendable {
                 audit: AuditContext(actor: actor, reason: request.reason))
             return try await Self.bank(store, request.bankCode)
         }
-        register(&services, "SetBankProfile", SetBankProfileRequest.self) { [store, directory] request, actor in
+        register(&services, AdminMethods.setBankProfile) { [store, directory] request, actor in
             try await store.setBankProfile(
                 code: request.bankCode, profile: BankProfile(request.profile!),
                 audit: AuditContext(actor: actor, reason: request.reason))
             try await directory?.reload(from: store)
             return try await Self.bank(store, request.bankCode)
         }
-        register(&services, "SetPilotList", SetPilotListRequest.self) { [store] request, actor in
+        register(&services, AdminMethods.setPilotList) { [store] request, actor in
             try await store.setPilotList(
                 code: request.bankCode, walletIDs: Set(request.walletAccountIDs),
                 audit: AuditContext(actor: actor, reason: request.reason))
             return try await Self.bank(store, request.bankCode)
         }
-        register(&services, "RecordConformance", RecordConformanceRequest.self) { [store, clock] request, actor in
+        register(&services, AdminMethods.recordConformance) { [store, clock] request, actor in
             // The gateway stamps who recorded it and when; the suite's own claims are kept in the detail.
             var record = request.record!
             record.operatorName = actor
@@ -116,7 +114,7 @@ public final class AdminService: Sendable {
                 audit: AuditContext(actor: actor, reason: "conformance run \(record.passed ? "passed" : "failed")"))
             return record
         }
-        register(&services, "RegisterWallet", RegisterWalletRequest.self) { [store] request, actor in
+        register(&services, AdminMethods.registerWallet) { [store] request, actor in
             guard !request.walletAccountID.isEmpty else {
                 throw GRPCStatus(.invalidArgument, "wallet_account_id: required (W followed by 7 digits)")
             }
@@ -124,42 +122,42 @@ public final class AdminService: Sendable {
                 id: request.walletAccountID, isTest: request.test, audit: AuditContext(actor: actor, reason: request.reason))
             return try await Self.wallet(store, request.walletAccountID)
         }
-        register(&services, "GetWallet", GetWalletRequest.self) { [store] request, _ in
+        register(&services, AdminMethods.getWallet) { [store] request, _ in
             try await Self.wallet(store, request.walletAccountID)
         }
-        register(&services, "RecordEkyc", RecordEkycRequest.self) { [store] request, actor in
+        register(&services, AdminMethods.recordEkyc) { [store] request, actor in
             try await store.recordEkyc(
                 walletID: request.walletAccountID, status: request.status, method: request.method,
                 nameKana: request.nameKana, audit: AuditContext(actor: actor, reason: request.reason))
             return try await Self.wallet(store, request.walletAccountID)
         }
-        register(&services, "MarkPhoneVerified", MarkPhoneVerifiedRequest.self) { [store] request, actor in
+        register(&services, AdminMethods.markPhoneVerified) { [store] request, actor in
             try await store.markPhoneVerified(
                 walletID: request.walletAccountID, audit: AuditContext(actor: actor, reason: request.reason))
             return try await Self.wallet(store, request.walletAccountID)
         }
-        register(&services, "IssueLinkCode", IssueLinkCodeRequest.self) { [store, clock] request, actor in
+        register(&services, AdminMethods.issueLinkCode) { [store, clock] request, actor in
             let code = LinkCode.generate()
-            let expires = clock() + Self.linkCodeLifetimeMs
+            let expires = clock() + LinkRules.linkCodeLifetimeMs
             try await store.issueLinkCode(
-                walletID: request.walletAccountID, codeSHA256: Digest.sha256(code), expiresAtUnixMs: expires,
+                walletID: request.walletAccountID, codeMAC: store.linkCodeMAC(of: code), expiresAtUnixMs: expires,
                 audit: AuditContext(actor: actor, reason: "link code issued"))
             return IssueLinkCodeResponse(linkCode: code, expiresAtUnixMs: expires)
         }
-        register(&services, "UnlockLinking", WalletActionRequest.self) { [store] request, actor in
+        register(&services, AdminMethods.unlockLinking) { [store] request, actor in
             try await store.unlockLinking(
                 walletID: request.walletAccountID, audit: AuditContext(actor: actor, reason: request.reason))
             return try await Self.wallet(store, request.walletAccountID)
         }
-        register(&services, "UnfreezeCharges", WalletActionRequest.self) { [store] request, actor in
+        register(&services, AdminMethods.unfreezeCharges) { [store] request, actor in
             try await store.unfreezeCharges(
                 walletID: request.walletAccountID, audit: AuditContext(actor: actor, reason: request.reason))
             return try await Self.wallet(store, request.walletAccountID)
         }
-        register(&services, "ListHolds", ListHoldsRequest.self) { [store] request, _ in
+        register(&services, AdminMethods.listHolds) { [store] request, _ in
             ListHoldsResponse(holds: try await store.holds(state: request.includeResolved ? nil : .open).map(AdminHold.init))
         }
-        register(&services, "ReleaseHold", ReleaseHoldRequest.self) { [store, receipts] request, actor in
+        register(&services, AdminMethods.releaseHold) { [store, receipts] request, actor in
             if let hold = try await store.hold(chargeID: request.chargeID), hold.state == .open,
                FourEyes.holdReleaseNeedsApproval(amountYen: hold.amountYen, store.monitoring.thresholds)
             {
@@ -173,12 +171,12 @@ public final class AdminService: Sendable {
             }
             return AdminHold(try await store.releaseHold(
                 chargeID: request.chargeID, audit: AuditContext(actor: actor, reason: request.reason),
-                sign: { receipts.sign($0) }))
+                sign: { receipts.seal($0) }))
         }
-        register(&services, "RejectHold", RejectHoldRequest.self) { [store, receipts] request, actor in
+        register(&services, AdminMethods.rejectHold) { [store, receipts] request, actor in
             AdminHold(try await store.rejectHold(
                 chargeID: request.chargeID, audit: AuditContext(actor: actor, reason: request.reason),
-                sign: { receipts.sign($0) }))
+                sign: { receipts.seal($0) }))
         }
         registerMonitoring(&services)
         return services
@@ -187,16 +185,16 @@ public final class AdminService: Sendable {
     /// Registers one Admin method: operator-only check, decode, the act (with "operator/NAME" as the actor),
     /// errors mapped to SPEC §3 statuses, encode.
     func register<Request: WireMessage, Response: WireMessage>(
-        _ registry: inout AdminRegistry, _ method: String, _ type: Request.Type,
+        _ registry: inout AdminRegistry, _ method: WireMethod<Request, Response>,
         _ act: @escaping @Sendable (Request, _ actor: String) async throws -> Response
     ) {
-        registry.operations[method] = { request, actor in
+        registry.operations[method.name] = { request, actor in
             guard let typed = request as? Request else {
-                throw GRPCStatus(.internal, "Admin \(method) takes \(Request.self)")
+                throw GRPCStatus(.internal, "Admin \(method.name) takes \(Request.self)")
             }
             return try await act(typed, actor)
         }
-        registry.services.register(service: Self.serviceName, method: method, .unaryAsync { request, context in
+        registry.services.register(method, .unaryAsync { request, context in
             // Who may call comes before what was sent: a bank learns nothing about Admin's validation rules.
             let actor: String
             switch context.peer {
@@ -238,9 +236,7 @@ enum LinkCode {
     static let alphabet = Array("23456789ABCDEFGHJKMNPQRSTUVWXYZ".utf8)
 
     static func generate() -> String {
-        var random = [UInt8](repeating: 0, count: 8)
-        let ok = random.withUnsafeMutableBufferPointer { RAND_bytes($0.baseAddress, Int32($0.count)) }
-        precondition(ok == 1, "RAND_bytes failed: the CSPRNG is unavailable")
+        let random = SecureRandom.bytes(8)
         // Rejection sampling would remove the modulo bias (256 % 31 = 8); at 8 characters it moves the odds of a
         // guess by under 4 % of an already negligible number, so plain modulo keeps the code simple.
         var chars = random.map { alphabet[Int($0) % alphabet.count] }

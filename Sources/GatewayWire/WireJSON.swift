@@ -10,17 +10,7 @@ import Foundation
 public enum WireJSON {
     /// Every message type by full proto name, with the Swift type that validates it.
     public static let types: [String: any WireMessage.Type] = {
-        let all: [any WireMessage.Type] = [
-            RequestHeader.self, CustomerAuth.self, LinkAccountRequest.self, LinkAccountResponse.self,
-            ChargeRequest.self, ChargeResponse.self, GetChargeRequest.self, UnlinkRequest.self, UnlinkResponse.self,
-            HealthCheckRequest.self, HealthCheckResponse.self,
-            AdminBankProfile.self, ConformanceRecord.self, AdminBank.self, ListBanksRequest.self,
-            ListBanksResponse.self, GetBankRequest.self, SetBankStateRequest.self, SetBankProfileRequest.self,
-            SetPilotListRequest.self, RecordConformanceRequest.self, AdminWallet.self, RegisterWalletRequest.self,
-            GetWalletRequest.self, RecordEkycRequest.self, MarkPhoneVerifiedRequest.self, IssueLinkCodeRequest.self,
-            IssueLinkCodeResponse.self, WalletActionRequest.self, AdminHold.self, ListHoldsRequest.self,
-            ListHoldsResponse.self, ReleaseHoldRequest.self, RejectHoldRequest.self,
-        ] + WireJSON.pendingDeskTypes
+        let all = GeneratedBindings.messageTypes
         return Dictionary(uniqueKeysWithValues: all.map { ($0.protoName, $0) })
     }()
 

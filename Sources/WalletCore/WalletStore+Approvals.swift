@@ -84,7 +84,7 @@ extension WalletStore {
     /// lapse time is marked LAPSED and does nothing (the returned approval says so, the caller refuses); an act
     /// the current state forbids (a release over the cap, no conformance run) fails and the request stays pending.
     public func decideApproval(
-        id: String, approve: Bool, audit: AuditContext, sign: @escaping @Sendable (ChargeResponse) -> [UInt8]
+        id: String, approve: Bool, audit: AuditContext, sign: @escaping @Sendable (ChargeResponse) -> ChargeResponse
     ) async throws(WalletError) -> Approval {
         try await write(touchesBanks: true) { db, state in
             let now = state.clock()
@@ -143,7 +143,7 @@ extension WalletStore {
     /// Runs an approved act in the approving transaction; returns what it did (kept as the approval's result).
     static func executeApproval(
         _ db: Database, _ state: WriterState, kind: ApprovalKind, payload: [String: String], audit: AuditContext,
-        sign: (ChargeResponse) -> [UInt8]
+        sign: (ChargeResponse) -> ChargeResponse
     ) throws -> String {
         func field(_ name: String) throws -> String {
             guard let value = payload[name], !value.isEmpty else {

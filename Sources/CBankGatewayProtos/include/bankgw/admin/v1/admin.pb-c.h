@@ -60,6 +60,9 @@ typedef struct Bankgw__Admin__V1__DeclineRequest Bankgw__Admin__V1__DeclineReque
 
 /* --- enums --- */
 
+/*
+ * Lifecycle of a held charge. @swift(HoldState)
+ */
 typedef enum _Bankgw__Admin__V1__Hold__State {
   BANKGW__ADMIN__V1__HOLD__STATE__STATE_UNSPECIFIED = 0,
   BANKGW__ADMIN__V1__HOLD__STATE__OPEN = 1,
@@ -205,6 +208,9 @@ typedef enum _Bankgw__Admin__V1__ApprovalState {
 
 /* --- messages --- */
 
+/*
+ * A bank's limits and checks (SPEC §4). @swift(AdminBankProfile)
+ */
 struct  Bankgw__Admin__V1__BankProfile
 {
   ProtobufCMessage base;
@@ -257,7 +263,7 @@ struct  Bankgw__Admin__V1__ConformanceRecord
   int32_t cases_failed;
   char *report_sha256_hex;
   /*
-   * filled by the gateway from the operator certificate
+   * filled by the gateway from the operator certificate @swift(operatorName)
    */
   char *operator_;
   /*
@@ -276,6 +282,9 @@ struct  Bankgw__Admin__V1__ConformanceRecord
     , (char *)protobuf_c_empty_string, 0, 0, 0, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, 0,NULL }
 
 
+/*
+ * One partner bank as the operator sees it. @swift(AdminBank)
+ */
 struct  Bankgw__Admin__V1__Bank
 {
   ProtobufCMessage base;
@@ -384,6 +393,9 @@ struct  Bankgw__Admin__V1__RecordConformanceRequest
     , NULL }
 
 
+/*
+ * One wallet account as the operator sees it. @swift(AdminWallet)
+ */
 struct  Bankgw__Admin__V1__Wallet
 {
   ProtobufCMessage base;
@@ -496,6 +508,9 @@ struct  Bankgw__Admin__V1__WalletActionRequest
     , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string }
 
 
+/*
+ * A charge the monitoring rules held for review. @swift(AdminHold)
+ */
 struct  Bankgw__Admin__V1__Hold
 {
   ProtobufCMessage base;
@@ -566,6 +581,9 @@ struct  Bankgw__Admin__V1__AlertNote
 {
   ProtobufCMessage base;
   int64_t at_unix_ms;
+  /*
+   * @swift(operatorName)
+   */
   char *operator_;
   char *text;
 };
@@ -809,7 +827,7 @@ struct  Bankgw__Admin__V1__Approval
   char *subject;
   char *summary;
   /*
-   * the act's parameters, executed on Approve
+   * the act's parameters, executed on Approve @swift(payloadJSON)
    */
   char *payload_json;
   char *requested_by;
