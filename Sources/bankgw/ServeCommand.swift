@@ -243,7 +243,11 @@ struct HoldSweep: Service {
     let logger: Logger
 
     func run() async throws {
-        try await cancelWhenGracefulShutdown { try await loop() }
+        do {
+            try await cancelWhenGracefulShutdown { try await loop() }
+        } catch is CancellationError {
+            // Graceful shutdown cancels the sleep between sweeps: a normal end, not a failure.
+        }
     }
 
     private func loop() async throws {

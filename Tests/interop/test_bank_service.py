@@ -58,7 +58,7 @@ class Bank:
 
 class Operator:
     def __init__(self, gw, pb):
-        self.pb = pb
+        self.gw, self.pb = gw, pb
         self.stub = pb.admin_grpc.AdminStub(gw.secure_channel("operator"))
 
     def link_code(self, wallet):
