@@ -362,7 +362,8 @@ public final class ConsoleServer: Service, @unchecked Sendable {
             status: .ok,
             headers: [
                 .contentType: "text/html; charset=utf-8", .cacheControl: "no-store",
-                .contentSecurityPolicy: "default-src 'self'; script-src 'unsafe-inline' 'self'; style-src 'unsafe-inline'; frame-ancestors 'none'",
+                .contentSecurityPolicy: "default-src 'self'; script-src 'unsafe-inline' 'self'; "
+                    + "style-src 'unsafe-inline'; frame-ancestors 'none'",
             ],
             body: .init(byteBuffer: ByteBuffer(string: text)))
     }
@@ -484,7 +485,9 @@ enum ConsoleHMAC {
         var out = [UInt8](repeating: 0, count: 32)
         var length: UInt32 = 0
         let ok = bytes.withUnsafeBytes { input in
-            out.withUnsafeMutableBufferPointer { EVP_Digest(input.baseAddress, input.count, $0.baseAddress, &length, EVP_sha256(), nil) }
+            out.withUnsafeMutableBufferPointer {
+                EVP_Digest(input.baseAddress, input.count, $0.baseAddress, &length, EVP_sha256(), nil)
+            }
         }
         precondition(ok == 1 && length == 32, "EVP_Digest(SHA-256) failed")
         return out

@@ -347,10 +347,11 @@ public enum MonitoringRules {
         } else {
             return nil
         }
+        let listed = kind == .accountToken ? "account token" : kind == .wallet ? "wallet" : "client address"
         return MonitoringFinding(
             alert: AlertSignal(
                 rule: blocklistHitName, severity: .high, subjectKind: kind, subject: subject, bankCode: bankCode,
-                walletID: walletID, detail: "\(what) names a block-listed \(kind == .accountToken ? "account token" : kind == .wallet ? "wallet" : "client address")"),
+                walletID: walletID, detail: "\(what) names a block-listed \(listed)"),
             effect: .declineFraudSuspected)
     }
 }

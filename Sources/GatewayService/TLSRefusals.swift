@@ -50,8 +50,8 @@ public final class TLSRefusalMonitor: Sendable {
     }
 }
 
-/// Sits right after the TLS handler (gRPC listener and console): a handshake that fails (or times out) before completing is a refusal of the
-/// connection's client address.
+/// Sits right after the TLS handler (gRPC listener and console): a handshake that fails (or times out) before
+/// completing is a refusal of the connection's client address.
 public final class TLSRefusalReporter: ChannelInboundHandler, RemovableChannelHandler {
     public typealias InboundIn = NIOAny
     private let onRefusal: @Sendable (String) -> Void

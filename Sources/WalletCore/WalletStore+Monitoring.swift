@@ -72,7 +72,9 @@ extension WalletStore {
 
     // MARK: Alerts
 
-    public func alerts(_ filter: AlertFilter = .init(), limit: Int = WalletStore.maxAlertsListed) async throws(WalletError) -> [Alert] {
+    public func alerts(
+        _ filter: AlertFilter = .init(), limit: Int = WalletStore.maxAlertsListed
+    ) async throws(WalletError) -> [Alert] {
         precondition(limit > 0, "a listing is bounded")
         return try await read { db in
             var clauses: [String] = []
@@ -388,7 +390,9 @@ extension WalletStore {
     /// The wallet's recent charges, newest first: (id, bank, amount, decision, rule, at).
     public func recentCharges(
         walletID: String, limit: Int = 50
-    ) async throws(WalletError) -> [(id: String, bankCode: String, amountYen: Int64, decision: Decision, rule: String, atUnixMs: Int64)] {
+    ) async throws(WalletError)
+        -> [(id: String, bankCode: String, amountYen: Int64, decision: Decision, rule: String, atUnixMs: Int64)]
+    {
         try await read { db in
             try Row.fetchAll(
                 db, sql: """
