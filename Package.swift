@@ -24,6 +24,9 @@ let package = Package(
         .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.10.0"),
         .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift.git", from: "0.2.0"),
         .package(url: "https://github.com/apple/swift-atomics.git", from: "1.3.0"),
+        // The monitoring console (SPEC §8, port 8444): HTTP routing and templates over the project's own TLS stage.
+        .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
+        .package(url: "https://github.com/hummingbird-project/swift-mustache.git", from: "2.1.1"),
     ],
     targets: [
         // MARK: C at the edge
@@ -104,6 +107,21 @@ let package = Package(
                 .product(name: "Atomics", package: "swift-atomics"),
             ]
         ),
+        // The monitoring console (SPEC §8): Hummingbird 2 + swift-mustache served over GatewayTLS (operator
+        // certificates only); every action is the Admin operation, in-process.
+        .target(
+            name: "GatewayConsole",
+            dependencies: [
+                "GatewayService", "GatewayRPC", "GatewayTLS", "GatewayWire", "GatewayPolicy", "WalletCore", "COpenSSL",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdCore", package: "hummingbird"),
+                .product(name: "Mustache", package: "swift-mustache"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
         // The per-bank conformance suite (SPEC §7 `bankgw conformance`): a client of the gateway, like a bank.
         .target(
             name: "Conformance",
@@ -117,7 +135,7 @@ let package = Package(
             name: "bankgw",
             dependencies: [
                 "GatewayService", "GatewayTLS", "GatewayRPC", "GatewayWire", "GatewayPolicy", "WalletCore", "Conformance",
-                "GatewayCrypto",
+                "GatewayConsole", "GatewayCrypto",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),

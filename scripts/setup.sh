@@ -6,8 +6,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 # systemd: `systemd-analyze verify` on deploy/systemd/bankgw.service (Tests/interop/test_deploy.py).
+# chromium + fonts-noto-cjk: the console's browser test (Playwright drives Debian's chromium; never
+# `playwright install`, which downloads browsers), with Japanese glyphs in its screenshots.
 apt_packages=(libprotobuf-c-dev protobuf-c-compiler libssl-dev openssl pkg-config nghttp2-client libsqlite3-dev python3-venv
-    systemd)
+    systemd chromium fonts-noto-cjk)
 
 missing=()
 for p in "${apt_packages[@]}"; do

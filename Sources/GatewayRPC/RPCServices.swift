@@ -17,6 +17,8 @@ public struct RPCCallContext: Sendable {
     /// The request's `traceparent` metadata as received (W3C Trace Context), unparsed; nil when absent. The service
     /// layer validates it (`TraceContext`).
     public var traceparent: String? = nil
+    /// The client's IP address (no port) as this listener saw it; SPEC §8 block lists match it.
+    public var remoteAddress: String? = nil
 
     /// A buffer to encode a response message into, with room reserved in front for the gRPC prefix so the
     /// transport frames it without copying. `capacity` is the expected message size (a hint).

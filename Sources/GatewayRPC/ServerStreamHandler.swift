@@ -186,7 +186,8 @@ final class ServerStreamHandler: ChannelInboundHandler {
 
     private func invoke(_ handler: RPCMethodHandler, request: ByteBuffer) {
         var callContext = RPCCallContext(
-            peer: connection.peer, path: path, deadline: deadline, eventLoop: context.eventLoop, logger: logger)
+            peer: connection.peer, path: path, deadline: deadline, eventLoop: context.eventLoop, logger: logger,
+            remoteAddress: (context.channel.parent ?? context.channel).remoteAddress?.ipAddress)
         callContext.traceparent = traceparent
         switch handler {
         case .unary(let body):

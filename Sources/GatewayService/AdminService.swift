@@ -12,8 +12,8 @@ import WalletCore
 public final class AdminService: Sendable {
     public static let serviceName = AdminMethods.serviceName
 
-    private let store: WalletStore
-    private let receipts: ReceiptSigner
+    let store: WalletStore
+    let receipts: ReceiptSigner
     private let directory: BankDirectory?
     private let clock: @Sendable () -> Int64
     private let logger: Logger
@@ -31,8 +31,35 @@ public final class AdminService: Sendable {
         self.logger = logger
     }
 
-    public var services: RPCServices {
-        var services = RPCServices()
+    public var services: RPCServices { registry.services }
+
+    /// Runs the Admin operation `method` in-process as `actor` ("operator/NAME"): the same validation, act and
+    /// audit as the RPC (the console's actions go through here).
+    public func perform<Request: WireMessage, Response: WireMessage>(
+        _ method: String, _ request: Request, actor: String, returning: Response.Type = Response.self
+    ) async throws -> Response {
+        guard let operation = registry.operations[method] else {
+            throw GRPCStatus(.unimplemented, "no Admin operation \(method)")
+        }
+        do {
+            try request.validate()
+        } catch {
+            throw GRPCStatus(.invalidArgument, "\(error)")
+        }
+        let response: any Sendable
+        do {
+            response = try await operation(request, actor)
+        } catch let error as WalletError {
+            throw error.status
+        }
+        guard let typed = response as? Response else {
+            throw GRPCStatus(.internal, "Admin \(method) answered \(type(of: response)), not \(Response.self)")
+        }
+        return typed
+    }
+
+    private var registry: AdminRegistry {
+        var services = AdminRegistry()
         register(&services, AdminMethods.listBanks) { [store] _, _ in
             ListBanksResponse(banks: try await store.banks().map(AdminBank.init))
         }
@@ -43,6 +70,18 @@ public final class AdminService: Sendable {
             return AdminBank(bank)
         }
         register(&services, AdminMethods.setBankState) { [store] request, actor in
+            if FourEyes.bankStateNeedsApproval(request.state) {
+                // SPEC §8 four eyes: recorded; a second operator's Approve makes it happen.
+                let operation = request.operation == .link ? "link" : "charge"
+                try await store.checkBankStateChange(code: request.bankCode, to: request.state, reason: request.reason)
+                _ = try await store.requestApproval(
+                    kind: .bankEnable, subject: "\(request.bankCode)/\(operation)",
+                    summary: "bank \(request.bankCode) \(operation) → ENABLED",
+                    payload: ["bank_code": request.bankCode, "operation": operation],
+                    lapseMs: store.monitoring.thresholds.approvalLapseMs,
+                    audit: AuditContext(actor: actor, reason: request.reason))
+                return try await Self.bank(store, request.bankCode)
+            }
             try await store.setBankState(
                 code: request.bankCode, operation: request.operation, state: request.state,
                 audit: AuditContext(actor: actor, reason: request.reason))
@@ -123,7 +162,18 @@ public final class AdminService: Sendable {
             ListHoldsResponse(holds: try await store.holds(state: request.includeResolved ? nil : .open).map(AdminHold.init))
         }
         register(&services, AdminMethods.releaseHold) { [store, receipts] request, actor in
-            AdminHold(try await store.releaseHold(
+            if let hold = try await store.hold(chargeID: request.chargeID), hold.state == .open,
+               FourEyes.holdReleaseNeedsApproval(amountYen: hold.amountYen, store.monitoring.thresholds)
+            {
+                // SPEC §8 four eyes: the hold stays OPEN until a second operator approves the release.
+                _ = try await store.requestApproval(
+                    kind: .holdRelease, subject: hold.chargeID,
+                    summary: "release \(hold.amountYen) yen to \(hold.walletID) (bank \(hold.bankCode), \(hold.rule))",
+                    payload: ["charge_id": hold.chargeID], lapseMs: store.monitoring.thresholds.approvalLapseMs,
+                    audit: AuditContext(actor: actor, reason: request.reason))
+                return AdminHold(hold)
+            }
+            return AdminHold(try await store.releaseHold(
                 chargeID: request.chargeID, audit: AuditContext(actor: actor, reason: request.reason),
                 sign: { receipts.seal($0) }))
         }
@@ -132,16 +182,23 @@ public final class AdminService: Sendable {
                 chargeID: request.chargeID, audit: AuditContext(actor: actor, reason: request.reason),
                 sign: { receipts.seal($0) }))
         }
+        registerMonitoring(&services)
         return services
     }
 
     /// Registers one Admin method: operator-only check, decode, the act (with "operator/NAME" as the actor),
     /// errors mapped to SPEC §3 statuses, encode.
-    private func register<Request: WireMessage, Response: WireMessage>(
-        _ services: inout RPCServices, _ method: WireMethod<Request, Response>,
+    func register<Request: WireMessage, Response: WireMessage>(
+        _ registry: inout AdminRegistry, _ method: WireMethod<Request, Response>,
         _ act: @escaping @Sendable (Request, _ actor: String) async throws -> Response
     ) {
-        services.register(method, .unaryAsync { request, context in
+        registry.operations[method.name] = { request, actor in
+            guard let typed = request as? Request else {
+                throw GRPCStatus(.internal, "Admin \(method.name) takes \(Request.self)")
+            }
+            return try await act(typed, actor)
+        }
+        registry.services.register(method, .unaryAsync { request, context in
             // Who may call comes before what was sent: a bank learns nothing about Admin's validation rules.
             let actor: String
             switch context.peer {
@@ -160,15 +217,21 @@ public final class AdminService: Sendable {
         })
     }
 
-    private static func bank(_ store: WalletStore, _ code: String) async throws -> AdminBank {
+    static func bank(_ store: WalletStore, _ code: String) async throws -> AdminBank {
         guard let bank = try await store.bankRecord(code: code) else { throw GRPCStatus(.notFound, "bank \(code) not found") }
         return AdminBank(bank)
     }
 
-    private static func wallet(_ store: WalletStore, _ id: String) async throws -> AdminWallet {
+    static func wallet(_ store: WalletStore, _ id: String) async throws -> AdminWallet {
         guard let wallet = try await store.walletRecord(id: id) else { throw GRPCStatus(.notFound, "wallet \(id) not found") }
         return AdminWallet(wallet)
     }
+}
+
+/// The Admin operations, as RPC handlers and as in-process calls (`AdminService.perform`).
+struct AdminRegistry {
+    var services = RPCServices()
+    var operations: [String: @Sendable (any Sendable, String) async throws -> any Sendable] = [:]
 }
 
 /// One-time link codes: 8 characters from an alphabet without look-alikes (no 0/O, 1/I/L), shown as XXXX-XXXX.

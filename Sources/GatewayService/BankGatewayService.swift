@@ -66,7 +66,8 @@ public final class BankGatewayService: Sendable {
                         let verdict = linkChecks.evaluate(facts)
                         metrics.decided(verdict, bank: bank, operation: "link")
                         return verdict
-                    }
+                    },
+                    clientAddress: context.remoteAddress
                 )
             }
             trace.logger.info("link decided", metadata: [
@@ -93,7 +94,7 @@ public final class BankGatewayService: Sendable {
                         metrics.decided(verdict, bank: bank, operation: "charge")
                         return verdict
                     },
-                    sign: { [receipts] response in receipts.seal(response) }
+                    sign: { [receipts] response in receipts.seal(response) }, clientAddress: context.remoteAddress
                 )
             }
             trace.logger.info("charge decided", metadata: [

@@ -46,6 +46,10 @@ public final class GatewayAssembly: Sendable {
     public let tls: TLSServerContext
     /// Business services of the TLS port (BankGateway and Admin); the server adds Health.
     public let services: RPCServices
+    /// The Admin operations (also served in `services`); the console (SPEC §8) calls them in-process.
+    public let admin: AdminService
+    /// Counts refused handshakes per client address (SPEC §8 `tls.refusals`) for every TLS listener.
+    public let refusals: TLSRefusalMonitor
     public let logger: Logger
 
     /// Opens (creating) the store, registers the configuration's banks, loads keys and TLS material. Throws the
@@ -55,7 +59,9 @@ public final class GatewayAssembly: Sendable {
         logger: Logger = Logger(label: "bankgw")
     ) async throws -> GatewayAssembly {
         let metrics = GatewayMetrics()
-        let store = try WalletStore(path: configuration.databasePath, clock: options.clock)
+        let store = try WalletStore(
+            path: configuration.databasePath, clock: options.clock,
+            monitoring: MonitoringChecks(thresholds: configuration.monitoring))
         store.observeWriter(metrics.writerEvents())
         if options.seedDemo { try await store.seedDemo() }
         for bank in configuration.banks where try await store.bank(code: bank.code) == nil {
@@ -95,8 +101,12 @@ public final class GatewayAssembly: Sendable {
             directory: directory, clock: options.clock, logger: Logger(label: "bankgw.bank-service"),
             metrics: metrics
         ).services
-        services.merge(AdminService(store: store, receipts: receipts, directory: directory, clock: options.clock)
-            .services)
+        let admin = AdminService(store: store, receipts: receipts, directory: directory, clock: options.clock)
+        services.merge(admin.services)
+        // SPEC §8 `tls.refusals`: refused handshakes per client address, raised as alerts off the handshake path.
+        let refusals = TLSRefusalMonitor(thresholds: configuration.monitoring, clock: options.clock) { signal in
+            Task { try? await store.raiseAlert(signal) }
+        }
         // Reflection names only services this gateway serves on the TLS port (its own, Health and the above).
         let reflection = ReflectionService()
         services.merge(reflection.services)
@@ -108,13 +118,16 @@ public final class GatewayAssembly: Sendable {
         }
         return GatewayAssembly(
             configuration: configuration, store: store, receipts: receipts, directory: directory, metrics: metrics,
-            tls: tls, services: services, logger: logger)
+            tls: tls, services: services, admin: admin, refusals: refusals, logger: logger)
     }
 
     private init(
         configuration: GatewayConfiguration, store: WalletStore, receipts: ReceiptSigner, directory: BankDirectory,
-        metrics: GatewayMetrics, tls: TLSServerContext, services: RPCServices, logger: Logger
+        metrics: GatewayMetrics, tls: TLSServerContext, services: RPCServices, admin: AdminService,
+        refusals: TLSRefusalMonitor, logger: Logger
     ) {
+        self.admin = admin
+        self.refusals = refusals
         self.configuration = configuration
         self.store = store
         self.receipts = receipts
@@ -155,7 +168,7 @@ public final class GatewayAssembly: Sendable {
         return GatewayServer(
             listeners: listeners ?? self.listeners, tls: tls, services: services, health: health, limits: limits,
             metrics: metrics, refreshMetrics: { await metrics.refresh(store: store) }, logger: logger,
-            onReady: onReady)
+            onTLSRefusal: { [refusals] in refusals.refused(address: $0) }, onReady: onReady)
     }
 
     /// Starts serving in a task (tests): returns once every listener is bound. `stop()` drains like SIGTERM.

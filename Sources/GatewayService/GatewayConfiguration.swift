@@ -9,6 +9,8 @@ public struct GatewayConfiguration: Sendable, Equatable {
         public var tls = HostPort(host: "127.0.0.1", port: 8443)
         public var probe = HostPort(host: "127.0.0.1", port: 8081)
         public var metrics = HostPort(host: "127.0.0.1", port: 9464)
+        /// The monitoring console (SPEC §1, §8): HTTPS, operator certificates only. Default 127.0.0.1:8444.
+        public var console = HostPort(host: "127.0.0.1", port: 8444)
     }
 
     public struct HostPort: Sendable, Equatable, CustomStringConvertible {
@@ -57,6 +59,8 @@ public struct GatewayConfiguration: Sendable, Equatable {
     public var bankDefaults = BankProfile()
     public var banks: [Bank] = []
     public var logLevel = "info"
+    /// SPEC §8: the monitoring rules' thresholds and four eyes (`monitoring` object; README lists the keys).
+    public var monitoring = MonitoringThresholds()
 
     public init(stateDirectory: String, databasePath: String, tls: TLSFiles, receiptKey: String) {
         self.stateDirectory = stateDirectory
@@ -105,6 +109,7 @@ public struct GatewayConfiguration: Sendable, Equatable {
             if let value = try listen.optionalHostPort("tls") { configuration.listen.tls = value }
             if let value = try listen.optionalHostPort("probe") { configuration.listen.probe = value }
             if let value = try listen.optionalHostPort("metrics") { configuration.listen.metrics = value }
+            if let value = try listen.optionalHostPort("console") { configuration.listen.console = value }
             try listen.finish()
         }
         if let grace = try object.optionalInt("shutdownGraceMs", in: 0...300_000) { configuration.shutdownGraceMs = grace }
@@ -145,8 +150,56 @@ public struct GatewayConfiguration: Sendable, Equatable {
                 return result
             }
         }
+        if let monitoring = try object.optionalObject("monitoring") {
+            configuration.monitoring = try parseMonitoring(monitoring)
+        }
         try object.finish()
         return configuration
+    }
+
+    /// The `monitoring` object alone (also the whole of a `serve --monitoring FILE`).
+    public static func parseMonitoring(_ data: Data) throws -> MonitoringThresholds {
+        let root: Any
+        do {
+            root = try JSONSerialization.jsonObject(with: data)
+        } catch {
+            throw Failure(key: "(file)", problem: "not valid JSON: \(error.localizedDescription)")
+        }
+        return try parseMonitoring(try Object(root, path: "monitoring"))
+    }
+
+    private static func parseMonitoring(_ object: Object) throws -> MonitoringThresholds {
+        var keys = object
+        var t = MonitoringThresholds()
+        let day = Int64(86_400_000)
+        let count = Int64(1)...Int64(1_000_000)
+        let yen = Int64(1)...Int64(1_000_000_000)
+        if let v = try keys.optionalBool("rulesEnabled") { t.rulesEnabled = v }
+        if let v = try keys.optionalInt("accountManyWalletsMinWallets", in: 2...1_000) { t.accountManyWalletsMinWallets = Int(v) }
+        if let v = try keys.optionalInt("accountManyWalletsWindowMs", in: 1...(365 * day)) { t.accountManyWalletsWindowMs = v }
+        if let v = try keys.optionalInt("walletManyAccountsMinTokens", in: 2...1_000) { t.walletManyAccountsMinTokens = Int(v) }
+        if let v = try keys.optionalInt("walletManyAccountsWindowMs", in: 1...(365 * day)) { t.walletManyAccountsWindowMs = v }
+        if let v = try keys.optionalInt("walletVelocityMinYen", in: yen) { t.walletVelocityMinYen = v }
+        if let v = try keys.optionalInt("walletVelocityWindowMs", in: 1...(30 * day)) { t.walletVelocityWindowMs = v }
+        if let v = try keys.optionalInt("linkThenDrainWindowMs", in: 1...(30 * day)) { t.linkThenDrainWindowMs = v }
+        if let v = try keys.optionalInt("linkThenDrainPercentOfDailyLimit", in: 1...100) { t.linkThenDrainPercentOfDailyLimit = v }
+        if let v = try keys.optionalInt("declineBurstMinDeclines", in: count) { t.declineBurstMinDeclines = Int(v) }
+        if let v = try keys.optionalInt("declineBurstMinPercentOfDecisions", in: 0...100) {
+            t.declineBurstMinPercentOfDecisions = Int(v)
+        }
+        if let v = try keys.optionalInt("declineBurstWindowMs", in: 10_000...day) { t.declineBurstWindowMs = v }
+        if let v = try keys.optionalInt("tlsRefusalsMinRefusals", in: count) { t.tlsRefusalsMinRefusals = Int(v) }
+        if let v = try keys.optionalInt("tlsRefusalsWindowMs", in: 1_000...day) { t.tlsRefusalsWindowMs = v }
+        if let v = try keys.optionalInt("holdOverdueAfterMs", in: 0...(30 * day)) { t.holdOverdueAfterMs = v }
+        if let v = try keys.optionalInt("holdOverdueHighAfterMs", in: 0...(30 * day)) { t.holdOverdueHighAfterMs = v }
+        if let v = try keys.optionalInt("holdSweepIntervalMs", in: 100...day) { t.holdSweepIntervalMs = v }
+        if let v = try keys.optionalInt("fourEyesMinHoldReleaseYen", in: yen) { t.fourEyesMinHoldReleaseYen = v }
+        if let v = try keys.optionalInt("approvalLapseMs", in: 1...(30 * day)) { t.approvalLapseMs = v }
+        try keys.finish()
+        guard t.holdOverdueHighAfterMs >= t.holdOverdueAfterMs else {
+            throw Failure(key: "monitoring.holdOverdueHighAfterMs", problem: "must be at least holdOverdueAfterMs")
+        }
+        return t
     }
 
     /// A JSON object read key by key; `finish()` refuses whatever key was not read.

@@ -38,6 +38,8 @@ public final class GatewayServer: Service, Sendable {
     private let refreshMetrics: @Sendable () async -> Void
     private let logger: Logger
     private let onReady: @Sendable (_ tlsPort: Int, _ probePort: Int, _ metricsPort: Int) -> Void
+    /// Told the client address of every refused TLS handshake (SPEC §8 `tls.refusals`).
+    private let onTLSRefusal: (@Sendable (String) -> Void)?
 
     /// `services`: the business services served on the TLS port (Health is added to both listeners).
     public init(
@@ -45,8 +47,10 @@ public final class GatewayServer: Service, Sendable {
         limits: RPCServerLimits = RPCServerLimits(), metrics: GatewayMetrics,
         refreshMetrics: @escaping @Sendable () async -> Void = {},
         logger: Logger = Logger(label: "bankgw.server"),
+        onTLSRefusal: (@Sendable (String) -> Void)? = nil,
         onReady: @escaping @Sendable (_ tlsPort: Int, _ probePort: Int, _ metricsPort: Int) -> Void = { _, _, _ in }
     ) {
+        self.onTLSRefusal = onTLSRefusal
         self.listeners = listeners
         self.tls = tls
         self.services = services
@@ -62,6 +66,7 @@ public final class GatewayServer: Service, Sendable {
         var tlsServices = services
         tlsServices.merge(health.services(for: .tls))
         let tls = self.tls
+        let onTLSRefusal = self.onTLSRefusal
         let metricsPort = self.metrics.metricsPortEvents()
         let metrics = try await MetricsEndpoint.start(
             host: listeners.metricsHost, port: listeners.metricsPort, limits: listeners.metricsLimits,
@@ -76,7 +81,12 @@ public final class GatewayServer: Service, Sendable {
             )
             secure = try await RPCServer.start(
                 host: listeners.tlsHost, port: listeners.tlsPort, services: tlsServices, limits: limits,
-                configureSecurity: { channel in try channel.pipeline.syncOperations.addHandler(tls.makeHandler()) },
+                configureSecurity: { channel in
+                    try channel.pipeline.syncOperations.addHandler(tls.makeHandler())
+                    if let onTLSRefusal {
+                        try channel.pipeline.syncOperations.addHandler(TLSRefusalReporter(onRefusal: onTLSRefusal))
+                    }
+                },
                 logger: logger, events: self.metrics.rpcEvents(port: "tls")
             )
         } catch {

@@ -157,36 +157,54 @@ private let serverClientHelloCallback:
         return SSL_CLIENT_HELLO_ERROR
     }
 
-/// ALPN select callback of the server: `h2` or a fatal no_application_protocol alert.
+/// ALPN select callbacks of the server: the listener's one protocol (`h2`, or `http/1.1` for the console) or a
+/// fatal no_application_protocol alert. Two C callbacks, as a callback cannot capture which protocol it wants.
 private let serverALPNCallback:
     @convention(c) (
         OpaquePointer?, UnsafeMutablePointer<UnsafePointer<UInt8>?>?, UnsafeMutablePointer<UInt8>?,
         UnsafePointer<UInt8>?, UInt32, UnsafeMutableRawPointer?
     ) -> Int32 = { ssl, out, outLength, offered, offeredLength, _ in
-        guard let offered else { return SSL_TLSEXT_ERR_ALERT_FATAL }
-        var index = 0
-        let end = Int(offeredLength)
-        // Each entry is a length byte then that many bytes; the loop advances by at least one byte per step.
-        while index < end {
-            let length = Int(offered[index])
-            let start = index + 1
-            guard length > 0, start + length <= end else { break }
-            if length == 2, offered[start] == UInt8(ascii: "h"), offered[start + 1] == UInt8(ascii: "2") {
-                out?.pointee = offered + start
-                outLength?.pointee = 2
-                return SSL_TLSEXT_ERR_OK
-            }
-            index = start + length
-        }
-        PeerVerification.of(ssl: ssl)?.failure = "client did not offer ALPN h2"
-        return SSL_TLSEXT_ERR_ALERT_FATAL
+        selectALPN(ssl, out, outLength, offered, offeredLength, wanted: Array("h2".utf8))
     }
+
+private let serverHTTP1ALPNCallback:
+    @convention(c) (
+        OpaquePointer?, UnsafeMutablePointer<UnsafePointer<UInt8>?>?, UnsafeMutablePointer<UInt8>?,
+        UnsafePointer<UInt8>?, UInt32, UnsafeMutableRawPointer?
+    ) -> Int32 = { ssl, out, outLength, offered, offeredLength, _ in
+        selectALPN(ssl, out, outLength, offered, offeredLength, wanted: Array("http/1.1".utf8))
+    }
+
+private func selectALPN(
+    _ ssl: OpaquePointer?, _ out: UnsafeMutablePointer<UnsafePointer<UInt8>?>?, _ outLength: UnsafeMutablePointer<UInt8>?,
+    _ offered: UnsafePointer<UInt8>?, _ offeredLength: UInt32, wanted: [UInt8]
+) -> Int32 {
+    guard let offered else { return SSL_TLSEXT_ERR_ALERT_FATAL }
+    var index = 0
+    let end = Int(offeredLength)
+    // Each entry is a length byte then that many bytes; the loop advances by at least one byte per step.
+    while index < end {
+        let length = Int(offered[index])
+        let start = index + 1
+        guard length > 0, start + length <= end else { break }
+        if length == wanted.count, (0..<length).allSatisfy({ offered[start + $0] == wanted[$0] }) {
+            out?.pointee = offered + start
+            outLength?.pointee = UInt8(length)
+            return SSL_TLSEXT_ERR_OK
+        }
+        index = start + length
+    }
+    PeerVerification.of(ssl: ssl)?.failure = "client did not offer ALPN \(String(decoding: wanted, as: UTF8.self))"
+    return SSL_TLSEXT_ERR_ALERT_FATAL
+}
 
 /// An `SSL_CTX*` with all of one generation of certificate material loaded. Immutable once built: a reload builds
 /// a new one, so open connections keep theirs (each `SSL` holds a reference to its `SSL_CTX`).
 final class SSLContextHandle: @unchecked Sendable {
     // After init the SSL_CTX is only passed to SSL_new, which OpenSSL documents as thread-safe.
     let pointer: OpaquePointer
+    /// The ALPN protocol a server context requires (`h2` unless it serves the console).
+    private(set) var serverApplicationProtocol: ServerApplicationProtocol = .h2
 
     private init(taking pointer: OpaquePointer) { self.pointer = pointer }
     deinit { SSL_CTX_free(pointer) }
@@ -243,7 +261,9 @@ final class SSLContextHandle: @unchecked Sendable {
         try check(
             SSL_CTX_set_session_ticket_cb(ctx, nil, serverTicketDecryptCallback, nil) == 1, "session ticket callback")
         SSL_CTX_set_client_hello_cb(ctx, serverClientHelloCallback, nil)
-        SSL_CTX_set_alpn_select_cb(ctx, serverALPNCallback, nil)
+        handle.serverApplicationProtocol = configuration.applicationProtocol
+        SSL_CTX_set_alpn_select_cb(
+            ctx, configuration.applicationProtocol == .h2 ? serverALPNCallback : serverHTTP1ALPNCallback, nil)
         return handle
     }
 

@@ -34,6 +34,9 @@ public struct TLSServerConfiguration: Sendable {
     public var logger: Logger
     /// Handshake outcomes, for metrics (set after init; the default reports nowhere).
     public var events = TLSServerEvents()
+    /// The one ALPN protocol this listener speaks: `h2` (gRPC, SPEC §1) or `http/1.1` (the monitoring console,
+    /// SPEC §8). A client that does not offer it fails the handshake.
+    public var applicationProtocol: ServerApplicationProtocol = .h2
 
     public init(
         certificateChainPath: String,
@@ -58,6 +61,12 @@ public struct TLSServerConfiguration: Sendable {
         self.spkiPin = spkiPin
         self.logger = logger
     }
+}
+
+/// The ALPN protocol a TLS listener requires.
+public enum ServerApplicationProtocol: String, Sendable, Hashable {
+    case h2 = "h2"
+    case http1 = "http/1.1"
 }
 
 /// What a client of the gateway (admin CLI, conformance suite, load generator, tests) needs.

@@ -69,6 +69,8 @@ public final class TLSHandler: ChannelDuplexHandler, RemovableChannelHandler {
     private var events = TLSServerEvents()
     /// When the handshake started (metrics); nil once its outcome is reported.
     private var handshakeStartedAt: ContinuousClock.Instant?
+    /// The ALPN protocol a server connection must agree (`h2`, or `http/1.1` on the console).
+    private var serverApplicationProtocol = "h2"
 
     init(
         server context: SSLContextHandle, spkiPin: @escaping @Sendable (String) -> [UInt8]?,
@@ -77,6 +79,7 @@ public final class TLSHandler: ChannelDuplexHandler, RemovableChannelHandler {
     ) {
         self.role = .server(logger: logger)
         self.events = events
+        self.serverApplicationProtocol = context.serverApplicationProtocol.rawValue
         self.handshakeTimeout = TimeAmount(handshakeTimeout)
         self.shutdownTimeout = TimeAmount(shutdownTimeout)
         self.readBuffer = ByteBufferAllocator().buffer(capacity: Self.readChunkBytes)
@@ -247,8 +250,9 @@ public final class TLSHandler: ChannelDuplexHandler, RemovableChannelHandler {
             guard identities.count == 1, let identity = identities.first else {
                 return .failure(.handshakeFailed(reason: "client certificate names no single partner", []))
             }
-            guard alpn == "h2" else {
-                return .failure(.handshakeFailed(reason: "ALPN \(alpn ?? "none") is not h2", []))
+            guard alpn == serverApplicationProtocol else {
+                return .failure(.handshakeFailed(
+                    reason: "ALPN \(alpn ?? "none") is not \(serverApplicationProtocol)", []))
             }
             return .success(TLSHandshakeCompleted(identity: identity, alpn: alpn))
         case .client(let serverName, let offered):

@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import GatewayPolicy
 
 /// State the writer's batches share, touched only on the database's writer queue (one batch at a time).
 ///
@@ -8,11 +9,24 @@ import GRDB
 final class WriterState: @unchecked Sendable {
     let clock: @Sendable () -> Int64
     let limits: WalletLimits
+    /// The SPEC §8 rules and thresholds (`MonitoringChecks.enabled` off: only the SPEC §4 chain).
+    let monitoring: MonitoringChecks
+    /// The key of the keyed token hashes (block lists, attempt records).
+    let tokenKey: [UInt8]
+    /// Set by a write that changed an alert; the writer tells `alertFeed` after the batch commits.
+    var alertsChanged = false
+    let alertFeed: AlertFeed
     private var banks: [String: (record: BankRecord, settlementAccountID: Int64)] = [:]
 
-    init(clock: @escaping @Sendable () -> Int64, limits: WalletLimits) {
+    init(
+        clock: @escaping @Sendable () -> Int64, limits: WalletLimits, monitoring: MonitoringChecks = .init(),
+        tokenKey: [UInt8] = [], alertFeed: AlertFeed = AlertFeed()
+    ) {
         self.clock = clock
         self.limits = limits
+        self.monitoring = monitoring
+        self.tokenKey = tokenKey
+        self.alertFeed = alertFeed
     }
 
     func bank(_ db: Database, code: String) throws -> (record: BankRecord, settlementAccountID: Int64)? {
@@ -70,6 +84,12 @@ final class LedgerWrite<Value: Sendable>: PendingWrite, @unchecked Sendable {
             outcome = .success(value)
         } catch let error as WalletError {
             try rollBackRequest(db)
+            if case .duplicateRequestDifferentBody(let bankCode, let requestID) = error {
+                // SPEC §3/§8: the refusal keeps its alert (the request's own writes are gone, the alert stays).
+                try Ledger.raiseAlert(
+                    db, state, MonitoringRules.idempotencyConflict(bankCode: bankCode, requestID: requestID),
+                    atUnixMs: state.clock())
+            }
             outcome = .failure(error)
         } catch let error as DatabaseError where error.resultCode == .SQLITE_CONSTRAINT {
             // Our bug (the code should check before the schema refuses), but it belongs to this request only.
@@ -163,12 +183,17 @@ actor LedgerWriter {
                 committing = outcome.committing
             } catch {
                 state.invalidateBanks()
+                state.alertsChanged = false
                 applied = batch.count
                 failure = (error as? WalletError) ?? .storeUnavailable("wallet database write failed: \(error)")
             }
             // Requests the time bound left out go back to the front, still in arrival order.
             if applied < batch.count {
                 pending.insert(contentsOf: batch[applied...], at: 0)
+            }
+            if failure == nil, state.alertsChanged {
+                state.alertsChanged = false
+                state.alertFeed.notify()
             }
             if failure == nil {
                 statistics.batchesCommitted += 1

@@ -17,6 +17,7 @@ enum Schema {
         migrator.registerMigration("v5-link-code-hmac", migrate: v5LinkCodeHMAC)
         migrator.registerMigration("v6-receipt-key-id", migrate: v6ReceiptKeyID)
         migrator.registerMigration("v7-trace-id", migrate: v7TraceID)
+        migrator.registerMigration("v8-alerts", migrate: v8Alerts)
         return migrator
     }
 

@@ -71,27 +71,57 @@ extension WalletStore {
             throw .invalidArgument("operation and state must be specified")
         }
         try await write(touchesBanks: true) { db, state in
-            let now = state.clock()
-            guard let bank = try Ledger.bankRecord(db, code: code)?.record else {
-                throw WalletError.notFound("bank \(code)")
-            }
-            // The rule has one definition (GatewayPolicy): a recent passing run for PILOT/ENABLED, a reason always.
-            if let refused = BankEnablement.checkChange(
-                bankCode: code, operation: operation, to: newState, reason: audit.reason,
-                lastPassingConformanceAtUnixMs: bank.lastPassingConformanceAtUnixMs, nowUnixMs: now)
-            {
-                switch refused.code {
-                case .invalidArgument: throw WalletError.invalidArgument(refused.message)
-                case .failedPrecondition, .permissionDenied, .resourceExhausted:
-                    throw WalletError.failedPrecondition(refused.message)
-                }
-            }
-            let column = operation == .link ? "link_state" : "charge_state"
-            try db.execute(sql: "UPDATE bank SET \(column) = ? WHERE code = ?", arguments: [newState.rawValue, code])
-            let old = operation == .link ? bank.facts.linkState : bank.facts.chargeState
-            try Ledger.audit(db, atUnixMs: now, actor: audit.actor, action: "bank.set_state", subject: code,
-                             reason: audit.reason, detail: "\(operation): \(old) -> \(newState)")
+            try Self.applyBankState(db, state, code: code, operation: operation, state: newState, audit: audit)
         }
+    }
+
+    /// Refuses now what `setBankState` would refuse (no recent passing conformance run for PILOT or ENABLED), so a
+    /// four-eyes request for an impossible change is refused at once, naming why.
+    public func checkBankStateChange(code: String, to newState: BankState, reason: String) async throws(WalletError) {
+        let now = clock()
+        guard let bank = try await bankRecord(code: code) else { throw .notFound("bank \(code)") }
+        do {
+            try Self.checkChange(code, .link, newState, reason, bank.lastPassingConformanceAtUnixMs, now)
+        } catch let error as WalletError {
+            throw error
+        } catch {
+            throw .invariantViolated("\(error)")
+        }
+    }
+
+    /// The rule has one definition (GatewayPolicy): a recent passing run for PILOT/ENABLED, a reason always.
+    private static func checkChange(
+        _ code: String, _ operation: GatewayWire.Operation, _ newState: BankState, _ reason: String,
+        _ lastPassingConformanceAtUnixMs: Int64?, _ now: Int64
+    ) throws {
+        if let refused = BankEnablement.checkChange(
+            bankCode: code, operation: operation, to: newState, reason: reason,
+            lastPassingConformanceAtUnixMs: lastPassingConformanceAtUnixMs, nowUnixMs: now)
+        {
+            switch refused.code {
+            case .invalidArgument: throw WalletError.invalidArgument(refused.message)
+            case .failedPrecondition, .permissionDenied, .resourceExhausted:
+                throw WalletError.failedPrecondition(refused.message)
+            }
+        }
+    }
+
+    /// `setBankState` inside a writer transaction (also run by an approved four-eyes request).
+    static func applyBankState(
+        _ db: Database, _ state: WriterState, code: String, operation: GatewayWire.Operation, state newState: BankState,
+        audit: AuditContext
+    ) throws {
+        let now = state.clock()
+        guard let bank = try Ledger.bankRecord(db, code: code)?.record else {
+            throw WalletError.notFound("bank \(code)")
+        }
+        try Self.checkChange(code, operation, newState, audit.reason, bank.lastPassingConformanceAtUnixMs, now)
+        let column = operation == .link ? "link_state" : "charge_state"
+        try db.execute(sql: "UPDATE bank SET \(column) = ? WHERE code = ?", arguments: [newState.rawValue, code])
+        let old = operation == .link ? bank.facts.linkState : bank.facts.chargeState
+        try Ledger.audit(db, atUnixMs: now, actor: audit.actor, action: "bank.set_state", subject: code,
+                         reason: audit.reason, detail: "\(operation): \(old) -> \(newState)")
+        state.invalidateBanks()
     }
 
     public func setBankProfile(code: String, profile: BankProfile, audit: AuditContext) async throws(WalletError) {
@@ -194,6 +224,13 @@ extension WalletStore {
         }
     }
 
+    /// Freezes charges to the wallet (the desk's own freeze; charges are DECLINED FRAUD_SUSPECTED until lifted).
+    public func freezeCharges(walletID: String, audit: AuditContext) async throws(WalletError) {
+        try await updateWallet(walletID, action: "wallet.freeze", audit: audit) { db, _ in
+            try db.execute(sql: "UPDATE wallet SET charge_frozen = 1 WHERE id = ?", arguments: [walletID])
+        }
+    }
+
     /// Lifts a FRAUD freeze after review.
     public func unfreezeCharges(walletID: String, audit: AuditContext) async throws(WalletError) {
         try await updateWallet(walletID, action: "wallet.unfreeze", audit: audit) { db, _ in
@@ -259,45 +296,53 @@ extension WalletStore {
         sign: @escaping @Sendable (ChargeResponse) -> ChargeResponse
     ) async throws(WalletError) -> Hold {
         try await write { db, state in
-            let now = state.clock()
-            guard let hold = try Ledger.hold(db, chargeID: chargeID) else {
-                throw WalletError.notFound("hold \(chargeID)")
-            }
-            if hold.state == target { return hold }
-            guard hold.state == .open else {
-                throw WalletError.failedPrecondition("hold \(chargeID) is already \(hold.state)")
-            }
-            // Free the hold's reservation first: the chain judges the wallet as it is without it, and the credit
-            // (or nothing) replaces it. A refusal below rolls this back with the rest of the request.
-            try db.cachedStatement(sql: """
-                UPDATE pending_transfer SET state = ?, resolved_at_unix_ms = ? WHERE charge_id = ? AND state = 'pending'
-                """).execute(arguments: [target == .released ? "posted" : "voided", now, chargeID])
-            guard db.changesCount == 1 else {
-                throw WalletError.invariantViolated("open hold \(chargeID) has no pending transfer")
-            }
-            if target == .released {
-                try Self.creditReleasedHold(db, state, hold, nowUnixMs: now)
-            }
-            let decision: Decision = target == .released ? .approved : .declined
-            let reason: DeclineReason = target == .released ? .unspecified : .fraudSuspected
-            let response = sign(ChargeResponse(
-                decision: decision, chargeID: chargeID, declineReason: reason, processedAtUnixMs: now,
-                requestID: hold.requestID, bankCode: hold.bankCode, linkID: hold.linkID, amountYen: hold.amountYen))
-            try db.execute(sql: """
-                UPDATE charge SET decision = ?, decline_reason = ?, hold_state = ?, processed_at_unix_ms = ?,
-                    receipt_signature = ?, receipt_key_id = ?, resolved_by = ?, resolved_at_unix_ms = ?
-                WHERE id = ? AND hold_state = 1
-                """, arguments: [decision.rawValue, reason.rawValue, target.rawValue, now, Data(response.receiptSignature),
-                                 response.receiptKeyID, audit.actor, now, chargeID])
-            guard db.changesCount == 1 else { throw WalletError.invariantViolated("hold \(chargeID) changed under us") }
-            try Ledger.audit(db, atUnixMs: now, actor: audit.actor,
-                             action: target == .released ? "hold.release" : "hold.reject", subject: chargeID,
-                             reason: audit.reason, detail: "\(hold.amountYen) yen to \(hold.walletID)")
-            guard let resolved = try Ledger.hold(db, chargeID: chargeID) else {
-                throw WalletError.invariantViolated("hold \(chargeID) vanished")
-            }
-            return resolved
+            try Self.applyResolveHold(db, state, chargeID: chargeID, to: target, audit: audit, sign: sign)
         }
+    }
+
+    /// `releaseHold` / `rejectHold` inside a writer transaction (also run by an approved four-eyes request).
+    static func applyResolveHold(
+        _ db: Database, _ state: WriterState, chargeID: String, to target: HoldState, audit: AuditContext,
+        sign: (ChargeResponse) -> ChargeResponse
+    ) throws -> Hold {
+        let now = state.clock()
+        guard let hold = try Ledger.hold(db, chargeID: chargeID) else {
+            throw WalletError.notFound("hold \(chargeID)")
+        }
+        if hold.state == target { return hold }
+        guard hold.state == .open else {
+            throw WalletError.failedPrecondition("hold \(chargeID) is already \(hold.state)")
+        }
+        // Free the hold's reservation first: the chain judges the wallet as it is without it, and the credit
+        // (or nothing) replaces it. A refusal below rolls this back with the rest of the request.
+        try db.cachedStatement(sql: """
+            UPDATE pending_transfer SET state = ?, resolved_at_unix_ms = ? WHERE charge_id = ? AND state = 'pending'
+            """).execute(arguments: [target == .released ? "posted" : "voided", now, chargeID])
+        guard db.changesCount == 1 else {
+            throw WalletError.invariantViolated("open hold \(chargeID) has no pending transfer")
+        }
+        if target == .released {
+            try Self.creditReleasedHold(db, state, hold, nowUnixMs: now)
+        }
+        let decision: Decision = target == .released ? .approved : .declined
+        let reason: DeclineReason = target == .released ? .unspecified : .fraudSuspected
+        let response = sign(ChargeResponse(
+            decision: decision, chargeID: chargeID, declineReason: reason, processedAtUnixMs: now,
+            requestID: hold.requestID, bankCode: hold.bankCode, linkID: hold.linkID, amountYen: hold.amountYen))
+        try db.execute(sql: """
+            UPDATE charge SET decision = ?, decline_reason = ?, hold_state = ?, processed_at_unix_ms = ?,
+                receipt_signature = ?, receipt_key_id = ?, resolved_by = ?, resolved_at_unix_ms = ?
+            WHERE id = ? AND hold_state = 1
+            """, arguments: [decision.rawValue, reason.rawValue, target.rawValue, now, Data(response.receiptSignature),
+                             response.receiptKeyID, audit.actor, now, chargeID])
+        guard db.changesCount == 1 else { throw WalletError.invariantViolated("hold \(chargeID) changed under us") }
+        try Ledger.audit(db, atUnixMs: now, actor: audit.actor,
+                         action: target == .released ? "hold.release" : "hold.reject", subject: chargeID,
+                         reason: audit.reason, detail: "\(hold.amountYen) yen to \(hold.walletID)")
+        guard let resolved = try Ledger.hold(db, chargeID: chargeID) else {
+            throw WalletError.invariantViolated("hold \(chargeID) vanished")
+        }
+        return resolved
     }
 
     /// The release half of the one charge chain: the held charge, rebuilt from its row, judged by

@@ -27,7 +27,7 @@ extension WalletStore {
         _ request: ChargeRequest, bankCode: String, bodyDigest: [UInt8], legacyBodyDigest: [UInt8]? = nil,
         freshness: Rejection? = nil,
         decide: @escaping @Sendable (ChargeAttemptFacts) -> Verdict,
-        sign: @escaping @Sendable (ChargeResponse) -> ChargeResponse
+        sign: @escaping @Sendable (ChargeResponse) -> ChargeResponse, clientAddress: String? = nil
     ) async throws(WalletError) -> ChargeResponse {
         guard request.amountYen > 0 else { throw .invalidArgument("amount_yen must be positive") }
         let key = IdempotencyKey(bankCode: bankCode, requestID: request.header.requestID)
@@ -44,8 +44,13 @@ extension WalletStore {
             }
             if let freshness { throw WalletError.rejected(freshness) }
             let attempt = try ChargeAttempt.read(db, state, request, bankCode: key.bankCode, nowUnixMs: state.clock())
-            let verdict = try ChargeVerdict(decide(attempt.facts))
-            return try Self.recordCharge(db, attempt, verdict, key: key, digest: digest.sha256, sign: sign)
+            // SPEC §8 beside the §4 chain: a block-list hit declines, the holding rules hold, every firing is an
+            // alert written below in this transaction.
+            let (judged, alerts) = try Self.monitorCharge(db, state, attempt, decide(attempt.facts), clientAddress)
+            let verdict = try ChargeVerdict(judged)
+            let response = try Self.recordCharge(db, attempt, verdict, key: key, digest: digest.sha256, sign: sign)
+            try Self.recordChargeAlerts(db, state, alerts, response, bankCode: key.bankCode)
+            return response
         }
     }
 
@@ -159,7 +164,7 @@ extension WalletStore {
     public func submitLink(
         _ request: LinkAccountRequest, bankCode: String, bodyDigest: [UInt8], legacyBodyDigest: [UInt8]? = nil,
         freshness: Rejection? = nil, linkCodeMAC: [UInt8],
-        decide: @escaping @Sendable (LinkAttemptFacts) -> Verdict
+        decide: @escaping @Sendable (LinkAttemptFacts) -> Verdict, clientAddress: String? = nil
     ) async throws(WalletError) -> LinkOutcome {
         let key = IdempotencyKey(bankCode: bankCode, requestID: request.header.requestID)
         let digest = BodyDigest(sha256: bodyDigest, legacySHA256: legacyBodyDigest)
@@ -169,8 +174,10 @@ extension WalletStore {
             }
             if let freshness { throw WalletError.rejected(freshness) }
             let attempt = try LinkAttempt.read(db, state, request, bankCode: key.bankCode, codeMAC: linkCodeMAC)
-            let verdict = decide(attempt.facts)
-            return try Self.recordLink(db, attempt, verdict, key: key, digest: digest.sha256, codeMAC: linkCodeMAC)
+            let (verdict, alerts) = try Self.monitorLink(db, state, attempt.facts, decide(attempt.facts), clientAddress)
+            let outcome = try Self.recordLink(db, attempt, verdict, key: key, digest: digest.sha256, codeMAC: linkCodeMAC)
+            try Self.recordLinkAlerts(db, state, alerts, outcome, attempt.facts)
+            return outcome
         }
     }
 
@@ -318,6 +325,10 @@ extension WalletStore {
                 try Ledger.audit(
                     db, atUnixMs: now, actor: "bank/\(bankCode)", action: "wallet.charge_frozen",
                     subject: link.walletID, reason: reason, detail: "unlink of \(linkID)")
+                try Ledger.raiseAlert(
+                    db, state,
+                    MonitoringRules.unlinkFraud(linkID: linkID, walletID: link.walletID, bankCode: bankCode, reason: reason),
+                    atUnixMs: now)
             }
             try Ledger.storeResponse(
                 db, key: key, operation: .unlink, bodySHA256: digest.sha256,

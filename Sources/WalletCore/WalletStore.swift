@@ -19,6 +19,12 @@ public final class WalletStore: Sendable {
     let writer: LedgerWriter
     let writerEvents: WriterEventsBox
     let clock: @Sendable () -> Int64
+    /// The SPEC §8 rules the writer runs beside the SPEC §4 chain. A store runs the rules it is given: `.off` (only
+    /// the §4 chain and the pre-§8 alerts) unless its owner passes them; `bankgw serve` passes the configured ones.
+    public let monitoring: MonitoringChecks
+    /// Wakes `WatchAlerts` streams after a commit that changed an alert.
+    public let alertFeed: AlertFeed
+    let tokenKey: [UInt8]
     let linkCodeKey: LinkCodeKey
 
     /// Milliseconds since the unix epoch, from the system clock.
@@ -32,11 +38,13 @@ public final class WalletStore: Sendable {
     /// by a newer schema; it never overwrites such a file.
     public init(
         path: String, create: Bool = true, limits: WalletLimits = .init(),
-        clock: @escaping @Sendable () -> Int64 = WalletStore.systemClock
+        clock: @escaping @Sendable () -> Int64 = WalletStore.systemClock, monitoring: MonitoringChecks = .off
     ) throws(WalletError) {
         self.path = path
         self.limits = limits
         self.clock = clock
+        self.monitoring = monitoring
+        self.alertFeed = AlertFeed()
         let fileManager = FileManager.default
         var isDirectory: ObjCBool = false
         let exists = fileManager.fileExists(atPath: path, isDirectory: &isDirectory)
@@ -109,9 +117,14 @@ public final class WalletStore: Sendable {
         }
         self.pool = pool
         self.linkCodeKey = try LinkCodeKey.loadOrCreate(directory: directory.isEmpty ? "." : directory)
-                let writerEvents = WriterEventsBox()
+        let writerEvents = WriterEventsBox()
         self.writerEvents = writerEvents
-        self.writer = LedgerWriter(pool: pool, state: WriterState(clock: clock, limits: limits), events: writerEvents)
+        self.tokenKey = try Self.loadOrCreateTokenKey(databasePath: path)
+        self.writer = LedgerWriter(
+            pool: pool,
+            state: WriterState(
+                clock: clock, limits: limits, monitoring: monitoring, tokenKey: tokenKey, alertFeed: alertFeed),
+            events: writerEvents)
     }
 
     /// The keyed MAC under which a link code is stored and looked up (`issueLinkCode`, `submitLink`): HMAC-SHA256
@@ -123,11 +136,11 @@ public final class WalletStore: Sendable {
     /// Opens `DIR/wallet.sqlite`.
     public convenience init(
         stateDirectory: String, create: Bool = true, limits: WalletLimits = .init(),
-        clock: @escaping @Sendable () -> Int64 = WalletStore.systemClock
+        clock: @escaping @Sendable () -> Int64 = WalletStore.systemClock, monitoring: MonitoringChecks = .off
     ) throws(WalletError) {
         try self.init(
             path: (stateDirectory as NSString).appendingPathComponent(Self.databaseFileName), create: create,
-            limits: limits, clock: clock)
+            limits: limits, clock: clock, monitoring: monitoring)
     }
 
     /// Batching so far (for metrics and the benchmark).

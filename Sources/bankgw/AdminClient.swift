@@ -5,6 +5,12 @@ import GatewayTLS
 import GatewayWire
 import NIOCore
 
+/// The demo's two operators (SPEC §6): `pki/operator.*` and `pki/operator2.*` (the second pair of eyes, §8).
+enum DemoOperator: String, ExpressibleByArgument, CaseIterable {
+    case `operator` = "operator"
+    case operator2 = "operator2"
+}
+
 /// Where the Admin service is and who we are: the demo state directory's operator certificate, or explicit files.
 struct AdminConnectionOptions: ParsableArguments {
     @Option(
@@ -29,6 +35,9 @@ struct AdminConnectionOptions: ParsableArguments {
 
     @Flag(help: "Print the response as proto3 JSON (one line) instead of a table.")
     var json = false
+
+    @Option(name: .customLong("as"), help: "Which demo operator's certificate: operator (default) or operator2.")
+    var operatorAs: DemoOperator = .operator
 
     /// The demo state directory when neither --state-dir nor --target is given (SPEC §6).
     static let defaultStateDirectory = ".bankgw-demo"
@@ -62,7 +71,8 @@ struct AdminConnectionOptions: ParsableArguments {
         let pki = ((stateDirectory ?? Self.defaultStateDirectory) as NSString).appendingPathComponent("pki")
         let (host, port) = Self.split(target ?? Self.demoTarget)!
         func file(_ name: String) -> String { (pki as NSString).appendingPathComponent(name) }
-        return (host, port, file("operator.pem"), file("operator.key"), file("ca.pem"))
+        let name = operatorAs == .operator2 ? "operator2" : "operator"
+        return (host, port, file("\(name).pem"), file("\(name).key"), file("ca.pem"))
     }
 
     static func split(_ target: String) -> (String, Int)? {

@@ -11,7 +11,10 @@ struct AdminCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "admin",
         abstract: "Operate the gateway: banks, wallets, holds (the Admin service's client).",
-        subcommands: [AdminBankCommand.self, AdminWalletCommand.self, AdminHoldCommand.self]
+        subcommands: [
+            AdminBankCommand.self, AdminWalletCommand.self, AdminHoldCommand.self, AdminAlertCommand.self,
+            AdminApprovalCommand.self, AdminBlockCommand.self,
+        ]
     )
 
     // Declared on each level so the connection options may also come before the subcommand
@@ -190,6 +193,9 @@ struct AdminBankCommand: AsyncParsableCommand {
                         bankCode: code, operation: operation.wire, state: state.wire, reason: why.reason),
                     returning: GatewayWire.AdminBank.self)
                 printAdmin(bank, json: connection.json) { bankRows([bank]) }
+                if state == .ENABLED, (operation == .link ? bank.linkState : bank.chargeState) != .enabled {
+                    try await reportPendingApproval(client, subject: "\(code)/\(operation.rawValue)")
+                }
             }
         }
     }
@@ -397,6 +403,7 @@ struct AdminHoldCommand: AsyncParsableCommand {
                 let hold = try await client.call(
                     "ReleaseHold", ReleaseHoldRequest(chargeID: id, reason: why.reason), returning: AdminHold.self)
                 printAdmin(hold, json: connection.json) { holdRows([hold]) }
+                if hold.state == .open { try await reportPendingApproval(client, subject: id) }
             }
         }
     }

@@ -1,5 +1,7 @@
 import ArgumentParser
 import Foundation
+import GatewayConsole
+import GatewayPolicy
 import GatewayRPC
 import GatewayService
 import GatewayTLS
@@ -51,6 +53,15 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Override the log level (trace, debug, info, notice, warning, error, critical).")
     var logLevel: String?
 
+    @Option(help: "Override the monitoring console port (0: ephemeral; tests).")
+    var consolePort: Int?
+
+    @Option(help: "A JSON file of SPEC §8 monitoring thresholds (the config file's `monitoring` object; also with --demo).")
+    var monitoring: String?
+
+    @Flag(help: "Run only the SPEC §4 chain and the pre-§8 alerts (the benchmark's baseline).")
+    var monitoringRulesOff = false
+
     func validate() throws {
         guard demo != (config != nil) else {
             throw ValidationError("give exactly one of --demo (SPEC §6 demo state) and --config FILE")
@@ -58,13 +69,16 @@ struct ServeCommand: AsyncParsableCommand {
         guard shutdownGraceSeconds >= 0 && shutdownGraceSeconds <= 300 else {
             throw ValidationError("--shutdown-grace-seconds must be 0...300")
         }
-        for (name, port) in [("--tls-port", tlsPort), ("--probe-port", probePort), ("--metrics-port", metricsPort)] {
+        for (name, port) in [
+            ("--tls-port", tlsPort), ("--probe-port", probePort), ("--metrics-port", metricsPort),
+            ("--console-port", consolePort),
+        ] {
             if let port, !(0...65_535).contains(port) { throw ValidationError("\(name) must be 0...65535") }
         }
     }
 
     func run() async throws {
-        let deployment: GatewayConfiguration
+        var deployment: GatewayConfiguration
         if let config {
             do {
                 deployment = try GatewayConfiguration.load(path: config)
@@ -76,6 +90,16 @@ struct ServeCommand: AsyncParsableCommand {
             deployment = try GatewayAssembly.demoConfiguration(
                 stateDirectory: stateDir, graceMs: shutdownGraceSeconds * 1_000)
         }
+        if let monitoring {
+            do {
+                deployment.monitoring = try GatewayConfiguration.parseMonitoring(
+                    FileManager.default.contents(atPath: monitoring) ?? Data("cannot read the file".utf8))
+            } catch {
+                printError("bankgw serve: \(monitoring): \(error)")
+                throw ExitCode.badInput
+            }
+        }
+        if monitoringRulesOff { deployment.monitoring.rulesEnabled = false }
         guard let level = Logger.Level(rawValue: logLevel ?? deployment.logLevel) else {
             printError("bankgw serve: --log-level must be one of \(Logger.Level.allCases.map(\.rawValue))")
             throw ExitCode.usage
@@ -104,17 +128,85 @@ struct ServeCommand: AsyncParsableCommand {
         if let probePort { listeners.probePort = probePort }
         if let metricsPort { listeners.metricsPort = metricsPort }
 
-        let readyFile = self.readyFile
+        let ports = ReadyPorts(readyFile: readyFile)
+        // The console (SPEC §8): the same certificates and CA on the project's TLS stage, speaking HTTP/1.1.
+        var consoleTLS = assembly.tls.configuration
+        consoleTLS.applicationProtocol = .http1
+        let refusals = assembly.refusals
+        let console = try ConsoleServer(
+            host: deployment.listen.console.host, port: consolePort ?? deployment.listen.console.port,
+            tls: try TLSServerContext(configuration: consoleTLS), admin: assembly.admin, store: assembly.store,
+            logger: logger, onTLSRefusal: { refusals.refused(address: $0) })
+        console.onReady = { port in ports.set(console: port) }
         let server = assembly.makeServer(listeners: listeners) { tlsPort, probePort, metricsPort in
-            guard let readyFile else { return }
-            let json = #"{"tls":\#(tlsPort),"probe":\#(probePort),"metrics":\#(metricsPort)}"#
-            FileManager.default.createFile(atPath: readyFile, contents: Data(json.utf8))
+            ports.set(tls: tlsPort, probe: probePort, metrics: metricsPort)
         }
+        let sweep = HoldSweep(
+            store: assembly.store, intervalMs: deployment.monitoring.holdSweepIntervalMs, logger: logger)
         let group = ServiceGroup(
-            services: [server], gracefulShutdownSignals: [.sigterm, .sigint], cancellationSignals: [], logger: logger
+            services: [server, console, sweep], gracefulShutdownSignals: [.sigterm, .sigint], cancellationSignals: [],
+            logger: logger
         )
         try await group.run()
     }
 }
 
 extension LogFormat: ExpressibleByArgument {}
+
+/// Writes the ready file once every listener is bound (the gRPC listeners and the console start separately).
+final class ReadyPorts: @unchecked Sendable {
+    private let readyFile: String?
+    private let lock = NSLock()
+    private var grpc: (tls: Int, probe: Int, metrics: Int)?
+    private var console: Int?
+
+    init(readyFile: String?) { self.readyFile = readyFile }
+
+    func set(tls: Int, probe: Int, metrics: Int) {
+        lock.withLock { grpc = (tls, probe, metrics) }
+        writeIfComplete()
+    }
+
+    func set(console port: Int) {
+        lock.withLock { console = port }
+        writeIfComplete()
+    }
+
+    private func writeIfComplete() {
+        let json: String? = lock.withLock {
+            guard let grpc, let console else { return nil }
+            let consolePort = console >= 0 ? #","console":\#(console)"# : ""
+            return #"{"tls":\#(grpc.tls),"probe":\#(grpc.probe),"metrics":\#(grpc.metrics)\#(consolePort)}"#
+        }
+        guard let readyFile, let json else { return }
+        FileManager.default.createFile(atPath: readyFile, contents: Data(json.utf8))
+    }
+}
+
+/// The `hold.overdue` sweep (SPEC §8) every `intervalMs`, until shutdown; also prunes old decision buckets.
+struct HoldSweep: Service {
+    let store: WalletStore
+    let intervalMs: Int64
+    let logger: Logger
+
+    func run() async throws {
+        do {
+            try await cancelWhenGracefulShutdown { try await loop() }
+        } catch is CancellationError {
+            // Graceful shutdown cancels the sleep between sweeps: a normal end, not a failure.
+        }
+    }
+
+    private func loop() async throws {
+        while !Task.isCancelled {
+            do {
+                let added = try await store.sweepOverdueHolds()
+                if added > 0 { logger.warning("holds overdue", metadata: ["added": "\(added)"]) }
+                try await store.pruneDecisionBuckets(olderThanUnixMs: WalletStore.systemClock() - 2 * 3_600_000)
+            } catch {
+                logger.error("hold sweep failed: \(error)")
+            }
+            try await Task.sleep(for: .milliseconds(intervalMs))
+        }
+    }
+}

@@ -108,7 +108,7 @@ enum Samples {
             WalletActionRequest(walletAccountID: "W0000001", reason: "reviewed"),
             hold, ListHoldsRequest(includeResolved: true), ListHoldsResponse(holds: [hold]),
             ReleaseHoldRequest(chargeID: "C-1", reason: "ok"), RejectHoldRequest(chargeID: "C-2", reason: "fraud"),
-        ] + reflectionV1 + reflectionV1Alpha
+        ] + reflectionV1 + reflectionV1Alpha + monitoringMessages
     }
 
     // MARK: - gRPC reflection (messages with oneofs and repeated bytes)
@@ -164,6 +164,101 @@ enum Samples {
             V1AlphaExtensionNumberResponse(baseTypeName: "grpc.health.v1.HealthCheckRequest", extensionNumber: [5]),
             services, V1AlphaServiceResponse(name: "grpc.health.v1.Health"),
             V1AlphaErrorResponse(errorCode: 5, errorMessage: "not found"),
+        ]
+    }
+
+    /// SPEC §8: alerts, block lists, approvals.
+    static var monitoringMessages: [any WireMessage] {
+        var note = AlertNote()
+        note.atUnixMs = 1_764_000_000_500
+        note.operatorName = "operator/demo"
+        note.text = "銀行に確認済み"
+        var alert = Alert()
+        alert.alertID = "al_1"
+        alert.rule = "bank.decline_burst"
+        alert.severity = .critical
+        alert.subjectKind = .bank
+        alert.subject = "0001"
+        alert.bankCode = "0001"
+        alert.walletAccountID = "W0000002"
+        alert.firstSeenUnixMs = 1_764_000_000_000
+        alert.lastSeenUnixMs = 1_764_000_060_000
+        alert.count = 73
+        alert.state = .acknowledged
+        alert.assignee = "operator/demo"
+        alert.notes = [note]
+        alert.chargeIDs = ["C-1", "C-2"]
+        alert.holdIDs = ["C-2"]
+        alert.detail = "60 of 60 decisions declined within 5 min"
+        alert.proposedAction = "suspend bank 0001"
+        alert.proposalConfirmed = true
+        alert.changeSequence = 42
+        var list = ListAlertsRequest()
+        list.state = .open
+        list.severity = .high
+        list.rule = "wallet.velocity"
+        list.bankCode = "9900"
+        list.walletAccountID = "W0000001"
+        var listed = ListAlertsResponse()
+        listed.alerts = [alert]
+        var ack = AcknowledgeAlertRequest()
+        ack.alertID = "al_1"
+        ack.assignee = "operator/demo2"
+        ack.note = "looking"
+        var resolve = ResolveAlertRequest()
+        resolve.alertID = "al_1"
+        resolve.note = "bank confirmed"
+        var confirm = ConfirmSuspensionRequest()
+        confirm.alertID = "al_1"
+        confirm.reason = "credential stuffing"
+        var blocked = BlockedValue()
+        blocked.kind = .accountToken
+        blocked.value = "9900:0123456789abcdef"
+        blocked.bankCode = "9900"
+        blocked.reason = "stolen"
+        blocked.blockedBy = "operator/demo"
+        blocked.blockedAtUnixMs = 1_764_000_000_000
+        var listBlocked = ListBlockedRequest()
+        listBlocked.kind = .wallet
+        var blockedList = ListBlockedResponse()
+        blockedList.entries = [blocked]
+        var block = BlockRequest()
+        block.kind = .accountToken
+        block.value = "tok-1"
+        block.bankCode = "9900"
+        block.reason = "stolen"
+        var unblock = UnblockRequest()
+        unblock.kind = .clientAddress
+        unblock.value = "192.0.2.1"
+        unblock.reason = "cleared"
+        var approval = Approval()
+        approval.approvalID = "ap_1"
+        approval.kind = "hold.release"
+        approval.subject = "C-1"
+        approval.summary = "release 150,000 yen"
+        approval.payloadJSON = #"{"charge_id":"C-1"}"#
+        approval.requestedBy = "operator/demo"
+        approval.requestReason = "customer called"
+        approval.requestedAtUnixMs = 1_764_000_000_000
+        approval.expiresAtUnixMs = 1_764_086_400_000
+        approval.state = .approved
+        approval.decidedBy = "operator/demo2"
+        approval.decidedAtUnixMs = 1_764_000_100_000
+        approval.decisionReason = "checked"
+        approval.result = "released 150000 yen to W0000001"
+        var listApprovals = ListApprovalsRequest()
+        listApprovals.includeDecided = true
+        var approvals = ListApprovalsResponse()
+        approvals.approvals = [approval]
+        var approve = ApproveRequest()
+        approve.approvalID = "ap_1"
+        approve.reason = "checked"
+        var decline = DeclineRequest()
+        decline.approvalID = "ap_1"
+        decline.reason = "no"
+        return [
+            note, alert, list, listed, WatchAlertsRequest(), ack, resolve, confirm, blocked, listBlocked, blockedList,
+            block, unblock, approval, listApprovals, approvals, approve, decline,
         ]
     }
 }

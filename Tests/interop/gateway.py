@@ -30,7 +30,7 @@ class Gateway:
         self.log = open(os.path.join(self.state_dir, "gateway.log"), "ab")
         self.process = subprocess.Popen(
             [self.bankgw_bin, "serve", "--demo", "--state-dir", self.state_dir, "--tls-port", "0", "--probe-port", "0",
-             "--metrics-port", "0", "--shutdown-grace-seconds", str(self.grace_seconds), "--ready-file", self.ready_file,
+             "--metrics-port", "0", "--console-port", "0", "--shutdown-grace-seconds", str(self.grace_seconds), "--ready-file", self.ready_file,
              *self.extra_args],
             stdout=self.log, stderr=self.log)
         deadline = time.monotonic() + timeout
@@ -74,7 +74,9 @@ class Gateway:
 
     def secure_channel(self, bank="9900"):
         import grpc
-        if bank.startswith("operator"):
+        if bank == "operator2":
+            cert, key = self.pki("operator2.pem"), self.pki("operator2.key")
+        elif bank.startswith("operator"):
             cert, key = self.pki("operator.pem"), self.pki("operator.key")
         else:
             cert, key = self.pki(f"banks/{bank}.pem"), self.pki(f"banks/{bank}.key")

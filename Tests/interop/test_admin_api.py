@@ -66,7 +66,10 @@ def test_every_admin_call_with_the_operator_certificate(gw, pb):
 
 ALL_CALLS = ["ListBanks", "GetBank", "SetBankState", "SetBankProfile", "SetPilotList", "RecordConformance",
              "RegisterWallet", "GetWallet", "RecordEkyc", "MarkPhoneVerified", "IssueLinkCode", "UnlockLinking",
-             "UnfreezeCharges", "ListHolds", "ReleaseHold", "RejectHold"]
+             "UnfreezeCharges", "ListHolds", "ReleaseHold", "RejectHold",
+             # SPEC §8
+             "ListAlerts", "WatchAlerts", "AcknowledgeAlert", "ResolveAlert", "ConfirmSuspension", "ListBlocked",
+             "Block", "Unblock", "ListApprovals", "Approve", "Decline", "FreezeCharges"]
 
 
 def test_the_admin_service_declares_exactly_these_calls(pb):
@@ -78,5 +81,9 @@ def test_a_bank_certificate_is_refused_on_every_admin_call(gw, pb, method):
     descriptor = pb.admin.DESCRIPTOR.services_by_name["Admin"].methods_by_name[method]
     request_class = getattr(pb.admin, descriptor.input_type.name)
     stub = pb.admin_grpc.AdminStub(gw.secure_channel("9900"))
-    details = expect_status(grpc.StatusCode.PERMISSION_DENIED, lambda: getattr(stub, method)(request_class(), timeout=10))
+    call = getattr(stub, method)
+    if descriptor.server_streaming:
+        details = expect_status(grpc.StatusCode.PERMISSION_DENIED, lambda: next(call(request_class(), timeout=10)))
+    else:
+        details = expect_status(grpc.StatusCode.PERMISSION_DENIED, lambda: call(request_class(), timeout=10))
     assert "bank 9900" in details

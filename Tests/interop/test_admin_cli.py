@@ -70,7 +70,15 @@ def test_suspending_9900_charges_denies_the_very_next_charge_naming_suspended(gw
         assert shown["chargeState"] == "SUSPENDED" and shown["linkState"] == "ENABLED"
         expect_status(grpc.StatusCode.PERMISSION_DENIED, lambda: bank.charge(link.link_id, 1_000), "SUSPENDED")
     finally:
-        cli.ok("bank", "set-state", "9900", "charge", "ENABLED", "--reason", "incident 42 resolved")
+        # Four eyes (SPEC §8): ENABLED waits for the second operator (`--as operator2`); the first can't approve.
+        restored = cli.run("bank", "set-state", "9900", "charge", "ENABLED", "--reason", "incident 42 resolved")
+        assert restored.returncode == 0 and "bankgw admin approval approve" in restored.stderr.decode()
+        pending = [a for a in cli.json("approval", "list")["approvals"] if a["subject"] == "9900/charge"]
+        assert len(pending) == 1 and pending[0]["requestedBy"] == "operator/demo"
+        own = cli.run("approval", "approve", pending[0]["approvalId"], "--reason", "mine")
+        assert own.returncode == 1 and "PERMISSION_DENIED" in own.stderr.decode()
+        approved = cli.json("--as", "operator2", "approval", "approve", pending[0]["approvalId"], "--reason", "ok")
+        assert approved["state"] == "APPROVAL_STATE_APPROVED" and approved["decidedBy"] == "operator/demo2"
     assert bank.charge(link.link_id, 1_000).decision == pb.v1.APPROVED
 
 

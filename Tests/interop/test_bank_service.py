@@ -58,7 +58,7 @@ class Bank:
 
 class Operator:
     def __init__(self, gw, pb):
-        self.pb = pb
+        self.gw, self.pb = gw, pb
         self.stub = pb.admin_grpc.AdminStub(gw.secure_channel("operator"))
 
     def link_code(self, wallet):
@@ -79,6 +79,16 @@ class Operator:
 
     def balance(self, wallet):
         return self.stub.GetWallet(self.pb.admin.GetWalletRequest(wallet_account_id=wallet), timeout=10).balance_yen
+
+
+def approve_as_second_operator(gw, pb, subject):
+    """Four eyes (SPEC §8): the demo's second operator approves the pending request on `subject`."""
+    admin = pb.admin
+    stub = pb.admin_grpc.AdminStub(gw.secure_channel("operator2"))
+    pending = [a for a in stub.ListApprovals(admin.ListApprovalsRequest(), timeout=10).approvals if a.subject == subject]
+    assert len(pending) == 1, f"one pending approval on {subject}: {pending}"
+    return stub.Approve(admin.ApproveRequest(approval_id=pending[0].approval_id, reason="second pair of eyes"),
+                        timeout=10)
 
 
 def expect_status(code, fn, contains=None):

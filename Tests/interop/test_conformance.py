@@ -11,6 +11,7 @@ import grpc
 import pytest
 
 from gateway import Gateway
+from test_bank_service import approve_as_second_operator
 
 
 def run_conformance(bankgw_bin, gw, bank, *extra, probe=None):
@@ -114,8 +115,13 @@ def test_pending_bank_0005_is_enabled_only_after_a_passing_run(bankgw_bin, gw, p
     assert op.balances(demo_wallets) == balances_before, "the suite touches only its own test wallets"
 
     # Now the gate opens, and a real (non-test) wallet can be linked and charged by 0005.
-    assert op.set_state("0005", admin.LINK, admin.ENABLED).link_state == admin.ENABLED
-    assert op.set_state("0005", admin.CHARGE, admin.ENABLED).charge_state == admin.ENABLED
+    # Four eyes (SPEC §8): ENABLED takes effect when a second operator approves.
+    assert op.set_state("0005", admin.LINK, admin.ENABLED).link_state == admin.PENDING
+    approve_as_second_operator(gw, pb, "0005/link")
+    assert op.bank("0005").link_state == admin.ENABLED
+    assert op.set_state("0005", admin.CHARGE, admin.ENABLED).charge_state == admin.PENDING
+    approve_as_second_operator(gw, pb, "0005/charge")
+    assert op.bank("0005").charge_state == admin.ENABLED
     stub = pb.v1_grpc.BankGatewayStub(gw.secure_channel("0005"))
     now = lambda: int(time.time() * 1000)
     header = lambda rid: v1.RequestHeader(bank_code="0005", request_id=rid, sent_at_unix_ms=now())

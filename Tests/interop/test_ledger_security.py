@@ -14,6 +14,7 @@ import grpc
 import pytest
 
 from gateway import Gateway
+from test_bank_service import approve_as_second_operator
 from test_bank_service import Bank, Operator, expect_status, now_ms
 from test_bank_limits import set_profile
 
@@ -38,7 +39,13 @@ def unlink(bank, link_id, reason, request_id=None):
 
 
 def release(op, pb, charge_id):
-    return op.stub.ReleaseHold(pb.admin.ReleaseHoldRequest(charge_id=charge_id, reason="reviewed"), timeout=10)
+    hold = op.stub.ReleaseHold(pb.admin.ReleaseHoldRequest(charge_id=charge_id, reason="reviewed"), timeout=10)
+    if hold.state == pb.admin.Hold.OPEN and hold.amount_yen >= 100_000:
+        # Four eyes (SPEC §8): a release of ≥ 100,000 yen takes effect when the second operator approves it.
+        approve_as_second_operator(op.gw, pb, charge_id)
+        hold = [h for h in op.stub.ListHolds(pb.admin.ListHoldsRequest(include_resolved=True), timeout=10).holds
+                if h.charge_id == charge_id][0]
+    return hold
 
 
 def open_holds(op, pb):

@@ -157,6 +157,196 @@ extension EkycStatus: WireEnum, ProtobufCEnumBinding {
     }
 }
 
+/// `bankgw.admin.v1.AlertSeverity`.
+public enum AlertSeverity: Int32, Sendable, CaseIterable, Hashable {
+    case unspecified = 0
+    case low = 1
+    case medium = 2
+    case high = 3
+    case critical = 4
+}
+
+extension AlertSeverity: WireEnum, ProtobufCEnumBinding {
+    typealias CEnum = Bankgw__Admin__V1__AlertSeverity
+    public static let protoTypeName = "bankgw.admin.v1.AlertSeverity"
+
+    /// The proto name of this value (as proto3 JSON writes it).
+    public var protoName: String {
+        switch self {
+        case .unspecified: return "ALERT_SEVERITY_UNSPECIFIED"
+        case .low: return "ALERT_SEVERITY_LOW"
+        case .medium: return "ALERT_SEVERITY_MEDIUM"
+        case .high: return "ALERT_SEVERITY_HIGH"
+        case .critical: return "ALERT_SEVERITY_CRITICAL"
+        }
+    }
+
+    /// The value with proto name `protoName`; nil for a name the enum does not declare.
+    public init?(protoName: String) {
+        switch protoName {
+        case "ALERT_SEVERITY_UNSPECIFIED": self = .unspecified
+        case "ALERT_SEVERITY_LOW": self = .low
+        case "ALERT_SEVERITY_MEDIUM": self = .medium
+        case "ALERT_SEVERITY_HIGH": self = .high
+        case "ALERT_SEVERITY_CRITICAL": self = .critical
+        default: return nil
+        }
+    }
+}
+
+/// `bankgw.admin.v1.AlertState`.
+public enum AlertState: Int32, Sendable, CaseIterable, Hashable {
+    case unspecified = 0
+    case open = 1
+    /// Someone is on it (the assignee)
+    case acknowledged = 2
+    /// With a note; the rule firing again on the subject opens a new alert.
+    case resolved = 3
+}
+
+extension AlertState: WireEnum, ProtobufCEnumBinding {
+    typealias CEnum = Bankgw__Admin__V1__AlertState
+    public static let protoTypeName = "bankgw.admin.v1.AlertState"
+
+    /// The proto name of this value (as proto3 JSON writes it).
+    public var protoName: String {
+        switch self {
+        case .unspecified: return "ALERT_STATE_UNSPECIFIED"
+        case .open: return "ALERT_STATE_OPEN"
+        case .acknowledged: return "ALERT_STATE_ACKNOWLEDGED"
+        case .resolved: return "ALERT_STATE_RESOLVED"
+        }
+    }
+
+    /// The value with proto name `protoName`; nil for a name the enum does not declare.
+    public init?(protoName: String) {
+        switch protoName {
+        case "ALERT_STATE_UNSPECIFIED": self = .unspecified
+        case "ALERT_STATE_OPEN": self = .open
+        case "ALERT_STATE_ACKNOWLEDGED": self = .acknowledged
+        case "ALERT_STATE_RESOLVED": self = .resolved
+        default: return nil
+        }
+    }
+}
+
+/// What an alert is about; alerts are deduplicated per (rule, subject kind, subject) while not resolved.
+public enum AlertSubjectKind: Int32, Sendable, CaseIterable, Hashable {
+    case unspecified = 0
+    case bank = 1
+    case wallet = 2
+    case link = 3
+    /// Shown as BANK:first 16 hex digits of the token's keyed hash.
+    case accountToken = 4
+    case clientAddress = 5
+}
+
+extension AlertSubjectKind: WireEnum, ProtobufCEnumBinding {
+    typealias CEnum = Bankgw__Admin__V1__AlertSubjectKind
+    public static let protoTypeName = "bankgw.admin.v1.AlertSubjectKind"
+
+    /// The proto name of this value (as proto3 JSON writes it).
+    public var protoName: String {
+        switch self {
+        case .unspecified: return "ALERT_SUBJECT_KIND_UNSPECIFIED"
+        case .bank: return "ALERT_SUBJECT_KIND_BANK"
+        case .wallet: return "ALERT_SUBJECT_KIND_WALLET"
+        case .link: return "ALERT_SUBJECT_KIND_LINK"
+        case .accountToken: return "ALERT_SUBJECT_KIND_ACCOUNT_TOKEN"
+        case .clientAddress: return "ALERT_SUBJECT_KIND_CLIENT_ADDRESS"
+        }
+    }
+
+    /// The value with proto name `protoName`; nil for a name the enum does not declare.
+    public init?(protoName: String) {
+        switch protoName {
+        case "ALERT_SUBJECT_KIND_UNSPECIFIED": self = .unspecified
+        case "ALERT_SUBJECT_KIND_BANK": self = .bank
+        case "ALERT_SUBJECT_KIND_WALLET": self = .wallet
+        case "ALERT_SUBJECT_KIND_LINK": self = .link
+        case "ALERT_SUBJECT_KIND_ACCOUNT_TOKEN": self = .accountToken
+        case "ALERT_SUBJECT_KIND_CLIENT_ADDRESS": self = .clientAddress
+        default: return nil
+        }
+    }
+}
+
+/// `bankgw.admin.v1.BlockKind`.
+public enum BlockKind: Int32, Sendable, CaseIterable, Hashable {
+    case unspecified = 0
+    /// A bank account token of bank_code; kept only as a keyed hash.
+    case accountToken = 1
+    case wallet = 2
+    /// The client's IP address as the gateway sees it.
+    case clientAddress = 3
+}
+
+extension BlockKind: WireEnum, ProtobufCEnumBinding {
+    typealias CEnum = Bankgw__Admin__V1__BlockKind
+    public static let protoTypeName = "bankgw.admin.v1.BlockKind"
+
+    /// The proto name of this value (as proto3 JSON writes it).
+    public var protoName: String {
+        switch self {
+        case .unspecified: return "BLOCK_KIND_UNSPECIFIED"
+        case .accountToken: return "BLOCK_KIND_ACCOUNT_TOKEN"
+        case .wallet: return "BLOCK_KIND_WALLET"
+        case .clientAddress: return "BLOCK_KIND_CLIENT_ADDRESS"
+        }
+    }
+
+    /// The value with proto name `protoName`; nil for a name the enum does not declare.
+    public init?(protoName: String) {
+        switch protoName {
+        case "BLOCK_KIND_UNSPECIFIED": self = .unspecified
+        case "BLOCK_KIND_ACCOUNT_TOKEN": self = .accountToken
+        case "BLOCK_KIND_WALLET": self = .wallet
+        case "BLOCK_KIND_CLIENT_ADDRESS": self = .clientAddress
+        default: return nil
+        }
+    }
+}
+
+/// `bankgw.admin.v1.ApprovalState`.
+public enum ApprovalState: Int32, Sendable, CaseIterable, Hashable {
+    case unspecified = 0
+    /// Waiting for a second operator.
+    case pending = 1
+    /// Executed when approved (result says what happened)
+    case approved = 2
+    case declined = 3
+    /// Nobody approved within the lapse time (24 h): nothing done.
+    case lapsed = 4
+}
+
+extension ApprovalState: WireEnum, ProtobufCEnumBinding {
+    typealias CEnum = Bankgw__Admin__V1__ApprovalState
+    public static let protoTypeName = "bankgw.admin.v1.ApprovalState"
+
+    /// The proto name of this value (as proto3 JSON writes it).
+    public var protoName: String {
+        switch self {
+        case .unspecified: return "APPROVAL_STATE_UNSPECIFIED"
+        case .pending: return "APPROVAL_STATE_PENDING"
+        case .approved: return "APPROVAL_STATE_APPROVED"
+        case .declined: return "APPROVAL_STATE_DECLINED"
+        case .lapsed: return "APPROVAL_STATE_LAPSED"
+        }
+    }
+
+    /// The value with proto name `protoName`; nil for a name the enum does not declare.
+    public init?(protoName: String) {
+        switch protoName {
+        case "APPROVAL_STATE_UNSPECIFIED": self = .unspecified
+        case "APPROVAL_STATE_PENDING": self = .pending
+        case "APPROVAL_STATE_APPROVED": self = .approved
+        case "APPROVAL_STATE_DECLINED": self = .declined
+        case "APPROVAL_STATE_LAPSED": self = .lapsed
+        default: return nil
+        }
+    }
+}
+
 /// Lifecycle of a held charge.
 public enum HoldState: Int32, Sendable, CaseIterable, Hashable {
     case unspecified = 0
@@ -1967,6 +2157,1453 @@ extension RejectHoldRequest: WireMessage, ProtobufCBinding {
     )
 }
 
+/// `bankgw.admin.v1.AlertNote`.
+public struct AlertNote: Sendable, Hashable {
+    public var atUnixMs: Int64
+    public var operatorName: String
+    public var text: String
+
+    public init(atUnixMs: Int64 = 0, operatorName: String = "", text: String = "") {
+        self.atUnixMs = atUnixMs
+        self.operatorName = operatorName
+        self.text = text
+    }
+
+    /// Proto names of the fields, for error paths and the SPEC field rules.
+    public enum Field {
+        public static let atUnixMs = "at_unix_ms"
+        public static let operatorName = "operator"
+        public static let text = "text"
+    }
+}
+
+extension AlertNote: WireMessage, ProtobufCBinding {
+    typealias CMessage = Bankgw__Admin__V1__AlertNote
+    public static let protoName = "bankgw.admin.v1.AlertNote"
+    public static let descriptor = MessageDescriptor.named(protoName)
+
+    public init(reading r: MessageReader) throws(WireError) {
+        let c = r.bound(to: Self.self).pointee
+        self.init(
+            atUnixMs: c.at_unix_ms,
+            operatorName: r.string(c.operator_),
+            text: r.string(c.text)
+        )
+    }
+
+    public func write(to w: inout MessageWriter) {
+        let c = w.bound(to: Self.self)
+        c.pointee.at_unix_ms = atUnixMs
+        w.setString(&c.pointee.operator_, operatorName, Field.operatorName)
+        w.setString(&c.pointee.text, text, Field.text)
+    }
+
+    /// What this binding assumes of the protoc-c struct; `WireBindings.mismatches` checks it against the
+    /// descriptor (field numbers, names, types, labels, offsets, sub-message and enum names).
+    static let binding = BindingTable(
+        protoName: protoName, cStructBytes: MemoryLayout<Bankgw__Admin__V1__AlertNote>.size,
+        fields: [
+            BindingTable.Field(
+                number: 1, name: "at_unix_ms", type: PROTOBUF_C_TYPE_INT64, label: PROTOBUF_C_LABEL_NONE,
+                offset: MemoryLayout<Bankgw__Admin__V1__AlertNote>.offset(of: \.at_unix_ms),
+                quantifierOffset: nil,
+                referencedType: nil
+            ),
+            BindingTable.Field(
+                number: 2, name: "operator", type: PROTOBUF_C_TYPE_STRING, label: PROTOBUF_C_LABEL_NONE,
+                offset: MemoryLayout<Bankgw__Admin__V1__AlertNote>.offset(of: \.operator_),
+                quantifierOffset: nil,
+                referencedType: nil
+            ),
+            BindingTable.Field(
+                number: 3, name: "text", type: PROTOBUF_C_TYPE_STRING, label: PROTOBUF_C_LABEL_NONE,
+                offset: MemoryLayout<Bankgw__Admin__V1__AlertNote>.offset(of: \.text),
+                quantifierOffset: nil,
+                referencedType: nil
+            ),
+        ]
+    )
+}
+
+/// `bankgw.admin.v1.Alert`.
+public struct Alert: Sendable, Hashable {
+    public var alertID: String
+    /// E.g. bank.decline_burst (SPEC §8)
+    public var rule: String
+    public var severity: AlertSeverity
+    public var subjectKind: AlertSubjectKind
+    public var subject: String
+    /// When the alert concerns one bank.
+    public var bankCode: String
+    /// When it concerns one wallet.
+    public var walletAccountID: String
+    public var firstSeenUnixMs: Int64
+    public var lastSeenUnixMs: Int64
+    /// Firings while unresolved.
+    public var count: Int64
+    public var state: AlertState
+    public var assignee: String
+    public var notes: [AlertNote]
+    /// The charges it concerns (held ones are also in hold_ids)
+    public var chargeIDs: [String]
+    public var holdIDs: [String]
+    /// What the rule saw at the last firing.
+    public var detail: String
+    /// "suspend bank NNNN" for bank.decline_burst; empty otherwise.
+    public var proposedAction: String
+    public var proposalConfirmed: Bool
+    /// Increases with every change of any alert (WatchAlerts order)
+    public var changeSequence: Int64
+
+    public init(
+        alertID: String = "", rule: String = "", severity: AlertSeverity = .unspecified,
+        subjectKind: AlertSubjectKind = .unspecified, subject: String = "", bankCode: String = "",
+        walletAccountID: String = "", firstSeenUnixMs: Int64 = 0, lastSeenUnixMs: Int64 = 0, count: Int64 = 0,
+        state: AlertState = .unspecified, assignee: String = "", notes: [AlertNote] = [], chargeIDs: [String] = [],
+        holdIDs: [String] = [], detail: String = "", proposedAction: String = "", proposalConfirmed: Bool = false,
+        changeSequence: Int64 = 0
+    ) {
+        self.alertID = alertID
+        self.rule = rule
+        self.severity = severity
+        self.subjectKind = subjectKind
+        self.subject = subject
+        self.bankCode = bankCode
+        self.walletAccountID = walletAccountID
+        self.firstSeenUnixMs = firstSeenUnixMs
+        self.lastSeenUnixMs = lastSeenUnixMs
+        self.count = count
+        self.state = state
+        self.assignee = assignee
+        self.notes = notes
+        self.chargeIDs = chargeIDs
+        self.holdIDs = holdIDs
+        self.detail = detail
+        self.proposedAction = proposedAction
+        self.proposalConfirmed = proposalConfirmed
+        self.changeSequence = changeSequence
+    }
+
+    /// Proto names of the fields, for error paths and the SPEC field rules.
+    public enum Field {
+        public static let alertID = "alert_id"
+        public static let rule = "rule"
+        public static let severity = "severity"
+        public static let subjectKind = "subject_kind"
+        public static let subject = "subject"
+        public static let bankCode = "bank_code"
+        public static let walletAccountID = "wallet_account_id"
+        public static let firstSeenUnixMs = "first_seen_unix_ms"
+        public static let lastSeenUnixMs = "last_seen_unix_ms"
+        public static let count = "count"
+        public static let state = "state"
+        public static let assignee = "assignee"
+        public static let notes = "notes"
+        public static let chargeIDs = "charge_ids"
+        public static let holdIDs = "hold_ids"
+        public static let detail = "detail"
+        public static let proposedAction = "proposed_action"
+        public static let proposalConfirmed = "proposal_confirmed"
+        public static let changeSequence = "change_sequence"
+    }
+}
+
+extension Alert: WireMessage, ProtobufCBinding {
+    typealias CMessage = Bankgw__Admin__V1__Alert
+    public static let protoName = "bankgw.admin.v1.Alert"
+    public static let descriptor = MessageDescriptor.named(protoName)
+
+    public init(reading r: MessageReader) throws(WireError) {
+        let c = r.bound(to: Self.self).pointee
+        self.init(
+            alertID: r.string(c.alert_id),
+            rule: r.string(c.rule),
+            severity: try r.enumValue(c.severity, Field.severity),
+            subjectKind: try r.enumValue(c.subject_kind, Field.subjectKind),
+            subject: r.string(c.subject),
+            bankCode: r.string(c.bank_code),
+            walletAccountID: r.string(c.wallet_account_id),
+            firstSeenUnixMs: c.first_seen_unix_ms,
+            lastSeenUnixMs: c.last_seen_unix_ms,
+            count: c.count,
+            state: try r.enumValue(c.state, Field.state),
+            assignee: r.string(c.assignee),
+            notes: try r.messages(c.n_notes, c.notes, Field.notes),
+            chargeIDs: r.strings(c.n_charge_ids, c.charge_ids),
+            holdIDs: r.strings(c.n_hold_ids, c.hold_ids),
+            detail: r.string(c.detail),
+            proposedAction: r.string(c.proposed_action),
+            proposalConfirmed: r.bool(c.proposal_confirmed),
+            changeSequence: c.change_sequence
+        )
+    }
+
+    public func write(to w: inout MessageWriter) {
+        let c = w.bound(to: Self.self)
+        w.setString(&c.pointee.alert_id, alertID, Field.alertID)
+        w.setString(&c.pointee.rule, rule, Field.rule)
+        c.pointee.severity = w.cEnum(severity)
+        c.pointee.subject_kind = w.cEnum(subjectKind)
+        w.setString(&c.pointee.subject, subject, Field.subject)
+        w.setString(&c.pointee.bank_code, bankCode, Field.bankCode)
+        w.setString(&c.pointee.wallet_account_id, walletAccountID, Field.walletAccountID)
+        c.pointee.first_seen_unix_ms = firstSeenUnixMs
+        c.pointee.last_seen_unix_ms = lastSeenUnixMs
+        c.pointee.count = count
+        c.pointee.state = w.cEnum(state)
+        w.setString(&c.pointee.assignee, assignee, Field.assignee)
+        w.setMessages(&c.pointee.n_notes, &c.pointee.notes, notes, Field.notes)
+        w.setStrings(&c.pointee.n_charge_ids, &c.pointee.charge_ids, chargeIDs, Field.chargeIDs)
+        w.setStrings(&c.pointee.n_hold_ids, &c.pointee.hold_ids, holdIDs, Field.holdIDs)
+        w.setString(&c.pointee.detail, detail, Field.detail)
+        w.setString(&c.pointee.proposed_action, proposedAction, Field.proposedAction)
+        c.pointee.proposal_confirmed = proposalConfirmed ? 1 : 0
+        c.pointee.change_sequence = changeSequence
+    }
+
+    /// What this binding assumes of the protoc-c struct; `WireBindings.mismatches` checks it against the
+    /// descriptor (field numbers, names, types, labels, offsets, sub-message and enum names).
+    static let binding = BindingTable(
+        protoName: protoName, cStructBytes: MemoryLayout<Bankgw__Admin__V1__Alert>.size,
+        fields: [
+            BindingTable.Field(
+                number: 1, name: "alert_id", type: PROTOBUF_C_TYPE_STRING, label: PROTOBUF_C_LABEL_NONE,
+                offset: MemoryLayout<Bankgw__Admin__V1__Alert>.offset(of: \.alert_id),
+                quantifierOffset: nil,
+                referencedType: nil
+            ),
+            BindingTable.Field(
+                number: 2, name: "rule", type: PROTOBUF_C_TYPE_STRING, label: PROTOBUF_C_LABEL_NONE,
+                offset: MemoryLayout<Bankgw__Admin__V1__Alert>.offset(of: \.rule),
+                quantifierOffset: nil,
+                referencedType: nil
+            ),
+            BindingTable.Field(
+                number: 3, name: "severity", type: PROTOBUF_C_TYPE_ENUM, label: PROTOBUF_C_LABEL_NONE,
+                offset: MemoryLayout<Bankgw__Admin__V1__Alert>.offset(of: \.severity),
+                quantifierOffset: nil,
+                referencedType: "bankgw.admin.v1.AlertSeverity"
+            ),
+            BindingTable.Field(
+                number: 4, name: "subject_kind", type: PROTOBUF_C_TYPE_ENUM, label: PROTOBUF_C_LABEL_NONE,
+                offset: MemoryLayout<Bankgw__Admin__V1__Alert>.offset(of: \.subject_kind),
+                quantifierOffset: nil,
+                referencedType: "bankgw.admin.v1.AlertSubjectKind"
+            ),
+            BindingTable.Field(
+                number: 5, name: "subject", type: PROTOBUF_C_TYPE_STRING, label: PROTOBUF_C_LABEL_NONE,
+                offset: MemoryLayout<Bankgw__Admin__V1__Alert>.offset(of: \.subject),
+                quantifierOffset: nil,
+                referencedType: nil
+            ),
+            BindingTable.Field(
+                number: 6, name: "bank_code", type: PROTOBUF_C_TYPE_STRING, label: PROTOBUF_C_LABEL_NONE,
+                offset: MemoryLayout<Bankgw__Admin__V1__Alert>.offset(of: \.bank_code),
+                quantifierOffset: nil,
+                referencedType: nil
+            ),
+            BindingTable.Field(
+                number: 7, name: "wallet_account_id", type: PROTOBUF_C_TYPE_STRING, label: PROTOBUF_C_LABEL_NONE,
+                offset: MemoryLayout<Bankgw__Admin__V1__Alert>.offset(of: \.wallet_account_id),
+                quantifierOffset: nil,
+                referencedType: nil
+            ),
+            BindingTable.Field(
+                number: 8, name: "first_seen_unix_ms", type: PROTOBUF_C_TYPE_INT64, label: PROTOBUF_C_LABEL_NONE,
+                offset: MemoryLayout<Bankgw__Admin__V1__Alert>.offset(of: \.first_seen_unix_ms),
+                quantifierOffset: nil,
+                referencedType: nil
+            ),
+            BindingTable.Field(
+                number: 9, name: "last_seen_unix_ms", type: PROTOBUF_C_TYPE_INT64, label: PROTOBUF_C_LABEL_NONE,
+                offset: MemoryLayout<Bankgw__Admin__V1__Alert>.offset(of: \.last_seen_unix_ms),
+                quantifierOffset: nil,
+                referencedType: nil
+            ),
+            BindingTable.Field(
+                number: 10, name: "count", type: PROTOBUF_C_TYPE_INT64, label: PROTOBUF_C_LABEL_NONE,
+                offset: MemoryLayout<Bankgw__Admin__V1__Alert>.offset(of: \.count),
+                quantifierOffset: nil,
+                referencedType: nil
+            ),
+            BindingTable.Field(
+                number: 11, name: "state", type: PROTOBUF_C_TYPE_ENUM, label: PROTOBUF_C_LABEL_NONE,
+                offset: MemoryLayout<Bankgw__Admin__V1__Alert>.offset(of: \.state),
+                quantifierOffset: nil,
+                referencedType: "bankgw.admin.v1.AlertState"
+            ),
+            BindingTable.Field(
+                number: 12, name: "assignee", type: PROTOBUF_C_TYPE_STRING, label: PROTOBUF_C_LABEL_NONE,
+                offset: MemoryLayout<Bankgw__Admin__V1__Alert>.offset(of: \.assignee),
+                quantifierOffset: nil,
+                referencedType: nil
+            ),
+            BindingTable.Field(
+                number: 13, name: "notes", type: PROTOBUF_C_TYPE_MESSAGE, label: PROTOBUF_C_LABEL_REPEATED,
+                offset: MemoryLayout<Bankgw__Admin__V1__Alert>.offset(of: \.notes),
+                quantifierOffset: MemoryLayout<Bankgw__Admin__V1__Alert>.offset(of: \.n_notes),
+                referencedType: "bankgw.admin.v1.AlertNote"
+            ),
+            BindingTable.Field(
+                number: 14, name: "charge_ids", type: PROTOBUF_C_TYPE_STRING, label: PROTOBUF_C_LABEL_REPEATED,
+                offset: MemoryLayout<Bankgw__Admin__V1__Alert>.offset(of: \.charge_ids),
+                quantifierOffset: MemoryLayout<Bankgw__Admin__V1__Alert>.offset(of: \.n_charge_ids),
+                referencedType: nil
+            ),
+            BindingTable.Field(
+                number: 15, name: "hold_ids", type: PROTOBUF_C_TYPE_STRING, label: PROTOBUF_C_LABEL_REPEATED,
+                offset: MemoryLayout<Bankgw__Admin__V1__Alert>.offset(of: \.hold_ids),
+                quantifierOffset: MemoryLayout<Bankgw__Admin__V1__Alert>.offset(of: \.n_hold_ids),
+                referencedType: nil
+            ),
+            BindingTable.Field(
+                number: 16, name: "detail", type: PROTOBUF_C_TYPE_STRING, label: PROTOBUF_C_LABEL_NONE,
+                offset: MemoryLayout<Bankgw__Admin__V1__Alert>.offset(of: \.detail),
+                quantifierOffset: nil,
+                referencedType: nil
+            ),
+            BindingTable.Field(
+                number: 17, name: "proposed_action", type: PROTOBUF_C_TYPE_STRING, label: PROTOBUF_C_LABEL_NONE,
+                offset: MemoryLayout<Bankgw__Admin__V1__Alert>.offset(of: \.proposed_action),
+                quantifierOffset: nil,
+                referencedType: nil
+            ),
+            BindingTable.Field(
+                number: 18, name: "proposal_confirmed", type: PROTOBUF_C_TYPE_BOOL, label: PROTOBUF_C_LABEL_NONE,
+                offset: MemoryLayout<Bankgw__Admin__V1__Alert>.offset(of: \.proposal_confirmed),
+                quantifierOffset: nil,
+                referencedType: nil
+            ),
+            BindingTable.Field(
+                number: 19, name: "change_sequence", type: PROTOBUF_C_TYPE_INT64, label: PROTOBUF_C_LABEL_NONE,
+                offset: MemoryLayout<Bankgw__Admin__V1__Alert>.offset(of: \.change_sequence),
+                quantifierOffset: nil,
+                referencedType: nil
+            ),
+        ]
+    )
+}
+
+/// `bankgw.admin.v1.ListAlertsRequest`.
+public struct ListAlertsRequest: Sendable, Hashable {
+    /// Unspecified: OPEN and ACKNOWLEDGED.
+    public var state: AlertState
+    /// Unspecified: any.
+    public var severity: AlertSeverity
+    public var rule: String
+    public var bankCode: String
+    public var walletAccountID: String
+
+    public init(
+        state: AlertState = .unspecified, severity: AlertSeverity = .unspecified, rule: String = "",
+        bankCode: String = "", walletAccountID: String = ""
+    ) {
+        self.state = state
+        self.severity = severity
+        self.rule = rule
+        self.bankCode = bankCode
+        self.walletAccountID = walletAccountID
+    }
+
+    /// Proto names of the fields, for error paths and the SPEC field rules.
+    public enum Field {
+        public static let state = "state"
+        public static let severity = "severity"
+        public static let rule = "rule"
+        public static let bankCode = "bank_code"
+        public static let walletAccountID = "wallet_account_id"
+    }
+}
+
+extension ListAlertsRequest: WireMessage, ProtobufCBinding {
+    typealias CMessage = Bankgw__Admin__V1__ListAlertsRequest
+    public static let protoName = "bankgw.admin.v1.ListAlertsRequest"
+    public static let descriptor = MessageDescriptor.named(protoName)
+
+    public init(reading r: MessageReader) throws(WireError) {
+        let c = r.bound(to: Self.self).pointee
+        self.init(
+            state: try r.enumValue(c.state, Field.state),
+            severity: try r.enumValue(c.severity, Field.severity),
+            rule: r.string(c.rule),
+            bankCode: r.string(c.bank_code),
+            walletAccountID: r.string(c.wallet_account_id)
+        )
+    }
+
+    public func write(to w: inout MessageWriter) {
+        let c = w.bound(to: Self.self)
+        c.pointee.state = w.cEnum(state)
+        c.pointee.severity = w.cEnum(severity)
+        w.setString(&c.pointee.rule, rule, Field.rule)
+        w.setString(&c.pointee.bank_code, bankCode, Field.bankCode)
+        w.setString(&c.pointee.wallet_account_id, walletAccountID, Field.walletAccountID)
+    }
+
+    /// What this binding assumes of the protoc-c struct; `WireBindings.mismatches` checks it against the
+    /// descriptor (field numbers, names, types, labels, offsets, sub-message and enum names).
+    static let binding = BindingTable(
+        protoName: protoName, cStructBytes: MemoryLayout<Bankgw__Admin__V1__ListAlertsRequest>.size,
+        fields: [
+            BindingTable.Field(
+                number: 1, name: "state", type: PROTOBUF_C_TYPE_ENUM, label: PROTOBUF_C_LABEL_NONE,
+                offset: MemoryLayout<Bankgw__Admin__V1__ListAlertsRequest>.offset(of: \.state),
+                quantifierOffset: nil,
+                referencedType: "bankgw.admin.v1.AlertState"
+            ),
+            BindingTable.Field(
+                number: 2, name: "severity", type: PROTOBUF_C_TYPE_ENUM, label: PROTOBUF_C_LABEL_NONE,
+                offset: MemoryLayout<Bankgw__Admin__V1__ListAlertsRequest>.offset(of: \.severity),
+                quantifierOffset: nil,
+                referencedType: "bankgw.admin.v1.AlertSeverity"
+            ),
+            BindingTable.Field(
+                number: 3, name: "rule", type: PROTOBUF_C_TYPE_STRING, label: PROTOBUF_C_LABEL_NONE,
+                offset: MemoryLayout<Bankgw__Admin__V1__ListAlertsRequest>.offset(of: \.rule),
+                quantifierOffset: nil,
+                referencedType: nil
+            ),
+            BindingTable.Field(
+                number: 4, name: "bank_code", type: PROTOBUF_C_TYPE_STRING, label: PROTOBUF_C_LABEL_NONE,
+                offset: MemoryLayout<Bankgw__Admin__V1__ListAlertsRequest>.offset(of: \.bank_code),
+                quantifierOffset: nil,
+                referencedType: nil
+            ),
+            BindingTable.Field(
+                number: 5, name: "wallet_account_id", type: PROTOBUF_C_TYPE_STRING, label: PROTOBUF_C_LABEL_NONE,
+                offset: MemoryLayout<Bankgw__Admin__V1__ListAlertsRequest>.offset(of: \.wallet_account_id),
+                quantifierOffset: nil,
+                referencedType: nil
+            ),
+        ]
+    )
+}
+
+/// `bankgw.admin.v1.ListAlertsResponse`.
+public struct ListAlertsResponse: Sendable, Hashable {
+    public var alerts: [Alert]
+
+    public init(alerts: [Alert] = []) {
+        self.alerts = alerts
+    }
+
+    /// Proto names of the fields, for error paths and the SPEC field rules.
+    public enum Field {
+        public static let alerts = "alerts"
+    }
+}
+
+extension ListAlertsResponse: WireMessage, ProtobufCBinding {
+    typealias CMessage = Bankgw__Admin__V1__ListAlertsResponse
+    public static let protoName = "bankgw.admin.v1.ListAlertsResponse"
+    public static let descriptor = MessageDescriptor.named(protoName)
+
+    public init(reading r: MessageReader) throws(WireError) {
+        let c = r.bound(to: Self.self).pointee
+        self.init(
+            alerts: try r.messages(c.n_alerts, c.alerts, Field.alerts)
+        )
+    }
+
+    public func write(to w: inout MessageWriter) {
+        let c = w.bound(to: Self.self)
+        w.setMessages(&c.pointee.n_alerts, &c.pointee.alerts, alerts, Field.alerts)
+    }
+
+    /// What this binding assumes of the protoc-c struct; `WireBindings.mismatches` checks it against the
+    /// descriptor (field numbers, names, types, labels, offsets, sub-message and enum names).
+    static let binding = BindingTable(
+        protoName: protoName, cStructBytes: MemoryLayout<Bankgw__Admin__V1__ListAlertsResponse>.size,
+        fields: [
+            BindingTable.Field(
+                number: 1, name: "alerts", type: PROTOBUF_C_TYPE_MESSAGE, label: PROTOBUF_C_LABEL_REPEATED,
+                offset: MemoryLayout<Bankgw__Admin__V1__ListAlertsResponse>.offset(of: \.alerts),
+                quantifierOffset: MemoryLayout<Bankgw__Admin__V1__ListAlertsResponse>.offset(of: \.n_alerts),
+                referencedType: "bankgw.admin.v1.Alert"
+            ),
+        ]
+    )
+}
+
+/// `bankgw.admin.v1.WatchAlertsRequest`.
+public struct WatchAlertsRequest: Sendable, Hashable {
+    public init() {
+    }
+
+    /// Proto names of the fields, for error paths and the SPEC field rules.
+    public enum Field {}
+}
+
+extension WatchAlertsRequest: WireMessage, ProtobufCBinding {
+    typealias CMessage = Bankgw__Admin__V1__WatchAlertsRequest
+    public static let protoName = "bankgw.admin.v1.WatchAlertsRequest"
+    public static let descriptor = MessageDescriptor.named(protoName)
+
+    public init(reading r: MessageReader) throws(WireError) {
+        _ = r.bound(to: Self.self)
+        self.init()
+    }
+
+    public func write(to w: inout MessageWriter) {
+        _ = w.bound(to: Self.self)
+    }
+
+    /// What this binding assumes of the protoc-c struct; `WireBindings.mismatches` checks it against the
+    /// descriptor (field numbers, names, types, labels, offsets, sub-message and enum names).
+    static let binding = BindingTable(
+        protoName: protoName, cStructBytes: MemoryLayout<Bankgw__Admin__V1__WatchAlertsRequest>.size,
+        fields: []
+    )
+}
+
+/// `bankgw.admin.v1.AcknowledgeAlertRequest`.
+public struct AcknowledgeAlertRequest: Sendable, Hashable {
+    public var alertID: String
+    /// Default: the acknowledging operator.
+    public var assignee: String
+    /// Optional.
+    public var note: String
+
+    public init(alertID: String = "", assignee: String = "", note: String = "") {
+        self.alertID = alertID
+        self.assignee = assignee
+        self.note = note
+    }
+
+    /// Proto names of the fields, for error paths and the SPEC field rules.
+    public enum Field {
+        public static let alertID = "alert_id"
+        public static let assignee = "assignee"
+        public static let note = "note"
+    }
+}
+
+extension AcknowledgeAlertRequest: WireMessage, ProtobufCBinding {
+    typealias CMessage = Bankgw__Admin__V1__AcknowledgeAlertRequest
+    public static let protoName = "bankgw.admin.v1.AcknowledgeAlertRequest"
+    public static let descriptor = MessageDescriptor.named(protoName)
+
+    public init(reading r: MessageReader) throws(WireError) {
+        let c = r.bound(to: Self.self).pointee
+        self.init(
+            alertID: r.string(c.alert_id),
+            assignee: r.string(c.assignee),
+            note: r.string(c.note)
+        )
+    }
+
+    public func write(to w: inout MessageWriter) {
+        let c = w.bound(to: Self.self)
+        w.setString(&c.pointee.alert_id, alertID, Field.alertID)
+        w.setString(&c.pointee.assignee, assignee, Field.assignee)
+        w.setString(&c.pointee.note, note, Field.note)
+    }
+
+    /// What this binding assumes of the protoc-c struct; `WireBindings.mismatches` checks it against the
+    /// descriptor (field numbers, names, types, labels, offsets, sub-message and enum names).
+    static let binding = BindingTable(
+        protoName: protoName, cStructBytes: MemoryLayout<Bankgw__Admin__V1__AcknowledgeAlertRequest>.size,
+        fields: [
+            BindingTable.Field(
+                number: 1, name: "alert_id", type: PROTOBUF_C_TYPE_STRING, label: PROTOBUF_C_LABEL_NONE,
+                offset: MemoryLayout<Bankgw__Admin__V1__AcknowledgeAlertRequest>.offset(of: \.alert_id),
+                quantifierOffset: nil,
+                referencedType: nil
+            ),
+            BindingTable.Field(
+                number: 2, name: "assignee", type: PROTOBUF_C_TYPE_STRING, label: PROTOBUF_C_LABEL_NONE,
+                offset: MemoryLayout<Bankgw__Admin__V1__AcknowledgeAlertRequest>.offset(of: \.assignee),
+                quantifierOffset: nil,
+                referencedType: nil
+            ),
+            BindingTable.Field(
+                number: 3, name: "note", type: PROTOBUF_C_TYPE_STRING, label: PROTOBUF_C_LABEL_NONE,
+                offset: MemoryLayout<Bankgw__Admin__V1__AcknowledgeAlertRequest>.offset(of: \.note),
+                quantifierOffset: nil,
+                referencedType: nil
+            ),
+        ]
+    )
+}
+
+/// `bankgw.admin.v1.ResolveAlertRequest`.
+public struct ResolveAlertRequest: Sendable, Hashable {
+    public var alertID: String
+    /// Required: what was found and done.
+    public var note: String
+
+    public init(alertID: String = "", note: String = "") {
+        self.alertID = alertID
+        self.note = note
+    }
+
+    /// Proto names of the fields, for error paths and the SPEC field rules.
+    public enum Field {
+        public static let alertID = "alert_id"
+        public static let note = "note"
+    }
+}
+
+extension ResolveAlertRequest: WireMessage, ProtobufCBinding {
+    typealias CMessage = Bankgw__Admin__V1__ResolveAlertRequest
+    public static let protoName = "bankgw.admin.v1.ResolveAlertRequest"
+    public static let descriptor = MessageDescriptor.named(protoName)
+
+    public init(reading r: MessageReader) throws(WireError) {
+        let c = r.bound(to: Self.self).pointee
+        self.init(
+            alertID: r.string(c.alert_id),
+            note: r.string(c.note)
+        )
+    }
+
+    public func write(to w: inout MessageWriter) {
+        let c = w.bound(to: Self.self)
+        w.setString(&c.pointee.alert_id, alertID, Field.alertID)
+        w.setString(&c.pointee.note, note, Field.note)
+    }
+
+    /// What this binding assumes of the protoc-c struct; `WireBindings.mismatches` checks it against the
+    /// descriptor (field numbers, names, types, labels, offsets, sub-message and enum names).
+    static let binding = BindingTable(
+        protoName: protoName, cStructBytes: MemoryLayout<Bankgw__Admin__V1__ResolveAlertRequest>.size,
+        fields: [
+            BindingTable.Field(
+                number: 1, name: "alert_id", type: PROTOBUF_C_TYPE_STRING, label: PROTOBUF_C_LABEL_NONE,
+                offset: MemoryLayout<Bankgw__Admin__V1__ResolveAlertRequest>.offset(of: \.alert_id),
+                quantifierOffset: nil,
+                referencedType: nil
+            ),
+            BindingTable.Field(
+                number: 2, name: "note", type: PROTOBUF_C_TYPE_STRING, label: PROTOBUF_C_LABEL_NONE,
+                offset: MemoryLayout<Bankgw__Admin__V1__ResolveAlertRequest>.offset(of: \.note),
+                quantifierOffset: nil,
+                referencedType: nil
+            ),
+        ]
+    )
+}
+
+/// `bankgw.admin.v1.ConfirmSuspensionRequest`.
+public struct ConfirmSuspensionRequest: Sendable, Hashable {
+    public var alertID: String
+    /// Required.
+    public var reason: String
+
+    public init(alertID: String = "", reason: String = "") {
+        self.alertID = alertID
+        self.reason = reason
+    }
+
+    /// Proto names of the fields, for error paths and the SPEC field rules.
+    public enum Field {
+        public static let alertID = "alert_id"
+        public static let reason = "reason"
+    }
+}
+
+extension ConfirmSuspensionRequest: WireMessage, ProtobufCBinding {
+    typealias CMessage = Bankgw__Admin__V1__ConfirmSuspensionRequest
+    public static let protoName = "bankgw.admin.v1.ConfirmSuspensionRequest"
+    public static let descriptor = MessageDescriptor.named(protoName)
+
+    public init(reading r: MessageReader) throws(WireError) {
+        let c = r.bound(to: Self.self).pointee
+        self.init(
+            alertID: r.string(c.alert_id),
+            reason: r.string(c.reason)
+        )
+    }
+
+    public func write(to w: inout MessageWriter) {
+        let c = w.bound(to: Self.self)
+        w.setString(&c.pointee.alert_id, alertID, Field.alertID)
+        w.setString(&c.pointee.reason, reason, Field.reason)
+    }
+
+    /// What this binding assumes of the protoc-c struct; `WireBindings.mismatches` checks it against the
+    /// descriptor (field numbers, names, types, labels, offsets, sub-message and enum names).
+    static let binding = BindingTable(
+        protoName: protoName, cStructBytes: MemoryLayout<Bankgw__Admin__V1__ConfirmSuspensionRequest>.size,
+        fields: [
+            BindingTable.Field(
+                number: 1, name: "alert_id", type: PROTOBUF_C_TYPE_STRING, label: PROTOBUF_C_LABEL_NONE,
+                offset: MemoryLayout<Bankgw__Admin__V1__ConfirmSuspensionRequest>.offset(of: \.alert_id),
+                quantifierOffset: nil,
+                referencedType: nil
+            ),
+            BindingTable.Field(
+                number: 2, name: "reason", type: PROTOBUF_C_TYPE_STRING, label: PROTOBUF_C_LABEL_NONE,
+                offset: MemoryLayout<Bankgw__Admin__V1__ConfirmSuspensionRequest>.offset(of: \.reason),
+                quantifierOffset: nil,
+                referencedType: nil
+            ),
+        ]
+    )
+}
+
+/// `bankgw.admin.v1.BlockedValue`.
+public struct BlockedValue: Sendable, Hashable {
+    public var kind: BlockKind
+    /// The wallet id or address; for tokens BANK:first 16 hex digits of the hash.
+    public var value: String
+    /// Tokens only.
+    public var bankCode: String
+    public var reason: String
+    public var blockedBy: String
+    public var blockedAtUnixMs: Int64
+
+    public init(
+        kind: BlockKind = .unspecified, value: String = "", bankCode: String = "", reason: String = "",
+        blockedBy: String = "", blockedAtUnixMs: Int64 = 0
+    ) {
+        self.kind = kind
+        self.value = value
+        self.bankCode = bankCode
+        self.reason = reason
+        self.blockedBy = blockedBy
+        self.blockedAtUnixMs = blockedAtUnixMs
+    }
+
+    /// Proto names of the fields, for error paths and the SPEC field rules.
+    public enum Field {
+        public static let kind = "kind"
+        public static let value = "value"
+        public static let bankCode = "bank_code"
+        public static let reason = "reason"
+        public static let blockedBy = "blocked_by"
+        public static let blockedAtUnixMs = "blocked_at_unix_ms"
+    }
+}
+
+extension BlockedValue: WireMessage, ProtobufCBinding {
+    typealias CMessage = Bankgw__Admin__V1__BlockedValue
+    public static let protoName = "bankgw.admin.v1.BlockedValue"
+    public static let descriptor = MessageDescriptor.named(protoName)
+
+    public init(reading r: MessageReader) throws(WireError) {
+        let c = r.bound(to: Self.self).pointee
+        self.init(
+            kind: try r.enumValue(c.kind, Field.kind),
+            value: r.string(c.value),
+            bankCode: r.string(c.bank_code),
+            reason: r.string(c.reason),
+            blockedBy: r.string(c.blocked_by),
+            blockedAtUnixMs: c.blocked_at_unix_ms
+        )
+    }
+
+    public func write(to w: inout MessageWriter) {
+        let c = w.bound(to: Self.self)
+        c.pointee.kind = w.cEnum(kind)
+        w.setString(&c.pointee.value, value, Field.value)
+        w.setString(&c.pointee.bank_code, bankCode, Field.bankCode)
+        w.setString(&c.pointee.reason, reason, Field.reason)
+        w.setString(&c.pointee.blocked_by, blockedBy, Field.blockedBy)
+        c.pointee.blocked_at_unix_ms = blockedAtUnixMs
+    }
+
+    /// What this binding assumes of the protoc-c struct; `WireBindings.mismatches` checks it against the
+    /// descriptor (field numbers, names, types, labels, offsets, sub-message and enum names).
+    static let binding = BindingTable(
+        protoName: protoName, cStructBytes: MemoryLayout<Bankgw__Admin__V1__BlockedValue>.size,
+        fields: [
+            BindingTable.Field(
+                number: 1, name: "kind", type: PROTOBUF_C_TYPE_ENUM, label: PROTOBUF_C_LABEL_NONE,
+                offset: MemoryLayout<Bankgw__Admin__V1__BlockedValue>.offset(of: \.kind),
+                quantifierOffset: nil,
+                referencedType: "bankgw.admin.v1.BlockKind"
+            ),
+            BindingTable.Field(
+                number: 2, name: "value", type: PROTOBUF_C_TYPE_STRING, label: PROTOBUF_C_LABEL_NONE,
+                offset: MemoryLayout<Bankgw__Admin__V1__BlockedValue>.offset(of: \.value),
+                quantifierOffset: nil,
+                referencedType: nil
+            ),
+            BindingTable.Field(
+                number: 3, name: "bank_code", type: PROTOBUF_C_TYPE_STRING, label: PROTOBUF_C_LABEL_NONE,
+                offset: MemoryLayout<Bankgw__Admin__V1__BlockedValue>.offset(of: \.bank_code),
+                quantifierOffset: nil,
+                referencedType: nil
+            ),
+            BindingTable.Field(
+                number: 4, name: "reason", type: PROTOBUF_C_TYPE_STRING, label: PROTOBUF_C_LABEL_NONE,
+                offset: MemoryLayout<Bankgw__Admin__V1__BlockedValue>.offset(of: \.reason),
+                quantifierOffset: nil,
+                referencedType: nil
+            ),
+            BindingTable.Field(
+                number: 5, name: "blocked_by", type: PROTOBUF_C_TYPE_STRING, label: PROTOBUF_C_LABEL_NONE,
+                offset: MemoryLayout<Bankgw__Admin__V1__BlockedValue>.offset(of: \.blocked_by),
+                quantifierOffset: nil,
+                referencedType: nil
+            ),
+            BindingTable.Field(
+                number: 6, name: "blocked_at_unix_ms", type: PROTOBUF_C_TYPE_INT64, label: PROTOBUF_C_LABEL_NONE,
+                offset: MemoryLayout<Bankgw__Admin__V1__BlockedValue>.offset(of: \.blocked_at_unix_ms),
+                quantifierOffset: nil,
+                referencedType: nil
+            ),
+        ]
+    )
+}
+
+/// `bankgw.admin.v1.ListBlockedRequest`.
+public struct ListBlockedRequest: Sendable, Hashable {
+    public var kind: BlockKind
+
+    public init(kind: BlockKind = .unspecified) {
+        self.kind = kind
+    }
+
+    /// Proto names of the fields, for error paths and the SPEC field rules.
+    public enum Field {
+        public static let kind = "kind"
+    }
+}
+
+extension ListBlockedRequest: WireMessage, ProtobufCBinding {
+    typealias CMessage = Bankgw__Admin__V1__ListBlockedRequest
+    public static let protoName = "bankgw.admin.v1.ListBlockedRequest"
+    public static let descriptor = MessageDescriptor.named(protoName)
+
+    public init(reading r: MessageReader) throws(WireError) {
+        let c = r.bound(to: Self.self).pointee
+        self.init(
+            kind: try r.enumValue(c.kind, Field.kind)
+        )
+    }
+
+    public func write(to w: inout MessageWriter) {
+        let c = w.bound(to: Self.self)
+        c.pointee.kind = w.cEnum(kind)
+    }
+
+    /// What this binding assumes of the protoc-c struct; `WireBindings.mismatches` checks it against the
+    /// descriptor (field numbers, names, types, labels, offsets, sub-message and enum names).
+    static let binding = BindingTable(
+        protoName: protoName, cStructBytes: MemoryLayout<Bankgw__Admin__V1__ListBlockedRequest>.size,
+        fields: [
+            BindingTable.Field(
+                number: 1, name: "kind", type: PROTOBUF_C_TYPE_ENUM, label: PROTOBUF_C_LABEL_NONE,
+                offset: MemoryLayout<Bankgw__Admin__V1__ListBlockedRequest>.offset(of: \.kind),
+                quantifierOffset: nil,
+                referencedType: "bankgw.admin.v1.BlockKind"
+            ),
+        ]
+    )
+}
+
+/// `bankgw.admin.v1.ListBlockedResponse`.
+public struct ListBlockedResponse: Sendable, Hashable {
+    public var entries: [BlockedValue]
+
+    public init(entries: [BlockedValue] = []) {
+        self.entries = entries
+    }
+
+    /// Proto names of the fields, for error paths and the SPEC field rules.
+    public enum Field {
+        public static let entries = "entries"
+    }
+}
+
+extension ListBlockedResponse: WireMessage, ProtobufCBinding {
+    typealias CMessage = Bankgw__Admin__V1__ListBlockedResponse
+    public static let protoName = "bankgw.admin.v1.ListBlockedResponse"
+    public static let descriptor = MessageDescriptor.named(protoName)
+
+    public init(reading r: MessageReader) throws(WireError) {
+        let c = r.bound(to: Self.self).pointee
+        self.init(
+            entries: try r.messages(c.n_entries, c.entries, Field.entries)
+        )
+    }
+
+    public func write(to w: inout MessageWriter) {
+        let c = w.bound(to: Self.self)
+        w.setMessages(&c.pointee.n_entries, &c.pointee.entries, entries, Field.entries)
+    }
+
+    /// What this binding assumes of the protoc-c struct; `WireBindings.mismatches` checks it against the
+    /// descriptor (field numbers, names, types, labels, offsets, sub-message and enum names).
+    static let binding = BindingTable(
+        protoName: protoName, cStructBytes: MemoryLayout<Bankgw__Admin__V1__ListBlockedResponse>.size,
+        fields: [
+            BindingTable.Field(
+                number: 1, name: "entries", type: PROTOBUF_C_TYPE_MESSAGE, label: PROTOBUF_C_LABEL_REPEATED,
+                offset: MemoryLayout<Bankgw__Admin__V1__ListBlockedResponse>.offset(of: \.entries),
+                quantifierOffset: MemoryLayout<Bankgw__Admin__V1__ListBlockedResponse>.offset(of: \.n_entries),
+                referencedType: "bankgw.admin.v1.BlockedValue"
+            ),
+        ]
+    )
+}
+
+/// `bankgw.admin.v1.BlockRequest`.
+public struct BlockRequest: Sendable, Hashable {
+    public var kind: BlockKind
+    /// The token itself for BLOCK_KIND_ACCOUNT_TOKEN.
+    public var value: String
+    /// Required for tokens.
+    public var bankCode: String
+    public var reason: String
+
+    public init(kind: BlockKind = .unspecified, value: String = "", bankCode: String = "", reason: String = "") {
+        self.kind = kind
+        self.value = value
+        self.bankCode = bankCode
+        self.reason = reason
+    }
+
+    /// Proto names of the fields, for error paths and the SPEC field rules.
+    public enum Field {
+        public static let kind = "kind"
+        public static let value = "value"
+        public static let bankCode = "bank_code"
+        public static let reason = "reason"
+    }
+}
+
+extension BlockRequest: WireMessage, ProtobufCBinding {
+    typealias CMessage = Bankgw__Admin__V1__BlockRequest
+    public static let protoName = "bankgw.admin.v1.BlockRequest"
+    public static let descriptor = MessageDescriptor.named(protoName)
+
+    public init(reading r: MessageReader) throws(WireError) {
+        let c = r.bound(to: Self.self).pointee
+        self.init(
+            kind: try r.enumValue(c.kind, Field.kind),
+            value: r.string(c.value),
+            bankCode: r.string(c.bank_code),
+            reason: r.string(c.reason)
+        )
+    }
+
+    public func write(to w: inout MessageWriter) {
+        let c = w.bound(to: Self.self)
+        c.pointee.kind = w.cEnum(kind)
+        w.setString(&c.pointee.value, value, Field.value)
+        w.setString(&c.pointee.bank_code, bankCode, Field.bankCode)
+        w.setString(&c.pointee.reason, reason, Field.reason)
+    }
+
+    /// What this binding assumes of the protoc-c struct; `WireBindings.mismatches` checks it against the
+    /// descriptor (field numbers, names, types, labels, offsets, sub-message and enum names).
+    static let binding = BindingTable(
+        protoName: protoName, cStructBytes: MemoryLayout<Bankgw__Admin__V1__BlockRequest>.size,
+        fields: [
+            BindingTable.Field(
+                number: 1, name: "kind", type: PROTOBUF_C_TYPE_ENUM, label: PROTOBUF_C_LABEL_NONE,
+                offset: MemoryLayout<Bankgw__Admin__V1__BlockRequest>.offset(of: \.kind),
+                quantifierOffset: nil,
+                referencedType: "bankgw.admin.v1.BlockKind"
+            ),
+            BindingTable.Field(
+                number: 2, name: "value", type: PROTOBUF_C_TYPE_STRING, label: PROTOBUF_C_LABEL_NONE,
+                offset: MemoryLayout<Bankgw__Admin__V1__BlockRequest>.offset(of: \.value),
+                quantifierOffset: nil,
+                referencedType: nil
+            ),
+            BindingTable.Field(
+                number: 3, name: "bank_code", type: PROTOBUF_C_TYPE_STRING, label: PROTOBUF_C_LABEL_NONE,
+                offset: MemoryLayout<Bankgw__Admin__V1__BlockRequest>.offset(of: \.bank_code),
+                quantifierOffset: nil,
+                referencedType: nil
+            ),
+            BindingTable.Field(
+                number: 4, name: "reason", type: PROTOBUF_C_TYPE_STRING, label: PROTOBUF_C_LABEL_NONE,
+                offset: MemoryLayout<Bankgw__Admin__V1__BlockRequest>.offset(of: \.reason),
+                quantifierOffset: nil,
+                referencedType: nil
+            ),
+        ]
+    )
+}
+
+/// `bankgw.admin.v1.UnblockRequest`.
+public struct UnblockRequest: Sendable, Hashable {
+    public var kind: BlockKind
+    /// As given to Block (the token itself, or the shown BANK:hash prefix)
+    public var value: String
+    public var bankCode: String
+    public var reason: String
+
+    public init(kind: BlockKind = .unspecified, value: String = "", bankCode: String = "", reason: String = "") {
+        self.kind = kind
+        self.value = value
+        self.bankCode = bankCode
+        self.reason = reason
+    }
+
+    /// Proto names of the fields, for error paths and the SPEC field rules.
+    public enum Field {
+        public static let kind = "kind"
+        public static let value = "value"
+        public static let bankCode = "bank_code"
+        public static let reason = "reason"
+    }
+}
+
+extension UnblockRequest: WireMessage, ProtobufCBinding {
+    typealias CMessage = Bankgw__Admin__V1__UnblockRequest
+    public static let protoName = "bankgw.admin.v1.UnblockRequest"
+    public static let descriptor = MessageDescriptor.named(protoName)
+
+    public init(reading r: MessageReader) throws(WireError) {
+        let c = r.bound(to: Self.self).pointee
+        self.init(
+            kind: try r.enumValue(c.kind, Field.kind),
+            value: r.string(c.value),
+            bankCode: r.string(c.bank_code),
+            reason: r.string(c.reason)
+        )
+    }
+
+    public func write(to w: inout MessageWriter) {
+        let c = w.bound(to: Self.self)
+        c.pointee.kind = w.cEnum(kind)
+        w.setString(&c.pointee.value, value, Field.value)
+        w.setString(&c.pointee.bank_code, bankCode, Field.bankCode)
+        w.setString(&c.pointee.reason, reason, Field.reason)
+    }
+
+    /// What this binding assumes of the protoc-c struct; `WireBindings.mismatches` checks it against the
+    /// descriptor (field numbers, names, types, labels, offsets, sub-message and enum names).
+    static let binding = BindingTable(
+        protoName: protoName, cStructBytes: MemoryLayout<Bankgw__Admin__V1__UnblockRequest>.size,
+        fields: [
+            BindingTable.Field(
+                number: 1, name: "kind", type: PROTOBUF_C_TYPE_ENUM, label: PROTOBUF_C_LABEL_NONE,
+                offset: MemoryLayout<Bankgw__Admin__V1__UnblockRequest>.offset(of: \.kind),
+                quantifierOffset: nil,
+                referencedType: "bankgw.admin.v1.BlockKind"
+            ),
+            BindingTable.Field(
+                number: 2, name: "value", type: PROTOBUF_C_TYPE_STRING, label: PROTOBUF_C_LABEL_NONE,
+                offset: MemoryLayout<Bankgw__Admin__V1__UnblockRequest>.offset(of: \.value),
+                quantifierOffset: nil,
+                referencedType: nil
+            ),
+            BindingTable.Field(
+                number: 3, name: "bank_code", type: PROTOBUF_C_TYPE_STRING, label: PROTOBUF_C_LABEL_NONE,
+                offset: MemoryLayout<Bankgw__Admin__V1__UnblockRequest>.offset(of: \.bank_code),
+                quantifierOffset: nil,
+                referencedType: nil
+            ),
+            BindingTable.Field(
+                number: 4, name: "reason", type: PROTOBUF_C_TYPE_STRING, label: PROTOBUF_C_LABEL_NONE,
+                offset: MemoryLayout<Bankgw__Admin__V1__UnblockRequest>.offset(of: \.reason),
+                quantifierOffset: nil,
+                referencedType: nil
+            ),
+        ]
+    )
+}
+
+/// An act that takes effect only when a different operator approves (four eyes, SPEC §8).
+public struct Approval: Sendable, Hashable {
+    public var approvalID: String
+    /// Hold.release, bank.enable, charge.reverse, compensation.pay.
+    public var kind: String
+    /// The charge, bank, ... it acts on.
+    public var subject: String
+    public var summary: String
+    /// The act's parameters, executed on Approve.
+    public var payloadJSON: String
+    public var requestedBy: String
+    public var requestReason: String
+    public var requestedAtUnixMs: Int64
+    public var expiresAtUnixMs: Int64
+    public var state: ApprovalState
+    public var decidedBy: String
+    public var decidedAtUnixMs: Int64
+    public var decisionReason: String
+    public var result: String
+
+    public init(
+        approvalID: String = "", kind: String = "", subject: String = "", summary: String = "",
+        payloadJSON: String = "", requestedBy: String = "", requestReason: String = "", requestedAtUnixMs: Int64 = 0,
+        expiresAtUnixMs: Int64 = 0, state: ApprovalState = .unspecified, decidedBy: String = "",
+        decidedAtUnixMs: Int64 = 0, decisionReason: String = "", result: String = ""
+    ) {
+        self.approvalID = approvalID
+        self.kind = kind
+        self.subject = subject
+        self.summary = summary
+        self.payloadJSON = payloadJSON
+        self.requestedBy = requestedBy
+        self.requestReason = requestReason
+        self.requestedAtUnixMs = requestedAtUnixMs
+        self.expiresAtUnixMs = expiresAtUnixMs
+        self.state = state
+        self.decidedBy = decidedBy
+        self.decidedAtUnixMs = decidedAtUnixMs
+        self.decisionReason = decisionReason
+        self.result = result
+    }
+
+    /// Proto names of the fields, for error paths and the SPEC field rules.
+    public enum Field {
+        public static let approvalID = "approval_id"
+        public static let kind = "kind"
+        public static let subject = "subject"
+        public static let summary = "summary"
+        public static let payloadJSON = "payload_json"
+        public static let requestedBy = "requested_by"
+        public static let requestReason = "request_reason"
+        public static let requestedAtUnixMs = "requested_at_unix_ms"
+        public static let expiresAtUnixMs = "expires_at_unix_ms"
+        public static let state = "state"
+        public static let decidedBy = "decided_by"
+        public static let decidedAtUnixMs = "decided_at_unix_ms"
+        public static let decisionReason = "decision_reason"
+        public static let result = "result"
+    }
+}
+
+extension Approval: WireMessage, ProtobufCBinding {
+    typealias CMessage = Bankgw__Admin__V1__Approval
+    public static let protoName = "bankgw.admin.v1.Approval"
+    public static let descriptor = MessageDescriptor.named(protoName)
+
+    public init(reading r: MessageReader) throws(WireError) {
+        let c = r.bound(to: Self.self).pointee
+        self.init(
+            approvalID: r.string(c.approval_id),
+            kind: r.string(c.kind),
+            subject: r.string(c.subject),
+            summary: r.string(c.summary),
+            payloadJSON: r.string(c.payload_json),
+            requestedBy: r.string(c.requested_by),
+            requestReason: r.string(c.request_reason),
+            requestedAtUnixMs: c.requested_at_unix_ms,
+            expiresAtUnixMs: c.expires_at_unix_ms,
+            state: try r.enumValue(c.state, Field.state),
+            decidedBy: r.string(c.decided_by),
+            decidedAtUnixMs: c.decided_at_unix_ms,
+            decisionReason: r.string(c.decision_reason),
+            result: r.string(c.result)
+        )
+    }
+
+    public func write(to w: inout MessageWriter) {
+        let c = w.bound(to: Self.self)
+        w.setString(&c.pointee.approval_id, approvalID, Field.approvalID)
+        w.setString(&c.pointee.kind, kind, Field.kind)
+        w.setString(&c.pointee.subject, subject, Field.subject)
+        w.setString(&c.pointee.summary, summary, Field.summary)
+        w.setString(&c.pointee.payload_json, payloadJSON, Field.payloadJSON)
+        w.setString(&c.pointee.requested_by, requestedBy, Field.requestedBy)
+        w.setString(&c.pointee.request_reason, requestReason, Field.requestReason)
+        c.pointee.requested_at_unix_ms = requestedAtUnixMs
+        c.pointee.expires_at_unix_ms = expiresAtUnixMs
+        c.pointee.state = w.cEnum(state)
+        w.setString(&c.pointee.decided_by, decidedBy, Field.decidedBy)
+        c.pointee.decided_at_unix_ms = decidedAtUnixMs
+        w.setString(&c.pointee.decision_reason, decisionReason, Field.decisionReason)
+        w.setString(&c.pointee.result, result, Field.result)
+    }
+
+    /// What this binding assumes of the protoc-c struct; `WireBindings.mismatches` checks it against the
+    /// descriptor (field numbers, names, types, labels, offsets, sub-message and enum names).
+    static let binding = BindingTable(
+        protoName: protoName, cStructBytes: MemoryLayout<Bankgw__Admin__V1__Approval>.size,
+        fields: [
+            BindingTable.Field(
+                number: 1, name: "approval_id", type: PROTOBUF_C_TYPE_STRING, label: PROTOBUF_C_LABEL_NONE,
+                offset: MemoryLayout<Bankgw__Admin__V1__Approval>.offset(of: \.approval_id),
+                quantifierOffset: nil,
+                referencedType: nil
+            ),
+            BindingTable.Field(
+                number: 2, name: "kind", type: PROTOBUF_C_TYPE_STRING, label: PROTOBUF_C_LABEL_NONE,
+                offset: MemoryLayout<Bankgw__Admin__V1__Approval>.offset(of: \.kind),
+                quantifierOffset: nil,
+                referencedType: nil
+            ),
+            BindingTable.Field(
+                number: 3, name: "subject", type: PROTOBUF_C_TYPE_STRING, label: PROTOBUF_C_LABEL_NONE,
+                offset: MemoryLayout<Bankgw__Admin__V1__Approval>.offset(of: \.subject),
+                quantifierOffset: nil,
+                referencedType: nil
+            ),
+            BindingTable.Field(
+                number: 4, name: "summary", type: PROTOBUF_C_TYPE_STRING, label: PROTOBUF_C_LABEL_NONE,
+                offset: MemoryLayout<Bankgw__Admin__V1__Approval>.offset(of: \.summary),
+                quantifierOffset: nil,
+                referencedType: nil
+            ),
+            BindingTable.Field(
+                number: 5, name: "payload_json", type: PROTOBUF_C_TYPE_STRING, label: PROTOBUF_C_LABEL_NONE,
+                offset: MemoryLayout<Bankgw__Admin__V1__Approval>.offset(of: \.payload_json),
+                quantifierOffset: nil,
+                referencedType: nil
+            ),
+            BindingTable.Field(
+                number: 6, name: "requested_by", type: PROTOBUF_C_TYPE_STRING, label: PROTOBUF_C_LABEL_NONE,
+                offset: MemoryLayout<Bankgw__Admin__V1__Approval>.offset(of: \.requested_by),
+                quantifierOffset: nil,
+                referencedType: nil
+            ),
+            BindingTable.Field(
+                number: 7, name: "request_reason", type: PROTOBUF_C_TYPE_STRING, label: PROTOBUF_C_LABEL_NONE,
+                offset: MemoryLayout<Bankgw__Admin__V1__Approval>.offset(of: \.request_reason),
+                quantifierOffset: nil,
+                referencedType: nil
+            ),
+            BindingTable.Field(
+                number: 8, name: "requested_at_unix_ms", type: PROTOBUF_C_TYPE_INT64, label: PROTOBUF_C_LABEL_NONE,
+                offset: MemoryLayout<Bankgw__Admin__V1__Approval>.offset(of: \.requested_at_unix_ms),
+                quantifierOffset: nil,
+                referencedType: nil
+            ),
+            BindingTable.Field(
+                number: 9, name: "expires_at_unix_ms", type: PROTOBUF_C_TYPE_INT64, label: PROTOBUF_C_LABEL_NONE,
+                offset: MemoryLayout<Bankgw__Admin__V1__Approval>.offset(of: \.expires_at_unix_ms),
+                quantifierOffset: nil,
+                referencedType: nil
+            ),
+            BindingTable.Field(
+                number: 10, name: "state", type: PROTOBUF_C_TYPE_ENUM, label: PROTOBUF_C_LABEL_NONE,
+                offset: MemoryLayout<Bankgw__Admin__V1__Approval>.offset(of: \.state),
+                quantifierOffset: nil,
+                referencedType: "bankgw.admin.v1.ApprovalState"
+            ),
+            BindingTable.Field(
+                number: 11, name: "decided_by", type: PROTOBUF_C_TYPE_STRING, label: PROTOBUF_C_LABEL_NONE,
+                offset: MemoryLayout<Bankgw__Admin__V1__Approval>.offset(of: \.decided_by),
+                quantifierOffset: nil,
+                referencedType: nil
+            ),
+            BindingTable.Field(
+                number: 12, name: "decided_at_unix_ms", type: PROTOBUF_C_TYPE_INT64, label: PROTOBUF_C_LABEL_NONE,
+                offset: MemoryLayout<Bankgw__Admin__V1__Approval>.offset(of: \.decided_at_unix_ms),
+                quantifierOffset: nil,
+                referencedType: nil
+            ),
+            BindingTable.Field(
+                number: 13, name: "decision_reason", type: PROTOBUF_C_TYPE_STRING, label: PROTOBUF_C_LABEL_NONE,
+                offset: MemoryLayout<Bankgw__Admin__V1__Approval>.offset(of: \.decision_reason),
+                quantifierOffset: nil,
+                referencedType: nil
+            ),
+            BindingTable.Field(
+                number: 14, name: "result", type: PROTOBUF_C_TYPE_STRING, label: PROTOBUF_C_LABEL_NONE,
+                offset: MemoryLayout<Bankgw__Admin__V1__Approval>.offset(of: \.result),
+                quantifierOffset: nil,
+                referencedType: nil
+            ),
+        ]
+    )
+}
+
+/// `bankgw.admin.v1.ListApprovalsRequest`.
+public struct ListApprovalsRequest: Sendable, Hashable {
+    public var includeDecided: Bool
+
+    public init(includeDecided: Bool = false) {
+        self.includeDecided = includeDecided
+    }
+
+    /// Proto names of the fields, for error paths and the SPEC field rules.
+    public enum Field {
+        public static let includeDecided = "include_decided"
+    }
+}
+
+extension ListApprovalsRequest: WireMessage, ProtobufCBinding {
+    typealias CMessage = Bankgw__Admin__V1__ListApprovalsRequest
+    public static let protoName = "bankgw.admin.v1.ListApprovalsRequest"
+    public static let descriptor = MessageDescriptor.named(protoName)
+
+    public init(reading r: MessageReader) throws(WireError) {
+        let c = r.bound(to: Self.self).pointee
+        self.init(
+            includeDecided: r.bool(c.include_decided)
+        )
+    }
+
+    public func write(to w: inout MessageWriter) {
+        let c = w.bound(to: Self.self)
+        c.pointee.include_decided = includeDecided ? 1 : 0
+    }
+
+    /// What this binding assumes of the protoc-c struct; `WireBindings.mismatches` checks it against the
+    /// descriptor (field numbers, names, types, labels, offsets, sub-message and enum names).
+    static let binding = BindingTable(
+        protoName: protoName, cStructBytes: MemoryLayout<Bankgw__Admin__V1__ListApprovalsRequest>.size,
+        fields: [
+            BindingTable.Field(
+                number: 1, name: "include_decided", type: PROTOBUF_C_TYPE_BOOL, label: PROTOBUF_C_LABEL_NONE,
+                offset: MemoryLayout<Bankgw__Admin__V1__ListApprovalsRequest>.offset(of: \.include_decided),
+                quantifierOffset: nil,
+                referencedType: nil
+            ),
+        ]
+    )
+}
+
+/// `bankgw.admin.v1.ListApprovalsResponse`.
+public struct ListApprovalsResponse: Sendable, Hashable {
+    public var approvals: [Approval]
+
+    public init(approvals: [Approval] = []) {
+        self.approvals = approvals
+    }
+
+    /// Proto names of the fields, for error paths and the SPEC field rules.
+    public enum Field {
+        public static let approvals = "approvals"
+    }
+}
+
+extension ListApprovalsResponse: WireMessage, ProtobufCBinding {
+    typealias CMessage = Bankgw__Admin__V1__ListApprovalsResponse
+    public static let protoName = "bankgw.admin.v1.ListApprovalsResponse"
+    public static let descriptor = MessageDescriptor.named(protoName)
+
+    public init(reading r: MessageReader) throws(WireError) {
+        let c = r.bound(to: Self.self).pointee
+        self.init(
+            approvals: try r.messages(c.n_approvals, c.approvals, Field.approvals)
+        )
+    }
+
+    public func write(to w: inout MessageWriter) {
+        let c = w.bound(to: Self.self)
+        w.setMessages(&c.pointee.n_approvals, &c.pointee.approvals, approvals, Field.approvals)
+    }
+
+    /// What this binding assumes of the protoc-c struct; `WireBindings.mismatches` checks it against the
+    /// descriptor (field numbers, names, types, labels, offsets, sub-message and enum names).
+    static let binding = BindingTable(
+        protoName: protoName, cStructBytes: MemoryLayout<Bankgw__Admin__V1__ListApprovalsResponse>.size,
+        fields: [
+            BindingTable.Field(
+                number: 1, name: "approvals", type: PROTOBUF_C_TYPE_MESSAGE, label: PROTOBUF_C_LABEL_REPEATED,
+                offset: MemoryLayout<Bankgw__Admin__V1__ListApprovalsResponse>.offset(of: \.approvals),
+                quantifierOffset: MemoryLayout<Bankgw__Admin__V1__ListApprovalsResponse>.offset(of: \.n_approvals),
+                referencedType: "bankgw.admin.v1.Approval"
+            ),
+        ]
+    )
+}
+
+/// `bankgw.admin.v1.ApproveRequest`.
+public struct ApproveRequest: Sendable, Hashable {
+    public var approvalID: String
+    public var reason: String
+
+    public init(approvalID: String = "", reason: String = "") {
+        self.approvalID = approvalID
+        self.reason = reason
+    }
+
+    /// Proto names of the fields, for error paths and the SPEC field rules.
+    public enum Field {
+        public static let approvalID = "approval_id"
+        public static let reason = "reason"
+    }
+}
+
+extension ApproveRequest: WireMessage, ProtobufCBinding {
+    typealias CMessage = Bankgw__Admin__V1__ApproveRequest
+    public static let protoName = "bankgw.admin.v1.ApproveRequest"
+    public static let descriptor = MessageDescriptor.named(protoName)
+
+    public init(reading r: MessageReader) throws(WireError) {
+        let c = r.bound(to: Self.self).pointee
+        self.init(
+            approvalID: r.string(c.approval_id),
+            reason: r.string(c.reason)
+        )
+    }
+
+    public func write(to w: inout MessageWriter) {
+        let c = w.bound(to: Self.self)
+        w.setString(&c.pointee.approval_id, approvalID, Field.approvalID)
+        w.setString(&c.pointee.reason, reason, Field.reason)
+    }
+
+    /// What this binding assumes of the protoc-c struct; `WireBindings.mismatches` checks it against the
+    /// descriptor (field numbers, names, types, labels, offsets, sub-message and enum names).
+    static let binding = BindingTable(
+        protoName: protoName, cStructBytes: MemoryLayout<Bankgw__Admin__V1__ApproveRequest>.size,
+        fields: [
+            BindingTable.Field(
+                number: 1, name: "approval_id", type: PROTOBUF_C_TYPE_STRING, label: PROTOBUF_C_LABEL_NONE,
+                offset: MemoryLayout<Bankgw__Admin__V1__ApproveRequest>.offset(of: \.approval_id),
+                quantifierOffset: nil,
+                referencedType: nil
+            ),
+            BindingTable.Field(
+                number: 2, name: "reason", type: PROTOBUF_C_TYPE_STRING, label: PROTOBUF_C_LABEL_NONE,
+                offset: MemoryLayout<Bankgw__Admin__V1__ApproveRequest>.offset(of: \.reason),
+                quantifierOffset: nil,
+                referencedType: nil
+            ),
+        ]
+    )
+}
+
+/// `bankgw.admin.v1.DeclineRequest`.
+public struct DeclineRequest: Sendable, Hashable {
+    public var approvalID: String
+    public var reason: String
+
+    public init(approvalID: String = "", reason: String = "") {
+        self.approvalID = approvalID
+        self.reason = reason
+    }
+
+    /// Proto names of the fields, for error paths and the SPEC field rules.
+    public enum Field {
+        public static let approvalID = "approval_id"
+        public static let reason = "reason"
+    }
+}
+
+extension DeclineRequest: WireMessage, ProtobufCBinding {
+    typealias CMessage = Bankgw__Admin__V1__DeclineRequest
+    public static let protoName = "bankgw.admin.v1.DeclineRequest"
+    public static let descriptor = MessageDescriptor.named(protoName)
+
+    public init(reading r: MessageReader) throws(WireError) {
+        let c = r.bound(to: Self.self).pointee
+        self.init(
+            approvalID: r.string(c.approval_id),
+            reason: r.string(c.reason)
+        )
+    }
+
+    public func write(to w: inout MessageWriter) {
+        let c = w.bound(to: Self.self)
+        w.setString(&c.pointee.approval_id, approvalID, Field.approvalID)
+        w.setString(&c.pointee.reason, reason, Field.reason)
+    }
+
+    /// What this binding assumes of the protoc-c struct; `WireBindings.mismatches` checks it against the
+    /// descriptor (field numbers, names, types, labels, offsets, sub-message and enum names).
+    static let binding = BindingTable(
+        protoName: protoName, cStructBytes: MemoryLayout<Bankgw__Admin__V1__DeclineRequest>.size,
+        fields: [
+            BindingTable.Field(
+                number: 1, name: "approval_id", type: PROTOBUF_C_TYPE_STRING, label: PROTOBUF_C_LABEL_NONE,
+                offset: MemoryLayout<Bankgw__Admin__V1__DeclineRequest>.offset(of: \.approval_id),
+                quantifierOffset: nil,
+                referencedType: nil
+            ),
+            BindingTable.Field(
+                number: 2, name: "reason", type: PROTOBUF_C_TYPE_STRING, label: PROTOBUF_C_LABEL_NONE,
+                offset: MemoryLayout<Bankgw__Admin__V1__DeclineRequest>.offset(of: \.reason),
+                quantifierOffset: nil,
+                referencedType: nil
+            ),
+        ]
+    )
+}
+
 // MARK: - bankgw.admin.v1 services
 
 /// Typed method descriptors of `bankgw.admin.v1.Admin`, for servers and clients.
@@ -2040,6 +3677,58 @@ public enum AdminMethods {
         service: serviceName, name: "RejectHold", serverStreaming: false
     )
 
+    /// §8 monitoring: alerts, block lists, four-eyes approvals (the 24/7 desk).
+    public static let listAlerts = WireMethod<ListAlertsRequest, ListAlertsResponse>(
+        service: serviceName, name: "ListAlerts", serverStreaming: false
+    )
+
+    /// The unresolved alerts, then every change, live.
+    public static let watchAlerts = WireMethod<WatchAlertsRequest, Alert>(
+        service: serviceName, name: "WatchAlerts", serverStreaming: true
+    )
+
+    public static let acknowledgeAlert = WireMethod<AcknowledgeAlertRequest, Alert>(
+        service: serviceName, name: "AcknowledgeAlert", serverStreaming: false
+    )
+
+    public static let resolveAlert = WireMethod<ResolveAlertRequest, Alert>(
+        service: serviceName, name: "ResolveAlert", serverStreaming: false
+    )
+
+    /// The proposal of a bank.decline_burst alert.
+    public static let confirmSuspension = WireMethod<ConfirmSuspensionRequest, AdminBank>(
+        service: serviceName, name: "ConfirmSuspension", serverStreaming: false
+    )
+
+    public static let listBlocked = WireMethod<ListBlockedRequest, ListBlockedResponse>(
+        service: serviceName, name: "ListBlocked", serverStreaming: false
+    )
+
+    public static let block = WireMethod<BlockRequest, BlockedValue>(
+        service: serviceName, name: "Block", serverStreaming: false
+    )
+
+    public static let unblock = WireMethod<UnblockRequest, BlockedValue>(
+        service: serviceName, name: "Unblock", serverStreaming: false
+    )
+
+    public static let listApprovals = WireMethod<ListApprovalsRequest, ListApprovalsResponse>(
+        service: serviceName, name: "ListApprovals", serverStreaming: false
+    )
+
+    public static let approve = WireMethod<ApproveRequest, Approval>(
+        service: serviceName, name: "Approve", serverStreaming: false
+    )
+
+    public static let decline = WireMethod<DeclineRequest, Approval>(
+        service: serviceName, name: "Decline", serverStreaming: false
+    )
+
+    /// The desk's freeze (UnfreezeCharges lifts it)
+    public static let freezeCharges = WireMethod<WalletActionRequest, AdminWallet>(
+        service: serviceName, name: "FreezeCharges", serverStreaming: false
+    )
+
     /// Every method of the service, in proto order.
     public static let all: [any WireMethodDescribing] = [
         listBanks,
@@ -2058,5 +3747,17 @@ public enum AdminMethods {
         listHolds,
         releaseHold,
         rejectHold,
+        listAlerts,
+        watchAlerts,
+        acknowledgeAlert,
+        resolveAlert,
+        confirmSuspension,
+        listBlocked,
+        block,
+        unblock,
+        listApprovals,
+        approve,
+        decline,
+        freezeCharges,
     ]
 }

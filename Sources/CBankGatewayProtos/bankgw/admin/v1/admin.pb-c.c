@@ -1042,6 +1042,816 @@ void   bankgw__admin__v1__reject_hold_request__free_unpacked
   assert(message->base.descriptor == &bankgw__admin__v1__reject_hold_request__descriptor);
   protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
 }
+void   bankgw__admin__v1__alert_note__init
+                     (Bankgw__Admin__V1__AlertNote         *message)
+{
+  static const Bankgw__Admin__V1__AlertNote init_value = BANKGW__ADMIN__V1__ALERT_NOTE__INIT;
+  *message = init_value;
+}
+size_t bankgw__admin__v1__alert_note__get_packed_size
+                     (const Bankgw__Admin__V1__AlertNote *message)
+{
+  assert(message->base.descriptor == &bankgw__admin__v1__alert_note__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t bankgw__admin__v1__alert_note__pack
+                     (const Bankgw__Admin__V1__AlertNote *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &bankgw__admin__v1__alert_note__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t bankgw__admin__v1__alert_note__pack_to_buffer
+                     (const Bankgw__Admin__V1__AlertNote *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &bankgw__admin__v1__alert_note__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Bankgw__Admin__V1__AlertNote *
+       bankgw__admin__v1__alert_note__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Bankgw__Admin__V1__AlertNote *)
+     protobuf_c_message_unpack (&bankgw__admin__v1__alert_note__descriptor,
+                                allocator, len, data);
+}
+void   bankgw__admin__v1__alert_note__free_unpacked
+                     (Bankgw__Admin__V1__AlertNote *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &bankgw__admin__v1__alert_note__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   bankgw__admin__v1__alert__init
+                     (Bankgw__Admin__V1__Alert         *message)
+{
+  static const Bankgw__Admin__V1__Alert init_value = BANKGW__ADMIN__V1__ALERT__INIT;
+  *message = init_value;
+}
+size_t bankgw__admin__v1__alert__get_packed_size
+                     (const Bankgw__Admin__V1__Alert *message)
+{
+  assert(message->base.descriptor == &bankgw__admin__v1__alert__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t bankgw__admin__v1__alert__pack
+                     (const Bankgw__Admin__V1__Alert *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &bankgw__admin__v1__alert__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t bankgw__admin__v1__alert__pack_to_buffer
+                     (const Bankgw__Admin__V1__Alert *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &bankgw__admin__v1__alert__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Bankgw__Admin__V1__Alert *
+       bankgw__admin__v1__alert__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Bankgw__Admin__V1__Alert *)
+     protobuf_c_message_unpack (&bankgw__admin__v1__alert__descriptor,
+                                allocator, len, data);
+}
+void   bankgw__admin__v1__alert__free_unpacked
+                     (Bankgw__Admin__V1__Alert *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &bankgw__admin__v1__alert__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   bankgw__admin__v1__list_alerts_request__init
+                     (Bankgw__Admin__V1__ListAlertsRequest         *message)
+{
+  static const Bankgw__Admin__V1__ListAlertsRequest init_value = BANKGW__ADMIN__V1__LIST_ALERTS_REQUEST__INIT;
+  *message = init_value;
+}
+size_t bankgw__admin__v1__list_alerts_request__get_packed_size
+                     (const Bankgw__Admin__V1__ListAlertsRequest *message)
+{
+  assert(message->base.descriptor == &bankgw__admin__v1__list_alerts_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t bankgw__admin__v1__list_alerts_request__pack
+                     (const Bankgw__Admin__V1__ListAlertsRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &bankgw__admin__v1__list_alerts_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t bankgw__admin__v1__list_alerts_request__pack_to_buffer
+                     (const Bankgw__Admin__V1__ListAlertsRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &bankgw__admin__v1__list_alerts_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Bankgw__Admin__V1__ListAlertsRequest *
+       bankgw__admin__v1__list_alerts_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Bankgw__Admin__V1__ListAlertsRequest *)
+     protobuf_c_message_unpack (&bankgw__admin__v1__list_alerts_request__descriptor,
+                                allocator, len, data);
+}
+void   bankgw__admin__v1__list_alerts_request__free_unpacked
+                     (Bankgw__Admin__V1__ListAlertsRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &bankgw__admin__v1__list_alerts_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   bankgw__admin__v1__list_alerts_response__init
+                     (Bankgw__Admin__V1__ListAlertsResponse         *message)
+{
+  static const Bankgw__Admin__V1__ListAlertsResponse init_value = BANKGW__ADMIN__V1__LIST_ALERTS_RESPONSE__INIT;
+  *message = init_value;
+}
+size_t bankgw__admin__v1__list_alerts_response__get_packed_size
+                     (const Bankgw__Admin__V1__ListAlertsResponse *message)
+{
+  assert(message->base.descriptor == &bankgw__admin__v1__list_alerts_response__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t bankgw__admin__v1__list_alerts_response__pack
+                     (const Bankgw__Admin__V1__ListAlertsResponse *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &bankgw__admin__v1__list_alerts_response__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t bankgw__admin__v1__list_alerts_response__pack_to_buffer
+                     (const Bankgw__Admin__V1__ListAlertsResponse *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &bankgw__admin__v1__list_alerts_response__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Bankgw__Admin__V1__ListAlertsResponse *
+       bankgw__admin__v1__list_alerts_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Bankgw__Admin__V1__ListAlertsResponse *)
+     protobuf_c_message_unpack (&bankgw__admin__v1__list_alerts_response__descriptor,
+                                allocator, len, data);
+}
+void   bankgw__admin__v1__list_alerts_response__free_unpacked
+                     (Bankgw__Admin__V1__ListAlertsResponse *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &bankgw__admin__v1__list_alerts_response__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   bankgw__admin__v1__watch_alerts_request__init
+                     (Bankgw__Admin__V1__WatchAlertsRequest         *message)
+{
+  static const Bankgw__Admin__V1__WatchAlertsRequest init_value = BANKGW__ADMIN__V1__WATCH_ALERTS_REQUEST__INIT;
+  *message = init_value;
+}
+size_t bankgw__admin__v1__watch_alerts_request__get_packed_size
+                     (const Bankgw__Admin__V1__WatchAlertsRequest *message)
+{
+  assert(message->base.descriptor == &bankgw__admin__v1__watch_alerts_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t bankgw__admin__v1__watch_alerts_request__pack
+                     (const Bankgw__Admin__V1__WatchAlertsRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &bankgw__admin__v1__watch_alerts_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t bankgw__admin__v1__watch_alerts_request__pack_to_buffer
+                     (const Bankgw__Admin__V1__WatchAlertsRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &bankgw__admin__v1__watch_alerts_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Bankgw__Admin__V1__WatchAlertsRequest *
+       bankgw__admin__v1__watch_alerts_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Bankgw__Admin__V1__WatchAlertsRequest *)
+     protobuf_c_message_unpack (&bankgw__admin__v1__watch_alerts_request__descriptor,
+                                allocator, len, data);
+}
+void   bankgw__admin__v1__watch_alerts_request__free_unpacked
+                     (Bankgw__Admin__V1__WatchAlertsRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &bankgw__admin__v1__watch_alerts_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   bankgw__admin__v1__acknowledge_alert_request__init
+                     (Bankgw__Admin__V1__AcknowledgeAlertRequest         *message)
+{
+  static const Bankgw__Admin__V1__AcknowledgeAlertRequest init_value = BANKGW__ADMIN__V1__ACKNOWLEDGE_ALERT_REQUEST__INIT;
+  *message = init_value;
+}
+size_t bankgw__admin__v1__acknowledge_alert_request__get_packed_size
+                     (const Bankgw__Admin__V1__AcknowledgeAlertRequest *message)
+{
+  assert(message->base.descriptor == &bankgw__admin__v1__acknowledge_alert_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t bankgw__admin__v1__acknowledge_alert_request__pack
+                     (const Bankgw__Admin__V1__AcknowledgeAlertRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &bankgw__admin__v1__acknowledge_alert_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t bankgw__admin__v1__acknowledge_alert_request__pack_to_buffer
+                     (const Bankgw__Admin__V1__AcknowledgeAlertRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &bankgw__admin__v1__acknowledge_alert_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Bankgw__Admin__V1__AcknowledgeAlertRequest *
+       bankgw__admin__v1__acknowledge_alert_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Bankgw__Admin__V1__AcknowledgeAlertRequest *)
+     protobuf_c_message_unpack (&bankgw__admin__v1__acknowledge_alert_request__descriptor,
+                                allocator, len, data);
+}
+void   bankgw__admin__v1__acknowledge_alert_request__free_unpacked
+                     (Bankgw__Admin__V1__AcknowledgeAlertRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &bankgw__admin__v1__acknowledge_alert_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   bankgw__admin__v1__resolve_alert_request__init
+                     (Bankgw__Admin__V1__ResolveAlertRequest         *message)
+{
+  static const Bankgw__Admin__V1__ResolveAlertRequest init_value = BANKGW__ADMIN__V1__RESOLVE_ALERT_REQUEST__INIT;
+  *message = init_value;
+}
+size_t bankgw__admin__v1__resolve_alert_request__get_packed_size
+                     (const Bankgw__Admin__V1__ResolveAlertRequest *message)
+{
+  assert(message->base.descriptor == &bankgw__admin__v1__resolve_alert_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t bankgw__admin__v1__resolve_alert_request__pack
+                     (const Bankgw__Admin__V1__ResolveAlertRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &bankgw__admin__v1__resolve_alert_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t bankgw__admin__v1__resolve_alert_request__pack_to_buffer
+                     (const Bankgw__Admin__V1__ResolveAlertRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &bankgw__admin__v1__resolve_alert_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Bankgw__Admin__V1__ResolveAlertRequest *
+       bankgw__admin__v1__resolve_alert_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Bankgw__Admin__V1__ResolveAlertRequest *)
+     protobuf_c_message_unpack (&bankgw__admin__v1__resolve_alert_request__descriptor,
+                                allocator, len, data);
+}
+void   bankgw__admin__v1__resolve_alert_request__free_unpacked
+                     (Bankgw__Admin__V1__ResolveAlertRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &bankgw__admin__v1__resolve_alert_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   bankgw__admin__v1__confirm_suspension_request__init
+                     (Bankgw__Admin__V1__ConfirmSuspensionRequest         *message)
+{
+  static const Bankgw__Admin__V1__ConfirmSuspensionRequest init_value = BANKGW__ADMIN__V1__CONFIRM_SUSPENSION_REQUEST__INIT;
+  *message = init_value;
+}
+size_t bankgw__admin__v1__confirm_suspension_request__get_packed_size
+                     (const Bankgw__Admin__V1__ConfirmSuspensionRequest *message)
+{
+  assert(message->base.descriptor == &bankgw__admin__v1__confirm_suspension_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t bankgw__admin__v1__confirm_suspension_request__pack
+                     (const Bankgw__Admin__V1__ConfirmSuspensionRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &bankgw__admin__v1__confirm_suspension_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t bankgw__admin__v1__confirm_suspension_request__pack_to_buffer
+                     (const Bankgw__Admin__V1__ConfirmSuspensionRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &bankgw__admin__v1__confirm_suspension_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Bankgw__Admin__V1__ConfirmSuspensionRequest *
+       bankgw__admin__v1__confirm_suspension_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Bankgw__Admin__V1__ConfirmSuspensionRequest *)
+     protobuf_c_message_unpack (&bankgw__admin__v1__confirm_suspension_request__descriptor,
+                                allocator, len, data);
+}
+void   bankgw__admin__v1__confirm_suspension_request__free_unpacked
+                     (Bankgw__Admin__V1__ConfirmSuspensionRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &bankgw__admin__v1__confirm_suspension_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   bankgw__admin__v1__blocked_value__init
+                     (Bankgw__Admin__V1__BlockedValue         *message)
+{
+  static const Bankgw__Admin__V1__BlockedValue init_value = BANKGW__ADMIN__V1__BLOCKED_VALUE__INIT;
+  *message = init_value;
+}
+size_t bankgw__admin__v1__blocked_value__get_packed_size
+                     (const Bankgw__Admin__V1__BlockedValue *message)
+{
+  assert(message->base.descriptor == &bankgw__admin__v1__blocked_value__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t bankgw__admin__v1__blocked_value__pack
+                     (const Bankgw__Admin__V1__BlockedValue *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &bankgw__admin__v1__blocked_value__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t bankgw__admin__v1__blocked_value__pack_to_buffer
+                     (const Bankgw__Admin__V1__BlockedValue *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &bankgw__admin__v1__blocked_value__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Bankgw__Admin__V1__BlockedValue *
+       bankgw__admin__v1__blocked_value__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Bankgw__Admin__V1__BlockedValue *)
+     protobuf_c_message_unpack (&bankgw__admin__v1__blocked_value__descriptor,
+                                allocator, len, data);
+}
+void   bankgw__admin__v1__blocked_value__free_unpacked
+                     (Bankgw__Admin__V1__BlockedValue *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &bankgw__admin__v1__blocked_value__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   bankgw__admin__v1__list_blocked_request__init
+                     (Bankgw__Admin__V1__ListBlockedRequest         *message)
+{
+  static const Bankgw__Admin__V1__ListBlockedRequest init_value = BANKGW__ADMIN__V1__LIST_BLOCKED_REQUEST__INIT;
+  *message = init_value;
+}
+size_t bankgw__admin__v1__list_blocked_request__get_packed_size
+                     (const Bankgw__Admin__V1__ListBlockedRequest *message)
+{
+  assert(message->base.descriptor == &bankgw__admin__v1__list_blocked_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t bankgw__admin__v1__list_blocked_request__pack
+                     (const Bankgw__Admin__V1__ListBlockedRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &bankgw__admin__v1__list_blocked_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t bankgw__admin__v1__list_blocked_request__pack_to_buffer
+                     (const Bankgw__Admin__V1__ListBlockedRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &bankgw__admin__v1__list_blocked_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Bankgw__Admin__V1__ListBlockedRequest *
+       bankgw__admin__v1__list_blocked_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Bankgw__Admin__V1__ListBlockedRequest *)
+     protobuf_c_message_unpack (&bankgw__admin__v1__list_blocked_request__descriptor,
+                                allocator, len, data);
+}
+void   bankgw__admin__v1__list_blocked_request__free_unpacked
+                     (Bankgw__Admin__V1__ListBlockedRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &bankgw__admin__v1__list_blocked_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   bankgw__admin__v1__list_blocked_response__init
+                     (Bankgw__Admin__V1__ListBlockedResponse         *message)
+{
+  static const Bankgw__Admin__V1__ListBlockedResponse init_value = BANKGW__ADMIN__V1__LIST_BLOCKED_RESPONSE__INIT;
+  *message = init_value;
+}
+size_t bankgw__admin__v1__list_blocked_response__get_packed_size
+                     (const Bankgw__Admin__V1__ListBlockedResponse *message)
+{
+  assert(message->base.descriptor == &bankgw__admin__v1__list_blocked_response__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t bankgw__admin__v1__list_blocked_response__pack
+                     (const Bankgw__Admin__V1__ListBlockedResponse *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &bankgw__admin__v1__list_blocked_response__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t bankgw__admin__v1__list_blocked_response__pack_to_buffer
+                     (const Bankgw__Admin__V1__ListBlockedResponse *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &bankgw__admin__v1__list_blocked_response__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Bankgw__Admin__V1__ListBlockedResponse *
+       bankgw__admin__v1__list_blocked_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Bankgw__Admin__V1__ListBlockedResponse *)
+     protobuf_c_message_unpack (&bankgw__admin__v1__list_blocked_response__descriptor,
+                                allocator, len, data);
+}
+void   bankgw__admin__v1__list_blocked_response__free_unpacked
+                     (Bankgw__Admin__V1__ListBlockedResponse *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &bankgw__admin__v1__list_blocked_response__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   bankgw__admin__v1__block_request__init
+                     (Bankgw__Admin__V1__BlockRequest         *message)
+{
+  static const Bankgw__Admin__V1__BlockRequest init_value = BANKGW__ADMIN__V1__BLOCK_REQUEST__INIT;
+  *message = init_value;
+}
+size_t bankgw__admin__v1__block_request__get_packed_size
+                     (const Bankgw__Admin__V1__BlockRequest *message)
+{
+  assert(message->base.descriptor == &bankgw__admin__v1__block_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t bankgw__admin__v1__block_request__pack
+                     (const Bankgw__Admin__V1__BlockRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &bankgw__admin__v1__block_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t bankgw__admin__v1__block_request__pack_to_buffer
+                     (const Bankgw__Admin__V1__BlockRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &bankgw__admin__v1__block_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Bankgw__Admin__V1__BlockRequest *
+       bankgw__admin__v1__block_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Bankgw__Admin__V1__BlockRequest *)
+     protobuf_c_message_unpack (&bankgw__admin__v1__block_request__descriptor,
+                                allocator, len, data);
+}
+void   bankgw__admin__v1__block_request__free_unpacked
+                     (Bankgw__Admin__V1__BlockRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &bankgw__admin__v1__block_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   bankgw__admin__v1__unblock_request__init
+                     (Bankgw__Admin__V1__UnblockRequest         *message)
+{
+  static const Bankgw__Admin__V1__UnblockRequest init_value = BANKGW__ADMIN__V1__UNBLOCK_REQUEST__INIT;
+  *message = init_value;
+}
+size_t bankgw__admin__v1__unblock_request__get_packed_size
+                     (const Bankgw__Admin__V1__UnblockRequest *message)
+{
+  assert(message->base.descriptor == &bankgw__admin__v1__unblock_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t bankgw__admin__v1__unblock_request__pack
+                     (const Bankgw__Admin__V1__UnblockRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &bankgw__admin__v1__unblock_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t bankgw__admin__v1__unblock_request__pack_to_buffer
+                     (const Bankgw__Admin__V1__UnblockRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &bankgw__admin__v1__unblock_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Bankgw__Admin__V1__UnblockRequest *
+       bankgw__admin__v1__unblock_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Bankgw__Admin__V1__UnblockRequest *)
+     protobuf_c_message_unpack (&bankgw__admin__v1__unblock_request__descriptor,
+                                allocator, len, data);
+}
+void   bankgw__admin__v1__unblock_request__free_unpacked
+                     (Bankgw__Admin__V1__UnblockRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &bankgw__admin__v1__unblock_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   bankgw__admin__v1__approval__init
+                     (Bankgw__Admin__V1__Approval         *message)
+{
+  static const Bankgw__Admin__V1__Approval init_value = BANKGW__ADMIN__V1__APPROVAL__INIT;
+  *message = init_value;
+}
+size_t bankgw__admin__v1__approval__get_packed_size
+                     (const Bankgw__Admin__V1__Approval *message)
+{
+  assert(message->base.descriptor == &bankgw__admin__v1__approval__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t bankgw__admin__v1__approval__pack
+                     (const Bankgw__Admin__V1__Approval *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &bankgw__admin__v1__approval__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t bankgw__admin__v1__approval__pack_to_buffer
+                     (const Bankgw__Admin__V1__Approval *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &bankgw__admin__v1__approval__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Bankgw__Admin__V1__Approval *
+       bankgw__admin__v1__approval__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Bankgw__Admin__V1__Approval *)
+     protobuf_c_message_unpack (&bankgw__admin__v1__approval__descriptor,
+                                allocator, len, data);
+}
+void   bankgw__admin__v1__approval__free_unpacked
+                     (Bankgw__Admin__V1__Approval *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &bankgw__admin__v1__approval__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   bankgw__admin__v1__list_approvals_request__init
+                     (Bankgw__Admin__V1__ListApprovalsRequest         *message)
+{
+  static const Bankgw__Admin__V1__ListApprovalsRequest init_value = BANKGW__ADMIN__V1__LIST_APPROVALS_REQUEST__INIT;
+  *message = init_value;
+}
+size_t bankgw__admin__v1__list_approvals_request__get_packed_size
+                     (const Bankgw__Admin__V1__ListApprovalsRequest *message)
+{
+  assert(message->base.descriptor == &bankgw__admin__v1__list_approvals_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t bankgw__admin__v1__list_approvals_request__pack
+                     (const Bankgw__Admin__V1__ListApprovalsRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &bankgw__admin__v1__list_approvals_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t bankgw__admin__v1__list_approvals_request__pack_to_buffer
+                     (const Bankgw__Admin__V1__ListApprovalsRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &bankgw__admin__v1__list_approvals_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Bankgw__Admin__V1__ListApprovalsRequest *
+       bankgw__admin__v1__list_approvals_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Bankgw__Admin__V1__ListApprovalsRequest *)
+     protobuf_c_message_unpack (&bankgw__admin__v1__list_approvals_request__descriptor,
+                                allocator, len, data);
+}
+void   bankgw__admin__v1__list_approvals_request__free_unpacked
+                     (Bankgw__Admin__V1__ListApprovalsRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &bankgw__admin__v1__list_approvals_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   bankgw__admin__v1__list_approvals_response__init
+                     (Bankgw__Admin__V1__ListApprovalsResponse         *message)
+{
+  static const Bankgw__Admin__V1__ListApprovalsResponse init_value = BANKGW__ADMIN__V1__LIST_APPROVALS_RESPONSE__INIT;
+  *message = init_value;
+}
+size_t bankgw__admin__v1__list_approvals_response__get_packed_size
+                     (const Bankgw__Admin__V1__ListApprovalsResponse *message)
+{
+  assert(message->base.descriptor == &bankgw__admin__v1__list_approvals_response__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t bankgw__admin__v1__list_approvals_response__pack
+                     (const Bankgw__Admin__V1__ListApprovalsResponse *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &bankgw__admin__v1__list_approvals_response__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t bankgw__admin__v1__list_approvals_response__pack_to_buffer
+                     (const Bankgw__Admin__V1__ListApprovalsResponse *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &bankgw__admin__v1__list_approvals_response__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Bankgw__Admin__V1__ListApprovalsResponse *
+       bankgw__admin__v1__list_approvals_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Bankgw__Admin__V1__ListApprovalsResponse *)
+     protobuf_c_message_unpack (&bankgw__admin__v1__list_approvals_response__descriptor,
+                                allocator, len, data);
+}
+void   bankgw__admin__v1__list_approvals_response__free_unpacked
+                     (Bankgw__Admin__V1__ListApprovalsResponse *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &bankgw__admin__v1__list_approvals_response__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   bankgw__admin__v1__approve_request__init
+                     (Bankgw__Admin__V1__ApproveRequest         *message)
+{
+  static const Bankgw__Admin__V1__ApproveRequest init_value = BANKGW__ADMIN__V1__APPROVE_REQUEST__INIT;
+  *message = init_value;
+}
+size_t bankgw__admin__v1__approve_request__get_packed_size
+                     (const Bankgw__Admin__V1__ApproveRequest *message)
+{
+  assert(message->base.descriptor == &bankgw__admin__v1__approve_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t bankgw__admin__v1__approve_request__pack
+                     (const Bankgw__Admin__V1__ApproveRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &bankgw__admin__v1__approve_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t bankgw__admin__v1__approve_request__pack_to_buffer
+                     (const Bankgw__Admin__V1__ApproveRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &bankgw__admin__v1__approve_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Bankgw__Admin__V1__ApproveRequest *
+       bankgw__admin__v1__approve_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Bankgw__Admin__V1__ApproveRequest *)
+     protobuf_c_message_unpack (&bankgw__admin__v1__approve_request__descriptor,
+                                allocator, len, data);
+}
+void   bankgw__admin__v1__approve_request__free_unpacked
+                     (Bankgw__Admin__V1__ApproveRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &bankgw__admin__v1__approve_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   bankgw__admin__v1__decline_request__init
+                     (Bankgw__Admin__V1__DeclineRequest         *message)
+{
+  static const Bankgw__Admin__V1__DeclineRequest init_value = BANKGW__ADMIN__V1__DECLINE_REQUEST__INIT;
+  *message = init_value;
+}
+size_t bankgw__admin__v1__decline_request__get_packed_size
+                     (const Bankgw__Admin__V1__DeclineRequest *message)
+{
+  assert(message->base.descriptor == &bankgw__admin__v1__decline_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t bankgw__admin__v1__decline_request__pack
+                     (const Bankgw__Admin__V1__DeclineRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &bankgw__admin__v1__decline_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t bankgw__admin__v1__decline_request__pack_to_buffer
+                     (const Bankgw__Admin__V1__DeclineRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &bankgw__admin__v1__decline_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Bankgw__Admin__V1__DeclineRequest *
+       bankgw__admin__v1__decline_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Bankgw__Admin__V1__DeclineRequest *)
+     protobuf_c_message_unpack (&bankgw__admin__v1__decline_request__descriptor,
+                                allocator, len, data);
+}
+void   bankgw__admin__v1__decline_request__free_unpacked
+                     (Bankgw__Admin__V1__DeclineRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &bankgw__admin__v1__decline_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
 static const ProtobufCFieldDescriptor bankgw__admin__v1__bank_profile__field_descriptors[9] =
 {
   {
@@ -2734,6 +3544,1372 @@ const ProtobufCMessageDescriptor bankgw__admin__v1__reject_hold_request__descrip
   (ProtobufCMessageInit) bankgw__admin__v1__reject_hold_request__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
+static const ProtobufCFieldDescriptor bankgw__admin__v1__alert_note__field_descriptors[3] =
+{
+  {
+    "at_unix_ms",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT64,
+    0,   /* quantifier_offset */
+    offsetof(Bankgw__Admin__V1__AlertNote, at_unix_ms),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "operator",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Bankgw__Admin__V1__AlertNote, operator_),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "text",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Bankgw__Admin__V1__AlertNote, text),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned bankgw__admin__v1__alert_note__field_indices_by_name[] = {
+  0,   /* field[0] = at_unix_ms */
+  1,   /* field[1] = operator */
+  2,   /* field[2] = text */
+};
+static const ProtobufCIntRange bankgw__admin__v1__alert_note__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 3 }
+};
+const ProtobufCMessageDescriptor bankgw__admin__v1__alert_note__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "bankgw.admin.v1.AlertNote",
+  "AlertNote",
+  "Bankgw__Admin__V1__AlertNote",
+  "bankgw.admin.v1",
+  sizeof(Bankgw__Admin__V1__AlertNote),
+  3,
+  bankgw__admin__v1__alert_note__field_descriptors,
+  bankgw__admin__v1__alert_note__field_indices_by_name,
+  1,  bankgw__admin__v1__alert_note__number_ranges,
+  (ProtobufCMessageInit) bankgw__admin__v1__alert_note__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor bankgw__admin__v1__alert__field_descriptors[19] =
+{
+  {
+    "alert_id",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Bankgw__Admin__V1__Alert, alert_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "rule",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Bankgw__Admin__V1__Alert, rule),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "severity",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_ENUM,
+    0,   /* quantifier_offset */
+    offsetof(Bankgw__Admin__V1__Alert, severity),
+    &bankgw__admin__v1__alert_severity__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "subject_kind",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_ENUM,
+    0,   /* quantifier_offset */
+    offsetof(Bankgw__Admin__V1__Alert, subject_kind),
+    &bankgw__admin__v1__alert_subject_kind__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "subject",
+    5,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Bankgw__Admin__V1__Alert, subject),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "bank_code",
+    6,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Bankgw__Admin__V1__Alert, bank_code),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "wallet_account_id",
+    7,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Bankgw__Admin__V1__Alert, wallet_account_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "first_seen_unix_ms",
+    8,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT64,
+    0,   /* quantifier_offset */
+    offsetof(Bankgw__Admin__V1__Alert, first_seen_unix_ms),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "last_seen_unix_ms",
+    9,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT64,
+    0,   /* quantifier_offset */
+    offsetof(Bankgw__Admin__V1__Alert, last_seen_unix_ms),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "count",
+    10,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT64,
+    0,   /* quantifier_offset */
+    offsetof(Bankgw__Admin__V1__Alert, count),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "state",
+    11,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_ENUM,
+    0,   /* quantifier_offset */
+    offsetof(Bankgw__Admin__V1__Alert, state),
+    &bankgw__admin__v1__alert_state__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "assignee",
+    12,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Bankgw__Admin__V1__Alert, assignee),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "notes",
+    13,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Bankgw__Admin__V1__Alert, n_notes),
+    offsetof(Bankgw__Admin__V1__Alert, notes),
+    &bankgw__admin__v1__alert_note__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "charge_ids",
+    14,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_STRING,
+    offsetof(Bankgw__Admin__V1__Alert, n_charge_ids),
+    offsetof(Bankgw__Admin__V1__Alert, charge_ids),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "hold_ids",
+    15,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_STRING,
+    offsetof(Bankgw__Admin__V1__Alert, n_hold_ids),
+    offsetof(Bankgw__Admin__V1__Alert, hold_ids),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "detail",
+    16,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Bankgw__Admin__V1__Alert, detail),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "proposed_action",
+    17,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Bankgw__Admin__V1__Alert, proposed_action),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "proposal_confirmed",
+    18,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BOOL,
+    0,   /* quantifier_offset */
+    offsetof(Bankgw__Admin__V1__Alert, proposal_confirmed),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "change_sequence",
+    19,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT64,
+    0,   /* quantifier_offset */
+    offsetof(Bankgw__Admin__V1__Alert, change_sequence),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned bankgw__admin__v1__alert__field_indices_by_name[] = {
+  0,   /* field[0] = alert_id */
+  11,   /* field[11] = assignee */
+  5,   /* field[5] = bank_code */
+  18,   /* field[18] = change_sequence */
+  13,   /* field[13] = charge_ids */
+  9,   /* field[9] = count */
+  15,   /* field[15] = detail */
+  7,   /* field[7] = first_seen_unix_ms */
+  14,   /* field[14] = hold_ids */
+  8,   /* field[8] = last_seen_unix_ms */
+  12,   /* field[12] = notes */
+  17,   /* field[17] = proposal_confirmed */
+  16,   /* field[16] = proposed_action */
+  1,   /* field[1] = rule */
+  2,   /* field[2] = severity */
+  10,   /* field[10] = state */
+  4,   /* field[4] = subject */
+  3,   /* field[3] = subject_kind */
+  6,   /* field[6] = wallet_account_id */
+};
+static const ProtobufCIntRange bankgw__admin__v1__alert__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 19 }
+};
+const ProtobufCMessageDescriptor bankgw__admin__v1__alert__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "bankgw.admin.v1.Alert",
+  "Alert",
+  "Bankgw__Admin__V1__Alert",
+  "bankgw.admin.v1",
+  sizeof(Bankgw__Admin__V1__Alert),
+  19,
+  bankgw__admin__v1__alert__field_descriptors,
+  bankgw__admin__v1__alert__field_indices_by_name,
+  1,  bankgw__admin__v1__alert__number_ranges,
+  (ProtobufCMessageInit) bankgw__admin__v1__alert__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor bankgw__admin__v1__list_alerts_request__field_descriptors[5] =
+{
+  {
+    "state",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_ENUM,
+    0,   /* quantifier_offset */
+    offsetof(Bankgw__Admin__V1__ListAlertsRequest, state),
+    &bankgw__admin__v1__alert_state__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "severity",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_ENUM,
+    0,   /* quantifier_offset */
+    offsetof(Bankgw__Admin__V1__ListAlertsRequest, severity),
+    &bankgw__admin__v1__alert_severity__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "rule",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Bankgw__Admin__V1__ListAlertsRequest, rule),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "bank_code",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Bankgw__Admin__V1__ListAlertsRequest, bank_code),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "wallet_account_id",
+    5,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Bankgw__Admin__V1__ListAlertsRequest, wallet_account_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned bankgw__admin__v1__list_alerts_request__field_indices_by_name[] = {
+  3,   /* field[3] = bank_code */
+  2,   /* field[2] = rule */
+  1,   /* field[1] = severity */
+  0,   /* field[0] = state */
+  4,   /* field[4] = wallet_account_id */
+};
+static const ProtobufCIntRange bankgw__admin__v1__list_alerts_request__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 5 }
+};
+const ProtobufCMessageDescriptor bankgw__admin__v1__list_alerts_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "bankgw.admin.v1.ListAlertsRequest",
+  "ListAlertsRequest",
+  "Bankgw__Admin__V1__ListAlertsRequest",
+  "bankgw.admin.v1",
+  sizeof(Bankgw__Admin__V1__ListAlertsRequest),
+  5,
+  bankgw__admin__v1__list_alerts_request__field_descriptors,
+  bankgw__admin__v1__list_alerts_request__field_indices_by_name,
+  1,  bankgw__admin__v1__list_alerts_request__number_ranges,
+  (ProtobufCMessageInit) bankgw__admin__v1__list_alerts_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor bankgw__admin__v1__list_alerts_response__field_descriptors[1] =
+{
+  {
+    "alerts",
+    1,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Bankgw__Admin__V1__ListAlertsResponse, n_alerts),
+    offsetof(Bankgw__Admin__V1__ListAlertsResponse, alerts),
+    &bankgw__admin__v1__alert__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned bankgw__admin__v1__list_alerts_response__field_indices_by_name[] = {
+  0,   /* field[0] = alerts */
+};
+static const ProtobufCIntRange bankgw__admin__v1__list_alerts_response__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 1 }
+};
+const ProtobufCMessageDescriptor bankgw__admin__v1__list_alerts_response__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "bankgw.admin.v1.ListAlertsResponse",
+  "ListAlertsResponse",
+  "Bankgw__Admin__V1__ListAlertsResponse",
+  "bankgw.admin.v1",
+  sizeof(Bankgw__Admin__V1__ListAlertsResponse),
+  1,
+  bankgw__admin__v1__list_alerts_response__field_descriptors,
+  bankgw__admin__v1__list_alerts_response__field_indices_by_name,
+  1,  bankgw__admin__v1__list_alerts_response__number_ranges,
+  (ProtobufCMessageInit) bankgw__admin__v1__list_alerts_response__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+#define bankgw__admin__v1__watch_alerts_request__field_descriptors NULL
+#define bankgw__admin__v1__watch_alerts_request__field_indices_by_name NULL
+#define bankgw__admin__v1__watch_alerts_request__number_ranges NULL
+const ProtobufCMessageDescriptor bankgw__admin__v1__watch_alerts_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "bankgw.admin.v1.WatchAlertsRequest",
+  "WatchAlertsRequest",
+  "Bankgw__Admin__V1__WatchAlertsRequest",
+  "bankgw.admin.v1",
+  sizeof(Bankgw__Admin__V1__WatchAlertsRequest),
+  0,
+  bankgw__admin__v1__watch_alerts_request__field_descriptors,
+  bankgw__admin__v1__watch_alerts_request__field_indices_by_name,
+  0,  bankgw__admin__v1__watch_alerts_request__number_ranges,
+  (ProtobufCMessageInit) bankgw__admin__v1__watch_alerts_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor bankgw__admin__v1__acknowledge_alert_request__field_descriptors[3] =
+{
+  {
+    "alert_id",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Bankgw__Admin__V1__AcknowledgeAlertRequest, alert_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "assignee",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Bankgw__Admin__V1__AcknowledgeAlertRequest, assignee),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "note",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Bankgw__Admin__V1__AcknowledgeAlertRequest, note),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned bankgw__admin__v1__acknowledge_alert_request__field_indices_by_name[] = {
+  0,   /* field[0] = alert_id */
+  1,   /* field[1] = assignee */
+  2,   /* field[2] = note */
+};
+static const ProtobufCIntRange bankgw__admin__v1__acknowledge_alert_request__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 3 }
+};
+const ProtobufCMessageDescriptor bankgw__admin__v1__acknowledge_alert_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "bankgw.admin.v1.AcknowledgeAlertRequest",
+  "AcknowledgeAlertRequest",
+  "Bankgw__Admin__V1__AcknowledgeAlertRequest",
+  "bankgw.admin.v1",
+  sizeof(Bankgw__Admin__V1__AcknowledgeAlertRequest),
+  3,
+  bankgw__admin__v1__acknowledge_alert_request__field_descriptors,
+  bankgw__admin__v1__acknowledge_alert_request__field_indices_by_name,
+  1,  bankgw__admin__v1__acknowledge_alert_request__number_ranges,
+  (ProtobufCMessageInit) bankgw__admin__v1__acknowledge_alert_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor bankgw__admin__v1__resolve_alert_request__field_descriptors[2] =
+{
+  {
+    "alert_id",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Bankgw__Admin__V1__ResolveAlertRequest, alert_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "note",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Bankgw__Admin__V1__ResolveAlertRequest, note),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned bankgw__admin__v1__resolve_alert_request__field_indices_by_name[] = {
+  0,   /* field[0] = alert_id */
+  1,   /* field[1] = note */
+};
+static const ProtobufCIntRange bankgw__admin__v1__resolve_alert_request__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 2 }
+};
+const ProtobufCMessageDescriptor bankgw__admin__v1__resolve_alert_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "bankgw.admin.v1.ResolveAlertRequest",
+  "ResolveAlertRequest",
+  "Bankgw__Admin__V1__ResolveAlertRequest",
+  "bankgw.admin.v1",
+  sizeof(Bankgw__Admin__V1__ResolveAlertRequest),
+  2,
+  bankgw__admin__v1__resolve_alert_request__field_descriptors,
+  bankgw__admin__v1__resolve_alert_request__field_indices_by_name,
+  1,  bankgw__admin__v1__resolve_alert_request__number_ranges,
+  (ProtobufCMessageInit) bankgw__admin__v1__resolve_alert_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor bankgw__admin__v1__confirm_suspension_request__field_descriptors[2] =
+{
+  {
+    "alert_id",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Bankgw__Admin__V1__ConfirmSuspensionRequest, alert_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "reason",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Bankgw__Admin__V1__ConfirmSuspensionRequest, reason),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned bankgw__admin__v1__confirm_suspension_request__field_indices_by_name[] = {
+  0,   /* field[0] = alert_id */
+  1,   /* field[1] = reason */
+};
+static const ProtobufCIntRange bankgw__admin__v1__confirm_suspension_request__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 2 }
+};
+const ProtobufCMessageDescriptor bankgw__admin__v1__confirm_suspension_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "bankgw.admin.v1.ConfirmSuspensionRequest",
+  "ConfirmSuspensionRequest",
+  "Bankgw__Admin__V1__ConfirmSuspensionRequest",
+  "bankgw.admin.v1",
+  sizeof(Bankgw__Admin__V1__ConfirmSuspensionRequest),
+  2,
+  bankgw__admin__v1__confirm_suspension_request__field_descriptors,
+  bankgw__admin__v1__confirm_suspension_request__field_indices_by_name,
+  1,  bankgw__admin__v1__confirm_suspension_request__number_ranges,
+  (ProtobufCMessageInit) bankgw__admin__v1__confirm_suspension_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor bankgw__admin__v1__blocked_value__field_descriptors[6] =
+{
+  {
+    "kind",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_ENUM,
+    0,   /* quantifier_offset */
+    offsetof(Bankgw__Admin__V1__BlockedValue, kind),
+    &bankgw__admin__v1__block_kind__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "value",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Bankgw__Admin__V1__BlockedValue, value),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "bank_code",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Bankgw__Admin__V1__BlockedValue, bank_code),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "reason",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Bankgw__Admin__V1__BlockedValue, reason),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "blocked_by",
+    5,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Bankgw__Admin__V1__BlockedValue, blocked_by),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "blocked_at_unix_ms",
+    6,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT64,
+    0,   /* quantifier_offset */
+    offsetof(Bankgw__Admin__V1__BlockedValue, blocked_at_unix_ms),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned bankgw__admin__v1__blocked_value__field_indices_by_name[] = {
+  2,   /* field[2] = bank_code */
+  5,   /* field[5] = blocked_at_unix_ms */
+  4,   /* field[4] = blocked_by */
+  0,   /* field[0] = kind */
+  3,   /* field[3] = reason */
+  1,   /* field[1] = value */
+};
+static const ProtobufCIntRange bankgw__admin__v1__blocked_value__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 6 }
+};
+const ProtobufCMessageDescriptor bankgw__admin__v1__blocked_value__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "bankgw.admin.v1.BlockedValue",
+  "BlockedValue",
+  "Bankgw__Admin__V1__BlockedValue",
+  "bankgw.admin.v1",
+  sizeof(Bankgw__Admin__V1__BlockedValue),
+  6,
+  bankgw__admin__v1__blocked_value__field_descriptors,
+  bankgw__admin__v1__blocked_value__field_indices_by_name,
+  1,  bankgw__admin__v1__blocked_value__number_ranges,
+  (ProtobufCMessageInit) bankgw__admin__v1__blocked_value__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor bankgw__admin__v1__list_blocked_request__field_descriptors[1] =
+{
+  {
+    "kind",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_ENUM,
+    0,   /* quantifier_offset */
+    offsetof(Bankgw__Admin__V1__ListBlockedRequest, kind),
+    &bankgw__admin__v1__block_kind__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned bankgw__admin__v1__list_blocked_request__field_indices_by_name[] = {
+  0,   /* field[0] = kind */
+};
+static const ProtobufCIntRange bankgw__admin__v1__list_blocked_request__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 1 }
+};
+const ProtobufCMessageDescriptor bankgw__admin__v1__list_blocked_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "bankgw.admin.v1.ListBlockedRequest",
+  "ListBlockedRequest",
+  "Bankgw__Admin__V1__ListBlockedRequest",
+  "bankgw.admin.v1",
+  sizeof(Bankgw__Admin__V1__ListBlockedRequest),
+  1,
+  bankgw__admin__v1__list_blocked_request__field_descriptors,
+  bankgw__admin__v1__list_blocked_request__field_indices_by_name,
+  1,  bankgw__admin__v1__list_blocked_request__number_ranges,
+  (ProtobufCMessageInit) bankgw__admin__v1__list_blocked_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor bankgw__admin__v1__list_blocked_response__field_descriptors[1] =
+{
+  {
+    "entries",
+    1,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Bankgw__Admin__V1__ListBlockedResponse, n_entries),
+    offsetof(Bankgw__Admin__V1__ListBlockedResponse, entries),
+    &bankgw__admin__v1__blocked_value__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned bankgw__admin__v1__list_blocked_response__field_indices_by_name[] = {
+  0,   /* field[0] = entries */
+};
+static const ProtobufCIntRange bankgw__admin__v1__list_blocked_response__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 1 }
+};
+const ProtobufCMessageDescriptor bankgw__admin__v1__list_blocked_response__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "bankgw.admin.v1.ListBlockedResponse",
+  "ListBlockedResponse",
+  "Bankgw__Admin__V1__ListBlockedResponse",
+  "bankgw.admin.v1",
+  sizeof(Bankgw__Admin__V1__ListBlockedResponse),
+  1,
+  bankgw__admin__v1__list_blocked_response__field_descriptors,
+  bankgw__admin__v1__list_blocked_response__field_indices_by_name,
+  1,  bankgw__admin__v1__list_blocked_response__number_ranges,
+  (ProtobufCMessageInit) bankgw__admin__v1__list_blocked_response__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor bankgw__admin__v1__block_request__field_descriptors[4] =
+{
+  {
+    "kind",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_ENUM,
+    0,   /* quantifier_offset */
+    offsetof(Bankgw__Admin__V1__BlockRequest, kind),
+    &bankgw__admin__v1__block_kind__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "value",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Bankgw__Admin__V1__BlockRequest, value),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "bank_code",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Bankgw__Admin__V1__BlockRequest, bank_code),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "reason",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Bankgw__Admin__V1__BlockRequest, reason),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned bankgw__admin__v1__block_request__field_indices_by_name[] = {
+  2,   /* field[2] = bank_code */
+  0,   /* field[0] = kind */
+  3,   /* field[3] = reason */
+  1,   /* field[1] = value */
+};
+static const ProtobufCIntRange bankgw__admin__v1__block_request__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 4 }
+};
+const ProtobufCMessageDescriptor bankgw__admin__v1__block_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "bankgw.admin.v1.BlockRequest",
+  "BlockRequest",
+  "Bankgw__Admin__V1__BlockRequest",
+  "bankgw.admin.v1",
+  sizeof(Bankgw__Admin__V1__BlockRequest),
+  4,
+  bankgw__admin__v1__block_request__field_descriptors,
+  bankgw__admin__v1__block_request__field_indices_by_name,
+  1,  bankgw__admin__v1__block_request__number_ranges,
+  (ProtobufCMessageInit) bankgw__admin__v1__block_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor bankgw__admin__v1__unblock_request__field_descriptors[4] =
+{
+  {
+    "kind",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_ENUM,
+    0,   /* quantifier_offset */
+    offsetof(Bankgw__Admin__V1__UnblockRequest, kind),
+    &bankgw__admin__v1__block_kind__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "value",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Bankgw__Admin__V1__UnblockRequest, value),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "bank_code",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Bankgw__Admin__V1__UnblockRequest, bank_code),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "reason",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Bankgw__Admin__V1__UnblockRequest, reason),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned bankgw__admin__v1__unblock_request__field_indices_by_name[] = {
+  2,   /* field[2] = bank_code */
+  0,   /* field[0] = kind */
+  3,   /* field[3] = reason */
+  1,   /* field[1] = value */
+};
+static const ProtobufCIntRange bankgw__admin__v1__unblock_request__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 4 }
+};
+const ProtobufCMessageDescriptor bankgw__admin__v1__unblock_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "bankgw.admin.v1.UnblockRequest",
+  "UnblockRequest",
+  "Bankgw__Admin__V1__UnblockRequest",
+  "bankgw.admin.v1",
+  sizeof(Bankgw__Admin__V1__UnblockRequest),
+  4,
+  bankgw__admin__v1__unblock_request__field_descriptors,
+  bankgw__admin__v1__unblock_request__field_indices_by_name,
+  1,  bankgw__admin__v1__unblock_request__number_ranges,
+  (ProtobufCMessageInit) bankgw__admin__v1__unblock_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor bankgw__admin__v1__approval__field_descriptors[14] =
+{
+  {
+    "approval_id",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Bankgw__Admin__V1__Approval, approval_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "kind",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Bankgw__Admin__V1__Approval, kind),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "subject",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Bankgw__Admin__V1__Approval, subject),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "summary",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Bankgw__Admin__V1__Approval, summary),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "payload_json",
+    5,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Bankgw__Admin__V1__Approval, payload_json),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "requested_by",
+    6,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Bankgw__Admin__V1__Approval, requested_by),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "request_reason",
+    7,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Bankgw__Admin__V1__Approval, request_reason),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "requested_at_unix_ms",
+    8,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT64,
+    0,   /* quantifier_offset */
+    offsetof(Bankgw__Admin__V1__Approval, requested_at_unix_ms),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "expires_at_unix_ms",
+    9,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT64,
+    0,   /* quantifier_offset */
+    offsetof(Bankgw__Admin__V1__Approval, expires_at_unix_ms),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "state",
+    10,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_ENUM,
+    0,   /* quantifier_offset */
+    offsetof(Bankgw__Admin__V1__Approval, state),
+    &bankgw__admin__v1__approval_state__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "decided_by",
+    11,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Bankgw__Admin__V1__Approval, decided_by),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "decided_at_unix_ms",
+    12,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT64,
+    0,   /* quantifier_offset */
+    offsetof(Bankgw__Admin__V1__Approval, decided_at_unix_ms),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "decision_reason",
+    13,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Bankgw__Admin__V1__Approval, decision_reason),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "result",
+    14,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Bankgw__Admin__V1__Approval, result),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned bankgw__admin__v1__approval__field_indices_by_name[] = {
+  0,   /* field[0] = approval_id */
+  11,   /* field[11] = decided_at_unix_ms */
+  10,   /* field[10] = decided_by */
+  12,   /* field[12] = decision_reason */
+  8,   /* field[8] = expires_at_unix_ms */
+  1,   /* field[1] = kind */
+  4,   /* field[4] = payload_json */
+  6,   /* field[6] = request_reason */
+  7,   /* field[7] = requested_at_unix_ms */
+  5,   /* field[5] = requested_by */
+  13,   /* field[13] = result */
+  9,   /* field[9] = state */
+  2,   /* field[2] = subject */
+  3,   /* field[3] = summary */
+};
+static const ProtobufCIntRange bankgw__admin__v1__approval__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 14 }
+};
+const ProtobufCMessageDescriptor bankgw__admin__v1__approval__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "bankgw.admin.v1.Approval",
+  "Approval",
+  "Bankgw__Admin__V1__Approval",
+  "bankgw.admin.v1",
+  sizeof(Bankgw__Admin__V1__Approval),
+  14,
+  bankgw__admin__v1__approval__field_descriptors,
+  bankgw__admin__v1__approval__field_indices_by_name,
+  1,  bankgw__admin__v1__approval__number_ranges,
+  (ProtobufCMessageInit) bankgw__admin__v1__approval__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor bankgw__admin__v1__list_approvals_request__field_descriptors[1] =
+{
+  {
+    "include_decided",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BOOL,
+    0,   /* quantifier_offset */
+    offsetof(Bankgw__Admin__V1__ListApprovalsRequest, include_decided),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned bankgw__admin__v1__list_approvals_request__field_indices_by_name[] = {
+  0,   /* field[0] = include_decided */
+};
+static const ProtobufCIntRange bankgw__admin__v1__list_approvals_request__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 1 }
+};
+const ProtobufCMessageDescriptor bankgw__admin__v1__list_approvals_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "bankgw.admin.v1.ListApprovalsRequest",
+  "ListApprovalsRequest",
+  "Bankgw__Admin__V1__ListApprovalsRequest",
+  "bankgw.admin.v1",
+  sizeof(Bankgw__Admin__V1__ListApprovalsRequest),
+  1,
+  bankgw__admin__v1__list_approvals_request__field_descriptors,
+  bankgw__admin__v1__list_approvals_request__field_indices_by_name,
+  1,  bankgw__admin__v1__list_approvals_request__number_ranges,
+  (ProtobufCMessageInit) bankgw__admin__v1__list_approvals_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor bankgw__admin__v1__list_approvals_response__field_descriptors[1] =
+{
+  {
+    "approvals",
+    1,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Bankgw__Admin__V1__ListApprovalsResponse, n_approvals),
+    offsetof(Bankgw__Admin__V1__ListApprovalsResponse, approvals),
+    &bankgw__admin__v1__approval__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned bankgw__admin__v1__list_approvals_response__field_indices_by_name[] = {
+  0,   /* field[0] = approvals */
+};
+static const ProtobufCIntRange bankgw__admin__v1__list_approvals_response__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 1 }
+};
+const ProtobufCMessageDescriptor bankgw__admin__v1__list_approvals_response__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "bankgw.admin.v1.ListApprovalsResponse",
+  "ListApprovalsResponse",
+  "Bankgw__Admin__V1__ListApprovalsResponse",
+  "bankgw.admin.v1",
+  sizeof(Bankgw__Admin__V1__ListApprovalsResponse),
+  1,
+  bankgw__admin__v1__list_approvals_response__field_descriptors,
+  bankgw__admin__v1__list_approvals_response__field_indices_by_name,
+  1,  bankgw__admin__v1__list_approvals_response__number_ranges,
+  (ProtobufCMessageInit) bankgw__admin__v1__list_approvals_response__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor bankgw__admin__v1__approve_request__field_descriptors[2] =
+{
+  {
+    "approval_id",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Bankgw__Admin__V1__ApproveRequest, approval_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "reason",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Bankgw__Admin__V1__ApproveRequest, reason),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned bankgw__admin__v1__approve_request__field_indices_by_name[] = {
+  0,   /* field[0] = approval_id */
+  1,   /* field[1] = reason */
+};
+static const ProtobufCIntRange bankgw__admin__v1__approve_request__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 2 }
+};
+const ProtobufCMessageDescriptor bankgw__admin__v1__approve_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "bankgw.admin.v1.ApproveRequest",
+  "ApproveRequest",
+  "Bankgw__Admin__V1__ApproveRequest",
+  "bankgw.admin.v1",
+  sizeof(Bankgw__Admin__V1__ApproveRequest),
+  2,
+  bankgw__admin__v1__approve_request__field_descriptors,
+  bankgw__admin__v1__approve_request__field_indices_by_name,
+  1,  bankgw__admin__v1__approve_request__number_ranges,
+  (ProtobufCMessageInit) bankgw__admin__v1__approve_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor bankgw__admin__v1__decline_request__field_descriptors[2] =
+{
+  {
+    "approval_id",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Bankgw__Admin__V1__DeclineRequest, approval_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "reason",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Bankgw__Admin__V1__DeclineRequest, reason),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned bankgw__admin__v1__decline_request__field_indices_by_name[] = {
+  0,   /* field[0] = approval_id */
+  1,   /* field[1] = reason */
+};
+static const ProtobufCIntRange bankgw__admin__v1__decline_request__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 2 }
+};
+const ProtobufCMessageDescriptor bankgw__admin__v1__decline_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "bankgw.admin.v1.DeclineRequest",
+  "DeclineRequest",
+  "Bankgw__Admin__V1__DeclineRequest",
+  "bankgw.admin.v1",
+  sizeof(Bankgw__Admin__V1__DeclineRequest),
+  2,
+  bankgw__admin__v1__decline_request__field_descriptors,
+  bankgw__admin__v1__decline_request__field_indices_by_name,
+  1,  bankgw__admin__v1__decline_request__number_ranges,
+  (ProtobufCMessageInit) bankgw__admin__v1__decline_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
 static const ProtobufCEnumValue bankgw__admin__v1__bank_state__enum_values_by_number[5] =
 {
   { "BANK_STATE_UNSPECIFIED", "BANKGW__ADMIN__V1__BANK_STATE__BANK_STATE_UNSPECIFIED", 0 },
@@ -2866,7 +5042,175 @@ const ProtobufCEnumDescriptor bankgw__admin__v1__ekyc_status__descriptor =
   bankgw__admin__v1__ekyc_status__value_ranges,
   NULL,NULL,NULL,NULL   /* reserved[1234] */
 };
-static const ProtobufCMethodDescriptor bankgw__admin__v1__admin__method_descriptors[16] =
+static const ProtobufCEnumValue bankgw__admin__v1__alert_severity__enum_values_by_number[5] =
+{
+  { "ALERT_SEVERITY_UNSPECIFIED", "BANKGW__ADMIN__V1__ALERT_SEVERITY__ALERT_SEVERITY_UNSPECIFIED", 0 },
+  { "ALERT_SEVERITY_LOW", "BANKGW__ADMIN__V1__ALERT_SEVERITY__ALERT_SEVERITY_LOW", 1 },
+  { "ALERT_SEVERITY_MEDIUM", "BANKGW__ADMIN__V1__ALERT_SEVERITY__ALERT_SEVERITY_MEDIUM", 2 },
+  { "ALERT_SEVERITY_HIGH", "BANKGW__ADMIN__V1__ALERT_SEVERITY__ALERT_SEVERITY_HIGH", 3 },
+  { "ALERT_SEVERITY_CRITICAL", "BANKGW__ADMIN__V1__ALERT_SEVERITY__ALERT_SEVERITY_CRITICAL", 4 },
+};
+static const ProtobufCIntRange bankgw__admin__v1__alert_severity__value_ranges[] = {
+{0, 0},{0, 5}
+};
+static const ProtobufCEnumValueIndex bankgw__admin__v1__alert_severity__enum_values_by_name[5] =
+{
+  { "ALERT_SEVERITY_CRITICAL", 4 },
+  { "ALERT_SEVERITY_HIGH", 3 },
+  { "ALERT_SEVERITY_LOW", 1 },
+  { "ALERT_SEVERITY_MEDIUM", 2 },
+  { "ALERT_SEVERITY_UNSPECIFIED", 0 },
+};
+const ProtobufCEnumDescriptor bankgw__admin__v1__alert_severity__descriptor =
+{
+  PROTOBUF_C__ENUM_DESCRIPTOR_MAGIC,
+  "bankgw.admin.v1.AlertSeverity",
+  "AlertSeverity",
+  "Bankgw__Admin__V1__AlertSeverity",
+  "bankgw.admin.v1",
+  5,
+  bankgw__admin__v1__alert_severity__enum_values_by_number,
+  5,
+  bankgw__admin__v1__alert_severity__enum_values_by_name,
+  1,
+  bankgw__admin__v1__alert_severity__value_ranges,
+  NULL,NULL,NULL,NULL   /* reserved[1234] */
+};
+static const ProtobufCEnumValue bankgw__admin__v1__alert_state__enum_values_by_number[4] =
+{
+  { "ALERT_STATE_UNSPECIFIED", "BANKGW__ADMIN__V1__ALERT_STATE__ALERT_STATE_UNSPECIFIED", 0 },
+  { "ALERT_STATE_OPEN", "BANKGW__ADMIN__V1__ALERT_STATE__ALERT_STATE_OPEN", 1 },
+  { "ALERT_STATE_ACKNOWLEDGED", "BANKGW__ADMIN__V1__ALERT_STATE__ALERT_STATE_ACKNOWLEDGED", 2 },
+  { "ALERT_STATE_RESOLVED", "BANKGW__ADMIN__V1__ALERT_STATE__ALERT_STATE_RESOLVED", 3 },
+};
+static const ProtobufCIntRange bankgw__admin__v1__alert_state__value_ranges[] = {
+{0, 0},{0, 4}
+};
+static const ProtobufCEnumValueIndex bankgw__admin__v1__alert_state__enum_values_by_name[4] =
+{
+  { "ALERT_STATE_ACKNOWLEDGED", 2 },
+  { "ALERT_STATE_OPEN", 1 },
+  { "ALERT_STATE_RESOLVED", 3 },
+  { "ALERT_STATE_UNSPECIFIED", 0 },
+};
+const ProtobufCEnumDescriptor bankgw__admin__v1__alert_state__descriptor =
+{
+  PROTOBUF_C__ENUM_DESCRIPTOR_MAGIC,
+  "bankgw.admin.v1.AlertState",
+  "AlertState",
+  "Bankgw__Admin__V1__AlertState",
+  "bankgw.admin.v1",
+  4,
+  bankgw__admin__v1__alert_state__enum_values_by_number,
+  4,
+  bankgw__admin__v1__alert_state__enum_values_by_name,
+  1,
+  bankgw__admin__v1__alert_state__value_ranges,
+  NULL,NULL,NULL,NULL   /* reserved[1234] */
+};
+static const ProtobufCEnumValue bankgw__admin__v1__alert_subject_kind__enum_values_by_number[6] =
+{
+  { "ALERT_SUBJECT_KIND_UNSPECIFIED", "BANKGW__ADMIN__V1__ALERT_SUBJECT_KIND__ALERT_SUBJECT_KIND_UNSPECIFIED", 0 },
+  { "ALERT_SUBJECT_KIND_BANK", "BANKGW__ADMIN__V1__ALERT_SUBJECT_KIND__ALERT_SUBJECT_KIND_BANK", 1 },
+  { "ALERT_SUBJECT_KIND_WALLET", "BANKGW__ADMIN__V1__ALERT_SUBJECT_KIND__ALERT_SUBJECT_KIND_WALLET", 2 },
+  { "ALERT_SUBJECT_KIND_LINK", "BANKGW__ADMIN__V1__ALERT_SUBJECT_KIND__ALERT_SUBJECT_KIND_LINK", 3 },
+  { "ALERT_SUBJECT_KIND_ACCOUNT_TOKEN", "BANKGW__ADMIN__V1__ALERT_SUBJECT_KIND__ALERT_SUBJECT_KIND_ACCOUNT_TOKEN", 4 },
+  { "ALERT_SUBJECT_KIND_CLIENT_ADDRESS", "BANKGW__ADMIN__V1__ALERT_SUBJECT_KIND__ALERT_SUBJECT_KIND_CLIENT_ADDRESS", 5 },
+};
+static const ProtobufCIntRange bankgw__admin__v1__alert_subject_kind__value_ranges[] = {
+{0, 0},{0, 6}
+};
+static const ProtobufCEnumValueIndex bankgw__admin__v1__alert_subject_kind__enum_values_by_name[6] =
+{
+  { "ALERT_SUBJECT_KIND_ACCOUNT_TOKEN", 4 },
+  { "ALERT_SUBJECT_KIND_BANK", 1 },
+  { "ALERT_SUBJECT_KIND_CLIENT_ADDRESS", 5 },
+  { "ALERT_SUBJECT_KIND_LINK", 3 },
+  { "ALERT_SUBJECT_KIND_UNSPECIFIED", 0 },
+  { "ALERT_SUBJECT_KIND_WALLET", 2 },
+};
+const ProtobufCEnumDescriptor bankgw__admin__v1__alert_subject_kind__descriptor =
+{
+  PROTOBUF_C__ENUM_DESCRIPTOR_MAGIC,
+  "bankgw.admin.v1.AlertSubjectKind",
+  "AlertSubjectKind",
+  "Bankgw__Admin__V1__AlertSubjectKind",
+  "bankgw.admin.v1",
+  6,
+  bankgw__admin__v1__alert_subject_kind__enum_values_by_number,
+  6,
+  bankgw__admin__v1__alert_subject_kind__enum_values_by_name,
+  1,
+  bankgw__admin__v1__alert_subject_kind__value_ranges,
+  NULL,NULL,NULL,NULL   /* reserved[1234] */
+};
+static const ProtobufCEnumValue bankgw__admin__v1__block_kind__enum_values_by_number[4] =
+{
+  { "BLOCK_KIND_UNSPECIFIED", "BANKGW__ADMIN__V1__BLOCK_KIND__BLOCK_KIND_UNSPECIFIED", 0 },
+  { "BLOCK_KIND_ACCOUNT_TOKEN", "BANKGW__ADMIN__V1__BLOCK_KIND__BLOCK_KIND_ACCOUNT_TOKEN", 1 },
+  { "BLOCK_KIND_WALLET", "BANKGW__ADMIN__V1__BLOCK_KIND__BLOCK_KIND_WALLET", 2 },
+  { "BLOCK_KIND_CLIENT_ADDRESS", "BANKGW__ADMIN__V1__BLOCK_KIND__BLOCK_KIND_CLIENT_ADDRESS", 3 },
+};
+static const ProtobufCIntRange bankgw__admin__v1__block_kind__value_ranges[] = {
+{0, 0},{0, 4}
+};
+static const ProtobufCEnumValueIndex bankgw__admin__v1__block_kind__enum_values_by_name[4] =
+{
+  { "BLOCK_KIND_ACCOUNT_TOKEN", 1 },
+  { "BLOCK_KIND_CLIENT_ADDRESS", 3 },
+  { "BLOCK_KIND_UNSPECIFIED", 0 },
+  { "BLOCK_KIND_WALLET", 2 },
+};
+const ProtobufCEnumDescriptor bankgw__admin__v1__block_kind__descriptor =
+{
+  PROTOBUF_C__ENUM_DESCRIPTOR_MAGIC,
+  "bankgw.admin.v1.BlockKind",
+  "BlockKind",
+  "Bankgw__Admin__V1__BlockKind",
+  "bankgw.admin.v1",
+  4,
+  bankgw__admin__v1__block_kind__enum_values_by_number,
+  4,
+  bankgw__admin__v1__block_kind__enum_values_by_name,
+  1,
+  bankgw__admin__v1__block_kind__value_ranges,
+  NULL,NULL,NULL,NULL   /* reserved[1234] */
+};
+static const ProtobufCEnumValue bankgw__admin__v1__approval_state__enum_values_by_number[5] =
+{
+  { "APPROVAL_STATE_UNSPECIFIED", "BANKGW__ADMIN__V1__APPROVAL_STATE__APPROVAL_STATE_UNSPECIFIED", 0 },
+  { "APPROVAL_STATE_PENDING", "BANKGW__ADMIN__V1__APPROVAL_STATE__APPROVAL_STATE_PENDING", 1 },
+  { "APPROVAL_STATE_APPROVED", "BANKGW__ADMIN__V1__APPROVAL_STATE__APPROVAL_STATE_APPROVED", 2 },
+  { "APPROVAL_STATE_DECLINED", "BANKGW__ADMIN__V1__APPROVAL_STATE__APPROVAL_STATE_DECLINED", 3 },
+  { "APPROVAL_STATE_LAPSED", "BANKGW__ADMIN__V1__APPROVAL_STATE__APPROVAL_STATE_LAPSED", 4 },
+};
+static const ProtobufCIntRange bankgw__admin__v1__approval_state__value_ranges[] = {
+{0, 0},{0, 5}
+};
+static const ProtobufCEnumValueIndex bankgw__admin__v1__approval_state__enum_values_by_name[5] =
+{
+  { "APPROVAL_STATE_APPROVED", 2 },
+  { "APPROVAL_STATE_DECLINED", 3 },
+  { "APPROVAL_STATE_LAPSED", 4 },
+  { "APPROVAL_STATE_PENDING", 1 },
+  { "APPROVAL_STATE_UNSPECIFIED", 0 },
+};
+const ProtobufCEnumDescriptor bankgw__admin__v1__approval_state__descriptor =
+{
+  PROTOBUF_C__ENUM_DESCRIPTOR_MAGIC,
+  "bankgw.admin.v1.ApprovalState",
+  "ApprovalState",
+  "Bankgw__Admin__V1__ApprovalState",
+  "bankgw.admin.v1",
+  5,
+  bankgw__admin__v1__approval_state__enum_values_by_number,
+  5,
+  bankgw__admin__v1__approval_state__enum_values_by_name,
+  1,
+  bankgw__admin__v1__approval_state__value_ranges,
+  NULL,NULL,NULL,NULL   /* reserved[1234] */
+};
+static const ProtobufCMethodDescriptor bankgw__admin__v1__admin__method_descriptors[28] =
 {
   { "ListBanks", &bankgw__admin__v1__list_banks_request__descriptor, &bankgw__admin__v1__list_banks_response__descriptor },
   { "GetBank", &bankgw__admin__v1__get_bank_request__descriptor, &bankgw__admin__v1__bank__descriptor },
@@ -2884,12 +5228,33 @@ static const ProtobufCMethodDescriptor bankgw__admin__v1__admin__method_descript
   { "ListHolds", &bankgw__admin__v1__list_holds_request__descriptor, &bankgw__admin__v1__list_holds_response__descriptor },
   { "ReleaseHold", &bankgw__admin__v1__release_hold_request__descriptor, &bankgw__admin__v1__hold__descriptor },
   { "RejectHold", &bankgw__admin__v1__reject_hold_request__descriptor, &bankgw__admin__v1__hold__descriptor },
+  { "ListAlerts", &bankgw__admin__v1__list_alerts_request__descriptor, &bankgw__admin__v1__list_alerts_response__descriptor },
+  { "WatchAlerts", &bankgw__admin__v1__watch_alerts_request__descriptor, &bankgw__admin__v1__alert__descriptor },
+  { "AcknowledgeAlert", &bankgw__admin__v1__acknowledge_alert_request__descriptor, &bankgw__admin__v1__alert__descriptor },
+  { "ResolveAlert", &bankgw__admin__v1__resolve_alert_request__descriptor, &bankgw__admin__v1__alert__descriptor },
+  { "ConfirmSuspension", &bankgw__admin__v1__confirm_suspension_request__descriptor, &bankgw__admin__v1__bank__descriptor },
+  { "ListBlocked", &bankgw__admin__v1__list_blocked_request__descriptor, &bankgw__admin__v1__list_blocked_response__descriptor },
+  { "Block", &bankgw__admin__v1__block_request__descriptor, &bankgw__admin__v1__blocked_value__descriptor },
+  { "Unblock", &bankgw__admin__v1__unblock_request__descriptor, &bankgw__admin__v1__blocked_value__descriptor },
+  { "ListApprovals", &bankgw__admin__v1__list_approvals_request__descriptor, &bankgw__admin__v1__list_approvals_response__descriptor },
+  { "Approve", &bankgw__admin__v1__approve_request__descriptor, &bankgw__admin__v1__approval__descriptor },
+  { "Decline", &bankgw__admin__v1__decline_request__descriptor, &bankgw__admin__v1__approval__descriptor },
+  { "FreezeCharges", &bankgw__admin__v1__wallet_action_request__descriptor, &bankgw__admin__v1__wallet__descriptor },
 };
 const unsigned bankgw__admin__v1__admin__method_indices_by_name[] = {
+  18,        /* AcknowledgeAlert */
+  25,        /* Approve */
+  22,        /* Block */
+  20,        /* ConfirmSuspension */
+  26,        /* Decline */
+  27,        /* FreezeCharges */
   1,        /* GetBank */
   7,        /* GetWallet */
   10,        /* IssueLinkCode */
+  16,        /* ListAlerts */
+  24,        /* ListApprovals */
   0,        /* ListBanks */
+  21,        /* ListBlocked */
   13,        /* ListHolds */
   9,        /* MarkPhoneVerified */
   5,        /* RecordConformance */
@@ -2897,11 +5262,14 @@ const unsigned bankgw__admin__v1__admin__method_indices_by_name[] = {
   6,        /* RegisterWallet */
   15,        /* RejectHold */
   14,        /* ReleaseHold */
+  19,        /* ResolveAlert */
   3,        /* SetBankProfile */
   2,        /* SetBankState */
   4,        /* SetPilotList */
+  23,        /* Unblock */
   12,        /* UnfreezeCharges */
-  11         /* UnlockLinking */
+  11,        /* UnlockLinking */
+  17         /* WatchAlerts */
 };
 const ProtobufCServiceDescriptor bankgw__admin__v1__admin__descriptor =
 {
@@ -2910,7 +5278,7 @@ const ProtobufCServiceDescriptor bankgw__admin__v1__admin__descriptor =
   "Admin",
   "Bankgw__Admin__V1__Admin",
   "bankgw.admin.v1",
-  16,
+  28,
   bankgw__admin__v1__admin__method_descriptors,
   bankgw__admin__v1__admin__method_indices_by_name
 };
@@ -3041,6 +5409,102 @@ void bankgw__admin__v1__admin__reject_hold(ProtobufCService *service,
 {
   assert(service->descriptor == &bankgw__admin__v1__admin__descriptor);
   service->invoke(service, 15, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void bankgw__admin__v1__admin__list_alerts(ProtobufCService *service,
+                                           const Bankgw__Admin__V1__ListAlertsRequest *input,
+                                           Bankgw__Admin__V1__ListAlertsResponse_Closure closure,
+                                           void *closure_data)
+{
+  assert(service->descriptor == &bankgw__admin__v1__admin__descriptor);
+  service->invoke(service, 16, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void bankgw__admin__v1__admin__watch_alerts(ProtobufCService *service,
+                                            const Bankgw__Admin__V1__WatchAlertsRequest *input,
+                                            Bankgw__Admin__V1__Alert_Closure closure,
+                                            void *closure_data)
+{
+  assert(service->descriptor == &bankgw__admin__v1__admin__descriptor);
+  service->invoke(service, 17, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void bankgw__admin__v1__admin__acknowledge_alert(ProtobufCService *service,
+                                                 const Bankgw__Admin__V1__AcknowledgeAlertRequest *input,
+                                                 Bankgw__Admin__V1__Alert_Closure closure,
+                                                 void *closure_data)
+{
+  assert(service->descriptor == &bankgw__admin__v1__admin__descriptor);
+  service->invoke(service, 18, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void bankgw__admin__v1__admin__resolve_alert(ProtobufCService *service,
+                                             const Bankgw__Admin__V1__ResolveAlertRequest *input,
+                                             Bankgw__Admin__V1__Alert_Closure closure,
+                                             void *closure_data)
+{
+  assert(service->descriptor == &bankgw__admin__v1__admin__descriptor);
+  service->invoke(service, 19, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void bankgw__admin__v1__admin__confirm_suspension(ProtobufCService *service,
+                                                  const Bankgw__Admin__V1__ConfirmSuspensionRequest *input,
+                                                  Bankgw__Admin__V1__Bank_Closure closure,
+                                                  void *closure_data)
+{
+  assert(service->descriptor == &bankgw__admin__v1__admin__descriptor);
+  service->invoke(service, 20, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void bankgw__admin__v1__admin__list_blocked(ProtobufCService *service,
+                                            const Bankgw__Admin__V1__ListBlockedRequest *input,
+                                            Bankgw__Admin__V1__ListBlockedResponse_Closure closure,
+                                            void *closure_data)
+{
+  assert(service->descriptor == &bankgw__admin__v1__admin__descriptor);
+  service->invoke(service, 21, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void bankgw__admin__v1__admin__block(ProtobufCService *service,
+                                     const Bankgw__Admin__V1__BlockRequest *input,
+                                     Bankgw__Admin__V1__BlockedValue_Closure closure,
+                                     void *closure_data)
+{
+  assert(service->descriptor == &bankgw__admin__v1__admin__descriptor);
+  service->invoke(service, 22, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void bankgw__admin__v1__admin__unblock(ProtobufCService *service,
+                                       const Bankgw__Admin__V1__UnblockRequest *input,
+                                       Bankgw__Admin__V1__BlockedValue_Closure closure,
+                                       void *closure_data)
+{
+  assert(service->descriptor == &bankgw__admin__v1__admin__descriptor);
+  service->invoke(service, 23, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void bankgw__admin__v1__admin__list_approvals(ProtobufCService *service,
+                                              const Bankgw__Admin__V1__ListApprovalsRequest *input,
+                                              Bankgw__Admin__V1__ListApprovalsResponse_Closure closure,
+                                              void *closure_data)
+{
+  assert(service->descriptor == &bankgw__admin__v1__admin__descriptor);
+  service->invoke(service, 24, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void bankgw__admin__v1__admin__approve(ProtobufCService *service,
+                                       const Bankgw__Admin__V1__ApproveRequest *input,
+                                       Bankgw__Admin__V1__Approval_Closure closure,
+                                       void *closure_data)
+{
+  assert(service->descriptor == &bankgw__admin__v1__admin__descriptor);
+  service->invoke(service, 25, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void bankgw__admin__v1__admin__decline(ProtobufCService *service,
+                                       const Bankgw__Admin__V1__DeclineRequest *input,
+                                       Bankgw__Admin__V1__Approval_Closure closure,
+                                       void *closure_data)
+{
+  assert(service->descriptor == &bankgw__admin__v1__admin__descriptor);
+  service->invoke(service, 26, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void bankgw__admin__v1__admin__freeze_charges(ProtobufCService *service,
+                                              const Bankgw__Admin__V1__WalletActionRequest *input,
+                                              Bankgw__Admin__V1__Wallet_Closure closure,
+                                              void *closure_data)
+{
+  assert(service->descriptor == &bankgw__admin__v1__admin__descriptor);
+  service->invoke(service, 27, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void bankgw__admin__v1__admin__init (Bankgw__Admin__V1__Admin_Service *service,
                                      Bankgw__Admin__V1__Admin_ServiceDestroy destroy)

@@ -38,6 +38,24 @@ typedef struct Bankgw__Admin__V1__ListHoldsRequest Bankgw__Admin__V1__ListHoldsR
 typedef struct Bankgw__Admin__V1__ListHoldsResponse Bankgw__Admin__V1__ListHoldsResponse;
 typedef struct Bankgw__Admin__V1__ReleaseHoldRequest Bankgw__Admin__V1__ReleaseHoldRequest;
 typedef struct Bankgw__Admin__V1__RejectHoldRequest Bankgw__Admin__V1__RejectHoldRequest;
+typedef struct Bankgw__Admin__V1__AlertNote Bankgw__Admin__V1__AlertNote;
+typedef struct Bankgw__Admin__V1__Alert Bankgw__Admin__V1__Alert;
+typedef struct Bankgw__Admin__V1__ListAlertsRequest Bankgw__Admin__V1__ListAlertsRequest;
+typedef struct Bankgw__Admin__V1__ListAlertsResponse Bankgw__Admin__V1__ListAlertsResponse;
+typedef struct Bankgw__Admin__V1__WatchAlertsRequest Bankgw__Admin__V1__WatchAlertsRequest;
+typedef struct Bankgw__Admin__V1__AcknowledgeAlertRequest Bankgw__Admin__V1__AcknowledgeAlertRequest;
+typedef struct Bankgw__Admin__V1__ResolveAlertRequest Bankgw__Admin__V1__ResolveAlertRequest;
+typedef struct Bankgw__Admin__V1__ConfirmSuspensionRequest Bankgw__Admin__V1__ConfirmSuspensionRequest;
+typedef struct Bankgw__Admin__V1__BlockedValue Bankgw__Admin__V1__BlockedValue;
+typedef struct Bankgw__Admin__V1__ListBlockedRequest Bankgw__Admin__V1__ListBlockedRequest;
+typedef struct Bankgw__Admin__V1__ListBlockedResponse Bankgw__Admin__V1__ListBlockedResponse;
+typedef struct Bankgw__Admin__V1__BlockRequest Bankgw__Admin__V1__BlockRequest;
+typedef struct Bankgw__Admin__V1__UnblockRequest Bankgw__Admin__V1__UnblockRequest;
+typedef struct Bankgw__Admin__V1__Approval Bankgw__Admin__V1__Approval;
+typedef struct Bankgw__Admin__V1__ListApprovalsRequest Bankgw__Admin__V1__ListApprovalsRequest;
+typedef struct Bankgw__Admin__V1__ListApprovalsResponse Bankgw__Admin__V1__ListApprovalsResponse;
+typedef struct Bankgw__Admin__V1__ApproveRequest Bankgw__Admin__V1__ApproveRequest;
+typedef struct Bankgw__Admin__V1__DeclineRequest Bankgw__Admin__V1__DeclineRequest;
 
 
 /* --- enums --- */
@@ -121,6 +139,72 @@ typedef enum _Bankgw__Admin__V1__EkycStatus {
   BANKGW__ADMIN__V1__EKYC_STATUS__REJECTED = 4
     PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(BANKGW__ADMIN__V1__EKYC_STATUS)
 } Bankgw__Admin__V1__EkycStatus;
+typedef enum _Bankgw__Admin__V1__AlertSeverity {
+  BANKGW__ADMIN__V1__ALERT_SEVERITY__ALERT_SEVERITY_UNSPECIFIED = 0,
+  BANKGW__ADMIN__V1__ALERT_SEVERITY__ALERT_SEVERITY_LOW = 1,
+  BANKGW__ADMIN__V1__ALERT_SEVERITY__ALERT_SEVERITY_MEDIUM = 2,
+  BANKGW__ADMIN__V1__ALERT_SEVERITY__ALERT_SEVERITY_HIGH = 3,
+  BANKGW__ADMIN__V1__ALERT_SEVERITY__ALERT_SEVERITY_CRITICAL = 4
+    PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(BANKGW__ADMIN__V1__ALERT_SEVERITY)
+} Bankgw__Admin__V1__AlertSeverity;
+typedef enum _Bankgw__Admin__V1__AlertState {
+  BANKGW__ADMIN__V1__ALERT_STATE__ALERT_STATE_UNSPECIFIED = 0,
+  BANKGW__ADMIN__V1__ALERT_STATE__ALERT_STATE_OPEN = 1,
+  /*
+   * someone is on it (the assignee)
+   */
+  BANKGW__ADMIN__V1__ALERT_STATE__ALERT_STATE_ACKNOWLEDGED = 2,
+  /*
+   * with a note; the rule firing again on the subject opens a new alert
+   */
+  BANKGW__ADMIN__V1__ALERT_STATE__ALERT_STATE_RESOLVED = 3
+    PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(BANKGW__ADMIN__V1__ALERT_STATE)
+} Bankgw__Admin__V1__AlertState;
+/*
+ * What an alert is about; alerts are deduplicated per (rule, subject kind, subject) while not resolved.
+ */
+typedef enum _Bankgw__Admin__V1__AlertSubjectKind {
+  BANKGW__ADMIN__V1__ALERT_SUBJECT_KIND__ALERT_SUBJECT_KIND_UNSPECIFIED = 0,
+  BANKGW__ADMIN__V1__ALERT_SUBJECT_KIND__ALERT_SUBJECT_KIND_BANK = 1,
+  BANKGW__ADMIN__V1__ALERT_SUBJECT_KIND__ALERT_SUBJECT_KIND_WALLET = 2,
+  BANKGW__ADMIN__V1__ALERT_SUBJECT_KIND__ALERT_SUBJECT_KIND_LINK = 3,
+  /*
+   * shown as BANK:first 16 hex digits of the token's keyed hash
+   */
+  BANKGW__ADMIN__V1__ALERT_SUBJECT_KIND__ALERT_SUBJECT_KIND_ACCOUNT_TOKEN = 4,
+  BANKGW__ADMIN__V1__ALERT_SUBJECT_KIND__ALERT_SUBJECT_KIND_CLIENT_ADDRESS = 5
+    PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(BANKGW__ADMIN__V1__ALERT_SUBJECT_KIND)
+} Bankgw__Admin__V1__AlertSubjectKind;
+typedef enum _Bankgw__Admin__V1__BlockKind {
+  BANKGW__ADMIN__V1__BLOCK_KIND__BLOCK_KIND_UNSPECIFIED = 0,
+  /*
+   * a bank account token of bank_code; kept only as a keyed hash
+   */
+  BANKGW__ADMIN__V1__BLOCK_KIND__BLOCK_KIND_ACCOUNT_TOKEN = 1,
+  BANKGW__ADMIN__V1__BLOCK_KIND__BLOCK_KIND_WALLET = 2,
+  /*
+   * the client's IP address as the gateway sees it
+   */
+  BANKGW__ADMIN__V1__BLOCK_KIND__BLOCK_KIND_CLIENT_ADDRESS = 3
+    PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(BANKGW__ADMIN__V1__BLOCK_KIND)
+} Bankgw__Admin__V1__BlockKind;
+typedef enum _Bankgw__Admin__V1__ApprovalState {
+  BANKGW__ADMIN__V1__APPROVAL_STATE__APPROVAL_STATE_UNSPECIFIED = 0,
+  /*
+   * waiting for a second operator
+   */
+  BANKGW__ADMIN__V1__APPROVAL_STATE__APPROVAL_STATE_PENDING = 1,
+  /*
+   * executed when approved (result says what happened)
+   */
+  BANKGW__ADMIN__V1__APPROVAL_STATE__APPROVAL_STATE_APPROVED = 2,
+  BANKGW__ADMIN__V1__APPROVAL_STATE__APPROVAL_STATE_DECLINED = 3,
+  /*
+   * nobody approved within the lapse time (24 h): nothing done
+   */
+  BANKGW__ADMIN__V1__APPROVAL_STATE__APPROVAL_STATE_LAPSED = 4
+    PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(BANKGW__ADMIN__V1__APPROVAL_STATE)
+} Bankgw__Admin__V1__ApprovalState;
 
 /* --- messages --- */
 
@@ -490,6 +574,317 @@ struct  Bankgw__Admin__V1__RejectHoldRequest
 };
 #define BANKGW__ADMIN__V1__REJECT_HOLD_REQUEST__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&bankgw__admin__v1__reject_hold_request__descriptor) \
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string }
+
+
+struct  Bankgw__Admin__V1__AlertNote
+{
+  ProtobufCMessage base;
+  int64_t at_unix_ms;
+  /*
+   * @swift(operatorName)
+   */
+  char *operator_;
+  char *text;
+};
+#define BANKGW__ADMIN__V1__ALERT_NOTE__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&bankgw__admin__v1__alert_note__descriptor) \
+    , 0, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string }
+
+
+struct  Bankgw__Admin__V1__Alert
+{
+  ProtobufCMessage base;
+  char *alert_id;
+  /*
+   * e.g. bank.decline_burst (SPEC §8)
+   */
+  char *rule;
+  Bankgw__Admin__V1__AlertSeverity severity;
+  Bankgw__Admin__V1__AlertSubjectKind subject_kind;
+  char *subject;
+  /*
+   * when the alert concerns one bank
+   */
+  char *bank_code;
+  /*
+   * when it concerns one wallet
+   */
+  char *wallet_account_id;
+  int64_t first_seen_unix_ms;
+  int64_t last_seen_unix_ms;
+  /*
+   * firings while unresolved
+   */
+  int64_t count;
+  Bankgw__Admin__V1__AlertState state;
+  char *assignee;
+  size_t n_notes;
+  Bankgw__Admin__V1__AlertNote **notes;
+  /*
+   * the charges it concerns (held ones are also in hold_ids)
+   */
+  size_t n_charge_ids;
+  char **charge_ids;
+  size_t n_hold_ids;
+  char **hold_ids;
+  /*
+   * what the rule saw at the last firing
+   */
+  char *detail;
+  /*
+   * "suspend bank NNNN" for bank.decline_burst; empty otherwise
+   */
+  char *proposed_action;
+  protobuf_c_boolean proposal_confirmed;
+  /*
+   * increases with every change of any alert (WatchAlerts order)
+   */
+  int64_t change_sequence;
+};
+#define BANKGW__ADMIN__V1__ALERT__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&bankgw__admin__v1__alert__descriptor) \
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, BANKGW__ADMIN__V1__ALERT_SEVERITY__ALERT_SEVERITY_UNSPECIFIED, BANKGW__ADMIN__V1__ALERT_SUBJECT_KIND__ALERT_SUBJECT_KIND_UNSPECIFIED, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, 0, 0, BANKGW__ADMIN__V1__ALERT_STATE__ALERT_STATE_UNSPECIFIED, (char *)protobuf_c_empty_string, 0,NULL, 0,NULL, 0,NULL, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, 0 }
+
+
+struct  Bankgw__Admin__V1__ListAlertsRequest
+{
+  ProtobufCMessage base;
+  /*
+   * unspecified: OPEN and ACKNOWLEDGED
+   */
+  Bankgw__Admin__V1__AlertState state;
+  /*
+   * unspecified: any
+   */
+  Bankgw__Admin__V1__AlertSeverity severity;
+  char *rule;
+  char *bank_code;
+  char *wallet_account_id;
+};
+#define BANKGW__ADMIN__V1__LIST_ALERTS_REQUEST__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&bankgw__admin__v1__list_alerts_request__descriptor) \
+    , BANKGW__ADMIN__V1__ALERT_STATE__ALERT_STATE_UNSPECIFIED, BANKGW__ADMIN__V1__ALERT_SEVERITY__ALERT_SEVERITY_UNSPECIFIED, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string }
+
+
+struct  Bankgw__Admin__V1__ListAlertsResponse
+{
+  ProtobufCMessage base;
+  size_t n_alerts;
+  Bankgw__Admin__V1__Alert **alerts;
+};
+#define BANKGW__ADMIN__V1__LIST_ALERTS_RESPONSE__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&bankgw__admin__v1__list_alerts_response__descriptor) \
+    , 0,NULL }
+
+
+struct  Bankgw__Admin__V1__WatchAlertsRequest
+{
+  ProtobufCMessage base;
+};
+#define BANKGW__ADMIN__V1__WATCH_ALERTS_REQUEST__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&bankgw__admin__v1__watch_alerts_request__descriptor) \
+     }
+
+
+struct  Bankgw__Admin__V1__AcknowledgeAlertRequest
+{
+  ProtobufCMessage base;
+  char *alert_id;
+  /*
+   * default: the acknowledging operator
+   */
+  char *assignee;
+  /*
+   * optional
+   */
+  char *note;
+};
+#define BANKGW__ADMIN__V1__ACKNOWLEDGE_ALERT_REQUEST__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&bankgw__admin__v1__acknowledge_alert_request__descriptor) \
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string }
+
+
+struct  Bankgw__Admin__V1__ResolveAlertRequest
+{
+  ProtobufCMessage base;
+  char *alert_id;
+  /*
+   * required: what was found and done
+   */
+  char *note;
+};
+#define BANKGW__ADMIN__V1__RESOLVE_ALERT_REQUEST__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&bankgw__admin__v1__resolve_alert_request__descriptor) \
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string }
+
+
+struct  Bankgw__Admin__V1__ConfirmSuspensionRequest
+{
+  ProtobufCMessage base;
+  char *alert_id;
+  /*
+   * required
+   */
+  char *reason;
+};
+#define BANKGW__ADMIN__V1__CONFIRM_SUSPENSION_REQUEST__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&bankgw__admin__v1__confirm_suspension_request__descriptor) \
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string }
+
+
+struct  Bankgw__Admin__V1__BlockedValue
+{
+  ProtobufCMessage base;
+  Bankgw__Admin__V1__BlockKind kind;
+  /*
+   * the wallet id or address; for tokens BANK:first 16 hex digits of the hash
+   */
+  char *value;
+  /*
+   * tokens only
+   */
+  char *bank_code;
+  char *reason;
+  char *blocked_by;
+  int64_t blocked_at_unix_ms;
+};
+#define BANKGW__ADMIN__V1__BLOCKED_VALUE__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&bankgw__admin__v1__blocked_value__descriptor) \
+    , BANKGW__ADMIN__V1__BLOCK_KIND__BLOCK_KIND_UNSPECIFIED, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0 }
+
+
+struct  Bankgw__Admin__V1__ListBlockedRequest
+{
+  ProtobufCMessage base;
+  Bankgw__Admin__V1__BlockKind kind;
+};
+#define BANKGW__ADMIN__V1__LIST_BLOCKED_REQUEST__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&bankgw__admin__v1__list_blocked_request__descriptor) \
+    , BANKGW__ADMIN__V1__BLOCK_KIND__BLOCK_KIND_UNSPECIFIED }
+
+
+struct  Bankgw__Admin__V1__ListBlockedResponse
+{
+  ProtobufCMessage base;
+  size_t n_entries;
+  Bankgw__Admin__V1__BlockedValue **entries;
+};
+#define BANKGW__ADMIN__V1__LIST_BLOCKED_RESPONSE__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&bankgw__admin__v1__list_blocked_response__descriptor) \
+    , 0,NULL }
+
+
+struct  Bankgw__Admin__V1__BlockRequest
+{
+  ProtobufCMessage base;
+  Bankgw__Admin__V1__BlockKind kind;
+  /*
+   * the token itself for BLOCK_KIND_ACCOUNT_TOKEN
+   */
+  char *value;
+  /*
+   * required for tokens
+   */
+  char *bank_code;
+  char *reason;
+};
+#define BANKGW__ADMIN__V1__BLOCK_REQUEST__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&bankgw__admin__v1__block_request__descriptor) \
+    , BANKGW__ADMIN__V1__BLOCK_KIND__BLOCK_KIND_UNSPECIFIED, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string }
+
+
+struct  Bankgw__Admin__V1__UnblockRequest
+{
+  ProtobufCMessage base;
+  Bankgw__Admin__V1__BlockKind kind;
+  /*
+   * as given to Block (the token itself, or the shown BANK:hash prefix)
+   */
+  char *value;
+  char *bank_code;
+  char *reason;
+};
+#define BANKGW__ADMIN__V1__UNBLOCK_REQUEST__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&bankgw__admin__v1__unblock_request__descriptor) \
+    , BANKGW__ADMIN__V1__BLOCK_KIND__BLOCK_KIND_UNSPECIFIED, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string }
+
+
+/*
+ * An act that takes effect only when a different operator approves (four eyes, SPEC §8).
+ */
+struct  Bankgw__Admin__V1__Approval
+{
+  ProtobufCMessage base;
+  char *approval_id;
+  /*
+   * hold.release, bank.enable, charge.reverse, compensation.pay
+   */
+  char *kind;
+  /*
+   * the charge, bank, ... it acts on
+   */
+  char *subject;
+  char *summary;
+  /*
+   * the act's parameters, executed on Approve @swift(payloadJSON)
+   */
+  char *payload_json;
+  char *requested_by;
+  char *request_reason;
+  int64_t requested_at_unix_ms;
+  int64_t expires_at_unix_ms;
+  Bankgw__Admin__V1__ApprovalState state;
+  char *decided_by;
+  int64_t decided_at_unix_ms;
+  char *decision_reason;
+  char *result;
+};
+#define BANKGW__ADMIN__V1__APPROVAL__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&bankgw__admin__v1__approval__descriptor) \
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, 0, BANKGW__ADMIN__V1__APPROVAL_STATE__APPROVAL_STATE_UNSPECIFIED, (char *)protobuf_c_empty_string, 0, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string }
+
+
+struct  Bankgw__Admin__V1__ListApprovalsRequest
+{
+  ProtobufCMessage base;
+  protobuf_c_boolean include_decided;
+};
+#define BANKGW__ADMIN__V1__LIST_APPROVALS_REQUEST__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&bankgw__admin__v1__list_approvals_request__descriptor) \
+    , 0 }
+
+
+struct  Bankgw__Admin__V1__ListApprovalsResponse
+{
+  ProtobufCMessage base;
+  size_t n_approvals;
+  Bankgw__Admin__V1__Approval **approvals;
+};
+#define BANKGW__ADMIN__V1__LIST_APPROVALS_RESPONSE__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&bankgw__admin__v1__list_approvals_response__descriptor) \
+    , 0,NULL }
+
+
+struct  Bankgw__Admin__V1__ApproveRequest
+{
+  ProtobufCMessage base;
+  char *approval_id;
+  char *reason;
+};
+#define BANKGW__ADMIN__V1__APPROVE_REQUEST__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&bankgw__admin__v1__approve_request__descriptor) \
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string }
+
+
+struct  Bankgw__Admin__V1__DeclineRequest
+{
+  ProtobufCMessage base;
+  char *approval_id;
+  char *reason;
+};
+#define BANKGW__ADMIN__V1__DECLINE_REQUEST__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&bankgw__admin__v1__decline_request__descriptor) \
     , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string }
 
 
@@ -930,6 +1325,348 @@ Bankgw__Admin__V1__RejectHoldRequest *
 void   bankgw__admin__v1__reject_hold_request__free_unpacked
                      (Bankgw__Admin__V1__RejectHoldRequest *message,
                       ProtobufCAllocator *allocator);
+/* Bankgw__Admin__V1__AlertNote methods */
+void   bankgw__admin__v1__alert_note__init
+                     (Bankgw__Admin__V1__AlertNote         *message);
+size_t bankgw__admin__v1__alert_note__get_packed_size
+                     (const Bankgw__Admin__V1__AlertNote   *message);
+size_t bankgw__admin__v1__alert_note__pack
+                     (const Bankgw__Admin__V1__AlertNote   *message,
+                      uint8_t             *out);
+size_t bankgw__admin__v1__alert_note__pack_to_buffer
+                     (const Bankgw__Admin__V1__AlertNote   *message,
+                      ProtobufCBuffer     *buffer);
+Bankgw__Admin__V1__AlertNote *
+       bankgw__admin__v1__alert_note__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   bankgw__admin__v1__alert_note__free_unpacked
+                     (Bankgw__Admin__V1__AlertNote *message,
+                      ProtobufCAllocator *allocator);
+/* Bankgw__Admin__V1__Alert methods */
+void   bankgw__admin__v1__alert__init
+                     (Bankgw__Admin__V1__Alert         *message);
+size_t bankgw__admin__v1__alert__get_packed_size
+                     (const Bankgw__Admin__V1__Alert   *message);
+size_t bankgw__admin__v1__alert__pack
+                     (const Bankgw__Admin__V1__Alert   *message,
+                      uint8_t             *out);
+size_t bankgw__admin__v1__alert__pack_to_buffer
+                     (const Bankgw__Admin__V1__Alert   *message,
+                      ProtobufCBuffer     *buffer);
+Bankgw__Admin__V1__Alert *
+       bankgw__admin__v1__alert__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   bankgw__admin__v1__alert__free_unpacked
+                     (Bankgw__Admin__V1__Alert *message,
+                      ProtobufCAllocator *allocator);
+/* Bankgw__Admin__V1__ListAlertsRequest methods */
+void   bankgw__admin__v1__list_alerts_request__init
+                     (Bankgw__Admin__V1__ListAlertsRequest         *message);
+size_t bankgw__admin__v1__list_alerts_request__get_packed_size
+                     (const Bankgw__Admin__V1__ListAlertsRequest   *message);
+size_t bankgw__admin__v1__list_alerts_request__pack
+                     (const Bankgw__Admin__V1__ListAlertsRequest   *message,
+                      uint8_t             *out);
+size_t bankgw__admin__v1__list_alerts_request__pack_to_buffer
+                     (const Bankgw__Admin__V1__ListAlertsRequest   *message,
+                      ProtobufCBuffer     *buffer);
+Bankgw__Admin__V1__ListAlertsRequest *
+       bankgw__admin__v1__list_alerts_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   bankgw__admin__v1__list_alerts_request__free_unpacked
+                     (Bankgw__Admin__V1__ListAlertsRequest *message,
+                      ProtobufCAllocator *allocator);
+/* Bankgw__Admin__V1__ListAlertsResponse methods */
+void   bankgw__admin__v1__list_alerts_response__init
+                     (Bankgw__Admin__V1__ListAlertsResponse         *message);
+size_t bankgw__admin__v1__list_alerts_response__get_packed_size
+                     (const Bankgw__Admin__V1__ListAlertsResponse   *message);
+size_t bankgw__admin__v1__list_alerts_response__pack
+                     (const Bankgw__Admin__V1__ListAlertsResponse   *message,
+                      uint8_t             *out);
+size_t bankgw__admin__v1__list_alerts_response__pack_to_buffer
+                     (const Bankgw__Admin__V1__ListAlertsResponse   *message,
+                      ProtobufCBuffer     *buffer);
+Bankgw__Admin__V1__ListAlertsResponse *
+       bankgw__admin__v1__list_alerts_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   bankgw__admin__v1__list_alerts_response__free_unpacked
+                     (Bankgw__Admin__V1__ListAlertsResponse *message,
+                      ProtobufCAllocator *allocator);
+/* Bankgw__Admin__V1__WatchAlertsRequest methods */
+void   bankgw__admin__v1__watch_alerts_request__init
+                     (Bankgw__Admin__V1__WatchAlertsRequest         *message);
+size_t bankgw__admin__v1__watch_alerts_request__get_packed_size
+                     (const Bankgw__Admin__V1__WatchAlertsRequest   *message);
+size_t bankgw__admin__v1__watch_alerts_request__pack
+                     (const Bankgw__Admin__V1__WatchAlertsRequest   *message,
+                      uint8_t             *out);
+size_t bankgw__admin__v1__watch_alerts_request__pack_to_buffer
+                     (const Bankgw__Admin__V1__WatchAlertsRequest   *message,
+                      ProtobufCBuffer     *buffer);
+Bankgw__Admin__V1__WatchAlertsRequest *
+       bankgw__admin__v1__watch_alerts_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   bankgw__admin__v1__watch_alerts_request__free_unpacked
+                     (Bankgw__Admin__V1__WatchAlertsRequest *message,
+                      ProtobufCAllocator *allocator);
+/* Bankgw__Admin__V1__AcknowledgeAlertRequest methods */
+void   bankgw__admin__v1__acknowledge_alert_request__init
+                     (Bankgw__Admin__V1__AcknowledgeAlertRequest         *message);
+size_t bankgw__admin__v1__acknowledge_alert_request__get_packed_size
+                     (const Bankgw__Admin__V1__AcknowledgeAlertRequest   *message);
+size_t bankgw__admin__v1__acknowledge_alert_request__pack
+                     (const Bankgw__Admin__V1__AcknowledgeAlertRequest   *message,
+                      uint8_t             *out);
+size_t bankgw__admin__v1__acknowledge_alert_request__pack_to_buffer
+                     (const Bankgw__Admin__V1__AcknowledgeAlertRequest   *message,
+                      ProtobufCBuffer     *buffer);
+Bankgw__Admin__V1__AcknowledgeAlertRequest *
+       bankgw__admin__v1__acknowledge_alert_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   bankgw__admin__v1__acknowledge_alert_request__free_unpacked
+                     (Bankgw__Admin__V1__AcknowledgeAlertRequest *message,
+                      ProtobufCAllocator *allocator);
+/* Bankgw__Admin__V1__ResolveAlertRequest methods */
+void   bankgw__admin__v1__resolve_alert_request__init
+                     (Bankgw__Admin__V1__ResolveAlertRequest         *message);
+size_t bankgw__admin__v1__resolve_alert_request__get_packed_size
+                     (const Bankgw__Admin__V1__ResolveAlertRequest   *message);
+size_t bankgw__admin__v1__resolve_alert_request__pack
+                     (const Bankgw__Admin__V1__ResolveAlertRequest   *message,
+                      uint8_t             *out);
+size_t bankgw__admin__v1__resolve_alert_request__pack_to_buffer
+                     (const Bankgw__Admin__V1__ResolveAlertRequest   *message,
+                      ProtobufCBuffer     *buffer);
+Bankgw__Admin__V1__ResolveAlertRequest *
+       bankgw__admin__v1__resolve_alert_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   bankgw__admin__v1__resolve_alert_request__free_unpacked
+                     (Bankgw__Admin__V1__ResolveAlertRequest *message,
+                      ProtobufCAllocator *allocator);
+/* Bankgw__Admin__V1__ConfirmSuspensionRequest methods */
+void   bankgw__admin__v1__confirm_suspension_request__init
+                     (Bankgw__Admin__V1__ConfirmSuspensionRequest         *message);
+size_t bankgw__admin__v1__confirm_suspension_request__get_packed_size
+                     (const Bankgw__Admin__V1__ConfirmSuspensionRequest   *message);
+size_t bankgw__admin__v1__confirm_suspension_request__pack
+                     (const Bankgw__Admin__V1__ConfirmSuspensionRequest   *message,
+                      uint8_t             *out);
+size_t bankgw__admin__v1__confirm_suspension_request__pack_to_buffer
+                     (const Bankgw__Admin__V1__ConfirmSuspensionRequest   *message,
+                      ProtobufCBuffer     *buffer);
+Bankgw__Admin__V1__ConfirmSuspensionRequest *
+       bankgw__admin__v1__confirm_suspension_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   bankgw__admin__v1__confirm_suspension_request__free_unpacked
+                     (Bankgw__Admin__V1__ConfirmSuspensionRequest *message,
+                      ProtobufCAllocator *allocator);
+/* Bankgw__Admin__V1__BlockedValue methods */
+void   bankgw__admin__v1__blocked_value__init
+                     (Bankgw__Admin__V1__BlockedValue         *message);
+size_t bankgw__admin__v1__blocked_value__get_packed_size
+                     (const Bankgw__Admin__V1__BlockedValue   *message);
+size_t bankgw__admin__v1__blocked_value__pack
+                     (const Bankgw__Admin__V1__BlockedValue   *message,
+                      uint8_t             *out);
+size_t bankgw__admin__v1__blocked_value__pack_to_buffer
+                     (const Bankgw__Admin__V1__BlockedValue   *message,
+                      ProtobufCBuffer     *buffer);
+Bankgw__Admin__V1__BlockedValue *
+       bankgw__admin__v1__blocked_value__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   bankgw__admin__v1__blocked_value__free_unpacked
+                     (Bankgw__Admin__V1__BlockedValue *message,
+                      ProtobufCAllocator *allocator);
+/* Bankgw__Admin__V1__ListBlockedRequest methods */
+void   bankgw__admin__v1__list_blocked_request__init
+                     (Bankgw__Admin__V1__ListBlockedRequest         *message);
+size_t bankgw__admin__v1__list_blocked_request__get_packed_size
+                     (const Bankgw__Admin__V1__ListBlockedRequest   *message);
+size_t bankgw__admin__v1__list_blocked_request__pack
+                     (const Bankgw__Admin__V1__ListBlockedRequest   *message,
+                      uint8_t             *out);
+size_t bankgw__admin__v1__list_blocked_request__pack_to_buffer
+                     (const Bankgw__Admin__V1__ListBlockedRequest   *message,
+                      ProtobufCBuffer     *buffer);
+Bankgw__Admin__V1__ListBlockedRequest *
+       bankgw__admin__v1__list_blocked_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   bankgw__admin__v1__list_blocked_request__free_unpacked
+                     (Bankgw__Admin__V1__ListBlockedRequest *message,
+                      ProtobufCAllocator *allocator);
+/* Bankgw__Admin__V1__ListBlockedResponse methods */
+void   bankgw__admin__v1__list_blocked_response__init
+                     (Bankgw__Admin__V1__ListBlockedResponse         *message);
+size_t bankgw__admin__v1__list_blocked_response__get_packed_size
+                     (const Bankgw__Admin__V1__ListBlockedResponse   *message);
+size_t bankgw__admin__v1__list_blocked_response__pack
+                     (const Bankgw__Admin__V1__ListBlockedResponse   *message,
+                      uint8_t             *out);
+size_t bankgw__admin__v1__list_blocked_response__pack_to_buffer
+                     (const Bankgw__Admin__V1__ListBlockedResponse   *message,
+                      ProtobufCBuffer     *buffer);
+Bankgw__Admin__V1__ListBlockedResponse *
+       bankgw__admin__v1__list_blocked_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   bankgw__admin__v1__list_blocked_response__free_unpacked
+                     (Bankgw__Admin__V1__ListBlockedResponse *message,
+                      ProtobufCAllocator *allocator);
+/* Bankgw__Admin__V1__BlockRequest methods */
+void   bankgw__admin__v1__block_request__init
+                     (Bankgw__Admin__V1__BlockRequest         *message);
+size_t bankgw__admin__v1__block_request__get_packed_size
+                     (const Bankgw__Admin__V1__BlockRequest   *message);
+size_t bankgw__admin__v1__block_request__pack
+                     (const Bankgw__Admin__V1__BlockRequest   *message,
+                      uint8_t             *out);
+size_t bankgw__admin__v1__block_request__pack_to_buffer
+                     (const Bankgw__Admin__V1__BlockRequest   *message,
+                      ProtobufCBuffer     *buffer);
+Bankgw__Admin__V1__BlockRequest *
+       bankgw__admin__v1__block_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   bankgw__admin__v1__block_request__free_unpacked
+                     (Bankgw__Admin__V1__BlockRequest *message,
+                      ProtobufCAllocator *allocator);
+/* Bankgw__Admin__V1__UnblockRequest methods */
+void   bankgw__admin__v1__unblock_request__init
+                     (Bankgw__Admin__V1__UnblockRequest         *message);
+size_t bankgw__admin__v1__unblock_request__get_packed_size
+                     (const Bankgw__Admin__V1__UnblockRequest   *message);
+size_t bankgw__admin__v1__unblock_request__pack
+                     (const Bankgw__Admin__V1__UnblockRequest   *message,
+                      uint8_t             *out);
+size_t bankgw__admin__v1__unblock_request__pack_to_buffer
+                     (const Bankgw__Admin__V1__UnblockRequest   *message,
+                      ProtobufCBuffer     *buffer);
+Bankgw__Admin__V1__UnblockRequest *
+       bankgw__admin__v1__unblock_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   bankgw__admin__v1__unblock_request__free_unpacked
+                     (Bankgw__Admin__V1__UnblockRequest *message,
+                      ProtobufCAllocator *allocator);
+/* Bankgw__Admin__V1__Approval methods */
+void   bankgw__admin__v1__approval__init
+                     (Bankgw__Admin__V1__Approval         *message);
+size_t bankgw__admin__v1__approval__get_packed_size
+                     (const Bankgw__Admin__V1__Approval   *message);
+size_t bankgw__admin__v1__approval__pack
+                     (const Bankgw__Admin__V1__Approval   *message,
+                      uint8_t             *out);
+size_t bankgw__admin__v1__approval__pack_to_buffer
+                     (const Bankgw__Admin__V1__Approval   *message,
+                      ProtobufCBuffer     *buffer);
+Bankgw__Admin__V1__Approval *
+       bankgw__admin__v1__approval__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   bankgw__admin__v1__approval__free_unpacked
+                     (Bankgw__Admin__V1__Approval *message,
+                      ProtobufCAllocator *allocator);
+/* Bankgw__Admin__V1__ListApprovalsRequest methods */
+void   bankgw__admin__v1__list_approvals_request__init
+                     (Bankgw__Admin__V1__ListApprovalsRequest         *message);
+size_t bankgw__admin__v1__list_approvals_request__get_packed_size
+                     (const Bankgw__Admin__V1__ListApprovalsRequest   *message);
+size_t bankgw__admin__v1__list_approvals_request__pack
+                     (const Bankgw__Admin__V1__ListApprovalsRequest   *message,
+                      uint8_t             *out);
+size_t bankgw__admin__v1__list_approvals_request__pack_to_buffer
+                     (const Bankgw__Admin__V1__ListApprovalsRequest   *message,
+                      ProtobufCBuffer     *buffer);
+Bankgw__Admin__V1__ListApprovalsRequest *
+       bankgw__admin__v1__list_approvals_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   bankgw__admin__v1__list_approvals_request__free_unpacked
+                     (Bankgw__Admin__V1__ListApprovalsRequest *message,
+                      ProtobufCAllocator *allocator);
+/* Bankgw__Admin__V1__ListApprovalsResponse methods */
+void   bankgw__admin__v1__list_approvals_response__init
+                     (Bankgw__Admin__V1__ListApprovalsResponse         *message);
+size_t bankgw__admin__v1__list_approvals_response__get_packed_size
+                     (const Bankgw__Admin__V1__ListApprovalsResponse   *message);
+size_t bankgw__admin__v1__list_approvals_response__pack
+                     (const Bankgw__Admin__V1__ListApprovalsResponse   *message,
+                      uint8_t             *out);
+size_t bankgw__admin__v1__list_approvals_response__pack_to_buffer
+                     (const Bankgw__Admin__V1__ListApprovalsResponse   *message,
+                      ProtobufCBuffer     *buffer);
+Bankgw__Admin__V1__ListApprovalsResponse *
+       bankgw__admin__v1__list_approvals_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   bankgw__admin__v1__list_approvals_response__free_unpacked
+                     (Bankgw__Admin__V1__ListApprovalsResponse *message,
+                      ProtobufCAllocator *allocator);
+/* Bankgw__Admin__V1__ApproveRequest methods */
+void   bankgw__admin__v1__approve_request__init
+                     (Bankgw__Admin__V1__ApproveRequest         *message);
+size_t bankgw__admin__v1__approve_request__get_packed_size
+                     (const Bankgw__Admin__V1__ApproveRequest   *message);
+size_t bankgw__admin__v1__approve_request__pack
+                     (const Bankgw__Admin__V1__ApproveRequest   *message,
+                      uint8_t             *out);
+size_t bankgw__admin__v1__approve_request__pack_to_buffer
+                     (const Bankgw__Admin__V1__ApproveRequest   *message,
+                      ProtobufCBuffer     *buffer);
+Bankgw__Admin__V1__ApproveRequest *
+       bankgw__admin__v1__approve_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   bankgw__admin__v1__approve_request__free_unpacked
+                     (Bankgw__Admin__V1__ApproveRequest *message,
+                      ProtobufCAllocator *allocator);
+/* Bankgw__Admin__V1__DeclineRequest methods */
+void   bankgw__admin__v1__decline_request__init
+                     (Bankgw__Admin__V1__DeclineRequest         *message);
+size_t bankgw__admin__v1__decline_request__get_packed_size
+                     (const Bankgw__Admin__V1__DeclineRequest   *message);
+size_t bankgw__admin__v1__decline_request__pack
+                     (const Bankgw__Admin__V1__DeclineRequest   *message,
+                      uint8_t             *out);
+size_t bankgw__admin__v1__decline_request__pack_to_buffer
+                     (const Bankgw__Admin__V1__DeclineRequest   *message,
+                      ProtobufCBuffer     *buffer);
+Bankgw__Admin__V1__DeclineRequest *
+       bankgw__admin__v1__decline_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   bankgw__admin__v1__decline_request__free_unpacked
+                     (Bankgw__Admin__V1__DeclineRequest *message,
+                      ProtobufCAllocator *allocator);
 /* --- per-message closures --- */
 
 typedef void (*Bankgw__Admin__V1__BankProfile_Closure)
@@ -1000,6 +1737,60 @@ typedef void (*Bankgw__Admin__V1__ReleaseHoldRequest_Closure)
                   void *closure_data);
 typedef void (*Bankgw__Admin__V1__RejectHoldRequest_Closure)
                  (const Bankgw__Admin__V1__RejectHoldRequest *message,
+                  void *closure_data);
+typedef void (*Bankgw__Admin__V1__AlertNote_Closure)
+                 (const Bankgw__Admin__V1__AlertNote *message,
+                  void *closure_data);
+typedef void (*Bankgw__Admin__V1__Alert_Closure)
+                 (const Bankgw__Admin__V1__Alert *message,
+                  void *closure_data);
+typedef void (*Bankgw__Admin__V1__ListAlertsRequest_Closure)
+                 (const Bankgw__Admin__V1__ListAlertsRequest *message,
+                  void *closure_data);
+typedef void (*Bankgw__Admin__V1__ListAlertsResponse_Closure)
+                 (const Bankgw__Admin__V1__ListAlertsResponse *message,
+                  void *closure_data);
+typedef void (*Bankgw__Admin__V1__WatchAlertsRequest_Closure)
+                 (const Bankgw__Admin__V1__WatchAlertsRequest *message,
+                  void *closure_data);
+typedef void (*Bankgw__Admin__V1__AcknowledgeAlertRequest_Closure)
+                 (const Bankgw__Admin__V1__AcknowledgeAlertRequest *message,
+                  void *closure_data);
+typedef void (*Bankgw__Admin__V1__ResolveAlertRequest_Closure)
+                 (const Bankgw__Admin__V1__ResolveAlertRequest *message,
+                  void *closure_data);
+typedef void (*Bankgw__Admin__V1__ConfirmSuspensionRequest_Closure)
+                 (const Bankgw__Admin__V1__ConfirmSuspensionRequest *message,
+                  void *closure_data);
+typedef void (*Bankgw__Admin__V1__BlockedValue_Closure)
+                 (const Bankgw__Admin__V1__BlockedValue *message,
+                  void *closure_data);
+typedef void (*Bankgw__Admin__V1__ListBlockedRequest_Closure)
+                 (const Bankgw__Admin__V1__ListBlockedRequest *message,
+                  void *closure_data);
+typedef void (*Bankgw__Admin__V1__ListBlockedResponse_Closure)
+                 (const Bankgw__Admin__V1__ListBlockedResponse *message,
+                  void *closure_data);
+typedef void (*Bankgw__Admin__V1__BlockRequest_Closure)
+                 (const Bankgw__Admin__V1__BlockRequest *message,
+                  void *closure_data);
+typedef void (*Bankgw__Admin__V1__UnblockRequest_Closure)
+                 (const Bankgw__Admin__V1__UnblockRequest *message,
+                  void *closure_data);
+typedef void (*Bankgw__Admin__V1__Approval_Closure)
+                 (const Bankgw__Admin__V1__Approval *message,
+                  void *closure_data);
+typedef void (*Bankgw__Admin__V1__ListApprovalsRequest_Closure)
+                 (const Bankgw__Admin__V1__ListApprovalsRequest *message,
+                  void *closure_data);
+typedef void (*Bankgw__Admin__V1__ListApprovalsResponse_Closure)
+                 (const Bankgw__Admin__V1__ListApprovalsResponse *message,
+                  void *closure_data);
+typedef void (*Bankgw__Admin__V1__ApproveRequest_Closure)
+                 (const Bankgw__Admin__V1__ApproveRequest *message,
+                  void *closure_data);
+typedef void (*Bankgw__Admin__V1__DeclineRequest_Closure)
+                 (const Bankgw__Admin__V1__DeclineRequest *message,
                   void *closure_data);
 
 /* --- services --- */
@@ -1072,6 +1863,54 @@ struct Bankgw__Admin__V1__Admin_Service
                       const Bankgw__Admin__V1__RejectHoldRequest *input,
                       Bankgw__Admin__V1__Hold_Closure closure,
                       void *closure_data);
+  void (*list_alerts)(Bankgw__Admin__V1__Admin_Service *service,
+                      const Bankgw__Admin__V1__ListAlertsRequest *input,
+                      Bankgw__Admin__V1__ListAlertsResponse_Closure closure,
+                      void *closure_data);
+  void (*watch_alerts)(Bankgw__Admin__V1__Admin_Service *service,
+                       const Bankgw__Admin__V1__WatchAlertsRequest *input,
+                       Bankgw__Admin__V1__Alert_Closure closure,
+                       void *closure_data);
+  void (*acknowledge_alert)(Bankgw__Admin__V1__Admin_Service *service,
+                            const Bankgw__Admin__V1__AcknowledgeAlertRequest *input,
+                            Bankgw__Admin__V1__Alert_Closure closure,
+                            void *closure_data);
+  void (*resolve_alert)(Bankgw__Admin__V1__Admin_Service *service,
+                        const Bankgw__Admin__V1__ResolveAlertRequest *input,
+                        Bankgw__Admin__V1__Alert_Closure closure,
+                        void *closure_data);
+  void (*confirm_suspension)(Bankgw__Admin__V1__Admin_Service *service,
+                             const Bankgw__Admin__V1__ConfirmSuspensionRequest *input,
+                             Bankgw__Admin__V1__Bank_Closure closure,
+                             void *closure_data);
+  void (*list_blocked)(Bankgw__Admin__V1__Admin_Service *service,
+                       const Bankgw__Admin__V1__ListBlockedRequest *input,
+                       Bankgw__Admin__V1__ListBlockedResponse_Closure closure,
+                       void *closure_data);
+  void (*block)(Bankgw__Admin__V1__Admin_Service *service,
+                const Bankgw__Admin__V1__BlockRequest *input,
+                Bankgw__Admin__V1__BlockedValue_Closure closure,
+                void *closure_data);
+  void (*unblock)(Bankgw__Admin__V1__Admin_Service *service,
+                  const Bankgw__Admin__V1__UnblockRequest *input,
+                  Bankgw__Admin__V1__BlockedValue_Closure closure,
+                  void *closure_data);
+  void (*list_approvals)(Bankgw__Admin__V1__Admin_Service *service,
+                         const Bankgw__Admin__V1__ListApprovalsRequest *input,
+                         Bankgw__Admin__V1__ListApprovalsResponse_Closure closure,
+                         void *closure_data);
+  void (*approve)(Bankgw__Admin__V1__Admin_Service *service,
+                  const Bankgw__Admin__V1__ApproveRequest *input,
+                  Bankgw__Admin__V1__Approval_Closure closure,
+                  void *closure_data);
+  void (*decline)(Bankgw__Admin__V1__Admin_Service *service,
+                  const Bankgw__Admin__V1__DeclineRequest *input,
+                  Bankgw__Admin__V1__Approval_Closure closure,
+                  void *closure_data);
+  void (*freeze_charges)(Bankgw__Admin__V1__Admin_Service *service,
+                         const Bankgw__Admin__V1__WalletActionRequest *input,
+                         Bankgw__Admin__V1__Wallet_Closure closure,
+                         void *closure_data);
 };
 typedef void (*Bankgw__Admin__V1__Admin_ServiceDestroy)(Bankgw__Admin__V1__Admin_Service *);
 void bankgw__admin__v1__admin__init (Bankgw__Admin__V1__Admin_Service *service,
@@ -1095,7 +1934,19 @@ void bankgw__admin__v1__admin__init (Bankgw__Admin__V1__Admin_Service *service,
       function_prefix__ ## unfreeze_charges,\
       function_prefix__ ## list_holds,\
       function_prefix__ ## release_hold,\
-      function_prefix__ ## reject_hold  }
+      function_prefix__ ## reject_hold,\
+      function_prefix__ ## list_alerts,\
+      function_prefix__ ## watch_alerts,\
+      function_prefix__ ## acknowledge_alert,\
+      function_prefix__ ## resolve_alert,\
+      function_prefix__ ## confirm_suspension,\
+      function_prefix__ ## list_blocked,\
+      function_prefix__ ## block,\
+      function_prefix__ ## unblock,\
+      function_prefix__ ## list_approvals,\
+      function_prefix__ ## approve,\
+      function_prefix__ ## decline,\
+      function_prefix__ ## freeze_charges  }
 void bankgw__admin__v1__admin__list_banks(ProtobufCService *service,
                                           const Bankgw__Admin__V1__ListBanksRequest *input,
                                           Bankgw__Admin__V1__ListBanksResponse_Closure closure,
@@ -1160,6 +2011,54 @@ void bankgw__admin__v1__admin__reject_hold(ProtobufCService *service,
                                            const Bankgw__Admin__V1__RejectHoldRequest *input,
                                            Bankgw__Admin__V1__Hold_Closure closure,
                                            void *closure_data);
+void bankgw__admin__v1__admin__list_alerts(ProtobufCService *service,
+                                           const Bankgw__Admin__V1__ListAlertsRequest *input,
+                                           Bankgw__Admin__V1__ListAlertsResponse_Closure closure,
+                                           void *closure_data);
+void bankgw__admin__v1__admin__watch_alerts(ProtobufCService *service,
+                                            const Bankgw__Admin__V1__WatchAlertsRequest *input,
+                                            Bankgw__Admin__V1__Alert_Closure closure,
+                                            void *closure_data);
+void bankgw__admin__v1__admin__acknowledge_alert(ProtobufCService *service,
+                                                 const Bankgw__Admin__V1__AcknowledgeAlertRequest *input,
+                                                 Bankgw__Admin__V1__Alert_Closure closure,
+                                                 void *closure_data);
+void bankgw__admin__v1__admin__resolve_alert(ProtobufCService *service,
+                                             const Bankgw__Admin__V1__ResolveAlertRequest *input,
+                                             Bankgw__Admin__V1__Alert_Closure closure,
+                                             void *closure_data);
+void bankgw__admin__v1__admin__confirm_suspension(ProtobufCService *service,
+                                                  const Bankgw__Admin__V1__ConfirmSuspensionRequest *input,
+                                                  Bankgw__Admin__V1__Bank_Closure closure,
+                                                  void *closure_data);
+void bankgw__admin__v1__admin__list_blocked(ProtobufCService *service,
+                                            const Bankgw__Admin__V1__ListBlockedRequest *input,
+                                            Bankgw__Admin__V1__ListBlockedResponse_Closure closure,
+                                            void *closure_data);
+void bankgw__admin__v1__admin__block(ProtobufCService *service,
+                                     const Bankgw__Admin__V1__BlockRequest *input,
+                                     Bankgw__Admin__V1__BlockedValue_Closure closure,
+                                     void *closure_data);
+void bankgw__admin__v1__admin__unblock(ProtobufCService *service,
+                                       const Bankgw__Admin__V1__UnblockRequest *input,
+                                       Bankgw__Admin__V1__BlockedValue_Closure closure,
+                                       void *closure_data);
+void bankgw__admin__v1__admin__list_approvals(ProtobufCService *service,
+                                              const Bankgw__Admin__V1__ListApprovalsRequest *input,
+                                              Bankgw__Admin__V1__ListApprovalsResponse_Closure closure,
+                                              void *closure_data);
+void bankgw__admin__v1__admin__approve(ProtobufCService *service,
+                                       const Bankgw__Admin__V1__ApproveRequest *input,
+                                       Bankgw__Admin__V1__Approval_Closure closure,
+                                       void *closure_data);
+void bankgw__admin__v1__admin__decline(ProtobufCService *service,
+                                       const Bankgw__Admin__V1__DeclineRequest *input,
+                                       Bankgw__Admin__V1__Approval_Closure closure,
+                                       void *closure_data);
+void bankgw__admin__v1__admin__freeze_charges(ProtobufCService *service,
+                                              const Bankgw__Admin__V1__WalletActionRequest *input,
+                                              Bankgw__Admin__V1__Wallet_Closure closure,
+                                              void *closure_data);
 
 /* --- descriptors --- */
 
@@ -1167,6 +2066,11 @@ extern const ProtobufCEnumDescriptor    bankgw__admin__v1__bank_state__descripto
 extern const ProtobufCEnumDescriptor    bankgw__admin__v1__operation__descriptor;
 extern const ProtobufCEnumDescriptor    bankgw__admin__v1__ekyc_method__descriptor;
 extern const ProtobufCEnumDescriptor    bankgw__admin__v1__ekyc_status__descriptor;
+extern const ProtobufCEnumDescriptor    bankgw__admin__v1__alert_severity__descriptor;
+extern const ProtobufCEnumDescriptor    bankgw__admin__v1__alert_state__descriptor;
+extern const ProtobufCEnumDescriptor    bankgw__admin__v1__alert_subject_kind__descriptor;
+extern const ProtobufCEnumDescriptor    bankgw__admin__v1__block_kind__descriptor;
+extern const ProtobufCEnumDescriptor    bankgw__admin__v1__approval_state__descriptor;
 extern const ProtobufCMessageDescriptor bankgw__admin__v1__bank_profile__descriptor;
 extern const ProtobufCMessageDescriptor bankgw__admin__v1__conformance_record__descriptor;
 extern const ProtobufCMessageDescriptor bankgw__admin__v1__bank__descriptor;
@@ -1191,6 +2095,24 @@ extern const ProtobufCMessageDescriptor bankgw__admin__v1__list_holds_request__d
 extern const ProtobufCMessageDescriptor bankgw__admin__v1__list_holds_response__descriptor;
 extern const ProtobufCMessageDescriptor bankgw__admin__v1__release_hold_request__descriptor;
 extern const ProtobufCMessageDescriptor bankgw__admin__v1__reject_hold_request__descriptor;
+extern const ProtobufCMessageDescriptor bankgw__admin__v1__alert_note__descriptor;
+extern const ProtobufCMessageDescriptor bankgw__admin__v1__alert__descriptor;
+extern const ProtobufCMessageDescriptor bankgw__admin__v1__list_alerts_request__descriptor;
+extern const ProtobufCMessageDescriptor bankgw__admin__v1__list_alerts_response__descriptor;
+extern const ProtobufCMessageDescriptor bankgw__admin__v1__watch_alerts_request__descriptor;
+extern const ProtobufCMessageDescriptor bankgw__admin__v1__acknowledge_alert_request__descriptor;
+extern const ProtobufCMessageDescriptor bankgw__admin__v1__resolve_alert_request__descriptor;
+extern const ProtobufCMessageDescriptor bankgw__admin__v1__confirm_suspension_request__descriptor;
+extern const ProtobufCMessageDescriptor bankgw__admin__v1__blocked_value__descriptor;
+extern const ProtobufCMessageDescriptor bankgw__admin__v1__list_blocked_request__descriptor;
+extern const ProtobufCMessageDescriptor bankgw__admin__v1__list_blocked_response__descriptor;
+extern const ProtobufCMessageDescriptor bankgw__admin__v1__block_request__descriptor;
+extern const ProtobufCMessageDescriptor bankgw__admin__v1__unblock_request__descriptor;
+extern const ProtobufCMessageDescriptor bankgw__admin__v1__approval__descriptor;
+extern const ProtobufCMessageDescriptor bankgw__admin__v1__list_approvals_request__descriptor;
+extern const ProtobufCMessageDescriptor bankgw__admin__v1__list_approvals_response__descriptor;
+extern const ProtobufCMessageDescriptor bankgw__admin__v1__approve_request__descriptor;
+extern const ProtobufCMessageDescriptor bankgw__admin__v1__decline_request__descriptor;
 extern const ProtobufCServiceDescriptor bankgw__admin__v1__admin__descriptor;
 
 PROTOBUF_C__END_DECLS

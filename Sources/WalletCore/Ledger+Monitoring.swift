@@ -1,0 +1,218 @@
+import Foundation
+import GRDB
+import GatewayPolicy
+import GatewayWire
+
+// SPEC §8 inside the writer's transaction: the facts the monitoring rules read, and alert records written beside
+// the decision that fired them (no alert without its decision, no decision without its alert).
+extension Ledger {
+    /// Decision counts go into buckets of this width (the burst window and the console's chart sum them). 10 s.
+    static let decisionBucketMs: Int64 = 10_000
+    /// Notes kept per alert listing (the newest). 100.
+    static let maxNotesShown = 100
+    /// Charges listed per alert (the first). 200.
+    static let maxChargesShown = 200
+
+    // MARK: Facts
+
+    static func blocklistFacts(
+        _ db: Database, walletID: String?, tokenHash: [UInt8]?, clientAddress: String?
+    ) throws -> BlocklistFacts {
+        var facts = BlocklistFacts()
+        let statement = try db.cachedStatement(sql: "SELECT 1 FROM blocked_value WHERE kind = ? AND lookup = ?")
+        if let walletID {
+            facts.walletBlocked = try Bool.fetchOne(statement, arguments: [BlockKind.wallet.rawValue, Data(walletID.utf8)]) != nil
+        }
+        if let tokenHash {
+            facts.tokenBlocked = try Bool.fetchOne(statement, arguments: [BlockKind.accountToken.rawValue, Data(tokenHash)]) != nil
+        }
+        if let clientAddress {
+            facts.clientAddressBlocked = try Bool.fetchOne(
+                statement, arguments: [BlockKind.clientAddress.rawValue, Data(clientAddress.utf8)]) != nil
+        }
+        return facts
+    }
+
+    /// Credited (APPROVED, or released) to the wallet since `sinceUnixMs`, all banks.
+    static func creditedToWallet(_ db: Database, walletID: String, sinceUnixMs: Int64) throws -> Int64 {
+        try Int64.fetchOne(
+            db.cachedStatement(sql: """
+                SELECT COALESCE(SUM(amount_yen), 0) FROM charge
+                WHERE wallet_id = ? AND created_at_unix_ms >= ? AND decision = 1
+                """), arguments: [walletID, sinceUnixMs]) ?? 0
+    }
+
+    static func unresolvedAlertExists(
+        _ db: Database, rule: String, subjectKind: AlertSubjectKind, subject: String
+    ) throws -> Bool {
+        try Bool.fetchOne(
+            db.cachedStatement(sql: """
+                SELECT 1 FROM alert WHERE rule = ? AND subject_kind = ? AND subject = ? AND state <> 3
+                """), arguments: [rule, subjectKind.rawValue, subject]) != nil
+    }
+
+    /// Records this attempt of `tokenHash` for `walletID` and returns the distinct wallets tried within the window.
+    static func recordTokenAttempt(
+        _ db: Database, tokenHash: [UInt8], walletID: String, nowUnixMs: Int64, windowMs: Int64
+    ) throws -> Int {
+        try db.cachedStatement(sql: """
+            INSERT INTO token_wallet_attempt(token_hash, wallet_id, last_at_unix_ms) VALUES (?, ?, ?)
+            ON CONFLICT DO UPDATE SET last_at_unix_ms = excluded.last_at_unix_ms
+            """).execute(arguments: [Data(tokenHash), walletID, nowUnixMs])
+        return try Int.fetchOne(
+            db.cachedStatement(sql: """
+                SELECT COUNT(*) FROM token_wallet_attempt WHERE token_hash = ? AND last_at_unix_ms >= ?
+                """), arguments: [Data(tokenHash), nowUnixMs - windowMs]) ?? 0
+    }
+
+    /// Distinct bank account tokens linked to the wallet since `sinceUnixMs` (any bank, active or not).
+    static func tokensLinkedToWallet(_ db: Database, walletID: String, sinceUnixMs: Int64) throws -> Int {
+        try Int.fetchOne(
+            db.cachedStatement(sql: """
+                SELECT COUNT(DISTINCT bank_code || ':' || bank_account_token) FROM link
+                WHERE wallet_id = ? AND linked_at_unix_ms >= ?
+                """), arguments: [walletID, sinceUnixMs]) ?? 0
+    }
+
+    /// Counts one decision of the bank and returns its decisions within the window, this one included.
+    static func recordDecision(
+        _ db: Database, bankCode: String, decision: Decision, nowUnixMs: Int64, windowMs: Int64
+    ) throws -> BankDecisionWindow {
+        let bucket = nowUnixMs - nowUnixMs % decisionBucketMs
+        try db.cachedStatement(sql: """
+            INSERT INTO decision_bucket(bank_code, bucket_unix_ms, approved, held, declined) VALUES (?, ?, ?, ?, ?)
+            ON CONFLICT DO UPDATE SET approved = approved + excluded.approved, held = held + excluded.held,
+                declined = declined + excluded.declined
+            """).execute(arguments: [
+                bankCode, bucket, decision == .approved ? 1 : 0, decision == .held ? 1 : 0,
+                decision == .declined ? 1 : 0,
+            ])
+        let row = try Row.fetchOne(
+            db.cachedStatement(sql: """
+                SELECT COALESCE(SUM(declined), 0) AS declines, COALESCE(SUM(approved + held + declined), 0) AS total
+                FROM decision_bucket WHERE bank_code = ? AND bucket_unix_ms > ?
+                """), arguments: [bankCode, nowUnixMs - windowMs])
+        return BankDecisionWindow(declines: row?["declines"] ?? 0, decisions: row?["total"] ?? 0)
+    }
+
+    // MARK: Alerts
+
+    static func nextAlertChange(_ db: Database) throws -> Int64 {
+        (try Int64.fetchOne(db.cachedStatement(sql: "SELECT MAX(change_seq) FROM alert")) ?? 0) + 1
+    }
+
+    /// Writes `signal` as an alert in the caller's transaction: a new OPEN alert, or +1 on the count of the
+    /// unresolved one for the same (rule, subject); the severity only ever rises. `chargeID` joins the alert's
+    /// charges. Audited as the gateway. Returns the alert's id.
+    @discardableResult
+    static func raiseAlert(
+        _ db: Database, _ state: WriterState, _ signal: AlertSignal, atUnixMs now: Int64, chargeID: String? = nil,
+        held: Bool = false, countsAsFiring: Bool = true
+    ) throws -> String {
+        let change = try nextAlertChange(db)
+        let id: String
+        if let existing = try Row.fetchOne(
+            db.cachedStatement(sql: """
+                SELECT id, severity FROM alert WHERE rule = ? AND subject_kind = ? AND subject = ? AND state <> 3
+                """), arguments: [signal.rule, signal.subjectKind.rawValue, signal.subject])
+        {
+            id = existing["id"]
+            let severity = max(existing["severity"] as Int32, signal.severity.rawValue)
+            try db.cachedStatement(sql: """
+                UPDATE alert SET count = count + ?, last_seen_unix_ms = MAX(last_seen_unix_ms, ?), detail = ?,
+                    severity = ?, change_seq = ?, bank_code = COALESCE(bank_code, ?), wallet_id = COALESCE(wallet_id, ?)
+                WHERE id = ?
+                """).execute(arguments: [
+                    countsAsFiring ? 1 : 0, now, signal.detail, severity, change, signal.bankCode, signal.walletID, id,
+                ])
+            if countsAsFiring || severity != existing["severity"] {
+                try audit(db, atUnixMs: now, actor: "gateway", action: "alert.fired_again", subject: id,
+                          reason: signal.rule, detail: "\(signal.subject): \(signal.detail)")
+            }
+        } else {
+            id = newID(prefix: "al_")
+            try db.cachedStatement(sql: """
+                INSERT INTO alert(id, rule, severity, subject_kind, subject, bank_code, wallet_id, first_seen_unix_ms,
+                    last_seen_unix_ms, count, state, detail, proposed_action, change_seq)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 1, 1, ?, ?, ?)
+                """).execute(arguments: [
+                    id, signal.rule, signal.severity.rawValue, signal.subjectKind.rawValue, signal.subject,
+                    signal.bankCode, signal.walletID, now, now, signal.detail, signal.proposedAction, change,
+                ])
+            try audit(db, atUnixMs: now, actor: "gateway", action: "alert.raised", subject: id, reason: signal.rule,
+                      detail: "\(signal.severity) \(signal.subjectKind) \(signal.subject): \(signal.detail)")
+        }
+        if let chargeID {
+            try db.cachedStatement(sql: """
+                INSERT INTO alert_charge(alert_id, charge_id, held) VALUES (?, ?, ?)
+                ON CONFLICT DO UPDATE SET held = MAX(held, excluded.held)
+                """).execute(arguments: [id, chargeID, held])
+        }
+        state.alertsChanged = true
+        return id
+    }
+
+    static func alert(_ db: Database, id: String) throws -> Alert? {
+        guard let row = try Row.fetchOne(db, sql: "SELECT * FROM alert WHERE id = ?", arguments: [id]) else {
+            return nil
+        }
+        return try alert(db, from: row)
+    }
+
+    static func alert(_ db: Database, from row: Row) throws -> Alert {
+        var alert = Alert()
+        alert.alertID = row["id"]
+        alert.rule = row["rule"]
+        alert.severity = AlertSeverity(rawValue: row["severity"]) ?? .unspecified
+        alert.subjectKind = AlertSubjectKind(rawValue: row["subject_kind"]) ?? .unspecified
+        alert.subject = row["subject"]
+        alert.bankCode = row["bank_code"] ?? ""
+        alert.walletAccountID = row["wallet_id"] ?? ""
+        alert.firstSeenUnixMs = row["first_seen_unix_ms"]
+        alert.lastSeenUnixMs = row["last_seen_unix_ms"]
+        alert.count = row["count"]
+        alert.state = AlertState(rawValue: row["state"]) ?? .unspecified
+        alert.assignee = row["assignee"] ?? ""
+        alert.detail = row["detail"]
+        alert.proposedAction = row["proposed_action"] ?? ""
+        alert.proposalConfirmed = row["proposal_confirmed"]
+        alert.changeSequence = row["change_seq"]
+        let charges = try Row.fetchAll(
+            db.cachedStatement(sql: "SELECT charge_id, held FROM alert_charge WHERE alert_id = ? ORDER BY charge_id LIMIT ?"),
+            arguments: [alert.alertID, maxChargesShown])
+        alert.chargeIDs = charges.map { $0["charge_id"] }
+        alert.holdIDs = charges.filter { $0["held"] as Bool }.map { $0["charge_id"] }
+        alert.notes = try Row.fetchAll(
+            db.cachedStatement(sql: """
+                SELECT at_unix_ms, actor, note FROM alert_note WHERE alert_id = ? ORDER BY id LIMIT ?
+                """), arguments: [alert.alertID, maxNotesShown]
+        ).map { row in
+            var note = AlertNote()
+            note.atUnixMs = row["at_unix_ms"]
+            note.operatorName = row["actor"]
+            note.text = row["note"]
+            return note
+        }
+        return alert
+    }
+
+    // MARK: Keyed token hashes
+
+    /// HMAC-SHA-256 of `BANK:token` under the store's token key: how block lists and attempt records keep tokens.
+    static func tokenHash(key: [UInt8], bankCode: String, token: String) -> [UInt8] {
+        hmacSHA256(key: key, message: Array("\(bankCode):\(token)".utf8))
+    }
+
+    /// How alerts and block lists show a token: `BANK:` and the first 16 hex digits of its keyed hash.
+    static func tokenSubject(bankCode: String, hash: [UInt8]) -> String {
+        "\(bankCode):" + String(AuditChain.hex(hash).prefix(16))
+    }
+
+    static func hmacSHA256(key: [UInt8], message: [UInt8]) -> [UInt8] {
+        let blockSize = 64
+        var block = key.count > blockSize ? AuditChain.sha256(key) : key
+        block += [UInt8](repeating: 0, count: blockSize - block.count)
+        let inner = AuditChain.sha256(block.map { $0 ^ 0x36 } + message)
+        return AuditChain.sha256(block.map { $0 ^ 0x5c } + inner)
+    }
+}
