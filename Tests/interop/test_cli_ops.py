@@ -105,7 +105,7 @@ def test_the_gateway_refuses_an_out_of_range_profile_itself(gw, pb):
     # Limits need not nest (a day limit below the per-charge limit is a bank's choice, test_bank_limits uses it),
     # but each is bounded, and the gateway checks that itself, not only the CLI.
     stub = pb.admin_grpc.AdminStub(gw.secure_channel("operator"))
-    profile = pb.admin.BankProfile(max_charge_yen=500_000, max_daily_yen_per_wallet=0, max_monthly_yen_per_wallet=1)
+    profile = pb.admin.BankProfile(max_charge_yen=500_000, max_daily_yen_per_wallet=2_000_000_000)
     with pytest.raises(grpc.RpcError) as refused:
         stub.SetBankProfile(pb.admin.SetBankProfileRequest(bank_code="9900", profile=profile, reason="x"), timeout=10)
     assert refused.value.code() == grpc.StatusCode.INVALID_ARGUMENT
