@@ -36,6 +36,12 @@ public final class GatewayAssembly: Sendable {
     public let services: RPCServices
     public let logger: Logger
 
+    /// The receipt key could not be loaded or published (`serve` exits 65 naming it).
+    public struct ReceiptKeyError: Error, CustomStringConvertible {
+        public var underlying: any Error
+        public var description: String { "\(underlying)" }
+    }
+
     /// Opens (creating) the store, registers the configuration's banks, loads keys and TLS material. Throws the
     /// first thing that is wrong, naming it (`WalletError` for the store, `TLSError` for certificates and keys).
     public static func build(
@@ -52,7 +58,19 @@ public final class GatewayAssembly: Sendable {
                 audit: AuditContext(actor: "config", reason: "registered from \(options.registrationSource)"))
             logger.info("bank registered (PENDING)", metadata: ["bank": "\(bank.code)"])
         }
-        let receipts = try ReceiptSigner(privateKeyPath: configuration.receiptKey)
+        // SPEC §5: the signing key's public half is published (and must match what is already published there:
+        // checked now, not discovered by a bank whose receipts fail to verify) and archived under its key id.
+        let receipts: ReceiptSigner
+        do {
+            receipts = try ReceiptSigner(privateKeyPath: configuration.receiptKey)
+            let files = ReceiptKeyFiles(stateDirectory: configuration.stateDirectory)
+            try files.publish(
+                receipts, publicKeyPath: configuration.receiptPublicKey ?? files.currentPublicKey,
+                privateKeyPath: configuration.receiptKey)
+            logger.info("receipt key", metadata: ["receipt_key_id": "\(receipts.keyID)"])
+        } catch {
+            throw ReceiptKeyError(underlying: error)
+        }
         // Pins and rates live in the bank profiles; the handshake and the request path read them from memory.
         let directory = BankDirectory()
         try await directory.reload(from: store)
@@ -60,6 +78,7 @@ public final class GatewayAssembly: Sendable {
         var tlsConfiguration = TLSServerConfiguration(
             certificateChainPath: configuration.tls.certificate, privateKeyPath: configuration.tls.privateKey,
             trustRootsPath: configuration.tls.partnerCA, crlPath: configuration.tls.crl,
+            crlMayBeAbsent: configuration.tls.crlMayBeAbsent,
             handshakeTimeout: .milliseconds(configuration.tls.handshakeTimeoutMs),
             spkiPin: { code in directory.pin(for: code) }
         )
@@ -161,8 +180,10 @@ public final class GatewayAssembly: Sendable {
             stateDirectory: stateDirectory, databasePath: stateDirectory + "/" + WalletStore.databaseFileName,
             tls: .init(
                 certificate: layout.serverCertificate, privateKey: layout.serverKey, partnerCA: layout.caCertificate,
-                crl: FileManager.default.fileExists(atPath: layout.crl) ? layout.crl : nil),
+                crl: layout.crl),
             receiptKey: layout.receiptKey)
+        // `pki/crl.pem` is read at start when present and again on every SIGHUP, so a CRL added later applies.
+        configuration.tls.crlMayBeAbsent = true
         configuration.receiptPublicKey = layout.receiptPublicKey
         configuration.shutdownGraceMs = graceMs
         return configuration

@@ -35,6 +35,7 @@ public final class GatewayMetrics: Sendable {
         public static let ruleFirings = "bankgw_rule_firings_total"
         public static let alertsRaised = "bankgw_alerts_raised_total"
         public static let traceparentIgnored = "bankgw_traceparent_ignored_total"
+        public static let tlsReloads = "bankgw_tls_reloads_total"
     }
 
     /// Severities of SPEC §8, the values of `bankgw_alerts_open{severity}`.
@@ -119,6 +120,15 @@ public final class GatewayMetrics: Sendable {
             refusedDuration.recordNanoseconds(duration.nanoseconds)
         }
         return events
+    }
+
+    /// SIGHUP reloads of the TLS material by result (`ok`, `failed`): a failed reload keeps the old material and
+    /// must alert.
+    public func tlsReloaded() -> @Sendable (_ succeeded: Bool) -> Void {
+        let ok = Counter(label: Name.tlsReloads, dimensions: [("result", "ok")], factory: factory)
+        let failed = Counter(label: Name.tlsReloads, dimensions: [("result", "failed")], factory: factory)
+        failed.increment(by: 0)
+        return { succeeded in (succeeded ? ok : failed).increment() }
     }
 
     // MARK: Wallet core

@@ -59,7 +59,7 @@ public final class GatewayServer: Service, Sendable {
 
     public func run() async throws {
         var tlsServices = services
-        tlsServices.merge(health.services)
+        tlsServices.merge(health.services(for: .tls))
         let tls = self.tls
         let metricsPort = self.metrics.metricsPortEvents()
         let metrics = try await MetricsEndpoint.start(
@@ -70,8 +70,8 @@ public final class GatewayServer: Service, Sendable {
         let secure: RPCServer
         do {
             probe = try await RPCServer.start(
-                host: listeners.probeHost, port: listeners.probePort, services: health.services, limits: limits,
-                logger: logger, events: self.metrics.rpcEvents(port: "probe")
+                host: listeners.probeHost, port: listeners.probePort, services: health.services(for: .probe),
+                limits: limits, logger: logger, events: self.metrics.rpcEvents(port: "probe")
             )
             secure = try await RPCServer.start(
                 host: listeners.tlsHost, port: listeners.tlsPort, services: tlsServices, limits: limits,
@@ -82,7 +82,8 @@ public final class GatewayServer: Service, Sendable {
             await metrics.close()
             throw error
         }
-        let reload = tls.reloadOnHangup()
+        // SIGHUP: a failed reload is logged at error by the context and counted here, so it alerts.
+        let reload = tls.reloadOnHangup(onResult: self.metrics.tlsReloaded())
         health.setAll(.serving)
         logger.info(
             "BankGateway serving",

@@ -1,4 +1,4 @@
-import COpenSSL
+import GatewayCrypto
 import Foundation
 import GRDB
 
@@ -17,7 +17,7 @@ public struct AuditEntry: Sendable, Hashable {
     public var reason: String
     public var detail: String
     /// The W3C trace id (32 hex digits) of the request that wrote the entry; empty when none (operator commands
-    /// before v3, start-up). Hashed only when present, so entries written before it keep their hashes.
+    /// before v7-trace-id, start-up). Hashed only when present, so entries written before it keep their hashes.
     public var traceID = ""
     /// The previous entry's `hash`; 32 zero bytes for the first entry.
     public var prevHash: [UInt8]
@@ -64,7 +64,7 @@ public enum AuditChain {
 
     /// SHA-256(previous ‖ canonical(entry)). Canonical content is every column but the hashes, each as a netstring
     /// (`<byte count>:<bytes>,`), in column order: no two different entries share an encoding. The trace id
-    /// (v3-trace-id) is appended as one more netstring only when non-empty: older entries hash as they did, and a
+    /// (v7-trace-id) is appended as one more netstring only when non-empty: older entries hash as they did, and a
     /// netstring sequence of 8 never equals one of 7.
     public static func hash(of entry: AuditEntry, after previous: [UInt8]) -> [UInt8] {
         precondition(previous.count == 32, "prev_hash is a SHA-256")
@@ -79,17 +79,7 @@ public enum AuditChain {
         return sha256(bytes)
     }
 
-    static func sha256(_ bytes: [UInt8]) -> [UInt8] {
-        var out = [UInt8](repeating: 0, count: 32)
-        var length: UInt32 = 0
-        let ok = bytes.withUnsafeBytes { input in
-            out.withUnsafeMutableBufferPointer { digest in
-                EVP_Digest(input.baseAddress, input.count, digest.baseAddress, &length, EVP_sha256(), nil)
-            }
-        }
-        precondition(ok == 1 && length == 32, "EVP_Digest(SHA-256) failed")
-        return out
-    }
+    static func sha256(_ bytes: [UInt8]) -> [UInt8] { Digest.sha256(bytes) }
 
     public static func hex(_ bytes: [UInt8]) -> String {
         bytes.map { ($0 < 16 ? "0" : "") + String($0, radix: 16) }.joined()

@@ -92,6 +92,9 @@ struct ServeCommand: AsyncParsableCommand {
         } catch let error as WalletError {
             logger.error("wallet store unavailable: \(error)")
             throw ExitCode(1)
+        } catch let error as GatewayAssembly.ReceiptKeyError {
+            printError("bankgw serve: \(error.underlying)")
+            throw ExitCode.badInput
         } catch {
             logger.error("start-up failed: \(error)")
             throw ExitCode(1)
