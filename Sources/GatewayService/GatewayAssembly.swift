@@ -152,9 +152,12 @@ public final class GatewayAssembly: Sendable {
             onReady: onReady)
     }
 
-    /// Starts serving in a task (tests): returns once every listener is bound. `stop()` drains like SIGTERM.
+    /// Starts serving in a task (tests): returns once every listener is bound. `stop()` drains like SIGTERM. No
+    /// SIGHUP reload (the process is a test runner; `serve` runs `makeServer` under a ServiceGroup instead).
     public func start(listeners: GatewayListeners? = nil) async throws -> RunningGateway {
         let (ready, readyContinuation) = AsyncStream<(Int, Int, Int)>.makeStream()
+        var listeners = listeners ?? self.listeners
+        listeners.reloadOnSIGHUP = false
         let server = makeServer(listeners: listeners) { tls, probe, metrics in
             readyContinuation.yield((tls, probe, metrics))
             readyContinuation.finish()
