@@ -12,9 +12,9 @@ extension BankProfile {
         public static let pinBytes = 32
     }
 
-    /// What is wrong with this profile, each naming the field (the wire field names); empty when it is valid.
-    /// Limits are checked one by one, not against each other: a day limit below the per-charge limit is how an
-    /// operator caps a wallet's day for a bank, and is allowed.
+    /// What is wrong with this profile, each naming the field (the wire field names); empty when it is usable.
+    /// Limits are not required to nest (a day limit below the per-charge limit is a bank's choice: the lower one
+    /// applies), so only ranges, eKYC method names and the pin's length are checked.
     public var validationProblems: [String] {
         var problems: [String] = []
         func inRange(_ name: String, _ value: Int64, _ range: ClosedRange<Int64>) {

@@ -3,6 +3,7 @@ import GatewayRPC
 import GatewayTLS
 import GatewayWire
 import Logging
+import Metrics
 import NIOCore
 import WalletCore
 
@@ -166,7 +167,7 @@ public final class BankGatewayService: Sendable {
         // `BankDirectory.unregisteredMaxRequestsPerSecond`, so it can neither flood the log nor the store.
         let rate = bank?.maxRequestsPerSecond ?? BankDirectory.unregisteredMaxRequestsPerSecond
         if let rejection = rateLimiter.admit(bankCode: header.bankCode, maxRequestsPerSecond: rate) {
-            if bank != nil { metrics.rateLimited(bank: header.bankCode) }  // labels: registered banks only
+            if bank != nil { metrics.rateLimited(bank: header.bankCode) }
             trace.logger.notice("rate limited")
             throw rejection.status
         }

@@ -25,6 +25,18 @@ public final class GatewayAssembly: Sendable {
         public init() {}
     }
 
+    /// A start-up failure that is the deployment's input, not the store's (the CLI exits 65 for it).
+    public enum StartupError: Error, CustomStringConvertible {
+        /// The receipt key cannot be loaded, or the published public key is not its public half.
+        case receiptKey(String)
+
+        public var description: String {
+            switch self {
+            case .receiptKey(let why): "receipt key: \(why)"
+            }
+        }
+    }
+
     public let configuration: GatewayConfiguration
     public let store: WalletStore
     public let receipts: ReceiptSigner
@@ -35,12 +47,6 @@ public final class GatewayAssembly: Sendable {
     /// Business services of the TLS port (BankGateway and Admin); the server adds Health.
     public let services: RPCServices
     public let logger: Logger
-
-    /// The receipt key could not be loaded or published (`serve` exits 65 naming it).
-    public struct ReceiptKeyError: Error, CustomStringConvertible {
-        public var underlying: any Error
-        public var description: String { "\(underlying)" }
-    }
 
     /// Opens (creating) the store, registers the configuration's banks, loads keys and TLS material. Throws the
     /// first thing that is wrong, naming it (`WalletError` for the store, `TLSError` for certificates and keys).
@@ -69,7 +75,7 @@ public final class GatewayAssembly: Sendable {
                 privateKeyPath: configuration.receiptKey)
             logger.info("receipt key", metadata: ["receipt_key_id": "\(receipts.keyID)"])
         } catch {
-            throw ReceiptKeyError(underlying: error)
+            throw StartupError.receiptKey("\(error)")
         }
         // Pins and rates live in the bank profiles; the handshake and the request path read them from memory.
         let directory = BankDirectory()
@@ -152,12 +158,9 @@ public final class GatewayAssembly: Sendable {
             onReady: onReady)
     }
 
-    /// Starts serving in a task (tests): returns once every listener is bound. `stop()` drains like SIGTERM. No
-    /// SIGHUP reload (the process is a test runner; `serve` runs `makeServer` under a ServiceGroup instead).
+    /// Starts serving in a task (tests): returns once every listener is bound. `stop()` drains like SIGTERM.
     public func start(listeners: GatewayListeners? = nil) async throws -> RunningGateway {
         let (ready, readyContinuation) = AsyncStream<(Int, Int, Int)>.makeStream()
-        var listeners = listeners ?? self.listeners
-        listeners.reloadOnSIGHUP = false
         let server = makeServer(listeners: listeners) { tls, probe, metrics in
             readyContinuation.yield((tls, probe, metrics))
             readyContinuation.finish()

@@ -28,6 +28,7 @@ public final class GatewayMetrics: Sendable {
         public static let alertsOpen = "bankgw_alerts_open"
         public static let holdsOpen = "bankgw_holds_open"
         // Beyond SPEC §10, for on-call:
+        public static let tlsReloads = "bankgw_tls_reloads_total"
         public static let tlsHandshakeDuration = "bankgw_tls_handshake_seconds"
         public static let streamsOpen = "bankgw_streams_open"
         public static let connectionsRefused = "bankgw_connections_refused_total"
@@ -35,7 +36,6 @@ public final class GatewayMetrics: Sendable {
         public static let ruleFirings = "bankgw_rule_firings_total"
         public static let alertsRaised = "bankgw_alerts_raised_total"
         public static let traceparentIgnored = "bankgw_traceparent_ignored_total"
-        public static let tlsReloads = "bankgw_tls_reloads_total"
     }
 
     /// Severities of SPEC §8, the values of `bankgw_alerts_open{severity}`.
@@ -107,6 +107,16 @@ public final class GatewayMetrics: Sendable {
         return ({ opened in opened ? connections.increment() : connections.decrement() }, { refused.increment() })
     }
 
+    /// SIGHUP reloads of the TLS material, `bankgw_tls_reloads_total{result="ok"|"failed"}`: a failed reload keeps
+    /// the old CRL and certificates, so it must show (and alert).
+    func tlsReloadEvents() -> @Sendable (_ succeeded: Bool) -> Void {
+        let reloads = Counter(label: Name.tlsReloads, dimensions: [("result", "ok")], factory: factory)
+        let failed = Counter(label: Name.tlsReloads, dimensions: [("result", "failed")], factory: factory)
+        reloads.increment(by: 0)
+        failed.increment(by: 0)
+        return { succeeded in (succeeded ? reloads : failed).increment() }
+    }
+
     public func tlsEvents() -> TLSServerEvents {
         let factory = self.factory
         let completed = Metrics.Timer(label: Name.tlsHandshakeDuration, dimensions: [("outcome", "ok")],
@@ -120,15 +130,6 @@ public final class GatewayMetrics: Sendable {
             refusedDuration.recordNanoseconds(duration.nanoseconds)
         }
         return events
-    }
-
-    /// SIGHUP reloads of the TLS material by result (`ok`, `failed`): a failed reload keeps the old material and
-    /// must alert.
-    public func tlsReloaded() -> @Sendable (_ succeeded: Bool) -> Void {
-        let ok = Counter(label: Name.tlsReloads, dimensions: [("result", "ok")], factory: factory)
-        let failed = Counter(label: Name.tlsReloads, dimensions: [("result", "failed")], factory: factory)
-        failed.increment(by: 0)
-        return { succeeded in (succeeded ? ok : failed).increment() }
     }
 
     // MARK: Wallet core

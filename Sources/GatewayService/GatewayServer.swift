@@ -1,6 +1,7 @@
 import GatewayRPC
 import GatewayTLS
 import Logging
+import Metrics
 import NIOCore
 import NIOPosix
 import ServiceLifecycle
@@ -20,10 +21,6 @@ public struct GatewayListeners: Sendable {
     public var shutdownGrace: TimeAmount = .seconds(10)
     /// The metrics port's connection cap and idle timeout.
     public var metricsLimits = MetricsEndpointLimits()
-    /// SIGHUP reloads the TLS material (`serve`). In-process gateways of the test suites turn it off: they send no
-    /// signals, and creating and cancelling process-wide SIGHUP sources for each of them disturbed the one a TLS
-    /// test relies on.
-    public var reloadOnSIGHUP = true
 
     public init() {}
 }
@@ -87,7 +84,8 @@ public final class GatewayServer: Service, Sendable {
             throw error
         }
         // SIGHUP: a failed reload is logged at error by the context and counted here, so it alerts.
-        let reload = listeners.reloadOnSIGHUP ? tls.reloadOnHangup(onResult: self.metrics.tlsReloaded()) : nil
+        let reloaded = self.metrics.tlsReloadEvents()
+        let reload = tls.reloadOnHangup(onResult: reloaded)
         health.setAll(.serving)
         logger.info(
             "BankGateway serving",
@@ -101,7 +99,7 @@ public final class GatewayServer: Service, Sendable {
 
         logger.info("draining: health NOT_SERVING, GOAWAY to every connection", metadata: ["grace": "\(listeners.shutdownGrace)"])
         health.finish()
-        reload?.cancel()
+        reload.cancel()
         async let drainSecure: Void = secure.shutdownGracefully(grace: listeners.shutdownGrace)
         async let drainProbe: Void = probe.shutdownGracefully(grace: listeners.shutdownGrace)
         _ = await (drainSecure, drainProbe)

@@ -6,10 +6,10 @@ import NIOPosix
 
 /// The metrics port's limits (STYLE: a limit on everything), like the gRPC listeners' `RPCServerLimits`.
 public struct MetricsEndpointLimits: Sendable {
-    /// Open connections at once: 64 (a scraper uses one or two). Beyond it a newcomer is closed before any read.
+    /// Open connections at once: 64 (a handful of scrapers). Beyond it a newcomer is closed before any read.
     public var maxConnections = 64
-    /// A connection that sends nothing for this long is closed: 10 s (scrapers send their request at once; idle
-    /// sockets would pile up file descriptors shared with the TLS port). No certificate is needed here.
+    /// A connection that sends nothing for this long is closed: 10 s (scrapers send their request at once and
+    /// reconnect; idle sockets are held file descriptors).
     public var idleTimeout: TimeAmount = .seconds(10)
 
     public init() {}

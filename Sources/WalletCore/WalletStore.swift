@@ -109,7 +109,7 @@ public final class WalletStore: Sendable {
         }
         self.pool = pool
         self.linkCodeKey = try LinkCodeKey.loadOrCreate(directory: directory.isEmpty ? "." : directory)
-        let writerEvents = WriterEventsBox()
+                let writerEvents = WriterEventsBox()
         self.writerEvents = writerEvents
         self.writer = LedgerWriter(pool: pool, state: WriterState(clock: clock, limits: limits), events: writerEvents)
     }

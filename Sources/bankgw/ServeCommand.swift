@@ -92,8 +92,8 @@ struct ServeCommand: AsyncParsableCommand {
         } catch let error as WalletError {
             logger.error("wallet store unavailable: \(error)")
             throw ExitCode(1)
-        } catch let error as GatewayAssembly.ReceiptKeyError {
-            printError("bankgw serve: \(error.underlying)")
+        } catch let error as GatewayAssembly.StartupError {
+            printError("bankgw serve: \(error)")
             throw ExitCode.badInput
         } catch {
             logger.error("start-up failed: \(error)")

@@ -94,7 +94,7 @@ final class BindingTests: XCTestCase {
         XCTAssertEqual(HealthMethods.watch.path, "/grpc.health.v1.Health/Watch")
         XCTAssertTrue(HealthMethods.watch.serverStreaming)
         XCTAssertFalse(HealthMethods.check.serverStreaming)
-        XCTAssertEqual(WireServices.allMethods.count, 4 + 16 + 2)
+        XCTAssertEqual(WireServices.allMethods.count, 4 + 16 + 2 + 1 + 1)
         XCTAssertEqual(Set(WireServices.allMethods.map(\.path)).count, WireServices.allMethods.count)
     }
 }
