@@ -17,7 +17,7 @@ public struct AuditEntry: Sendable, Hashable {
     public var reason: String
     public var detail: String
     /// The W3C trace id (32 hex digits) of the request that wrote the entry; empty when none (operator commands
-    /// before v3, start-up). Hashed only when present, so entries written before it keep their hashes.
+    /// before v7-trace-id, start-up). Hashed only when present, so entries written before it keep their hashes.
     public var traceID = ""
     /// The previous entry's `hash`; 32 zero bytes for the first entry.
     public var prevHash: [UInt8]
@@ -64,7 +64,7 @@ public enum AuditChain {
 
     /// SHA-256(previous ‖ canonical(entry)). Canonical content is every column but the hashes, each as a netstring
     /// (`<byte count>:<bytes>,`), in column order: no two different entries share an encoding. The trace id
-    /// (v3-trace-id) is appended as one more netstring only when non-empty: older entries hash as they did, and a
+    /// (v7-trace-id) is appended as one more netstring only when non-empty: older entries hash as they did, and a
     /// netstring sequence of 8 never equals one of 7.
     public static func hash(of entry: AuditEntry, after previous: [UInt8]) -> [UInt8] {
         precondition(previous.count == 32, "prev_hash is a SHA-256")

@@ -13,8 +13,8 @@ extension AdminBankCommand {
             commandName: "set-profile",
             abstract: "Change a bank's limits, customer-auth rule, eKYC methods, SPKI pin or rate (others kept).",
             discussion: """
-                Limits are in yen; the per-wallet day limit must be at least the per-charge limit, the month at \
-                least the day, and the new-link caution limit at most the per-charge limit. A pin is the hex \
+                Limits are in yen, each 1...1,000,000,000; the new-link window 0...30 days in ms; the rate \
+                1...10,000,000 requests/s. A pin is the hex \
                 SHA-256 of the bank certificate's SubjectPublicKeyInfo (--pin-certificate computes it from a PEM \
                 file); a pinned bank presenting another key fails its next handshake.
                 """)

@@ -87,7 +87,9 @@ def test_set_profile_pins_a_certificate_key_and_clears_it(cli, gw):
     (["--max-requests-per-second", "0"], "max_requests_per_second"),
     (["--new-link-caution-ms=-1"], "new_link_caution_ms"),
     (["--max-daily-yen-per-wallet", "0"], "max_daily_yen_per_wallet"),
-    (["--new-link-max-charge-yen", "2000000000"], "new_link_max_charge_yen"),
+    (["--max-monthly-yen-per-wallet", "2000000000"], "max_monthly_yen_per_wallet"),
+    (["--new-link-max-charge-yen=-5"], "new_link_max_charge_yen"),
+    (["--new-link-caution-ms", "9999999999"], "new_link_caution_ms"),
     (["--pin-spki-sha256", "abcd"], "--pin-spki-sha256"),
     (["--required-ekyc-methods", "HE,XX"], "XX"),
     (["--clear-pin", "--pin-spki-sha256", "00" * 32], "at most one"),
@@ -101,15 +103,19 @@ def test_set_profile_refuses_bad_values_naming_the_field(cli, args, names):
     assert cli.json("bank", "show", "9900")["profile"] == before, "nothing changed"
 
 
-def test_the_gateway_refuses_an_out_of_range_profile_itself(gw, pb):
-    # Limits need not nest (a day limit below the per-charge limit is a bank's choice, test_bank_limits uses it),
-    # but each is bounded, and the gateway checks that itself, not only the CLI.
+@pytest.mark.parametrize("fields, named", [
+    ({"max_charge_yen": 2_000_000_000}, "max_charge_yen"),
+    ({"max_requests_per_second": 20_000_000}, "max_requests_per_second"),
+    ({"new_link_caution_ms": 31 * 86_400_000}, "new_link_caution_ms"),
+    ({"pinned_spki_sha256": b"short"}, "pinned_spki_sha256"),
+])
+def test_the_gateway_refuses_an_out_of_range_profile_itself(gw, pb, fields, named):
     stub = pb.admin_grpc.AdminStub(gw.secure_channel("operator"))
-    profile = pb.admin.BankProfile(max_charge_yen=500_000, max_daily_yen_per_wallet=2_000_000_000)
     with pytest.raises(grpc.RpcError) as refused:
-        stub.SetBankProfile(pb.admin.SetBankProfileRequest(bank_code="9900", profile=profile, reason="x"), timeout=10)
+        stub.SetBankProfile(pb.admin.SetBankProfileRequest(
+            bank_code="9900", profile=pb.admin.BankProfile(**fields), reason="x"), timeout=10)
     assert refused.value.code() == grpc.StatusCode.INVALID_ARGUMENT
-    assert "max_daily_yen_per_wallet" in refused.value.details()
+    assert named in refused.value.details()
 
 
 @pytest.mark.parametrize("shell, marker", [("bash", "_bankgw"), ("zsh", "#compdef bankgw"), ("fish", "bankgw")])
