@@ -91,7 +91,7 @@ let package = Package(
         .target(
             name: "GatewayService",
             dependencies: [
-                "GatewayTLS", "GatewayRPC", "GatewayWire", "GatewayPolicy", "WalletCore", "GatewayCrypto",
+                "GatewayTLS", "GatewayRPC", "GatewayWire", "GatewayPolicy", "WalletCore", "GatewayCrypto", "Conformance",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -145,8 +145,10 @@ let package = Package(
             ],
             path: "Tests/Fuzz/RPCFuzz"
         ),
-        .executableTarget(name: "ConfigFuzz", dependencies: ["GatewayService", "FuzzSupport"], path: "Tests/Fuzz/ConfigFuzz"),
-        .executableTarget(name: "WireJSONFuzz", dependencies: ["GatewayWire", "FuzzSupport"], path: "Tests/Fuzz/WireJSONFuzz"),
+        .executableTarget(
+            name: "ConfigFuzz", dependencies: ["GatewayService", "FuzzSupport"], path: "Tests/Fuzz/ConfigFuzz"),
+        .executableTarget(
+            name: "WireJSONFuzz", dependencies: ["GatewayWire", "FuzzSupport"], path: "Tests/Fuzz/WireJSONFuzz"),
 
         // `make bench`: the codec's figures (release build).
         .executableTarget(
@@ -188,6 +190,11 @@ let package = Package(
                 .product(name: "NIOPosix", package: "swift-nio"),
             ]
         ),
-        .testTarget(name: "GatewayServiceTests", dependencies: ["GatewayService", "GatewayWire", "GatewayRPC", "GatewayTLS", "WalletCore"]),
+        .testTarget(
+            name: "GatewayServiceTests",
+            dependencies: [
+                "GatewayService", "GatewayWire", "GatewayRPC", "GatewayTLS", "WalletCore", "GatewayCrypto", "Conformance",
+            ]
+        ),
     ]
 )

@@ -12,6 +12,7 @@ final class ServerStreamHandler: ChannelInboundHandler {
 
     private var call: ServerCallStateMachine
     private let connection: RPCConnectionState
+    private let services: RPCServices
     private let limits: RPCServerLimits
     private let logger: Logger
     private var context: ChannelHandlerContext!
@@ -29,6 +30,7 @@ final class ServerStreamHandler: ChannelInboundHandler {
 
     init(services: RPCServices, connection: RPCConnectionState, limits: RPCServerLimits, logger: Logger) {
         self.call = ServerCallStateMachine(services: services, maxRequestMessageBytes: limits.maxMessageBytes)
+        self.services = services
         self.connection = connection
         self.limits = limits
         self.logger = logger
@@ -47,7 +49,18 @@ final class ServerStreamHandler: ChannelInboundHandler {
         switch self.unwrapInboundIn(data) {
         case .headers(let headers):
             if headers.endStream { inboundClosed = true }
-            if path.isEmpty { path = headers.headers.first(name: ":path") ?? "" }
+            if path.isEmpty {
+                path = headers.headers.first(name: ":path") ?? ""
+                if let observe = services.requestObserver {
+                    var metadata: [String: String] = [:]
+                    for (name, value, _) in headers.headers where !name.hasPrefix(":") && metadata[name] == nil {
+                        metadata[name] = value
+                    }
+                    observe(RPCObservedRequest(
+                        peer: connection.peer, peerPublicKeyDER: connection.peerPublicKeyDER, path: path,
+                        metadata: metadata))
+                }
+            }
             self.perform(call.receiveHeaders(headers.headers, endStream: headers.endStream))
         case .data(let data):
             if data.endStream { inboundClosed = true }

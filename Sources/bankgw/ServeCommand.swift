@@ -121,7 +121,10 @@ struct ServeCommand: AsyncParsableCommand {
             spkiPin: { code in directory.pin(for: code) }
         ))
         var services = BankGatewayService(store: store, receipts: receipts, directory: directory).services
-        services.merge(AdminService(store: store, receipts: receipts, directory: directory).services)
+        // SPEC §4: RecordConformance accepts only runs the TLS listener saw over the bank's certificate.
+        let witness = ConformanceWitness()
+        services.merge(AdminService(store: store, receipts: receipts, directory: directory, witness: witness).services)
+        services.requestObserver = { head in witness.observe(head) }
 
         var listeners = GatewayListeners()
         listeners.tlsHost = deployment.listen.tls.host

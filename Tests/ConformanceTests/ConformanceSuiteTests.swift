@@ -24,6 +24,17 @@ final class ConformanceSuiteTests: XCTestCase {
         XCTAssertEqual(report.reportSHA256Hex.count, 64)
         XCTAssertEqual(report.junitXML.components(separatedBy: "<testcase ").count - 1, report.results.count)
         XCTAssertTrue(report.text.hasSuffix("PASSED: \(report.results.count) passed, 0 failed\n"), report.text)
+        // The gateway knows the suite's cases (it requires each to be witnessed), and it recorded this run.
+        XCTAssertEqual(report.results.map(\.name), ConformanceWitnessing.caseNames)
+    }
+
+    func testAWitnessedSignedRunIsRecordedAsPassing() async throws {
+        let gateway = try await InProcessGateway.start(linkChecks: .standard)
+        let report = try await ConformanceSuite.run(gateway.configuration(bank: "0005"))
+        let recorded = try await gateway.store.bankRecord(code: "0005")
+        await gateway.stop()
+        XCTAssertTrue(report.passed, report.text)
+        XCTAssertNotNil(recorded?.lastPassingConformanceAtUnixMs, "the witnessed, signed run counts")
     }
 
     func testEveryCaseIsInTheAuditorsChecklist() async throws {
@@ -110,7 +121,9 @@ struct InProcessGateway {
                 trustRootsPath: layout.caCertificate))
         let health = HealthService()
         var services = BankGatewayService(store: store, receipts: receipts, linkChecks: linkChecks).services
-        services.merge(AdminService(store: store, receipts: receipts).services)
+        let witness = ConformanceWitness()
+        services.merge(AdminService(store: store, receipts: receipts, witness: witness).services)
+        services.requestObserver = { head in witness.observe(head) }
         services.merge(health.services)
         let tls = try await RPCServer.start(
             host: "127.0.0.1", port: 0, services: services,
