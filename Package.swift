@@ -103,6 +103,18 @@ let package = Package(
                 .product(name: "Atomics", package: "swift-atomics"),
             ]
         ),
+        // Development and benchmark helpers, kept out of the production stages: the test.Echo service (transport
+        // tests and benchmarks) and the TLS handler benchmark (`bankgw pki bench-tls`).
+        .target(
+            name: "DevelopmentSupport",
+            dependencies: [
+                "GatewayRPC", "GatewayTLS",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         // The per-bank conformance suite (SPEC §7 `bankgw conformance`): a client of the gateway, like a bank.
         .target(
             name: "Conformance",
@@ -116,7 +128,7 @@ let package = Package(
             name: "bankgw",
             dependencies: [
                 "GatewayService", "GatewayTLS", "GatewayRPC", "GatewayWire", "GatewayPolicy", "WalletCore", "Conformance",
-                "GatewayCrypto",
+                "GatewayCrypto", "DevelopmentSupport",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
@@ -162,6 +174,7 @@ let package = Package(
         .testTarget(
             name: "GatewayTLSTests",
             dependencies: [
+                "DevelopmentSupport",
                 "GatewayTLS", "COpenSSL",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
@@ -172,6 +185,7 @@ let package = Package(
         .testTarget(
             name: "GatewayRPCTests",
             dependencies: [
+                "DevelopmentSupport",
                 "GatewayRPC", "GatewayTLS",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
