@@ -174,6 +174,7 @@ let package = Package(
         .testTarget(
             name: "GatewayTLSTests",
             dependencies: [
+                "GatewayCrypto",
                 "DevelopmentSupport",
                 "GatewayTLS", "COpenSSL",
                 .product(name: "NIOCore", package: "swift-nio"),
