@@ -91,7 +91,8 @@ let package = Package(
         .target(
             name: "GatewayService",
             dependencies: [
-                "GatewayTLS", "GatewayRPC", "GatewayWire", "GatewayPolicy", "WalletCore", "GatewayCrypto", "Conformance",
+                "GatewayTLS", "GatewayRPC", "GatewayWire", "GatewayPolicy", "WalletCore", "GatewayCrypto",
+                "Conformance",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -208,7 +209,8 @@ let package = Package(
         .testTarget(
             name: "GatewayServiceTests",
             dependencies: [
-                "GatewayService", "GatewayWire", "GatewayRPC", "GatewayTLS", "WalletCore", "GatewayCrypto", "Conformance",
+                "GatewayService", "GatewayWire", "GatewayRPC", "GatewayTLS", "WalletCore", "GatewayCrypto",
+                "Conformance",
             ]
         ),
     ]

@@ -26,7 +26,8 @@ public final class AdminService: Sendable {
     /// change; share it with `BankGatewayService` and the TLS stage.
     public init(
         store: WalletStore, receipts: ReceiptSigner, directory: BankDirectory? = nil,
-        witness: ConformanceWitness = ConformanceWitness(), clock: @escaping @Sendable () -> Int64 = WalletStore.systemClock, logger: Logger = Logger(label: "bankgw.admin")
+        witness: ConformanceWitness = ConformanceWitness(),
+        clock: @escaping @Sendable () -> Int64 = WalletStore.systemClock, logger: Logger = Logger(label: "bankgw.admin")
     ) {
         self.store = store
         self.receipts = receipts

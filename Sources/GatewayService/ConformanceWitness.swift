@@ -76,7 +76,8 @@ public final class ConformanceWitness: Sendable {
         else {
             throw GRPCStatus(
                 .failedPrecondition,
-                "the gateway witnessed no conformance run \(record.runID) of bank \(record.bankCode) over its certificate")
+                "the gateway witnessed no conformance run \(record.runID) of bank \(record.bankCode) "
+                    + "over its certificate")
         }
         guard !run.keyChanged else {
             throw GRPCStatus(.failedPrecondition, "run \(record.runID) came with more than one certificate key")
