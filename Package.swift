@@ -92,7 +92,7 @@ let package = Package(
             name: "GatewayService",
             dependencies: [
                 "GatewayTLS", "GatewayRPC", "GatewayWire", "GatewayPolicy", "WalletCore", "GatewayCrypto",
-                "Conformance",
+                "Conformance", "CBankGatewayProtos",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -211,6 +211,7 @@ let package = Package(
             dependencies: [
                 "GatewayService", "GatewayWire", "GatewayRPC", "GatewayTLS", "WalletCore", "GatewayCrypto",
                 "Conformance",
+                .product(name: "NIOCore", package: "swift-nio"),
             ]
         ),
     ]

@@ -11,8 +11,6 @@ import WalletCore
 /// reason, which it audits in the same transaction.
 public final class AdminService: Sendable {
     public static let serviceName = AdminMethods.serviceName
-    /// A link code lives 10 minutes (SPEC §2).
-    public static let linkCodeLifetimeMs: Int64 = 10 * 60_000
 
     private let store: WalletStore
     private let receipts: ReceiptSigner
@@ -55,8 +53,12 @@ public final class AdminService: Sendable {
             return try await Self.bank(store, request.bankCode)
         }
         register(&services, AdminMethods.setBankProfile) { [store, directory] request, actor in
+            let profile = BankProfile(request.profile!)
+            if let problem = profile.validationProblems.first {
+                throw GRPCStatus(.invalidArgument, "profile: \(problem)")
+            }
             try await store.setBankProfile(
-                code: request.bankCode, profile: BankProfile(request.profile!),
+                code: request.bankCode, profile: profile,
                 audit: AuditContext(actor: actor, reason: request.reason))
             try await directory?.reload(from: store)
             return try await Self.bank(store, request.bankCode)
@@ -106,9 +108,9 @@ public final class AdminService: Sendable {
         }
         register(&services, AdminMethods.issueLinkCode) { [store, clock] request, actor in
             let code = LinkCode.generate()
-            let expires = clock() + Self.linkCodeLifetimeMs
+            let expires = clock() + LinkRules.linkCodeLifetimeMs
             try await store.issueLinkCode(
-                walletID: request.walletAccountID, codeSHA256: Digest.sha256(code), expiresAtUnixMs: expires,
+                walletID: request.walletAccountID, codeMAC: store.linkCodeMAC(of: code), expiresAtUnixMs: expires,
                 audit: AuditContext(actor: actor, reason: "link code issued"))
             return IssueLinkCodeResponse(linkCode: code, expiresAtUnixMs: expires)
         }

@@ -10,9 +10,11 @@ import WalletCore
 /// `bankgw.v1.BankGateway` (SPEC §2): LinkAccount, Charge, GetCharge, Unlink, for bank certificates.
 ///
 /// Every request, in SPEC order: decode and validate (codec) → the caller's certificate speaks for
-/// `header.bank_code` and the request is fresh (`RequestChecks`) → the bank's rate limit → the wallet core, which
-/// reads the facts in its writer transaction, runs the check chain (`LinkChecks` / `ChargeChecks`) and applies the
-/// verdict with its idempotency record → the (signed) response. Business rules live in GatewayPolicy; this type
+/// `header.bank_code` (`RequestChecks`) → the bank is registered and within its rate limit → the wallet core, which
+/// answers a stored request from the store (whatever its `sent_at`), refuses a new one whose `sent_at` is outside
+/// the replay window, reads the facts in its writer transaction, runs the check chain (`LinkChecks` /
+/// `ChargeChecks`) and applies the verdict with its idempotency record → the (signed) response. GetCharge, a read,
+/// checks `sent_at` before reading. Business rules live in GatewayPolicy; this type
 /// only composes the stages and maps their outcomes to SPEC §3 statuses.
 public final class BankGatewayService: Sendable {
     public static let serviceName = BankGatewayMethods.serviceName
@@ -25,8 +27,7 @@ public final class BankGatewayService: Sendable {
     private let receipts: ReceiptSigner
     private let clock: @Sendable () -> Int64
     private let logger: Logger
-    private let fraudAlerts: Counter
-    private let decisions: Counter
+    private let metrics: GatewayMetrics
 
     /// `linkChecks` / `chargeChecks` default to the SPEC chains; tests (and the conformance suite's "broken
     /// gateway" check) compose others. There is no switch for that in the shipped binary. `directory` is shared
@@ -36,7 +37,8 @@ public final class BankGatewayService: Sendable {
         chargeChecks: ChargeChecks = .standard, rateLimiter: BankRateLimiter = BankRateLimiter(),
         directory: BankDirectory = BankDirectory(),
         clock: @escaping @Sendable () -> Int64 = WalletStore.systemClock,
-        logger: Logger = Logger(label: "bankgw.bank-service")
+        logger: Logger = Logger(label: "bankgw.bank-service"),
+        metrics: GatewayMetrics = GatewayMetrics()
     ) {
         self.store = store
         self.receipts = receipts
@@ -46,43 +48,66 @@ public final class BankGatewayService: Sendable {
         self.directory = directory
         self.clock = clock
         self.logger = logger
-        self.fraudAlerts = Counter(label: "bankgw_fraud_alerts_total")
-        self.decisions = Counter(label: "bankgw_bank_requests_total")
+        self.metrics = metrics
     }
 
     public var services: RPCServices {
         var services = RPCServices()
         services.register(BankGatewayMethods.linkAccount, .unaryAsync { [self] request, context in
             let link = try MessageCoding.decode(LinkAccountRequest.self, from: request)
-            let bank = try await admit(link.header, context)
-            let outcome = try await walletCall(link.header) {
+            let trace = requestTrace(link.header, context)
+            let bank = try await admit(link.header, context, trace)
+            let digest = try bodyDigest(link)
+            let outcome = try await walletCall(link.header, trace) {
                 try await store.submitLink(
-                    link, bankCode: bank, bodyDigest: try digest(link), linkCodeHash: Digest.sha256(link.linkCode),
-                    decide: { [linkChecks] facts in linkChecks.evaluate(facts) }
+                    link, bankCode: bank, bodyDigest: digest.sha256, legacyBodyDigest: digest.legacySHA256,
+                    freshness: freshness(link.header), linkCodeMAC: store.linkCodeMAC(of: link.linkCode),
+                    decide: { [linkChecks, metrics] facts in
+                        let verdict = linkChecks.evaluate(facts)
+                        metrics.decided(verdict, bank: bank, operation: "link")
+                        return verdict
+                    }
                 )
             }
+            trace.logger.info("link decided", metadata: [
+                "decision": "\(outcome.response.decision)", "reason": "\(outcome.response.declineReason)",
+            ])
             if outcome.walletLinkingJustLocked {
-                raiseFraudAlert("wallet locked for linking after 5 declined links in a row", link.header,
-                                ["wallet": "\(link.walletAccountID)"])
+                raiseAlert(rule: "link.locked", severity: "HIGH",
+                           "wallet locked for linking after 5 declined links in a row", trace,
+                           ["wallet": "\(link.walletAccountID)"])
             }
             return try MessageCoding.encode(outcome.response, context: context)
         })
         services.register(BankGatewayMethods.charge, .unaryAsync { [self] request, context in
             let charge = try MessageCoding.decode(ChargeRequest.self, from: request)
-            let bank = try await admit(charge.header, context)
-            let response = try await walletCall(charge.header) {
+            let trace = requestTrace(charge.header, context)
+            let bank = try await admit(charge.header, context, trace)
+            let digest = try bodyDigest(charge)
+            let response = try await walletCall(charge.header, trace) {
                 try await store.submitCharge(
-                    charge, bankCode: bank, bodyDigest: try digest(charge),
-                    decide: { [chargeChecks] facts in chargeChecks.evaluate(facts) },
+                    charge, bankCode: bank, bodyDigest: digest.sha256, legacyBodyDigest: digest.legacySHA256,
+                    freshness: freshness(charge.header),
+                    decide: { [chargeChecks, metrics] facts in
+                        let verdict = chargeChecks.evaluate(facts)
+                        metrics.decided(verdict, bank: bank, operation: "charge")
+                        return verdict
+                    },
                     sign: { [receipts] response in receipts.seal(response) }
                 )
             }
+            trace.logger.info("charge decided", metadata: [
+                "charge_id": "\(response.chargeID)", "decision": "\(response.decision)",
+                "reason": "\(response.declineReason)", "amount_yen": "\(charge.amountYen)",
+            ])
             return try MessageCoding.encode(response, context: context, capacityHint: 160)
         })
         services.register(BankGatewayMethods.getCharge, .unaryAsync { [self] request, context in
             let get = try MessageCoding.decode(GetChargeRequest.self, from: request)
-            let bank = try await admit(get.header, context)
-            let found = try await walletCall(get.header) {
+            let trace = requestTrace(get.header, context)
+            let bank = try await admit(get.header, context, trace)
+            if let stale = freshness(get.header) { throw stale.status }
+            let found = try await walletCall(get.header, trace) {
                 try await store.charge(bankCode: bank, requestID: get.originalRequestID)
             }
             guard let found else {
@@ -92,25 +117,35 @@ public final class BankGatewayService: Sendable {
         })
         services.register(BankGatewayMethods.unlink, .unaryAsync { [self] request, context in
             let unlink = try MessageCoding.decode(UnlinkRequest.self, from: request)
-            let bank = try await admit(unlink.header, context)
-            let response = try await walletCall(unlink.header) {
+            let trace = requestTrace(unlink.header, context)
+            let bank = try await admit(unlink.header, context, trace)
+            let digest = try bodyDigest(unlink)
+            let outcome = try await walletCall(unlink.header, trace) {
                 try await store.unlink(
                     linkID: unlink.linkID, bankCode: bank, requestID: unlink.header.requestID,
-                    bodyDigest: try digest(unlink), reason: unlink.reason
+                    bodyDigest: digest.sha256, legacyBodyDigest: digest.legacySHA256,
+                    freshness: freshness(unlink.header), reason: unlink.reason
                 )
             }
-            if UnlinkReason.freezesCharges(unlink.reason) {
-                raiseFraudAlert("unlink for fraud: charges to the wallet frozen until reviewed", unlink.header,
-                                ["link": "\(unlink.linkID)"])
+            trace.logger.info("unlink answered", metadata: [
+                "link_id": "\(unlink.linkID)", "unlinked": "\(outcome.response.unlinked)",
+            ])
+            if outcome.walletChargesJustFrozen {
+                raiseAlert(rule: "unlink.fraud", severity: "HIGH",
+                           "unlink for fraud: charges to the wallet frozen until reviewed", trace,
+                           ["link": "\(unlink.linkID)"])
             }
-            return try MessageCoding.encode(response, context: context, capacityHint: 8)
+            return try MessageCoding.encode(outcome.response, context: context, capacityHint: 8)
         })
         return services
     }
 
-    /// SPEC §3 before any wallet work: who is calling, whether the header speaks for them, freshness, rate.
-    /// Returns the bank code the request is for.
-    private func admit(_ header: RequestHeader, _ context: RPCCallContext) async throws(GRPCStatus) -> String {
+    /// SPEC §3 before any wallet work: who is calling, whether the header speaks for them, registry, rate.
+    /// Returns the bank code the request is for. Freshness is not judged here: a stored request is answered
+    /// whatever its `sent_at` (the wallet core applies `freshness` only to new acts).
+    private func admit(
+        _ header: RequestHeader, _ context: RPCCallContext, _ trace: RequestTrace
+    ) async throws(GRPCStatus) -> String {
         guard let peer = context.peer else {
             throw GRPCStatus(.permissionDenied, "a partner client certificate is required")
         }
@@ -119,35 +154,61 @@ public final class BankGatewayService: Sendable {
         case .bank(let code): caller = .bank(code: code)
         case .operatorName(let name): caller = .operatorName(name)
         }
-        if let rejection = RequestChecks.bankRequest(caller: caller, header: header, nowUnixMs: clock()) {
+        if let rejection = RequestChecks.bankService(caller: caller, headerBankCode: header.bankCode) {
             throw rejection.status
         }
         let bank: BankDirectory.Entry?
         do {
             bank = try await directory.entry(for: header.bankCode, store: store)
         } catch {
-            throw error.status
+            throw storeStatus(error, header)
         }
-        guard let bank else {
-            throw GRPCStatus(.permissionDenied, "bank \(header.bankCode) is not registered with the gateway")
-        }
-        if let rejection = rateLimiter.admit(bankCode: header.bankCode, maxRequestsPerSecond: bank.maxRequestsPerSecond) {
+        // An unregistered code (a partner certificate for a bank not in the registry) is rate-limited too, at
+        // `BankDirectory.unregisteredMaxRequestsPerSecond`, so it can neither flood the log nor the store.
+        let rate = bank?.maxRequestsPerSecond ?? BankDirectory.unregisteredMaxRequestsPerSecond
+        if let rejection = rateLimiter.admit(bankCode: header.bankCode, maxRequestsPerSecond: rate) {
+            if bank != nil { metrics.rateLimited(bank: header.bankCode) }
+            trace.logger.notice("rate limited")
             throw rejection.status
+        }
+        guard bank != nil else {
+            throw GRPCStatus(.permissionDenied, "bank \(header.bankCode) is not registered with the gateway")
         }
         return header.bankCode
     }
 
+    /// The replay window (SPEC §3) for `header` now: nil when fresh, else the FAILED_PRECONDITION to send if the
+    /// request turns out to be new.
+    private func freshness(_ header: RequestHeader) -> Rejection? {
+        RequestChecks.replayWindow(sentAtUnixMs: header.sentAtUnixMs, nowUnixMs: clock())
+    }
+
+    /// A wallet-store failure as the bank sees it: a plain UNAVAILABLE; the SQLite details go to the log only.
+    private func storeStatus(_ error: WalletError, _ header: RequestHeader) -> GRPCStatus {
+        switch error {
+        case .storeUnavailable, .overloaded, .invariantViolated:
+            logger.error(
+                "wallet store: \(error)",
+                metadata: ["bank": "\(header.bankCode)", "request_id": "\(header.requestID)"])
+        default:
+            break
+        }
+        return error.status
+    }
+
     /// Runs a wallet-core call, mapping its errors to statuses (and raising the fraud alert of SPEC §3).
     private func walletCall<T>(
-        _ header: RequestHeader, _ body: () async throws -> T
+        _ header: RequestHeader, _ trace: RequestTrace, _ body: () async throws -> T
     ) async throws(GRPCStatus) -> T {
         do {
-            return try await body()
+            // The trace id rides into the audit entries this request writes (`AuditTrace`).
+            return try await AuditTrace.$traceID.withValue(trace.context.traceID) { try await body() }
         } catch let error as WalletError {
             if case .duplicateRequestDifferentBody = error {
-                raiseFraudAlert("request_id reused with a different body", header, [:])
+                raiseAlert(rule: "idempotency.conflict", severity: "MEDIUM", "request_id reused with a different body",
+                           trace, [:])
             }
-            throw error.status
+            throw storeStatus(error, header)
         } catch let status as GRPCStatus {
             throw status
         } catch {
@@ -156,24 +217,65 @@ public final class BankGatewayService: Sendable {
         }
     }
 
-    /// The idempotency digest: SHA-256 of the request's canonical protobuf-c encoding (field order and unknown
-    /// fields on the wire do not change it; the content does).
-    private func digest<M: WireMessage>(_ message: M) throws(WalletError) -> [UInt8] {
+    /// The idempotency digest (SPEC §3: "the same body" is the request with `header.sent_at_unix_ms` left out):
+    /// SHA-256 of the canonical protobuf-c encoding with `sent_at` zeroed (field order and unknown fields on the
+    /// wire do not change it; the content does), and the whole request's digest that records stored before
+    /// migration `v4-idempotency-digest-version` hold.
+    private func bodyDigest<M: BankRequestMessage>(_ message: M) throws(GRPCStatus) -> BodyDigest {
         do {
-            return Digest.sha256(try message.wireBytes())
+            var withoutSentAt = message
+            withoutSentAt.header.sentAtUnixMs = 0
+            return BodyDigest(
+                sha256: Digest.sha256(try withoutSentAt.wireBytes()),
+                legacySHA256: Digest.sha256(try message.wireBytes()))
         } catch {
             // A decoded request always re-encodes (the fuzzer checks exactly that).
-            throw .invariantViolated("could not re-encode \(M.protoName): \(error)")
+            logger.error("could not re-encode \(M.protoName): \(error)")
+            throw GRPCStatus(.internal, "internal error")
         }
     }
 
-    private func raiseFraudAlert(_ what: String, _ header: RequestHeader, _ extra: Logger.Metadata) {
-        fraudAlerts.increment()
-        var metadata: Logger.Metadata = ["bank": "\(header.bankCode)", "request_id": "\(header.requestID)"]
+    /// The request's trace (its `traceparent`, else a new one) and a logger carrying bank, request_id and
+    /// trace_id. A malformed `traceparent` is ignored (W3C), counted and logged at debug without its text.
+    private func requestTrace(_ header: RequestHeader, _ context: RPCCallContext) -> RequestTrace {
+        let (trace, ignored) = TraceContext.forRequest(traceparent: context.traceparent)
+        var logger = self.logger
+        logger[metadataKey: "bank"] = "\(header.bankCode)"
+        logger[metadataKey: "request_id"] = "\(header.requestID)"
+        logger[metadataKey: "trace_id"] = "\(trace.traceID)"
+        logger[metadataKey: "method"] = "\(context.path)"
+        if ignored {
+            metrics.traceparentIgnored()
+            logger.debug("malformed traceparent ignored; a new trace was started")
+        }
+        return RequestTrace(context: trace, logger: logger)
+    }
+
+    /// SPEC §8 alert (records arrive with the desk's alert store; today a log line and the alert metrics).
+    private func raiseAlert(
+        rule: String, severity: String, _ what: String, _ trace: RequestTrace, _ extra: Logger.Metadata
+    ) {
+        metrics.alertRaised(rule: rule, severity: severity)
+        var metadata: Logger.Metadata = ["rule": "\(rule)", "severity": "\(severity)"]
         metadata.merge(extra) { first, _ in first }
-        logger.error("FRAUD ALERT: \(what)", metadata: metadata)
+        trace.logger.error("FRAUD ALERT: \(what)", metadata: metadata)
     }
 }
+
+/// One request's trace context and its logger (bank, request_id, trace_id in every line).
+struct RequestTrace: Sendable {
+    var context: TraceContext
+    var logger: Logger
+}
+
+/// A bank request with the SPEC §2 `RequestHeader` (its `sent_at` is left out of the idempotency digest).
+protocol BankRequestMessage: WireMessage {
+    var header: RequestHeader { get set }
+}
+
+extension LinkAccountRequest: BankRequestMessage {}
+extension ChargeRequest: BankRequestMessage {}
+extension UnlinkRequest: BankRequestMessage {}
 
 extension Rejection {
     var status: GRPCStatus {
@@ -197,7 +299,9 @@ extension WalletError {
         case .notFound: return GRPCStatus(.notFound, description)
         case .failedPrecondition: return GRPCStatus(.failedPrecondition, description)
         case .invalidArgument: return GRPCStatus(.invalidArgument, description)
-        case .overloaded, .storeUnavailable: return GRPCStatus(.unavailable, description)
+        // The bank gets a plain message; what SQLite said is in the log (`storeStatus`).
+        case .overloaded: return GRPCStatus(.unavailable, "the gateway is busy; retry")
+        case .storeUnavailable: return GRPCStatus(.unavailable, "the wallet store is unavailable; retry")
         case .invariantViolated: return GRPCStatus(.internal, "internal error")
         }
     }
