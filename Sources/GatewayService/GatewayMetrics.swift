@@ -35,6 +35,8 @@ public final class GatewayMetrics: Sendable {
         public static let ruleFirings = "bankgw_rule_firings_total"
         public static let alertsRaised = "bankgw_alerts_raised_total"
         public static let traceparentIgnored = "bankgw_traceparent_ignored_total"
+        /// SIGHUP reloads of the TLS material by `result` (`ok`, `failed`): a failed one keeps the old CRL.
+        public static let tlsReloads = "bankgw_tls_reloads_total"
     }
 
     /// Severities of SPEC §8, the values of `bankgw_alerts_open{severity}`.
@@ -73,6 +75,15 @@ public final class GatewayMetrics: Sendable {
         Meter(label: Name.streamsOpen, factory: factory).set(0)
         Meter(label: Name.writerQueueDepth, factory: factory).set(0)
         Counter(label: Name.traceparentIgnored, factory: factory).increment(by: 0)
+        for result in ["ok", "failed"] {
+            Counter(label: Name.tlsReloads, dimensions: [("result", result)], factory: factory).increment(by: 0)
+        }
+    }
+
+    /// One SIGHUP reload of the TLS material, counted by its result.
+    public func tlsReloaded(succeeded: Bool) {
+        Counter(label: Name.tlsReloads, dimensions: [("result", succeeded ? "ok" : "failed")], factory: factory)
+            .increment()
     }
 
     /// The Prometheus text exposition of every metric.
