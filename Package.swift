@@ -95,7 +95,7 @@ let package = Package(
             name: "GatewayService",
             dependencies: [
                 "GatewayTLS", "GatewayRPC", "GatewayWire", "GatewayPolicy", "WalletCore", "GatewayCrypto",
-                "CBankGatewayProtos",
+                "Conformance", "CBankGatewayProtos",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -122,6 +122,18 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
+        // Development and benchmark helpers, kept out of the production stages: the test.Echo service (transport
+        // tests and benchmarks) and the TLS handler benchmark (`bankgw pki bench-tls`).
+        .target(
+            name: "DevelopmentSupport",
+            dependencies: [
+                "GatewayRPC", "GatewayTLS",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         // The per-bank conformance suite (SPEC §7 `bankgw conformance`): a client of the gateway, like a bank.
         .target(
             name: "Conformance",
@@ -135,7 +147,7 @@ let package = Package(
             name: "bankgw",
             dependencies: [
                 "GatewayService", "GatewayTLS", "GatewayRPC", "GatewayWire", "GatewayPolicy", "WalletCore", "Conformance",
-                "GatewayConsole", "GatewayCrypto",
+                "GatewayConsole", "GatewayCrypto", "DevelopmentSupport",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
@@ -164,8 +176,10 @@ let package = Package(
             ],
             path: "Tests/Fuzz/RPCFuzz"
         ),
-        .executableTarget(name: "ConfigFuzz", dependencies: ["GatewayService", "FuzzSupport"], path: "Tests/Fuzz/ConfigFuzz"),
-        .executableTarget(name: "WireJSONFuzz", dependencies: ["GatewayWire", "FuzzSupport"], path: "Tests/Fuzz/WireJSONFuzz"),
+        .executableTarget(
+            name: "ConfigFuzz", dependencies: ["GatewayService", "FuzzSupport"], path: "Tests/Fuzz/ConfigFuzz"),
+        .executableTarget(
+            name: "WireJSONFuzz", dependencies: ["GatewayWire", "FuzzSupport"], path: "Tests/Fuzz/WireJSONFuzz"),
 
         // `make bench`: the codec's figures (release build).
         .executableTarget(
@@ -179,6 +193,8 @@ let package = Package(
         .testTarget(
             name: "GatewayTLSTests",
             dependencies: [
+                "GatewayCrypto",
+                "DevelopmentSupport",
                 "GatewayTLS", "COpenSSL",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
@@ -189,6 +205,7 @@ let package = Package(
         .testTarget(
             name: "GatewayRPCTests",
             dependencies: [
+                "DevelopmentSupport",
                 "GatewayRPC", "GatewayTLS",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -210,7 +227,8 @@ let package = Package(
         .testTarget(
             name: "GatewayServiceTests",
             dependencies: [
-                "GatewayService", "GatewayWire", "GatewayRPC", "GatewayTLS", "WalletCore",
+                "GatewayService", "GatewayWire", "GatewayRPC", "GatewayTLS", "WalletCore", "GatewayCrypto",
+                "Conformance",
                 .product(name: "NIOCore", package: "swift-nio"),
             ]
         ),

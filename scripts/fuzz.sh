@@ -7,6 +7,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 build=${FUZZ_BUILD:-.build-fuzz}
+# A crash should end the run with libFuzzer's report, not wait in the Swift backtracer.
+export SWIFT_BACKTRACE=enable=no
 # name:corpus:max_len
 targets=(WireFuzz:wire:70000 RPCFuzz:rpc:70200 ConfigFuzz:config:8192 WireJSONFuzz:wirejson:8192)
 for t in "${targets[@]}"; do

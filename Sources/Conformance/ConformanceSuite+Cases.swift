@@ -116,6 +116,29 @@ extension ConformanceSuite {
                     return Observation(got: status.description, passed: false)
                 }
             },
+            Case(
+                name: "receipt.binds_request", specReference: "§2 ChargeResponse 6-10, §5 receipts",
+                expected: "request_id, bank_code, link_id, amount_yen of the request; a 16-hex receipt_key_id"
+            ) { [self] in
+                let (_, link) = try await linkedWallet()
+                let request = ChargeRequest(
+                    header: header(), linkID: link, amountYen: 1_234, customerAuth: strongAuth())
+                switch await charge(request) {
+                case .success(let response):
+                    let keyIDOK = response.receiptKeyID.count == 16
+                        && response.receiptKeyID.allSatisfy { "0123456789abcdef".contains($0) }
+                    let bound = response.requestID == request.header.requestID
+                        && response.bankCode == request.header.bankCode && response.linkID == request.linkID
+                        && response.amountYen == request.amountYen
+                    return Observation(
+                        got: "request_id=\(response.requestID) bank_code=\(response.bankCode) "
+                            + "link_id=\(response.linkID) amount_yen=\(response.amountYen) "
+                            + "receipt_key_id=\(response.receiptKeyID)",
+                        passed: bound && keyIDOK && configuration.verifyReceipt(response))
+                case .failure(let status):
+                    return Observation(got: status.description, passed: false)
+                }
+            },
         ]
     }
 

@@ -1,3 +1,4 @@
+import GatewayCrypto
 import GatewayRPC
 import GatewayTLS
 import GatewayWire
@@ -110,11 +111,16 @@ public final class ConformanceSuite: Sendable {
         var what: String
     }
 
+    /// `RUN_ID CASE_NAME` of the case running in this task: every request it sends carries it (SPEC §4 witness).
+    @TaskLocal static var witnessTag: String?
+
     private func execute(_ testCase: Case) async -> CaseResult {
         let start = ConformanceClock.monotonicNs()
         let observation: Observation
         do {
-            observation = try await testCase.body()
+            observation = try await Self.$witnessTag.withValue("\(configuration.runID) \(testCase.name)") {
+                try await testCase.body()
+            }
         } catch let failure as SetupFailure {
             observation = Observation(got: "set-up failed: \(failure.what)", passed: false)
         } catch {
@@ -135,6 +141,14 @@ public final class ConformanceSuite: Sendable {
         record.reportSHA256Hex = report.reportSHA256Hex
         record.bankIdentity = report.bankIdentity
         record.failedCases = report.failedCases
+        record.runID = report.runID
+        // The bank's half of the mutual check: the report signed with the key of the certificate the run used.
+        do {
+            let key = try PrivateKey.loadPEM(path: configuration.target.bankKeyPath)
+            record.reportSignature = key.signSHA256(try record.bankSignedBytes())
+        } catch {
+            throw .setupFailed("cannot sign the report with \(configuration.target.bankKeyPath): \(error)")
+        }
         var request = RecordConformanceRequest()
         request.record = record
         if case .failure(let status) = await admin.call(

@@ -77,7 +77,8 @@ final class GatewayConnection: Sendable {
 
     /// A unary call with exactly these request bytes (malformed and oversized messages on purpose).
     func callRaw(_ path: String, _ body: RPCRequestBody) async -> RPCCallResult {
-        await rpc.unary(path: path, request: body, timeout: timeout)
+        let tag = ConformanceSuite.witnessTag.map { [(ConformanceWitnessing.metadataName, $0)] } ?? []
+        return await rpc.unary(path: path, request: body, timeout: timeout, metadata: tag)
     }
 
     static func decode<Response: WireMessage>(_ result: RPCCallResult, as: Response.Type) -> Result<

@@ -46,6 +46,17 @@ public final class PrivateKey: @unchecked Sendable {
         }
     }
 
+    /// The public key of a DER SubjectPublicKeyInfo (a certificate's key, e.g. a bank's from its handshake).
+    public static func publicKey(spkiDER der: [UInt8]) throws(CryptoError) -> PrivateKey {
+        OpenSSLErrorQueue.clear()
+        let key: OpaquePointer? = der.withUnsafeBufferPointer { buffer in
+            var cursor: UnsafePointer<UInt8>? = buffer.baseAddress
+            return d2i_PUBKEY(nil, &cursor, buffer.count)
+        }
+        guard let key else { throw CryptoError("not a DER SubjectPublicKeyInfo", openSSL: OpenSSLErrorQueue.drain()) }
+        return PrivateKey(taking: key, publicOnly: true)
+    }
+
     private static func withFileBIO<T>(
         _ path: String, _ body: (OpaquePointer) throws(CryptoError) -> T
     ) throws(CryptoError) -> T {

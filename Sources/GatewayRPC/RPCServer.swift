@@ -106,8 +106,9 @@ public final class RPCServer: Sendable {
                 // The caps, checked before any TLS or HTTP/2 work is spent on the newcomer.
                 let id = ObjectIdentifier(channel)
                 let address = channel.remoteAddress?.ipAddress ?? "unknown"
+                let handshake = configureSecurity != nil
                 let admission = connections.withLockedValue {
-                    $0.admit(id, channel: channel, address: address, handshake: configureSecurity != nil, limits: limits)
+                    $0.admit(id, channel: channel, address: address, handshake: handshake, limits: limits)
                 }
                 if case .refused(let why) = admission {
                     events.connectionRefused()
@@ -122,8 +123,10 @@ public final class RPCServer: Sendable {
                 return channel.eventLoop.makeCompletedFuture {
                     try configureSecurity?(channel)
                     if admission == .handshaking {
-                        try channel.pipeline.syncOperations.addHandler(
-                            HandshakeAdmission { connections.withLockedValue { $0.handshakeCompleted(id, limits: limits) } })
+                        let promoter = HandshakeAdmission {
+                            connections.withLockedValue { $0.handshakeCompleted(id, limits: limits) }
+                        }
+                        try channel.pipeline.syncOperations.addHandler(promoter)
                     }
                     try Self.configureHTTP2(
                         channel: channel, services: services, limits: limits, logger: logger, events: events)

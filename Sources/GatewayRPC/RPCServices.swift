@@ -27,6 +27,22 @@ public struct RPCCallContext: Sendable {
     }
 }
 
+/// A call's request headers as the observer sees them.
+public struct RPCObservedRequest: Sendable {
+    public let peer: PeerIdentity?
+    public let peerPublicKeyDER: [UInt8]
+    public let path: String
+    /// Request metadata by lower-case name (first value of each; pseudo-headers left out).
+    public let metadata: [String: String]
+
+    public init(peer: PeerIdentity?, peerPublicKeyDER: [UInt8], path: String, metadata: [String: String]) {
+        self.peer = peer
+        self.peerPublicKeyDER = peerPublicKeyDER
+        self.path = path
+        self.metadata = metadata
+    }
+}
+
 /// What a listener reports about its connections and calls, for metrics. Every hook runs on an event loop and must
 /// be fast; labels passed are bounded (`method` is a registered path or `"unknown"`).
 public struct RPCServerEvents: Sendable {
@@ -94,6 +110,9 @@ public struct RPCRequestStream: AsyncSequence, Sendable {
 /// h2c probe port only `grpc.health.v1.Health` (SPEC §1).
 public struct RPCServices: Sendable {
     private var methods: [String: RPCMethodHandler] = [:]
+    /// Sees the request headers of every call on the listener, before any check (also calls that are refused
+    /// later for their headers or bytes). The conformance witness uses it (SPEC §4). Must be fast: event loop.
+    public var requestObserver: (@Sendable (RPCObservedRequest) -> Void)?
 
     public init() {}
 
@@ -108,6 +127,7 @@ public struct RPCServices: Sendable {
 
     /// Every method of `other` added to this set (the TLS listener = business services + health).
     public mutating func merge(_ other: RPCServices) {
+        if requestObserver == nil { requestObserver = other.requestObserver }
         for (path, handler) in other.methods {
             precondition(methods[path] == nil, "\(path) registered twice")
             methods[path] = handler

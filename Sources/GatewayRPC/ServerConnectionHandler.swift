@@ -13,6 +13,12 @@ final class RPCConnectionState: @unchecked Sendable {
         set { eventLoop.preconditionInEventLoop(); _peer = newValue }
     }
     private var _peer: PeerIdentity?
+    /// The verified peer's DER SubjectPublicKeyInfo (from `TLSHandshakeCompleted`); empty on the h2c listener.
+    var peerPublicKeyDER: [UInt8] {
+        get { eventLoop.preconditionInEventLoop(); return _peerPublicKeyDER }
+        set { eventLoop.preconditionInEventLoop(); _peerPublicKeyDER = newValue }
+    }
+    private var _peerPublicKeyDER: [UInt8] = []
 
     /// Server-streaming calls in flight (Health.Watch): they never end by themselves, so a drain ends them with
     /// UNAVAILABLE rather than holding the connection open for the whole grace period.
@@ -272,6 +278,7 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
         switch event {
         case let handshake as TLSHandshakeCompleted:
             connection.peer = handshake.identity
+            connection.peerPublicKeyDER = handshake.peerPublicKeyDER
         default:
             break
         }

@@ -40,10 +40,10 @@ final class ServerStreamHandler: ChannelInboundHandler {
         events: RPCServerEvents = RPCServerEvents()
     ) {
         self.call = ServerCallStateMachine(services: services, maxRequestMessageBytes: limits.maxMessageBytes)
+        self.services = services
         self.connection = connection
         self.limits = limits
         self.logger = logger
-        self.services = services
         self.events = events
     }
 
@@ -68,6 +68,15 @@ final class ServerStreamHandler: ChannelInboundHandler {
                 path = headers.headers.first(name: ":path") ?? ""
                 traceparent = headers.headers.first(name: "traceparent")
                 startedAt = ContinuousClock.now
+                if let observe = services.requestObserver {
+                    var metadata: [String: String] = [:]
+                    for (name, value, _) in headers.headers where !name.hasPrefix(":") && metadata[name] == nil {
+                        metadata[name] = value
+                    }
+                    observe(RPCObservedRequest(
+                        peer: connection.peer, peerPublicKeyDER: connection.peerPublicKeyDER, path: path,
+                        metadata: metadata))
+                }
             }
             self.perform(call.receiveHeaders(headers.headers, endStream: headers.endStream))
         case .data(let data):

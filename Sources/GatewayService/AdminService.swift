@@ -15,6 +15,8 @@ public final class AdminService: Sendable {
     let store: WalletStore
     let receipts: ReceiptSigner
     private let directory: BankDirectory?
+    /// What RecordConformance checks a run against (SPEC §4); it must also be the TLS listener's request observer.
+    private let witness: ConformanceWitness
     private let clock: @Sendable () -> Int64
     private let logger: Logger
 
@@ -22,11 +24,13 @@ public final class AdminService: Sendable {
     /// change; share it with `BankGatewayService` and the TLS stage.
     public init(
         store: WalletStore, receipts: ReceiptSigner, directory: BankDirectory? = nil,
+        witness: ConformanceWitness = ConformanceWitness(),
         clock: @escaping @Sendable () -> Int64 = WalletStore.systemClock, logger: Logger = Logger(label: "bankgw.admin")
     ) {
         self.store = store
         self.receipts = receipts
         self.directory = directory
+        self.witness = witness
         self.clock = clock
         self.logger = logger
     }
@@ -104,9 +108,10 @@ public final class AdminService: Sendable {
                 audit: AuditContext(actor: actor, reason: request.reason))
             return try await Self.bank(store, request.bankCode)
         }
-        register(&services, AdminMethods.recordConformance) { [store, clock] request, actor in
+        register(&services, AdminMethods.recordConformance) { [store, clock, witness] request, actor in
             // The gateway stamps who recorded it and when; the suite's own claims are kept in the detail.
             var record = request.record!
+            try witness.verify(record)
             record.operatorName = actor
             record.recordedAtUnixMs = clock()
             let detail = "report_sha256=\(record.reportSHA256Hex) passed=\(record.casesPassed) "

@@ -101,8 +101,12 @@ public final class GatewayAssembly: Sendable {
             directory: directory, clock: options.clock, logger: Logger(label: "bankgw.bank-service"),
             metrics: metrics
         ).services
-        let admin = AdminService(store: store, receipts: receipts, directory: directory, clock: options.clock)
+        // SPEC §4: RecordConformance accepts only runs the TLS listener saw over the bank's certificate.
+        let witness = ConformanceWitness()
+        let admin = AdminService(
+            store: store, receipts: receipts, directory: directory, witness: witness, clock: options.clock)
         services.merge(admin.services)
+        services.requestObserver = { head in witness.observe(head) }
         // SPEC §8 `tls.refusals`: refused handshakes per client address, raised as alerts off the handshake path.
         let refusals = TLSRefusalMonitor(thresholds: configuration.monitoring, clock: options.clock) { signal in
             Task { try? await store.raiseAlert(signal) }

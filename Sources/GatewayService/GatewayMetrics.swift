@@ -28,7 +28,6 @@ public final class GatewayMetrics: Sendable {
         public static let alertsOpen = "bankgw_alerts_open"
         public static let holdsOpen = "bankgw_holds_open"
         // Beyond SPEC §10, for on-call:
-        public static let tlsReloads = "bankgw_tls_reloads_total"
         public static let tlsHandshakeDuration = "bankgw_tls_handshake_seconds"
         public static let streamsOpen = "bankgw_streams_open"
         public static let connectionsRefused = "bankgw_connections_refused_total"
@@ -36,6 +35,8 @@ public final class GatewayMetrics: Sendable {
         public static let ruleFirings = "bankgw_rule_firings_total"
         public static let alertsRaised = "bankgw_alerts_raised_total"
         public static let traceparentIgnored = "bankgw_traceparent_ignored_total"
+        /// SIGHUP reloads of the TLS material by `result` (`ok`, `failed`): a failed one keeps the old CRL.
+        public static let tlsReloads = "bankgw_tls_reloads_total"
     }
 
     /// Severities of SPEC §8, the values of `bankgw_alerts_open{severity}`.
@@ -74,6 +75,15 @@ public final class GatewayMetrics: Sendable {
         Meter(label: Name.streamsOpen, factory: factory).set(0)
         Meter(label: Name.writerQueueDepth, factory: factory).set(0)
         Counter(label: Name.traceparentIgnored, factory: factory).increment(by: 0)
+        for result in ["ok", "failed"] {
+            Counter(label: Name.tlsReloads, dimensions: [("result", result)], factory: factory).increment(by: 0)
+        }
+    }
+
+    /// One SIGHUP reload of the TLS material, counted by its result.
+    public func tlsReloaded(succeeded: Bool) {
+        Counter(label: Name.tlsReloads, dimensions: [("result", succeeded ? "ok" : "failed")], factory: factory)
+            .increment()
     }
 
     /// The Prometheus text exposition of every metric.
@@ -105,16 +115,6 @@ public final class GatewayMetrics: Sendable {
         let connections = Meter(label: Name.connections, dimensions: [("port", "metrics")], factory: factory)
         let refused = Counter(label: Name.connectionsRefused, dimensions: [("port", "metrics")], factory: factory)
         return ({ opened in opened ? connections.increment() : connections.decrement() }, { refused.increment() })
-    }
-
-    /// SIGHUP reloads of the TLS material, `bankgw_tls_reloads_total{result="ok"|"failed"}`: a failed reload keeps
-    /// the old CRL and certificates, so it must show (and alert).
-    func tlsReloadEvents() -> @Sendable (_ succeeded: Bool) -> Void {
-        let reloads = Counter(label: Name.tlsReloads, dimensions: [("result", "ok")], factory: factory)
-        let failed = Counter(label: Name.tlsReloads, dimensions: [("result", "failed")], factory: factory)
-        reloads.increment(by: 0)
-        failed.increment(by: 0)
-        return { succeeded in (succeeded ? reloads : failed).increment() }
     }
 
     public func tlsEvents() -> TLSServerEvents {

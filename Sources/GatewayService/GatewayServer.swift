@@ -94,8 +94,9 @@ public final class GatewayServer: Service, Sendable {
             throw error
         }
         // SIGHUP: a failed reload is logged at error by the context and counted here, so it alerts.
-        let reloaded = self.metrics.tlsReloadEvents()
-        let reload = tls.reloadOnHangup(onResult: reloaded)
+        let reload = tls.reloadOnHangup { [metrics = self.metrics] succeeded in
+            metrics.tlsReloaded(succeeded: succeeded)
+        }
         health.setAll(.serving)
         logger.info(
             "BankGateway serving",

@@ -36,15 +36,16 @@ final class Certificate: @unchecked Sendable {
     }
 
     /// SHA-256 over the DER SubjectPublicKeyInfo: the value a bank's pin is compared with.
-    var spkiSHA256: [UInt8] {
+    var spkiSHA256: [UInt8] { Digest.sha256(spkiDER) }
+
+    /// The DER SubjectPublicKeyInfo.
+    var spkiDER: [UInt8] {
         guard let key = X509_get_X509_PUBKEY(pointer) else { return [] }
         var der: UnsafeMutablePointer<UInt8>? = nil
         let length = i2d_X509_PUBKEY(key, &der)
         guard length > 0, let der else { return [] }
         defer { CRYPTO_free(der, #fileID, #line) }
-        var digest = [UInt8](repeating: 0, count: Int(SHA256_DIGEST_LENGTH))
-        SHA256(der, Int(length), &digest)
-        return digest
+        return Array(UnsafeBufferPointer(start: der, count: Int(length)))
     }
 
     /// The URI subject alternative names, in certificate order.

@@ -22,9 +22,13 @@ public struct TLSHandshakeCompleted: Sendable, Hashable {
     public var identity: PeerIdentity
     /// The negotiated ALPN protocol (always `h2` on the server: anything else fails the handshake).
     public var alpn: String?
+    /// The verified leaf's DER SubjectPublicKeyInfo: what a bank's signatures (its conformance report, SPEC §4)
+    /// are checked against.
+    public var peerPublicKeyDER: [UInt8]
 
-    public init(identity: PeerIdentity, alpn: String?) {
+    public init(identity: PeerIdentity, alpn: String?, peerPublicKeyDER: [UInt8] = []) {
         self.identity = identity
         self.alpn = alpn
+        self.peerPublicKeyDER = peerPublicKeyDER
     }
 }

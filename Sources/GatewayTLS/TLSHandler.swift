@@ -254,7 +254,7 @@ public final class TLSHandler: ChannelDuplexHandler, RemovableChannelHandler {
                 return .failure(.handshakeFailed(
                     reason: "ALPN \(alpn ?? "none") is not \(serverApplicationProtocol)", []))
             }
-            return .success(TLSHandshakeCompleted(identity: identity, alpn: alpn))
+            return .success(TLSHandshakeCompleted(identity: identity, alpn: alpn, peerPublicKeyDER: leaf.spkiDER))
         case .client(let serverName, let offered):
             guard connection.verifyResultIsOK else {
                 return .failure(.handshakeFailed(reason: "server certificate not verified", []))

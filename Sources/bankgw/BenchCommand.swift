@@ -1,3 +1,4 @@
+import DevelopmentSupport
 import ArgumentParser
 import Dispatch
 import Foundation

@@ -24,6 +24,17 @@ final class ConformanceSuiteTests: XCTestCase {
         XCTAssertEqual(report.reportSHA256Hex.count, 64)
         XCTAssertEqual(report.junitXML.components(separatedBy: "<testcase ").count - 1, report.results.count)
         XCTAssertTrue(report.text.hasSuffix("PASSED: \(report.results.count) passed, 0 failed\n"), report.text)
+        // The gateway knows the suite's cases (it requires each to be witnessed), and it recorded this run.
+        XCTAssertEqual(report.results.map(\.name), ConformanceWitnessing.caseNames)
+    }
+
+    func testAWitnessedSignedRunIsRecordedAsPassing() async throws {
+        let gateway = try await InProcessGateway.start(linkChecks: .standard)
+        let report = try await ConformanceSuite.run(gateway.configuration(bank: "0005"))
+        let recorded = try await gateway.store.bankRecord(code: "0005")
+        await gateway.stop()
+        XCTAssertTrue(report.passed, report.text)
+        XCTAssertNotNil(recorded?.lastPassingConformanceAtUnixMs, "the witnessed, signed run counts")
     }
 
     func testEveryCaseIsInTheAuditorsChecklist() async throws {

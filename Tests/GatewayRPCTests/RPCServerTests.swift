@@ -1,3 +1,4 @@
+import DevelopmentSupport
 import GatewayTLS
 import NIOConcurrencyHelpers
 import NIOCore

@@ -1,3 +1,4 @@
+import GatewayCrypto
 import GatewayTLS
 import NIOCore
 import NIOEmbedded
@@ -42,9 +43,13 @@ final class TLSHandlerEmbeddedTests: XCTestCase {
     private let serverRecord = PipelineRecorder()
     private let clientRecord = PipelineRecorder()
 
+    /// The SPKI SHA-256 of the client's certificate, which the announcement's key must hash to.
+    private var bankSPKISHA256: [UInt8] = []
+
     override func setUpWithError() throws {
         pki = try TestPKI()
         let bank = try pki.bank("9900")
+        bankSPKISHA256 = bank.credential.spkiSHA256
         let serverContext = try TLSServerContext(configuration: pki.serverConfiguration())
         let clientContext = try TLSClientContext(
             configuration: TLSClientConfiguration(
@@ -92,9 +97,16 @@ final class TLSHandlerEmbeddedTests: XCTestCase {
         client.write(ByteBuffer(string: "hello"), promise: nil)
         client.flush()
         try interact()
+        // The announcement carries the verified leaf's public key (SPKI DER): the bank's certificate key.
+        guard case .serverHandshake(let announced)? = serverRecord.entries.first else {
+            return XCTFail("no handshake announced first: \(serverRecord.entries)")
+        }
+        XCTAssertEqual(Digest.sha256(announced.peerPublicKeyDER), bankSPKISHA256)
         XCTAssertEqual(
             serverRecord.entries,
-            [.serverHandshake(TLSHandshakeCompleted(identity: .bank(code: "9900"), alpn: "h2")), .data(Array("hello".utf8))])
+            [.serverHandshake(TLSHandshakeCompleted(identity: .bank(code: "9900"), alpn: "h2",
+                                                    peerPublicKeyDER: announced.peerPublicKeyDER)),
+             .data(Array("hello".utf8))])
         XCTAssertEqual(
             clientRecord.entries.first, .clientHandshake(TLSClientHandshakeCompleted(verifiedServerName: "localhost", alpn: "h2")))
     }

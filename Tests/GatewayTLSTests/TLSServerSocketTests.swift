@@ -1,4 +1,5 @@
 import Foundation
+import GatewayCrypto
 import GatewayTLS
 import NIOCore
 import NIOPosix
@@ -44,11 +45,16 @@ final class TLSServerSocketTests: XCTestCase {
 
     func testBankCertificateCompletesWithALPNh2AndTheBankIdentity() throws {
         try start()
-        let result = try pki.python(port: server.port, client: pki.bank("0001"), size: 100)
+        let bank = try pki.bank("0001")
+        let result = try pki.python(port: server.port, client: bank, size: 100)
         XCTAssertEqual(result.alpn, "h2")
         XCTAssertEqual(result.echo_ok, true, "\(result)")
         XCTAssertEqual(result.clean_close, true, "\(result)")
-        XCTAssertEqual(server.record.identities, [TLSHandshakeCompleted(identity: .bank(code: "0001"), alpn: "h2")])
+        let key = server.record.identities.first?.peerPublicKeyDER ?? []
+        XCTAssertEqual(Digest.sha256(key), bank.credential.spkiSHA256, "the announced key is the certificate's")
+        XCTAssertEqual(
+            server.record.identities,
+            [TLSHandshakeCompleted(identity: .bank(code: "0001"), alpn: "h2", peerPublicKeyDER: key)])
         XCTAssertEqual(server.record.errors, [])
     }
 

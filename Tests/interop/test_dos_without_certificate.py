@@ -19,7 +19,7 @@ from test_bank_service import now_ms
 MAX_WATCHERS = 1_024  # HealthService.maxWatchers, per listener
 HANDSHAKES_PER_ADDRESS = 32  # RPCServerLimits.maxHandshakingConnectionsPerAddress
 METRICS_CONNECTIONS = 64  # MetricsEndpoint.maxConnections
-METRICS_IDLE_SECONDS = 10  # MetricsEndpoint.idleTimeout
+METRICS_IDLE_SECONDS = 30  # MetricsEndpointLimits.idleTimeout
 
 
 @pytest.fixture

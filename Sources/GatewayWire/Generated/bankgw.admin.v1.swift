@@ -545,11 +545,15 @@ public struct ConformanceRecord: Sendable, Hashable {
     /// Filled by the gateway.
     public var recordedAtUnixMs: Int64
     public var failedCases: [String]
+    /// SPEC §4: the run the gateway witnessed (the suite's requests carry it), and the bank's signature (its
+    /// certificate key) over this record encoded with fields 6, 8 and 11 empty.
+    public var runID: String
+    public var reportSignature: [UInt8]
 
     public init(
         bankCode: String = "", passed: Bool = false, casesPassed: Int32 = 0, casesFailed: Int32 = 0,
         reportSHA256Hex: String = "", operatorName: String = "", bankIdentity: String = "",
-        recordedAtUnixMs: Int64 = 0, failedCases: [String] = []
+        recordedAtUnixMs: Int64 = 0, failedCases: [String] = [], runID: String = "", reportSignature: [UInt8] = []
     ) {
         self.bankCode = bankCode
         self.passed = passed
@@ -560,6 +564,8 @@ public struct ConformanceRecord: Sendable, Hashable {
         self.bankIdentity = bankIdentity
         self.recordedAtUnixMs = recordedAtUnixMs
         self.failedCases = failedCases
+        self.runID = runID
+        self.reportSignature = reportSignature
     }
 
     /// Proto names of the fields, for error paths and the SPEC field rules.
@@ -573,6 +579,8 @@ public struct ConformanceRecord: Sendable, Hashable {
         public static let bankIdentity = "bank_identity"
         public static let recordedAtUnixMs = "recorded_at_unix_ms"
         public static let failedCases = "failed_cases"
+        public static let runID = "run_id"
+        public static let reportSignature = "report_signature"
     }
 }
 
@@ -592,7 +600,9 @@ extension ConformanceRecord: WireMessage, ProtobufCBinding {
             operatorName: r.string(c.operator_),
             bankIdentity: r.string(c.bank_identity),
             recordedAtUnixMs: c.recorded_at_unix_ms,
-            failedCases: r.strings(c.n_failed_cases, c.failed_cases)
+            failedCases: r.strings(c.n_failed_cases, c.failed_cases),
+            runID: r.string(c.run_id),
+            reportSignature: r.bytes(c.report_signature)
         )
     }
 
@@ -607,6 +617,8 @@ extension ConformanceRecord: WireMessage, ProtobufCBinding {
         w.setString(&c.pointee.bank_identity, bankIdentity, Field.bankIdentity)
         c.pointee.recorded_at_unix_ms = recordedAtUnixMs
         w.setStrings(&c.pointee.n_failed_cases, &c.pointee.failed_cases, failedCases, Field.failedCases)
+        w.setString(&c.pointee.run_id, runID, Field.runID)
+        w.setBytes(&c.pointee.report_signature, reportSignature)
     }
 
     /// What this binding assumes of the protoc-c struct; `WireBindings.mismatches` checks it against the
@@ -666,6 +678,18 @@ extension ConformanceRecord: WireMessage, ProtobufCBinding {
                 number: 9, name: "failed_cases", type: PROTOBUF_C_TYPE_STRING, label: PROTOBUF_C_LABEL_REPEATED,
                 offset: MemoryLayout<Bankgw__Admin__V1__ConformanceRecord>.offset(of: \.failed_cases),
                 quantifierOffset: MemoryLayout<Bankgw__Admin__V1__ConformanceRecord>.offset(of: \.n_failed_cases),
+                referencedType: nil
+            ),
+            BindingTable.Field(
+                number: 10, name: "run_id", type: PROTOBUF_C_TYPE_STRING, label: PROTOBUF_C_LABEL_NONE,
+                offset: MemoryLayout<Bankgw__Admin__V1__ConformanceRecord>.offset(of: \.run_id),
+                quantifierOffset: nil,
+                referencedType: nil
+            ),
+            BindingTable.Field(
+                number: 11, name: "report_signature", type: PROTOBUF_C_TYPE_BYTES, label: PROTOBUF_C_LABEL_NONE,
+                offset: MemoryLayout<Bankgw__Admin__V1__ConformanceRecord>.offset(of: \.report_signature),
+                quantifierOffset: nil,
                 referencedType: nil
             ),
         ]

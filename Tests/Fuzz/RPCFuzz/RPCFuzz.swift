@@ -32,6 +32,8 @@ func fuzzOne(_ bytes: UnsafeRawBufferPointer) {
         let text = String(decoding: line, as: UTF8.self)
         guard let colon = text.dropFirst().firstIndex(of: ":") else { continue }
         let name = String(text[..<colon]).lowercased()
+        // NIOHPACK's decoder only hands on ASCII header names (validated headers); HPACKHeaders.add traps on others.
+        guard name.utf8.allSatisfy({ $0 > 0x20 && $0 < 0x7F }) else { continue }
         let value = String(text[text.index(after: colon)...].drop { $0 == " " })
         headers.add(name: name, value: value)
         if name == "grpc-timeout", let timeout = GRPCTimeout.parse(value) {

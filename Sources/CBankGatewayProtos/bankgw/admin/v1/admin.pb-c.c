@@ -1994,7 +1994,7 @@ const ProtobufCMessageDescriptor bankgw__admin__v1__bank_profile__descriptor =
   (ProtobufCMessageInit) bankgw__admin__v1__bank_profile__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor bankgw__admin__v1__conformance_record__field_descriptors[9] =
+static const ProtobufCFieldDescriptor bankgw__admin__v1__conformance_record__field_descriptors[11] =
 {
   {
     "bank_code",
@@ -2104,6 +2104,30 @@ static const ProtobufCFieldDescriptor bankgw__admin__v1__conformance_record__fie
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "run_id",
+    10,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Bankgw__Admin__V1__ConformanceRecord, run_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "report_signature",
+    11,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BYTES,
+    0,   /* quantifier_offset */
+    offsetof(Bankgw__Admin__V1__ConformanceRecord, report_signature),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned bankgw__admin__v1__conformance_record__field_indices_by_name[] = {
   0,   /* field[0] = bank_code */
@@ -2115,11 +2139,13 @@ static const unsigned bankgw__admin__v1__conformance_record__field_indices_by_na
   1,   /* field[1] = passed */
   7,   /* field[7] = recorded_at_unix_ms */
   4,   /* field[4] = report_sha256_hex */
+  10,   /* field[10] = report_signature */
+  9,   /* field[9] = run_id */
 };
 static const ProtobufCIntRange bankgw__admin__v1__conformance_record__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 9 }
+  { 0, 11 }
 };
 const ProtobufCMessageDescriptor bankgw__admin__v1__conformance_record__descriptor =
 {
@@ -2129,7 +2155,7 @@ const ProtobufCMessageDescriptor bankgw__admin__v1__conformance_record__descript
   "Bankgw__Admin__V1__ConformanceRecord",
   "bankgw.admin.v1",
   sizeof(Bankgw__Admin__V1__ConformanceRecord),
-  9,
+  11,
   bankgw__admin__v1__conformance_record__field_descriptors,
   bankgw__admin__v1__conformance_record__field_indices_by_name,
   1,  bankgw__admin__v1__conformance_record__number_ranges,

@@ -276,10 +276,16 @@ struct  Bankgw__Admin__V1__ConformanceRecord
   int64_t recorded_at_unix_ms;
   size_t n_failed_cases;
   char **failed_cases;
+  /*
+   * SPEC §4: the run the gateway witnessed (the suite's requests carry it), and the bank's signature (its
+   * certificate key) over this record encoded with fields 6, 8 and 11 empty.
+   */
+  char *run_id;
+  ProtobufCBinaryData report_signature;
 };
 #define BANKGW__ADMIN__V1__CONFORMANCE_RECORD__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&bankgw__admin__v1__conformance_record__descriptor) \
-    , (char *)protobuf_c_empty_string, 0, 0, 0, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, 0,NULL }
+    , (char *)protobuf_c_empty_string, 0, 0, 0, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, 0,NULL, (char *)protobuf_c_empty_string, {0,NULL} }
 
 
 /*

@@ -1,3 +1,5 @@
+import GatewayRPC
+import GatewayTLS
 import Foundation
 import NIOConcurrencyHelpers
 import NIOCore

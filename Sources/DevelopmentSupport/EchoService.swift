@@ -1,3 +1,5 @@
+import GatewayRPC
+import GatewayTLS
 import NIOCore
 
 /// `test.Echo`: a service that exercises the transport alone, with no codec or policy behind it. `bankgw bench
