@@ -1,4 +1,5 @@
 import ArgumentParser
+import GatewayCrypto
 
 /// `bankgw`: the gateway and its operator tools (SPEC §7).
 ///
@@ -22,4 +23,10 @@ struct BankGW: AsyncParsableCommand {
             AuditCommand.self,
         ]
     )
+
+    /// OpenSSL is initialised first, without its exit-time cleanup (`OpenSSLLibrary`), then the command runs.
+    static func main() async {
+        OpenSSLLibrary.initialize()
+        await main(nil)
+    }
 }
