@@ -1,4 +1,4 @@
-import COpenSSL
+import GatewayCrypto
 import GatewayPolicy
 import GatewayRPC
 import GatewayTLS
@@ -11,8 +11,6 @@ import WalletCore
 /// reason, which it audits in the same transaction.
 public final class AdminService: Sendable {
     public static let serviceName = AdminMethods.serviceName
-    /// A link code lives 10 minutes (SPEC §2).
-    public static let linkCodeLifetimeMs: Int64 = 10 * 60_000
 
     private let store: WalletStore
     private let receipts: ReceiptSigner
@@ -101,9 +99,9 @@ public final class AdminService: Sendable {
         }
         register(&services, AdminMethods.issueLinkCode) { [store, clock] request, actor in
             let code = LinkCode.generate()
-            let expires = clock() + Self.linkCodeLifetimeMs
+            let expires = clock() + LinkRules.linkCodeLifetimeMs
             try await store.issueLinkCode(
-                walletID: request.walletAccountID, codeSHA256: Digest.sha256(code), expiresAtUnixMs: expires,
+                walletID: request.walletAccountID, codeMAC: store.linkCodeMAC(of: code), expiresAtUnixMs: expires,
                 audit: AuditContext(actor: actor, reason: "link code issued"))
             return IssueLinkCodeResponse(linkCode: code, expiresAtUnixMs: expires)
         }
@@ -123,12 +121,12 @@ public final class AdminService: Sendable {
         register(&services, AdminMethods.releaseHold) { [store, receipts] request, actor in
             AdminHold(try await store.releaseHold(
                 chargeID: request.chargeID, audit: AuditContext(actor: actor, reason: request.reason),
-                sign: { receipts.sign($0) }))
+                sign: { receipts.seal($0) }))
         }
         register(&services, AdminMethods.rejectHold) { [store, receipts] request, actor in
             AdminHold(try await store.rejectHold(
                 chargeID: request.chargeID, audit: AuditContext(actor: actor, reason: request.reason),
-                sign: { receipts.sign($0) }))
+                sign: { receipts.seal($0) }))
         }
         return services
     }
@@ -175,9 +173,7 @@ enum LinkCode {
     static let alphabet = Array("23456789ABCDEFGHJKMNPQRSTUVWXYZ".utf8)
 
     static func generate() -> String {
-        var random = [UInt8](repeating: 0, count: 8)
-        let ok = random.withUnsafeMutableBufferPointer { RAND_bytes($0.baseAddress, Int32($0.count)) }
-        precondition(ok == 1, "RAND_bytes failed: the CSPRNG is unavailable")
+        let random = SecureRandom.bytes(8)
         // Rejection sampling would remove the modulo bias (256 % 31 = 8); at 8 characters it moves the odds of a
         // guess by under 4 % of an already negligible number, so plain modulo keeps the code simple.
         var chars = random.map { alphabet[Int($0) % alphabet.count] }

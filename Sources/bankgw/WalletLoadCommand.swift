@@ -31,11 +31,12 @@ struct WalletLoad: Sendable {
             if try await store.wallet(id: walletID) == nil {
                 try await store.registerWallet(id: walletID, isTest: true, audit: audit)
                 try await store.issueLinkCode(
-                    walletID: walletID, codeSHA256: codeHash, expiresAtUnixMs: WalletStore.systemClock() + 600_000,
+                    walletID: walletID, codeMAC: codeHash,
+                    expiresAtUnixMs: WalletStore.systemClock() + LinkRules.linkCodeLifetimeMs,
                     audit: audit)
             }
             let outcome = try await store.submitLink(
-                request, bankCode: bankCode, bodyDigest: digest(request.header.requestID), linkCodeHash: codeHash,
+                request, bankCode: bankCode, bodyDigest: digest(request.header.requestID), linkCodeMAC: codeHash,
                 decide: { _ in .approve })
             guard outcome.response.decision == .approved else {
                 throw ValidationError("load wallet \(walletID) could not be linked: \(outcome.response)")
@@ -65,8 +66,11 @@ struct WalletLoad: Sendable {
     }
 
     /// A stand-in receipt (not a signature): the fields it covers, so a changed replay would show.
-    static let sign: @Sendable (ChargeResponse) -> [UInt8] = { response in
-        Array("load:\(response.decision.rawValue):\(response.chargeID):\(response.processedAtUnixMs)".utf8)
+    static let sign: @Sendable (ChargeResponse) -> ChargeResponse = { response in
+        var sealed = response
+        sealed.receiptSignature = Array(
+            "load:\(response.decision.rawValue):\(response.chargeID):\(response.processedAtUnixMs)".utf8)
+        return sealed
     }
 }
 

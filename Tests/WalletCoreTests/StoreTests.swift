@@ -130,7 +130,8 @@ final class StoreTests: XCTestCase {
         XCTAssertEqual(healthy.checks.map(\.name), [
             "database-integrity", "balances-match-transfers", "debits-equal-credits", "wallet-balance-within-cap",
             "approved-charge-has-one-transfer", "transfer-matches-charge", "charge-has-one-idempotency-record",
-            "charged-totals-match-transfers",
+            "charged-totals-match-transfers", "holds-have-one-pending-transfer", "reservations-match-pending-transfers",
+            "wallet-balance-plus-reservations-within-cap", "one-active-link-per-token",
         ])
 
         // A balance edited behind the ledger's back.

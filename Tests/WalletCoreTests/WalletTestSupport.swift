@@ -41,7 +41,7 @@ final class TemporaryDirectory {
 let operatorAudit = AuditContext(actor: "operator/test", reason: "test")
 
 /// 2026-11-24 12:00 Tokyo.
-let noonTokyo = TokyoCalendar.unixMs(year: 2026, month: 11, day: 24, hour: 12)
+let noonTokyo = TokyoTime.unixMs(year: 2026, month: 11, day: 24, hour: 12)
 
 func digest(_ text: String) -> [UInt8] {
     // Not SHA-256 (the caller computes that); any stable 32 bytes per body do for the store.
@@ -52,11 +52,16 @@ func digest(_ text: String) -> [UInt8] {
 
 func codeHash(_ seed: UInt8) -> [UInt8] { [UInt8](repeating: seed, count: 32) }
 
-/// A signature that depends on every signed field, so a replay that changed anything would show.
-let testSign: @Sendable (ChargeResponse) -> [UInt8] = { response in
+/// A seal whose signature depends on every signed field (1-4, 6-10), so a replay that changed anything would show.
+let testSign: @Sendable (ChargeResponse) -> ChargeResponse = { response in
     precondition(response.receiptSignature.isEmpty, "sign sees the response with field 5 empty")
-    return Array("sig:\(response.decision.rawValue):\(response.chargeID):\(response.declineReason.rawValue):"
-        .utf8) + withUnsafeBytes(of: response.processedAtUnixMs.bigEndian, Array.init)
+    var sealed = response
+    sealed.receiptKeyID = "test-key"
+    sealed.receiptSignature = Array(
+        "sig:\(response.decision.rawValue):\(response.chargeID):\(response.declineReason.rawValue):".utf8)
+        + withUnsafeBytes(of: response.processedAtUnixMs.bigEndian, Array.init)
+        + Array(":\(response.requestID):\(response.bankCode):\(response.linkID):\(response.amountYen):test-key".utf8)
+    return sealed
 }
 
 let approveAll: @Sendable (ChargeAttemptFacts) -> Verdict = { _ in .approve }
@@ -72,13 +77,13 @@ extension WalletStore {
         walletID: String, bank: String = "9900", token: String, code: UInt8, requestID: String? = nil
     ) async throws -> String {
         try await issueLinkCode(
-            walletID: walletID, codeSHA256: codeHash(code), expiresAtUnixMs: clock() + 5 * 60_000,
+            walletID: walletID, codeMAC: codeHash(code), expiresAtUnixMs: clock() + 5 * 60_000,
             audit: operatorAudit)
         let request = LinkAccountRequest(
             header: RequestHeader(bankCode: bank, requestID: requestID ?? "link-\(walletID)-\(code)"),
             walletAccountID: walletID, linkCode: "code\(code)", bankAccountToken: token)
         let outcome = try await submitLink(
-            request, bankCode: bank, bodyDigest: digest("link\(walletID)\(code)\(token)"), linkCodeHash: codeHash(code),
+            request, bankCode: bank, bodyDigest: digest("link\(walletID)\(code)\(token)"), linkCodeMAC: codeHash(code),
             decide: { _ in .approve })
         XCTAssertEqual(outcome.response.decision, .approved)
         return outcome.response.linkID
@@ -111,4 +116,17 @@ func XCTAssertThrowsWalletError<T>(
     } catch {
         XCTFail("unexpected \(error)", file: file, line: line)
     }
+}
+
+/// The wallet core refused a verdict that breaks its invariants (`.invariantViolated`), writing nothing.
+func XCTAssertThrowsInvariantViolation<T>(
+    _ expression: @autoclosure () async throws -> T, file: StaticString = #filePath, line: UInt = #line
+) async {
+    var violated = false
+    do {
+        _ = try await expression()
+    } catch let error as WalletError {
+        if case .invariantViolated = error { violated = true }
+    } catch {}
+    XCTAssertTrue(violated, "expected an invariant violation", file: file, line: line)
 }
