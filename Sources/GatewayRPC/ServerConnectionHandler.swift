@@ -223,9 +223,8 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
         case .sendQuiesceGoAwayAndPing:
             idleTimer?.cancel()
             idleTimer = nil
-            let goAway = HTTP2Frame(
-                streamID: .rootStream, payload: .goAway(lastStreamID: .maxID, errorCode: .noError, opaqueData: nil))
-            context.write(self.wrapOutboundOut(goAway), promise: nil)
+            // Below NIOHTTP2, which would otherwise refuse the streams already on their way (QuiesceGoAwayWriter).
+            context.triggerUserOutboundEvent(QuiesceGoAwayWriter.Request(), promise: nil)
             let ping = HTTP2Frame(streamID: .rootStream, payload: .ping(Self.quiescePingData, ack: false))
             context.writeAndFlush(self.wrapOutboundOut(ping), promise: nil)
             let bound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
