@@ -516,7 +516,12 @@ def emit_message(out, reg, f, full, m, swift):
                 const = f"{cupper}__{upper_snake(g.oneof.name)}_{upper_snake(fld.name)}"
                 expr = read_expr(fld, info, f"c.{info.c}", f"Field.{info.name}")
                 out.append(f"        case {const}:")
-                out.append(f"            {g.name} = .{info.name}({expr})")
+                line = f"            {g.name} = .{info.name}({expr})"
+                if len(line) > 120:
+                    out.append(f"            {g.name} = .{info.name}(")
+                    out.append(f"                {expr})")
+                else:
+                    out.append(line)
             out.append("        default:")
             out.append(f"            {g.name} = nil")
             out.append("        }")
@@ -564,7 +569,12 @@ def emit_message(out, reg, f, full, m, swift):
                 for fld, info in g.members:
                     const = f"{cupper}__{upper_snake(g.oneof.name)}_{upper_snake(fld.name)}"
                     out.append(f"        case .{info.name}(let value)?:")
-                    out.append(f"            c.pointee.{g.c}_case = {const}")
+                    line = f"            c.pointee.{g.c}_case = {const}"
+                    if len(line) > 120:
+                        out.append(f"            c.pointee.{g.c}_case =")
+                        out.append(f"                {const}")
+                    else:
+                        out.append(line)
                     out.append("            " + write_stmt(fld, info, "value", f"Field.{info.name}", oneof=True))
                 out.append("        case nil:")
                 out.append("            break")

@@ -158,6 +158,7 @@ public final class RPCServer: Sendable {
                         services: services, connection: connection, limits: limits, logger: logger, events: events))
             }
         }
+        try channel.pipeline.syncOperations.addHandler(QuiesceGoAwayWriter())
         try channel.pipeline.syncOperations.addHandler(http2)
         try channel.pipeline.syncOperations.addHandler(connectionHandler)
         try channel.pipeline.syncOperations.addHandler(RootStreamSink())

@@ -6,6 +6,9 @@ import NIOHTTP2
 
 /// Serves one gRPC call in its HTTP/2 child channel: unwraps frames, asks `ServerCallStateMachine`, performs the
 /// action. Synchronous handlers run inline on the event loop; async ones in a Task whose outcome hops back here.
+/// What the call knows (path, deadline, traceparent, when it began, receive limit, whether the client still sends)
+/// lives in the machine; this handler holds only the effects' handles: the channel context, the one timer, the
+/// handler's task and, for a bidirectional call, the end of its request stream.
 final class ServerStreamHandler: ChannelInboundHandler {
     typealias InboundIn = HTTP2Frame.FramePayload
     typealias OutboundOut = HTTP2Frame.FramePayload
@@ -15,31 +18,21 @@ final class ServerStreamHandler: ChannelInboundHandler {
     private let limits: RPCServerLimits
     private let logger: Logger
     private var context: ChannelHandlerContext!
-    /// The request-receipt limit, then the caller's deadline: one timer at a time.
+    /// The timer the machine asked for (`armTimer`): the request-receipt limit, then the caller's deadline.
     private var timer: Scheduled<Void>?
-    private var deadline: NIODeadline = .distantFuture
-    /// When the request message must be complete (`maxRequestReceiveTime` after HEADERS). The timer for it is armed
-    /// lazily at the end of a read, only when the request is still incomplete: a unary request usually arrives in
-    /// the same read as its HEADERS, and a timer armed and cancelled per call is measurable at 50k calls/s.
-    private var receiveBy: NIODeadline?
     private var handlerTask: Task<Void, Never>?
-    /// Where a bidirectional call's request messages go.
+    /// Where a bidirectional call's request messages go (`deliverRequests`).
     private var requests: AsyncThrowingStream<ByteBuffer, any Error>.Continuation?
-    private var path: String = ""
-    /// The client half-closed (or reset): after our status there is nothing left to refuse.
-    private var inboundClosed = false
     private let services: RPCServices
     private let events: RPCServerEvents
-    /// The caller's `traceparent` metadata, handed to the handler unparsed.
-    private var traceparent: String?
-    /// When the request headers arrived (for the call-duration metric); nil until then and after it is reported.
-    private var startedAt: ContinuousClock.Instant?
 
     init(
         services: RPCServices, connection: RPCConnectionState, limits: RPCServerLimits, logger: Logger,
         events: RPCServerEvents = RPCServerEvents()
     ) {
-        self.call = ServerCallStateMachine(services: services, maxRequestMessageBytes: limits.maxMessageBytes)
+        self.call = ServerCallStateMachine(
+            services: services, maxRequestMessageBytes: limits.maxMessageBytes,
+            maxRequestReceiveTime: limits.maxRequestReceiveTime)
         self.services = services
         self.connection = connection
         self.limits = limits
@@ -63,24 +56,19 @@ final class ServerStreamHandler: ChannelInboundHandler {
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         switch self.unwrapInboundIn(data) {
         case .headers(let headers):
-            if headers.endStream { inboundClosed = true }
-            if path.isEmpty {
-                path = headers.headers.first(name: ":path") ?? ""
-                traceparent = headers.headers.first(name: "traceparent")
-                startedAt = ContinuousClock.now
-                if let observe = services.requestObserver {
-                    var metadata: [String: String] = [:]
-                    for (name, value, _) in headers.headers where !name.hasPrefix(":") && metadata[name] == nil {
-                        metadata[name] = value
-                    }
-                    observe(RPCObservedRequest(
-                        peer: connection.peer, peerPublicKeyDER: connection.peerPublicKeyDER, path: path,
-                        metadata: metadata))
+            // The request's own headers (not client trailers): the observer sees them before the call runs
+            // (the conformance witness, SPEC §4).
+            if call.call == nil, !call.isClosed, let observe = services.requestObserver {
+                var metadata: [String: String] = [:]
+                for (name, value, _) in headers.headers where !name.hasPrefix(":") && metadata[name] == nil {
+                    metadata[name] = value
                 }
+                observe(RPCObservedRequest(
+                    peer: connection.peer, peerPublicKeyDER: connection.peerPublicKeyDER,
+                    path: headers.headers.first(name: ":path") ?? "", metadata: metadata))
             }
             self.perform(call.receiveHeaders(headers.headers, endStream: headers.endStream))
         case .data(let data):
-            if data.endStream { inboundClosed = true }
             guard case .byteBuffer(let bytes) = data.data else {
                 // Inbound DATA from NIOHTTP2 is always a ByteBuffer; a file region would be our bug.
                 assertionFailure("inbound DATA as a file region")
@@ -88,7 +76,6 @@ final class ServerStreamHandler: ChannelInboundHandler {
             }
             self.perform(call.receiveData(bytes, endStream: data.endStream))
         case .rstStream:
-            inboundClosed = true
             self.perform(call.streamClosed())
         default:
             break  // PRIORITY, WINDOW_UPDATE: NIOHTTP2 handles them; nothing for the call.
@@ -96,14 +83,11 @@ final class ServerStreamHandler: ChannelInboundHandler {
     }
 
     func channelReadComplete(context: ChannelHandlerContext) {
-        if let receiveBy, timer == nil, !call.isClosed {
-            self.armTimer(at: min(deadline, receiveBy))
-        }
+        self.perform(call.readComplete())
         context.fireChannelReadComplete()
     }
 
     func channelInactive(context: ChannelHandlerContext) {
-        inboundClosed = true
         self.cancelTimer()
         self.perform(call.streamClosed())
         context.fireChannelInactive()
@@ -117,22 +101,21 @@ final class ServerStreamHandler: ChannelInboundHandler {
 
     // MARK: Actions
 
-    private func perform(_ action: ServerCallStateMachine.Action) {
+    /// Does what the machine asked. `written`: a streaming handler's send, completed when its message is written
+    /// (failed when the machine says the call is over).
+    private func perform(_ action: ServerCallStateMachine.Action, written: EventLoopPromise<Void>? = nil) {
+        if let written, !action.isSendMessage { written.fail(GRPCStatus(.cancelled, "the call is over")) }
         switch action {
-        case .none:
+        case .none, .awaitRequest:
             break
-        case .awaitRequest(let timeout):
-            let now = NIODeadline.now()
-            if let timeout { deadline = now + timeout }
-            receiveBy = now + limits.maxRequestReceiveTime
+        case .armTimer(let when):
+            self.armTimer(at: when)
         case .invoke(let handler, let request):
             self.cancelTimer()
-            receiveBy = nil
             self.invoke(handler, request: request)
-        case .invokeBidirectional(let handler, let timeout):
-            if let timeout { deadline = NIODeadline.now() + timeout }
+        case .invokeBidirectional(let handler, let requestsEnded):
             self.invokeBidirectional(handler)
-            if inboundClosed { requests?.finish() }  // HEADERS carried END_STREAM: no request messages
+            if requestsEnded { requests?.finish() }  // HEADERS carried END_STREAM: no request messages
         case .deliverRequests(let messages, let end):
             for message in messages {
                 if case .dropped = requests?.yield(message) {
@@ -144,17 +127,16 @@ final class ServerStreamHandler: ChannelInboundHandler {
             }
             if end { requests?.finish() }
         case .sendMessage(let message, let withHeaders):
-            guard let context else { return }
-            if withHeaders { context.write(self.wrapOutboundOut(Self.responseHeaders), promise: nil) }
-            let framed = GRPCMessageFramer.frame(message, allocator: context.channel.allocator)
-            context.writeAndFlush(
-                self.wrapOutboundOut(.data(.init(data: .byteBuffer(framed)))), promise: nil)
+            guard let context else {
+                written?.fail(GRPCStatus(.cancelled, "the call is over"))
+                return
+            }
+            self.write(message, withHeaders: withHeaders, context, promise: written)
+            context.flush()
         case .sendResponse(let message):
             self.cancelTimer()
             guard let context else { return }
-            let framed = GRPCMessageFramer.frame(message, allocator: context.channel.allocator)
-            context.write(self.wrapOutboundOut(Self.responseHeaders), promise: nil)
-            context.write(self.wrapOutboundOut(.data(.init(data: .byteBuffer(framed)))), promise: nil)
+            self.write(message, withHeaders: true, context, promise: nil)
             context.write(self.wrapOutboundOut(Self.okTrailers), promise: nil)
             self.reportFinished(.ok)
             self.endOfResponse(context)
@@ -177,44 +159,63 @@ final class ServerStreamHandler: ChannelInboundHandler {
         }
     }
 
-    /// Reports the call's status and duration once (the status leaves with our END_STREAM).
+    /// Reports the call's status and duration (the status leaves with our END_STREAM; the machine answers
+    /// `sendResponse` or `finish` once per call).
     private func reportFinished(_ code: GRPCStatus.Code) {
-        guard let startedAt else { return }
-        self.startedAt = nil
-        events.callFinished(services.metricLabel(forPath: path), code, ContinuousClock.now - startedAt)
+        guard let ended = call.endedCall, let receivedAt = ended.receivedAt else { return }
+        let elapsed = NIODeadline.now() - receivedAt
+        events.callFinished(
+            services.metricLabel(forPath: ended.path), code, .nanoseconds(elapsed.nanoseconds))
+    }
+
+    /// The one write path of a response message, for unary and streaming handlers alike: the response headers
+    /// first when `withHeaders`, then the message framed as DATA (`promise`: when it is written). Not flushed.
+    private func write(
+        _ message: ByteBuffer, withHeaders: Bool, _ context: ChannelHandlerContext, promise: EventLoopPromise<Void>?
+    ) {
+        if withHeaders { context.write(self.wrapOutboundOut(Self.responseHeaders), promise: nil) }
+        let framed = GRPCMessageFramer.frame(message, allocator: context.channel.allocator)
+        context.write(self.wrapOutboundOut(.data(.init(data: .byteBuffer(framed)))), promise: promise)
     }
 
     /// After our END_STREAM: a client still sending (oversized message, early status) is told to stop with
     /// RST_STREAM(NO_ERROR), as the gRPC spec recommends, so it neither buffers nor waits.
     private func endOfResponse(_ context: ChannelHandlerContext) {
-        if !inboundClosed {
+        if call.peerStillSending {
             context.write(self.wrapOutboundOut(.rstStream(.noError)), promise: nil)
         }
         context.flush()
     }
 
-    private func invoke(_ handler: RPCMethodHandler, request: ByteBuffer) {
+    /// The handler's view of the accepted call.
+    private func callContext(_ accepted: ServerCallStateMachine.Call) -> RPCCallContext {
         var callContext = RPCCallContext(
-            peer: connection.peer, path: path, deadline: deadline, eventLoop: context.eventLoop, logger: logger,
-            remoteAddress: (context.channel.parent ?? context.channel).remoteAddress?.ipAddress)
-        callContext.traceparent = traceparent
+            peer: connection.peer, path: accepted.path, deadline: accepted.deadline, eventLoop: context.eventLoop,
+            logger: logger, remoteAddress: (context.channel.parent ?? context.channel).remoteAddress?.ipAddress)
+        callContext.traceparent = accepted.traceparent
+        return callContext
+    }
+
+    private func invoke(_ handler: RPCMethodHandler, request: ByteBuffer) {
+        let accepted = call.call ?? .init(path: "", deadline: .distantFuture)
+        let callContext = self.callContext(accepted)
+        if case .unary = handler {
+            let starting = call.handlerStarting(synchronous: true)
+            guard case .none = starting else { return self.perform(starting) }
+        } else {
+            self.perform(call.handlerStarting(synchronous: false))
+        }
         switch handler {
         case .unary(let body):
-            // Synchronous: it finishes before any timer could fire, so only a deadline already past matters.
-            if deadline != .distantFuture, NIODeadline.now() >= deadline {
-                self.perform(call.terminate(GRPCStatus(.deadlineExceeded, "deadline exceeded")))
-                return
-            }
             var response = GRPCMessageFramer.makeResponseBuffer(
                 allocator: context.channel.allocator, capacity: limits.responseBufferHintBytes)
             do {
                 try body(request, &response, callContext)
                 self.perform(call.handlerReturned(response))
             } catch {
-                self.perform(call.handlerFinished(self.status(for: error)))
+                self.perform(call.handlerFinished(self.status(for: error, path: accepted.path)))
             }
         case .unaryAsync(let body):
-            self.armTimer(at: deadline)
             let this = NIOLoopBound(self, eventLoop: context.eventLoop)
             let eventLoop = context.eventLoop
             handlerTask = Task {
@@ -225,7 +226,8 @@ final class ServerStreamHandler: ChannelInboundHandler {
                     handler.handlerTask = nil
                     switch result {
                     case .success(let response): handler.perform(handler.call.handlerReturned(response))
-                    case .failure(let error): handler.perform(handler.call.handlerFinished(handler.status(for: error)))
+                    case .failure(let error):
+                        handler.perform(handler.call.handlerFinished(handler.status(for: error, path: accepted.path)))
                     }
                 }
             }
@@ -233,7 +235,6 @@ final class ServerStreamHandler: ChannelInboundHandler {
             assertionFailure("bidirectional calls start at their headers (invokeBidirectional)")
             self.perform(call.terminate(GRPCStatus(.internal, "internal error")))
         case .serverStreaming(let body):
-            self.armTimer(at: deadline)
             let this = NIOLoopBound(self, eventLoop: context.eventLoop)
             connection.addStreamingCall(ObjectIdentifier(self)) {
                 let handler = this.value
@@ -251,19 +252,20 @@ final class ServerStreamHandler: ChannelInboundHandler {
                     handler.handlerTask = nil
                     switch result {
                     case .success: handler.perform(handler.call.handlerFinished(.ok))
-                    case .failure(let error): handler.perform(handler.call.handlerFinished(handler.status(for: error)))
+                    case .failure(let error):
+                        handler.perform(handler.call.handlerFinished(handler.status(for: error, path: accepted.path)))
                     }
                 }
             }
         }
     }
 
+    /// Starts a bidirectional handler at the call's headers: its deadline timer (from the machine), the request
+    /// stream `deliverRequests` feeds, responses through the one send path, and shutdown ends it UNAVAILABLE.
     private func invokeBidirectional(_ handler: RPCMethodHandler) {
-        guard case .bidirectionalStreaming(let body) = handler, let context else { return }
-        var callContext = RPCCallContext(
-            peer: connection.peer, path: path, deadline: deadline, eventLoop: context.eventLoop, logger: logger)
-        callContext.traceparent = traceparent
-        self.armTimer(at: deadline)
+        guard case .bidirectionalStreaming(let body) = handler, let context, let accepted = call.call else { return }
+        let callContext = self.callContext(accepted)
+        self.perform(call.handlerStarting(synchronous: false))
         let (stream, continuation) = AsyncThrowingStream<ByteBuffer, any Error>.makeStream(
             bufferingPolicy: .bufferingOldest(RPCRequestStream.maxBufferedMessages))
         requests = continuation
@@ -287,30 +289,23 @@ final class ServerStreamHandler: ChannelInboundHandler {
                 handler.handlerTask = nil
                 switch result {
                 case .success: handler.perform(handler.call.handlerFinished(.ok))
-                case .failure(let error): handler.perform(handler.call.handlerFinished(handler.status(for: error)))
+                case .failure(let error):
+                    handler.perform(handler.call.handlerFinished(handler.status(for: error, path: accepted.path)))
                 }
             }
         }
     }
 
+    /// A streaming handler's message: through the machine (which knows whether the call is still open and whether
+    /// the response headers went out) to the one write path.
     private func streamSend(_ message: ByteBuffer) -> EventLoopFuture<Void> {
-        guard let context, !call.isClosed else {
-            return (self.context?.eventLoop ?? connection.eventLoop).makeFailedFuture(
-                GRPCStatus(.cancelled, "the call is over"))
-        }
-        let action = call.handlerSends(message)
-        guard case .sendMessage(let message, let withHeaders) = action else {
-            return context.eventLoop.makeFailedFuture(GRPCStatus(.cancelled, "the call is over"))
-        }
-        if withHeaders { context.write(self.wrapOutboundOut(Self.responseHeaders), promise: nil) }
-        let framed = GRPCMessageFramer.frame(message, allocator: context.channel.allocator)
-        let promise = context.eventLoop.makePromise(of: Void.self)
-        context.writeAndFlush(self.wrapOutboundOut(.data(.init(data: .byteBuffer(framed)))), promise: promise)
-        return promise.futureResult
+        let written = (context?.eventLoop ?? connection.eventLoop).makePromise(of: Void.self)
+        self.perform(call.handlerSends(message), written: written)
+        return written.futureResult
     }
 
     /// A handler's error as the caller sees it: its own status, or INTERNAL with the detail kept in our log only.
-    private func status(for error: any Error) -> GRPCStatus {
+    private func status(for error: any Error, path: String) -> GRPCStatus {
         if let status = error as? GRPCStatus { return status }
         if error is CancellationError { return GRPCStatus(.cancelled, "cancelled") }
         logger.error("handler failed", metadata: ["path": "\(path)", "error": "\(String(reflecting: error))"])
@@ -325,10 +320,7 @@ final class ServerStreamHandler: ChannelInboundHandler {
         timer = context.eventLoop.scheduleTask(deadline: when) {
             let handler = this.value
             handler.timer = nil
-            let status = NIODeadline.now() >= handler.deadline
-                ? GRPCStatus(.deadlineExceeded, "deadline exceeded")
-                : GRPCStatus(.deadlineExceeded, "request message not received in time")
-            handler.perform(handler.call.terminate(status))
+            handler.perform(handler.call.timerFired())
         }
     }
 
@@ -356,5 +348,11 @@ final class ServerStreamHandler: ChannelInboundHandler {
         ]
         if !status.message.isEmpty { headers.add(name: "grpc-message", value: GRPCMessageEncoding.encode(status.message)) }
         return .headers(.init(headers: headers, endStream: true))
+    }
+}
+
+extension ServerCallStateMachine.Action {
+    fileprivate var isSendMessage: Bool {
+        if case .sendMessage = self { return true } else { return false }
     }
 }

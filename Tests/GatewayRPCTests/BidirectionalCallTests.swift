@@ -32,10 +32,13 @@ final class BidirectionalCallTests: XCTestCase {
 
     func testHandlerStartsAtTheHeadersAndGetsEachMessageAsItArrives() {
         var m = machine()
-        guard case .invokeBidirectional(_, let timeout) = m.receiveHeaders(headers, endStream: false) else {
+        let start = NIODeadline.uptimeNanoseconds(1_000_000_000)
+        guard case .invokeBidirectional(_, requestsEnded: false) = m.receiveHeaders(
+            headers, endStream: false, now: start)
+        else {
             return XCTFail("a bidirectional call starts at its headers")
         }
-        XCTAssertEqual(timeout, .seconds(5))
+        XCTAssertEqual(m.call?.deadline, start + .seconds(5))
         guard case .deliverRequests(let two, end: false) = m.receiveData(framed("a", "b"), endStream: false) else {
             return XCTFail("two messages delivered")
         }

@@ -18,6 +18,39 @@ private final class FakeHandshake: ChannelInboundHandler {
     }
 }
 
+/// Holds back what the server sends while `held`, so a test can make the client's frames cross the server's: the
+/// client keeps opening streams as if no GOAWAY had been sent. `release()` (on the event loop) delivers the rest.
+private final class InboundGate: ChannelInboundHandler, @unchecked Sendable {
+    typealias InboundIn = ByteBuffer
+    private var held = false
+    private var pending: [NIOAny] = []
+    private var context: ChannelHandlerContext?
+
+    func handlerAdded(context: ChannelHandlerContext) { self.context = context }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        if held { pending.append(data) } else { context.fireChannelRead(data) }
+    }
+
+    func channelReadComplete(context: ChannelHandlerContext) {
+        if !held { context.fireChannelReadComplete() }
+    }
+
+    func hold(on loop: any EventLoop) async throws {
+        try await loop.submit { self.held = true }.get()
+    }
+
+    func release(on loop: any EventLoop) async throws {
+        try await loop.submit {
+            self.held = false
+            guard let context = self.context else { return }
+            for data in self.pending { context.fireChannelRead(data) }
+            self.pending = []
+            context.fireChannelReadComplete()
+        }.get()
+    }
+}
+
 final class RPCServerTests: XCTestCase {
     private func whoAmI() -> RPCServices {
         var s = RPCServices()
@@ -180,19 +213,72 @@ final class RPCServerTests: XCTestCase {
     }
 
     func testGracefulShutdownFinishesInFlightCallsAndRefusesNewOnes() async throws {
-        let server = try await start(EchoService.services)
+        // Echo's Sleep, counting the calls that reached the handler: the drain starts once all 50 are in flight
+        // (a fixed sleep is not enough on a loaded machine, and a stream the client opens after it saw the GOAWAY
+        // is refused by the client's own NIOHTTP2, rightly).
+        let arrived = NIOLockedValueBox(0)
+        var services = EchoService.services
+        services.register(service: "test.Counted", method: "Sleep", .unaryAsync { request, _ in
+            arrived.withLockedValue { $0 += 1 }
+            try await Task.sleep(for: .milliseconds(Int(String(buffer: request)) ?? 0))
+            return request
+        })
+        let server = try await start(services)
         let client = try await connect(server)
-        let head = client.makeRequestHead(path: "/test.Echo/Sleep")
+        let head = client.makeRequestHead(path: "/test.Counted/Sleep")
         let inFlight = (0..<50).map { _ in client.call(head, body: .message(ByteBuffer(string: "300"))) }
-        try await Task.sleep(for: .milliseconds(100))
+        let waitingSince = ContinuousClock.now
+        while arrived.withLockedValue({ $0 }) < 50 {
+            guard ContinuousClock.now - waitingSince < .seconds(10) else {
+                return XCTFail("only \(arrived.withLockedValue { $0 }) of 50 calls reached the server in 10 s")
+            }
+            try await Task.sleep(for: .milliseconds(5))
+        }
         let shutdown = Task { await server.shutdownGracefully(grace: .seconds(5)) }
-        try await Task.sleep(for: .milliseconds(50))
+        // Late: after the client saw the GOAWAY. (A call it sent before that crosses the GOAWAY and is served, as
+        // testCallsCrossingTheFirstGoAwayAreServed shows; on a loaded machine 50 ms need not be enough to see it.)
+        let drainingSince = ContinuousClock.now
+        while !client.isDraining {
+            guard ContinuousClock.now - drainingSince < .seconds(10) else { return XCTFail("no GOAWAY in 10 s") }
+            try await Task.sleep(for: .milliseconds(5))
+        }
         let late = await client.unary(path: "/test.Echo/Echo", message: ByteBuffer(string: "late"))
         XCTAssertEqual(late.status.code, .unavailable, "\(late.status)")
         for call in inFlight {
             let r = try await call.get()
             XCTAssertEqual(r.status.code, .ok, "\(r.status)")
         }
+        await shutdown.value
+        XCTAssertEqual(server.openConnections, 0)
+        await client.close()
+    }
+
+    /// Calls the client sent before it saw the drain's first GOAWAY are served, not refused (NIOHTTP2 refuses every
+    /// new stream after a GOAWAY sent through it: see QuiesceGoAwayWriter); later calls are UNAVAILABLE.
+    func testCallsCrossingTheFirstGoAwayAreServed() async throws {
+        let server = try await start(EchoService.services)
+        let gate = InboundGate()
+        let client = try await RPCClientConnection.connect(host: "127.0.0.1", port: server.port) { channel in
+            try channel.pipeline.syncOperations.addHandler(gate)
+        }
+        let warmUp = await client.unary(path: "/test.Echo/Echo", message: ByteBuffer(string: "up"))
+        XCTAssertEqual(warmUp.status.code, .ok)
+        try await gate.hold(on: client.eventLoop)
+        let shutdown = Task { await server.shutdownGracefully(grace: .seconds(10)) }
+        // The server's GOAWAY and PING are on the wire but unseen: these streams cross them.
+        try await Task.sleep(for: .milliseconds(200))
+        XCTAssertFalse(client.isDraining)
+        let head = client.makeRequestHead(path: "/test.Echo/Sleep")
+        let crossing = (0..<5).map { _ in client.call(head, body: .message(ByteBuffer(string: "100"))) }
+        try await Task.sleep(for: .milliseconds(200))
+        try await gate.release(on: client.eventLoop)
+        for call in crossing {
+            let r = try await call.get()
+            XCTAssertEqual(r.status.code, .ok, "a call sent before the client saw the GOAWAY: \(r.status)")
+        }
+        XCTAssertTrue(client.isDraining)
+        let late = await client.unary(path: "/test.Echo/Echo", message: ByteBuffer(string: "late"))
+        XCTAssertEqual(late.status.code, .unavailable, "\(late.status)")
         await shutdown.value
         XCTAssertEqual(server.openConnections, 0)
         await client.close()

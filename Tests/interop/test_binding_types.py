@@ -85,8 +85,9 @@ def test_a_oneof_case_constant_of_another_oneof_does_not_compile(tmp_path):
     # The `_case` field is a typed C enum: storing the response oneof's constant into the request's case fails.
     result = typecheck(tmp_path, (
         "grpc.reflection.v1.swift",
-        "c.pointee.message_request_case = GRPC__REFLECTION__V1__SERVER_REFLECTION_REQUEST__MESSAGE_REQUEST_LIST_SERVICES",
-        "c.pointee.message_request_case = "
-        "GRPC__REFLECTION__V1__SERVER_REFLECTION_RESPONSE__MESSAGE_RESPONSE_ERROR_RESPONSE"))
+        "c.pointee.message_request_case =\n"
+        "                GRPC__REFLECTION__V1__SERVER_REFLECTION_REQUEST__MESSAGE_REQUEST_LIST_SERVICES\n",
+        "c.pointee.message_request_case =\n"
+        "                GRPC__REFLECTION__V1__SERVER_REFLECTION_RESPONSE__MESSAGE_RESPONSE_ERROR_RESPONSE\n"))
     assert result.returncode != 0
     assert "grpc.reflection.v1.swift" in result.stderr, result.stderr

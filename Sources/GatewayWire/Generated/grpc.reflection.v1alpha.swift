@@ -60,7 +60,8 @@ extension V1AlphaServerReflectionRequest: WireMessage, ProtobufCBinding {
         case GRPC__REFLECTION__V1ALPHA__SERVER_REFLECTION_REQUEST__MESSAGE_REQUEST_FILE_CONTAINING_SYMBOL:
             messageRequest = .fileContainingSymbol(r.string(c.file_containing_symbol))
         case GRPC__REFLECTION__V1ALPHA__SERVER_REFLECTION_REQUEST__MESSAGE_REQUEST_FILE_CONTAINING_EXTENSION:
-            messageRequest = .fileContainingExtension(try r.requiredMessage(c.file_containing_extension, Field.fileContainingExtension))
+            messageRequest = .fileContainingExtension(
+                try r.requiredMessage(c.file_containing_extension, Field.fileContainingExtension))
         case GRPC__REFLECTION__V1ALPHA__SERVER_REFLECTION_REQUEST__MESSAGE_REQUEST_ALL_EXTENSION_NUMBERS_OF_TYPE:
             messageRequest = .allExtensionNumbersOfType(r.string(c.all_extension_numbers_of_type))
         case GRPC__REFLECTION__V1ALPHA__SERVER_REFLECTION_REQUEST__MESSAGE_REQUEST_LIST_SERVICES:
@@ -79,19 +80,24 @@ extension V1AlphaServerReflectionRequest: WireMessage, ProtobufCBinding {
         w.setString(&c.pointee.host, host, Field.host)
         switch messageRequest {
         case .fileByFilename(let value)?:
-            c.pointee.message_request_case = GRPC__REFLECTION__V1ALPHA__SERVER_REFLECTION_REQUEST__MESSAGE_REQUEST_FILE_BY_FILENAME
+            c.pointee.message_request_case =
+                GRPC__REFLECTION__V1ALPHA__SERVER_REFLECTION_REQUEST__MESSAGE_REQUEST_FILE_BY_FILENAME
             w.setOneofString(&c.pointee.file_by_filename, value, Field.fileByFilename)
         case .fileContainingSymbol(let value)?:
-            c.pointee.message_request_case = GRPC__REFLECTION__V1ALPHA__SERVER_REFLECTION_REQUEST__MESSAGE_REQUEST_FILE_CONTAINING_SYMBOL
+            c.pointee.message_request_case =
+                GRPC__REFLECTION__V1ALPHA__SERVER_REFLECTION_REQUEST__MESSAGE_REQUEST_FILE_CONTAINING_SYMBOL
             w.setOneofString(&c.pointee.file_containing_symbol, value, Field.fileContainingSymbol)
         case .fileContainingExtension(let value)?:
-            c.pointee.message_request_case = GRPC__REFLECTION__V1ALPHA__SERVER_REFLECTION_REQUEST__MESSAGE_REQUEST_FILE_CONTAINING_EXTENSION
+            c.pointee.message_request_case =
+                GRPC__REFLECTION__V1ALPHA__SERVER_REFLECTION_REQUEST__MESSAGE_REQUEST_FILE_CONTAINING_EXTENSION
             w.setMessage(&c.pointee.file_containing_extension, value, Field.fileContainingExtension)
         case .allExtensionNumbersOfType(let value)?:
-            c.pointee.message_request_case = GRPC__REFLECTION__V1ALPHA__SERVER_REFLECTION_REQUEST__MESSAGE_REQUEST_ALL_EXTENSION_NUMBERS_OF_TYPE
+            c.pointee.message_request_case =
+                GRPC__REFLECTION__V1ALPHA__SERVER_REFLECTION_REQUEST__MESSAGE_REQUEST_ALL_EXTENSION_NUMBERS_OF_TYPE
             w.setOneofString(&c.pointee.all_extension_numbers_of_type, value, Field.allExtensionNumbersOfType)
         case .listServices(let value)?:
-            c.pointee.message_request_case = GRPC__REFLECTION__V1ALPHA__SERVER_REFLECTION_REQUEST__MESSAGE_REQUEST_LIST_SERVICES
+            c.pointee.message_request_case =
+                GRPC__REFLECTION__V1ALPHA__SERVER_REFLECTION_REQUEST__MESSAGE_REQUEST_LIST_SERVICES
             w.setOneofString(&c.pointee.list_services, value, Field.listServices)
         case nil:
             break
@@ -261,11 +267,14 @@ extension V1AlphaServerReflectionResponse: WireMessage, ProtobufCBinding {
         let messageResponse: MessageResponse?
         switch c.message_response_case {
         case GRPC__REFLECTION__V1ALPHA__SERVER_REFLECTION_RESPONSE__MESSAGE_RESPONSE_FILE_DESCRIPTOR_RESPONSE:
-            messageResponse = .fileDescriptorResponse(try r.requiredMessage(c.file_descriptor_response, Field.fileDescriptorResponse))
+            messageResponse = .fileDescriptorResponse(
+                try r.requiredMessage(c.file_descriptor_response, Field.fileDescriptorResponse))
         case GRPC__REFLECTION__V1ALPHA__SERVER_REFLECTION_RESPONSE__MESSAGE_RESPONSE_ALL_EXTENSION_NUMBERS_RESPONSE:
-            messageResponse = .allExtensionNumbersResponse(try r.requiredMessage(c.all_extension_numbers_response, Field.allExtensionNumbersResponse))
+            messageResponse = .allExtensionNumbersResponse(
+                try r.requiredMessage(c.all_extension_numbers_response, Field.allExtensionNumbersResponse))
         case GRPC__REFLECTION__V1ALPHA__SERVER_REFLECTION_RESPONSE__MESSAGE_RESPONSE_LIST_SERVICES_RESPONSE:
-            messageResponse = .listServicesResponse(try r.requiredMessage(c.list_services_response, Field.listServicesResponse))
+            messageResponse = .listServicesResponse(
+                try r.requiredMessage(c.list_services_response, Field.listServicesResponse))
         case GRPC__REFLECTION__V1ALPHA__SERVER_REFLECTION_RESPONSE__MESSAGE_RESPONSE_ERROR_RESPONSE:
             messageResponse = .errorResponse(try r.requiredMessage(c.error_response, Field.errorResponse))
         default:
@@ -284,16 +293,20 @@ extension V1AlphaServerReflectionResponse: WireMessage, ProtobufCBinding {
         w.setMessage(&c.pointee.original_request, originalRequest, Field.originalRequest)
         switch messageResponse {
         case .fileDescriptorResponse(let value)?:
-            c.pointee.message_response_case = GRPC__REFLECTION__V1ALPHA__SERVER_REFLECTION_RESPONSE__MESSAGE_RESPONSE_FILE_DESCRIPTOR_RESPONSE
+            c.pointee.message_response_case =
+                GRPC__REFLECTION__V1ALPHA__SERVER_REFLECTION_RESPONSE__MESSAGE_RESPONSE_FILE_DESCRIPTOR_RESPONSE
             w.setMessage(&c.pointee.file_descriptor_response, value, Field.fileDescriptorResponse)
         case .allExtensionNumbersResponse(let value)?:
-            c.pointee.message_response_case = GRPC__REFLECTION__V1ALPHA__SERVER_REFLECTION_RESPONSE__MESSAGE_RESPONSE_ALL_EXTENSION_NUMBERS_RESPONSE
+            c.pointee.message_response_case =
+                GRPC__REFLECTION__V1ALPHA__SERVER_REFLECTION_RESPONSE__MESSAGE_RESPONSE_ALL_EXTENSION_NUMBERS_RESPONSE
             w.setMessage(&c.pointee.all_extension_numbers_response, value, Field.allExtensionNumbersResponse)
         case .listServicesResponse(let value)?:
-            c.pointee.message_response_case = GRPC__REFLECTION__V1ALPHA__SERVER_REFLECTION_RESPONSE__MESSAGE_RESPONSE_LIST_SERVICES_RESPONSE
+            c.pointee.message_response_case =
+                GRPC__REFLECTION__V1ALPHA__SERVER_REFLECTION_RESPONSE__MESSAGE_RESPONSE_LIST_SERVICES_RESPONSE
             w.setMessage(&c.pointee.list_services_response, value, Field.listServicesResponse)
         case .errorResponse(let value)?:
-            c.pointee.message_response_case = GRPC__REFLECTION__V1ALPHA__SERVER_REFLECTION_RESPONSE__MESSAGE_RESPONSE_ERROR_RESPONSE
+            c.pointee.message_response_case =
+                GRPC__REFLECTION__V1ALPHA__SERVER_REFLECTION_RESPONSE__MESSAGE_RESPONSE_ERROR_RESPONSE
             w.setMessage(&c.pointee.error_response, value, Field.errorResponse)
         case nil:
             break
