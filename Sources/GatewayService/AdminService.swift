@@ -14,7 +14,7 @@ public final class AdminService: Sendable {
     /// A link code lives 10 minutes (SPEC §2).
     public static let linkCodeLifetimeMs: Int64 = 10 * 60_000
 
-    private let store: WalletStore
+    let store: WalletStore
     private let receipts: ReceiptSigner
     private let directory: BankDirectory?
     private let clock: @Sendable () -> Int64
@@ -39,10 +39,7 @@ public final class AdminService: Sendable {
             ListBanksResponse(banks: try await store.banks().map(AdminBank.init))
         }
         register(&services, "GetBank", GetBankRequest.self) { [store] request, _ in
-            guard let bank = try await store.bankRecord(code: request.bankCode) else {
-                throw GRPCStatus(.notFound, "bank \(request.bankCode) not found")
-            }
-            return AdminBank(bank)
+            try await Self.bank(store, request.bankCode)
         }
         register(&services, "SetBankState", SetBankStateRequest.self) { [store] request, actor in
             try await store.setBankState(
@@ -130,12 +127,13 @@ public final class AdminService: Sendable {
                 chargeID: request.chargeID, audit: AuditContext(actor: actor, reason: request.reason),
                 sign: { receipts.sign($0) }))
         }
+        registerReversalsAndCompensation(&services)
         return services
     }
 
     /// Registers one Admin method: operator-only check, decode, the act (with "operator/NAME" as the actor),
     /// errors mapped to SPEC §3 statuses, encode.
-    private func register<Request: WireMessage, Response: WireMessage>(
+    func register<Request: WireMessage, Response: WireMessage>(
         _ services: inout RPCServices, _ method: String, _ type: Request.Type,
         _ act: @escaping @Sendable (Request, _ actor: String) async throws -> Response
     ) {
@@ -160,7 +158,9 @@ public final class AdminService: Sendable {
 
     private static func bank(_ store: WalletStore, _ code: String) async throws -> AdminBank {
         guard let bank = try await store.bankRecord(code: code) else { throw GRPCStatus(.notFound, "bank \(code) not found") }
-        return AdminBank(bank)
+        var admin = AdminBank(bank)
+        admin.settlementBalanceYen = try await store.settlementBalanceYen(bankCode: code) ?? 0
+        return admin
     }
 
     private static func wallet(_ store: WalletStore, _ id: String) async throws -> AdminWallet {

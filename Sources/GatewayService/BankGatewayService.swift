@@ -7,7 +7,7 @@ import Metrics
 import NIOCore
 import WalletCore
 
-/// `bankgw.v1.BankGateway` (SPEC §2): LinkAccount, Charge, GetCharge, Unlink, for bank certificates.
+/// `bankgw.v1.BankGateway` (SPEC §2): LinkAccount, Charge, GetCharge, Unlink, WatchEvents, for bank certificates.
 ///
 /// Every request, in SPEC order: decode and validate (codec) → the caller's certificate speaks for
 /// `header.bank_code` and the request is fresh (`RequestChecks`) → the bank's rate limit → the wallet core, which
@@ -105,6 +105,20 @@ public final class BankGatewayService: Sendable {
             }
             return try MessageCoding.encode(response, context: context, capacityHint: 8)
         })
+        // SPEC §9: the bank's events after `after_sequence`, then live. Any registered bank may watch, whatever its
+        // state: a suspended bank still has to learn what happened to its charges.
+        services.register(service: Self.serviceName, method: "WatchEvents", .serverStreaming { [self] request, responses, context in
+            let watch = try MessageCoding.decode(WatchEventsRequest.self, from: request)
+            guard let header = watch.header else { throw GRPCStatus(.invalidArgument, "header: required") }
+            let bank = try await admit(header, context)
+            do {
+                try await store.watchEvents(bankCode: bank, afterSequence: watch.afterSequence) { event in
+                    try await responses.send(try MessageCoding.encode(event, context: context, capacityHint: 128))
+                }
+            } catch let error as WalletError {
+                throw error.status
+            }
+        })
         return services
     }
 
@@ -196,6 +210,7 @@ extension WalletError {
         case .rejected(let rejection): return rejection.status
         case .notFound: return GRPCStatus(.notFound, description)
         case .failedPrecondition: return GRPCStatus(.failedPrecondition, description)
+        case .outOfRange: return GRPCStatus(.outOfRange, description)
         case .invalidArgument: return GRPCStatus(.invalidArgument, description)
         case .overloaded, .storeUnavailable: return GRPCStatus(.unavailable, description)
         case .invariantViolated: return GRPCStatus(.internal, "internal error")

@@ -257,6 +257,8 @@ public enum DevelopmentPKI {
     public static let demoBankCodes = ["9900", "0001", "0005", "0009"]
     /// The demo operator's name (`spiffe://bankgw.partners/operator/demo`).
     public static let demoOperatorName = "demo"
+    /// The second demo operator, the other pair of eyes of SPEC §8 (`spiffe://bankgw.partners/operator/demo2`).
+    public static let secondDemoOperatorName = "demo2"
 
     /// Paths of the layout, relative to the state directory.
     public struct Layout: Sendable {
@@ -270,6 +272,8 @@ public enum DevelopmentPKI {
         public func bankKey(_ code: String) -> String { root + "/banks/\(code).key" }
         public var operatorCertificate: String { root + "/operator.pem" }
         public var operatorKey: String { root + "/operator.key" }
+        public var secondOperatorCertificate: String { root + "/operator2.pem" }
+        public var secondOperatorKey: String { root + "/operator2.key" }
         public var receiptKey: String { root + "/receipt.key" }
         public var receiptPublicKey: String { root + "/receipt.pub.pem" }
         /// Where a CRL goes when an operator configures one (not created by `initialize`).
@@ -310,6 +314,9 @@ public enum DevelopmentPKI {
         try issueIfMissing(
             .partner(.operatorName(demoOperatorName)), certificate: layout.operatorCertificate,
             key: layout.operatorKey)
+        try issueIfMissing(
+            .partner(.operatorName(secondDemoOperatorName)), certificate: layout.secondOperatorCertificate,
+            key: layout.secondOperatorKey)
 
         if !(PKIFile.exists(layout.receiptKey) && PKIFile.exists(layout.receiptPublicKey)) {
             let receipt = try PrivateKey.generateP256()

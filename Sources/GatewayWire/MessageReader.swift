@@ -56,6 +56,10 @@ public struct MessageReader {
         slot(field(number)).load(as: Int32.self)
     }
 
+    public func uint64(_ number: UInt32) -> UInt64 {
+        slot(field(number)).load(as: UInt64.self)
+    }
+
     public func bool(_ number: UInt32) -> Bool {
         slot(field(number)).load(as: protobuf_c_boolean.self) != 0
     }
@@ -186,6 +190,10 @@ public struct MessageWriter {
 
     public mutating func set(_ number: UInt32, _ value: Int32) {
         slot(field(number)).storeBytes(of: value, as: Int32.self)
+    }
+
+    public mutating func set(_ number: UInt32, _ value: UInt64) {
+        slot(field(number)).storeBytes(of: value, as: UInt64.self)
     }
 
     public mutating func set(_ number: UInt32, _ value: Bool) {

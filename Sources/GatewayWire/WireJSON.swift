@@ -20,9 +20,18 @@ public enum WireJSON {
             GetWalletRequest.self, RecordEkycRequest.self, MarkPhoneVerifiedRequest.self, IssueLinkCodeRequest.self,
             IssueLinkCodeResponse.self, WalletActionRequest.self, AdminHold.self, ListHoldsRequest.self,
             ListHoldsResponse.self, ReleaseHoldRequest.self, RejectHoldRequest.self,
-        ]
+        ] + eventsBranchTypes
         return Dictionary(uniqueKeysWithValues: all.map { ($0.protoName, $0) })
     }()
+
+    /// The events branch's messages (Pending+events.swift) until the generated table lists them.
+    static let eventsBranchTypes: [any WireMessage.Type] = [
+        WatchEventsRequest.self, BankEvent.self, Approval.self, ReverseChargeRequest.self, ListApprovalsRequest.self,
+        ListApprovalsResponse.self, ApproveRequest.self, DeclineRequest.self, Reversal.self, CompensationCase.self,
+        OpenCompensationCaseRequest.self, PayCompensationRequest.self, CloseCompensationCaseRequest.self,
+        ListCompensationCasesRequest.self, ListCompensationCasesResponse.self, Merchant.self,
+        RegisterMerchantRequest.self, PayFromWalletRequest.self, WalletPayment.self,
+    ]
 
     public enum Failure: Error, CustomStringConvertible {
         case unknownType(String)

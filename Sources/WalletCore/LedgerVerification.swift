@@ -158,7 +158,7 @@ extension WalletStore {
                 return (true, "\(totals) daily/monthly totals recomputed from transfers")
             }),
         ]
-        for (name, body) in steps {
+        for (name, body) in steps + reversalAndEventChecks(db) {
             guard try check(name, body) else { break }
         }
         return LedgerVerification(checks: checks)

@@ -8,11 +8,24 @@ import GRDB
 final class WriterState: @unchecked Sendable {
     let clock: @Sendable () -> Int64
     let limits: WalletLimits
+    /// Woken after a commit that added bank events (`Ledger.appendEvent`).
+    let events: BankEventFeed
     private var banks: [String: (record: BankRecord, settlementAccountID: Int64)] = [:]
+    /// Banks that got events in the batch being applied (a rolled-back request's too: a spurious wake-up only).
+    private var banksWithNewEvents: Set<String> = []
 
-    init(clock: @escaping @Sendable () -> Int64, limits: WalletLimits) {
+    init(clock: @escaping @Sendable () -> Int64, limits: WalletLimits, events: BankEventFeed = BankEventFeed()) {
         self.clock = clock
         self.limits = limits
+        self.events = events
+    }
+
+    func eventsAppended(bankCode: String) { banksWithNewEvents.insert(bankCode) }
+
+    /// The banks to wake after the batch's commit (emptied; after a failed batch, just dropped).
+    func takeBanksWithNewEvents() -> Set<String> {
+        defer { banksWithNewEvents.removeAll(keepingCapacity: true) }
+        return banksWithNewEvents
     }
 
     func bank(_ db: Database, code: String) throws -> (record: BankRecord, settlementAccountID: Int64)? {
@@ -164,6 +177,9 @@ actor LedgerWriter {
             if applied < batch.count {
                 pending.insert(contentsOf: batch[applied...], at: 0)
             }
+            // Committed (or not): wake the banks' watchers, who read the committed events back themselves.
+            let banksWithNewEvents = state.takeBanksWithNewEvents()
+            if failure == nil { state.events.committed(banks: banksWithNewEvents) }
             if failure == nil {
                 statistics.batchesCommitted += 1
                 statistics.writesCommitted += applied

@@ -11,6 +11,9 @@ enum Schema {
         var migrator = DatabaseMigrator()
         migrator.registerMigration("v1-ledger", migrate: v1)
         migrator.registerMigration("v2-audit-chain", migrate: v2AuditChain)
+        migrator.registerMigration("v3-reversals", migrate: v3Reversals)
+        migrator.registerMigration("v4-events", migrate: v4Events)
+        migrator.registerMigration("v5-approval-requests", migrate: v5ApprovalRequests)
         return migrator
     }
 

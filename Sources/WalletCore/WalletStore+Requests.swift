@@ -110,6 +110,11 @@ extension WalletStore {
                     decision == .held ? HoldState.open.rawValue : HoldState.unspecified.rawValue, now, now,
                     Data(response.receiptSignature),
                 ])
+            if decision == .held {
+                try Ledger.appendEvent(
+                    db, state, bankCode: key.bankCode, type: .chargeHeld, atUnixMs: now, linkID: request.linkID,
+                    chargeID: chargeID, requestID: key.requestID, amountYen: request.amountYen, reason: rule)
+            }
             if decision == .approved, let wallet {
                 try postChargeTransfer(
                     db, chargeID: chargeID, from: bank.settlementAccountID, to: wallet.ledgerAccountID,
@@ -237,6 +242,9 @@ extension WalletStore {
                         INSERT INTO link(id, bank_code, wallet_id, bank_account_token, active, linked_at_unix_ms)
                         VALUES (?, ?, ?, ?, 1, ?)
                         """).execute(arguments: [linkID, key.bankCode, wallet.record.facts.id, request.bankAccountToken, now])
+                    try Ledger.appendEvent(
+                        db, state, bankCode: key.bankCode, type: .linkCreated, atUnixMs: now, linkID: linkID,
+                        requestID: key.requestID, reason: "linked")
                     try db.cachedStatement(sql: "UPDATE wallet SET consecutive_link_declines = 0 WHERE id = ?")
                         .execute(arguments: [wallet.record.facts.id])
                     response = LinkAccountResponse(decision: .approved, linkID: linkID)
@@ -306,13 +314,17 @@ extension WalletStore {
                 try db.cachedStatement(sql: """
                     UPDATE link SET active = 0, unlinked_at_unix_ms = ?, unlink_reason = ? WHERE id = ?
                     """).execute(arguments: [now, reason, linkID])
+                try Ledger.appendEvent(
+                    db, state, bankCode: bankCode, type: .linkRemoved, atUnixMs: now, linkID: linkID,
+                    requestID: requestID, reason: reason)
             }
             try Ledger.audit(
                 db, atUnixMs: now, actor: "bank/\(bankCode)",
                 action: link.active ? "link.unlinked" : "link.unlink_repeated", subject: linkID, reason: reason, detail: "request_id=\(requestID) wallet=\(link.walletID)")
             if reason.uppercased().hasPrefix("FRAUD") {
-                try db.cachedStatement(sql: "UPDATE wallet SET charge_frozen = 1 WHERE id = ?")
-                    .execute(arguments: [link.walletID])
+                try Ledger.freezeCharges(
+                    db, state, walletID: link.walletID, atUnixMs: now, reason: "unlink.fraud",
+                    alsoLink: (bankCode, linkID))
                 try Ledger.audit(
                     db, atUnixMs: now, actor: "bank/\(bankCode)", action: "wallet.charge_frozen", subject: link.walletID,
                     reason: reason, detail: "unlink of \(linkID)")

@@ -18,6 +18,8 @@ public final class WalletStore: Sendable {
     let pool: DatabasePool
     let writer: LedgerWriter
     let clock: @Sendable () -> Int64
+    /// The `WatchEvents` wake-ups and per-bank watch bound.
+    public let events: BankEventFeed
 
     /// Milliseconds since the unix epoch, from the system clock.
     public static let systemClock: @Sendable () -> Int64 = {
@@ -92,7 +94,9 @@ public final class WalletStore: Sendable {
             throw .storeUnavailable("cannot open wallet database \(path): \(error)")
         }
         self.pool = pool
-        self.writer = LedgerWriter(pool: pool, state: WriterState(clock: clock, limits: limits))
+        let events = BankEventFeed()
+        self.events = events
+        self.writer = LedgerWriter(pool: pool, state: WriterState(clock: clock, limits: limits, events: events))
     }
 
     /// Opens `DIR/wallet.sqlite`.

@@ -30,6 +30,11 @@ struct AdminConnectionOptions: ParsableArguments {
     @Flag(help: "Print the response as proto3 JSON (one line) instead of a table.")
     var json = false
 
+    @Option(
+        name: .customLong("as"),
+        help: "With --state-dir: which demo operator to be, operator (default) or operator2 (the second pair of eyes).")
+    var demoOperator: DemoOperator = .operator
+
     /// The demo state directory when neither --state-dir nor --target is given (SPEC §6).
     static let defaultStateDirectory = ".bankgw-demo"
     /// The demo gateway's TLS address (SPEC §1).
@@ -62,7 +67,8 @@ struct AdminConnectionOptions: ParsableArguments {
         let pki = ((stateDirectory ?? Self.defaultStateDirectory) as NSString).appendingPathComponent("pki")
         let (host, port) = Self.split(target ?? Self.demoTarget)!
         func file(_ name: String) -> String { (pki as NSString).appendingPathComponent(name) }
-        return (host, port, file("operator.pem"), file("operator.key"), file("ca.pem"))
+        let name = demoOperator.rawValue
+        return (host, port, file("\(name).pem"), file("\(name).key"), file("ca.pem"))
     }
 
     static func split(_ target: String) -> (String, Int)? {
@@ -73,6 +79,11 @@ struct AdminConnectionOptions: ParsableArguments {
         }
         return (host, port)
     }
+}
+
+/// The demo state directory's operators (SPEC §6).
+enum DemoOperator: String, ExpressibleByArgument, CaseIterable {
+    case `operator`, operator2
 }
 
 /// A failed admin call, already worded for stderr, with the exit code SPEC §7 gives it.

@@ -12,6 +12,7 @@ struct AdminCommand: AsyncParsableCommand {
         commandName: "admin",
         abstract: "Operate the gateway: banks, wallets, holds (the Admin service's client).",
         subcommands: [AdminBankCommand.self, AdminWalletCommand.self, AdminHoldCommand.self]
+            + reversalSubcommands
     )
 
     // Declared on each level so the connection options may also come before the subcommand
@@ -222,6 +223,7 @@ struct AdminWalletCommand: AsyncParsableCommand {
         commandName: "wallet", abstract: "Wallets: register, eKYC, phone, link codes, lock and freeze reviews.",
         subcommands: [
             Register.self, Show.self, Ekyc.self, PhoneVerified.self, LinkCode.self, Unlock.self, Unfreeze.self,
+            Pay.self,
         ])
     @OptionGroup(visibility: .hidden) var connection: AdminConnectionOptions
 
