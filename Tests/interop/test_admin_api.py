@@ -66,7 +66,10 @@ def test_every_admin_call_with_the_operator_certificate(gw, pb):
 
 ALL_CALLS = ["ListBanks", "GetBank", "SetBankState", "SetBankProfile", "SetPilotList", "RecordConformance",
              "RegisterWallet", "GetWallet", "RecordEkyc", "MarkPhoneVerified", "IssueLinkCode", "UnlockLinking",
-             "UnfreezeCharges", "ListHolds", "ReleaseHold", "RejectHold"]
+             "UnfreezeCharges", "ListHolds", "ReleaseHold", "RejectHold",
+             # §9 reversals and compensation (with the approvals they need until §8's land)
+             "ReverseCharge", "OpenCompensationCase", "PayCompensation", "CloseCompensationCase",
+             "ListCompensationCases", "RegisterMerchant", "PayFromWallet", "ListApprovals", "Approve", "Decline"]
 
 
 def test_the_admin_service_declares_exactly_these_calls(pb):
