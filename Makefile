@@ -27,7 +27,7 @@ build-release: setup
 run: build
 	$(BIN) serve --demo --state-dir $(STATE_DIR)
 
-## Regenerate the committed protoc-c output from Protos/.
+## Regenerate the committed protoc-c output and Swift bindings from Protos/.
 protos:
 	scripts/gen-protos.sh
 

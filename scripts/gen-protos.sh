@@ -1,9 +1,15 @@
 #!/usr/bin/env bash
-# Regenerates the protoc-c output for Protos/ into Sources/CBankGatewayProtos (headers under include/).
-# Usage: gen-protos.sh [OUT_DIR]   (default: the committed target; `make check-protos` passes a temp dir)
+# Regenerates the protoc-c output for Protos/ into Sources/CBankGatewayProtos (headers under include/) and the
+# Swift bindings into Sources/GatewayWire/Generated (scripts/gen-swift-bindings.py).
+# Usage: gen-protos.sh [OUT_DIR [SWIFT_OUT_DIR]]   (default: the committed targets; `make check-protos` passes
+# temp dirs)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 out=${1:-Sources/CBankGatewayProtos}
+swift_out=${2:-Sources/GatewayWire/Generated}
+rm -rf "$swift_out.tmp" && mkdir -p "$swift_out.tmp"
+python3 scripts/gen-swift-bindings.py "$swift_out.tmp"
+rm -rf "$swift_out" && mv "$swift_out.tmp" "$swift_out"
 protos=(bankgw/v1/bankgw.proto bankgw/admin/v1/admin.proto grpc/health/v1/health.proto)
 tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
 (cd Protos && protoc-c --c_out="$tmp" "${protos[@]}")

@@ -26,7 +26,8 @@ extension ConformanceSuite {
             },
             Case(name: "health.tls_port", specReference: "§2 Health", expected: "SERVING") { [self] in
                 let result = await bank.call(
-                    Self.healthCheck, HealthCheckRequest(service: "bankgw.v1.BankGateway"), as: HealthCheckResponse.self
+                    HealthMethods.check.path, HealthCheckRequest(service: BankGatewayMethods.serviceName),
+                    as: HealthCheckResponse.self
                 )
                 return Self.serving(result)
             },
@@ -40,7 +41,7 @@ extension ConformanceSuite {
                     return Observation(got: "\(error)", passed: false)
                 }
                 let result = await probe.call(
-                    Self.healthCheck, HealthCheckRequest(service: ""), as: HealthCheckResponse.self)
+                    HealthMethods.check.path, HealthCheckRequest(service: ""), as: HealthCheckResponse.self)
                 await probe.close()
                 return Self.serving(result)
             },
@@ -48,14 +49,7 @@ extension ConformanceSuite {
     }
 
     private static func serving(_ result: Result<HealthCheckResponse, GRPCStatus>) -> Observation {
-        let got = describe(result) { response in
-            switch response.status {
-            case .serving: return "SERVING"
-            case .notServing: return "NOT_SERVING"
-            case .unknown: return "UNKNOWN"
-            case .serviceUnknown: return "SERVICE_UNKNOWN"
-            }
-        }
+        let got = describe(result) { response in response.status.protoName }
         return Observation(got: got, passed: got == "SERVING")
     }
 
@@ -94,7 +88,7 @@ extension ConformanceSuite {
                     throw SetupFailure(what: "Charge failed")
                 }
                 let get = GetChargeRequest(header: header(), originalRequestID: request.header.requestID)
-                let result: Result<ChargeResponse, GRPCStatus> = await bank.call(Self.bankService + "GetCharge", get)
+                let result: Result<ChargeResponse, GRPCStatus> = await bank.call(BankGatewayMethods.getCharge.path, get)
                 let got = Self.describe(result) { "\(Self.describe($0)) \($0.chargeID)" }
                 return Observation(got: got, passed: got == "\(Self.describe(first)) \(first.chargeID)")
             },
@@ -134,25 +128,25 @@ extension ConformanceSuite {
                 let other = configuration.bankCode == "9999" ? "9998" : "9999"
                 let request = GetChargeRequest(header: header(bankCode: other), originalRequestID: nextID("none"))
                 return Self.status(
-                    await bank.callRaw(Self.bankService + "GetCharge", .message(try Self.buffer(request))),
+                    await bank.callRaw(BankGatewayMethods.getCharge.path, .message(try Self.buffer(request))),
                     .permissionDenied)
             },
             Case(name: "status.bank_calling_admin", specReference: "§3", expected: "PERMISSION_DENIED") { [self] in
                 Self.status(
-                    await bank.callRaw(Self.adminService + "ListBanks", .message(ByteBuffer())), .permissionDenied)
+                    await bank.callRaw(AdminMethods.listBanks.path, .message(ByteBuffer())), .permissionDenied)
             },
             Case(name: "status.amount_not_positive", specReference: "§3", expected: "INVALID_ARGUMENT") { [self] in
                 let (_, link) = try await linkedWallet()
                 let request = ChargeRequest(header: header(), linkID: link, amountYen: 0, customerAuth: strongAuth())
                 return Self.status(
-                    await bank.callRaw(Self.bankService + "Charge", .message(try Self.buffer(request))),
+                    await bank.callRaw(BankGatewayMethods.charge.path, .message(try Self.buffer(request))),
                     .invalidArgument)
             },
             Case(name: "status.stale_sent_at", specReference: "§3", expected: "FAILED_PRECONDITION") { [self] in
                 let stale = ConformanceClock.nowUnixMs() - 600_000
                 let request = GetChargeRequest(header: header(sentAtUnixMs: stale), originalRequestID: nextID("none"))
                 return Self.status(
-                    await bank.callRaw(Self.bankService + "GetCharge", .message(try Self.buffer(request))),
+                    await bank.callRaw(BankGatewayMethods.getCharge.path, .message(try Self.buffer(request))),
                     .failedPrecondition)
             },
             Case(name: "status.request_id_reused_other_body", specReference: "§3", expected: "ALREADY_EXISTS") {
@@ -163,13 +157,13 @@ extension ConformanceSuite {
                 guard case .success = await charge(request) else { throw SetupFailure(what: "first Charge failed") }
                 request.amountYen = 2_000
                 return Self.status(
-                    await bank.callRaw(Self.bankService + "Charge", .message(try Self.buffer(request))),
+                    await bank.callRaw(BankGatewayMethods.charge.path, .message(try Self.buffer(request))),
                     .alreadyExists)
             },
             Case(name: "status.get_charge_unknown", specReference: "§3", expected: "NOT_FOUND") { [self] in
                 let request = GetChargeRequest(header: header(), originalRequestID: nextID("never-sent-"))
                 return Self.status(
-                    await bank.callRaw(Self.bankService + "GetCharge", .message(try Self.buffer(request))),
+                    await bank.callRaw(BankGatewayMethods.getCharge.path, .message(try Self.buffer(request))),
                     .notFound)
             },
             Case(name: "status.message_over_64KiB", specReference: "§1, §3", expected: "RESOURCE_EXHAUSTED") { [self] in
@@ -178,17 +172,19 @@ extension ConformanceSuite {
                 framed.writeInteger(UInt8(0))
                 framed.writeInteger(UInt32(length))
                 framed.writeRepeatingByte(0x0A, count: length)
-                return Self.status(await bank.callRaw(Self.bankService + "Charge", .raw(framed)), .resourceExhausted)
+                return Self.status(await bank.callRaw(BankGatewayMethods.charge.path, .raw(framed)), .resourceExhausted)
             },
             Case(name: "status.not_a_message", specReference: "§3", expected: "INVALID_ARGUMENT") { [self] in
                 // Field 1, length-delimited, claiming 127 bytes that are not there.
                 let garbage = ByteBuffer(bytes: [0x0A, 0x7F, 0xFF, 0xFF])
-                return Self.status(await bank.callRaw(Self.bankService + "Charge", .message(garbage)), .invalidArgument)
+                return Self.status(
+                    await bank.callRaw(BankGatewayMethods.charge.path, .message(garbage)), .invalidArgument)
             },
             Case(name: "status.unknown_method", specReference: "§3", expected: "UNIMPLEMENTED") { [self] in
                 let request = GetChargeRequest(header: header(), originalRequestID: nextID("none"))
                 return Self.status(
-                    await bank.callRaw(Self.bankService + "Refund", .message(try Self.buffer(request))), .unimplemented)
+                    await bank.callRaw("/\(BankGatewayMethods.serviceName)/Refund", .message(try Self.buffer(request))),
+                    .unimplemented)
             },
             Case(
                 name: "status.in_flight_twin", specReference: "§3",

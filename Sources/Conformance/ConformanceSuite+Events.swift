@@ -20,10 +20,10 @@ extension ConformanceSuite {
                 let first = try await heldCharge(link)
                 let second = try await heldCharge(link)
                 async let watched = watchEvents(after: 0, windowMs: Self.eventWatchWindowMs)
-                try await operatorStep("ReleaseHold", ReleaseHoldRequest(chargeID: first, reason: "conformance"),
-                                       as: AdminHold.self)
-                try await operatorStep("RejectHold", RejectHoldRequest(chargeID: second, reason: "conformance"),
-                                       as: AdminHold.self)
+                try await operatorStep(
+                    AdminMethods.releaseHold, ReleaseHoldRequest(chargeID: first, reason: "conformance"))
+                try await operatorStep(
+                    AdminMethods.rejectHold, RejectHoldRequest(chargeID: second, reason: "conformance"))
                 let (events, status) = await watched
                 let mine = events.filter { $0.chargeID == first || $0.chargeID == second }
                     .map { "\(Self.name($0.type)) \($0.chargeID == first ? "1" : "2")" }
@@ -44,14 +44,13 @@ extension ConformanceSuite {
                       charged.decision == .approved
                 else { throw SetupFailure(what: "the 1,000 yen test charge was not APPROVED") }
                 let request = try await operatorStep(
-                    "ReverseCharge",
+                    AdminMethods.reverseCharge,
                     ReverseChargeRequest(
                         chargeID: charged.chargeID, amountYen: 1_000, reason: "conformance reversal",
-                        keepChargesOpen: true),
-                    as: Approval.self)
+                        keepChargesOpen: true))
                 async let watched = watchEvents(after: 0, windowMs: Self.eventWatchWindowMs)
                 let approved = await approver.call(
-                    Self.adminService + "Approve",
+                    AdminMethods.approve.path,
                     ApproveRequest(approvalID: request.approvalID, reason: "conformance"), as: Approval.self)
                 guard case .success = approved else {
                     throw SetupFailure(what: "Admin/Approve by the second operator: \(approved)")
@@ -96,7 +95,7 @@ extension ConformanceSuite {
             return ([], GRPCStatus(.internal, "the suite could not encode WatchEventsRequest"))
         }
         let result = await bank.rpc.unary(
-            path: Self.bankService + "WatchEvents", request: .message(ByteBuffer(bytes: bytes)),
+            path: BankGatewayMethods.watchEvents.path, request: .message(ByteBuffer(bytes: bytes)),
             timeout: .milliseconds(windowMs))
         var events: [BankEvent] = []
         for message in result.messages {
@@ -144,12 +143,12 @@ extension ConformanceSuite {
     }
 
     @discardableResult
-    private func operatorStep<Response: WireMessage>(
-        _ method: String, _ request: some WireMessage, as: Response.Type
+    private func operatorStep<Request, Response>(
+        _ method: WireMethod<Request, Response>, _ request: Request
     ) async throws -> Response {
-        switch await admin.call(Self.adminService + method, request, as: Response.self) {
+        switch await admin.call(method.path, request, as: Response.self) {
         case .success(let response): return response
-        case .failure(let status): throw SetupFailure(what: "Admin/\(method): \(status)")
+        case .failure(let status): throw SetupFailure(what: "Admin/\(method.name): \(status)")
         }
     }
 

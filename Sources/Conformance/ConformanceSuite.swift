@@ -12,9 +12,6 @@ import Synchronization
 /// run), never demo or customer wallets; every case sets up its own wallets, links and tokens so cases do not
 /// depend on each other's order or leftovers. Each case names its SPEC reference; docs/CONFORMANCE.md lists them.
 public final class ConformanceSuite: Sendable {
-    static let bankService = "/bankgw.v1.BankGateway/"
-    static let adminService = "/bankgw.admin.v1.Admin/"
-    static let healthCheck = "/grpc.health.v1.Health/Check"
     /// SPEC §1: messages over 64 KiB are refused.
     static let maxMessageBytes = 64 * 1024
     /// Identical requests fired at once to provoke the in-flight twin (SPEC §3 ABORTED).
@@ -64,7 +61,7 @@ public final class ConformanceSuite: Sendable {
         var getBank = GetBankRequest()
         getBank.bankCode = configuration.bankCode
         let profile: AdminBankProfile
-        switch await admin.call(adminService + "GetBank", getBank, as: AdminBank.self) {
+        switch await admin.call(AdminMethods.getBank.path, getBank, as: AdminBank.self) {
         case .success(let found): profile = found.profile ?? AdminBankProfile()
         case .failure(let status):
             await bank.close()
@@ -141,7 +138,7 @@ public final class ConformanceSuite: Sendable {
         var request = RecordConformanceRequest()
         request.record = record
         if case .failure(let status) = await admin.call(
-            Self.adminService + "RecordConformance", request, as: ConformanceRecord.self)
+            AdminMethods.recordConformance.path, request, as: ConformanceRecord.self)
         {
             throw .setupFailed("Admin/RecordConformance: \(status)")
         }
@@ -187,11 +184,11 @@ public final class ConformanceSuite: Sendable {
     }
 
     func link(_ request: LinkAccountRequest) async -> Result<LinkAccountResponse, GRPCStatus> {
-        await bank.call(Self.bankService + "LinkAccount", request)
+        await bank.call(BankGatewayMethods.linkAccount.path, request)
     }
 
     func charge(_ request: ChargeRequest) async -> Result<ChargeResponse, GRPCStatus> {
-        await bank.call(Self.bankService + "Charge", request)
+        await bank.call(BankGatewayMethods.charge.path, request)
     }
 
     func charge(link: String, amountYen: Int64) async -> Result<ChargeResponse, GRPCStatus> {
@@ -199,7 +196,7 @@ public final class ConformanceSuite: Sendable {
     }
 
     func unlink(_ link: String, reason: String = "customer request") async -> Result<UnlinkResponse, GRPCStatus> {
-        await bank.call(Self.bankService + "Unlink", UnlinkRequest(header: header(), linkID: link, reason: reason))
+        await bank.call(BankGatewayMethods.unlink.path, UnlinkRequest(header: header(), linkID: link, reason: reason))
     }
 
     // MARK: - Operator set-up (test wallets only)
@@ -212,7 +209,7 @@ public final class ConformanceSuite: Sendable {
             let n = nextWallet.add(1, ordering: .relaxed).newValue % 1_000_000
             let id = "W8" + String(repeating: "0", count: 6 - String(n).count) + String(n)
             let request = RegisterWalletRequest(walletAccountID: id, test: true, reason: "conformance test wallet")
-            switch await admin.call(Self.adminService + "RegisterWallet", request, as: AdminWallet.self) {
+            switch await admin.call(AdminMethods.registerWallet.path, request, as: AdminWallet.self) {
             case .success: wallet = id
             case .failure(let status) where status.code == .alreadyExists: continue
             case .failure(let status): throw SetupFailure(what: "RegisterWallet \(id): \(status)")
@@ -228,24 +225,23 @@ public final class ConformanceSuite: Sendable {
             ekyc.nameKana = Self.walletKana
             ekyc.verifiedAtUnixMs = ConformanceClock.nowUnixMs()
             ekyc.reason = "conformance test wallet"
-            try await adminStep("RecordEkyc", ekyc, as: AdminWallet.self)
+            try await adminStep(AdminMethods.recordEkyc, ekyc, as: AdminWallet.self)
         }
         if phoneVerified {
             let phone = MarkPhoneVerifiedRequest(walletAccountID: wallet, reason: "conformance test wallet")
-            try await adminStep("MarkPhoneVerified", phone, as: AdminWallet.self)
+            try await adminStep(AdminMethods.markPhoneVerified, phone, as: AdminWallet.self)
         }
         return wallet
     }
 
     func linkCode(_ wallet: String) async throws -> String {
-        try await adminStep(
-            "IssueLinkCode", IssueLinkCodeRequest(walletAccountID: wallet), as: IssueLinkCodeResponse.self
+        try await adminStep(AdminMethods.issueLinkCode, IssueLinkCodeRequest(walletAccountID: wallet), as: IssueLinkCodeResponse.self
         )
         .linkCode
     }
 
     func balanceYen(_ wallet: String) async throws -> Int64 {
-        try await adminStep("GetWallet", GetWalletRequest(walletAccountID: wallet), as: AdminWallet.self).balanceYen
+        try await adminStep(AdminMethods.getWallet, GetWalletRequest(walletAccountID: wallet), as: AdminWallet.self).balanceYen
     }
 
     /// A fresh test wallet linked to a fresh token: (wallet, link id).
@@ -263,12 +259,12 @@ public final class ConformanceSuite: Sendable {
     }
 
     @discardableResult
-    private func adminStep<Response: WireMessage>(
-        _ method: String, _ request: some WireMessage, as: Response.Type
+    private func adminStep<Request: WireMessage, Response: WireMessage>(
+        _ method: WireMethod<Request, Response>, _ request: Request, as: Response.Type
     ) async throws -> Response {
-        switch await admin.call(Self.adminService + method, request, as: Response.self) {
+        switch await admin.call(method.path, request, as: Response.self) {
         case .success(let response): return response
-        case .failure(let status): throw SetupFailure(what: "Admin/\(method): \(status)")
+        case .failure(let status): throw SetupFailure(what: "Admin/\(method.name): \(status)")
         }
     }
 
@@ -291,30 +287,7 @@ public final class ConformanceSuite: Sendable {
         }
     }
 
-    static func name(_ decision: Decision) -> String {
-        switch decision {
-        case .unspecified: return "DECISION_UNSPECIFIED"
-        case .approved: return "APPROVED"
-        case .held: return "HELD"
-        case .declined: return "DECLINED"
-        }
-    }
+    static func name(_ decision: Decision) -> String { decision.protoName }
 
-    static func name(_ reason: DeclineReason) -> String {
-        switch reason {
-        case .unspecified: return "DECLINE_REASON_UNSPECIFIED"
-        case .walletNotFound: return "WALLET_NOT_FOUND"
-        case .walletKYCIncomplete: return "WALLET_KYC_INCOMPLETE"
-        case .walletPhoneUnverified: return "WALLET_PHONE_UNVERIFIED"
-        case .nameMismatch: return "NAME_MISMATCH"
-        case .weakCustomerAuth: return "WEAK_CUSTOMER_AUTH"
-        case .linkCodeInvalid: return "LINK_CODE_INVALID"
-        case .linkNotActive: return "LINK_NOT_ACTIVE"
-        case .limitExceeded: return "LIMIT_EXCEEDED"
-        case .balanceCapExceeded: return "BALANCE_CAP_EXCEEDED"
-        case .fraudSuspected: return "FRAUD_SUSPECTED"
-        case .accountLinkLimit: return "ACCOUNT_LINK_LIMIT"
-        case .notInPilot: return "NOT_IN_PILOT"
-        }
-    }
+    static func name(_ reason: DeclineReason) -> String { reason.protoName }
 }

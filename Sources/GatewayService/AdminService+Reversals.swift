@@ -8,47 +8,47 @@ import WalletCore
 // until the desk's generic approvals land (then its Approve calls the same WalletCore operations).
 extension AdminService {
     func registerReversalsAndCompensation(_ services: inout RPCServices) {
-        register(&services, "ReverseCharge", ReverseChargeRequest.self) { [store] request, actor in
+        register(&services, AdminMethods.reverseCharge) { [store] request, actor in
             Approval(try await store.requestReversal(
                 chargeID: request.chargeID, amountYen: request.amountYen, keepChargesOpen: request.keepChargesOpen,
                 audit: AuditContext(actor: actor, reason: request.reason)))
         }
-        register(&services, "PayCompensation", PayCompensationRequest.self) { [store] request, actor in
+        register(&services, AdminMethods.payCompensation) { [store] request, actor in
             Approval(try await store.requestCompensationPayment(
                 caseID: request.caseID, audit: AuditContext(actor: actor, reason: request.reason)))
         }
-        register(&services, "ListApprovals", ListApprovalsRequest.self) { [store] request, _ in
+        register(&services, AdminMethods.listApprovals) { [store] request, _ in
             ListApprovalsResponse(approvals: try await store.approvals(includeDecided: request.includeDecided)
                 .map(Approval.init))
         }
-        register(&services, "Approve", ApproveRequest.self) { [store] request, actor in
+        register(&services, AdminMethods.approve) { [store] request, actor in
             Approval(try await store.approve(
                 approvalID: request.approvalID, audit: AuditContext(actor: actor, reason: request.reason)))
         }
-        register(&services, "Decline", DeclineRequest.self) { [store] request, actor in
+        register(&services, AdminMethods.decline) { [store] request, actor in
             Approval(try await store.decline(
                 approvalID: request.approvalID, audit: AuditContext(actor: actor, reason: request.reason)))
         }
-        register(&services, "OpenCompensationCase", OpenCompensationCaseRequest.self) { [store] request, actor in
+        register(&services, AdminMethods.openCompensationCase) { [store] request, actor in
             CompensationCase(try await store.openCompensationCase(
                 bankCode: request.bankCode, bankAccountToken: request.bankAccountToken, chargeIDs: request.chargeIDs,
                 audit: AuditContext(actor: actor, reason: request.reason)))
         }
-        register(&services, "CloseCompensationCase", CloseCompensationCaseRequest.self) { [store] request, actor in
+        register(&services, AdminMethods.closeCompensationCase) { [store] request, actor in
             CompensationCase(try await store.closeCompensationCase(
                 caseID: request.caseID, audit: AuditContext(actor: actor, reason: request.reason)))
         }
-        register(&services, "ListCompensationCases", ListCompensationCasesRequest.self) { [store] _, _ in
+        register(&services, AdminMethods.listCompensationCases) { [store] _, _ in
             ListCompensationCasesResponse(cases: try await store.compensationCases().map(CompensationCase.init))
         }
-        register(&services, "RegisterMerchant", RegisterMerchantRequest.self) { [store] request, actor in
+        register(&services, AdminMethods.registerMerchant) { [store] request, actor in
             try await store.registerMerchant(
                 id: request.merchantID, name: request.name, audit: AuditContext(actor: actor, reason: request.reason))
             let merchant = try await store.merchantBalanceYen(id: request.merchantID)
             return Merchant(merchantID: request.merchantID, name: merchant?.name ?? request.name,
                             balanceYen: merchant?.balanceYen ?? 0)
         }
-        register(&services, "PayFromWallet", PayFromWalletRequest.self) { [store] request, actor in
+        register(&services, AdminMethods.payFromWallet) { [store] request, actor in
             WalletPayment(try await store.payFromWallet(
                 walletID: request.walletAccountID, merchantID: request.merchantID, amountYen: request.amountYen,
                 reference: request.reference, audit: AuditContext(actor: actor, reason: request.reason)))

@@ -10,7 +10,7 @@ import WalletCore
 /// PERMISSION_DENIED). Every act is written through the wallet core's writer with the operator's identity and
 /// reason, which it audits in the same transaction.
 public final class AdminService: Sendable {
-    public static let serviceName = "bankgw.admin.v1.Admin"
+    public static let serviceName = AdminMethods.serviceName
     /// A link code lives 10 minutes (SPEC §2).
     public static let linkCodeLifetimeMs: Int64 = 10 * 60_000
 
@@ -35,32 +35,32 @@ public final class AdminService: Sendable {
 
     public var services: RPCServices {
         var services = RPCServices()
-        register(&services, "ListBanks", ListBanksRequest.self) { [store] _, _ in
+        register(&services, AdminMethods.listBanks) { [store] _, _ in
             ListBanksResponse(banks: try await store.banks().map(AdminBank.init))
         }
-        register(&services, "GetBank", GetBankRequest.self) { [store] request, _ in
+        register(&services, AdminMethods.getBank) { [store] request, _ in
             try await Self.bank(store, request.bankCode)
         }
-        register(&services, "SetBankState", SetBankStateRequest.self) { [store] request, actor in
+        register(&services, AdminMethods.setBankState) { [store] request, actor in
             try await store.setBankState(
                 code: request.bankCode, operation: request.operation, state: request.state,
                 audit: AuditContext(actor: actor, reason: request.reason))
             return try await Self.bank(store, request.bankCode)
         }
-        register(&services, "SetBankProfile", SetBankProfileRequest.self) { [store, directory] request, actor in
+        register(&services, AdminMethods.setBankProfile) { [store, directory] request, actor in
             try await store.setBankProfile(
                 code: request.bankCode, profile: BankProfile(request.profile!),
                 audit: AuditContext(actor: actor, reason: request.reason))
             try await directory?.reload(from: store)
             return try await Self.bank(store, request.bankCode)
         }
-        register(&services, "SetPilotList", SetPilotListRequest.self) { [store] request, actor in
+        register(&services, AdminMethods.setPilotList) { [store] request, actor in
             try await store.setPilotList(
                 code: request.bankCode, walletIDs: Set(request.walletAccountIDs),
                 audit: AuditContext(actor: actor, reason: request.reason))
             return try await Self.bank(store, request.bankCode)
         }
-        register(&services, "RecordConformance", RecordConformanceRequest.self) { [store, clock] request, actor in
+        register(&services, AdminMethods.recordConformance) { [store, clock] request, actor in
             // The gateway stamps who recorded it and when; the suite's own claims are kept in the detail.
             var record = request.record!
             record.operatorName = actor
@@ -74,7 +74,7 @@ public final class AdminService: Sendable {
                 audit: AuditContext(actor: actor, reason: "conformance run \(record.passed ? "passed" : "failed")"))
             return record
         }
-        register(&services, "RegisterWallet", RegisterWalletRequest.self) { [store] request, actor in
+        register(&services, AdminMethods.registerWallet) { [store] request, actor in
             guard !request.walletAccountID.isEmpty else {
                 throw GRPCStatus(.invalidArgument, "wallet_account_id: required (W followed by 7 digits)")
             }
@@ -82,21 +82,21 @@ public final class AdminService: Sendable {
                 id: request.walletAccountID, isTest: request.test, audit: AuditContext(actor: actor, reason: request.reason))
             return try await Self.wallet(store, request.walletAccountID)
         }
-        register(&services, "GetWallet", GetWalletRequest.self) { [store] request, _ in
+        register(&services, AdminMethods.getWallet) { [store] request, _ in
             try await Self.wallet(store, request.walletAccountID)
         }
-        register(&services, "RecordEkyc", RecordEkycRequest.self) { [store] request, actor in
+        register(&services, AdminMethods.recordEkyc) { [store] request, actor in
             try await store.recordEkyc(
                 walletID: request.walletAccountID, status: request.status, method: request.method,
                 nameKana: request.nameKana, audit: AuditContext(actor: actor, reason: request.reason))
             return try await Self.wallet(store, request.walletAccountID)
         }
-        register(&services, "MarkPhoneVerified", MarkPhoneVerifiedRequest.self) { [store] request, actor in
+        register(&services, AdminMethods.markPhoneVerified) { [store] request, actor in
             try await store.markPhoneVerified(
                 walletID: request.walletAccountID, audit: AuditContext(actor: actor, reason: request.reason))
             return try await Self.wallet(store, request.walletAccountID)
         }
-        register(&services, "IssueLinkCode", IssueLinkCodeRequest.self) { [store, clock] request, actor in
+        register(&services, AdminMethods.issueLinkCode) { [store, clock] request, actor in
             let code = LinkCode.generate()
             let expires = clock() + Self.linkCodeLifetimeMs
             try await store.issueLinkCode(
@@ -104,25 +104,25 @@ public final class AdminService: Sendable {
                 audit: AuditContext(actor: actor, reason: "link code issued"))
             return IssueLinkCodeResponse(linkCode: code, expiresAtUnixMs: expires)
         }
-        register(&services, "UnlockLinking", WalletActionRequest.self) { [store] request, actor in
+        register(&services, AdminMethods.unlockLinking) { [store] request, actor in
             try await store.unlockLinking(
                 walletID: request.walletAccountID, audit: AuditContext(actor: actor, reason: request.reason))
             return try await Self.wallet(store, request.walletAccountID)
         }
-        register(&services, "UnfreezeCharges", WalletActionRequest.self) { [store] request, actor in
+        register(&services, AdminMethods.unfreezeCharges) { [store] request, actor in
             try await store.unfreezeCharges(
                 walletID: request.walletAccountID, audit: AuditContext(actor: actor, reason: request.reason))
             return try await Self.wallet(store, request.walletAccountID)
         }
-        register(&services, "ListHolds", ListHoldsRequest.self) { [store] request, _ in
+        register(&services, AdminMethods.listHolds) { [store] request, _ in
             ListHoldsResponse(holds: try await store.holds(state: request.includeResolved ? nil : .open).map(AdminHold.init))
         }
-        register(&services, "ReleaseHold", ReleaseHoldRequest.self) { [store, receipts] request, actor in
+        register(&services, AdminMethods.releaseHold) { [store, receipts] request, actor in
             AdminHold(try await store.releaseHold(
                 chargeID: request.chargeID, audit: AuditContext(actor: actor, reason: request.reason),
                 sign: { receipts.sign($0) }))
         }
-        register(&services, "RejectHold", RejectHoldRequest.self) { [store, receipts] request, actor in
+        register(&services, AdminMethods.rejectHold) { [store, receipts] request, actor in
             AdminHold(try await store.rejectHold(
                 chargeID: request.chargeID, audit: AuditContext(actor: actor, reason: request.reason),
                 sign: { receipts.sign($0) }))
@@ -134,10 +134,10 @@ public final class AdminService: Sendable {
     /// Registers one Admin method: operator-only check, decode, the act (with "operator/NAME" as the actor),
     /// errors mapped to SPEC §3 statuses, encode.
     func register<Request: WireMessage, Response: WireMessage>(
-        _ services: inout RPCServices, _ method: String, _ type: Request.Type,
+        _ services: inout RPCServices, _ method: WireMethod<Request, Response>,
         _ act: @escaping @Sendable (Request, _ actor: String) async throws -> Response
     ) {
-        services.register(service: Self.serviceName, method: method, .unaryAsync { request, context in
+        services.register(method, .unaryAsync { request, context in
             // Who may call comes before what was sent: a bank learns nothing about Admin's validation rules.
             let actor: String
             switch context.peer {

@@ -15,7 +15,7 @@ import WalletCore
 /// verdict with its idempotency record → the (signed) response. Business rules live in GatewayPolicy; this type
 /// only composes the stages and maps their outcomes to SPEC §3 statuses.
 public final class BankGatewayService: Sendable {
-    public static let serviceName = "bankgw.v1.BankGateway"
+    public static let serviceName = BankGatewayMethods.serviceName
 
     private let store: WalletStore
     private let linkChecks: LinkChecks
@@ -52,7 +52,7 @@ public final class BankGatewayService: Sendable {
 
     public var services: RPCServices {
         var services = RPCServices()
-        services.register(service: Self.serviceName, method: "LinkAccount", .unaryAsync { [self] request, context in
+        services.register(BankGatewayMethods.linkAccount, .unaryAsync { [self] request, context in
             let link = try MessageCoding.decode(LinkAccountRequest.self, from: request)
             let bank = try await admit(link.header, context)
             let outcome = try await walletCall(link.header) {
@@ -67,7 +67,7 @@ public final class BankGatewayService: Sendable {
             }
             return try MessageCoding.encode(outcome.response, context: context)
         })
-        services.register(service: Self.serviceName, method: "Charge", .unaryAsync { [self] request, context in
+        services.register(BankGatewayMethods.charge, .unaryAsync { [self] request, context in
             let charge = try MessageCoding.decode(ChargeRequest.self, from: request)
             let bank = try await admit(charge.header, context)
             let response = try await walletCall(charge.header) {
@@ -79,7 +79,7 @@ public final class BankGatewayService: Sendable {
             }
             return try MessageCoding.encode(response, context: context, capacityHint: 160)
         })
-        services.register(service: Self.serviceName, method: "GetCharge", .unaryAsync { [self] request, context in
+        services.register(BankGatewayMethods.getCharge, .unaryAsync { [self] request, context in
             let get = try MessageCoding.decode(GetChargeRequest.self, from: request)
             let bank = try await admit(get.header, context)
             let found = try await walletCall(get.header) {
@@ -90,7 +90,7 @@ public final class BankGatewayService: Sendable {
             }
             return try MessageCoding.encode(found, context: context, capacityHint: 160)
         })
-        services.register(service: Self.serviceName, method: "Unlink", .unaryAsync { [self] request, context in
+        services.register(BankGatewayMethods.unlink, .unaryAsync { [self] request, context in
             let unlink = try MessageCoding.decode(UnlinkRequest.self, from: request)
             let bank = try await admit(unlink.header, context)
             let response = try await walletCall(unlink.header) {
@@ -107,10 +107,9 @@ public final class BankGatewayService: Sendable {
         })
         // SPEC §9: the bank's events after `after_sequence`, then live. Any registered bank may watch, whatever its
         // state: a suspended bank still has to learn what happened to its charges.
-        services.register(service: Self.serviceName, method: "WatchEvents", .serverStreaming { [self] request, responses, context in
+        services.register(BankGatewayMethods.watchEvents, .serverStreaming { [self] request, responses, context in
             let watch = try MessageCoding.decode(WatchEventsRequest.self, from: request)
-            guard let header = watch.header else { throw GRPCStatus(.invalidArgument, "header: required") }
-            let bank = try await admit(header, context)
+            let bank = try await admit(watch.header, context)
             do {
                 try await store.watchEvents(bankCode: bank, afterSequence: watch.afterSequence) { event in
                     try await responses.send(try MessageCoding.encode(event, context: context, capacityHint: 128))

@@ -10,9 +10,9 @@ import NIOCore
 /// the current status at once and then every change, and for an unknown service sends SERVICE_UNKNOWN and keeps
 /// the stream open, as the protocol says.
 public final class HealthService: Sendable {
-    public static let serviceName = "grpc.health.v1.Health"
+    public static let serviceName = HealthMethods.serviceName
     /// The service names this gateway reports on.
-    public static let knownServices: [String] = ["", "bankgw.v1.BankGateway"]
+    public static let knownServices: [String] = ["", BankGatewayMethods.serviceName]
     /// Watchers per process; a probe opens one and keeps it. Bounded so a client cannot pile them up.
     public static let maxWatchers = 1_024
 
@@ -69,14 +69,14 @@ public final class HealthService: Sendable {
     /// The Health methods, to register on a listener.
     public var services: RPCServices {
         var services = RPCServices()
-        services.register(service: Self.serviceName, method: "Check", .unary { [self] request, response, _ in
+        services.register(HealthMethods.check, .unary { [self] request, response, _ in
             let check = try MessageCoding.decode(HealthCheckRequest.self, from: request)
             guard let status = status(of: check.service) else {
                 throw GRPCStatus(.notFound, "unknown service \"\(check.service)\"")
             }
             try MessageCoding.encode(HealthCheckResponse(status: status), into: &response)
         })
-        services.register(service: Self.serviceName, method: "Watch", .serverStreaming { [self] request, responses, context in
+        services.register(HealthMethods.watch, .serverStreaming { [self] request, responses, context in
             let watch = try MessageCoding.decode(HealthCheckRequest.self, from: request)
             let (stream, id) = try subscribe(watch.service)
             defer { unsubscribe(id) }

@@ -1,9 +1,31 @@
 import CProtobufC
 
-/// Reads fields of a message protobuf-c has unpacked, by field number, through the descriptor's offsets.
+/// A message type whose generated binding reads and writes protoc-c's struct `CMessage` through its typed fields
+/// (so the compiler checks every width); `binding` records what the binding assumes of the struct.
+protocol ProtobufCBinding: WireMessage {
+    associatedtype CMessage
+    static var binding: BindingTable { get }
+}
+
+/// A wire enum whose generated binding converts to and from protoc-c's C enum `CEnum`.
+protocol ProtobufCEnumBinding: WireEnum {
+    associatedtype CEnum: RawRepresentable where CEnum.RawValue: FixedWidthInteger
+}
+
+/// A Swift enum generated from a proto enum: raw values are the proto numbers, `protoName` the proto names.
+public protocol WireEnum: RawRepresentable, CaseIterable, Sendable, Hashable where RawValue == Int32 {
+    /// The full proto name of the enum, e.g. `bankgw.v1.Decision`.
+    static var protoTypeName: String { get }
+    /// The proto name of the value, e.g. `APPROVED` (as proto3 JSON writes it).
+    var protoName: String { get }
+    init?(protoName: String)
+}
+
+/// Reads a message protobuf-c has unpacked. Generated bindings bind it to their protoc-c struct and copy each
+/// typed field out with the helpers below (strings, enums, sub-messages, arrays need a conversion; numbers do not).
 ///
-/// Only the codec creates readers; message types use them in `init(reading:)`. The C memory belongs to the
-/// decode call's arena, so every value is copied out into Swift storage before the call returns.
+/// Only the codec creates readers. The C memory belongs to the decode call's arena, so every value is copied out
+/// into Swift storage before the call returns.
 public struct MessageReader {
     let message: UnsafeRawPointer
     let descriptor: MessageDescriptor
@@ -16,110 +38,99 @@ public struct MessageReader {
         self.path = path
     }
 
-    private func field(_ number: UInt32) -> UnsafePointer<ProtobufCFieldDescriptor> {
-        guard let field = descriptor.field(number) else {
-            preconditionFailure("\(descriptor.fullName) declares no field \(number)")
-        }
-        return field
+    /// The unpacked message as `M`'s protoc-c struct (protobuf-c allocated it from `M.descriptor`).
+    func bound<M: ProtobufCBinding>(to type: M.Type) -> UnsafePointer<M.CMessage> {
+        assert(descriptor == M.descriptor, "reading \(descriptor.fullName) as \(M.protoName)")
+        return message.assumingMemoryBound(to: M.CMessage.self)
     }
 
-    private func slot(_ field: UnsafePointer<ProtobufCFieldDescriptor>) -> UnsafeRawPointer {
-        message + Int(field.pointee.offset)
+    func fieldPath(_ name: String) -> String {
+        path.isEmpty ? name : path + "." + name
     }
 
-    private func count(_ field: UnsafePointer<ProtobufCFieldDescriptor>) -> Int {
-        assert(field.isRepeated)
-        return message.load(fromByteOffset: Int(field.pointee.quantifier_offset), as: Int.self)
+    func string(_ value: UnsafePointer<CChar>?) -> String {
+        guard let value else { return "" }
+        return String(cString: value)
     }
 
-    func fieldPath(_ number: UInt32) -> String {
-        let name = field(number).name
-        return path.isEmpty ? name : path + "." + name
-    }
-
-    public func string(_ number: UInt32) -> String {
-        guard let cString = slot(field(number)).load(as: UnsafePointer<CChar>?.self) else { return "" }
-        return String(cString: cString)
-    }
-
-    public func bytes(_ number: UInt32) -> [UInt8] {
-        let data = slot(field(number)).load(as: ProtobufCBinaryData.self)
+    func bytes(_ data: ProtobufCBinaryData) -> [UInt8] {
         guard data.len > 0, let base = data.data else { return [] }
         return Array(UnsafeBufferPointer(start: base, count: data.len))
     }
 
-    public func int64(_ number: UInt32) -> Int64 {
-        slot(field(number)).load(as: Int64.self)
+    func bool(_ value: protobuf_c_boolean) -> Bool {
+        value != 0
     }
 
-    public func int32(_ number: UInt32) -> Int32 {
-        slot(field(number)).load(as: Int32.self)
-    }
-
-    public func uint64(_ number: UInt32) -> UInt64 {
-        slot(field(number)).load(as: UInt64.self)
-    }
-
-    public func bool(_ number: UInt32) -> Bool {
-        slot(field(number)).load(as: protobuf_c_boolean.self) != 0
-    }
-
-    public func enumValue<E: RawRepresentable>(_ number: UInt32, as type: E.Type = E.self) throws(WireError) -> E
-    where E.RawValue == Int32 {
-        let raw = slot(field(number)).load(as: Int32.self)
-        guard let value = E(rawValue: raw) else { throw WireError(field: fieldPath(number), rule: .unknownEnumValue(raw)) }
-        return value
+    func enumValue<E: ProtobufCEnumBinding>(_ value: E.CEnum, _ field: String) throws(WireError) -> E {
+        let raw = Int32(truncatingIfNeeded: value.rawValue)
+        guard let decoded = E(rawValue: raw) else {
+            throw WireError(field: fieldPath(field), rule: .unknownEnumValue(raw))
+        }
+        return decoded
     }
 
     /// nil when the sub-message is absent on the wire.
-    public func message<M: WireMessage>(_ number: UInt32, as type: M.Type = M.self) throws(WireError) -> M? {
-        let field = field(number)
-        guard let sub = slot(field).load(as: UnsafeRawPointer?.self) else { return nil }
-        return try M(reading: MessageReader(sub, field.messageDescriptor, path: fieldPath(number)))
+    func message<M: ProtobufCBinding>(_ sub: UnsafePointer<M.CMessage>?, _ field: String) throws(WireError) -> M? {
+        guard let sub else { return nil }
+        return try M(reading: MessageReader(UnsafeRawPointer(sub), M.descriptor, path: fieldPath(field)))
     }
 
-    public func repeatedStrings(_ number: UInt32) -> [String] {
-        let field = field(number)
-        let n = count(field)
-        guard n > 0, let array = slot(field).load(as: UnsafePointer<UnsafePointer<CChar>?>?.self) else { return [] }
-        return (0..<n).map { array[$0].map { String(cString: $0) } ?? "" }
+    /// A sub-message the proto marks `@required`: its absence is a `missing` error naming the field.
+    func requiredMessage<M: ProtobufCBinding>(_ sub: UnsafePointer<M.CMessage>?, _ field: String) throws(WireError) -> M {
+        guard let value: M = try message(sub, field) else { throw WireError(field: fieldPath(field), rule: .missing) }
+        return value
     }
 
-    public func repeatedEnums<E: RawRepresentable>(_ number: UInt32, as type: E.Type = E.self) throws(WireError) -> [E]
-    where E.RawValue == Int32 {
-        let field = field(number)
-        let n = count(field)
-        guard n > 0, let array = slot(field).load(as: UnsafePointer<Int32>?.self) else { return [] }
+    func strings(_ count: Int, _ array: UnsafePointer<UnsafeMutablePointer<CChar>?>?) -> [String] {
+        guard count > 0, let array else { return [] }
+        return (0..<count).map { string(array[$0]) }
+    }
+
+    func scalars<T>(_ count: Int, _ array: UnsafePointer<T>?) -> [T] {
+        guard count > 0, let array else { return [] }
+        return Array(UnsafeBufferPointer(start: array, count: count))
+    }
+
+    func bools(_ count: Int, _ array: UnsafePointer<protobuf_c_boolean>?) -> [Bool] {
+        scalars(count, array).map { $0 != 0 }
+    }
+
+    func enums<E: ProtobufCEnumBinding>(_ count: Int, _ array: UnsafePointer<E.CEnum>?, _ field: String) throws(WireError) -> [E] {
+        guard count > 0, let array else { return [] }
         var values: [E] = []
-        values.reserveCapacity(n)
-        for index in 0..<n {
-            guard let value = E(rawValue: array[index]) else {
-                throw WireError(field: fieldPath(number), rule: .unknownEnumValue(array[index]))
+        values.reserveCapacity(count)
+        for index in 0..<count {
+            let raw = Int32(truncatingIfNeeded: array[index].rawValue)
+            guard let value = E(rawValue: raw) else {
+                throw WireError(field: fieldPath(field), rule: .unknownEnumValue(raw))
             }
             values.append(value)
         }
         return values
     }
 
-    public func repeatedMessages<M: WireMessage>(_ number: UInt32, as type: M.Type = M.self) throws(WireError) -> [M] {
-        let field = field(number)
-        let n = count(field)
-        guard n > 0, let array = slot(field).load(as: UnsafePointer<UnsafeRawPointer?>?.self) else { return [] }
+    func messages<M: ProtobufCBinding>(
+        _ count: Int, _ array: UnsafePointer<UnsafeMutablePointer<M.CMessage>?>?, _ field: String
+    ) throws(WireError) -> [M] {
+        guard count > 0, let array else { return [] }
         var values: [M] = []
-        values.reserveCapacity(n)
-        let subPath = fieldPath(number)
-        for index in 0..<n {
+        values.reserveCapacity(count)
+        let subPath = fieldPath(field)
+        for index in 0..<count {
             guard let sub = array[index] else { continue }
-            values.append(try M(reading: MessageReader(sub, field.messageDescriptor, path: "\(subPath)[\(index)]")))
+            values.append(try M(reading: MessageReader(UnsafeRawPointer(sub), M.descriptor, path: "\(subPath)[\(index)]")))
         }
         return values
     }
 }
 
-/// Builds a protobuf-c message in an arena from Swift values, for `protobuf_c_message_pack`.
+/// Builds a protobuf-c message in an arena from Swift values, for `protobuf_c_message_pack`. Generated bindings
+/// bind it to their protoc-c struct and store each typed field, through the helpers below where a value needs
+/// arena memory.
 ///
-/// Only the codec creates writers; message types use them in `write(to:)`. Proto3 defaults (empty strings, zero
-/// numbers) are left unset so protobuf-c omits them, as every proto3 encoder does.
+/// Only the codec creates writers. Proto3 defaults (empty strings, zero numbers) are left unset so protobuf-c
+/// omits them, as every proto3 encoder does.
 public struct MessageWriter {
     let message: UnsafeMutableRawPointer
     let descriptor: MessageDescriptor
@@ -137,32 +148,26 @@ public struct MessageWriter {
         self.message = raw
     }
 
-    private func field(_ number: UInt32) -> UnsafePointer<ProtobufCFieldDescriptor> {
-        guard let field = descriptor.field(number) else {
-            preconditionFailure("\(descriptor.fullName) declares no field \(number)")
-        }
-        return field
-    }
-
-    private func slot(_ field: UnsafePointer<ProtobufCFieldDescriptor>) -> UnsafeMutableRawPointer {
-        message + Int(field.pointee.offset)
+    /// The message being built as `M`'s protoc-c struct (initialized from `M.descriptor`).
+    func bound<M: ProtobufCBinding>(to type: M.Type) -> UnsafeMutablePointer<M.CMessage> {
+        assert(descriptor == M.descriptor, "writing \(M.protoName) into \(descriptor.fullName)")
+        return message.assumingMemoryBound(to: M.CMessage.self)
     }
 
     private func allocate(_ bytes: Int) -> UnsafeMutableRawPointer {
         allocator.pointee.alloc(allocator.pointee.allocator_data, bytes)!
     }
 
-    private func fieldPath(_ number: UInt32) -> String {
-        let name = field(number).name
-        return path.isEmpty ? name : path + "." + name
+    private func fieldPath(_ name: String) -> String {
+        path.isEmpty ? name : path + "." + name
     }
 
     /// A NUL-terminated copy of `value` in the arena; nil (and `error` set) when `value` holds a NUL.
-    private mutating func cString(_ value: String, number: UInt32) -> UnsafeMutablePointer<CChar>? {
+    private mutating func cString(_ value: String, field: String) -> UnsafeMutablePointer<CChar>? {
         var value = value
         return value.withUTF8 { utf8 in
             if utf8.contains(0) {
-                if error == nil { error = WireError(field: fieldPath(number), rule: .invalid("string contains a NUL byte")) }
+                if error == nil { error = WireError(field: fieldPath(field), rule: .invalid("string contains a NUL byte")) }
                 return nil
             }
             let copy = allocate(utf8.count + 1).assumingMemoryBound(to: UInt8.self)
@@ -172,82 +177,80 @@ public struct MessageWriter {
         }
     }
 
-    public mutating func set(_ number: UInt32, _ value: String) {
-        guard !value.isEmpty, let copy = cString(value, number: number) else { return }
-        slot(field(number)).storeBytes(of: copy, as: UnsafeMutablePointer<CChar>?.self)
+    mutating func setString(_ slot: inout UnsafeMutablePointer<CChar>?, _ value: String, _ field: String) {
+        guard !value.isEmpty, let copy = cString(value, field: field) else { return }
+        slot = copy
     }
 
-    public mutating func set(_ number: UInt32, _ value: [UInt8]) {
+    func setBytes(_ slot: inout ProtobufCBinaryData, _ value: [UInt8]) {
         guard !value.isEmpty else { return }
         let copy = allocate(value.count).assumingMemoryBound(to: UInt8.self)
         value.withUnsafeBufferPointer { copy.update(from: $0.baseAddress!, count: value.count) }
-        slot(field(number)).storeBytes(of: ProtobufCBinaryData(len: value.count, data: copy), as: ProtobufCBinaryData.self)
+        slot = ProtobufCBinaryData(len: value.count, data: copy)
     }
 
-    public mutating func set(_ number: UInt32, _ value: Int64) {
-        slot(field(number)).storeBytes(of: value, as: Int64.self)
+    func cEnum<E: ProtobufCEnumBinding>(_ value: E) -> E.CEnum {
+        E.CEnum(rawValue: E.CEnum.RawValue(truncatingIfNeeded: value.rawValue))!
     }
 
-    public mutating func set(_ number: UInt32, _ value: Int32) {
-        slot(field(number)).storeBytes(of: value, as: Int32.self)
-    }
-
-    public mutating func set(_ number: UInt32, _ value: UInt64) {
-        slot(field(number)).storeBytes(of: value, as: UInt64.self)
-    }
-
-    public mutating func set(_ number: UInt32, _ value: Bool) {
-        slot(field(number)).storeBytes(of: value ? 1 : 0, as: protobuf_c_boolean.self)
-    }
-
-    public mutating func set<E: RawRepresentable>(_ number: UInt32, _ value: E) where E.RawValue == Int32 {
-        slot(field(number)).storeBytes(of: value.rawValue, as: Int32.self)
-    }
-
-    public mutating func set<M: WireMessage>(_ number: UInt32, _ value: M?) {
-        guard let value else { return }
-        let field = field(number)
-        var sub = MessageWriter(field.messageDescriptor, allocator: allocator, path: fieldPath(number))
+    /// The sub-message built in the arena (nil when `value` is nil, so protobuf-c omits it).
+    private mutating func build<M: ProtobufCBinding>(_ value: M, path: String) -> UnsafeMutablePointer<M.CMessage> {
+        var sub = MessageWriter(M.descriptor, allocator: allocator, path: path)
         value.write(to: &sub)
         if error == nil { error = sub.error }
-        slot(field).storeBytes(of: sub.message, as: UnsafeMutableRawPointer?.self)
+        return sub.message.assumingMemoryBound(to: M.CMessage.self)
     }
 
-    public mutating func set(_ number: UInt32, _ values: [String]) {
+    mutating func setMessage<M: ProtobufCBinding>(
+        _ slot: inout UnsafeMutablePointer<M.CMessage>?, _ value: M?, _ field: String
+    ) {
+        guard let value else { return }
+        slot = build(value, path: fieldPath(field))
+    }
+
+    private func array<T>(_ count: Int, of type: T.Type) -> UnsafeMutablePointer<T> {
+        allocate(count * MemoryLayout<T>.stride).bindMemory(to: T.self, capacity: count)
+    }
+
+    mutating func setStrings(
+        _ count: inout Int, _ slot: inout UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?, _ values: [String],
+        _ field: String
+    ) {
         guard !values.isEmpty else { return }
-        let field = field(number)
-        let array = allocate(values.count * MemoryLayout<UnsafeMutablePointer<CChar>?>.stride)
-            .bindMemory(to: UnsafeMutablePointer<CChar>?.self, capacity: values.count)
+        let storage = array(values.count, of: UnsafeMutablePointer<CChar>?.self)
         for (index, value) in values.enumerated() {
-            array[index] = cString(value, number: number) ?? cString("", number: number)
+            storage[index] = cString(value, field: field) ?? cString("", field: field)
         }
-        setRepeated(field, count: values.count, array: UnsafeMutableRawPointer(array))
+        count = values.count
+        slot = storage
     }
 
-    public mutating func set<E: RawRepresentable>(_ number: UInt32, _ values: [E]) where E.RawValue == Int32 {
+    func setScalars<T>(_ count: inout Int, _ slot: inout UnsafeMutablePointer<T>?, _ values: [T]) {
         guard !values.isEmpty else { return }
-        let field = field(number)
-        let array = allocate(values.count * 4).bindMemory(to: Int32.self, capacity: values.count)
-        for (index, value) in values.enumerated() { array[index] = value.rawValue }
-        setRepeated(field, count: values.count, array: UnsafeMutableRawPointer(array))
+        let storage = array(values.count, of: T.self)
+        storage.initialize(from: values, count: values.count)
+        count = values.count
+        slot = storage
     }
 
-    public mutating func set<M: WireMessage>(_ number: UInt32, _ values: [M]) {
+    func setBools(_ count: inout Int, _ slot: inout UnsafeMutablePointer<protobuf_c_boolean>?, _ values: [Bool]) {
+        setScalars(&count, &slot, values.map { $0 ? 1 : 0 })
+    }
+
+    func setEnums<E: ProtobufCEnumBinding>(_ count: inout Int, _ slot: inout UnsafeMutablePointer<E.CEnum>?, _ values: [E]) {
+        setScalars(&count, &slot, values.map(cEnum))
+    }
+
+    mutating func setMessages<M: ProtobufCBinding>(
+        _ count: inout Int, _ slot: inout UnsafeMutablePointer<UnsafeMutablePointer<M.CMessage>?>?, _ values: [M],
+        _ field: String
+    ) {
         guard !values.isEmpty else { return }
-        let field = field(number)
-        let array = allocate(values.count * MemoryLayout<UnsafeMutableRawPointer?>.stride)
-            .bindMemory(to: UnsafeMutableRawPointer?.self, capacity: values.count)
+        let storage = array(values.count, of: UnsafeMutablePointer<M.CMessage>?.self)
         for (index, value) in values.enumerated() {
-            var sub = MessageWriter(field.messageDescriptor, allocator: allocator, path: "\(fieldPath(number))[\(index)]")
-            value.write(to: &sub)
-            if error == nil { error = sub.error }
-            array[index] = sub.message
+            storage[index] = build(value, path: "\(fieldPath(field))[\(index)]")
         }
-        setRepeated(field, count: values.count, array: UnsafeMutableRawPointer(array))
-    }
-
-    private func setRepeated(_ field: UnsafePointer<ProtobufCFieldDescriptor>, count: Int, array: UnsafeMutableRawPointer) {
-        message.storeBytes(of: count, toByteOffset: Int(field.pointee.quantifier_offset), as: Int.self)
-        slot(field).storeBytes(of: array, as: UnsafeMutableRawPointer?.self)
+        count = values.count
+        slot = storage
     }
 }

@@ -10,28 +10,9 @@ import Foundation
 public enum WireJSON {
     /// Every message type by full proto name, with the Swift type that validates it.
     public static let types: [String: any WireMessage.Type] = {
-        let all: [any WireMessage.Type] = [
-            RequestHeader.self, CustomerAuth.self, LinkAccountRequest.self, LinkAccountResponse.self,
-            ChargeRequest.self, ChargeResponse.self, GetChargeRequest.self, UnlinkRequest.self, UnlinkResponse.self,
-            HealthCheckRequest.self, HealthCheckResponse.self,
-            AdminBankProfile.self, ConformanceRecord.self, AdminBank.self, ListBanksRequest.self,
-            ListBanksResponse.self, GetBankRequest.self, SetBankStateRequest.self, SetBankProfileRequest.self,
-            SetPilotListRequest.self, RecordConformanceRequest.self, AdminWallet.self, RegisterWalletRequest.self,
-            GetWalletRequest.self, RecordEkycRequest.self, MarkPhoneVerifiedRequest.self, IssueLinkCodeRequest.self,
-            IssueLinkCodeResponse.self, WalletActionRequest.self, AdminHold.self, ListHoldsRequest.self,
-            ListHoldsResponse.self, ReleaseHoldRequest.self, RejectHoldRequest.self,
-        ] + eventsBranchTypes
+        let all = GeneratedBindings.messageTypes
         return Dictionary(uniqueKeysWithValues: all.map { ($0.protoName, $0) })
     }()
-
-    /// The events branch's messages (Pending+events.swift) until the generated table lists them.
-    static let eventsBranchTypes: [any WireMessage.Type] = [
-        WatchEventsRequest.self, BankEvent.self, Approval.self, ReverseChargeRequest.self, ListApprovalsRequest.self,
-        ListApprovalsResponse.self, ApproveRequest.self, DeclineRequest.self, Reversal.self, CompensationCase.self,
-        OpenCompensationCaseRequest.self, PayCompensationRequest.self, CloseCompensationCaseRequest.self,
-        ListCompensationCasesRequest.self, ListCompensationCasesResponse.self, Merchant.self,
-        RegisterMerchantRequest.self, PayFromWalletRequest.self, WalletPayment.self,
-    ]
 
     public enum Failure: Error, CustomStringConvertible {
         case unknownType(String)

@@ -137,7 +137,7 @@ struct AdminClient {
             throw AdminFailure(message: "admin: \(error)", exitCode: .usage)
         }
         let result = await connection.unary(
-            path: "/bankgw.admin.v1.Admin/\(method)", message: ByteBuffer(bytes: bytes), timeout: timeout)
+            path: "/\(AdminMethods.serviceName)/\(method)", message: ByteBuffer(bytes: bytes), timeout: timeout)
         guard let message = result.message else {
             let status = result.status
             let code: ExitCode = status.code == .unavailable ? .unreachable : .checkFailed

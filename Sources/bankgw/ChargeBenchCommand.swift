@@ -73,7 +73,7 @@ struct ChargeBenchCommand: AsyncParsableCommand {
               + "\(prepared.count) links prepared over mutual TLS to \(target)")
 
         let healthRequest = try HealthCheckRequest(service: "").wireBytes()
-        let health = await phase(clients) { _ in ("/grpc.health.v1.Health/Check", healthRequest) }
+        let health = await phase(clients) { _ in (HealthMethods.check.path, healthRequest) }
         report("health Check", health)
 
         let runID = UInt64(Date().timeIntervalSince1970 * 1000)
@@ -85,7 +85,7 @@ struct ChargeBenchCommand: AsyncParsableCommand {
                     bankCode: bank, requestID: "bench-\(runID)-\(n)",
                     sentAtUnixMs: Int64(Date().timeIntervalSince1970 * 1000)),
                 linkID: prepared[n % prepared.count], amountYen: 1)
-            return ("/bankgw.v1.BankGateway/Charge", try! request.wireBytes())
+            return (BankGatewayMethods.charge.path, try! request.wireBytes())
         }
         report("Charge", charges)
         print(String(format: "Charge / health throughput: %.2f (the cost of policy + durable ledger per call)",
@@ -111,7 +111,7 @@ struct ChargeBenchCommand: AsyncParsableCommand {
         setProfile.bankCode = bank
         setProfile.profile = profile
         setProfile.reason = "bench-charge: limits sized for the load"
-        _ = try await call(admin, "/bankgw.admin.v1.Admin/SetBankProfile", setProfile, as: AdminBank.self)
+        _ = try await call(admin, AdminMethods.setBankProfile, setProfile, as: AdminBank.self)
 
         let runID = Int(Date().timeIntervalSince1970) % 1_000_000
         let linksPerWallet = 80
@@ -121,7 +121,7 @@ struct ChargeBenchCommand: AsyncParsableCommand {
         for w in 0..<walletCount {
             let walletID = String(format: "W7%06d", (runID * 7 + w) % 1_000_000)
             let register = RegisterWalletRequest(walletAccountID: walletID, test: false, reason: "bench-charge")
-            _ = try? await call(admin, "/bankgw.admin.v1.Admin/RegisterWallet", register, as: AdminWallet.self)
+            _ = try? await call(admin, AdminMethods.registerWallet, register, as: AdminWallet.self)
             var ekyc = RecordEkycRequest()
             ekyc.walletAccountID = walletID
             ekyc.status = .verified
@@ -129,16 +129,16 @@ struct ChargeBenchCommand: AsyncParsableCommand {
             ekyc.nameKana = "ベンチ タロウ"
             ekyc.verifiedAtUnixMs = Int64(Date().timeIntervalSince1970 * 1000)
             ekyc.reason = "bench-charge"
-            _ = try await call(admin, "/bankgw.admin.v1.Admin/RecordEkyc", ekyc, as: AdminWallet.self)
+            _ = try await call(admin, AdminMethods.recordEkyc, ekyc, as: AdminWallet.self)
             _ = try await call(
-                admin, "/bankgw.admin.v1.Admin/MarkPhoneVerified",
+                admin, AdminMethods.markPhoneVerified,
                 MarkPhoneVerifiedRequest(walletAccountID: walletID, reason: "bench-charge"), as: AdminWallet.self)
             let count = min(linksPerWallet, links - prepared.count)
             try await withThrowingTaskGroup(of: String?.self) { tasks in
                 for l in 0..<count {
                     tasks.addTask {
                         let code = try await call(
-                            admin, "/bankgw.admin.v1.Admin/IssueLinkCode", IssueLinkCodeRequest(walletAccountID: walletID),
+                            admin, AdminMethods.issueLinkCode, IssueLinkCodeRequest(walletAccountID: walletID),
                             as: IssueLinkCodeResponse.self
                         ).linkCode
                         let now = Int64(Date().timeIntervalSince1970 * 1000)
@@ -148,7 +148,7 @@ struct ChargeBenchCommand: AsyncParsableCommand {
                             accountHolderKana: "ﾍﾞﾝﾁ ﾀﾛｳ",
                             customerAuth: CustomerAuth(method: .appPush, authenticatedAtUnixMs: now, authReference: "bench"))
                         let response = try await call(
-                            bankClient, "/bankgw.v1.BankGateway/LinkAccount", link, as: LinkAccountResponse.self)
+                            bankClient, BankGatewayMethods.linkAccount, link, as: LinkAccountResponse.self)
                         return response.decision == .approved ? response.linkID : nil
                     }
                 }
@@ -163,8 +163,9 @@ struct ChargeBenchCommand: AsyncParsableCommand {
     }
 
     private func call<Request: WireMessage, Response: WireMessage>(
-        _ client: RPCClientConnection, _ path: String, _ request: Request, as: Response.Type
+        _ client: RPCClientConnection, _ method: WireMethod<Request, Response>, _ request: Request, as: Response.Type
     ) async throws -> Response {
+        let path = method.path
         let result = await client.unary(path: path, message: ByteBuffer(bytes: try request.wireBytes()), timeout: .seconds(10))
         guard let message = result.message else {
             printError("bench-charge: \(path): \(result.status)")

@@ -118,6 +118,9 @@ struct  Bankgw__V1__CustomerAuth
 struct  Bankgw__V1__LinkAccountRequest
 {
   ProtobufCMessage base;
+  /*
+   * required (decoding refuses its absence) @required
+   */
   Bankgw__V1__RequestHeader *header;
   /*
    * e.g. W0000001
@@ -160,6 +163,9 @@ struct  Bankgw__V1__LinkAccountResponse
 struct  Bankgw__V1__ChargeRequest
 {
   ProtobufCMessage base;
+  /*
+   * required (decoding refuses its absence) @required
+   */
   Bankgw__V1__RequestHeader *header;
   char *link_id;
   /*
@@ -196,6 +202,9 @@ struct  Bankgw__V1__ChargeResponse
 struct  Bankgw__V1__GetChargeRequest
 {
   ProtobufCMessage base;
+  /*
+   * required (decoding refuses its absence) @required
+   */
   Bankgw__V1__RequestHeader *header;
   char *original_request_id;
 };
@@ -207,6 +216,9 @@ struct  Bankgw__V1__GetChargeRequest
 struct  Bankgw__V1__UnlinkRequest
 {
   ProtobufCMessage base;
+  /*
+   * required (decoding refuses its absence) @required
+   */
   Bankgw__V1__RequestHeader *header;
   char *link_id;
   char *reason;
@@ -229,6 +241,9 @@ struct  Bankgw__V1__UnlinkResponse
 struct  Bankgw__V1__WatchEventsRequest
 {
   ProtobufCMessage base;
+  /*
+   * required (decoding refuses its absence) @required
+   */
   Bankgw__V1__RequestHeader *header;
   /*
    * 0: from the oldest kept

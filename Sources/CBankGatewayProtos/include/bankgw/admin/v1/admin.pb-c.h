@@ -59,6 +59,9 @@ typedef struct Bankgw__Admin__V1__WalletPayment Bankgw__Admin__V1__WalletPayment
 
 /* --- enums --- */
 
+/*
+ * Lifecycle of a held charge. @swift(HoldState)
+ */
 typedef enum _Bankgw__Admin__V1__Hold__State {
   BANKGW__ADMIN__V1__HOLD__STATE__STATE_UNSPECIFIED = 0,
   BANKGW__ADMIN__V1__HOLD__STATE__OPEN = 1,
@@ -72,6 +75,9 @@ typedef enum _Bankgw__Admin__V1__Hold__State {
   BANKGW__ADMIN__V1__HOLD__STATE__REJECTED = 3
     PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(BANKGW__ADMIN__V1__HOLD__STATE)
 } Bankgw__Admin__V1__Hold__State;
+/*
+ * Lifecycle of a four-eyes request. @swift(ApprovalState)
+ */
 typedef enum _Bankgw__Admin__V1__Approval__State {
   BANKGW__ADMIN__V1__APPROVAL__STATE__STATE_UNSPECIFIED = 0,
   BANKGW__ADMIN__V1__APPROVAL__STATE__PENDING = 1,
@@ -86,6 +92,9 @@ typedef enum _Bankgw__Admin__V1__Approval__State {
   BANKGW__ADMIN__V1__APPROVAL__STATE__LAPSED = 4
     PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(BANKGW__ADMIN__V1__APPROVAL__STATE)
 } Bankgw__Admin__V1__Approval__State;
+/*
+ * Lifecycle of a compensation case. @swift(CompensationCaseState)
+ */
 typedef enum _Bankgw__Admin__V1__CompensationCase__State {
   BANKGW__ADMIN__V1__COMPENSATION_CASE__STATE__STATE_UNSPECIFIED = 0,
   BANKGW__ADMIN__V1__COMPENSATION_CASE__STATE__OPEN = 1,
@@ -159,6 +168,9 @@ typedef enum _Bankgw__Admin__V1__EkycStatus {
 
 /* --- messages --- */
 
+/*
+ * A bank's limits and checks (SPEC §4). @swift(AdminBankProfile)
+ */
 struct  Bankgw__Admin__V1__BankProfile
 {
   ProtobufCMessage base;
@@ -211,7 +223,7 @@ struct  Bankgw__Admin__V1__ConformanceRecord
   int32_t cases_failed;
   char *report_sha256_hex;
   /*
-   * filled by the gateway from the operator certificate
+   * filled by the gateway from the operator certificate @swift(operatorName)
    */
   char *operator_;
   /*
@@ -230,6 +242,9 @@ struct  Bankgw__Admin__V1__ConformanceRecord
     , (char *)protobuf_c_empty_string, 0, 0, 0, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, 0,NULL }
 
 
+/*
+ * One partner bank as the operator sees it. @swift(AdminBank)
+ */
 struct  Bankgw__Admin__V1__Bank
 {
   ProtobufCMessage base;
@@ -338,6 +353,9 @@ struct  Bankgw__Admin__V1__RecordConformanceRequest
     , NULL }
 
 
+/*
+ * One wallet account as the operator sees it. @swift(AdminWallet)
+ */
 struct  Bankgw__Admin__V1__Wallet
 {
   ProtobufCMessage base;
@@ -450,6 +468,9 @@ struct  Bankgw__Admin__V1__WalletActionRequest
     , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string }
 
 
+/*
+ * A charge the monitoring rules held for review. @swift(AdminHold)
+ */
 struct  Bankgw__Admin__V1__Hold
 {
   ProtobufCMessage base;
