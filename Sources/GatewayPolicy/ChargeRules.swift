@@ -3,10 +3,12 @@ import GatewayWire
 // The charge chain of SPEC §4, one rule per check, in SPEC order:
 // bank enabled → link active and this bank's → wallet not charge-frozen → customer auth (when the profile says)
 // → per charge → per wallet per day → per wallet per month → balance cap → new-link caution
-// → monitoring holds (new-link near limit, near limit, rapid charges on a link, token moved wallets) → approve.
+// → monitoring holds (new-link near limit, near limit, rapid charges from a token, token moved wallets) → approve.
 //
 // Declines come before holds on purpose: a hold means "credit later if an operator agrees", so it must only ever
-// be given to a charge that would be allowed to credit.
+// be given to a charge that would be allowed to credit. A hold reserves its amount against the limits and the cap
+// (the facts carry the reservations), and releasing it runs `credit` again at release time (`ChargeChecks.release`):
+// every path that credits a wallet passes the same rules.
 //
 // As in the link chain, each rule judges only its own concern and passes when a fact it needs belongs to another
 // rule (no link, no wallet). Sums are computed overflow-checked: an overflowing sum is over any limit.
@@ -15,19 +17,30 @@ import GatewayWire
 public enum ChargeRules {
     /// Share of the per-charge limit in force at which a charge is held for review: 80 % (SPEC §4).
     public static let holdAtPercentOfLimit: Int64 = 80
-    /// A link's charges within this window before now count toward the rapid-charge hold. 10 min (SPEC §4).
-    /// The wallet core counts with it when it fills `ChargeAttemptFacts.chargesOnLinkInLast10Minutes`.
-    public static let rapidChargeWindowMs: Int64 = 600_000
+    /// Charges from one token to one wallet within this window before now count toward the rapid-charge hold.
+    /// 10 min (SPEC §4). The wallet core counts with it when it fills `chargesFromTokenToWalletInWindow`.
+    public static let rapidChargeWindowMs: Int64 = 10 * 60_000
     /// How recently a token must have been linked to another wallet for its first charge on a new link to be
     /// held. 30 days (SPEC §4). The wallet core uses it for `firstChargeAfterTokenMovedWallets`.
-    public static let tokenMovedWindowMs: Int64 = 30 * 86_400_000
-    /// The 4th and later charge on one link within `rapidChargeWindowMs` is held: i.e. 3 earlier ones (SPEC §4).
-    public static let maxChargesOnLinkInWindowBeforeHold = 3
+    public static let tokenMovedWindowMs: Int64 = 30 * TokyoTime.msPerDay
+    /// The 4th and later charge from one token to one wallet within `rapidChargeWindowMs` is held: i.e. 3 earlier
+    /// ones (SPEC §4).
+    public static let maxChargesFromTokenInWindowBeforeHold = 3
 
+    /// The new-charge chain, in SPEC order.
     public static let all: [Rule<ChargeAttemptFacts>] = [
         bankEnabled, linkActive, walletNotFrozen, customerAuth,
         perChargeLimit, dailyLimit, monthlyLimit, balanceCap, newLinkCaution,
         holdNewLinkNearLimit, holdNearLimit, holdRapidChargesOnLink, holdTokenMovedWallets,
+    ]
+
+    /// What must hold at the moment money moves into a wallet, whether the charge is new or a released hold
+    /// (SPEC §4: bank enabled for charge, link active, wallet not frozen, limits, cap): `all` without the checks of
+    /// the bank's act itself (customer auth, judged when the bank asked) and without the monitoring holds (an
+    /// operator releasing a hold has done the review they ask for). Same rules, same order as in `all`.
+    public static let credit: [Rule<ChargeAttemptFacts>] = [
+        bankEnabled, linkActive, walletNotFrozen,
+        perChargeLimit, dailyLimit, monthlyLimit, balanceCap, newLinkCaution,
     ]
 
     /// The bank's `charge` state allows the link's wallet (see `BankEnablement.judge`). No link means no wallet,
@@ -50,7 +63,7 @@ public enum ChargeRules {
         return .pass
     }
 
-    /// Set by an Unlink whose reason starts with FRAUD (see `UnlinkReason`), until an operator reviews it.
+    /// Set by an Unlink whose reason's first word is FRAUD (see `UnlinkReason`), until an operator reviews it.
     public static let walletNotFrozen = Rule<ChargeAttemptFacts>("charge.wallet_not_frozen") { facts in
         facts.wallet?.chargeFrozen == true ? .decline(.fraudSuspected) : .pass
     }
@@ -70,23 +83,27 @@ public enum ChargeRules {
         return amount > facts.bank.profile.maxChargeYen ? .decline(.limitExceeded) : .pass
     }
 
-    /// Credited today (Asia/Tokyo) plus this charge stays within `maxDailyYenPerWallet`; exactly at it is allowed.
+    /// Credited today (Asia/Tokyo) plus today's open holds plus this charge stays within `maxDailyYenPerWallet`;
+    /// exactly at it is allowed.
     public static let dailyLimit = Rule<ChargeAttemptFacts>("charge.limit.daily") { facts in
-        exceeds(facts.chargedTodayYen, plus: facts.request.amountYen, limit: facts.bank.profile.maxDailyYenPerWallet)
+        exceeds(facts.chargedTodayYen, facts.reservedTodayYen, facts.request.amountYen,
+            limit: facts.bank.profile.maxDailyYenPerWallet)
             ? .decline(.limitExceeded) : .pass
     }
 
-    /// Credited this month (Asia/Tokyo) plus this charge stays within `maxMonthlyYenPerWallet`.
+    /// Credited this month (Asia/Tokyo) plus this month's open holds plus this charge stays within
+    /// `maxMonthlyYenPerWallet`.
     public static let monthlyLimit = Rule<ChargeAttemptFacts>("charge.limit.monthly") { facts in
-        exceeds(facts.chargedThisMonthYen, plus: facts.request.amountYen,
+        exceeds(facts.chargedThisMonthYen, facts.reservedThisMonthYen, facts.request.amountYen,
                 limit: facts.bank.profile.maxMonthlyYenPerWallet)
             ? .decline(.limitExceeded) : .pass
     }
 
-    /// The wallet's balance after the credit stays within its cap (資金決済法 e-money wallets are capped).
+    /// The wallet's balance plus its open holds plus this credit stays within its cap (資金決済法 e-money wallets
+    /// are capped).
     public static let balanceCap = Rule<ChargeAttemptFacts>("charge.balance_cap") { facts in
-        guard let balanceYen = facts.wallet?.balanceYen, let capYen = facts.wallet?.balanceCapYen else { return .pass }
-        return exceeds(balanceYen, plus: facts.request.amountYen, limit: capYen)
+        guard let wallet = facts.wallet else { return .pass }
+        return exceeds(wallet.balanceYen, wallet.reservedYen, facts.request.amountYen, limit: wallet.balanceCapYen)
             ? .decline(.balanceCapExceeded) : .pass
     }
 
@@ -109,9 +126,10 @@ public enum ChargeRules {
         return facts.request.amountYen >= holdThreshold(limit: facts.bank.profile.maxChargeYen) ? .hold : .pass
     }
 
-    /// Monitoring: the 4th and later charge on one link within 10 minutes (a drained account, or a script).
+    /// Monitoring: the 4th and later charge to one wallet from one bank account token within 10 minutes, whatever
+    /// link carries them (a drained account, or a script). The name is a shipped audit identifier, kept.
     public static let holdRapidChargesOnLink = Rule<ChargeAttemptFacts>("charge.hold.rapid_charges_on_link") { facts in
-        facts.chargesOnLinkInLast10Minutes >= maxChargesOnLinkInWindowBeforeHold ? .hold : .pass
+        facts.chargesFromTokenToWalletInWindow >= maxChargesFromTokenInWindowBeforeHold ? .hold : .pass
     }
 
     /// Monitoring: the first charge on a bank account token that was linked to another wallet in the last 30 days
@@ -140,5 +158,11 @@ public enum ChargeRules {
     static func exceeds(_ current: Int64, plus amount: Int64, limit: Int64) -> Bool {
         let (sum, overflow) = current.addingReportingOverflow(amount)
         return overflow || sum > limit
+    }
+
+    /// Whether `credited + reserved + amount` is over `limit`, overflow-checked (no allocation: the hot path).
+    static func exceeds(_ credited: Int64, _ reserved: Int64, _ amount: Int64, limit: Int64) -> Bool {
+        let (partial, overflow) = credited.addingReportingOverflow(reserved)
+        return overflow || exceeds(partial, plus: amount, limit: limit)
     }
 }

@@ -88,9 +88,12 @@ public struct WalletFacts: Sendable, Hashable {
     public var phoneVerified: Bool
     /// Set after five declined link attempts in a row; cleared by an operator.
     public var linkLocked: Bool
-    /// Set by an Unlink whose reason starts with `FRAUD`; cleared by an operator.
+    /// Set by an Unlink whose reason's first word is `FRAUD` (`UnlinkReason`); cleared by an operator.
     public var chargeFrozen: Bool
     public var balanceYen: Int64
+    /// Held charges' amounts reserved against the cap (SPEC §4: a hold is a pending transfer from the moment it is
+    /// held), yen. The cap judges `balanceYen + reservedYen + amount`.
+    public var reservedYen: Int64
     /// Default 1,000,000 yen.
     public var balanceCapYen: Int64
 
@@ -100,7 +103,7 @@ public struct WalletFacts: Sendable, Hashable {
         id: String, isTest: Bool = false, ekycStatus: EkycStatus = .none, ekycMethod: EkycMethod = .unspecified,
         ekycNameKana: String = "", ekycVerifiedAtUnixMs: Int64 = 0, phoneVerified: Bool = false,
         linkLocked: Bool = false, chargeFrozen: Bool = false, balanceYen: Int64 = 0,
-        balanceCapYen: Int64 = WalletFacts.balanceCapYenDefault
+        balanceCapYen: Int64 = WalletFacts.balanceCapYenDefault, reservedYen: Int64 = 0
     ) {
         self.id = id
         self.isTest = isTest
@@ -112,6 +115,7 @@ public struct WalletFacts: Sendable, Hashable {
         self.linkLocked = linkLocked
         self.chargeFrozen = chargeFrozen
         self.balanceYen = balanceYen
+        self.reservedYen = reservedYen
         self.balanceCapYen = balanceCapYen
     }
 }
@@ -158,19 +162,20 @@ public struct LinkAttemptFacts: Sendable, Hashable {
     public var wallet: WalletFacts?
     /// nil: no code with that hash exists.
     public var linkCode: LinkCodeFacts?
-    /// The token is actively linked to a wallet other than `request.walletAccountID`.
-    public var tokenActivelyLinkedToAnotherWallet: Bool
+    /// The bank account token is actively linked to any wallet, this one included (SPEC §4: one active link per
+    /// token, so one account cannot feed a wallet through two links and dodge the per-token rules).
+    public var tokenActivelyLinked: Bool
     public var nowUnixMs: Int64
 
     public init(
         request: LinkAccountRequest, bank: BankFacts, wallet: WalletFacts?, linkCode: LinkCodeFacts?,
-        tokenActivelyLinkedToAnotherWallet: Bool, nowUnixMs: Int64
+        tokenActivelyLinked: Bool, nowUnixMs: Int64
     ) {
         self.request = request
         self.bank = bank
         self.wallet = wallet
         self.linkCode = linkCode
-        self.tokenActivelyLinkedToAnotherWallet = tokenActivelyLinkedToAnotherWallet
+        self.tokenActivelyLinked = tokenActivelyLinked
         self.nowUnixMs = nowUnixMs
     }
 }
@@ -187,16 +192,22 @@ public struct ChargeAttemptFacts: Sendable, Hashable {
     public var chargedTodayYen: Int64
     /// Credited to this wallet in this Asia/Tokyo calendar month, yen.
     public var chargedThisMonthYen: Int64
-    /// Charges (any decision but DECLINED) on this link in the 10 minutes before now.
-    public var chargesOnLinkInLast10Minutes: Int
+    /// Open holds on this wallet made on today's Asia/Tokyo day, yen: reserved against the daily limit (SPEC §4).
+    /// When a hold is being released, that hold itself is left out.
+    public var reservedTodayYen: Int64
+    /// Open holds on this wallet made in this Asia/Tokyo month, yen: reserved against the monthly limit.
+    public var reservedThisMonthYen: Int64
+    /// Charges (any decision but DECLINED) to this link's wallet from this link's bank account token, over any of
+    /// its links, within `ChargeRules.rapidChargeWindowMs` before now.
+    public var chargesFromTokenToWalletInWindow: Int
     /// This is the link's first charge and its token was linked to another wallet within 30 days before this link.
     public var firstChargeAfterTokenMovedWallets: Bool
     public var nowUnixMs: Int64
 
     public init(
         request: ChargeRequest, bank: BankFacts, link: LinkFacts?, wallet: WalletFacts?, chargedTodayYen: Int64,
-        chargedThisMonthYen: Int64, chargesOnLinkInLast10Minutes: Int, firstChargeAfterTokenMovedWallets: Bool,
-        nowUnixMs: Int64
+        chargedThisMonthYen: Int64, chargesFromTokenToWalletInWindow: Int, firstChargeAfterTokenMovedWallets: Bool,
+        nowUnixMs: Int64, reservedTodayYen: Int64 = 0, reservedThisMonthYen: Int64 = 0
     ) {
         self.request = request
         self.bank = bank
@@ -204,7 +215,9 @@ public struct ChargeAttemptFacts: Sendable, Hashable {
         self.wallet = wallet
         self.chargedTodayYen = chargedTodayYen
         self.chargedThisMonthYen = chargedThisMonthYen
-        self.chargesOnLinkInLast10Minutes = chargesOnLinkInLast10Minutes
+        self.reservedTodayYen = reservedTodayYen
+        self.reservedThisMonthYen = reservedThisMonthYen
+        self.chargesFromTokenToWalletInWindow = chargesFromTokenToWalletInWindow
         self.firstChargeAfterTokenMovedWallets = firstChargeAfterTokenMovedWallets
         self.nowUnixMs = nowUnixMs
     }

@@ -5,15 +5,22 @@
 // stateful piece is `BankRateLimiter`.
 //
 // How the service uses it, per bank request:
-//   1. `RequestChecks.bankRequest(caller:header:nowUnixMs:)`      wrong bank / operator → PERMISSION_DENIED,
-//                                                                  stale or early → FAILED_PRECONDITION
+//   1. `RequestChecks.bankService(caller:headerBankCode:)`        wrong bank / operator → PERMISSION_DENIED
 //   2. `BankRateLimiter.admit(bankCode:maxRequestsPerSecond:)`    over the rate → RESOURCE_EXHAUSTED
-//   3. WalletCore reads `LinkAttemptFacts` / `ChargeAttemptFacts` in its writer transaction and applies
-//      `LinkChecks.standard.evaluate(_:)` / `ChargeChecks.standard.evaluate(_:)`:
-//        .approve → link / credit; .hold(rule:) → record, credit nothing; .decline(reason, rule:) → DECLINED;
-//        .reject(rejection) → gRPC error, nothing stored.
+//   3. WalletCore answers a stored request from the store; for a new one `RequestChecks.replayWindow` (stale or
+//      early → FAILED_PRECONDITION), then it reads `LinkAttemptFacts` / `ChargeAttemptFacts` in its writer
+//      transaction and applies `LinkChecks.standard.evaluate(_:)` / `ChargeChecks.standard.evaluate(_:)`:
+//        .approve → link / credit; .hold(rule:) → record and reserve, credit nothing; .decline(reason, rule:) →
+//        DECLINED; .reject(rejection) → gRPC error, nothing stored.
+//      Releasing a hold runs `ChargeChecks.release` (`ChargeRules.credit`) again at release time.
 //   4. After a judged link: `LinkDeclineStreak.next(current:after:)`; after an Unlink:
 //      `UnlinkReason.freezesCharges(_:)`. Admin state changes: `BankEnablement.checkChange(…)`.
+//
+// Every threshold is defined once, here: `LinkDeclineStreak.maxDeclinedLinksInARow` (5),
+// `ChargeRules.rapidChargeWindowMs` (10 min), `ChargeRules.tokenMovedWindowMs` (30 days),
+// `BankEnablement.maxConformanceAgeMs` (90 days), `LinkRules.linkCodeLifetimeMs` (10 min),
+// `RequestChecks.maxClockSkewMs` (300 s), `RequestChecks.minIdempotencyRetentionMs` (30 days), the FRAUD reason
+// (`UnlinkReason`), and one Asia/Tokyo calendar (`TokyoTime`).
 //
 // Rule catalogue (the `rule` strings are stable audit identifiers):
 //
@@ -33,14 +40,15 @@
 //
 //   charge.bank_enabled               as link.bank_enabled, for the `charge` state and the link's wallet
 //   charge.link_active                LINK_NOT_ACTIVE          (missing, unlinked, another bank's, no wallet)
-//   charge.wallet_not_frozen          FRAUD_SUSPECTED          (frozen by an Unlink reason starting FRAUD)
+//   charge.wallet_not_frozen          FRAUD_SUSPECTED          (frozen by an Unlink whose first word is FRAUD)
 //   charge.customer_auth              WEAK_CUSTOMER_AUTH       (only when the profile requires it)
 //   charge.limit.per_charge           LIMIT_EXCEEDED           (amount ≤ 0 → reject INVALID_ARGUMENT)
-//   charge.limit.daily                LIMIT_EXCEEDED           (today, Asia/Tokyo)
-//   charge.limit.monthly              LIMIT_EXCEEDED           (this month, Asia/Tokyo)
-//   charge.balance_cap                BALANCE_CAP_EXCEEDED
+//   charge.limit.daily                LIMIT_EXCEEDED           (today, Asia/Tokyo; credited + open holds)
+//   charge.limit.monthly              LIMIT_EXCEEDED           (this month, Asia/Tokyo; credited + open holds)
+//   charge.balance_cap                BALANCE_CAP_EXCEEDED     (balance + open holds)
 //   charge.limit.new_link             LIMIT_EXCEEDED           (< newLinkCautionMs since linking)
 //   charge.hold.new_link_near_limit   HOLD                     (new link, ≥ 80 % of min(newLinkMax, maxCharge))
 //   charge.hold.near_limit            HOLD                     (established link, ≥ 80 % of maxCharge)
-//   charge.hold.rapid_charges_on_link HOLD                     (≥ 3 charges on the link in the last 10 min)
+//   charge.hold.rapid_charges_on_link HOLD                     (≥ 3 charges from the token to the wallet, any
+//                                                               link, in the last 10 min)
 //   charge.hold.token_moved_wallets   HOLD                     (first charge after the token moved wallets)

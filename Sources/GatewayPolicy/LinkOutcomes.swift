@@ -22,9 +22,11 @@ public enum LinkDeclineStreak {
 
     /// The wallet's new streak after a judged link attempt.
     ///
-    /// Every decline counts, whatever its reason (SPEC: "declined link attempts"), including attempts on a wallet
-    /// already locked; an approval resets the streak. A rejection (gRPC error: wrong bank, stale request, bank not
-    /// enabled) was never judged and leaves the streak as it was, as does a hold (links are never held).
+    /// Every decline counts (SPEC: "declined link attempts"), including attempts on a wallet already locked, except
+    /// a decline caused by the bank's own state (`link.bank_enabled`: NOT_IN_PILOT): a PILOT bank declining a wallet
+    /// that is not on its list says nothing about that wallet, and counting it would let one bank lock a wallet for
+    /// every bank (SPEC §4). An approval resets the streak. A rejection (gRPC error: wrong bank, stale request, bank
+    /// not enabled) was never judged and leaves the streak as it was, as does a hold (links are never held).
     /// `lockWallet` is true whenever the streak is at or past the limit, so a wallet an operator unlocked without
     /// resetting the streak locks again on the next decline — an operator's unlock should store streak 0.
     public static func next(current: Int, after verdict: Verdict) -> Step {
@@ -32,6 +34,8 @@ public enum LinkDeclineStreak {
         switch verdict {
         case .approve:
             return Step(streak: 0, lockWallet: false)
+        case .decline(_, let rule) where rule == LinkRules.bankEnabled.name:
+            return Step(streak: current, lockWallet: current >= maxDeclinedLinksInARow)
         case .decline:
             let streak = current == Int.max ? current : current + 1
             return Step(streak: streak, lockWallet: streak >= maxDeclinedLinksInARow)
@@ -41,21 +45,35 @@ public enum LinkDeclineStreak {
     }
 }
 
-/// The free-text reason of `Unlink` (SPEC §4: a reason starting `FRAUD` freezes charges to the wallet until an
-/// operator reviews it).
+/// The free-text reason of `Unlink` (SPEC §4: a reason whose first word, after leading white space and in any
+/// case, is `FRAUD` freezes charges to the wallet until an operator reviews it). The one definition: the wallet core
+/// freezes and the service raises the alert by asking this.
 public enum UnlinkReason {
     /// Whether the bank is telling us the account was used for fraud.
     ///
-    /// Decision: the prefix is matched case-insensitively (`FRAUD`, `Fraud`, `fraud: customer reported`) after
-    /// leading whitespace. A bank flagging fraud in the wrong case still means fraud, and the two mistakes are not
-    /// equal: a needless freeze costs an operator a review; a missed one lets a fraudster keep charging.
+    /// The first word is the run of letters and digits after any leading white space (Unicode white space, so an
+    /// ideographic space U+3000 from a Japanese input method counts); it must be `FRAUD` in any ASCII letter case.
+    /// So `"  FRAUD: stolen PIN"`, `"fraud stolen card"`, `"FRAUD_SUSPECTED"` and `"Fraud（盗難）"` freeze;
+    /// `"FRAUDULENT-looking"`, `"not FRAUD"` and full-width `"ＦＲＡＵＤ"` (another word to a bank's system) do not.
+    /// The two mistakes are not equal — a needless freeze costs an operator a review, a missed one lets a fraudster
+    /// keep charging — hence the generous reading of white space and case.
     public static func freezesCharges(_ reason: String) -> Bool {
-        var expected = "FRAUD".utf8.makeIterator()
-        for byte in reason.utf8.drop(while: { $0 == 0x20 || $0 == 0x09 || $0 == 0x0A || $0 == 0x0D }) {
-            guard let want = expected.next() else { return true }
-            let upper = (0x61...0x7A).contains(byte) ? byte - 0x20 : byte
-            if upper != want { return false }
+        let expected = Array("FRAUD".unicodeScalars)
+        var matched = 0
+        for scalar in reason.unicodeScalars.drop(while: { $0.properties.isWhitespace }) {
+            let folded = asciiUppercase(scalar)
+            if matched == expected.count {
+                // The word must end here: FRAUD followed by a letter or digit is another word.
+                return !(folded.properties.isAlphabetic || folded.properties.numericType != nil)
+            }
+            guard folded == expected[matched] else { return false }
+            matched += 1
         }
-        return expected.next() == nil
+        return matched == expected.count
+    }
+
+    /// `a`…`z` as `A`…`Z`; anything else unchanged.
+    private static func asciiUppercase(_ scalar: Unicode.Scalar) -> Unicode.Scalar {
+        (0x61...0x7A).contains(scalar.value) ? Unicode.Scalar(UInt8(scalar.value - 0x20)) : scalar
     }
 }

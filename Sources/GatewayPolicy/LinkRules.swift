@@ -20,6 +20,9 @@ import GatewayWire
 public enum LinkRules {
     /// Instant from which ホ (photo ID image + selfie) is refused for new links: 2027-04-01 00:00 Asia/Tokyo.
     public static let hoMethodRefusedFromUnixMs: Int64 = TokyoTime.startOfDayUnixMs(year: 2027, month: 4, day: 1)
+    /// How long a one-time link code lives (SPEC §2: expires in 10 min). Admin issues codes with it; the wallet
+    /// core refuses to store one that lives longer.
+    public static let linkCodeLifetimeMs: Int64 = 10 * 60_000
 
     public static let all: [Rule<LinkAttemptFacts>] = [
         bankEnabled, walletExists, walletNotLocked, walletEkycVerified, walletEkycMethodAccepted,
@@ -88,8 +91,10 @@ public enum LinkRules {
         return KanaName.matches(facts.request.accountHolderKana, wallet.ekycNameKana) ? .pass : .decline(.nameMismatch)
     }
 
-    /// One bank account feeds one wallet at a time: a token still actively linked elsewhere must be unlinked first.
+    /// One active link per bank account token (SPEC §4): a token still actively linked to any wallet — this one
+    /// included — must be unlinked first. A second link of the same token to the same wallet would split its charges
+    /// over two links.
     public static let accountLinkLimit = Rule<LinkAttemptFacts>("link.account_link_limit") { facts in
-        facts.tokenActivelyLinkedToAnotherWallet ? .decline(.accountLinkLimit) : .pass
+        facts.tokenActivelyLinked ? .decline(.accountLinkLimit) : .pass
     }
 }

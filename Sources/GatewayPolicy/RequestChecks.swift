@@ -19,6 +19,8 @@ public enum RequestChecks {
     /// Why both ways: a request from the past may be a replay; one from the future may be pre-signed for a later
     /// replay. 300 s is the SPEC's window and covers honest clock drift and retries.
     public static let maxClockSkewMs: Int64 = 300_000
+    /// How long a `(bank, request_id)` must keep returning its first answer (SPEC §3: at least 30 days).
+    public static let minIdempotencyRetentionMs: Int64 = 30 * TokyoTime.msPerDay
 
     /// `bankgw.v1.BankGateway` is for banks only, and a bank speaks only for itself.
     ///
@@ -63,7 +65,8 @@ public enum RequestChecks {
     }
 
     /// Every request-level check of the bank service in SPEC §3 order, minus the rate limit (which needs the
-    /// bank's profile): caller, then freshness.
+    /// bank's profile): caller, then freshness. For reads (GetCharge); acts check freshness only after the stored
+    /// answer (`bankService` here, `replayWindow` in the wallet core once it knows the request is new).
     public static func bankRequest(caller: Caller, header: RequestHeader, nowUnixMs: Int64) -> Rejection? {
         if let rejection = bankService(caller: caller, headerBankCode: header.bankCode) { return rejection }
         return replayWindow(sentAtUnixMs: header.sentAtUnixMs, nowUnixMs: nowUnixMs)

@@ -84,6 +84,10 @@ public struct ChargeChecks: Sendable {
     /// Every SPEC §4 charge rule, in SPEC order: enablement, link, limits, caution, then the monitoring holds.
     public static let standard = ChargeChecks(rules: ChargeRules.all)
 
+    /// The chain a hold's release runs at release time (`ChargeRules.credit`): it credits only if every rule still
+    /// passes; it never holds.
+    public static let release = ChargeChecks(rules: ChargeRules.credit)
+
     public func evaluate(_ facts: ChargeAttemptFacts) -> Verdict {
         runChain(rules, facts)
     }

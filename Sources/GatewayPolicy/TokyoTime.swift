@@ -27,6 +27,33 @@ public enum TokyoTime {
             + "\(pad(Int(seconds / 60 % 60), 2)):\(pad(Int(seconds % 60), 2))+09:00"
     }
 
+    /// Days since 1970-01-01 (Tokyo) of the Tokyo calendar day containing `unixMs`: the key of the daily limit.
+    public static func dayIndex(ofUnixMs unixMs: Int64) -> Int64 {
+        floorDiv(unixMs + offsetMs, msPerDay)
+    }
+
+    /// `year * 12 + (month - 1)` of the Tokyo calendar month containing `unixMs`: the key of the monthly limit.
+    public static func monthIndex(ofUnixMs unixMs: Int64) -> Int64 {
+        let (year, month, _) = civilFromDays(Int(dayIndex(ofUnixMs: unixMs)))
+        return Int64(year) * 12 + Int64(month - 1)
+    }
+
+    /// Unix ms of `hour:minute` Tokyo time on the given civil date.
+    public static func unixMs(year: Int64, month: Int64, day: Int64, hour: Int64 = 0, minute: Int64 = 0) -> Int64 {
+        startOfDayUnixMs(year: Int(year), month: Int(month), day: Int(day)) + hour * 3_600_000 + minute * 60_000
+    }
+
+    /// Civil date of a day index (see `dayIndex(ofUnixMs:)`).
+    public static func civilDate(fromDayIndex days: Int64) -> (year: Int64, month: Int64, day: Int64) {
+        let (year, month, day) = civilFromDays(Int(days))
+        return (Int64(year), Int64(month), Int64(day))
+    }
+
+    /// Day index of a civil date.
+    public static func dayIndex(year: Int64, month: Int64, day: Int64) -> Int64 {
+        Int64(daysFromCivil(year: Int(year), month: Int(month), day: Int(day)))
+    }
+
     private static func pad(_ value: Int, _ width: Int) -> String {
         let digits = String(value)
         return digits.count >= width ? digits : String(repeating: "0", count: width - digits.count) + digits

@@ -11,8 +11,6 @@ import WalletCore
 /// reason, which it audits in the same transaction.
 public final class AdminService: Sendable {
     public static let serviceName = AdminMethods.serviceName
-    /// A link code lives 10 minutes (SPEC §2).
-    public static let linkCodeLifetimeMs: Int64 = 10 * 60_000
 
     let store: WalletStore
     private let receipts: ReceiptSigner
@@ -98,9 +96,9 @@ public final class AdminService: Sendable {
         }
         register(&services, AdminMethods.issueLinkCode) { [store, clock] request, actor in
             let code = LinkCode.generate()
-            let expires = clock() + Self.linkCodeLifetimeMs
+            let expires = clock() + LinkRules.linkCodeLifetimeMs
             try await store.issueLinkCode(
-                walletID: request.walletAccountID, codeSHA256: Digest.sha256(code), expiresAtUnixMs: expires,
+                walletID: request.walletAccountID, codeMAC: store.linkCodeMAC(of: code), expiresAtUnixMs: expires,
                 audit: AuditContext(actor: actor, reason: "link code issued"))
             return IssueLinkCodeResponse(linkCode: code, expiresAtUnixMs: expires)
         }

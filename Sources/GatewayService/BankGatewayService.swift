@@ -10,9 +10,11 @@ import WalletCore
 /// `bankgw.v1.BankGateway` (SPEC §2): LinkAccount, Charge, GetCharge, Unlink, WatchEvents, for bank certificates.
 ///
 /// Every request, in SPEC order: decode and validate (codec) → the caller's certificate speaks for
-/// `header.bank_code` and the request is fresh (`RequestChecks`) → the bank's rate limit → the wallet core, which
-/// reads the facts in its writer transaction, runs the check chain (`LinkChecks` / `ChargeChecks`) and applies the
-/// verdict with its idempotency record → the (signed) response. Business rules live in GatewayPolicy; this type
+/// `header.bank_code` (`RequestChecks`) → the bank is registered and within its rate limit → the wallet core, which
+/// answers a stored request from the store (whatever its `sent_at`), refuses a new one whose `sent_at` is outside
+/// the replay window, reads the facts in its writer transaction, runs the check chain (`LinkChecks` /
+/// `ChargeChecks`) and applies the verdict with its idempotency record → the (signed) response. GetCharge, a read,
+/// checks `sent_at` before reading. Business rules live in GatewayPolicy; this type
 /// only composes the stages and maps their outcomes to SPEC §3 statuses.
 public final class BankGatewayService: Sendable {
     public static let serviceName = BankGatewayMethods.serviceName
@@ -55,9 +57,11 @@ public final class BankGatewayService: Sendable {
         services.register(BankGatewayMethods.linkAccount, .unaryAsync { [self] request, context in
             let link = try MessageCoding.decode(LinkAccountRequest.self, from: request)
             let bank = try await admit(link.header, context)
+            let digest = try bodyDigest(link)
             let outcome = try await walletCall(link.header) {
                 try await store.submitLink(
-                    link, bankCode: bank, bodyDigest: try digest(link), linkCodeHash: Digest.sha256(link.linkCode),
+                    link, bankCode: bank, bodyDigest: digest.sha256, legacyBodyDigest: digest.legacySHA256,
+                    freshness: freshness(link.header), linkCodeMAC: store.linkCodeMAC(of: link.linkCode),
                     decide: { [linkChecks] facts in linkChecks.evaluate(facts) }
                 )
             }
@@ -70,9 +74,11 @@ public final class BankGatewayService: Sendable {
         services.register(BankGatewayMethods.charge, .unaryAsync { [self] request, context in
             let charge = try MessageCoding.decode(ChargeRequest.self, from: request)
             let bank = try await admit(charge.header, context)
+            let digest = try bodyDigest(charge)
             let response = try await walletCall(charge.header) {
                 try await store.submitCharge(
-                    charge, bankCode: bank, bodyDigest: try digest(charge),
+                    charge, bankCode: bank, bodyDigest: digest.sha256, legacyBodyDigest: digest.legacySHA256,
+                    freshness: freshness(charge.header),
                     decide: { [chargeChecks] facts in chargeChecks.evaluate(facts) },
                     sign: { [receipts] response in receipts.sign(response) }
                 )
@@ -82,6 +88,7 @@ public final class BankGatewayService: Sendable {
         services.register(BankGatewayMethods.getCharge, .unaryAsync { [self] request, context in
             let get = try MessageCoding.decode(GetChargeRequest.self, from: request)
             let bank = try await admit(get.header, context)
+            if let stale = freshness(get.header) { throw stale.status }
             let found = try await walletCall(get.header) {
                 try await store.charge(bankCode: bank, requestID: get.originalRequestID)
             }
@@ -93,17 +100,19 @@ public final class BankGatewayService: Sendable {
         services.register(BankGatewayMethods.unlink, .unaryAsync { [self] request, context in
             let unlink = try MessageCoding.decode(UnlinkRequest.self, from: request)
             let bank = try await admit(unlink.header, context)
-            let response = try await walletCall(unlink.header) {
+            let digest = try bodyDigest(unlink)
+            let outcome = try await walletCall(unlink.header) {
                 try await store.unlink(
                     linkID: unlink.linkID, bankCode: bank, requestID: unlink.header.requestID,
-                    bodyDigest: try digest(unlink), reason: unlink.reason
+                    bodyDigest: digest.sha256, legacyBodyDigest: digest.legacySHA256,
+                    freshness: freshness(unlink.header), reason: unlink.reason
                 )
             }
-            if UnlinkReason.freezesCharges(unlink.reason) {
+            if outcome.walletChargesJustFrozen {
                 raiseFraudAlert("unlink for fraud: charges to the wallet frozen until reviewed", unlink.header,
                                 ["link": "\(unlink.linkID)"])
             }
-            return try MessageCoding.encode(response, context: context, capacityHint: 8)
+            return try MessageCoding.encode(outcome.response, context: context, capacityHint: 8)
         })
         // SPEC §9: the bank's events after `after_sequence`, then live. Any registered bank may watch, whatever its
         // state: a suspended bank still has to learn what happened to its charges.
@@ -121,8 +130,9 @@ public final class BankGatewayService: Sendable {
         return services
     }
 
-    /// SPEC §3 before any wallet work: who is calling, whether the header speaks for them, freshness, rate.
-    /// Returns the bank code the request is for.
+    /// SPEC §3 before any wallet work: who is calling, whether the header speaks for them, registry, rate.
+    /// Returns the bank code the request is for. Freshness is not judged here: a stored request is answered
+    /// whatever its `sent_at` (the wallet core applies `freshness` only to new acts).
     private func admit(_ header: RequestHeader, _ context: RPCCallContext) async throws(GRPCStatus) -> String {
         guard let peer = context.peer else {
             throw GRPCStatus(.permissionDenied, "a partner client certificate is required")
@@ -132,22 +142,44 @@ public final class BankGatewayService: Sendable {
         case .bank(let code): caller = .bank(code: code)
         case .operatorName(let name): caller = .operatorName(name)
         }
-        if let rejection = RequestChecks.bankRequest(caller: caller, header: header, nowUnixMs: clock()) {
+        if let rejection = RequestChecks.bankService(caller: caller, headerBankCode: header.bankCode) {
             throw rejection.status
         }
         let bank: BankDirectory.Entry?
         do {
             bank = try await directory.entry(for: header.bankCode, store: store)
         } catch {
-            throw error.status
+            throw storeStatus(error, header)
         }
-        guard let bank else {
-            throw GRPCStatus(.permissionDenied, "bank \(header.bankCode) is not registered with the gateway")
-        }
-        if let rejection = rateLimiter.admit(bankCode: header.bankCode, maxRequestsPerSecond: bank.maxRequestsPerSecond) {
+        // An unregistered code (a partner certificate for a bank not in the registry) is rate-limited too, at
+        // `BankDirectory.unregisteredMaxRequestsPerSecond`, so it can neither flood the log nor the store.
+        let rate = bank?.maxRequestsPerSecond ?? BankDirectory.unregisteredMaxRequestsPerSecond
+        if let rejection = rateLimiter.admit(bankCode: header.bankCode, maxRequestsPerSecond: rate) {
             throw rejection.status
         }
+        guard bank != nil else {
+            throw GRPCStatus(.permissionDenied, "bank \(header.bankCode) is not registered with the gateway")
+        }
         return header.bankCode
+    }
+
+    /// The replay window (SPEC §3) for `header` now: nil when fresh, else the FAILED_PRECONDITION to send if the
+    /// request turns out to be new.
+    private func freshness(_ header: RequestHeader) -> Rejection? {
+        RequestChecks.replayWindow(sentAtUnixMs: header.sentAtUnixMs, nowUnixMs: clock())
+    }
+
+    /// A wallet-store failure as the bank sees it: a plain UNAVAILABLE; the SQLite details go to the log only.
+    private func storeStatus(_ error: WalletError, _ header: RequestHeader) -> GRPCStatus {
+        switch error {
+        case .storeUnavailable, .overloaded, .invariantViolated:
+            logger.error(
+                "wallet store: \(error)",
+                metadata: ["bank": "\(header.bankCode)", "request_id": "\(header.requestID)"])
+        default:
+            break
+        }
+        return error.status
     }
 
     /// Runs a wallet-core call, mapping its errors to statuses (and raising the fraud alert of SPEC §3).
@@ -160,7 +192,7 @@ public final class BankGatewayService: Sendable {
             if case .duplicateRequestDifferentBody = error {
                 raiseFraudAlert("request_id reused with a different body", header, [:])
             }
-            throw error.status
+            throw storeStatus(error, header)
         } catch let status as GRPCStatus {
             throw status
         } catch {
@@ -169,14 +201,21 @@ public final class BankGatewayService: Sendable {
         }
     }
 
-    /// The idempotency digest: SHA-256 of the request's canonical protobuf-c encoding (field order and unknown
-    /// fields on the wire do not change it; the content does).
-    private func digest<M: WireMessage>(_ message: M) throws(WalletError) -> [UInt8] {
+    /// The idempotency digest (SPEC §3: "the same body" is the request with `header.sent_at_unix_ms` left out):
+    /// SHA-256 of the canonical protobuf-c encoding with `sent_at` zeroed (field order and unknown fields on the
+    /// wire do not change it; the content does), and the whole request's digest that records stored before
+    /// migration `v4-idempotency-digest-version` hold.
+    private func bodyDigest<M: BankRequestMessage>(_ message: M) throws(GRPCStatus) -> BodyDigest {
         do {
-            return Digest.sha256(try message.wireBytes())
+            var withoutSentAt = message
+            withoutSentAt.header.sentAtUnixMs = 0
+            return BodyDigest(
+                sha256: Digest.sha256(try withoutSentAt.wireBytes()),
+                legacySHA256: Digest.sha256(try message.wireBytes()))
         } catch {
             // A decoded request always re-encodes (the fuzzer checks exactly that).
-            throw .invariantViolated("could not re-encode \(M.protoName): \(error)")
+            logger.error("could not re-encode \(M.protoName): \(error)")
+            throw GRPCStatus(.internal, "internal error")
         }
     }
 
@@ -187,6 +226,15 @@ public final class BankGatewayService: Sendable {
         logger.error("FRAUD ALERT: \(what)", metadata: metadata)
     }
 }
+
+/// A bank request with the SPEC §2 `RequestHeader` (its `sent_at` is left out of the idempotency digest).
+protocol BankRequestMessage: WireMessage {
+    var header: RequestHeader { get set }
+}
+
+extension LinkAccountRequest: BankRequestMessage {}
+extension ChargeRequest: BankRequestMessage {}
+extension UnlinkRequest: BankRequestMessage {}
 
 extension Rejection {
     var status: GRPCStatus {
@@ -211,7 +259,9 @@ extension WalletError {
         case .failedPrecondition: return GRPCStatus(.failedPrecondition, description)
         case .outOfRange: return GRPCStatus(.outOfRange, description)
         case .invalidArgument: return GRPCStatus(.invalidArgument, description)
-        case .overloaded, .storeUnavailable: return GRPCStatus(.unavailable, description)
+        // The bank gets a plain message; what SQLite said is in the log (`storeStatus`).
+        case .overloaded: return GRPCStatus(.unavailable, "the gateway is busy; retry")
+        case .storeUnavailable: return GRPCStatus(.unavailable, "the wallet store is unavailable; retry")
         case .invariantViolated: return GRPCStatus(.internal, "internal error")
         }
     }

@@ -55,7 +55,7 @@ enum Ledger {
                 SELECT w.is_test, w.ekyc_status, w.ekyc_method, w.ekyc_name_kana, w.ekyc_verified_at_unix_ms,
                        w.phone_verified, w.link_locked, w.charge_frozen,
                        a.credits_posted_yen - a.debits_posted_yen, a.balance_cap_yen,
-                       w.consecutive_link_declines, w.ledger_account_id
+                       w.consecutive_link_declines, w.ledger_account_id, a.pending_credits_yen
                 FROM wallet w JOIN ledger_account a ON a.id = w.ledger_account_id WHERE w.id = ?
                 """), arguments: [id])
         else { return nil }
@@ -70,7 +70,8 @@ enum Ledger {
             linkLocked: row[6],
             chargeFrozen: row[7],
             balanceYen: row[8],
-            balanceCapYen: row[9])
+            balanceCapYen: row[9],
+            reservedYen: row[12])
         return WalletRow(
             record: WalletRecord(facts: facts, consecutiveLinkDeclines: row[10]), ledgerAccountID: row[11])
     }
@@ -81,10 +82,24 @@ enum Ledger {
             WHERE wallet_account_id = ? AND period = ? AND period_index = ?
             """)
         let day = try Int64.fetchOne(
-            statement, arguments: [walletAccountID, "day", TokyoCalendar.dayIndex(ofUnixMs: atUnixMs)]) ?? 0
+            statement, arguments: [walletAccountID, "day", TokyoTime.dayIndex(ofUnixMs: atUnixMs)]) ?? 0
         let month = try Int64.fetchOne(
-            statement, arguments: [walletAccountID, "month", TokyoCalendar.monthIndex(ofUnixMs: atUnixMs)]) ?? 0
+            statement, arguments: [walletAccountID, "month", TokyoTime.monthIndex(ofUnixMs: atUnixMs)]) ?? 0
         return ChargedTotals(dayYen: day, monthYen: month)
+    }
+
+    /// Open holds (pending transfers) to the wallet made on the Tokyo day and in the Tokyo month containing
+    /// `atUnixMs`: what they reserve against the daily and monthly limits.
+    static func reservedTotals(_ db: Database, walletAccountID: Int64, atUnixMs: Int64) throws -> ChargedTotals {
+        let row = try Row.fetchOne(
+            db.cachedStatement(sql: """
+                SELECT coalesce(sum(CASE WHEN tokyo_day = ? THEN amount_yen END), 0),
+                       coalesce(sum(CASE WHEN tokyo_month = ? THEN amount_yen END), 0)
+                FROM pending_transfer WHERE credit_account_id = ? AND state = 'pending'
+                """),
+            arguments: [TokyoTime.dayIndex(ofUnixMs: atUnixMs), TokyoTime.monthIndex(ofUnixMs: atUnixMs),
+                        walletAccountID])
+        return ChargedTotals(dayYen: row?[0] ?? 0, monthYen: row?[1] ?? 0)
     }
 
     // MARK: Links
@@ -100,32 +115,32 @@ enum Ledger {
             linkedAtUnixMs: row[4])
     }
 
-    static func linkCode(_ db: Database, sha256: [UInt8]) throws -> LinkCodeFacts? {
+    static func linkCode(_ db: Database, mac: [UInt8]) throws -> LinkCodeFacts? {
         guard let row = try Row.fetchOne(
-            db.cachedStatement(sql: "SELECT * FROM link_code WHERE code_sha256 = ?"), arguments: [Data(sha256)])
+            db.cachedStatement(sql: "SELECT * FROM link_code WHERE code_mac = ?"), arguments: [Data(mac)])
         else { return nil }
         return LinkCodeFacts(
             walletID: row["wallet_id"], expiresAtUnixMs: row["expires_at_unix_ms"],
             used: (row["used_at_unix_ms"] as Int64?) != nil)
     }
 
-    static func tokenActivelyLinkedToAnotherWallet(
-        _ db: Database, bankCode: String, token: String, walletID: String
-    ) throws -> Bool {
+    /// The bank's token is actively linked to any wallet, the asking one included (SPEC §4).
+    static func tokenActivelyLinked(_ db: Database, bankCode: String, token: String) throws -> Bool {
         try Bool.fetchOne(
             db.cachedStatement(sql: """
-                SELECT 1 FROM link
-                WHERE bank_code = ? AND bank_account_token = ? AND active = 1 AND wallet_id <> ? LIMIT 1
-                """), arguments: [bankCode, token, walletID]) != nil
+                SELECT 1 FROM link WHERE bank_code = ? AND bank_account_token = ? AND active = 1 LIMIT 1
+                """), arguments: [bankCode, token]) != nil
     }
 
-    /// Charges on the link (any decision but DECLINED) since `sinceUnixMs`, saturating at `limit`.
-    static func recentChargeCount(_ db: Database, linkID: String, sinceUnixMs: Int64, limit: Int) throws -> Int {
+    /// Charges (any decision but DECLINED) to the link's wallet from the link's bank account token, over every link
+    /// that token ever had to that wallet, since `sinceUnixMs`; saturating at `limit`.
+    static func recentChargeCount(_ db: Database, link: LinkFacts, sinceUnixMs: Int64, limit: Int) throws -> Int {
         try Int.fetchOne(
             db.cachedStatement(sql: """
-                SELECT count(*) FROM (SELECT 1 FROM charge
-                    WHERE link_id = ? AND created_at_unix_ms >= ? AND decision <> 3 LIMIT ?)
-                """), arguments: [linkID, sinceUnixMs, limit]) ?? 0
+                SELECT count(*) FROM (SELECT 1 FROM link l JOIN charge c ON c.link_id = l.id
+                    WHERE l.bank_code = ? AND l.bank_account_token = ? AND l.wallet_id = ?
+                      AND c.created_at_unix_ms >= ? AND c.decision <> 3 LIMIT ?)
+                """), arguments: [link.bankCode, link.bankAccountToken, link.walletID, sinceUnixMs, limit]) ?? 0
     }
 
     /// This would be the link's first (non-declined) charge, and its token was linked to another wallet of the same
@@ -135,7 +150,7 @@ enum Ledger {
             db.cachedStatement(sql: "SELECT 1 FROM charge WHERE link_id = ? AND decision <> 3 LIMIT 1"),
             arguments: [link.id]) != nil
         if hasEarlierCharge { return false }
-        let windowMs: Int64 = 30 * 86_400_000
+        let windowMs = ChargeRules.tokenMovedWindowMs
         return try Bool.fetchOne(
             db.cachedStatement(sql: """
                 SELECT 1 FROM link
@@ -208,6 +223,8 @@ enum Ledger {
         var processedAtUnixMs: Int64
         var receiptSignature: [UInt8]
         var unlinked: Bool
+        /// 1: `bodySHA256` is over the whole request; 2: over the request with `header.sent_at_unix_ms` left out.
+        var digestVersion: Int = Ledger.currentDigestVersion
 
         var chargeResponse: ChargeResponse {
             ChargeResponse(
@@ -227,7 +244,7 @@ enum Ledger {
         guard let row = try Row.fetchOne(
             db.cachedStatement(sql: """
                 SELECT operation, body_sha256, decision, result_id, decline_reason, processed_at_unix_ms,
-                       receipt_signature, unlinked
+                       receipt_signature, unlinked, body_digest_version
                 FROM idempotency WHERE bank_code = ? AND request_id = ?
                 """),
             arguments: [key.bankCode, key.requestID])
@@ -235,15 +252,23 @@ enum Ledger {
         return StoredResponse(
             operation: Operation(rawValue: row[0]), bodySHA256: [UInt8](row[1] as Data), decision: row[2],
             resultID: row[3], declineReason: row[4], processedAtUnixMs: row[5],
-            receiptSignature: [UInt8](row[6] as Data), unlinked: row[7])
+            receiptSignature: [UInt8](row[6] as Data), unlinked: row[7], digestVersion: row[8])
     }
 
+    /// The digest version new idempotency records are written with (see `StoredResponse.digestVersion`).
+    static let currentDigestVersion = 2
+
     /// The stored first answer for `key`, if the same body asked before; throws if a different body did.
+    ///
+    /// `digest` is compared with records of the current version, `digest.legacySHA256` (the whole request's) with
+    /// records written before the v4 migration; without a legacy digest those compare with `digest.sha256`.
     static func replay(
-        _ db: Database, key: IdempotencyKey, operation: Operation, bodySHA256: [UInt8]
+        _ db: Database, key: IdempotencyKey, operation: Operation, digest: BodyDigest
     ) throws -> StoredResponse? {
         guard let stored = try storedResponse(db, key: key) else { return nil }
-        guard stored.operation == operation, stored.bodySHA256 == bodySHA256 else {
+        let expected =
+            stored.digestVersion == currentDigestVersion ? digest.sha256 : digest.legacySHA256 ?? digest.sha256
+        guard stored.operation == operation, stored.bodySHA256 == expected else {
             throw WalletError.duplicateRequestDifferentBody(bankCode: key.bankCode, requestID: key.requestID)
         }
         return stored
@@ -255,12 +280,13 @@ enum Ledger {
     ) throws {
         try db.cachedStatement(sql: """
             INSERT INTO idempotency(bank_code, request_id, operation, body_sha256, decision, result_id,
-                decline_reason, processed_at_unix_ms, receipt_signature, unlinked, created_at_unix_ms)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                decline_reason, processed_at_unix_ms, receipt_signature, unlinked, created_at_unix_ms,
+                body_digest_version)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             """).execute(arguments: [
                 key.bankCode, key.requestID, operation.rawValue, Data(bodySHA256), response.decision, response.resultID,
                 response.declineReason, response.processedAtUnixMs, Data(response.receiptSignature), response.unlinked,
-                nowUnixMs,
+                nowUnixMs, currentDigestVersion,
             ])
     }
 

@@ -157,6 +157,73 @@ extension WalletStore {
                 let totals = try count("SELECT count(*) FROM wallet_charged_total")
                 return (true, "\(totals) daily/monthly totals recomputed from transfers")
             }),
+            ("holds-have-one-pending-transfer", {
+                let open = try count("SELECT count(*) FROM charge WHERE hold_state = 1")
+                // Each hold's pending transfer matches it, and its state follows the hold's: open ↔ pending,
+                // released ↔ posted, rejected ↔ voided; nothing else has one.
+                if let id = try String.fetchOne(db, sql: """
+                    SELECT c.id FROM charge c JOIN bank b ON b.code = c.bank_code
+                    LEFT JOIN wallet w ON w.id = c.wallet_id
+                    LEFT JOIN pending_transfer p ON p.charge_id = c.id
+                    WHERE c.hold_state <> 0 AND (p.charge_id IS NULL OR p.amount_yen <> c.amount_yen
+                        OR p.credit_account_id IS NOT w.ledger_account_id
+                        OR p.debit_account_id <> b.settlement_account_id
+                        OR p.state <> CASE c.hold_state WHEN 1 THEN 'pending' WHEN 2 THEN 'posted' ELSE 'voided' END)
+                    LIMIT 1
+                    """)
+                {
+                    return (false, "held charge \(id): its pending transfer is missing, differs from it, or is in "
+                        + "the wrong state for the hold")
+                }
+                if let id = try String.fetchOne(db, sql: """
+                    SELECT p.charge_id FROM pending_transfer p JOIN charge c ON c.id = p.charge_id
+                    WHERE c.hold_state = 0 LIMIT 1
+                    """)
+                {
+                    return (false, "charge \(id) was never held but has a pending transfer")
+                }
+                return (true, "\(open) open holds, each reserved by one pending transfer")
+            }),
+            ("reservations-match-pending-transfers", {
+                if let row = try Row.fetchOne(db, sql: """
+                    SELECT a.id, a.pending_credits_yen, coalesce(p.total, 0) AS total FROM ledger_account a
+                    LEFT JOIN (SELECT credit_account_id AS id, sum(amount_yen) AS total FROM pending_transfer
+                        WHERE state = 'pending' GROUP BY 1) p ON p.id = a.id
+                    WHERE a.pending_credits_yen <> coalesce(p.total, 0) LIMIT 1
+                    """)
+                {
+                    return (false, "account \(row[0] as Int64) reserves \(row[1] as Int64) yen, its pending transfers "
+                        + "sum to \(row[2] as Int64)")
+                }
+                let reserved = try count("""
+                    SELECT coalesce(sum(amount_yen), 0) FROM pending_transfer WHERE state = 'pending'
+                    """)
+                return (true, "\(reserved) yen reserved by open holds, as the accounts say")
+            }),
+            ("wallet-balance-plus-reservations-within-cap", {
+                if let row = try Row.fetchOne(db, sql: """
+                    SELECT w.id, a.credits_posted_yen - a.debits_posted_yen, a.pending_credits_yen, a.balance_cap_yen
+                    FROM ledger_account a JOIN wallet w ON w.ledger_account_id = a.id
+                    WHERE a.credits_posted_yen - a.debits_posted_yen + a.pending_credits_yen > a.balance_cap_yen
+                    LIMIT 1
+                    """)
+                {
+                    return (false, "wallet \(row[0] as String) balance \(row[1] as Int64) + reserved "
+                        + "\(row[2] as Int64) yen is over its cap \(row[3] as Int64)")
+                }
+                return (true, "every wallet's balance plus open holds within its cap")
+            }),
+            ("one-active-link-per-token", {
+                if let row = try Row.fetchOne(db, sql: """
+                    SELECT bank_code, count(*) FROM link WHERE active = 1
+                    GROUP BY bank_code, bank_account_token HAVING count(*) > 1 LIMIT 1
+                    """)
+                {
+                    return (false, "a bank account token of bank \(row[0] as String) has \(row[1] as Int64) active "
+                        + "links (SPEC §4 allows one)")
+                }
+                return (true, "each bank account token has at most one active link")
+            }),
         ]
         for (name, body) in steps + reversalAndEventChecks(db) {
             guard try check(name, body) else { break }

@@ -13,8 +13,8 @@ public struct WalletLimits: Sendable, Hashable {
     public var maxPendingWrites: Int
     /// How long an idempotency record is kept (SPEC §3: at least 30 days). Default 30 days.
     public var idempotencyRetentionMs: Int64
-    /// Recent charges counted per link for the monitoring rule (it needs "4th or later"); the count saturates here
-    /// so a busy link costs a bounded index range. Default 64.
+    /// Recent charges counted per (wallet, token) for the monitoring rule (it needs "4th or later"); the count
+    /// saturates here so a busy token costs a bounded index range. Default 64.
     public var maxCountedRecentChargesOnLink: Int
     /// How long bank events are kept for `WatchEvents` (SPEC §9: at least 30 days). Default 30 days.
     public var eventRetentionMs: Int64
@@ -22,7 +22,7 @@ public struct WalletLimits: Sendable, Hashable {
     public static let maxBatchWritesDefault = 256
     public static let maxBatchDurationDefault: Duration = .milliseconds(2)
     public static let maxPendingWritesDefault = 16_384
-    public static let idempotencyRetentionMsDefault: Int64 = 30 * 86_400_000
+    public static let idempotencyRetentionMsDefault: Int64 = RequestChecks.minIdempotencyRetentionMs
     public static let maxCountedRecentChargesOnLinkDefault = 64
     public static let eventRetentionMsDefault: Int64 = 30 * 86_400_000
 
@@ -37,8 +37,12 @@ public struct WalletLimits: Sendable, Hashable {
         precondition(maxBatchWrites >= 1, "maxBatchWrites must be at least 1")
         precondition(maxBatchDuration > .zero, "maxBatchDuration must be positive")
         precondition(maxPendingWrites >= 1, "maxPendingWrites must be at least 1")
-        precondition(idempotencyRetentionMs >= 30 * 86_400_000, "SPEC §3 keeps idempotency records ≥ 30 days")
-        precondition(maxCountedRecentChargesOnLink >= 4, "the monitoring rule needs to see a 4th charge")
+        precondition(
+            idempotencyRetentionMs >= RequestChecks.minIdempotencyRetentionMs,
+            "SPEC §3 keeps idempotency records ≥ 30 days")
+        precondition(
+            maxCountedRecentChargesOnLink > ChargeRules.maxChargesFromTokenInWindowBeforeHold,
+            "the monitoring rule needs to see a 4th charge")
         precondition(eventRetentionMs >= 30 * 86_400_000, "SPEC §9 keeps bank events ≥ 30 days")
         self.eventRetentionMs = eventRetentionMs
         self.maxBatchWrites = maxBatchWrites
@@ -109,6 +113,32 @@ public struct AuditContext: Sendable, Hashable {
         precondition(!actor.isEmpty, "every audited change names its actor")
         self.actor = actor
         self.reason = reason
+    }
+}
+
+/// The idempotency digest of a request's body (SPEC §3: "the same body" leaves `header.sent_at_unix_ms` out).
+public struct BodyDigest: Sendable, Hashable {
+    /// SHA-256 of the request's canonical encoding with `header.sent_at_unix_ms` = 0.
+    public var sha256: [UInt8]
+    /// SHA-256 of the whole request as received, to match records stored before the digest left `sent_at` out
+    /// (migration `v4-idempotency-digest-version`); nil: compare those with `sha256`.
+    public var legacySHA256: [UInt8]?
+
+    public init(sha256: [UInt8], legacySHA256: [UInt8]? = nil) {
+        self.sha256 = sha256
+        self.legacySHA256 = legacySHA256
+    }
+}
+
+/// The answer to an Unlink, and whether it just froze the wallet's charges (raise the fraud alert).
+public struct UnlinkOutcome: Sendable, Hashable {
+    public var response: UnlinkResponse
+    /// True only for the request that froze the wallet (a FRAUD reason on an active link); false on replays.
+    public var walletChargesJustFrozen: Bool
+
+    public init(response: UnlinkResponse, walletChargesJustFrozen: Bool) {
+        self.response = response
+        self.walletChargesJustFrozen = walletChargesJustFrozen
     }
 }
 

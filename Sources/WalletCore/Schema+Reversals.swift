@@ -13,28 +13,31 @@ extension Schema {
     /// `payment` (wallet → merchant, no charge). A reversal is one or two `reversal` transfers back to the bank's
     /// settlement account for the charge: from the wallet what it still holds, from the compensation account the
     /// shortfall.
-    static func v3Reversals(_ db: Database) throws {
+    static func v6Reversals(_ db: Database) throws {
         try db.execute(sql: """
             PRAGMA legacy_alter_table = ON;
 
-            CREATE TABLE ledger_account_v3 (
+            CREATE TABLE ledger_account_v6 (
                 id INTEGER PRIMARY KEY,
                 kind TEXT NOT NULL
                     CHECK (kind IN ('bank_settlement', 'wallet', 'compensation', 'merchant_settlement')),
                 debits_posted_yen INTEGER NOT NULL DEFAULT 0 CHECK (debits_posted_yen >= 0),
                 credits_posted_yen INTEGER NOT NULL DEFAULT 0 CHECK (credits_posted_yen >= 0),
                 balance_cap_yen INTEGER CHECK (balance_cap_yen IS NULL OR balance_cap_yen >= 0),
+                pending_credits_yen INTEGER NOT NULL DEFAULT 0 CHECK (pending_credits_yen >= 0),
                 CHECK ((kind = 'wallet') = (balance_cap_yen IS NOT NULL)),
                 CHECK (kind <> 'wallet' OR credits_posted_yen - debits_posted_yen BETWEEN 0 AND balance_cap_yen),
                 CHECK (kind <> 'compensation' OR credits_posted_yen = 0),
                 CHECK (kind <> 'merchant_settlement' OR debits_posted_yen = 0)
             ) STRICT;
-            INSERT INTO ledger_account_v3(id, kind, debits_posted_yen, credits_posted_yen, balance_cap_yen)
-                SELECT id, kind, debits_posted_yen, credits_posted_yen, balance_cap_yen FROM ledger_account;
+            INSERT INTO ledger_account_v6(id, kind, debits_posted_yen, credits_posted_yen, balance_cap_yen,
+                    pending_credits_yen)
+                SELECT id, kind, debits_posted_yen, credits_posted_yen, balance_cap_yen, pending_credits_yen
+                FROM ledger_account;
             DROP TABLE ledger_account;
-            ALTER TABLE ledger_account_v3 RENAME TO ledger_account;
+            ALTER TABLE ledger_account_v6 RENAME TO ledger_account;
 
-            CREATE TABLE transfer_v3 (
+            CREATE TABLE transfer_v6 (
                 id INTEGER PRIMARY KEY,
                 debit_account_id INTEGER NOT NULL REFERENCES ledger_account(id),
                 credit_account_id INTEGER NOT NULL REFERENCES ledger_account(id),
@@ -48,14 +51,25 @@ extension Schema {
                 CHECK (kind IN ('correction', 'payment') OR charge_id IS NOT NULL),
                 CHECK (kind <> 'payment' OR charge_id IS NULL)
             ) STRICT;
-            INSERT INTO transfer_v3(id, debit_account_id, credit_account_id, amount_yen, kind, charge_id,
+            INSERT INTO transfer_v6(id, debit_account_id, credit_account_id, amount_yen, kind, charge_id,
                     created_at_unix_ms, tokyo_day, tokyo_month)
                 SELECT id, debit_account_id, credit_account_id, amount_yen, kind, charge_id, created_at_unix_ms,
                     tokyo_day, tokyo_month FROM transfer;
             DROP TABLE transfer;
-            ALTER TABLE transfer_v3 RENAME TO transfer;
+            ALTER TABLE transfer_v6 RENAME TO transfer;
 
             PRAGMA legacy_alter_table = OFF;
+
+            -- v3-holds-reserve's trigger went with the old ledger_account: the same trigger again.
+            CREATE TRIGGER wallet_within_cap_with_reservations BEFORE UPDATE ON ledger_account
+                WHEN NEW.kind = 'wallet'
+                    AND NEW.credits_posted_yen - NEW.debits_posted_yen <= NEW.balance_cap_yen
+                    AND NEW.credits_posted_yen - NEW.debits_posted_yen + NEW.pending_credits_yen > NEW.balance_cap_yen
+                    AND NEW.credits_posted_yen - NEW.debits_posted_yen + NEW.pending_credits_yen
+                        > OLD.credits_posted_yen - OLD.debits_posted_yen + OLD.pending_credits_yen
+            BEGIN
+                SELECT RAISE(ABORT, 'a wallet balance plus its reservations may not rise over its cap');
+            END;
 
             CREATE UNIQUE INDEX transfer_one_per_charge ON transfer(charge_id) WHERE kind = 'charge';
             CREATE INDEX transfer_by_charge ON transfer(charge_id, kind) WHERE charge_id IS NOT NULL;
@@ -163,7 +177,7 @@ extension Schema {
     /// it reports, with the bank's next sequence (gap-free from 1; the schema refuses any other number).
     /// `bank_event_head` keeps each bank's last sequence, and how far retention has pruned (`pruned_through`), so a
     /// watch from an older sequence is told OUT_OF_RANGE rather than silently missing events.
-    static func v4Events(_ db: Database) throws {
+    static func v7Events(_ db: Database) throws {
         try db.execute(sql: """
             CREATE TABLE bank_event_head (
                 bank_code TEXT PRIMARY KEY REFERENCES bank(code),
@@ -213,7 +227,7 @@ extension Schema {
     /// request of a `kind` with its JSON `payload`, executed in the transaction that approves it; the approver is
     /// never the requester (CHECKed here too). state: PENDING 1, APPROVED 2, DECLINED 3 (lapsed = pending past
     /// `expires_at_unix_ms`, decided on read).
-    static func v5ApprovalRequests(_ db: Database) throws {
+    static func v8ApprovalRequests(_ db: Database) throws {
         try db.execute(sql: """
             CREATE TABLE approval_request (
                 id TEXT PRIMARY KEY,

@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import GatewayPolicy
 
 /// The wallet database's versioned migrations.
 ///
@@ -11,9 +12,12 @@ enum Schema {
         var migrator = DatabaseMigrator()
         migrator.registerMigration("v1-ledger", migrate: v1)
         migrator.registerMigration("v2-audit-chain", migrate: v2AuditChain)
-        migrator.registerMigration("v3-reversals", migrate: v3Reversals)
-        migrator.registerMigration("v4-events", migrate: v4Events)
-        migrator.registerMigration("v5-approval-requests", migrate: v5ApprovalRequests)
+        migrator.registerMigration("v3-holds-reserve", migrate: v3HoldsReserve)
+        migrator.registerMigration("v4-idempotency-digest-version", migrate: v4IdempotencyDigestVersion)
+        migrator.registerMigration("v5-link-code-hmac", migrate: v5LinkCodeHMAC)
+        migrator.registerMigration("v6-reversals", migrate: v6Reversals)
+        migrator.registerMigration("v7-events", migrate: v7Events)
+        migrator.registerMigration("v8-approval-requests", migrate: v8ApprovalRequests)
         return migrator
     }
 
@@ -252,6 +256,106 @@ enum Schema {
             BEGIN
                 SELECT RAISE(ABORT, 'every audit entry carries prev_hash and hash (32 bytes each)');
             END;
+            """)
+    }
+
+    /// A HELD charge reserves its amount against the wallet's limits and cap from the moment it is held (SPEC §4):
+    /// one `pending_transfer` per held charge (TigerBeetle's two-phase transfer), `pending` until the hold is
+    /// released (`posted`, and the real transfer is inserted) or rejected (`voided`). The wallet's account carries
+    /// the sum of its pending credits, kept by triggers, and the schema refuses any change that raises a wallet's
+    /// balance plus reservations over its cap. Holds open when this migration runs are reserved here (in their own
+    /// Tokyo day and month), before the cap trigger exists, so an old over-cap backlog cannot stop the upgrade;
+    /// `ledger verify` names such a wallet.
+    private static func v3HoldsReserve(_ db: Database) throws {
+        try db.execute(sql: """
+            ALTER TABLE ledger_account ADD COLUMN pending_credits_yen INTEGER NOT NULL DEFAULT 0
+                CHECK (pending_credits_yen >= 0);
+
+            CREATE TABLE pending_transfer (
+                charge_id TEXT PRIMARY KEY REFERENCES charge(id),
+                debit_account_id INTEGER NOT NULL REFERENCES ledger_account(id),
+                credit_account_id INTEGER NOT NULL REFERENCES ledger_account(id),
+                amount_yen INTEGER NOT NULL CHECK (amount_yen > 0),
+                tokyo_day INTEGER NOT NULL,
+                tokyo_month INTEGER NOT NULL,
+                state TEXT NOT NULL CHECK (state IN ('pending', 'posted', 'voided')),
+                created_at_unix_ms INTEGER NOT NULL,
+                resolved_at_unix_ms INTEGER,
+                CHECK (debit_account_id <> credit_account_id),
+                CHECK ((state = 'pending') = (resolved_at_unix_ms IS NULL))
+            ) STRICT, WITHOUT ROWID;
+            CREATE INDEX pending_transfer_open ON pending_transfer(credit_account_id) WHERE state = 'pending';
+
+            CREATE TRIGGER pending_transfer_reserves AFTER INSERT ON pending_transfer WHEN NEW.state = 'pending' BEGIN
+                UPDATE ledger_account SET pending_credits_yen = pending_credits_yen + NEW.amount_yen
+                    WHERE id = NEW.credit_account_id;
+            END;
+            CREATE TRIGGER pending_transfer_is_resolved_once BEFORE UPDATE ON pending_transfer
+                WHEN OLD.state <> 'pending' OR NEW.state = 'pending' OR NEW.amount_yen <> OLD.amount_yen
+                    OR NEW.credit_account_id <> OLD.credit_account_id OR NEW.debit_account_id <> OLD.debit_account_id
+                    OR NEW.charge_id <> OLD.charge_id OR NEW.tokyo_day <> OLD.tokyo_day
+                    OR NEW.tokyo_month <> OLD.tokyo_month
+            BEGIN
+                SELECT RAISE(ABORT, 'a pending transfer is resolved once (posted or voided) and never edited');
+            END;
+            CREATE TRIGGER pending_transfer_frees AFTER UPDATE OF state ON pending_transfer BEGIN
+                UPDATE ledger_account SET pending_credits_yen = pending_credits_yen - OLD.amount_yen
+                    WHERE id = OLD.credit_account_id;
+            END;
+            CREATE TRIGGER pending_transfer_is_never_deleted BEFORE DELETE ON pending_transfer BEGIN
+                SELECT RAISE(ABORT, 'pending transfers are never deleted: void them');
+            END;
+            CREATE INDEX charge_by_wallet_hold ON charge(wallet_id, hold_state) WHERE hold_state = 1;
+            """)
+        let rows = try Row.fetchAll(db, sql: """
+            SELECT c.id, c.amount_yen, c.created_at_unix_ms, b.settlement_account_id, w.ledger_account_id
+            FROM charge c JOIN bank b ON b.code = c.bank_code JOIN wallet w ON w.id = c.wallet_id
+            WHERE c.hold_state = 1
+            """)
+        for row in rows {
+            let createdAt: Int64 = row[2]
+            try db.execute(sql: """
+                INSERT INTO pending_transfer(charge_id, debit_account_id, credit_account_id, amount_yen, tokyo_day,
+                    tokyo_month, state, created_at_unix_ms)
+                VALUES (?, ?, ?, ?, ?, ?, 'pending', ?)
+                """, arguments: [
+                    row[0] as String, row[3] as Int64, row[4] as Int64, row[1] as Int64,
+                    TokyoTime.dayIndex(ofUnixMs: createdAt), TokyoTime.monthIndex(ofUnixMs: createdAt), createdAt,
+                ])
+        }
+        try db.execute(sql: """
+            -- (A balance over the cap by itself is the v1 CHECK's to refuse; this adds the reservations.)
+            CREATE TRIGGER wallet_within_cap_with_reservations BEFORE UPDATE ON ledger_account
+                WHEN NEW.kind = 'wallet'
+                    AND NEW.credits_posted_yen - NEW.debits_posted_yen <= NEW.balance_cap_yen
+                    AND NEW.credits_posted_yen - NEW.debits_posted_yen + NEW.pending_credits_yen > NEW.balance_cap_yen
+                    AND NEW.credits_posted_yen - NEW.debits_posted_yen + NEW.pending_credits_yen
+                        > OLD.credits_posted_yen - OLD.debits_posted_yen + OLD.pending_credits_yen
+            BEGIN
+                SELECT RAISE(ABORT, 'a wallet balance plus its reservations may not rise over its cap');
+            END;
+            """)
+    }
+
+    /// SPEC §3 as amended: "the same body" is the request with `header.sent_at_unix_ms` left out. Records written
+    /// before this migration hold the digest of the whole request (version 1) and are still compared that way (a
+    /// retry with the original `sent_at` matches; a re-stamped one cannot be told from another body, so it is
+    /// ALREADY_EXISTS as before, until the record ages out after 30 days). New records are version 2.
+    private static func v4IdempotencyDigestVersion(_ db: Database) throws {
+        try db.execute(sql: """
+            ALTER TABLE idempotency ADD COLUMN body_digest_version INTEGER NOT NULL DEFAULT 1
+                CHECK (body_digest_version IN (1, 2));
+            """)
+    }
+
+    /// Link codes are kept as HMAC-SHA256 under a secret in the state directory (`LinkCodeKey`), not as a plain
+    /// SHA-256 that anyone with the file could reverse by trying the 31^8 codes. Unused codes of the old kind are
+    /// deleted (they live 10 minutes; the user asks for a new one); used ones stay as the record of which link used
+    /// them, and can never match again.
+    private static func v5LinkCodeHMAC(_ db: Database) throws {
+        try db.execute(sql: """
+            ALTER TABLE link_code RENAME COLUMN code_sha256 TO code_mac;
+            DELETE FROM link_code WHERE used_at_unix_ms IS NULL;
             """)
     }
 }

@@ -6,10 +6,6 @@ import GatewayWire
 // Operator writes (the Admin service's back end). Each goes through the writer and appends to the audit log in the
 // same transaction, naming the actor and reason.
 extension WalletStore {
-    /// A bank may move to PILOT or ENABLED only with a passing conformance run this recent (SPEC §4). 90 days.
-    public static let maxConformanceAgeMs: Int64 = 90 * 86_400_000
-    /// A link code lives 10 minutes (SPEC §2); an issue asking for longer is refused.
-    public static let maxLinkCodeLifetimeMs: Int64 = 10 * 60_000
 
     /// Registers a bank with its own settlement account. Operators move it out of PENDING with `setBankState`.
     public func registerBank(
@@ -66,7 +62,8 @@ extension WalletStore {
     }
 
     /// Sets a bank's state for one operation, effective for the next request. PILOT and ENABLED need a passing
-    /// conformance run within `maxConformanceAgeMs`; SUSPENDED (the kill switch) and PENDING never wait for one.
+    /// conformance run within `BankEnablement.maxConformanceAgeMs`; SUSPENDED (the kill switch) and PENDING never
+    /// wait for one.
     public func setBankState(
         code: String, operation: GatewayWire.Operation, state newState: BankState, audit: AuditContext
     ) async throws(WalletError) {
@@ -78,10 +75,15 @@ extension WalletStore {
             guard let bank = try Ledger.bankRecord(db, code: code)?.record else {
                 throw WalletError.notFound("bank \(code)")
             }
-            if newState == .pilot || newState == .enabled {
-                guard let passed = bank.lastPassingConformanceAtUnixMs, now - passed <= Self.maxConformanceAgeMs else {
-                    throw WalletError.failedPrecondition(
-                        "bank \(code) has no passing conformance run in the last 90 days; cannot move to \(newState)")
+            // The rule has one definition (GatewayPolicy): a recent passing run for PILOT/ENABLED, a reason always.
+            if let refused = BankEnablement.checkChange(
+                bankCode: code, operation: operation, to: newState, reason: audit.reason,
+                lastPassingConformanceAtUnixMs: bank.lastPassingConformanceAtUnixMs, nowUnixMs: now)
+            {
+                switch refused.code {
+                case .invalidArgument: throw WalletError.invalidArgument(refused.message)
+                case .failedPrecondition, .permissionDenied, .resourceExhausted:
+                    throw WalletError.failedPrecondition(refused.message)
                 }
             }
             let column = operation == .link ? "link_state" : "charge_state"
@@ -204,19 +206,19 @@ extension WalletStore {
         }
     }
 
-    /// Stores a one-time link code by its SHA-256 (the code itself is never stored), valid until `expiresAtUnixMs`
-    /// (at most `maxLinkCodeLifetimeMs` ahead).
+    /// Stores a one-time link code by its keyed MAC (`linkCodeMAC(of:)`; the code itself is never stored), valid
+    /// until `expiresAtUnixMs` (at most `LinkRules.linkCodeLifetimeMs` ahead).
     public func issueLinkCode(
-        walletID: String, codeSHA256: [UInt8], expiresAtUnixMs: Int64, audit: AuditContext
+        walletID: String, codeMAC: [UInt8], expiresAtUnixMs: Int64, audit: AuditContext
     ) async throws(WalletError) {
-        guard codeSHA256.count == 32 else { throw .invalidArgument("a link code hash is 32 bytes (SHA-256)") }
+        guard codeMAC.count == 32 else { throw .invalidArgument("a link code MAC is 32 bytes (HMAC-SHA256)") }
         try await updateWallet(walletID, action: "wallet.issue_link_code", audit: audit) { db, now in
-            guard expiresAtUnixMs > now, expiresAtUnixMs - now <= Self.maxLinkCodeLifetimeMs else {
+            guard expiresAtUnixMs > now, expiresAtUnixMs - now <= LinkRules.linkCodeLifetimeMs else {
                 throw WalletError.invalidArgument("a link code expires within 10 minutes of issue")
             }
             try db.execute(sql: """
-                INSERT INTO link_code(code_sha256, wallet_id, issued_at_unix_ms, expires_at_unix_ms) VALUES (?, ?, ?, ?)
-                """, arguments: [Data(codeSHA256), walletID, now, expiresAtUnixMs])
+                INSERT INTO link_code(code_mac, wallet_id, issued_at_unix_ms, expires_at_unix_ms) VALUES (?, ?, ?, ?)
+                """, arguments: [Data(codeMAC), walletID, now, expiresAtUnixMs])
         }
     }
 
@@ -235,17 +237,22 @@ extension WalletStore {
 
     // MARK: Holds
 
-    /// Releases a held charge: credits the wallet through the same ledger path, exactly once, re-checking the
-    /// balance cap (over it: `.failedPrecondition`, the hold stays open). The charge then reads APPROVED for
-    /// GetCharge, with a receipt re-signed by `sign`; retries of the original Charge still get the first (HELD)
-    /// answer. Releasing a released hold returns it unchanged; releasing a rejected one fails.
+    /// Releases a held charge (SPEC §4): runs the credit chain (`ChargeChecks.release`: bank enabled for charge,
+    /// link active, wallet not frozen, limits, cap) again on the facts as they are now, with the hold's own
+    /// reservation freed, and credits the wallet through `credit` — the same path as a new charge — only if every
+    /// rule passes. Otherwise `.failedPrecondition` names the rule and the hold stays open, still reserved.
+    ///
+    /// The charge then reads APPROVED for GetCharge, with a receipt re-signed by `sign`; retries of the original
+    /// Charge still get the first (HELD) answer. Releasing a released hold returns it unchanged; releasing a
+    /// rejected one fails.
     public func releaseHold(
         chargeID: String, audit: AuditContext, sign: @escaping @Sendable (ChargeResponse) -> [UInt8]
     ) async throws(WalletError) -> Hold {
         try await resolveHold(chargeID: chargeID, to: .released, audit: audit, sign: sign)
     }
 
-    /// Rejects a held charge: nothing is credited; GetCharge reads DECLINED FRAUD_SUSPECTED, re-signed.
+    /// Rejects a held charge: nothing is credited and its reservation is freed; GetCharge reads DECLINED
+    /// FRAUD_SUSPECTED, re-signed.
     public func rejectHold(
         chargeID: String, audit: AuditContext, sign: @escaping @Sendable (ChargeResponse) -> [UInt8]
     ) async throws(WalletError) -> Hold {
@@ -265,21 +272,19 @@ extension WalletStore {
             guard hold.state == .open else {
                 throw WalletError.failedPrecondition("hold \(chargeID) is already \(hold.state)")
             }
+            // Free the hold's reservation first: the chain judges the wallet as it is without it, and the credit
+            // (or nothing) replaces it. A refusal below rolls this back with the rest of the request.
+            try db.cachedStatement(sql: """
+                UPDATE pending_transfer SET state = ?, resolved_at_unix_ms = ? WHERE charge_id = ? AND state = 'pending'
+                """).execute(arguments: [target == .released ? "posted" : "voided", now, chargeID])
+            guard db.changesCount == 1 else {
+                throw WalletError.invariantViolated("open hold \(chargeID) has no pending transfer")
+            }
+            if target == .released {
+                try Self.creditReleasedHold(db, state, hold, nowUnixMs: now)
+            }
             let decision: Decision = target == .released ? .approved : .declined
             let reason: DeclineReason = target == .released ? .unspecified : .fraudSuspected
-            if target == .released {
-                guard let bank = try state.bank(db, code: hold.bankCode),
-                      let wallet = try Ledger.wallet(db, id: hold.walletID)
-                else { throw WalletError.invariantViolated("held charge \(chargeID) lost its bank or wallet") }
-                let facts = wallet.record.facts
-                guard facts.balanceYen <= facts.balanceCapYen - hold.amountYen else {
-                    throw WalletError.failedPrecondition(
-                        "releasing hold \(chargeID) would take wallet \(hold.walletID) over its balance cap")
-                }
-                try Self.postChargeTransfer(
-                    db, chargeID: chargeID, from: bank.settlementAccountID, to: wallet.ledgerAccountID,
-                    amountYen: hold.amountYen, atUnixMs: now)
-            }
             var response = ChargeResponse(
                 decision: decision, chargeID: chargeID, declineReason: reason, processedAtUnixMs: now)
             response.receiptSignature = sign(response)
@@ -302,6 +307,37 @@ extension WalletStore {
             }
             return resolved
         }
+    }
+
+    /// The release half of the one charge chain: the held charge, rebuilt from its row, judged by
+    /// `ChargeChecks.release` at `now` and credited through `credit`, or refused naming the rule.
+    private static func creditReleasedHold(
+        _ db: Database, _ state: WriterState, _ hold: Hold, nowUnixMs now: Int64
+    ) throws {
+        let request = ChargeRequest(
+            header: RequestHeader(bankCode: hold.bankCode, requestID: hold.requestID), linkID: hold.linkID,
+            amountYen: hold.amountYen)
+        let attempt: ChargeAttempt
+        do {
+            attempt = try ChargeAttempt.read(db, state, request, bankCode: hold.bankCode, nowUnixMs: now)
+        } catch WalletError.rejected(let rejection) {
+            throw WalletError.failedPrecondition("hold \(hold.chargeID) cannot be released: \(rejection.message)")
+        }
+        let refused = "hold \(hold.chargeID) cannot be released now and stays open:"
+        switch ChargeChecks.release.evaluate(attempt.facts) {
+        case .approve:
+            break
+        case .decline(let reason, let rule):
+            throw WalletError.failedPrecondition("\(refused) \(rule) declines it (\(reason))")
+        case .reject(let rejection):
+            throw WalletError.failedPrecondition("\(refused) charge.bank_enabled: \(rejection.message)")
+        case .hold(let rule):
+            throw WalletError.invariantViolated("the release chain held hold \(hold.chargeID) (rule \(rule))")
+        }
+        guard attempt.wallet?.record.facts.id == hold.walletID else {
+            throw WalletError.invariantViolated("hold \(hold.chargeID) is for another wallet than its link's")
+        }
+        try credit(db, attempt, chargeID: hold.chargeID)
     }
 
     // MARK: Housekeeping

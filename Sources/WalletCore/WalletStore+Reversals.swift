@@ -224,7 +224,7 @@ extension WalletStore {
             VALUES (?, ?, ?, ?, ?, ?, ?, ?)
             """).execute(arguments: [
                 debitAccountID, creditAccountID, amountYen, kind, chargeID, atUnixMs,
-                TokyoCalendar.dayIndex(ofUnixMs: atUnixMs), TokyoCalendar.monthIndex(ofUnixMs: atUnixMs),
+                TokyoTime.dayIndex(ofUnixMs: atUnixMs), TokyoTime.monthIndex(ofUnixMs: atUnixMs),
             ])
         return db.lastInsertedRowID
     }

@@ -18,6 +18,7 @@ public final class WalletStore: Sendable {
     let pool: DatabasePool
     let writer: LedgerWriter
     let clock: @Sendable () -> Int64
+    let linkCodeKey: LinkCodeKey
     /// The `WatchEvents` wake-ups and per-bank watch bound.
     public let events: BankEventFeed
 
@@ -49,14 +50,21 @@ public final class WalletStore: Sendable {
         if exists && !fileManager.isWritableFile(atPath: path) {
             throw .storeUnavailable("wallet database \(path) is not writable")
         }
+        let directory = (path as NSString).deletingLastPathComponent
         var configuration = Configuration()
         configuration.label = "wallet"
         configuration.busyMode = .timeout(5)
         let pool: DatabasePool
         do {
             if !exists {
-                try fileManager.createDirectory(
-                    atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+                try fileManager.createDirectory(atPath: directory, withIntermediateDirectories: true)
+                // Owner-only from the first byte: SQLite gives the -wal and -shm files the database file's mode.
+                let fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0o600)
+                guard fd >= 0 else {
+                    throw WalletError.storeUnavailable(
+                        "cannot create wallet database \(path): \(String(cString: strerror(errno)))")
+                }
+                close(fd)
             }
             pool = try DatabasePool(path: path, configuration: configuration)
             let migrator = Schema.migrator
@@ -85,6 +93,13 @@ public final class WalletStore: Sendable {
                             + " need wal and FULL (2)")
                 }
             }
+            // A database made by an older bankgw (world-readable by the umask): owner-only now, with its WAL files.
+            for file in [path, path + "-wal", path + "-shm"] where fileManager.fileExists(atPath: file) {
+                guard chmod(file, 0o600) == 0 else {
+                    throw WalletError.storeUnavailable(
+                        "cannot make \(file) owner-only (0600): \(String(cString: strerror(errno)))")
+                }
+            }
         } catch let error as WalletError {
             throw error
         } catch let error as DatabaseError {
@@ -94,9 +109,16 @@ public final class WalletStore: Sendable {
             throw .storeUnavailable("cannot open wallet database \(path): \(error)")
         }
         self.pool = pool
+        self.linkCodeKey = try LinkCodeKey.loadOrCreate(directory: directory.isEmpty ? "." : directory)
         let events = BankEventFeed()
         self.events = events
         self.writer = LedgerWriter(pool: pool, state: WriterState(clock: clock, limits: limits, events: events))
+    }
+
+    /// The keyed MAC under which a link code is stored and looked up (`issueLinkCode`, `submitLink`): HMAC-SHA256
+    /// with the secret in `link-code.key` beside the database.
+    public func linkCodeMAC(of code: String) -> [UInt8] {
+        linkCodeKey.mac(of: code)
     }
 
     /// Opens `DIR/wallet.sqlite`.

@@ -21,10 +21,12 @@ struct LedgerVerify: AsyncParsableCommand {
             Checks, in order, stopping at the first that fails: database integrity, balances match transfers, \
             debits equal credits, wallet balances within [0, cap], one transfer per approved charge (none for \
             held or declined), transfers match their charges, one idempotency record per charge within the \
-            retention, charged day/month totals match transfers, reversed at most what each charge credited, \
-            reversals and payments match their transfers, the compensation account's balance is minus what it \
-            paid, every bank's events are gap-free and their amounts match the transfers they report. Exit 0 \
-            when all hold, 1 otherwise.
+            retention, charged day/month totals match transfers, one pending transfer per hold in the hold's \
+            state, reservations match the pending transfers, wallet balance plus reservations within the cap, \
+            one active link per bank account token, reversed at most what each charge credited, reversals and \
+            payments match their transfers, the compensation account's balance is minus what it paid, every \
+            bank's events are gap-free and their amounts match the transfers they report. Exit 0 when all hold, \
+            1 otherwise.
             """
     )
 

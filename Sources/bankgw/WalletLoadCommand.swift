@@ -31,11 +31,12 @@ struct WalletLoad: Sendable {
             if try await store.wallet(id: walletID) == nil {
                 try await store.registerWallet(id: walletID, isTest: true, audit: audit)
                 try await store.issueLinkCode(
-                    walletID: walletID, codeSHA256: codeHash, expiresAtUnixMs: WalletStore.systemClock() + 600_000,
+                    walletID: walletID, codeMAC: codeHash,
+                    expiresAtUnixMs: WalletStore.systemClock() + LinkRules.linkCodeLifetimeMs,
                     audit: audit)
             }
             let outcome = try await store.submitLink(
-                request, bankCode: bankCode, bodyDigest: digest(request.header.requestID), linkCodeHash: codeHash,
+                request, bankCode: bankCode, bodyDigest: digest(request.header.requestID), linkCodeMAC: codeHash,
                 decide: { _ in .approve })
             guard outcome.response.decision == .approved else {
                 throw ValidationError("load wallet \(walletID) could not be linked: \(outcome.response)")

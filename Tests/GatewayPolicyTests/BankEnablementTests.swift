@@ -59,7 +59,7 @@ final class BankEnablementTests: XCTestCase {
         XCTAssertEqual(change(to: .enabled, passedAt: now, operation: .unspecified)?.code, .invalidArgument)
     }
 
-    func testTokyoTimeFormatsInstantsOnTheTokyoCalendar() {
+    func testTokyoTimeFormatsInstantsOnTheTokyoTime() {
         XCTAssertEqual(TokyoTime.format(unixMs: 0), "1970-01-01T09:00:00+09:00")
         XCTAssertEqual(TokyoTime.format(unixMs: 1_806_505_199_999), "2027-03-31T23:59:59+09:00")
         XCTAssertEqual(TokyoTime.startOfDayUnixMs(year: 2028, month: 2, day: 29), 1_835_362_800_000)

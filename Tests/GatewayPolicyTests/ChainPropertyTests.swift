@@ -41,7 +41,7 @@ final class ChainPropertyTests: XCTestCase {
         var facts = Fixture.charge(bank: bank, wallet: wallet, amountYen: max(1, yen(&rng)), linkAgeMs: linkAge)
         facts.chargedTodayYen = yen(&rng)
         facts.chargedThisMonthYen = facts.chargedTodayYen + yen(&rng)
-        facts.chargesOnLinkInLast10Minutes = Int.random(in: 0...5, using: &rng)
+        facts.chargesFromTokenToWalletInWindow = Int.random(in: 0...5, using: &rng)
         facts.firstChargeAfterTokenMovedWallets = Int.random(in: 0..<5, using: &rng) == 0
         facts.link?.active = Int.random(in: 0..<10, using: &rng) != 0
         if Bool.random(using: &rng) { facts.request.customerAuth = Fixture.strongAuth() }
@@ -81,7 +81,7 @@ final class ChainPropertyTests: XCTestCase {
             let inForce = isNew ? min(profile.newLinkMaxChargeYen, profile.maxChargeYen) : profile.maxChargeYen
             if verdict == .approve {
                 XCTAssertLessThan(amount * 5, inForce * 4, context)  // amount < 80 % of the limit in force
-                XCTAssertLessThan(facts.chargesOnLinkInLast10Minutes, 3, context)
+                XCTAssertLessThan(facts.chargesFromTokenToWalletInWindow, 3, context)
                 XCTAssertFalse(facts.firstChargeAfterTokenMovedWallets, context)
             }
         }
@@ -122,7 +122,7 @@ final class ChainPropertyTests: XCTestCase {
             let holders = ["ﾔﾏﾀﾞ ﾊﾅｺ", "ｽｽﾞｷ ｲﾁﾛｳ", "ﾀﾅｶ ｼﾞﾛｳ", "ﾔﾏﾀﾞ ﾊﾅｴ", ""]
             var facts = Fixture.link(
                 bank: banks.randomElement(using: &rng)!, wallet: wallet, holder: holders.randomElement(using: &rng)!)
-            facts.tokenActivelyLinkedToAnotherWallet = Int.random(in: 0..<8, using: &rng) == 0
+            facts.tokenActivelyLinked = Int.random(in: 0..<8, using: &rng) == 0
             facts.linkCode?.used = Int.random(in: 0..<8, using: &rng) == 0
             facts.request.customerAuth = [nil, Fixture.strongAuth(), Fixture.strongAuth(agoMs: 700_000),
                                           Fixture.strongAuth(method: .passwordOnly)].randomElement(using: &rng)!
@@ -132,7 +132,7 @@ final class ChainPropertyTests: XCTestCase {
             guard let w = facts.wallet else { XCTFail(context); continue }
             XCTAssertTrue(w.ekycStatus == .verified && w.ekycMethod != .unspecified && w.phoneVerified, context)
             XCTAssertFalse(w.linkLocked, context)
-            XCTAssertFalse(facts.linkCode!.used || facts.tokenActivelyLinkedToAnotherWallet, context)
+            XCTAssertFalse(facts.linkCode!.used || facts.tokenActivelyLinked, context)
             XCTAssertTrue(CustomerAuthStrength.isStrong(facts.request.customerAuth, nowUnixMs: facts.nowUnixMs))
             XCTAssertTrue(KanaName.matches(facts.request.accountHolderKana, w.ekycNameKana), context)
             switch facts.bank.linkState {

@@ -225,11 +225,11 @@ final class ChargeChecksTests: XCTestCase {
 
     func testFourthChargeOnOneLinkWithinTenMinutesIsHeld() {
         var facts = Fixture.charge()
-        facts.chargesOnLinkInLast10Minutes = 2
+        facts.chargesFromTokenToWalletInWindow = 2
         XCTAssertEqual(checks.evaluate(facts), .approve)
-        facts.chargesOnLinkInLast10Minutes = 3
+        facts.chargesFromTokenToWalletInWindow = 3
         XCTAssertEqual(checks.evaluate(facts), .hold(rule: "charge.hold.rapid_charges_on_link"))
-        facts.chargesOnLinkInLast10Minutes = 9
+        facts.chargesFromTokenToWalletInWindow = 9
         XCTAssertEqual(checks.evaluate(facts), .hold(rule: "charge.hold.rapid_charges_on_link"))
     }
 
@@ -243,7 +243,7 @@ final class ChargeChecksTests: XCTestCase {
 
     func testADeclineAlwaysWinsOverAHold() {
         var facts = Fixture.charge(amountYen: 250_000)  // would be held near the limit
-        facts.chargesOnLinkInLast10Minutes = 5
+        facts.chargesFromTokenToWalletInWindow = 5
         facts.firstChargeAfterTokenMovedWallets = true
         facts.wallet?.balanceYen = 800_000  // but it breaks the balance cap
         XCTAssertEqual(checks.evaluate(facts), .decline(.balanceCapExceeded, rule: "charge.balance_cap"))
@@ -260,7 +260,7 @@ final class ChargeChecksTests: XCTestCase {
             ("charge.limit.monthly", { $0.chargedThisMonthYen = 1_999_000 }),
             ("charge.balance_cap", { $0.wallet?.balanceYen = 999_000 }),
             ("charge.limit.new_link", { $0.link?.linkedAtUnixMs = Fixture.now - Fixture.hour }),
-            ("charge.hold.rapid_charges_on_link", { $0.chargesOnLinkInLast10Minutes = 3 }),
+            ("charge.hold.rapid_charges_on_link", { $0.chargesFromTokenToWalletInWindow = 3 }),
             ("charge.hold.token_moved_wallets", { $0.firstChargeAfterTokenMovedWallets = true }),
         ]
         var facts = Fixture.charge(amountYen: 60_000)

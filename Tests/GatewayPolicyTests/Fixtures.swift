@@ -56,7 +56,7 @@ enum Fixture {
         return LinkAttemptFacts(
             request: request, bank: bank, wallet: wallet,
             linkCode: LinkCodeFacts(walletID: walletID, expiresAtUnixMs: now + 5 * minute, used: false),
-            tokenActivelyLinkedToAnotherWallet: false, nowUnixMs: now)
+            tokenActivelyLinked: false, nowUnixMs: now)
     }
 
     /// Bank 9900 charges 10,000 yen on a 30-day-old link to W0000001, nothing charged before.
@@ -71,7 +71,7 @@ enum Fixture {
             linkID: link.id, amountYen: amountYen, customerAuth: nil)
         return ChargeAttemptFacts(
             request: request, bank: bank, link: link, wallet: wallet, chargedTodayYen: 0, chargedThisMonthYen: 0,
-            chargesOnLinkInLast10Minutes: 0, firstChargeAfterTokenMovedWallets: false, nowUnixMs: now)
+            chargesFromTokenToWalletInWindow: 0, firstChargeAfterTokenMovedWallets: false, nowUnixMs: now)
     }
 }
 

@@ -224,7 +224,7 @@ final class LinkChecksTests: XCTestCase {
 
     func testLinkIsDeclinedWhenAccountTokenIsActivelyLinkedToAnotherWallet() {
         var facts = Fixture.link()
-        facts.tokenActivelyLinkedToAnotherWallet = true
+        facts.tokenActivelyLinked = true
         XCTAssertEqual(checks.evaluate(facts), .decline(.accountLinkLimit, rule: "link.account_link_limit"))
     }
 
@@ -234,7 +234,7 @@ final class LinkChecksTests: XCTestCase {
         var facts = Fixture.link(wallet: Fixture.w4, holder: "ﾀﾅｶ ｼﾞﾛｳ")  // phone unverified
         facts.linkCode = nil  // and no code
         XCTAssertEqual(checks.evaluate(facts), .decline(.walletPhoneUnverified, rule: "link.wallet_phone_verified"))
-        facts.tokenActivelyLinkedToAnotherWallet = true
+        facts.tokenActivelyLinked = true
         facts.request.accountHolderKana = "ｽｽﾞｷ"
         XCTAssertEqual(checks.evaluate(facts), .decline(.walletPhoneUnverified, rule: "link.wallet_phone_verified"))
         facts.bank = Fixture.bank0009
@@ -252,7 +252,7 @@ final class LinkChecksTests: XCTestCase {
             ("link.link_code_valid", { $0.linkCode?.used = true }),
             ("link.customer_auth_strong", { $0.request.customerAuth = nil }),
             ("link.name_match", { $0.request.accountHolderKana = "ｻﾄｳ" }),
-            ("link.account_link_limit", { $0.tokenActivelyLinkedToAnotherWallet = true }),
+            ("link.account_link_limit", { $0.tokenActivelyLinked = true }),
         ]
         var facts = Fixture.link()
         for (rule, fail) in failures.reversed() {

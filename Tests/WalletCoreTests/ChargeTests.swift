@@ -211,22 +211,42 @@ final class ChargeTests: XCTestCase {
     func testApproveOverTheBalanceCapIsDeclinedBalanceCapExceeded() async throws {
         let directory = TemporaryDirectory()
         let (store, link) = try await makeLinkedStore(directory, clock: ManualClock(noonTokyo))
+        let capOnly = ChargeChecks(rules: [ChargeRules.balanceCap])
         _ = try await store.submitCharge(
             chargeRequest("fill", link: link, yen: 999_000), bankCode: "9900", bodyDigest: digest("fill"),
             decide: approveAll, sign: testSign)
 
         let over = try await store.submitCharge(
-            chargeRequest("over", link: link, yen: 1_001), bankCode: "9900", bodyDigest: digest("over"),
-            decide: approveAll, sign: testSign)
+                chargeRequest("over", link: link, yen: 1_001), bankCode: "9900", bodyDigest: digest("over"),
+            decide: { capOnly.evaluate($0) }, sign: testSign)
         let exact = try await store.submitCharge(
             chargeRequest("exact", link: link, yen: 1_000), bankCode: "9900", bodyDigest: digest("exact"),
-            decide: approveAll, sign: testSign)
+            decide: { capOnly.evaluate($0) }, sign: testSign)
 
         XCTAssertEqual(over.decision, .declined)
         XCTAssertEqual(over.declineReason, .balanceCapExceeded)
         XCTAssertEqual(exact.decision, .approved, "the cap itself is allowed")
         let balance = try await store.wallet(id: "W0000001")?.balanceYen
         XCTAssertEqual(balance, 1_000_000)
+    }
+
+    func testAnApproveVerdictThatBreaksTheCapIsAnInvariantViolationAndWritesNothing() async throws {
+        // The wallet core no longer keeps its own copy of the cap rule: an approve over the cap means the chain that
+        // decided lacks `charge.balance_cap`, and the request is refused whole (INTERNAL), not recorded.
+        let directory = TemporaryDirectory()
+        let (store, link) = try await makeLinkedStore(directory, clock: ManualClock(noonTokyo))
+        _ = try await store.submitCharge(
+            chargeRequest("fill", link: link, yen: 999_000), bankCode: "9900", bodyDigest: digest("fill"),
+            decide: approveAll, sign: testSign)
+        await XCTAssertThrowsInvariantViolation(
+            try await store.submitCharge(
+                chargeRequest("over", link: link, yen: 1_001), bankCode: "9900", bodyDigest: digest("over"),
+                decide: approveAll, sign: testSign))
+        let rows = try await store.count(
+            "SELECT (SELECT count(*) FROM charge WHERE request_id = 'over') + (SELECT count(*) FROM transfer) - 1")
+        XCTAssertEqual(rows, 0, "no charge row for the refused request, one transfer (the fill)")
+        let verification = try await store.verifyLedger()
+        XCTAssertTrue(verification.passed, "\(verification.checks)")
     }
 
     func testSchemaRefusesAWalletBalanceOverItsCapEvenWhenCodeTriesIt() async throws {
@@ -247,23 +267,30 @@ final class ChargeTests: XCTestCase {
     func testApproveOnAnInactiveOrForeignLinkIsDeclinedLinkNotActive() async throws {
         let directory = TemporaryDirectory()
         let (store, link) = try await makeLinkedStore(directory, clock: ManualClock(noonTokyo))
+        let linkOnly = ChargeChecks(rules: [ChargeRules.linkActive])
+        let decide: @Sendable (ChargeAttemptFacts) -> Verdict = { linkOnly.evaluate($0) }
 
         let unknown = try await store.submitCharge(
             chargeRequest("u1", link: "ln_nope", yen: 1_000), bankCode: "9900", bodyDigest: digest("u1"),
-            decide: approveAll, sign: testSign)
+            decide: decide, sign: testSign)
         let foreign = try await store.submitCharge(
             chargeRequest("f1", link: link, yen: 1_000, bank: "0001"), bankCode: "0001", bodyDigest: digest("f1"),
-            decide: approveAll, sign: testSign)
+            decide: decide, sign: testSign)
         _ = try await store.unlink(linkID: link, bankCode: "9900", requestID: "un1", bodyDigest: digest("un1"),
                                    reason: "customer request")
         let unlinked = try await store.submitCharge(
             chargeRequest("i1", link: link, yen: 1_000), bankCode: "9900", bodyDigest: digest("i1"),
-            decide: approveAll, sign: testSign)
+            decide: decide, sign: testSign)
 
         for response in [unknown, foreign, unlinked] {
             XCTAssertEqual(response.decision, .declined)
             XCTAssertEqual(response.declineReason, .linkNotActive)
         }
+        // An approve through the unlinked link breaks the chain's guarantee: refused whole, nothing written.
+        await XCTAssertThrowsInvariantViolation(
+            try await store.submitCharge(
+                chargeRequest("i2", link: link, yen: 1_000), bankCode: "9900", bodyDigest: digest("i2"),
+                decide: approveAll, sign: testSign))
         let transfers = try await store.count("SELECT count(*) FROM transfer")
         XCTAssertEqual(transfers, 0)
     }
@@ -272,12 +299,19 @@ final class ChargeTests: XCTestCase {
         let directory = TemporaryDirectory()
         let (store, link) = try await makeLinkedStore(directory, clock: ManualClock(noonTokyo))
         try await store.pool.write { db in try db.execute(sql: "UPDATE wallet SET charge_frozen = 1") }
+        let frozenOnly = ChargeChecks(rules: [ChargeRules.walletNotFrozen])
 
         let response = try await store.submitCharge(
             chargeRequest("fz", link: link, yen: 1_000), bankCode: "9900", bodyDigest: digest("fz"),
-            decide: approveAll, sign: testSign)
+            decide: { frozenOnly.evaluate($0) }, sign: testSign)
 
         XCTAssertEqual(response.declineReason, .fraudSuspected)
+        await XCTAssertThrowsInvariantViolation(
+            try await store.submitCharge(
+                chargeRequest("fz2", link: link, yen: 1_000), bankCode: "9900", bodyDigest: digest("fz2"),
+                decide: approveAll, sign: testSign))
+        let balance = try await store.wallet(id: "W0000001")?.balanceYen
+        XCTAssertEqual(balance, 0)
     }
 
     func testGetChargeReadsTheOutcomeAndUnknownRequestIsNil() async throws {

@@ -8,37 +8,37 @@ import XCTest
 final class LimitWindowTests: XCTestCase {
     func testTokyoDayStartsAtFifteenHundredUTC() {
         // 2026-11-24 00:00 JST = 2026-11-23 15:00 UTC.
-        let midnight = TokyoCalendar.unixMs(year: 2026, month: 11, day: 24)
+        let midnight = TokyoTime.unixMs(year: 2026, month: 11, day: 24)
         XCTAssertEqual(midnight, 1_795_446_000_000)
-        XCTAssertEqual(TokyoCalendar.civilDate(fromDayIndex: TokyoCalendar.dayIndex(ofUnixMs: midnight)).day, 24)
-        XCTAssertEqual(TokyoCalendar.civilDate(fromDayIndex: TokyoCalendar.dayIndex(ofUnixMs: midnight - 1)).day, 23)
+        XCTAssertEqual(TokyoTime.civilDate(fromDayIndex: TokyoTime.dayIndex(ofUnixMs: midnight)).day, 24)
+        XCTAssertEqual(TokyoTime.civilDate(fromDayIndex: TokyoTime.dayIndex(ofUnixMs: midnight - 1)).day, 23)
     }
 
     func testCalendarAgreesWithKnownInstants() {
         // 2026-01-01T00:00:00+09:00 = 1767193200 s.
-        XCTAssertEqual(TokyoCalendar.unixMs(year: 2026, month: 1, day: 1), 1_767_193_200_000)
+        XCTAssertEqual(TokyoTime.unixMs(year: 2026, month: 1, day: 1), 1_767_193_200_000)
         // 2024-02-29T12:00+09:00 (leap day) = 1709175600 s.
-        XCTAssertEqual(TokyoCalendar.unixMs(year: 2024, month: 2, day: 29, hour: 12), 1_709_175_600_000)
-        let leap = TokyoCalendar.civilDate(fromDayIndex: TokyoCalendar.dayIndex(ofUnixMs: 1_709_175_600_000))
+        XCTAssertEqual(TokyoTime.unixMs(year: 2024, month: 2, day: 29, hour: 12), 1_709_175_600_000)
+        let leap = TokyoTime.civilDate(fromDayIndex: TokyoTime.dayIndex(ofUnixMs: 1_709_175_600_000))
         XCTAssertEqual([leap.year, leap.month, leap.day], [2024, 2, 29])
         // Before 1970 the floor division must still round down.
-        let before = TokyoCalendar.civilDate(fromDayIndex: TokyoCalendar.dayIndex(ofUnixMs: -1))
+        let before = TokyoTime.civilDate(fromDayIndex: TokyoTime.dayIndex(ofUnixMs: -1))
         XCTAssertEqual([before.year, before.month, before.day], [1970, 1, 1], "1969-12-31T23:59:59.999Z is JST 1 Jan")
-        XCTAssertEqual(TokyoCalendar.dayIndex(ofUnixMs: -TokyoCalendar.utcOffsetMs - 1), -1)
+        XCTAssertEqual(TokyoTime.dayIndex(ofUnixMs: -TokyoTime.offsetMs - 1), -1)
     }
 
     func testMonthIndexChangesExactlyAtTokyoMonthStart() {
-        let december = TokyoCalendar.unixMs(year: 2026, month: 12, day: 1)
-        XCTAssertEqual(TokyoCalendar.monthIndex(ofUnixMs: december) - TokyoCalendar.monthIndex(ofUnixMs: december - 1), 1)
-        let newYear = TokyoCalendar.unixMs(year: 2027, month: 1, day: 1)
-        XCTAssertEqual(TokyoCalendar.monthIndex(ofUnixMs: newYear), 2027 * 12)
-        XCTAssertEqual(TokyoCalendar.monthIndex(ofUnixMs: newYear - 1), 2026 * 12 + 11)
+        let december = TokyoTime.unixMs(year: 2026, month: 12, day: 1)
+        XCTAssertEqual(TokyoTime.monthIndex(ofUnixMs: december) - TokyoTime.monthIndex(ofUnixMs: december - 1), 1)
+        let newYear = TokyoTime.unixMs(year: 2027, month: 1, day: 1)
+        XCTAssertEqual(TokyoTime.monthIndex(ofUnixMs: newYear), 2027 * 12)
+        XCTAssertEqual(TokyoTime.monthIndex(ofUnixMs: newYear - 1), 2026 * 12 + 11)
     }
 
     /// Charges at 23:59:59.999 and 00:00 Tokyo fall on different days of the same month.
     func testDailyTotalResetsAtTokyoMidnightButMonthlyTotalCarriesOver() async throws {
         let directory = TemporaryDirectory()
-        let midnight = TokyoCalendar.unixMs(year: 2026, month: 11, day: 25)
+        let midnight = TokyoTime.unixMs(year: 2026, month: 11, day: 25)
         let clock = ManualClock(midnight - 60_000)
         let (store, link) = try await makeLinkedStore(directory, clock: clock)
         let seen = FactsLog()
@@ -63,7 +63,7 @@ final class LimitWindowTests: XCTestCase {
 
     func testMonthlyTotalResetsAtTokyoMonthStart() async throws {
         let directory = TemporaryDirectory()
-        let monthStart = TokyoCalendar.unixMs(year: 2026, month: 12, day: 1)
+        let monthStart = TokyoTime.unixMs(year: 2026, month: 12, day: 1)
         let clock = ManualClock(monthStart - 3_600_000)
         let (store, link) = try await makeLinkedStore(directory, clock: clock)
         let seen = FactsLog()
@@ -128,7 +128,7 @@ final class LimitWindowTests: XCTestCase {
             chargeRequest("c4", link: link, yen: 100), bankCode: "9900", bodyDigest: digest("c4"),
             decide: seen.approving, sign: testSign)
 
-        XCTAssertEqual(seen.facts.map(\.chargesOnLinkInLast10Minutes), [0, 1, 2, 2])
+        XCTAssertEqual(seen.facts.map(\.chargesFromTokenToWalletInWindow), [0, 1, 2, 2])
     }
 
     func testFirstChargeAfterTheTokenMovedFromAnotherWalletWithinThirtyDaysIsFlagged() async throws {

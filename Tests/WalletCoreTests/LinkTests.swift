@@ -21,7 +21,7 @@ final class LinkTests: XCTestCase {
                                         active: true, linkedAtUnixMs: noonTokyo))
         let reuse = try await store.submitLink(
             linkRequest("again", token: "tok-2"), bankCode: "9900", bodyDigest: digest("again"),
-            linkCodeHash: codeHash(1), decide: { facts in
+            linkCodeMAC: codeHash(1), decide: { facts in
                 XCTAssertEqual(facts.linkCode?.used, true)
                 return .approve
             })
@@ -34,15 +34,15 @@ final class LinkTests: XCTestCase {
         let clock = ManualClock(noonTokyo)
         let store = try WalletStore(stateDirectory: directory.path, clock: clock.provider)
         try await store.seedDemo()
-        try await store.issueLinkCode(walletID: "W0000002", codeSHA256: codeHash(7),
+        try await store.issueLinkCode(walletID: "W0000002", codeMAC: codeHash(7),
                                       expiresAtUnixMs: clock.now + 600_000, audit: operatorAudit)
         let otherWallet = try await store.submitLink(
-            linkRequest("l1"), bankCode: "9900", bodyDigest: digest("l1"), linkCodeHash: codeHash(7),
+            linkRequest("l1"), bankCode: "9900", bodyDigest: digest("l1"), linkCodeMAC: codeHash(7),
             decide: { _ in .approve })
         clock.advance(ms: 600_000)
         let expired = try await store.submitLink(
             linkRequest("l2", wallet: "W0000002"), bankCode: "9900", bodyDigest: digest("l2"),
-            linkCodeHash: codeHash(7), decide: { _ in .approve })
+            linkCodeMAC: codeHash(7), decide: { _ in .approve })
 
         XCTAssertEqual(otherWallet.response.declineReason, .linkCodeInvalid)
         XCTAssertEqual(expired.response.declineReason, .linkCodeInvalid)
@@ -56,7 +56,7 @@ final class LinkTests: XCTestCase {
         let store = try WalletStore(stateDirectory: directory.path, clock: clock.provider)
         try await store.seedDemo()
         await XCTAssertThrowsWalletError(
-            try await store.issueLinkCode(walletID: "W0000001", codeSHA256: codeHash(1),
+            try await store.issueLinkCode(walletID: "W0000001", codeMAC: codeHash(1),
                                           expiresAtUnixMs: clock.now + 600_001, audit: operatorAudit),
             .invalidArgument("a link code expires within 10 minutes of issue"))
     }
@@ -70,13 +70,13 @@ final class LinkTests: XCTestCase {
         var locks: [Bool] = []
         for n in 0..<6 {
             let outcome = try await store.submitLink(
-                linkRequest("d\(n)"), bankCode: "9900", bodyDigest: digest("d\(n)"), linkCodeHash: codeHash(9),
+                linkRequest("d\(n)"), bankCode: "9900", bodyDigest: digest("d\(n)"), linkCodeMAC: codeHash(9),
                 decide: decline)
             XCTAssertEqual(outcome.response.declineReason, .nameMismatch)
             locks.append(outcome.walletLinkingJustLocked)
         }
         let replay = try await store.submitLink(
-            linkRequest("d4"), bankCode: "9900", bodyDigest: digest("d4"), linkCodeHash: codeHash(9), decide: decline)
+            linkRequest("d4"), bankCode: "9900", bodyDigest: digest("d4"), linkCodeMAC: codeHash(9), decide: decline)
 
         XCTAssertEqual(locks, [false, false, false, false, true, false])
         XCTAssertFalse(replay.walletLinkingJustLocked, "a replay is not a new attempt")
@@ -97,12 +97,12 @@ final class LinkTests: XCTestCase {
         try await store.seedDemo()
         for n in 0..<4 {
             _ = try await store.submitLink(
-                linkRequest("d\(n)"), bankCode: "9900", bodyDigest: digest("d\(n)"), linkCodeHash: codeHash(9),
+                linkRequest("d\(n)"), bankCode: "9900", bodyDigest: digest("d\(n)"), linkCodeMAC: codeHash(9),
                 decide: { _ in .decline(.weakCustomerAuth, rule: "auth") })
         }
         _ = try await store.linkForTest(walletID: "W0000001", token: "tok", code: 1)
         let outcome = try await store.submitLink(
-            linkRequest("d9"), bankCode: "9900", bodyDigest: digest("d9"), linkCodeHash: codeHash(9),
+            linkRequest("d9"), bankCode: "9900", bodyDigest: digest("d9"), linkCodeMAC: codeHash(9),
             decide: { _ in .decline(.weakCustomerAuth, rule: "auth") })
 
         XCTAssertFalse(outcome.walletLinkingJustLocked)
@@ -114,12 +114,12 @@ final class LinkTests: XCTestCase {
         let directory = TemporaryDirectory()
         let clock = ManualClock(noonTokyo)
         let (store, _) = try await makeLinkedStore(directory, clock: clock)
-        try await store.issueLinkCode(walletID: "W0000002", codeSHA256: codeHash(2),
+        try await store.issueLinkCode(walletID: "W0000002", codeMAC: codeHash(2),
                                       expiresAtUnixMs: clock.now + 60_000, audit: operatorAudit)
         let outcome = try await store.submitLink(
             linkRequest("steal", wallet: "W0000002", token: "tok-hanako"), bankCode: "9900",
-            bodyDigest: digest("steal"), linkCodeHash: codeHash(2), decide: { facts in
-                XCTAssertTrue(facts.tokenActivelyLinkedToAnotherWallet)
+            bodyDigest: digest("steal"), linkCodeMAC: codeHash(2), decide: { facts in
+                XCTAssertTrue(facts.tokenActivelyLinked)
                 return .approve
             })
         XCTAssertEqual(outcome.response.declineReason, .accountLinkLimit)
@@ -131,12 +131,12 @@ final class LinkTests: XCTestCase {
         let (store, link) = try await makeLinkedStore(directory, clock: clock)
         let replay = try await store.submitLink(
             linkRequest("link-W0000001-1", token: "tok-hanako"), bankCode: "9900",
-            bodyDigest: digest("linkW00000011tok-hanako"), linkCodeHash: codeHash(1), decide: { _ in .approve })
+            bodyDigest: digest("linkW00000011tok-hanako"), linkCodeMAC: codeHash(1), decide: { _ in .approve })
         XCTAssertEqual(replay.response, LinkAccountResponse(decision: .approved, linkID: link))
         await XCTAssertThrowsWalletError(
             try await store.submitLink(
                 linkRequest("link-W0000001-1", token: "other"), bankCode: "9900", bodyDigest: digest("other"),
-                linkCodeHash: codeHash(1), decide: { _ in .approve }),
+                linkCodeMAC: codeHash(1), decide: { _ in .approve }),
             .duplicateRequestDifferentBody(bankCode: "9900", requestID: "link-W0000001-1"))
     }
 
@@ -148,12 +148,16 @@ final class LinkTests: XCTestCase {
                                           reason: "FRAUD: account takeover")
         let replay = try await store.unlink(linkID: link, bankCode: "9900", requestID: "u1", bodyDigest: digest("u1"),
                                            reason: "FRAUD: account takeover")
-        let again = try await store.unlink(linkID: link, bankCode: "9900", requestID: "u2", bodyDigest: digest("u2"),
-                                          reason: "customer request")
+        // SPEC §3 (amended): a new Unlink of a link that is no longer active is NOT_FOUND.
+        await XCTAssertThrowsWalletError(
+            try await store.unlink(linkID: link, bankCode: "9900", requestID: "u2", bodyDigest: digest("u2"),
+                                   reason: "customer request"),
+            .notFound("link \(link)"))
 
-        XCTAssertEqual(first, UnlinkResponse(unlinked: true))
-        XCTAssertEqual(replay, first)
-        XCTAssertEqual(again, UnlinkResponse(unlinked: false), "already unlinked")
+        XCTAssertEqual(first.response, UnlinkResponse(unlinked: true))
+        XCTAssertTrue(first.walletChargesJustFrozen)
+        XCTAssertEqual(replay.response, first.response)
+        XCTAssertFalse(replay.walletChargesJustFrozen, "a replay raises no second alert")
         let wallet = try await store.wallet(id: "W0000001")
         XCTAssertEqual(wallet?.chargeFrozen, true)
         let linkFacts = try await store.link(id: link)

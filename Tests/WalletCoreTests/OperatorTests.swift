@@ -43,19 +43,23 @@ final class OperatorTests: XCTestCase {
 
         await XCTAssertThrowsWalletError(
             try await store.setBankState(code: "0010", operation: .charge, state: .enabled, audit: operatorAudit),
-            .failedPrecondition("bank 0010 has no passing conformance run in the last 90 days; cannot move to enabled"))
+            .failedPrecondition(
+                "bank 0010 charge → ENABLED needs a passing conformance run within the last 90 days; none is recorded"))
         try await store.recordConformance(code: "0010", passed: false, ranAtUnixMs: clock.now, detail: "3 failed",
                                           audit: operatorAudit)
         await XCTAssertThrowsWalletError(
             try await store.setBankState(code: "0010", operation: .charge, state: .pilot, audit: operatorAudit),
-            .failedPrecondition("bank 0010 has no passing conformance run in the last 90 days; cannot move to pilot"))
+            .failedPrecondition(
+                "bank 0010 charge → PILOT needs a passing conformance run within the last 90 days; none is recorded"))
         try await store.recordConformance(code: "0010", passed: true, ranAtUnixMs: clock.now, detail: "all passed",
                                           audit: operatorAudit)
         try await store.setBankState(code: "0010", operation: .charge, state: .pilot, audit: operatorAudit)
         clock.advance(ms: 90 * 86_400_000 + 1)
         await XCTAssertThrowsWalletError(
             try await store.setBankState(code: "0010", operation: .link, state: .enabled, audit: operatorAudit),
-            .failedPrecondition("bank 0010 has no passing conformance run in the last 90 days; cannot move to enabled"))
+            .failedPrecondition(
+                "bank 0010 link → ENABLED needs a passing conformance run within the last 90 days; the last was "
+                    + "recorded 2026-11-24T12:00:00+09:00 (90 days ago)"))
         try await store.setBankState(code: "0010", operation: .charge, state: .suspended, audit: operatorAudit)
 
         let bank = try await store.bank(code: "0010")
@@ -166,23 +170,37 @@ final class OperatorTests: XCTestCase {
             .failedPrecondition("hold \(held.chargeID) is already rejected"))
     }
 
-    func testReleasingAHoldOverTheBalanceCapFailsAndLeavesItOpen() async throws {
+    func testAHoldReservesTheCapAndAReleaseTheLimitsNoLongerAllowFailsAndLeavesItOpen() async throws {
+        // SPEC §4 (amended): the hold reserves its amount against the cap from the moment it is held, so the cap can
+        // no longer fill up behind it; a release runs the chain again and is refused, naming the rule, when a limit
+        // in force at release time no longer allows it.
         let directory = TemporaryDirectory()
         let (store, link) = try await makeLinkedStore(directory, clock: ManualClock(noonTokyo))
         let held = try await store.submitCharge(
             chargeRequest("h", link: link, yen: 50_000), bankCode: "9900", bodyDigest: digest("h"),
             decide: { _ in .hold(rule: "near-limit") }, sign: testSign)
         _ = try await store.submitCharge(
-            chargeRequest("fill", link: link, yen: 960_000), bankCode: "9900", bodyDigest: digest("fill"),
+            chargeRequest("fill", link: link, yen: 950_000), bankCode: "9900", bodyDigest: digest("fill"),
             decide: approveAll, sign: testSign)
+        let capOnly = ChargeChecks(rules: [ChargeRules.balanceCap])
+        let over = try await store.submitCharge(
+            chargeRequest("one-more", link: link, yen: 1), bankCode: "9900", bodyDigest: digest("one-more"),
+            decide: { capOnly.evaluate($0) }, sign: testSign)
+        XCTAssertEqual(over.declineReason, .balanceCapExceeded, "the open hold is counted against the cap")
 
+        try await store.setBankProfile(
+            code: "9900", profile: BankProfile(maxDailyYenPerWallet: 960_000), audit: operatorAudit)
         await XCTAssertThrowsWalletError(
             try await store.releaseHold(chargeID: held.chargeID, audit: operatorAudit, sign: testSign),
-            .failedPrecondition("releasing hold \(held.chargeID) would take wallet W0000001 over its balance cap"))
+            .failedPrecondition(
+                "hold \(held.chargeID) cannot be released now and stays open: charge.limit.daily declines it "
+                    + "(limitExceeded)"))
         let open = try await store.holds()
         XCTAssertEqual(open.map(\.chargeID), [held.chargeID])
         let balance = try await store.wallet(id: "W0000001")?.balanceYen
-        XCTAssertEqual(balance, 960_000)
+        XCTAssertEqual(balance, 950_000)
+        let verification = try await store.verifyLedger()
+        XCTAssertTrue(verification.passed, "\(verification.checks)")
     }
 }
 

@@ -41,7 +41,7 @@ final class TemporaryDirectory {
 let operatorAudit = AuditContext(actor: "operator/test", reason: "test")
 
 /// 2026-11-24 12:00 Tokyo.
-let noonTokyo = TokyoCalendar.unixMs(year: 2026, month: 11, day: 24, hour: 12)
+let noonTokyo = TokyoTime.unixMs(year: 2026, month: 11, day: 24, hour: 12)
 
 func digest(_ text: String) -> [UInt8] {
     // Not SHA-256 (the caller computes that); any stable 32 bytes per body do for the store.
@@ -72,13 +72,13 @@ extension WalletStore {
         walletID: String, bank: String = "9900", token: String, code: UInt8, requestID: String? = nil
     ) async throws -> String {
         try await issueLinkCode(
-            walletID: walletID, codeSHA256: codeHash(code), expiresAtUnixMs: clock() + 5 * 60_000,
+            walletID: walletID, codeMAC: codeHash(code), expiresAtUnixMs: clock() + 5 * 60_000,
             audit: operatorAudit)
         let request = LinkAccountRequest(
             header: RequestHeader(bankCode: bank, requestID: requestID ?? "link-\(walletID)-\(code)"),
             walletAccountID: walletID, linkCode: "code\(code)", bankAccountToken: token)
         let outcome = try await submitLink(
-            request, bankCode: bank, bodyDigest: digest("link\(walletID)\(code)\(token)"), linkCodeHash: codeHash(code),
+            request, bankCode: bank, bodyDigest: digest("link\(walletID)\(code)\(token)"), linkCodeMAC: codeHash(code),
             decide: { _ in .approve })
         XCTAssertEqual(outcome.response.decision, .approved)
         return outcome.response.linkID
@@ -111,4 +111,17 @@ func XCTAssertThrowsWalletError<T>(
     } catch {
         XCTFail("unexpected \(error)", file: file, line: line)
     }
+}
+
+/// The wallet core refused a verdict that breaks its invariants (`.invariantViolated`), writing nothing.
+func XCTAssertThrowsInvariantViolation<T>(
+    _ expression: @autoclosure () async throws -> T, file: StaticString = #filePath, line: UInt = #line
+) async {
+    var violated = false
+    do {
+        _ = try await expression()
+    } catch let error as WalletError {
+        if case .invariantViolated = error { violated = true }
+    } catch {}
+    XCTAssertTrue(violated, "expected an invariant violation", file: file, line: line)
 }

@@ -1,0 +1,100 @@
+import Foundation
+import GRDB
+import GatewayPolicy
+import GatewayWire
+import XCTest
+
+@testable import WalletCore
+
+/// The issue-16 migrations on a database as v2 shipped it: open holds become reservations, old idempotency digests
+/// still answer their retries, old unused link codes (plain SHA-256) are gone.
+final class MigrationTests: XCTestCase {
+    func testAV2DatabaseKeepsItsHoldsReservedAndItsStoredAnswers() async throws {
+        let directory = TemporaryDirectory()
+        let queue = try DatabaseQueue(path: directory.databasePath)
+        try Schema.migrator.migrate(queue, upTo: "v2-audit-chain")
+        let legacyDigest = [UInt8](repeating: 7, count: 32)
+        try await queue.write { db in
+            try db.execute(sql: """
+                INSERT INTO ledger_account(id, kind) VALUES (1, 'bank_settlement');
+                INSERT INTO ledger_account(id, kind, balance_cap_yen) VALUES (2, 'wallet', 1000000);
+                INSERT INTO bank(code, name, settlement_account_id, link_state, charge_state, max_charge_yen,
+                    max_daily_yen_per_wallet, max_monthly_yen_per_wallet, new_link_max_charge_yen, new_link_caution_ms,
+                    charge_requires_customer_auth, max_requests_per_second, created_at_unix_ms)
+                VALUES ('9900', 'bank', 1, 3, 3, 300000, 500000, 2000000, 50000, 86400000, 0, 1000, 0);
+                INSERT INTO wallet(id, ledger_account_id, is_test, ekyc_status, ekyc_method, ekyc_name_kana,
+                    ekyc_verified_at_unix_ms, phone_verified, link_locked, consecutive_link_declines, charge_frozen,
+                    created_at_unix_ms)
+                VALUES ('W0000001', 2, 0, 3, 2, 'ヤマダ ハナコ', 1, 1, 0, 0, 0, 0);
+                INSERT INTO link(id, bank_code, wallet_id, bank_account_token, active, linked_at_unix_ms)
+                VALUES ('ln_1', '9900', 'W0000001', 'tok', 1, 0);
+                INSERT INTO charge(id, bank_code, request_id, link_id, wallet_id, amount_yen, decision, decline_reason,
+                    rule, hold_state, created_at_unix_ms, processed_at_unix_ms, receipt_signature)
+                VALUES ('ch_held', '9900', 'r-held', 'ln_1', 'W0000001', 45000, 2, 0, 'near', 1, ?, ?, x'01');
+                INSERT INTO idempotency(bank_code, request_id, operation, body_sha256, decision, result_id,
+                    decline_reason, processed_at_unix_ms, receipt_signature, unlinked, created_at_unix_ms)
+                VALUES ('9900', 'r-held', 'charge', ?, 2, 'ch_held', 0, ?, x'01', 0, ?);
+                INSERT INTO link_code(code_sha256, wallet_id, issued_at_unix_ms, expires_at_unix_ms)
+                VALUES (zeroblob(32), 'W0000001', 1, 2);
+                """, arguments: [noonTokyo, noonTokyo, Data(legacyDigest), noonTokyo, noonTokyo])
+        }
+        try queue.close()
+
+        let store = try WalletStore(stateDirectory: directory.path, create: false, clock: { noonTokyo + 60_000 })
+        let reserved = try await store.wallet(id: "W0000001")?.reservedYen
+        XCTAssertEqual(reserved, 45_000, "the open hold reserves its amount")
+        let codes = try await store.count("SELECT count(*) FROM link_code")
+        XCTAssertEqual(codes, 0, "an unused plain-hash code is dropped")
+        let verification = try await store.verifyLedger()
+        XCTAssertTrue(verification.passed, "\(verification.checks)")
+
+        // A retry of the pre-migration request, with its original sent_at (so the legacy digest matches) and a new
+        // digest that differs from what was stored: answered from the store.
+        let retry = try await store.submitCharge(
+            chargeRequest("r-held", link: "ln_1", yen: 45_000), bankCode: "9900",
+            bodyDigest: [UInt8](repeating: 9, count: 32), legacyBodyDigest: legacyDigest,
+            decide: approveAll, sign: testSign)
+        XCTAssertEqual(retry.chargeID, "ch_held")
+        XCTAssertEqual(retry.decision, .held)
+        await XCTAssertThrowsWalletError(
+            try await store.submitCharge(
+                chargeRequest("r-held", link: "ln_1", yen: 45_000), bankCode: "9900",
+                bodyDigest: [UInt8](repeating: 9, count: 32), legacyBodyDigest: [UInt8](repeating: 8, count: 32),
+                decide: approveAll, sign: testSign),
+            .duplicateRequestDifferentBody(bankCode: "9900", requestID: "r-held"))
+
+        let released = try await store.releaseHold(chargeID: "ch_held", audit: operatorAudit, sign: testSign)
+        XCTAssertEqual(released.state, .released)
+        let balance = try await store.wallet(id: "W0000001")
+        XCTAssertEqual(balance?.balanceYen, 45_000)
+        XCTAssertEqual(balance?.reservedYen, 0)
+        let after = try await store.verifyLedger()
+        XCTAssertTrue(after.passed, "\(after.checks)")
+    }
+
+    func testTheDatabaseAndItsWALFilesAreOwnerOnly() async throws {
+        let directory = TemporaryDirectory()
+        let store = try WalletStore(stateDirectory: directory.path)
+        try await store.seedDemo()
+        for file in [directory.databasePath, directory.databasePath + "-wal", directory.databasePath + "-shm",
+                     (directory.path as NSString).appendingPathComponent(LinkCodeKey.fileName)] {
+            let mode = try FileManager.default.attributesOfItem(atPath: file)[.posixPermissions] as? Int
+            XCTAssertEqual(mode, 0o600, file)
+        }
+    }
+
+    func testVerifyNamesAReservationThatDoesNotMatchItsPendingTransfers() async throws {
+        let directory = TemporaryDirectory()
+        let (store, link) = try await makeLinkedStore(directory, clock: ManualClock(noonTokyo))
+        _ = try await store.submitCharge(
+            chargeRequest("h", link: link, yen: 45_000), bankCode: "9900", bodyDigest: digest("h"),
+            decide: { _ in .hold(rule: "near-limit") }, sign: testSign)
+        let healthy = try await store.verifyLedger()
+        XCTAssertTrue(healthy.passed, "\(healthy.checks)")
+        try await store.pool.write { db in
+            try db.execute(sql: "UPDATE ledger_account SET pending_credits_yen = 0 WHERE kind = 'wallet'")
+        }
+        let broken = try await store.verifyLedger()
+        XCTAssertEqual(broken.firstFailure?.name, "reservations-match-pending-transfers")
+    }
+}
