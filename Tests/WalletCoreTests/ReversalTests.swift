@@ -224,6 +224,87 @@ final class ReversalTests: XCTestCase {
     }
 }
 
+/// v6-reversals rebuilds `ledger_account` and `transfer` (SQLite cannot alter a CHECK): nothing may be lost.
+final class ReversalMigrationTests: XCTestCase {
+    func testTheV6RebuildKeepsBalancesReservationsAndTheLedgerTriggers() async throws {
+        let directory = TemporaryDirectory()
+        let queue = try DatabaseQueue(path: directory.databasePath)
+        try Schema.migrator.migrate(queue, upTo: "v5-link-code-hmac")
+        try await queue.write { db in
+            try db.execute(sql: """
+                INSERT INTO ledger_account(id, kind) VALUES (1, 'bank_settlement');
+                INSERT INTO ledger_account(id, kind, balance_cap_yen) VALUES (2, 'wallet', 100000);
+                INSERT INTO bank(code, name, settlement_account_id, link_state, charge_state, max_charge_yen,
+                    max_daily_yen_per_wallet, max_monthly_yen_per_wallet, new_link_max_charge_yen, new_link_caution_ms,
+                    charge_requires_customer_auth, max_requests_per_second, created_at_unix_ms)
+                VALUES ('9900', 'bank', 1, 3, 3, 300000, 500000, 2000000, 50000, 86400000, 0, 1000, 0);
+                INSERT INTO wallet(id, ledger_account_id, is_test, ekyc_status, ekyc_method, ekyc_name_kana,
+                    ekyc_verified_at_unix_ms, phone_verified, link_locked, consecutive_link_declines, charge_frozen,
+                    created_at_unix_ms)
+                VALUES ('W0000001', 2, 0, 3, 2, 'ヤマダ ハナコ', 1, 1, 0, 0, 0, 0);
+                INSERT INTO link(id, bank_code, wallet_id, bank_account_token, active, linked_at_unix_ms)
+                VALUES ('ln_1', '9900', 'W0000001', 'tok', 1, 0);
+                INSERT INTO charge(id, bank_code, request_id, link_id, wallet_id, amount_yen, decision, decline_reason,
+                    rule, hold_state, created_at_unix_ms, processed_at_unix_ms, receipt_signature)
+                VALUES ('ch_ok', '9900', 'r-ok', 'ln_1', 'W0000001', 7000, 1, 0, 'approved', 0, \(noonTokyo), \(noonTokyo), x'01'),
+                       ('ch_held', '9900', 'r-held', 'ln_1', 'W0000001', 45000, 2, 0, 'near', 1, \(noonTokyo), \(noonTokyo), x'01');
+                INSERT INTO transfer(debit_account_id, credit_account_id, amount_yen, kind, charge_id,
+                    created_at_unix_ms, tokyo_day, tokyo_month)
+                VALUES (1, 2, 7000, 'charge', 'ch_ok', \(noonTokyo), 0, 0);
+                INSERT INTO pending_transfer(charge_id, debit_account_id, credit_account_id, amount_yen, tokyo_day,
+                    tokyo_month, state, created_at_unix_ms)
+                VALUES ('ch_held', 1, 2, 45000, 0, 0, 'pending', \(noonTokyo));
+                INSERT INTO idempotency(bank_code, request_id, operation, body_sha256, decision, result_id,
+                    decline_reason, processed_at_unix_ms, receipt_signature, unlinked, created_at_unix_ms)
+                VALUES ('9900', 'r-ok', 'charge', zeroblob(32), 1, 'ch_ok', 0, \(noonTokyo), x'01', 0, \(noonTokyo)),
+                       ('9900', 'r-held', 'charge', zeroblob(32), 2, 'ch_held', 0, \(noonTokyo), x'01', 0,
+                        \(noonTokyo));
+                """)
+        }
+        try queue.close()
+
+        let store = try WalletStore(stateDirectory: directory.path, create: false, clock: { noonTokyo + 60_000 })
+        let wallet = try await store.wallet(id: "W0000001")
+        XCTAssertEqual(wallet?.balanceYen, 7_000, "posted totals survive the rebuild")
+        XCTAssertEqual(wallet?.reservedYen, 45_000, "reservations survive the rebuild")
+        let settlement = try await store.settlementBalanceYen(bankCode: "9900")
+        XCTAssertEqual(settlement, -7_000)
+        let compensation = try await store.compensationBalanceYen()
+        XCTAssertEqual(compensation, 0, "the compensation account exists, nothing paid yet")
+        let triggers = try await store.pool.read { db in
+            try String.fetchAll(db, sql: """
+                SELECT name FROM sqlite_master WHERE type = 'trigger' AND tbl_name IN ('transfer', 'ledger_account')
+                ORDER BY name
+                """)
+        }
+        XCTAssertEqual(triggers, [
+            "transfer_counts_charge", "transfer_is_never_deleted", "transfer_is_never_edited", "transfer_posts",
+            "wallet_within_cap_with_reservations",
+        ])
+        // The reservation trigger still refuses a balance that would rise over the cap with its reservations.
+        do {
+            try await store.pool.write { db in
+                try db.execute(sql: "UPDATE ledger_account SET credits_posted_yen = credits_posted_yen + 50000 WHERE id = 2")
+            }
+            XCTFail("balance + reservations over the cap was accepted")
+        } catch let error as DatabaseError {
+            XCTAssertTrue(error.message?.contains("reservations") ?? false, "\(error)")
+        }
+        do {
+            try await store.pool.write { db in try db.execute(sql: "UPDATE transfer SET amount_yen = 1") }
+            XCTFail("a transfer was edited")
+        } catch let error as DatabaseError {
+            XCTAssertTrue(error.message?.contains("never edited") ?? false, "\(error)")
+        }
+        // Transfers still post (the release credits through the trigger), and the ledger verifies.
+        _ = try await store.releaseHold(chargeID: "ch_held", audit: operatorAudit, sign: testSign)
+        let released = try await store.wallet(id: "W0000001")
+        XCTAssertEqual(released?.balanceYen, 52_000)
+        let verification = try await store.verifyLedger()
+        XCTAssertTrue(verification.passed, "\(String(describing: verification.firstFailure))")
+    }
+}
+
 /// The outbox: gap-free per bank, written with the act, delivered from a sequence, bounded, pruned.
 final class BankEventTests: XCTestCase {
     func testEventsAreWrittenWithTheirActsGapFreePerBank() async throws {
