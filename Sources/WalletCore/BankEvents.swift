@@ -181,7 +181,8 @@ extension WalletStore {
         }
         if afterSequence > head.lastSequence {
             throw WalletError.outOfRange(
-                "after_sequence \(afterSequence) was never issued to bank \(bankCode) (its last is \(head.lastSequence))")
+                "after_sequence \(afterSequence) was never issued to bank \(bankCode) "
+                    + "(its last is \(head.lastSequence))")
         }
         var cursor = afterSequence
         var iterator = wakeUps.makeAsyncIterator()

@@ -90,8 +90,10 @@ extension WalletStore {
                     LIMIT 1
                     """)
                 {
-                    return (false, "bank \(row[0] as String): events \(row[4] as Int64? ?? 0)...\(row[5] as Int64? ?? 0) "
-                        + "(\(row[3] as Int64)) do not fill \(row[2] as Int64 + 1)...\(row[1] as Int64)")
+                    let first = row[4] as Int64? ?? 0
+                    let last = row[5] as Int64? ?? 0
+                    return (false, "bank \(row[0] as String): events \(first)...\(last) (\(row[3] as Int64)) do not "
+                        + "fill \(row[2] as Int64 + 1)...\(row[1] as Int64)")
                 }
                 return (true, "\(events) events, every bank's sequence without gaps")
             }),

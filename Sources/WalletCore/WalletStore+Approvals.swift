@@ -54,7 +54,8 @@ extension WalletStore {
     ) async throws(WalletError) -> ApprovalRecord {
         try await write { db, state in
             let charge = try Self.checkReversible(db, chargeID: chargeID, amountYen: amountYen)
-            let payload = ReverseChargePayload(chargeID: chargeID, amountYen: amountYen, keepChargesOpen: keepChargesOpen)
+            let payload = ReverseChargePayload(
+                chargeID: chargeID, amountYen: amountYen, keepChargesOpen: keepChargesOpen)
             let summary = "reverse \(amountYen) yen of charge \(chargeID) (bank \(charge.bankCode), wallet "
                 + "\(charge.walletID), credited \(charge.creditedYen) yen, unreversed \(charge.unreversedYen) yen)"
                 + (keepChargesOpen ? "; the wallet's charges stay open" : "; freezes the wallet's charges")
@@ -89,7 +90,9 @@ extension WalletStore {
             INSERT INTO approval_request(id, kind, payload, summary, reason, requested_by, requested_at_unix_ms,
                 expires_at_unix_ms, state)
             VALUES (?, ?, ?, ?, ?, ?, ?, ?, 1)
-            """, arguments: [id, kind.rawValue, json, summary, audit.reason, audit.actor, now, now + approvalLifetimeMs])
+            """, arguments: [
+                id, kind.rawValue, json, summary, audit.reason, audit.actor, now, now + approvalLifetimeMs,
+            ])
         try Ledger.audit(
             db, atUnixMs: now, actor: audit.actor, action: "approval.request", subject: id, reason: audit.reason,
             detail: "\(kind.rawValue): \(summary)")

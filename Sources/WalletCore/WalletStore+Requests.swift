@@ -51,7 +51,8 @@ extension WalletStore {
     /// Writes a judged charge: its row, the money (transfer or reservation), the audit entry, the idempotency
     /// record. Nothing is written for a rejection (thrown before).
     private static func recordCharge(
-        _ db: Database, _ state: WriterState, _ attempt: ChargeAttempt, _ verdict: ChargeVerdict, key: IdempotencyKey, digest: [UInt8],
+        _ db: Database, _ state: WriterState, _ attempt: ChargeAttempt, _ verdict: ChargeVerdict,
+        key: IdempotencyKey, digest: [UInt8],
         sign: (ChargeResponse) -> [UInt8]
     ) throws -> ChargeResponse {
         let now = attempt.facts.nowUnixMs
@@ -198,7 +199,8 @@ extension WalletStore {
     }
 
     private static func recordLink(
-        _ db: Database, _ state: WriterState, _ attempt: LinkAttempt, _ verdict: Verdict, key: IdempotencyKey, digest: [UInt8],
+        _ db: Database, _ state: WriterState, _ attempt: LinkAttempt, _ verdict: Verdict, key: IdempotencyKey,
+        digest: [UInt8],
         codeMAC: [UInt8]
     ) throws -> LinkOutcome {
         let now = attempt.facts.nowUnixMs

@@ -2,7 +2,7 @@ import ArgumentParser
 import Foundation
 import GatewayWire
 
-// `bankgw admin reverse …`, `compensation …`, `approval …`, `merchant …`, `wallet pay …` (SPEC §7, §8, §9).
+// `bankgw admin reverse …`, `compensation …`, `approval …`, `merchant …`, `wallet pay …` (SPEC §7-§9).
 
 /// The §9 commands, appended to `bankgw admin`'s subcommands.
 let reversalSubcommands: [any ParsableCommand.Type] = [

@@ -246,8 +246,10 @@ final class ReversalMigrationTests: XCTestCase {
                 VALUES ('ln_1', '9900', 'W0000001', 'tok', 1, 0);
                 INSERT INTO charge(id, bank_code, request_id, link_id, wallet_id, amount_yen, decision, decline_reason,
                     rule, hold_state, created_at_unix_ms, processed_at_unix_ms, receipt_signature)
-                VALUES ('ch_ok', '9900', 'r-ok', 'ln_1', 'W0000001', 7000, 1, 0, 'approved', 0, \(noonTokyo), \(noonTokyo), x'01'),
-                       ('ch_held', '9900', 'r-held', 'ln_1', 'W0000001', 45000, 2, 0, 'near', 1, \(noonTokyo), \(noonTokyo), x'01');
+                VALUES ('ch_ok', '9900', 'r-ok', 'ln_1', 'W0000001', 7000, 1, 0, 'approved', 0, \(noonTokyo),
+                        \(noonTokyo), x'01'),
+                       ('ch_held', '9900', 'r-held', 'ln_1', 'W0000001', 45000, 2, 0, 'near', 1, \(noonTokyo),
+                        \(noonTokyo), x'01');
                 INSERT INTO transfer(debit_account_id, credit_account_id, amount_yen, kind, charge_id,
                     created_at_unix_ms, tokyo_day, tokyo_month)
                 VALUES (1, 2, 7000, 'charge', 'ch_ok', \(noonTokyo), 0, 0);
@@ -284,7 +286,8 @@ final class ReversalMigrationTests: XCTestCase {
         // The reservation trigger still refuses a balance that would rise over the cap with its reservations.
         do {
             try await store.pool.write { db in
-                try db.execute(sql: "UPDATE ledger_account SET credits_posted_yen = credits_posted_yen + 50000 WHERE id = 2")
+                try db.execute(
+                    sql: "UPDATE ledger_account SET credits_posted_yen = credits_posted_yen + 50000 WHERE id = 2")
             }
             XCTFail("balance + reservations over the cap was accepted")
         } catch let error as DatabaseError {
@@ -322,7 +325,8 @@ final class BankEventTests: XCTestCase {
             try Ledger.events(db, bankCode: "9900", after: 0, limit: 100)
         }
         XCTAssertEqual(events9900.map(\.sequence), [1, 2, 3, 4, 5])
-        XCTAssertEqual(events9900.map(\.type), [.linkCreated, .chargeHeld, .chargeReleased, .linkRemoved, .walletFrozen])
+        XCTAssertEqual(
+            events9900.map(\.type), [.linkCreated, .chargeHeld, .chargeReleased, .linkRemoved, .walletFrozen])
         XCTAssertEqual(events9900[1].amountYen, 45_000)
         XCTAssertEqual(events9900[1].reason, "large")
         let events0005 = try await store.pool.read { db in
