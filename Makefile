@@ -6,7 +6,8 @@ STATE_DIR ?= .bankgw-demo
 VENV := .venv
 PY := $(VENV)/bin/python
 BIN := .build/debug/bankgw
-FUZZ_SECONDS ?= 300
+FUZZ_RUNS ?= 10000000
+export FUZZ_RUNS FUZZ_SECONDS
 FUZZ_BUILD := .build-fuzz
 
 .PHONY: all setup build build-release run test test-swift test-interop test-fuzz protos check-protos fuzz bench clean
@@ -45,16 +46,15 @@ test-swift:
 test-interop:
 	BANKGW_BIN=$(abspath $(BIN)) $(PY) -m pytest -q Tests/interop
 
-## 30 s of libFuzzer over the request decoder (the seed corpus also replays in the plain build).
+## A short libFuzzer run (30 s over all targets); the seed corpora also replay in the plain build.
 test-fuzz:
 	@$(MAKE) --no-print-directory fuzz FUZZ_SECONDS=30
 
+## libFuzzer over every parser of outside bytes: the request decoder (WireFuzz), gRPC request headers and
+## deframer (RPCFuzz), the configuration file (ConfigFuzz), the JSON of `wire encode` (WireJSONFuzz).
+## FUZZ_RUNS executions in total (10M), or FUZZ_SECONDS in total when set; crashes land in fuzz-artifacts/.
 fuzz: setup
-	$(SWIFT) build --product WireFuzz --scratch-path $(FUZZ_BUILD) -Xswiftc -sanitize=fuzzer,address -Xswiftc -DFUZZING
-	@mkdir -p $(FUZZ_BUILD)/corpus/wire fuzz-artifacts
-	$(FUZZ_BUILD)/debug/WireFuzz $(FUZZ_BUILD)/corpus/wire Tests/Fuzz/corpus/wire \
-		-max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=2048 -max_len=70000 -artifact_prefix=fuzz-artifacts/ \
-		-print_final_stats=1 2>&1 | tail -n 12
+	FUZZ_BUILD=$(FUZZ_BUILD) scripts/fuzz.sh
 
 ## Printed figures (medians, ratios); never asserted. BENCH_SECONDS sets the length of each timed phase.
 bench: setup

@@ -45,11 +45,15 @@ let package = Package(
             linkerSettings: [.linkedLibrary("protobuf-c")]
         ),
 
+        // The only place besides GatewayTLS that touches libcrypto: keys (the one owner of EVP_PKEY), SHA-256,
+        // secure random, receipt signer and verifier, the one OpenSSL error-queue drain.
+        .target(name: "GatewayCrypto", dependencies: ["COpenSSL"]),
+
         // MARK: Pipeline stages
         .target(
             name: "GatewayTLS",
             dependencies: [
-                "COpenSSL",
+                "COpenSSL", "GatewayCrypto",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
@@ -79,7 +83,7 @@ let package = Package(
         .target(
             name: "WalletCore",
             dependencies: [
-                "GatewayWire", "GatewayPolicy", "COpenSSL",
+                "GatewayWire", "GatewayPolicy", "GatewayCrypto",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -87,7 +91,7 @@ let package = Package(
         .target(
             name: "GatewayService",
             dependencies: [
-                "GatewayTLS", "GatewayRPC", "GatewayWire", "GatewayPolicy", "WalletCore", "COpenSSL",
+                "GatewayTLS", "GatewayRPC", "GatewayWire", "GatewayPolicy", "WalletCore", "GatewayCrypto",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -103,7 +107,7 @@ let package = Package(
         .target(
             name: "Conformance",
             dependencies: [
-                "GatewayRPC", "GatewayTLS", "GatewayWire", "COpenSSL",
+                "GatewayRPC", "GatewayTLS", "GatewayWire", "GatewayCrypto",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
             ]
@@ -112,6 +116,7 @@ let package = Package(
             name: "bankgw",
             dependencies: [
                 "GatewayService", "GatewayTLS", "GatewayRPC", "GatewayWire", "GatewayPolicy", "WalletCore", "Conformance",
+                "GatewayCrypto",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
@@ -128,6 +133,20 @@ let package = Package(
             dependencies: ["GatewayWire"],
             path: "Tests/Fuzz/WireFuzz"
         ),
+        // The other parsers of outside bytes (`make fuzz` runs them all): gRPC request headers and deframer, the
+        // configuration file, the JSON of `wire encode`. Each replays its seed corpus when built normally.
+        .target(name: "FuzzSupport", path: "Tests/Fuzz/FuzzSupport"),
+        .executableTarget(
+            name: "RPCFuzz",
+            dependencies: [
+                "GatewayRPC", "FuzzSupport",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHPACK", package: "swift-nio-http2"),
+            ],
+            path: "Tests/Fuzz/RPCFuzz"
+        ),
+        .executableTarget(name: "ConfigFuzz", dependencies: ["GatewayService", "FuzzSupport"], path: "Tests/Fuzz/ConfigFuzz"),
+        .executableTarget(name: "WireJSONFuzz", dependencies: ["GatewayWire", "FuzzSupport"], path: "Tests/Fuzz/WireJSONFuzz"),
 
         // `make bench`: the codec's figures (release build).
         .executableTarget(

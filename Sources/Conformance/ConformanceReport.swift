@@ -1,4 +1,4 @@
-import COpenSSL
+import GatewayCrypto
 
 /// The outcome of one case, as printed in the table and written to JUnit.
 public struct CaseResult: Sendable, Hashable {
@@ -99,18 +99,7 @@ extension String {
     }
 }
 
-/// SHA-256 through OpenSSL libcrypto.
+/// SHA-256 (GatewayCrypto), as hex.
 enum SHA256 {
-    static func hex(_ bytes: [UInt8]) -> String {
-        var digest = [UInt8](repeating: 0, count: 32)
-        var length: UInt32 = 0
-        let ok = bytes.withUnsafeBytes { input in
-            digest.withUnsafeMutableBufferPointer { out in
-                EVP_Digest(input.baseAddress, input.count, out.baseAddress, &length, EVP_sha256(), nil)
-            }
-        }
-        precondition(ok == 1 && length == 32, "EVP_Digest(SHA-256) failed")
-        let digits = Array("0123456789abcdef")
-        return String(digest.flatMap { [digits[Int($0 >> 4)], digits[Int($0 & 0x0F)]] })
-    }
+    static func hex(_ bytes: [UInt8]) -> String { Digest.hex(Digest.sha256(bytes)) }
 }

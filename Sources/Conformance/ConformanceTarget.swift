@@ -46,7 +46,7 @@ public struct ConformanceConfiguration: Sendable {
     /// The 4-digit bank code the suite speaks for; its certificate must say the same.
     public var bankCode: String
     /// Checks a receipt signature with the gateway's published key (SPEC §5). A closure so this module needs no
-    /// key handling of its own: the command passes `ReceiptVerifier(publicKeyPath:).isValid`.
+    /// key handling of its own: the command passes `ReceiptVerifier(stateDirectory:).isValid`.
     public var verifyReceipt: @Sendable (ChargeResponse) -> Bool
     /// Makes this run's wallet ids, request ids and tokens unique; default from the clock.
     public var runID: String

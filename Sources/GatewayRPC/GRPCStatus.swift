@@ -168,7 +168,8 @@ enum GRPCTimeout {
             (3_600_000_000_000, "H"),
         ]
         for (scale, unit) in units {
-            let value = (nanos + scale - 1) / scale
+            // Rounded up without `nanos + scale - 1`, which overflows near Int64.max (a capped "99999999H").
+            let value = nanos / scale + (nanos % scale == 0 ? 0 : 1)
             if value < 100_000_000 { return "\(value)\(unit)" }
         }
         return "99999999H"

@@ -1,3 +1,4 @@
+import GatewayTLS
 import Logging
 import NIOConcurrencyHelpers
 import NIOCore
@@ -16,9 +17,61 @@ public final class RPCServer: Sendable {
     private let connections: NIOLockedValueBox<Connections>
     private let logger: Logger
 
-    private struct Connections {
+    /// Two budgets: sockets still in their security handshake (no peer known yet, so capped per client
+    /// address and in total) and established connections (`maxConnections`). A socket counts against the second
+    /// only once its peer is verified, so connections that never finish a handshake cannot crowd out banks.
+    struct Connections {
         var open: [ObjectIdentifier: any Channel] = [:]
+        /// Handshaking connections and their client address.
+        var handshaking: [ObjectIdentifier: String] = [:]
+        var handshakingByAddress: [String: Int] = [:]
+        var established: Set<ObjectIdentifier> = []
         var accepting = true
+
+        enum Admission: Equatable { case handshaking, established, refused(String) }
+
+        /// A new socket: plaintext listeners (no handshake) count as established at once.
+        mutating func admit(
+            _ id: ObjectIdentifier, channel: any Channel, address: String, handshake: Bool, limits: RPCServerLimits
+        ) -> Admission {
+            guard accepting else { return .refused("shutting down") }
+            if !handshake {
+                guard established.count < limits.maxConnections else { return .refused("connection limit") }
+                established.insert(id)
+                open[id] = channel
+                return .established
+            }
+            guard handshaking.count < limits.maxHandshakingConnections else {
+                return .refused("handshake limit")
+            }
+            guard handshakingByAddress[address, default: 0] < limits.maxHandshakingConnectionsPerAddress else {
+                return .refused("handshake limit per client address")
+            }
+            handshaking[id] = address
+            handshakingByAddress[address, default: 0] += 1
+            open[id] = channel
+            return .handshaking
+        }
+
+        /// The peer was verified: the connection moves to the established budget, or is refused when it is full.
+        mutating func handshakeCompleted(_ id: ObjectIdentifier, limits: RPCServerLimits) -> Bool {
+            guard let address = handshaking.removeValue(forKey: id) else { return established.contains(id) }
+            release(address)
+            guard established.count < limits.maxConnections else { return false }
+            established.insert(id)
+            return true
+        }
+
+        mutating func closed(_ id: ObjectIdentifier) {
+            open.removeValue(forKey: id)
+            established.remove(id)
+            if let address = handshaking.removeValue(forKey: id) { release(address) }
+        }
+
+        private mutating func release(_ address: String) {
+            let left = handshakingByAddress[address, default: 1] - 1
+            handshakingByAddress[address] = left > 0 ? left : nil
+        }
     }
 
     /// The bound address (useful with port 0).
@@ -49,21 +102,25 @@ public final class RPCServer: Sendable {
             .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
             .childChannelOption(.maxMessagesPerRead, value: 16)
             .childChannelInitializer { channel in
-                // The connection cap, checked before any TLS or HTTP/2 work is spent on the newcomer.
-                let admitted = connections.withLockedValue { state -> Bool in
-                    guard state.accepting, state.open.count < limits.maxConnections else { return false }
-                    state.open[ObjectIdentifier(channel)] = channel
-                    return true
+                // The caps, checked before any TLS or HTTP/2 work is spent on the newcomer.
+                let id = ObjectIdentifier(channel)
+                let address = channel.remoteAddress?.ipAddress ?? "unknown"
+                let admission = connections.withLockedValue {
+                    $0.admit(id, channel: channel, address: address, handshake: configureSecurity != nil, limits: limits)
                 }
-                guard admitted else {
-                    logger.warning("connection refused: limit or shutting down", metadata: ["limit": "\(limits.maxConnections)"])
+                if case .refused(let why) = admission {
+                    logger.warning("connection refused: \(why)", metadata: ["client": "\(address)"])
                     return channel.close()
                 }
                 channel.closeFuture.whenComplete { _ in
-                    _ = connections.withLockedValue { $0.open.removeValue(forKey: ObjectIdentifier(channel)) }
+                    connections.withLockedValue { $0.closed(id) }
                 }
                 return channel.eventLoop.makeCompletedFuture {
                     try configureSecurity?(channel)
+                    if admission == .handshaking {
+                        try channel.pipeline.syncOperations.addHandler(
+                            HandshakeAdmission { connections.withLockedValue { $0.handshakeCompleted(id, limits: limits) } })
+                    }
                     try Self.configureHTTP2(channel: channel, services: services, limits: limits, logger: logger)
                 }
             }
@@ -125,6 +182,33 @@ public final class RPCServer: Sendable {
         }
         try? await serverChannel.close()
         for channel in open { try? await channel.close() }
+    }
+}
+
+/// After the security stage: when the peer is verified (`TLSHandshakeCompleted`), moves the connection from the
+/// handshake budget to the established one, or closes it when the established budget is full.
+final class HandshakeAdmission: ChannelInboundHandler, RemovableChannelHandler {
+    typealias InboundIn = ByteBuffer
+    typealias InboundOut = ByteBuffer
+    private let promote: () -> Bool
+
+    init(promote: @escaping () -> Bool) { self.promote = promote }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        context.fireChannelRead(data)
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if event is TLSHandshakeCompleted {
+            guard promote() else {
+                context.close(promise: nil)
+                return
+            }
+            context.fireUserInboundEventTriggered(event)
+            context.pipeline.syncOperations.removeHandler(context: context, promise: nil)
+            return
+        }
+        context.fireUserInboundEventTriggered(event)
     }
 }
 

@@ -57,8 +57,16 @@ public struct RPCServerLimits: Sendable {
     public var keepaliveInterval: TimeAmount = .seconds(60)
     /// The connection is closed when a keepalive PING is not acknowledged within this: 20 s.
     public var keepaliveTimeout: TimeAmount = .seconds(20)
-    /// Open connections per listener: 1000. Beyond it new connections are closed at once (before any TLS work).
+    /// Established connections per listener (peer verified, or any connection of a plaintext listener): 1000.
+    /// Beyond it a connection is closed as soon as it would count (before any TLS work on a plaintext listener,
+    /// at the end of the handshake on a TLS one).
     public var maxConnections = 1000
+    /// Connections of a TLS listener still in their handshake (no peer known yet), in total: 1000. Counted apart
+    /// from `maxConnections`, so sockets that never finish a handshake cannot take the places of banks.
+    public var maxHandshakingConnections = 1000
+    /// Of those, from one client address: 32. One host without a certificate cannot hold the handshake budget;
+    /// each socket is also bounded in time by the TLS handshake timeout.
+    public var maxHandshakingConnectionsPerAddress = 32
     /// Expected response size, in bytes, for the synchronous handler's pre-sized buffer (it grows if needed): 256.
     public var responseBufferHintBytes = 256
 
@@ -72,6 +80,8 @@ public struct RPCServerLimits: Sendable {
         precondition((16 * 1024...16 * 1024 * 1024 - 1).contains(maxFrameBytes), "maxFrameBytes per RFC 9113")
         precondition(streamWindowBytes > 0 && connectionWindowBytes >= streamWindowBytes, "windows")
         precondition(maxConnections > 0, "maxConnections > 0")
+        precondition(
+            maxHandshakingConnections > 0 && maxHandshakingConnectionsPerAddress > 0, "handshake limits > 0")
         precondition(maxRequestReceiveTime > .zero && maxIdleTime > .zero && maxConnectionAge > .zero, "timeouts")
     }
 

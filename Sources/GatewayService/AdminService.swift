@@ -1,4 +1,4 @@
-import COpenSSL
+import GatewayCrypto
 import GatewayPolicy
 import GatewayRPC
 import GatewayTLS
@@ -118,12 +118,12 @@ public final class AdminService: Sendable {
         register(&services, AdminMethods.releaseHold) { [store, receipts] request, actor in
             AdminHold(try await store.releaseHold(
                 chargeID: request.chargeID, audit: AuditContext(actor: actor, reason: request.reason),
-                sign: { receipts.sign($0) }))
+                sign: { receipts.seal($0) }))
         }
         register(&services, AdminMethods.rejectHold) { [store, receipts] request, actor in
             AdminHold(try await store.rejectHold(
                 chargeID: request.chargeID, audit: AuditContext(actor: actor, reason: request.reason),
-                sign: { receipts.sign($0) }))
+                sign: { receipts.seal($0) }))
         }
         registerReversalsAndCompensation(&services)
         return services
@@ -173,9 +173,7 @@ enum LinkCode {
     static let alphabet = Array("23456789ABCDEFGHJKMNPQRSTUVWXYZ".utf8)
 
     static func generate() -> String {
-        var random = [UInt8](repeating: 0, count: 8)
-        let ok = random.withUnsafeMutableBufferPointer { RAND_bytes($0.baseAddress, Int32($0.count)) }
-        precondition(ok == 1, "RAND_bytes failed: the CSPRNG is unavailable")
+        let random = SecureRandom.bytes(8)
         // Rejection sampling would remove the modulo bias (256 % 31 = 8); at 8 characters it moves the odds of a
         // guess by under 4 % of an already negligible number, so plain modulo keeps the code simple.
         var chars = random.map { alphabet[Int($0) % alphabet.count] }

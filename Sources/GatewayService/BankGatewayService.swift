@@ -80,7 +80,7 @@ public final class BankGatewayService: Sendable {
                     charge, bankCode: bank, bodyDigest: digest.sha256, legacyBodyDigest: digest.legacySHA256,
                     freshness: freshness(charge.header),
                     decide: { [chargeChecks] facts in chargeChecks.evaluate(facts) },
-                    sign: { [receipts] response in receipts.sign(response) }
+                    sign: { [receipts] response in receipts.seal(response) }
                 )
             }
             return try MessageCoding.encode(response, context: context, capacityHint: 160)

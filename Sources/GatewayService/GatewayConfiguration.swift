@@ -22,6 +22,9 @@ public struct GatewayConfiguration: Sendable, Equatable {
         public var privateKey: String
         public var partnerCA: String
         public var crl: String?
+        /// The demo's `pki/crl.pem` may not exist yet (then no CRL until one is put there and SIGHUP reloads);
+        /// never set from a configuration file, where a named `tls.crl` must exist.
+        public var crlMayBeAbsent = false
         public var handshakeTimeoutMs: Int64 = 10_000
 
         public init(certificate: String, privateKey: String, partnerCA: String, crl: String? = nil) {

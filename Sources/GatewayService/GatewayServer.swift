@@ -1,6 +1,7 @@
 import GatewayRPC
 import GatewayTLS
 import Logging
+import Metrics
 import NIOCore
 import NIOPosix
 import Prometheus
@@ -55,14 +56,15 @@ public final class GatewayServer: Service, Sendable {
 
     public func run() async throws {
         var tlsServices = services
-        tlsServices.merge(health.services)
+        tlsServices.merge(health.services(for: .tls))
         let tls = self.tls
         let metrics = try await MetricsEndpoint.start(host: listeners.metricsHost, port: listeners.metricsPort, registry: registry)
         let probe: RPCServer
         let secure: RPCServer
         do {
             probe = try await RPCServer.start(
-                host: listeners.probeHost, port: listeners.probePort, services: health.services, limits: limits,
+                host: listeners.probeHost, port: listeners.probePort, services: health.services(for: .probe),
+                limits: limits,
                 logger: logger
             )
             secure = try await RPCServer.start(
@@ -74,7 +76,11 @@ public final class GatewayServer: Service, Sendable {
             await metrics.close()
             throw error
         }
-        let reload = tls.reloadOnHangup()
+        // SIGHUP: a failed reload is logged at error by the context and counted here, so it alerts.
+        let reloads = Counter(label: "bankgw_tls_reloads_total", dimensions: [("result", "ok")])
+        let failedReloads = Counter(label: "bankgw_tls_reloads_total", dimensions: [("result", "failed")])
+        failedReloads.increment(by: 0)
+        let reload = tls.reloadOnHangup { succeeded in (succeeded ? reloads : failedReloads).increment() }
         health.setAll(.serving)
         logger.info(
             "BankGateway serving",

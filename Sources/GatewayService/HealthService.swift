@@ -13,8 +13,15 @@ public final class HealthService: Sendable {
     public static let serviceName = HealthMethods.serviceName
     /// The service names this gateway reports on.
     public static let knownServices: [String] = ["", BankGatewayMethods.serviceName]
-    /// Watchers per process; a probe opens one and keeps it. Bounded so a client cannot pile them up.
+    /// Watchers per listener; a probe opens one and keeps it. Bounded so a client cannot pile them up, and
+    /// counted per listener so watches on the plaintext probe port (no certificate needed) can never use up the
+    /// budget of the TLS port, where banks watch.
     public static let maxWatchers = 1_024
+
+    /// Which listener a Watch came in on: each has its own watcher budget.
+    public enum Listener: Sendable, Hashable {
+        case tls, probe
+    }
 
     private struct State {
         var statuses: [String: ServingStatus]
@@ -26,6 +33,7 @@ public final class HealthService: Sendable {
 
     private struct Watcher {
         var service: String
+        var listener: Listener
         var continuation: AsyncStream<ServingStatus>.Continuation
     }
 
@@ -66,8 +74,11 @@ public final class HealthService: Sendable {
         }
     }
 
-    /// The Health methods, to register on a listener.
-    public var services: RPCServices {
+    /// The Health methods of the TLS listener.
+    public var services: RPCServices { services(for: .tls) }
+
+    /// The Health methods, to register on `listener` (its own Watch budget).
+    public func services(for listener: Listener) -> RPCServices {
         var services = RPCServices()
         services.register(HealthMethods.check, .unary { [self] request, response, _ in
             let check = try MessageCoding.decode(HealthCheckRequest.self, from: request)
@@ -78,7 +89,7 @@ public final class HealthService: Sendable {
         })
         services.register(HealthMethods.watch, .serverStreaming { [self] request, responses, context in
             let watch = try MessageCoding.decode(HealthCheckRequest.self, from: request)
-            let (stream, id) = try subscribe(watch.service)
+            let (stream, id) = try subscribe(watch.service, listener: listener)
             defer { unsubscribe(id) }
             for await status in stream {
                 try await responses.send(try MessageCoding.encode(HealthCheckResponse(status: status), context: context, capacityHint: 8))
@@ -89,21 +100,27 @@ public final class HealthService: Sendable {
 
     /// A stream that starts with the current status (SERVICE_UNKNOWN for an unknown name) and then yields every
     /// change until shutdown.
-    private func subscribe(_ service: String) throws(GRPCStatus) -> (AsyncStream<ServingStatus>, Int) {
+    private func subscribe(
+        _ service: String, listener: Listener
+    ) throws(GRPCStatus) -> (AsyncStream<ServingStatus>, Int) {
         let (stream, continuation) = AsyncStream.makeStream(of: ServingStatus.self, bufferingPolicy: .bufferingNewest(8))
         let id: Int? = state.withLockedValue { state in
-            guard state.watchers.count < Self.maxWatchers else { return nil }
+            guard state.watchers.values.lazy.filter({ $0.listener == listener }).count < Self.maxWatchers else {
+                return nil
+            }
             let id = state.nextWatcherID
             state.nextWatcherID += 1
             continuation.yield(state.statuses[service] ?? .serviceUnknown)
             if state.finished {
                 continuation.finish()
             } else {
-                state.watchers[id] = Watcher(service: service, continuation: continuation)
+                state.watchers[id] = Watcher(service: service, listener: listener, continuation: continuation)
             }
             return id
         }
-        guard let id else { throw GRPCStatus(.resourceExhausted, "too many health watchers (max \(Self.maxWatchers))") }
+        guard let id else {
+            throw GRPCStatus(.resourceExhausted, "too many health watchers on this port (max \(Self.maxWatchers))")
+        }
         return (stream, id)
     }
 

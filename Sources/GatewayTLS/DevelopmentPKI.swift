@@ -1,4 +1,5 @@
 import COpenSSL
+import GatewayCrypto
 import Foundation
 
 /// What a development certificate says. Times are relative to now so tests can make expired and not-yet-valid

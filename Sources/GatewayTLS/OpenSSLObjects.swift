@@ -1,4 +1,5 @@
 import COpenSSL
+import GatewayCrypto
 
 // One Swift class owns each C object and frees it in deinit. Pointers never escape these classes except for the
 // duration of a call.
@@ -75,50 +76,7 @@ final class Certificate: @unchecked Sendable {
     }
 }
 
-/// A private or public key (`EVP_PKEY*`).
-final class PrivateKey: @unchecked Sendable {
-    // EVP_PKEY is reference-counted and not mutated after creation here.
-    let pointer: OpaquePointer
-
-    init(taking pointer: OpaquePointer) { self.pointer = pointer }
-    deinit { EVP_PKEY_free(pointer) }
-
-    /// A fresh ECDSA P-256 key.
-    static func generateP256() throws -> PrivateKey {
-        OpenSSLErrorQueue.clear()
-        guard let key = bankgw_EVP_EC_gen_P256() else {
-            throw TLSError.pki("cannot generate a P-256 key", OpenSSLErrorQueue.drain())
-        }
-        return PrivateKey(taking: key)
-    }
-
-    static func loadPEM(path: String) throws -> PrivateKey {
-        let bio = try FileBIO(readingPath: path)
-        OpenSSLErrorQueue.clear()
-        guard let key = PEM_read_bio_PrivateKey(bio.pointer, nil, nil, nil) else {
-            throw TLSError.configuration("no private key in \(path)", OpenSSLErrorQueue.drain())
-        }
-        return PrivateKey(taking: key)
-    }
-
-    func privatePEM() throws -> String {
-        let bio = MemoryBIO()
-        OpenSSLErrorQueue.clear()
-        guard PEM_write_bio_PrivateKey(bio.pointer, pointer, nil, nil, 0, nil, nil) == 1 else {
-            throw TLSError.pki("cannot encode private key", OpenSSLErrorQueue.drain())
-        }
-        return bio.string()
-    }
-
-    func publicPEM() throws -> String {
-        let bio = MemoryBIO()
-        OpenSSLErrorQueue.clear()
-        guard PEM_write_bio_PUBKEY(bio.pointer, pointer) == 1 else {
-            throw TLSError.pki("cannot encode public key", OpenSSLErrorQueue.drain())
-        }
-        return bio.string()
-    }
-}
+// Keys (`EVP_PKEY*`) are GatewayCrypto's `PrivateKey`: one owner of libcrypto keys in the process.
 
 /// A certificate revocation list (`X509_CRL*`).
 final class RevocationList: @unchecked Sendable {

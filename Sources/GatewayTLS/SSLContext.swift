@@ -1,4 +1,6 @@
 import COpenSSL
+import GatewayCrypto
+import Foundation
 
 /// TLS 1.2 suites allowed (SPEC §1): ECDHE key exchange with an AEAD only. TLS 1.3 suites are all AEAD.
 let tls12CipherList = [
@@ -21,6 +23,8 @@ final class PeerVerification {
     let spkiPin: @Sendable (String) -> [UInt8]?
     /// The first policy reason the handshake was refused for; reported in the handler's error.
     var failure: String?
+    /// Why an offered session ticket was not used (the client then got a full handshake); logged at debug.
+    var resumptionRefusal: String?
 
     init(role: Role, spkiPin: @escaping @Sendable (String) -> [UInt8]?) {
         self.role = role
@@ -46,7 +50,60 @@ final class PeerVerification {
         }
         return nil
     }
+
+    /// SPEC §1: a resumed session passes the same checks as a full handshake, against the material and pins in
+    /// force now: the session's leaf is verified again with this `SSL_CTX`'s store (partner CA, dates, every CRL of
+    /// the chain) and then `checkLeaf` (identity, pin). Returns the failure reason, nil when the session may be used.
+    ///
+    /// The session keeps the leaf only, not the intermediates the client sent; a chain that needs them fails here
+    /// and the client gets a full handshake instead (see `serverTicketDecryptCallback`).
+    static func checkResumed(session: OpaquePointer, ssl: OpaquePointer) -> String? {
+        guard let peer = SSL_SESSION_get0_peer(session) else { return "resumed session has no client certificate" }
+        X509_up_ref(peer)
+        let leaf = Certificate(taking: peer)
+        guard let ctx = SSL_get_SSL_CTX(ssl), let store = SSL_CTX_get_cert_store(ctx) else {
+            return "no certificate store"
+        }
+        guard let storeContext = X509_STORE_CTX_new() else { return "X509_STORE_CTX_new failed" }
+        defer { X509_STORE_CTX_free(storeContext) }
+        guard X509_STORE_CTX_init(storeContext, store, leaf.pointer, nil) == 1,
+            X509_STORE_CTX_set_default(storeContext, "ssl_client") == 1
+        else { return "cannot set up the verification of a resumed session" }
+        X509_VERIFY_PARAM_set_depth(X509_STORE_CTX_get0_param(storeContext), maxVerifyDepth)
+        if X509_verify_cert(storeContext) != 1 {
+            let code = X509_STORE_CTX_get_error(storeContext)
+            let depth = X509_STORE_CTX_get_error_depth(storeContext)
+            return "resumed session: certificate at depth \(depth): "
+                + String(cString: X509_verify_cert_error_string(Int(code)))
+        }
+        guard let verification = PeerVerification.of(ssl: ssl) else { return "connection not set up by the gateway" }
+        return verification.checkLeaf(leaf).map { "resumed session: \($0)" }
+    }
 }
+
+/// Session ticket decryption callback of the server (TLS 1.3 tickets and TLS 1.2 RFC 5077 tickets alike): a ticket
+/// whose session no longer passes `checkResumed` (re-pinned bank, revoked or expired certificate) is ignored, so
+/// the client gets a full handshake and meets the verify callback like any newcomer. The server keeps no session-id
+/// cache (`SSL_SESS_CACHE_OFF`), so tickets are the only way to resume and every resumption passes here.
+private let serverTicketDecryptCallback:
+    @convention(c) (
+        OpaquePointer?, OpaquePointer?, UnsafePointer<UInt8>?, Int, SSL_TICKET_STATUS, UnsafeMutableRawPointer?
+    ) -> SSL_TICKET_RETURN = { ssl, session, _, _, status, _ in
+        switch status {
+        case SSL_TICKET_SUCCESS, SSL_TICKET_SUCCESS_RENEW:
+            guard let ssl, let session else { return SSL_TICKET_RETURN_IGNORE_RENEW }
+            if let reason = PeerVerification.checkResumed(session: session, ssl: ssl) {
+                OpenSSLErrorQueue.clear()
+                PeerVerification.of(ssl: ssl)?.resumptionRefusal = reason
+                return SSL_TICKET_RETURN_IGNORE_RENEW
+            }
+            return status == SSL_TICKET_SUCCESS ? SSL_TICKET_RETURN_USE : SSL_TICKET_RETURN_USE_RENEW
+        case SSL_TICKET_FATAL_ERR_MALLOC, SSL_TICKET_FATAL_ERR_OTHER:
+            return SSL_TICKET_RETURN_ABORT
+        default:  // NONE, EMPTY, NO_DECRYPT (a ticket of another SSL_CTX generation): a full handshake
+            return SSL_TICKET_RETURN_IGNORE_RENEW
+        }
+    }
 
 /// `SSL_CTX_set_verify` callback of the server: OpenSSL's chain, date and CRL checks, then ours on the leaf.
 private let serverVerifyCallback: @convention(c) (Int32, OpaquePointer?) -> Int32 = { preverifyOK, store in
@@ -154,7 +211,9 @@ final class SSLContextHandle: @unchecked Sendable {
         if let names = SSL_load_client_CA_file(configuration.trustRootsPath) {
             SSL_CTX_set_client_CA_list(ctx, names)
         }
-        if let crlPath = configuration.crlPath {
+        if let crlPath = configuration.crlPath,
+            !(configuration.crlMayBeAbsent && !FileManager.default.fileExists(atPath: crlPath))
+        {
             let crls = try RevocationList.loadPEM(path: crlPath)
             guard let store = SSL_CTX_get_cert_store(ctx) else {
                 throw TLSError.configuration("no certificate store", OpenSSLErrorQueue.drain())
@@ -162,7 +221,11 @@ final class SSLContextHandle: @unchecked Sendable {
             for crl in crls {
                 try check(X509_STORE_add_crl(store, crl.pointer) == 1, "CRL \(crlPath)")
             }
-            try check(X509_STORE_set_flags(store, UInt(X509_V_FLAG_CRL_CHECK)) == 1, "CRL check flag")
+            // The whole chain (SPEC §1): a revoked intermediate refuses every certificate under it, and each CA of
+            // the chain must have its CRL in the file.
+            try check(
+                X509_STORE_set_flags(store, UInt(X509_V_FLAG_CRL_CHECK | X509_V_FLAG_CRL_CHECK_ALL)) == 1,
+                "CRL check flags")
         }
         SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT, serverVerifyCallback)
         SSL_CTX_set_verify_depth(ctx, maxVerifyDepth)
@@ -173,6 +236,12 @@ final class SSLContextHandle: @unchecked Sendable {
             "session id context")
         // One TLS 1.3 ticket instead of two: each costs an encryption on every full handshake.
         SSL_CTX_set_num_tickets(ctx, 1)
+        // Resumption only through tickets, each checked again when it comes back (`serverTicketDecryptCallback`);
+        // no session-id cache, whose hits OpenSSL would resume without asking us. Ticket keys are this SSL_CTX's
+        // own, so a reload (SIGHUP: certificates, CA, CRL) voids every ticket issued before it.
+        _ = bankgw_SSL_CTX_set_session_cache_mode(ctx, Int(SSL_SESS_CACHE_OFF))
+        try check(
+            SSL_CTX_set_session_ticket_cb(ctx, nil, serverTicketDecryptCallback, nil) == 1, "session ticket callback")
         SSL_CTX_set_client_hello_cb(ctx, serverClientHelloCallback, nil)
         SSL_CTX_set_alpn_select_cb(ctx, serverALPNCallback, nil)
         return handle

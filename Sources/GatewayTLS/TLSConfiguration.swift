@@ -8,8 +8,12 @@ public struct TLSServerConfiguration: Sendable {
     public var privateKeyPath: String
     /// The partner CA: a client certificate must chain to one of these.
     public var trustRootsPath: String
-    /// When set, client certificates are checked against this CRL (`X509_V_FLAG_CRL_CHECK`).
+    /// When set, every certificate of a client's chain is checked against the CRLs in this file
+    /// (`X509_V_FLAG_CRL_CHECK | X509_V_FLAG_CRL_CHECK_ALL`: one CRL per CA of the chain).
     public var crlPath: String?
+    /// The demo's `pki/crl.pem`: a missing file means no CRL yet, and one added later is read at the next reload
+    /// (SIGHUP). A file that exists must parse. False (a configured `tls.crl`): the file must exist.
+    public var crlMayBeAbsent: Bool
     /// Longest a handshake may take from the first byte; default 10 s. Slow-loris handshakes hold a socket.
     public var handshakeTimeout: Duration
     /// How long to wait for the peer's close_notify after sending ours; default 3 s.
@@ -24,6 +28,7 @@ public struct TLSServerConfiguration: Sendable {
         privateKeyPath: String,
         trustRootsPath: String,
         crlPath: String? = nil,
+        crlMayBeAbsent: Bool = false,
         handshakeTimeout: Duration = .seconds(10),
         shutdownTimeout: Duration = .seconds(3),
         spkiPin: @escaping @Sendable (_ bankCode: String) -> [UInt8]? = { _ in nil },
@@ -35,6 +40,7 @@ public struct TLSServerConfiguration: Sendable {
         self.privateKeyPath = privateKeyPath
         self.trustRootsPath = trustRootsPath
         self.crlPath = crlPath
+        self.crlMayBeAbsent = crlMayBeAbsent
         self.handshakeTimeout = handshakeTimeout
         self.shutdownTimeout = shutdownTimeout
         self.spkiPin = spkiPin

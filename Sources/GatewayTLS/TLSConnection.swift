@@ -1,4 +1,5 @@
 import COpenSSL
+import GatewayCrypto
 import NIOCore
 
 /// One `SSL*` with its two memory BIOs: ciphertext from the peer goes into `inbound`, ciphertext for the peer comes
@@ -196,4 +197,14 @@ final class TLSConnection {
         return String(cString: SSL_CIPHER_get_name(cipher))
     }
     var sessionReused: Bool { SSL_session_reused(ssl) == 1 }
+
+    /// For a resumed session, why it no longer passes the checks of a full handshake (nil: it does, or the
+    /// handshake was full). The ticket callback already refused such sessions; this is the same check once more
+    /// at completion, so no path of resumption can skip it.
+    var resumedSessionRefusal: String? {
+        guard sessionReused else { return nil }
+        guard let session = SSL_get_session(ssl) else { return "resumed session missing" }
+        defer { OpenSSLErrorQueue.clear() }
+        return PeerVerification.checkResumed(session: session, ssl: ssl)
+    }
 }

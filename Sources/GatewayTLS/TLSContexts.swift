@@ -1,3 +1,4 @@
+import GatewayCrypto
 import Foundation
 import Logging
 import NIOConcurrencyHelpers
@@ -23,16 +24,29 @@ public final class TLSServerContext: Sendable {
             current.withLockedValue { $0 = fresh }
             configuration.logger.notice("TLS material reloaded", metadata: ["crl": "\(configuration.crlPath ?? "none")"])
         } catch {
-            configuration.logger.error("TLS reload failed; keeping the previous material", metadata: ["error": "\(error)"])
+            configuration.logger.error(
+                "TLS reload failed; keeping the previous material (old CRL, certificates and CA still in force)",
+                metadata: ["error": "\(error)"])
             throw error
         }
     }
 
-    /// Calls `reload()` on every SIGHUP until the returned source is cancelled. Failures are logged by `reload()`.
-    public func reloadOnHangup() -> DispatchSourceSignal {
+    /// Calls `reload()` on every SIGHUP until the returned source is cancelled. Failures are logged at error by
+    /// `reload()` and reported to `onResult` (false), which counts them in a metric: a failed reload keeps the old
+    /// material, so it must never pass unnoticed.
+    public func reloadOnHangup(onResult: @escaping @Sendable (_ succeeded: Bool) -> Void = { _ in })
+        -> DispatchSourceSignal
+    {
         signal(SIGHUP, SIG_IGN)  // the dispatch source receives it instead of the default action (terminate)
         let source = DispatchSource.makeSignalSource(signal: SIGHUP, queue: .global())
-        source.setEventHandler { [self] in try? self.reload() }
+        source.setEventHandler { [self] in
+            do {
+                try self.reload()
+                onResult(true)
+            } catch {
+                onResult(false)
+            }
+        }
         source.resume()
         return source
     }

@@ -1,10 +1,5 @@
 import COpenSSL
-
-/// One entry of OpenSSL's thread-local error queue, as text (`error:0A000086:SSL routines::certificate verify failed`).
-public struct OpenSSLErrorEntry: Sendable, Hashable, CustomStringConvertible {
-    public var code: UInt
-    public var description: String
-}
+import GatewayCrypto
 
 /// Why a TLS operation failed. Every case that came out of OpenSSL carries the drained error queue.
 public enum TLSError: Error, Sendable, Hashable, CustomStringConvertible {
@@ -37,29 +32,6 @@ public enum TLSError: Error, Sendable, Hashable, CustomStringConvertible {
         case .connectionClosed: return "TLS connection closed"
         case .pki(let what, let e): return "PKI: \(what)\(queue(e))"
         }
-    }
-}
-
-/// The thread-local OpenSSL error queue. Cleared before each call whose failure we report, drained after it.
-enum OpenSSLErrorQueue {
-    /// Bound on entries kept: the queue is per-thread and short, but a bound keeps a loop from a bug finite.
-    static let maxEntries = 16
-
-    static func clear() { ERR_clear_error() }
-
-    /// Removes and returns every queued error, oldest first.
-    static func drain() -> [OpenSSLErrorEntry] {
-        var entries: [OpenSSLErrorEntry] = []
-        var buffer = [CChar](repeating: 0, count: 256)
-        while true {
-            let code = ERR_get_error()
-            if code == 0 { break }
-            if entries.count < maxEntries {
-                ERR_error_string_n(code, &buffer, buffer.count)
-                entries.append(OpenSSLErrorEntry(code: UInt(code), description: buffer.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }))
-            }
-        }
-        return entries
     }
 }
 

@@ -1,3 +1,4 @@
+import GatewayCrypto
 import Logging
 import NIOCore
 
@@ -208,6 +209,7 @@ public final class TLSHandler: ChannelDuplexHandler, RemovableChannelHandler {
                 metadata: [
                     "peer": "\(event)", "version": "\(connection.protocolVersion)",
                     "cipher": "\(connection.cipherName)", "resumed": "\(connection.sessionReused)",
+                    "ticketRefused": "\(connection.verification.resumptionRefusal ?? "no")",
                 ])
         }
         writeCiphertext(context: context)  // the server's session ticket, the client's last flight
@@ -227,6 +229,9 @@ public final class TLSHandler: ChannelDuplexHandler, RemovableChannelHandler {
             // callback, so the identity is always read again from the session's leaf here, once.
             guard connection.verifyResultIsOK, let leaf = connection.peerCertificate() else {
                 return .failure(.handshakeFailed(reason: "no verified client certificate", []))
+            }
+            if let refusal = connection.resumedSessionRefusal {
+                return .failure(.handshakeFailed(reason: refusal, []))
             }
             let identities = leaf.uriSANs.compactMap(PeerIdentity.init(spiffeURI:))
             guard identities.count == 1, let identity = identities.first else {

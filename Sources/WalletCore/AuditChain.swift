@@ -1,4 +1,4 @@
-import COpenSSL
+import GatewayCrypto
 import Foundation
 import GRDB
 
@@ -73,17 +73,7 @@ public enum AuditChain {
         return sha256(bytes)
     }
 
-    static func sha256(_ bytes: [UInt8]) -> [UInt8] {
-        var out = [UInt8](repeating: 0, count: 32)
-        var length: UInt32 = 0
-        let ok = bytes.withUnsafeBytes { input in
-            out.withUnsafeMutableBufferPointer { digest in
-                EVP_Digest(input.baseAddress, input.count, digest.baseAddress, &length, EVP_sha256(), nil)
-            }
-        }
-        precondition(ok == 1 && length == 32, "EVP_Digest(SHA-256) failed")
-        return out
-    }
+    static func sha256(_ bytes: [UInt8]) -> [UInt8] { Digest.sha256(bytes) }
 
     public static func hex(_ bytes: [UInt8]) -> String {
         bytes.map { ($0 < 16 ? "0" : "") + String($0, radix: 16) }.joined()

@@ -168,14 +168,22 @@ enum Ledger {
     static func chargeResponse(_ db: Database, bankCode: String, requestID: String) throws -> ChargeResponse? {
         guard let row = try Row.fetchOne(
             db.cachedStatement(sql: """
-                SELECT id, decision, decline_reason, processed_at_unix_ms, receipt_signature FROM charge
+                SELECT id, decision, decline_reason, processed_at_unix_ms, receipt_signature, receipt_key_id,
+                       link_id, amount_yen FROM charge
                 WHERE bank_code = ? AND request_id = ?
                 """), arguments: [bankCode, requestID])
         else { return nil }
-        return ChargeResponse(
+        var response = ChargeResponse(
             decision: Decision(rawValue: row["decision"]) ?? .unspecified, chargeID: row["id"],
             declineReason: DeclineReason(rawValue: row["decline_reason"]) ?? .unspecified,
             processedAtUnixMs: row["processed_at_unix_ms"], receiptSignature: [UInt8](row["receipt_signature"] as Data))
+        let keyID: String = row["receipt_key_id"]
+        // A receipt from before fields 6-10 (no key id) signed them empty: it is returned as signed.
+        if !keyID.isEmpty {
+            (response.requestID, response.bankCode, response.linkID) = (requestID, bankCode, row["link_id"])
+            (response.amountYen, response.receiptKeyID) = (row["amount_yen"], keyID)
+        }
+        return response
     }
 
     static func holds(_ db: Database, state: HoldState?, limit: Int) throws -> [Hold] {
@@ -225,12 +233,21 @@ enum Ledger {
         var unlinked: Bool
         /// 1: `bodySHA256` is over the whole request; 2: over the request with `header.sent_at_unix_ms` left out.
         var digestVersion: Int = Ledger.currentDigestVersion
+        /// SPEC §5 field 10 of a stored charge answer; '' for answers stored before receipts named their key.
+        var receiptKeyID = ""
 
-        var chargeResponse: ChargeResponse {
-            ChargeResponse(
+        /// The stored charge answer to the request `key` for `linkID` and `amountYen` (a replay has the same body,
+        /// so the same fields 6-9 the first answer was signed with).
+        func chargeResponse(key: IdempotencyKey, linkID: String, amountYen: Int64) -> ChargeResponse {
+            var response = ChargeResponse(
                 decision: Decision(rawValue: decision) ?? .unspecified, chargeID: resultID,
                 declineReason: DeclineReason(rawValue: declineReason) ?? .unspecified,
                 processedAtUnixMs: processedAtUnixMs, receiptSignature: receiptSignature)
+            if !receiptKeyID.isEmpty {
+                (response.requestID, response.bankCode, response.linkID) = (key.requestID, key.bankCode, linkID)
+                (response.amountYen, response.receiptKeyID) = (amountYen, receiptKeyID)
+            }
+            return response
         }
 
         var linkResponse: LinkAccountResponse {
@@ -244,7 +261,7 @@ enum Ledger {
         guard let row = try Row.fetchOne(
             db.cachedStatement(sql: """
                 SELECT operation, body_sha256, decision, result_id, decline_reason, processed_at_unix_ms,
-                       receipt_signature, unlinked, body_digest_version
+                       receipt_signature, unlinked, body_digest_version, receipt_key_id
                 FROM idempotency WHERE bank_code = ? AND request_id = ?
                 """),
             arguments: [key.bankCode, key.requestID])
@@ -252,7 +269,8 @@ enum Ledger {
         return StoredResponse(
             operation: Operation(rawValue: row[0]), bodySHA256: [UInt8](row[1] as Data), decision: row[2],
             resultID: row[3], declineReason: row[4], processedAtUnixMs: row[5],
-            receiptSignature: [UInt8](row[6] as Data), unlinked: row[7], digestVersion: row[8])
+            receiptSignature: [UInt8](row[6] as Data), unlinked: row[7], digestVersion: row[8],
+            receiptKeyID: row[9])
     }
 
     /// The digest version new idempotency records are written with (see `StoredResponse.digestVersion`).
@@ -281,12 +299,12 @@ enum Ledger {
         try db.cachedStatement(sql: """
             INSERT INTO idempotency(bank_code, request_id, operation, body_sha256, decision, result_id,
                 decline_reason, processed_at_unix_ms, receipt_signature, unlinked, created_at_unix_ms,
-                body_digest_version)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                body_digest_version, receipt_key_id)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             """).execute(arguments: [
                 key.bankCode, key.requestID, operation.rawValue, Data(bodySHA256), response.decision, response.resultID,
                 response.declineReason, response.processedAtUnixMs, Data(response.receiptSignature), response.unlinked,
-                nowUnixMs, currentDigestVersion,
+                nowUnixMs, currentDigestVersion, response.receiptKeyID,
             ])
     }
 

@@ -15,10 +15,21 @@ enum Schema {
         migrator.registerMigration("v3-holds-reserve", migrate: v3HoldsReserve)
         migrator.registerMigration("v4-idempotency-digest-version", migrate: v4IdempotencyDigestVersion)
         migrator.registerMigration("v5-link-code-hmac", migrate: v5LinkCodeHMAC)
-        migrator.registerMigration("v6-reversals", migrate: v6Reversals)
-        migrator.registerMigration("v7-events", migrate: v7Events)
-        migrator.registerMigration("v8-approval-requests", migrate: v8ApprovalRequests)
+        migrator.registerMigration("v6-receipt-key-id", migrate: v6ReceiptKeyID)
+        migrator.registerMigration("v7-reversals", migrate: v7Reversals)
+        migrator.registerMigration("v8-events", migrate: v8Events)
+        migrator.registerMigration("v9-approval-requests", migrate: v9ApprovalRequests)
         return migrator
+    }
+
+    /// SPEC §5 receipts name their key (`receipt_key_id`, ChargeResponse field 10), which must come back byte for
+    /// byte on a replay or GetCharge after a key rotation. Rows written before keep '' and their fields 6-10 empty,
+    /// which is exactly what their signatures cover.
+    private static func v6ReceiptKeyID(_ db: Database) throws {
+        try db.execute(sql: """
+            ALTER TABLE charge ADD COLUMN receipt_key_id TEXT NOT NULL DEFAULT '';
+            ALTER TABLE idempotency ADD COLUMN receipt_key_id TEXT NOT NULL DEFAULT '';
+            """)
     }
 
     private static func v1(_ db: Database) throws {

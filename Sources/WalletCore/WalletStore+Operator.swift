@@ -246,7 +246,7 @@ extension WalletStore {
     /// Charge still get the first (HELD) answer. Releasing a released hold returns it unchanged; releasing a
     /// rejected one fails.
     public func releaseHold(
-        chargeID: String, audit: AuditContext, sign: @escaping @Sendable (ChargeResponse) -> [UInt8]
+        chargeID: String, audit: AuditContext, sign: @escaping @Sendable (ChargeResponse) -> ChargeResponse
     ) async throws(WalletError) -> Hold {
         try await resolveHold(chargeID: chargeID, to: .released, audit: audit, sign: sign)
     }
@@ -254,14 +254,14 @@ extension WalletStore {
     /// Rejects a held charge: nothing is credited and its reservation is freed; GetCharge reads DECLINED
     /// FRAUD_SUSPECTED, re-signed.
     public func rejectHold(
-        chargeID: String, audit: AuditContext, sign: @escaping @Sendable (ChargeResponse) -> [UInt8]
+        chargeID: String, audit: AuditContext, sign: @escaping @Sendable (ChargeResponse) -> ChargeResponse
     ) async throws(WalletError) -> Hold {
         try await resolveHold(chargeID: chargeID, to: .rejected, audit: audit, sign: sign)
     }
 
     private func resolveHold(
         chargeID: String, to target: HoldState, audit: AuditContext,
-        sign: @escaping @Sendable (ChargeResponse) -> [UInt8]
+        sign: @escaping @Sendable (ChargeResponse) -> ChargeResponse
     ) async throws(WalletError) -> Hold {
         try await write { db, state in
             let now = state.clock()
@@ -285,15 +285,15 @@ extension WalletStore {
             }
             let decision: Decision = target == .released ? .approved : .declined
             let reason: DeclineReason = target == .released ? .unspecified : .fraudSuspected
-            var response = ChargeResponse(
-                decision: decision, chargeID: chargeID, declineReason: reason, processedAtUnixMs: now)
-            response.receiptSignature = sign(response)
+            let response = sign(ChargeResponse(
+                decision: decision, chargeID: chargeID, declineReason: reason, processedAtUnixMs: now,
+                requestID: hold.requestID, bankCode: hold.bankCode, linkID: hold.linkID, amountYen: hold.amountYen))
             try db.execute(sql: """
                 UPDATE charge SET decision = ?, decline_reason = ?, hold_state = ?, processed_at_unix_ms = ?,
-                    receipt_signature = ?, resolved_by = ?, resolved_at_unix_ms = ?
+                    receipt_signature = ?, receipt_key_id = ?, resolved_by = ?, resolved_at_unix_ms = ?
                 WHERE id = ? AND hold_state = 1
                 """, arguments: [decision.rawValue, reason.rawValue, target.rawValue, now, Data(response.receiptSignature),
-                                 audit.actor, now, chargeID])
+                                 response.receiptKeyID, audit.actor, now, chargeID])
             guard db.changesCount == 1 else { throw WalletError.invariantViolated("hold \(chargeID) changed under us") }
             try Ledger.appendEvent(
                 db, state, bankCode: hold.bankCode, type: target == .released ? .chargeReleased : .chargeRejected,

@@ -20,20 +20,21 @@ extension WalletStore {
     /// this bank's, a frozen wallet or past the cap (balance plus reservations) breaks the chain's own guarantee and
     /// is refused as `.invariantViolated` with nothing written (INTERNAL for the bank, no request id consumed).
     ///
-    /// `sign` is called on the writer's thread with the response whose `receiptSignature` is empty; the signed
-    /// response is stored whole, so a retry gets it back byte-for-byte.
+    /// `sign` is called on the writer's thread with the response (fields 6-9 naming the request, SPEC §5) and
+    /// returns it sealed (fields 10 and 5); the sealed response is stored whole, so a retry gets it back
+    /// byte-for-byte.
     public func submitCharge(
         _ request: ChargeRequest, bankCode: String, bodyDigest: [UInt8], legacyBodyDigest: [UInt8]? = nil,
         freshness: Rejection? = nil,
         decide: @escaping @Sendable (ChargeAttemptFacts) -> Verdict,
-        sign: @escaping @Sendable (ChargeResponse) -> [UInt8]
+        sign: @escaping @Sendable (ChargeResponse) -> ChargeResponse
     ) async throws(WalletError) -> ChargeResponse {
         guard request.amountYen > 0 else { throw .invalidArgument("amount_yen must be positive") }
         let key = IdempotencyKey(bankCode: bankCode, requestID: request.header.requestID)
         let digest = BodyDigest(sha256: bodyDigest, legacySHA256: legacyBodyDigest)
         return try await write(key: key) { db, state in
             if let stored = try Ledger.replay(db, key: key, operation: .charge, digest: digest) {
-                return stored.chargeResponse
+                return stored.chargeResponse(key: key, linkID: request.linkID, amountYen: request.amountYen)
             }
             if try Bool.fetchOne(
                 db.cachedStatement(sql: "SELECT 1 FROM charge WHERE bank_code = ? AND request_id = ?"),
@@ -52,24 +53,24 @@ extension WalletStore {
     /// record. Nothing is written for a rejection (thrown before).
     private static func recordCharge(
         _ db: Database, _ state: WriterState, _ attempt: ChargeAttempt, _ verdict: ChargeVerdict,
-        key: IdempotencyKey, digest: [UInt8],
-        sign: (ChargeResponse) -> [UInt8]
+        key: IdempotencyKey, digest: [UInt8], sign: (ChargeResponse) -> ChargeResponse
     ) throws -> ChargeResponse {
         let now = attempt.facts.nowUnixMs
         let request = attempt.facts.request
         let chargeID = Ledger.newID(prefix: "ch_")
-        var response = ChargeResponse(
-            decision: verdict.decision, chargeID: chargeID, declineReason: verdict.reason, processedAtUnixMs: now)
-        response.receiptSignature = sign(response)
+        let response = sign(ChargeResponse(
+            decision: verdict.decision, chargeID: chargeID, declineReason: verdict.reason, processedAtUnixMs: now,
+            requestID: key.requestID, bankCode: key.bankCode, linkID: request.linkID, amountYen: request.amountYen))
         try db.cachedStatement(sql: """
             INSERT INTO charge(id, bank_code, request_id, link_id, wallet_id, amount_yen, decision,
-                decline_reason, rule, hold_state, created_at_unix_ms, processed_at_unix_ms, receipt_signature)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                decline_reason, rule, hold_state, created_at_unix_ms, processed_at_unix_ms, receipt_signature,
+                receipt_key_id)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             """).execute(arguments: [
                 chargeID, key.bankCode, key.requestID, request.linkID, attempt.wallet?.record.facts.id,
                 request.amountYen, verdict.decision.rawValue, verdict.reason.rawValue, verdict.rule,
                 verdict.decision == .held ? HoldState.open.rawValue : HoldState.unspecified.rawValue, now, now,
-                Data(response.receiptSignature),
+                Data(response.receiptSignature), response.receiptKeyID,
             ])
         switch verdict.decision {
         case .approved:
@@ -95,7 +96,7 @@ extension WalletStore {
                 operation: .charge, bodySHA256: digest, decision: response.decision.rawValue,
                 resultID: response.chargeID, declineReason: response.declineReason.rawValue,
                 processedAtUnixMs: response.processedAtUnixMs, receiptSignature: response.receiptSignature,
-                unlinked: false),
+                unlinked: false, receiptKeyID: response.receiptKeyID),
             nowUnixMs: now)
         return response
     }

@@ -72,7 +72,9 @@ struct ConformanceCommand: AsyncParsableCommand {
         let receiptKeyPath = receiptKey ?? layout!.receiptPublicKey
         let verifier: ReceiptVerifier
         do {
-            verifier = try ReceiptVerifier(publicKeyPath: receiptKeyPath)
+            // A state directory publishes every receipt key ever used (SPEC §5); --receipt-key names one.
+            verifier = try receiptKey != nil || stateDir == nil
+                ? ReceiptVerifier(publicKeyPaths: [receiptKeyPath]) : ReceiptVerifier(stateDirectory: stateDir!)
         } catch {
             FileHandle.standardError.write(Data("conformance: receipt key \(receiptKeyPath): \(error)\n".utf8))
             throw ExitCode.badInput

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import GatewayCrypto
 import GatewayTLS
 
 /// `bankgw pki …`: the development PKI of SPEC §6.
@@ -7,7 +8,7 @@ struct PKICommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "pki",
         abstract: "Development certificates for the gateway, the demo banks and the operator.",
-        subcommands: [Init.self, BenchTLS.self]
+        subcommands: [Init.self, RotateReceiptKey.self, BenchTLS.self]
     )
 
     /// `bankgw pki init DIR`: partner CA, server, demo bank and operator certificates, receipt key under DIR/pki.
@@ -25,7 +26,7 @@ struct PKICommand: ParsableCommand {
             let created: [String]
             do {
                 created = try DevelopmentPKI.initialize(directory: directory)
-            } catch let error as TLSError {
+            } catch {
                 FileHandle.standardError.write(Data("bankgw pki init: \(error)\n".utf8))
                 throw ExitCode(65)
             }
@@ -34,6 +35,35 @@ struct PKICommand: ParsableCommand {
                 print("\(directory)/pki: complete, nothing created")
             } else {
                 created.forEach { print("created \($0)") }
+            }
+        }
+    }
+
+    /// `bankgw pki rotate-receipt-key [--state-dir DIR]` (SPEC §5, §7): a fresh receipt key in `pki/receipt.key`;
+    /// the old public key stays published as `pki/receipts/OLDID.pub.pem`, so receipts signed before still verify.
+    /// The gateway signs with the new key from its next start.
+    struct RotateReceiptKey: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "rotate-receipt-key",
+            abstract: "Replace the receipt signing key; every earlier public key stays published under pki/receipts/.",
+            discussion: "Restart the gateway to sign with the new key. Prints the old and the new key id.")
+
+        @Option(help: "State directory holding pki/receipt.key.")
+        var stateDir = ".bankgw-demo"
+
+        func run() throws {
+            let files = ReceiptKeyFiles(stateDirectory: stateDir)
+            guard FileManager.default.fileExists(atPath: files.privateKey) else {
+                FileHandle.standardError.write(Data("bankgw pki rotate-receipt-key: no \(files.privateKey)\n".utf8))
+                throw ExitCode(65)
+            }
+            do {
+                let (old, new) = try files.rotate()
+                print("receipt key rotated: \(old) -> \(new)")
+                print("published \(files.archived(old)) and \(files.archived(new))")
+            } catch {
+                FileHandle.standardError.write(Data("bankgw pki rotate-receipt-key: \(error)\n".utf8))
+                throw ExitCode(65)
             }
         }
     }

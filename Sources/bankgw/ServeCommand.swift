@@ -95,7 +95,20 @@ struct ServeCommand: AsyncParsableCommand {
             logger.error("wallet store unavailable: \(error)")
             throw ExitCode(1)
         }
-        let receipts = try ReceiptSigner(privateKeyPath: deployment.receiptKey)
+        // SPEC §5: the signing key's public half is published (and must match what is already published there:
+        // checked now, not discovered by a bank whose receipts fail to verify) and archived under its key id.
+        let receipts: ReceiptSigner
+        do {
+            receipts = try ReceiptSigner(privateKeyPath: deployment.receiptKey)
+            let files = ReceiptKeyFiles(stateDirectory: deployment.stateDirectory)
+            try files.publish(
+                receipts, publicKeyPath: deployment.receiptPublicKey ?? files.currentPublicKey,
+                privateKeyPath: deployment.receiptKey)
+            logger.info("receipt key", metadata: ["receipt_key_id": "\(receipts.keyID)"])
+        } catch {
+            printError("bankgw serve: \(error)")
+            throw ExitCode.badInput
+        }
 
         // Pins and rates live in the bank profiles; the handshake and the request path read them from memory.
         let directory = BankDirectory()
@@ -103,6 +116,7 @@ struct ServeCommand: AsyncParsableCommand {
         let tls = try TLSServerContext(configuration: TLSServerConfiguration(
             certificateChainPath: deployment.tls.certificate, privateKeyPath: deployment.tls.privateKey,
             trustRootsPath: deployment.tls.partnerCA, crlPath: deployment.tls.crl,
+            crlMayBeAbsent: deployment.tls.crlMayBeAbsent,
             handshakeTimeout: .milliseconds(deployment.tls.handshakeTimeoutMs),
             spkiPin: { code in directory.pin(for: code) }
         ))
@@ -143,8 +157,10 @@ struct ServeCommand: AsyncParsableCommand {
             stateDirectory: stateDir, databasePath: stateDir + "/" + WalletStore.databaseFileName,
             tls: .init(
                 certificate: layout.serverCertificate, privateKey: layout.serverKey, partnerCA: layout.caCertificate,
-                crl: FileManager.default.fileExists(atPath: layout.crl) ? layout.crl : nil),
+                crl: layout.crl),
             receiptKey: layout.receiptKey)
+        // `pki/crl.pem` is read at start when present and again on every SIGHUP, so a CRL added later applies.
+        configuration.tls.crlMayBeAbsent = true
         configuration.receiptPublicKey = layout.receiptPublicKey
         configuration.shutdownGraceMs = graceSeconds * 1_000
         return configuration

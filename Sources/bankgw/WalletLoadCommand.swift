@@ -66,8 +66,11 @@ struct WalletLoad: Sendable {
     }
 
     /// A stand-in receipt (not a signature): the fields it covers, so a changed replay would show.
-    static let sign: @Sendable (ChargeResponse) -> [UInt8] = { response in
-        Array("load:\(response.decision.rawValue):\(response.chargeID):\(response.processedAtUnixMs)".utf8)
+    static let sign: @Sendable (ChargeResponse) -> ChargeResponse = { response in
+        var sealed = response
+        sealed.receiptSignature = Array(
+            "load:\(response.decision.rawValue):\(response.chargeID):\(response.processedAtUnixMs)".utf8)
+        return sealed
     }
 }
 

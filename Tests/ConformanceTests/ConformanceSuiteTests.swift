@@ -122,7 +122,7 @@ struct InProcessGateway {
 
     func configuration(bank: String) -> ConformanceConfiguration {
         let layout = DevelopmentPKI.Layout(stateDirectory: directory)
-        let verifier = try! ReceiptVerifier(publicKeyPath: layout.receiptPublicKey)
+        let verifier = try! ReceiptVerifier(publicKeyPaths: [layout.receiptPublicKey])
         var configuration = ConformanceConfiguration(
             target: ConformanceTarget(
                 host: "127.0.0.1", port: tls.port, probeHost: "127.0.0.1", probePort: probe.port,

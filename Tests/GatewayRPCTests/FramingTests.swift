@@ -86,6 +86,15 @@ final class GRPCWireFormatTests: XCTestCase {
         XCTAssertGreaterThanOrEqual(GRPCTimeout.parse(long)!, .hours(30))
     }
 
+    /// Found by RPCFuzz: "99999999H" parses to NIO's capped Int64.max nanoseconds, whose rounding-up overflowed.
+    func testGRPCTimeoutEncodingOfTheLongestTimeoutDoesNotOverflow() {
+        let longest = GRPCTimeout.parse("99999999H")!
+        let encoded = GRPCTimeout.encode(longest)
+        XCTAssertLessThanOrEqual(encoded.count, 9)
+        XCTAssertGreaterThanOrEqual(GRPCTimeout.parse(encoded)!, longest)
+        XCTAssertEqual(GRPCTimeout.encode(.nanoseconds(.max)), "2562048H")
+    }
+
     func testAllSeventeenStatusCodesHaveTheirWireNumbers() {
         XCTAssertEqual(GRPCStatus.Code.allCases.count, 17)
         XCTAssertEqual(GRPCStatus.Code.unauthenticated.rawValue, 16)

@@ -18,8 +18,12 @@ final class ChargeTests: XCTestCase {
         XCTAssertEqual(response.decision, .approved)
         XCTAssertTrue(response.chargeID.hasPrefix("ch_"))
         XCTAssertEqual(response.processedAtUnixMs, noonTokyo)
-        XCTAssertEqual(response.receiptSignature, testSign(ChargeResponse(
-            decision: .approved, chargeID: response.chargeID, processedAtUnixMs: noonTokyo)))
+        // The receipt binds the request (SPEC §5 fields 6-9) and names its key (field 10).
+        XCTAssertEqual(response, testSign(ChargeResponse(
+            decision: .approved, chargeID: response.chargeID, processedAtUnixMs: noonTokyo, requestID: "r1",
+            bankCode: "9900", linkID: link, amountYen: 12_000)))
+        let fetched = try await store.charge(bankCode: "9900", requestID: "r1")
+        XCTAssertEqual(fetched, response, "GetCharge returns the same sealed receipt")
         let wallet = try await store.wallet(id: "W0000001")
         XCTAssertEqual(wallet?.balanceYen, 12_000)
         let transfers = try await store.count("""
@@ -105,7 +109,7 @@ final class ChargeTests: XCTestCase {
         clock.advance(ms: 60_000)
         let second = try await store.submitCharge(
             chargeRequest("same", link: link, yen: 5_000), bankCode: "9900", bodyDigest: digest("same"),
-            decide: approveAll, sign: { _ in [0xFF] })
+            decide: approveAll, sign: { var other = $0; other.receiptSignature = [0xFF]; return other })
 
         XCTAssertEqual(second, first)
         XCTAssertEqual(second.receiptSignature, first.receiptSignature)

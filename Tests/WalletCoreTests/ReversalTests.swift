@@ -224,12 +224,12 @@ final class ReversalTests: XCTestCase {
     }
 }
 
-/// v6-reversals rebuilds `ledger_account` and `transfer` (SQLite cannot alter a CHECK): nothing may be lost.
+/// v7-reversals rebuilds `ledger_account` and `transfer` (SQLite cannot alter a CHECK): nothing may be lost.
 final class ReversalMigrationTests: XCTestCase {
-    func testTheV6RebuildKeepsBalancesReservationsAndTheLedgerTriggers() async throws {
+    func testTheReversalsRebuildKeepsBalancesReservationsAndTheLedgerTriggers() async throws {
         let directory = TemporaryDirectory()
         let queue = try DatabaseQueue(path: directory.databasePath)
-        try Schema.migrator.migrate(queue, upTo: "v5-link-code-hmac")
+        try Schema.migrator.migrate(queue, upTo: "v6-receipt-key-id")
         try await queue.write { db in
             try db.execute(sql: """
                 INSERT INTO ledger_account(id, kind) VALUES (1, 'bank_settlement');

@@ -52,11 +52,16 @@ func digest(_ text: String) -> [UInt8] {
 
 func codeHash(_ seed: UInt8) -> [UInt8] { [UInt8](repeating: seed, count: 32) }
 
-/// A signature that depends on every signed field, so a replay that changed anything would show.
-let testSign: @Sendable (ChargeResponse) -> [UInt8] = { response in
+/// A seal whose signature depends on every signed field (1-4, 6-10), so a replay that changed anything would show.
+let testSign: @Sendable (ChargeResponse) -> ChargeResponse = { response in
     precondition(response.receiptSignature.isEmpty, "sign sees the response with field 5 empty")
-    return Array("sig:\(response.decision.rawValue):\(response.chargeID):\(response.declineReason.rawValue):"
-        .utf8) + withUnsafeBytes(of: response.processedAtUnixMs.bigEndian, Array.init)
+    var sealed = response
+    sealed.receiptKeyID = "test-key"
+    sealed.receiptSignature = Array(
+        "sig:\(response.decision.rawValue):\(response.chargeID):\(response.declineReason.rawValue):".utf8)
+        + withUnsafeBytes(of: response.processedAtUnixMs.bigEndian, Array.init)
+        + Array(":\(response.requestID):\(response.bankCode):\(response.linkID):\(response.amountYen):test-key".utf8)
+    return sealed
 }
 
 let approveAll: @Sendable (ChargeAttemptFacts) -> Verdict = { _ in .approve }

@@ -605,18 +605,31 @@ public struct ChargeResponse: Sendable, Hashable {
     public var chargeID: String
     public var declineReason: DeclineReason
     public var processedAtUnixMs: Int64
-    /// The gateway's signature over the decision (SPEC §5)
+    /// The gateway's signature over fields 1-4 and 6-10 (SPEC §5)
     public var receiptSignature: [UInt8]
+    /// What the receipt binds: the request it answers ...
+    public var requestID: String
+    public var bankCode: String
+    public var linkID: String
+    public var amountYen: Int64
+    /// ... and the key that signed it: hex SHA-256 of its SPKI, first 16 (SPEC §5)
+    public var receiptKeyID: String
 
     public init(
         decision: Decision = .unspecified, chargeID: String = "", declineReason: DeclineReason = .unspecified,
-        processedAtUnixMs: Int64 = 0, receiptSignature: [UInt8] = []
+        processedAtUnixMs: Int64 = 0, receiptSignature: [UInt8] = [], requestID: String = "", bankCode: String = "",
+        linkID: String = "", amountYen: Int64 = 0, receiptKeyID: String = ""
     ) {
         self.decision = decision
         self.chargeID = chargeID
         self.declineReason = declineReason
         self.processedAtUnixMs = processedAtUnixMs
         self.receiptSignature = receiptSignature
+        self.requestID = requestID
+        self.bankCode = bankCode
+        self.linkID = linkID
+        self.amountYen = amountYen
+        self.receiptKeyID = receiptKeyID
     }
 
     /// Proto names of the fields, for error paths and the SPEC field rules.
@@ -626,6 +639,11 @@ public struct ChargeResponse: Sendable, Hashable {
         public static let declineReason = "decline_reason"
         public static let processedAtUnixMs = "processed_at_unix_ms"
         public static let receiptSignature = "receipt_signature"
+        public static let requestID = "request_id"
+        public static let bankCode = "bank_code"
+        public static let linkID = "link_id"
+        public static let amountYen = "amount_yen"
+        public static let receiptKeyID = "receipt_key_id"
     }
 }
 
@@ -641,7 +659,12 @@ extension ChargeResponse: WireMessage, ProtobufCBinding {
             chargeID: r.string(c.charge_id),
             declineReason: try r.enumValue(c.decline_reason, Field.declineReason),
             processedAtUnixMs: c.processed_at_unix_ms,
-            receiptSignature: r.bytes(c.receipt_signature)
+            receiptSignature: r.bytes(c.receipt_signature),
+            requestID: r.string(c.request_id),
+            bankCode: r.string(c.bank_code),
+            linkID: r.string(c.link_id),
+            amountYen: c.amount_yen,
+            receiptKeyID: r.string(c.receipt_key_id)
         )
     }
 
@@ -652,6 +675,11 @@ extension ChargeResponse: WireMessage, ProtobufCBinding {
         c.pointee.decline_reason = w.cEnum(declineReason)
         c.pointee.processed_at_unix_ms = processedAtUnixMs
         w.setBytes(&c.pointee.receipt_signature, receiptSignature)
+        w.setString(&c.pointee.request_id, requestID, Field.requestID)
+        w.setString(&c.pointee.bank_code, bankCode, Field.bankCode)
+        w.setString(&c.pointee.link_id, linkID, Field.linkID)
+        c.pointee.amount_yen = amountYen
+        w.setString(&c.pointee.receipt_key_id, receiptKeyID, Field.receiptKeyID)
     }
 
     /// What this binding assumes of the protoc-c struct; `WireBindings.mismatches` checks it against the
@@ -686,6 +714,36 @@ extension ChargeResponse: WireMessage, ProtobufCBinding {
             BindingTable.Field(
                 number: 5, name: "receipt_signature", type: PROTOBUF_C_TYPE_BYTES, label: PROTOBUF_C_LABEL_NONE,
                 offset: MemoryLayout<Bankgw__V1__ChargeResponse>.offset(of: \.receipt_signature),
+                quantifierOffset: nil,
+                referencedType: nil
+            ),
+            BindingTable.Field(
+                number: 6, name: "request_id", type: PROTOBUF_C_TYPE_STRING, label: PROTOBUF_C_LABEL_NONE,
+                offset: MemoryLayout<Bankgw__V1__ChargeResponse>.offset(of: \.request_id),
+                quantifierOffset: nil,
+                referencedType: nil
+            ),
+            BindingTable.Field(
+                number: 7, name: "bank_code", type: PROTOBUF_C_TYPE_STRING, label: PROTOBUF_C_LABEL_NONE,
+                offset: MemoryLayout<Bankgw__V1__ChargeResponse>.offset(of: \.bank_code),
+                quantifierOffset: nil,
+                referencedType: nil
+            ),
+            BindingTable.Field(
+                number: 8, name: "link_id", type: PROTOBUF_C_TYPE_STRING, label: PROTOBUF_C_LABEL_NONE,
+                offset: MemoryLayout<Bankgw__V1__ChargeResponse>.offset(of: \.link_id),
+                quantifierOffset: nil,
+                referencedType: nil
+            ),
+            BindingTable.Field(
+                number: 9, name: "amount_yen", type: PROTOBUF_C_TYPE_INT64, label: PROTOBUF_C_LABEL_NONE,
+                offset: MemoryLayout<Bankgw__V1__ChargeResponse>.offset(of: \.amount_yen),
+                quantifierOffset: nil,
+                referencedType: nil
+            ),
+            BindingTable.Field(
+                number: 10, name: "receipt_key_id", type: PROTOBUF_C_TYPE_STRING, label: PROTOBUF_C_LABEL_NONE,
+                offset: MemoryLayout<Bankgw__V1__ChargeResponse>.offset(of: \.receipt_key_id),
                 quantifierOffset: nil,
                 referencedType: nil
             ),

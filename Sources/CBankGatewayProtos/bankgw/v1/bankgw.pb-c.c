@@ -874,7 +874,7 @@ const ProtobufCMessageDescriptor bankgw__v1__charge_request__descriptor =
   (ProtobufCMessageInit) bankgw__v1__charge_request__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor bankgw__v1__charge_response__field_descriptors[5] =
+static const ProtobufCFieldDescriptor bankgw__v1__charge_response__field_descriptors[10] =
 {
   {
     "decision",
@@ -936,18 +936,83 @@ static const ProtobufCFieldDescriptor bankgw__v1__charge_response__field_descrip
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "request_id",
+    6,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Bankgw__V1__ChargeResponse, request_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "bank_code",
+    7,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Bankgw__V1__ChargeResponse, bank_code),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "link_id",
+    8,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Bankgw__V1__ChargeResponse, link_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "amount_yen",
+    9,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT64,
+    0,   /* quantifier_offset */
+    offsetof(Bankgw__V1__ChargeResponse, amount_yen),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "receipt_key_id",
+    10,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Bankgw__V1__ChargeResponse, receipt_key_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned bankgw__v1__charge_response__field_indices_by_name[] = {
+  8,   /* field[8] = amount_yen */
+  6,   /* field[6] = bank_code */
   1,   /* field[1] = charge_id */
   0,   /* field[0] = decision */
   2,   /* field[2] = decline_reason */
+  7,   /* field[7] = link_id */
   3,   /* field[3] = processed_at_unix_ms */
+  9,   /* field[9] = receipt_key_id */
   4,   /* field[4] = receipt_signature */
+  5,   /* field[5] = request_id */
 };
 static const ProtobufCIntRange bankgw__v1__charge_response__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 5 }
+  { 0, 10 }
 };
 const ProtobufCMessageDescriptor bankgw__v1__charge_response__descriptor =
 {
@@ -957,7 +1022,7 @@ const ProtobufCMessageDescriptor bankgw__v1__charge_response__descriptor =
   "Bankgw__V1__ChargeResponse",
   "bankgw.v1",
   sizeof(Bankgw__V1__ChargeResponse),
-  5,
+  10,
   bankgw__v1__charge_response__field_descriptors,
   bankgw__v1__charge_response__field_indices_by_name,
   1,  bankgw__v1__charge_response__number_ranges,

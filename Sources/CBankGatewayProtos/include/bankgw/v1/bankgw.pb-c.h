@@ -190,13 +190,24 @@ struct  Bankgw__V1__ChargeResponse
   Bankgw__V1__DeclineReason decline_reason;
   int64_t processed_at_unix_ms;
   /*
-   * the gateway's signature over the decision (SPEC §5)
+   * the gateway's signature over fields 1-4 and 6-10 (SPEC §5)
    */
   ProtobufCBinaryData receipt_signature;
+  /*
+   * what the receipt binds: the request it answers ...
+   */
+  char *request_id;
+  char *bank_code;
+  char *link_id;
+  int64_t amount_yen;
+  /*
+   * ... and the key that signed it: hex SHA-256 of its SPKI, first 16 (SPEC §5)
+   */
+  char *receipt_key_id;
 };
 #define BANKGW__V1__CHARGE_RESPONSE__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&bankgw__v1__charge_response__descriptor) \
-    , BANKGW__V1__DECISION__DECISION_UNSPECIFIED, (char *)protobuf_c_empty_string, BANKGW__V1__DECLINE_REASON__DECLINE_REASON_UNSPECIFIED, 0, {0,NULL} }
+    , BANKGW__V1__DECISION__DECISION_UNSPECIFIED, (char *)protobuf_c_empty_string, BANKGW__V1__DECLINE_REASON__DECLINE_REASON_UNSPECIFIED, 0, {0,NULL}, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, (char *)protobuf_c_empty_string }
 
 
 struct  Bankgw__V1__GetChargeRequest
