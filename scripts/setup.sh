@@ -5,7 +5,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-apt_packages=(libprotobuf-c-dev protobuf-c-compiler libssl-dev openssl pkg-config nghttp2-client libsqlite3-dev python3-venv)
+# systemd: `systemd-analyze verify` on deploy/systemd/bankgw.service (Tests/interop/test_deploy.py).
+apt_packages=(libprotobuf-c-dev protobuf-c-compiler libssl-dev openssl pkg-config nghttp2-client libsqlite3-dev python3-venv
+    systemd)
 
 missing=()
 for p in "${apt_packages[@]}"; do

@@ -92,7 +92,8 @@ public final class RPCServer: Sendable {
         limits: RPCServerLimits = RPCServerLimits(),
         configureSecurity: ConfigureSecurity? = nil,
         group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
-        logger: Logger = Logger(label: "bankgw.rpc")
+        logger: Logger = Logger(label: "bankgw.rpc"),
+        events: RPCServerEvents = RPCServerEvents()
     ) async throws -> RPCServer {
         limits.validate()
         let connections = NIOLockedValueBox(Connections())
@@ -109,10 +110,13 @@ public final class RPCServer: Sendable {
                     $0.admit(id, channel: channel, address: address, handshake: configureSecurity != nil, limits: limits)
                 }
                 if case .refused(let why) = admission {
+                    events.connectionRefused()
                     logger.warning("connection refused: \(why)", metadata: ["client": "\(address)"])
                     return channel.close()
                 }
+                events.connectionChanged(true)
                 channel.closeFuture.whenComplete { _ in
+                    events.connectionChanged(false)
                     connections.withLockedValue { $0.closed(id) }
                 }
                 return channel.eventLoop.makeCompletedFuture {
@@ -121,7 +125,8 @@ public final class RPCServer: Sendable {
                         try channel.pipeline.syncOperations.addHandler(
                             HandshakeAdmission { connections.withLockedValue { $0.handshakeCompleted(id, limits: limits) } })
                     }
-                    try Self.configureHTTP2(channel: channel, services: services, limits: limits, logger: logger)
+                    try Self.configureHTTP2(
+                        channel: channel, services: services, limits: limits, logger: logger, events: events)
                 }
             }
             .bind(host: host, port: port).get()
@@ -131,7 +136,8 @@ public final class RPCServer: Sendable {
 
     /// HTTP/2 (server mode, every limit set) + the connection handler + a `ServerStreamHandler` per stream.
     static func configureHTTP2(
-        channel: any Channel, services: RPCServices, limits: RPCServerLimits, logger: Logger
+        channel: any Channel, services: RPCServices, limits: RPCServerLimits, logger: Logger,
+        events: RPCServerEvents = RPCServerEvents()
     ) throws {
         let connection = RPCConnectionState(eventLoop: channel.eventLoop)
         let connectionHandler = ServerConnectionHandler(connection: connection, limits: limits, logger: logger)
@@ -145,7 +151,8 @@ public final class RPCServer: Sendable {
         ) { stream in
             stream.eventLoop.makeCompletedFuture {
                 try stream.pipeline.syncOperations.addHandler(
-                    ServerStreamHandler(services: services, connection: connection, limits: limits, logger: logger))
+                    ServerStreamHandler(
+                        services: services, connection: connection, limits: limits, logger: logger, events: events))
             }
         }
         try channel.pipeline.syncOperations.addHandler(http2)

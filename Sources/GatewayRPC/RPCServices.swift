@@ -14,12 +14,32 @@ public struct RPCCallContext: Sendable {
     /// The connection's event loop: synchronous handlers run on it and must not block.
     public let eventLoop: any EventLoop
     public let logger: Logger
+    /// The request's `traceparent` metadata as received (W3C Trace Context), unparsed; nil when absent. The service
+    /// layer validates it (`TraceContext`).
+    public var traceparent: String? = nil
 
     /// A buffer to encode a response message into, with room reserved in front for the gRPC prefix so the
     /// transport frames it without copying. `capacity` is the expected message size (a hint).
     public func makeResponseBuffer(capacity: Int) -> ByteBuffer {
         GRPCMessageFramer.makeResponseBuffer(allocator: ByteBufferAllocator(), capacity: capacity)
     }
+}
+
+/// What a listener reports about its connections and calls, for metrics. Every hook runs on an event loop and must
+/// be fast; labels passed are bounded (`method` is a registered path or `"unknown"`).
+public struct RPCServerEvents: Sendable {
+    /// A connection was admitted (`true`) or closed (`false`).
+    public var connectionChanged: @Sendable (_ opened: Bool) -> Void = { _ in }
+    /// A stream (call) opened (`true`) or closed (`false`).
+    public var streamChanged: @Sendable (_ opened: Bool) -> Void = { _ in }
+    /// A call ended with `code` after `duration` since its request headers arrived.
+    public var callFinished: @Sendable (_ method: String, _ code: GRPCStatus.Code, _ duration: Duration) -> Void = {
+        _, _, _ in
+    }
+    /// A connection was refused at the cap (or while shutting down).
+    public var connectionRefused: @Sendable () -> Void = {}
+
+    public init() {}
 }
 
 /// Sends the messages of a server-streaming call. Each `send` waits until the message is written to the
@@ -47,6 +67,25 @@ public enum RPCMethodHandler: Sendable {
     case serverStreaming(
         @Sendable (_ request: ByteBuffer, _ responses: RPCResponseStream, _ context: RPCCallContext) async throws -> Void
     )
+    /// Requests and responses both streamed (e.g. `grpc.reflection.v1.ServerReflection/ServerReflectionInfo`): the
+    /// handler starts with the headers and reads request messages as they arrive, answering each as it likes.
+    case bidirectionalStreaming(
+        @Sendable (_ requests: RPCRequestStream, _ responses: RPCResponseStream, _ context: RPCCallContext)
+            async throws -> Void
+    )
+}
+
+/// The request messages of a bidirectional call, in order, until the client half-closes. At most
+/// `RPCRequestStream.maxBufferedMessages` wait unread; a client that sends more before the handler reads them
+/// gets RESOURCE_EXHAUSTED.
+public struct RPCRequestStream: AsyncSequence, Sendable {
+    public typealias Element = ByteBuffer
+    public static let maxBufferedMessages = 16
+    let stream: AsyncThrowingStream<ByteBuffer, any Error>
+
+    public func makeAsyncIterator() -> AsyncThrowingStream<ByteBuffer, any Error>.AsyncIterator {
+        stream.makeAsyncIterator()
+    }
 }
 
 /// The methods one listener serves, by `:path`. Each listener has its own set: the TLS port serves everything, the
@@ -76,4 +115,7 @@ public struct RPCServices: Sendable {
     public var paths: [String] { methods.keys.sorted() }
 
     func handler(forPath path: String) -> RPCMethodHandler? { methods[path] }
+
+    /// `path` when this set serves it, else `"unknown"`: a metric label must not take the caller's arbitrary text.
+    func metricLabel(forPath path: String) -> String { methods[path] == nil ? "unknown" : path }
 }

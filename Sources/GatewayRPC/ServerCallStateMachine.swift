@@ -17,6 +17,9 @@ struct ServerCallStateMachine {
         case receivingRequest(handler: RPCMethodHandler, deframer: GRPCMessageDeframer, message: ByteBuffer?)
         /// The handler runs; `responseHeadersSent` is true once a streaming handler sent its first message.
         case handling(responseHeadersSent: Bool)
+        /// A bidirectional-streaming handler runs while request messages still arrive; `requestsEnded` once the
+        /// client half-closed.
+        case bidirectional(deframer: GRPCMessageDeframer, responseHeadersSent: Bool, requestsEnded: Bool)
         /// Status sent (or the stream went away): everything else is ignored.
         case closed
     }
@@ -29,6 +32,11 @@ struct ServerCallStateMachine {
         case awaitRequest(timeout: TimeAmount?)
         /// The request is complete: run the handler with it.
         case invoke(RPCMethodHandler, request: ByteBuffer)
+        /// A bidirectional call's headers are accepted: arm the deadline timer and start the handler now; request
+        /// messages follow as `deliverRequests`.
+        case invokeBidirectional(RPCMethodHandler, timeout: TimeAmount?)
+        /// Request messages of a bidirectional call, in order; `end`: the client half-closed after them.
+        case deliverRequests([ByteBuffer], end: Bool)
         /// Send a streaming response message, preceded by the response headers when `withHeaders`.
         case sendMessage(ByteBuffer, withHeaders: Bool)
         /// Send the one response message with headers and OK trailers; the call is over.
@@ -57,7 +65,7 @@ struct ServerCallStateMachine {
         switch state {
         case .awaitingRequestHeaders:
             return self.acceptRequestHeaders(headers, endStream: endStream)
-        case .receivingRequest:
+        case .receivingRequest, .bidirectional:
             // Client trailers: gRPC clients send none, but a half-close by trailers is legal HTTP/2.
             return endStream ? self.receiveData(ByteBuffer(), endStream: true) : .none
         case .handling, .closed:
@@ -109,6 +117,12 @@ struct ServerCallStateMachine {
             }
             timeoutAmount = parsed
         }
+        if case .bidirectionalStreaming = handler {
+            state = .bidirectional(
+                deframer: GRPCMessageDeframer(maxMessageBytes: maxRequestMessageBytes), responseHeadersSent: false,
+                requestsEnded: endStream)
+            return .invokeBidirectional(handler, timeout: timeoutAmount)
+        }
         if endStream {
             return self.reject(GRPCStatus(.internal, "unary call ended without a request message"), httpStatus: 200)
         }
@@ -127,6 +141,29 @@ struct ServerCallStateMachine {
 
     /// DATA bytes of the request.
     mutating func receiveData(_ bytes: ByteBuffer, endStream: Bool) -> Action {
+        if case .bidirectional(var deframer, let headersSent, let ended) = state {
+            guard !ended else { return .none }
+            state = .closed  // while we mutate the deframer (no CoW copy of its buffer)
+            deframer.append(bytes)
+            var messages: [ByteBuffer] = []
+            while true {
+                let next: ByteBuffer?
+                do {
+                    next = try deframer.nextMessage()
+                } catch {
+                    state = .bidirectional(deframer: deframer, responseHeadersSent: headersSent, requestsEnded: true)
+                    return self.terminate(Self.status(for: error))
+                }
+                guard let next else { break }
+                messages.append(next)
+            }
+            if endStream && deframer.bufferedBytes != 0 {
+                state = .bidirectional(deframer: deframer, responseHeadersSent: headersSent, requestsEnded: true)
+                return self.terminate(GRPCStatus(.internal, "request ended inside a message"))
+            }
+            state = .bidirectional(deframer: deframer, responseHeadersSent: headersSent, requestsEnded: endStream)
+            return messages.isEmpty && !endStream ? .none : .deliverRequests(messages, end: endStream)
+        }
         guard case .receivingRequest(let handler, var deframer, var message) = state else {
             // Bytes after the request ended or after the status: the stream handler has already answered.
             return .none
@@ -188,7 +225,7 @@ struct ServerCallStateMachine {
             return .finish(GRPCStatus(.internal, "internal error"), trailersOnly: false, httpStatus: 200, cancelHandler: false)
         case .closed:
             return .none  // deadline or reset got there first; the answer is dropped on purpose
-        case .awaitingRequestHeaders, .receivingRequest:
+        case .awaitingRequestHeaders, .receivingRequest, .bidirectional:
             assertionFailure("handler finished before it was invoked")
             state = .closed
             return .finish(GRPCStatus(.internal, "internal error"), trailersOnly: true, httpStatus: 200, cancelHandler: false)
@@ -201,6 +238,9 @@ struct ServerCallStateMachine {
         case .handling(let headersSent):
             state = .handling(responseHeadersSent: true)
             return .sendMessage(message, withHeaders: !headersSent)
+        case .bidirectional(let deframer, let headersSent, let ended):
+            state = .bidirectional(deframer: deframer, responseHeadersSent: true, requestsEnded: ended)
+            return .sendMessage(message, withHeaders: !headersSent)
         case .closed:
             return .none
         case .awaitingRequestHeaders, .receivingRequest:
@@ -212,7 +252,7 @@ struct ServerCallStateMachine {
     /// A handler finished with a status (a streaming handler returning is `.ok`; a throw is its status).
     mutating func handlerFinished(_ status: GRPCStatus) -> Action {
         switch state {
-        case .handling(let headersSent):
+        case .handling(let headersSent), .bidirectional(_, let headersSent, _):
             state = .closed
             return .finish(status, trailersOnly: !headersSent, httpStatus: 200, cancelHandler: false)
         case .closed:
@@ -230,7 +270,7 @@ struct ServerCallStateMachine {
         case .awaitingRequestHeaders, .receivingRequest:
             state = .closed
             return .finish(status, trailersOnly: true, httpStatus: 200, cancelHandler: false)
-        case .handling(let headersSent):
+        case .handling(let headersSent), .bidirectional(_, let headersSent, _):
             state = .closed
             return .finish(status, trailersOnly: !headersSent, httpStatus: 200, cancelHandler: true)
         case .closed:
@@ -241,7 +281,7 @@ struct ServerCallStateMachine {
     /// The stream closed under us (client RST_STREAM, connection gone).
     mutating func streamClosed() -> Action {
         switch state {
-        case .handling:
+        case .handling, .bidirectional:
             state = .closed
             return .cancelHandler
         case .awaitingRequestHeaders, .receivingRequest, .closed:

@@ -23,20 +23,37 @@ final class ServerStreamHandler: ChannelInboundHandler {
     /// the same read as its HEADERS, and a timer armed and cancelled per call is measurable at 50k calls/s.
     private var receiveBy: NIODeadline?
     private var handlerTask: Task<Void, Never>?
+    /// Where a bidirectional call's request messages go.
+    private var requests: AsyncThrowingStream<ByteBuffer, any Error>.Continuation?
     private var path: String = ""
     /// The client half-closed (or reset): after our status there is nothing left to refuse.
     private var inboundClosed = false
+    private let services: RPCServices
+    private let events: RPCServerEvents
+    /// The caller's `traceparent` metadata, handed to the handler unparsed.
+    private var traceparent: String?
+    /// When the request headers arrived (for the call-duration metric); nil until then and after it is reported.
+    private var startedAt: ContinuousClock.Instant?
 
-    init(services: RPCServices, connection: RPCConnectionState, limits: RPCServerLimits, logger: Logger) {
+    init(
+        services: RPCServices, connection: RPCConnectionState, limits: RPCServerLimits, logger: Logger,
+        events: RPCServerEvents = RPCServerEvents()
+    ) {
         self.call = ServerCallStateMachine(services: services, maxRequestMessageBytes: limits.maxMessageBytes)
         self.connection = connection
         self.limits = limits
         self.logger = logger
+        self.services = services
+        self.events = events
     }
 
-    func handlerAdded(context: ChannelHandlerContext) { self.context = context }
+    func handlerAdded(context: ChannelHandlerContext) {
+        self.context = context
+        events.streamChanged(true)
+    }
 
     func handlerRemoved(context: ChannelHandlerContext) {
+        events.streamChanged(false)
         connection.removeStreamingCall(ObjectIdentifier(self))
         self.cancelTimer()
         self.perform(call.streamClosed())
@@ -47,7 +64,11 @@ final class ServerStreamHandler: ChannelInboundHandler {
         switch self.unwrapInboundIn(data) {
         case .headers(let headers):
             if headers.endStream { inboundClosed = true }
-            if path.isEmpty { path = headers.headers.first(name: ":path") ?? "" }
+            if path.isEmpty {
+                path = headers.headers.first(name: ":path") ?? ""
+                traceparent = headers.headers.first(name: "traceparent")
+                startedAt = ContinuousClock.now
+            }
             self.perform(call.receiveHeaders(headers.headers, endStream: headers.endStream))
         case .data(let data):
             if data.endStream { inboundClosed = true }
@@ -99,6 +120,20 @@ final class ServerStreamHandler: ChannelInboundHandler {
             self.cancelTimer()
             receiveBy = nil
             self.invoke(handler, request: request)
+        case .invokeBidirectional(let handler, let timeout):
+            if let timeout { deadline = NIODeadline.now() + timeout }
+            self.invokeBidirectional(handler)
+            if inboundClosed { requests?.finish() }  // HEADERS carried END_STREAM: no request messages
+        case .deliverRequests(let messages, let end):
+            for message in messages {
+                if case .dropped = requests?.yield(message) {
+                    self.perform(call.terminate(GRPCStatus(
+                        .resourceExhausted,
+                        "more than \(RPCRequestStream.maxBufferedMessages) request messages waiting unread")))
+                    return
+                }
+            }
+            if end { requests?.finish() }
         case .sendMessage(let message, let withHeaders):
             guard let context else { return }
             if withHeaders { context.write(self.wrapOutboundOut(Self.responseHeaders), promise: nil) }
@@ -112,19 +147,32 @@ final class ServerStreamHandler: ChannelInboundHandler {
             context.write(self.wrapOutboundOut(Self.responseHeaders), promise: nil)
             context.write(self.wrapOutboundOut(.data(.init(data: .byteBuffer(framed)))), promise: nil)
             context.write(self.wrapOutboundOut(Self.okTrailers), promise: nil)
+            self.reportFinished(.ok)
             self.endOfResponse(context)
         case .finish(let status, let trailersOnly, let httpStatus, let cancelHandler):
             self.cancelTimer()
+            requests?.finish()
+            requests = nil
             if cancelHandler { handlerTask?.cancel() }
             guard let context else { return }
             let frame = trailersOnly
                 ? Self.trailersOnly(status, httpStatus: httpStatus) : Self.trailers(status)
             context.write(self.wrapOutboundOut(frame), promise: nil)
+            self.reportFinished(status.code)
             self.endOfResponse(context)
         case .cancelHandler:
             self.cancelTimer()
+            requests?.finish(throwing: CancellationError())
+            requests = nil
             handlerTask?.cancel()
         }
+    }
+
+    /// Reports the call's status and duration once (the status leaves with our END_STREAM).
+    private func reportFinished(_ code: GRPCStatus.Code) {
+        guard let startedAt else { return }
+        self.startedAt = nil
+        events.callFinished(services.metricLabel(forPath: path), code, ContinuousClock.now - startedAt)
     }
 
     /// After our END_STREAM: a client still sending (oversized message, early status) is told to stop with
@@ -137,8 +185,9 @@ final class ServerStreamHandler: ChannelInboundHandler {
     }
 
     private func invoke(_ handler: RPCMethodHandler, request: ByteBuffer) {
-        let callContext = RPCCallContext(
+        var callContext = RPCCallContext(
             peer: connection.peer, path: path, deadline: deadline, eventLoop: context.eventLoop, logger: logger)
+        callContext.traceparent = traceparent
         switch handler {
         case .unary(let body):
             // Synchronous: it finishes before any timer could fire, so only a deadline already past matters.
@@ -170,6 +219,9 @@ final class ServerStreamHandler: ChannelInboundHandler {
                     }
                 }
             }
+        case .bidirectionalStreaming:
+            assertionFailure("bidirectional calls start at their headers (invokeBidirectional)")
+            self.perform(call.terminate(GRPCStatus(.internal, "internal error")))
         case .serverStreaming(let body):
             self.armTimer(at: deadline)
             let this = NIOLoopBound(self, eventLoop: context.eventLoop)
@@ -191,6 +243,41 @@ final class ServerStreamHandler: ChannelInboundHandler {
                     case .success: handler.perform(handler.call.handlerFinished(.ok))
                     case .failure(let error): handler.perform(handler.call.handlerFinished(handler.status(for: error)))
                     }
+                }
+            }
+        }
+    }
+
+    private func invokeBidirectional(_ handler: RPCMethodHandler) {
+        guard case .bidirectionalStreaming(let body) = handler, let context else { return }
+        var callContext = RPCCallContext(
+            peer: connection.peer, path: path, deadline: deadline, eventLoop: context.eventLoop, logger: logger)
+        callContext.traceparent = traceparent
+        self.armTimer(at: deadline)
+        let (stream, continuation) = AsyncThrowingStream<ByteBuffer, any Error>.makeStream(
+            bufferingPolicy: .bufferingOldest(RPCRequestStream.maxBufferedMessages))
+        requests = continuation
+        let this = NIOLoopBound(self, eventLoop: context.eventLoop)
+        connection.addStreamingCall(ObjectIdentifier(self)) {
+            let handler = this.value
+            handler.perform(handler.call.terminate(GRPCStatus(.unavailable, "server is shutting down")))
+        }
+        let eventLoop = context.eventLoop
+        let responses = RPCResponseStream { message in
+            eventLoop.submit { this.value.streamSend(message) }.flatMap { $0 }
+        }
+        let requestStream = RPCRequestStream(stream: stream)
+        handlerTask = Task {
+            let result: Result<Void, any Error>
+            do { result = .success(try await body(requestStream, responses, callContext)) } catch {
+                result = .failure(error)
+            }
+            eventLoop.execute {
+                let handler = this.value
+                handler.handlerTask = nil
+                switch result {
+                case .success: handler.perform(handler.call.handlerFinished(.ok))
+                case .failure(let error): handler.perform(handler.call.handlerFinished(handler.status(for: error)))
                 }
             }
         }

@@ -46,8 +46,12 @@ public final class AdminService: Sendable {
             return try await Self.bank(store, request.bankCode)
         }
         register(&services, AdminMethods.setBankProfile) { [store, directory] request, actor in
+            let profile = BankProfile(request.profile!)
+            if let problem = profile.validationProblems.first {
+                throw GRPCStatus(.invalidArgument, "profile: \(problem)")
+            }
             try await store.setBankProfile(
-                code: request.bankCode, profile: BankProfile(request.profile!),
+                code: request.bankCode, profile: profile,
                 audit: AuditContext(actor: actor, reason: request.reason))
             try await directory?.reload(from: store)
             return try await Self.bank(store, request.bankCode)

@@ -27,8 +27,7 @@ public final class BankGatewayService: Sendable {
     private let receipts: ReceiptSigner
     private let clock: @Sendable () -> Int64
     private let logger: Logger
-    private let fraudAlerts: Counter
-    private let decisions: Counter
+    private let metrics: GatewayMetrics
 
     /// `linkChecks` / `chargeChecks` default to the SPEC chains; tests (and the conformance suite's "broken
     /// gateway" check) compose others. There is no switch for that in the shipped binary. `directory` is shared
@@ -38,7 +37,8 @@ public final class BankGatewayService: Sendable {
         chargeChecks: ChargeChecks = .standard, rateLimiter: BankRateLimiter = BankRateLimiter(),
         directory: BankDirectory = BankDirectory(),
         clock: @escaping @Sendable () -> Int64 = WalletStore.systemClock,
-        logger: Logger = Logger(label: "bankgw.bank-service")
+        logger: Logger = Logger(label: "bankgw.bank-service"),
+        metrics: GatewayMetrics = GatewayMetrics()
     ) {
         self.store = store
         self.receipts = receipts
@@ -48,48 +48,66 @@ public final class BankGatewayService: Sendable {
         self.directory = directory
         self.clock = clock
         self.logger = logger
-        self.fraudAlerts = Counter(label: "bankgw_fraud_alerts_total")
-        self.decisions = Counter(label: "bankgw_bank_requests_total")
+        self.metrics = metrics
     }
 
     public var services: RPCServices {
         var services = RPCServices()
         services.register(BankGatewayMethods.linkAccount, .unaryAsync { [self] request, context in
             let link = try MessageCoding.decode(LinkAccountRequest.self, from: request)
-            let bank = try await admit(link.header, context)
+            let trace = requestTrace(link.header, context)
+            let bank = try await admit(link.header, context, trace)
             let digest = try bodyDigest(link)
-            let outcome = try await walletCall(link.header) {
+            let outcome = try await walletCall(link.header, trace) {
                 try await store.submitLink(
                     link, bankCode: bank, bodyDigest: digest.sha256, legacyBodyDigest: digest.legacySHA256,
                     freshness: freshness(link.header), linkCodeMAC: store.linkCodeMAC(of: link.linkCode),
-                    decide: { [linkChecks] facts in linkChecks.evaluate(facts) }
+                    decide: { [linkChecks, metrics] facts in
+                        let verdict = linkChecks.evaluate(facts)
+                        metrics.decided(verdict, bank: bank, operation: "link")
+                        return verdict
+                    }
                 )
             }
+            trace.logger.info("link decided", metadata: [
+                "decision": "\(outcome.response.decision)", "reason": "\(outcome.response.declineReason)",
+            ])
             if outcome.walletLinkingJustLocked {
-                raiseFraudAlert("wallet locked for linking after 5 declined links in a row", link.header,
-                                ["wallet": "\(link.walletAccountID)"])
+                raiseAlert(rule: "link.locked", severity: "HIGH",
+                           "wallet locked for linking after 5 declined links in a row", trace,
+                           ["wallet": "\(link.walletAccountID)"])
             }
             return try MessageCoding.encode(outcome.response, context: context)
         })
         services.register(BankGatewayMethods.charge, .unaryAsync { [self] request, context in
             let charge = try MessageCoding.decode(ChargeRequest.self, from: request)
-            let bank = try await admit(charge.header, context)
+            let trace = requestTrace(charge.header, context)
+            let bank = try await admit(charge.header, context, trace)
             let digest = try bodyDigest(charge)
-            let response = try await walletCall(charge.header) {
+            let response = try await walletCall(charge.header, trace) {
                 try await store.submitCharge(
                     charge, bankCode: bank, bodyDigest: digest.sha256, legacyBodyDigest: digest.legacySHA256,
                     freshness: freshness(charge.header),
-                    decide: { [chargeChecks] facts in chargeChecks.evaluate(facts) },
+                    decide: { [chargeChecks, metrics] facts in
+                        let verdict = chargeChecks.evaluate(facts)
+                        metrics.decided(verdict, bank: bank, operation: "charge")
+                        return verdict
+                    },
                     sign: { [receipts] response in receipts.seal(response) }
                 )
             }
+            trace.logger.info("charge decided", metadata: [
+                "charge_id": "\(response.chargeID)", "decision": "\(response.decision)",
+                "reason": "\(response.declineReason)", "amount_yen": "\(charge.amountYen)",
+            ])
             return try MessageCoding.encode(response, context: context, capacityHint: 160)
         })
         services.register(BankGatewayMethods.getCharge, .unaryAsync { [self] request, context in
             let get = try MessageCoding.decode(GetChargeRequest.self, from: request)
-            let bank = try await admit(get.header, context)
+            let trace = requestTrace(get.header, context)
+            let bank = try await admit(get.header, context, trace)
             if let stale = freshness(get.header) { throw stale.status }
-            let found = try await walletCall(get.header) {
+            let found = try await walletCall(get.header, trace) {
                 try await store.charge(bankCode: bank, requestID: get.originalRequestID)
             }
             guard let found else {
@@ -99,18 +117,23 @@ public final class BankGatewayService: Sendable {
         })
         services.register(BankGatewayMethods.unlink, .unaryAsync { [self] request, context in
             let unlink = try MessageCoding.decode(UnlinkRequest.self, from: request)
-            let bank = try await admit(unlink.header, context)
+            let trace = requestTrace(unlink.header, context)
+            let bank = try await admit(unlink.header, context, trace)
             let digest = try bodyDigest(unlink)
-            let outcome = try await walletCall(unlink.header) {
+            let outcome = try await walletCall(unlink.header, trace) {
                 try await store.unlink(
                     linkID: unlink.linkID, bankCode: bank, requestID: unlink.header.requestID,
                     bodyDigest: digest.sha256, legacyBodyDigest: digest.legacySHA256,
                     freshness: freshness(unlink.header), reason: unlink.reason
                 )
             }
+            trace.logger.info("unlink answered", metadata: [
+                "link_id": "\(unlink.linkID)", "unlinked": "\(outcome.response.unlinked)",
+            ])
             if outcome.walletChargesJustFrozen {
-                raiseFraudAlert("unlink for fraud: charges to the wallet frozen until reviewed", unlink.header,
-                                ["link": "\(unlink.linkID)"])
+                raiseAlert(rule: "unlink.fraud", severity: "HIGH",
+                           "unlink for fraud: charges to the wallet frozen until reviewed", trace,
+                           ["link": "\(unlink.linkID)"])
             }
             return try MessageCoding.encode(outcome.response, context: context, capacityHint: 8)
         })
@@ -118,7 +141,10 @@ public final class BankGatewayService: Sendable {
         // state: a suspended bank still has to learn what happened to its charges.
         services.register(BankGatewayMethods.watchEvents, .serverStreaming { [self] request, responses, context in
             let watch = try MessageCoding.decode(WatchEventsRequest.self, from: request)
-            let bank = try await admit(watch.header, context)
+            let trace = requestTrace(watch.header, context)
+            let bank = try await admit(watch.header, context, trace)
+            if let stale = freshness(watch.header) { throw stale.status }
+            trace.logger.info("watch events", metadata: ["after_sequence": "\(watch.afterSequence)"])
             do {
                 try await store.watchEvents(bankCode: bank, afterSequence: watch.afterSequence) { event in
                     try await responses.send(try MessageCoding.encode(event, context: context, capacityHint: 128))
@@ -133,7 +159,9 @@ public final class BankGatewayService: Sendable {
     /// SPEC §3 before any wallet work: who is calling, whether the header speaks for them, registry, rate.
     /// Returns the bank code the request is for. Freshness is not judged here: a stored request is answered
     /// whatever its `sent_at` (the wallet core applies `freshness` only to new acts).
-    private func admit(_ header: RequestHeader, _ context: RPCCallContext) async throws(GRPCStatus) -> String {
+    private func admit(
+        _ header: RequestHeader, _ context: RPCCallContext, _ trace: RequestTrace
+    ) async throws(GRPCStatus) -> String {
         guard let peer = context.peer else {
             throw GRPCStatus(.permissionDenied, "a partner client certificate is required")
         }
@@ -155,6 +183,8 @@ public final class BankGatewayService: Sendable {
         // `BankDirectory.unregisteredMaxRequestsPerSecond`, so it can neither flood the log nor the store.
         let rate = bank?.maxRequestsPerSecond ?? BankDirectory.unregisteredMaxRequestsPerSecond
         if let rejection = rateLimiter.admit(bankCode: header.bankCode, maxRequestsPerSecond: rate) {
+            if bank != nil { metrics.rateLimited(bank: header.bankCode) }
+            trace.logger.notice("rate limited")
             throw rejection.status
         }
         guard bank != nil else {
@@ -184,13 +214,15 @@ public final class BankGatewayService: Sendable {
 
     /// Runs a wallet-core call, mapping its errors to statuses (and raising the fraud alert of SPEC §3).
     private func walletCall<T>(
-        _ header: RequestHeader, _ body: () async throws -> T
+        _ header: RequestHeader, _ trace: RequestTrace, _ body: () async throws -> T
     ) async throws(GRPCStatus) -> T {
         do {
-            return try await body()
+            // The trace id rides into the audit entries this request writes (`AuditTrace`).
+            return try await AuditTrace.$traceID.withValue(trace.context.traceID) { try await body() }
         } catch let error as WalletError {
             if case .duplicateRequestDifferentBody = error {
-                raiseFraudAlert("request_id reused with a different body", header, [:])
+                raiseAlert(rule: "idempotency.conflict", severity: "MEDIUM", "request_id reused with a different body",
+                           trace, [:])
             }
             throw storeStatus(error, header)
         } catch let status as GRPCStatus {
@@ -219,12 +251,37 @@ public final class BankGatewayService: Sendable {
         }
     }
 
-    private func raiseFraudAlert(_ what: String, _ header: RequestHeader, _ extra: Logger.Metadata) {
-        fraudAlerts.increment()
-        var metadata: Logger.Metadata = ["bank": "\(header.bankCode)", "request_id": "\(header.requestID)"]
-        metadata.merge(extra) { first, _ in first }
-        logger.error("FRAUD ALERT: \(what)", metadata: metadata)
+    /// The request's trace (its `traceparent`, else a new one) and a logger carrying bank, request_id and
+    /// trace_id. A malformed `traceparent` is ignored (W3C), counted and logged at debug without its text.
+    private func requestTrace(_ header: RequestHeader, _ context: RPCCallContext) -> RequestTrace {
+        let (trace, ignored) = TraceContext.forRequest(traceparent: context.traceparent)
+        var logger = self.logger
+        logger[metadataKey: "bank"] = "\(header.bankCode)"
+        logger[metadataKey: "request_id"] = "\(header.requestID)"
+        logger[metadataKey: "trace_id"] = "\(trace.traceID)"
+        logger[metadataKey: "method"] = "\(context.path)"
+        if ignored {
+            metrics.traceparentIgnored()
+            logger.debug("malformed traceparent ignored; a new trace was started")
+        }
+        return RequestTrace(context: trace, logger: logger)
     }
+
+    /// SPEC §8 alert (records arrive with the desk's alert store; today a log line and the alert metrics).
+    private func raiseAlert(
+        rule: String, severity: String, _ what: String, _ trace: RequestTrace, _ extra: Logger.Metadata
+    ) {
+        metrics.alertRaised(rule: rule, severity: severity)
+        var metadata: Logger.Metadata = ["rule": "\(rule)", "severity": "\(severity)"]
+        metadata.merge(extra) { first, _ in first }
+        trace.logger.error("FRAUD ALERT: \(what)", metadata: metadata)
+    }
+}
+
+/// One request's trace context and its logger (bank, request_id, trace_id in every line).
+struct RequestTrace: Sendable {
+    var context: TraceContext
+    var logger: Logger
 }
 
 /// A bank request with the SPEC §2 `RequestHeader` (its `sent_at` is left out of the idempotency digest).

@@ -4,7 +4,6 @@ import Logging
 import Metrics
 import NIOCore
 import NIOPosix
-import Prometheus
 import ServiceLifecycle
 
 /// Where the gateway listens and with what credentials (SPEC §1 defaults).
@@ -20,6 +19,8 @@ public struct GatewayListeners: Sendable {
     public var metricsPort = 9464
     /// How long in-flight calls may run after SIGTERM before their connections close. Default 10 s.
     public var shutdownGrace: TimeAmount = .seconds(10)
+    /// The metrics port's connection cap and idle timeout.
+    public var metricsLimits = MetricsEndpointLimits()
 
     public init() {}
 }
@@ -33,14 +34,16 @@ public final class GatewayServer: Service, Sendable {
     private let tls: TLSServerContext
     private let services: RPCServices
     private let limits: RPCServerLimits
-    private let registry: PrometheusCollectorRegistry
+    private let metrics: GatewayMetrics
+    private let refreshMetrics: @Sendable () async -> Void
     private let logger: Logger
     private let onReady: @Sendable (_ tlsPort: Int, _ probePort: Int, _ metricsPort: Int) -> Void
 
     /// `services`: the business services served on the TLS port (Health is added to both listeners).
     public init(
         listeners: GatewayListeners, tls: TLSServerContext, services: RPCServices, health: HealthService = HealthService(),
-        limits: RPCServerLimits = RPCServerLimits(), registry: PrometheusCollectorRegistry,
+        limits: RPCServerLimits = RPCServerLimits(), metrics: GatewayMetrics,
+        refreshMetrics: @escaping @Sendable () async -> Void = {},
         logger: Logger = Logger(label: "bankgw.server"),
         onReady: @escaping @Sendable (_ tlsPort: Int, _ probePort: Int, _ metricsPort: Int) -> Void = { _, _, _ in }
     ) {
@@ -49,7 +52,8 @@ public final class GatewayServer: Service, Sendable {
         self.services = services
         self.health = health
         self.limits = limits
-        self.registry = registry
+        self.metrics = metrics
+        self.refreshMetrics = refreshMetrics
         self.logger = logger
         self.onReady = onReady
     }
@@ -58,19 +62,22 @@ public final class GatewayServer: Service, Sendable {
         var tlsServices = services
         tlsServices.merge(health.services(for: .tls))
         let tls = self.tls
-        let metrics = try await MetricsEndpoint.start(host: listeners.metricsHost, port: listeners.metricsPort, registry: registry)
+        let metricsPort = self.metrics.metricsPortEvents()
+        let metrics = try await MetricsEndpoint.start(
+            host: listeners.metricsHost, port: listeners.metricsPort, limits: listeners.metricsLimits,
+            exposition: { [registry = self.metrics] in registry.exposition() }, refresh: refreshMetrics,
+            connectionChanged: metricsPort.changed, connectionRefused: metricsPort.refused)
         let probe: RPCServer
         let secure: RPCServer
         do {
             probe = try await RPCServer.start(
                 host: listeners.probeHost, port: listeners.probePort, services: health.services(for: .probe),
-                limits: limits,
-                logger: logger
+                limits: limits, logger: logger, events: self.metrics.rpcEvents(port: "probe")
             )
             secure = try await RPCServer.start(
                 host: listeners.tlsHost, port: listeners.tlsPort, services: tlsServices, limits: limits,
                 configureSecurity: { channel in try channel.pipeline.syncOperations.addHandler(tls.makeHandler()) },
-                logger: logger
+                logger: logger, events: self.metrics.rpcEvents(port: "tls")
             )
         } catch {
             await metrics.close()

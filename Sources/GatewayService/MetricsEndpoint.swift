@@ -3,71 +3,79 @@ import NIOConcurrencyHelpers
 import NIOCore
 import NIOHTTP1
 import NIOPosix
-import Prometheus
+
+/// The metrics port's limits (STYLE: a limit on everything), like the gRPC listeners' `RPCServerLimits`.
+public struct MetricsEndpointLimits: Sendable {
+    /// Open connections at once: 64 (a handful of scrapers). Beyond it a newcomer is closed before any read.
+    public var maxConnections = 64
+    /// A connection that sends nothing for this long is closed: 30 s (scrapers reconnect; idle sockets are held
+    /// file descriptors).
+    public var idleTimeout: TimeAmount = .seconds(30)
+
+    public init() {}
+}
 
 /// Plaintext HTTP/1.1 `GET /metrics` in the Prometheus text format (SPEC §1, port 9464). Anything else is 404;
-/// a request body or an oversized head closes the connection. No certificate is needed here, so the port has its
-/// own limits: at most `maxConnections` open connections (more are closed at once) and each closed after
-/// `idleTimeout` without a byte read, so idle sockets cannot pile up file descriptors shared with the TLS port.
+/// a request body or an oversized head closes the connection. Before each scrape `refresh` updates the gauges
+/// that live in the database (open holds, open alerts).
 public final class MetricsEndpoint: Sendable {
-    /// Open connections: 64 (a scraper uses one or two).
-    public static let maxConnections = 64
-    /// A connection that sends nothing for 10 s is closed (scrapers send their request at once).
-    public static let idleTimeout: TimeAmount = .seconds(10)
-
     private let channel: any Channel
+    private let connections: NIOLockedValueBox<[ObjectIdentifier: any Channel]>
 
     public var port: Int { channel.localAddress!.port! }
 
-    private init(channel: any Channel) {
+    private init(channel: any Channel, connections: NIOLockedValueBox<[ObjectIdentifier: any Channel]>) {
         self.channel = channel
+        self.connections = connections
     }
 
     public static func start(
-        host: String, port: Int, registry: PrometheusCollectorRegistry,
-        group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
-        maxConnections: Int = MetricsEndpoint.maxConnections, idleTimeout: TimeAmount = MetricsEndpoint.idleTimeout
+        host: String, port: Int, limits: MetricsEndpointLimits = MetricsEndpointLimits(),
+        exposition: @escaping @Sendable () -> [UInt8],
+        refresh: @escaping @Sendable () async -> Void = {},
+        connectionChanged: @escaping @Sendable (Bool) -> Void = { _ in },
+        connectionRefused: @escaping @Sendable () -> Void = {},
+        group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton
     ) async throws -> MetricsEndpoint {
-        let open = NIOLockedValueBox(0)
+        let connections = NIOLockedValueBox<[ObjectIdentifier: any Channel]>([:])
         let channel = try await ServerBootstrap(group: group)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .serverChannelOption(.backlog, value: 64)
             .childChannelInitializer { channel in
-                let admitted = open.withLockedValue { count -> Bool in
-                    guard count < maxConnections else { return false }
-                    count += 1
+                let admitted = connections.withLockedValue { open -> Bool in
+                    guard open.count < limits.maxConnections else { return false }
+                    open[ObjectIdentifier(channel)] = channel
                     return true
                 }
-                guard admitted else { return channel.close() }
-                channel.closeFuture.whenComplete { _ in open.withLockedValue { $0 -= 1 } }
+                guard admitted else {
+                    connectionRefused()
+                    return channel.close()
+                }
+                connectionChanged(true)
+                channel.closeFuture.whenComplete { _ in
+                    connectionChanged(false)
+                    _ = connections.withLockedValue { $0.removeValue(forKey: ObjectIdentifier(channel)) }
+                }
                 return channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addHandler(IdleStateHandler(readTimeout: idleTimeout))
-                    try channel.pipeline.syncOperations.addHandler(CloseWhenIdle())
+                    try channel.pipeline.syncOperations.addHandler(
+                        IdleStateHandler(readTimeout: limits.idleTimeout))
+                    // The HTTP/1 parser (llhttp) refuses a head over 80 KiB and closes the connection.
                     try channel.pipeline.syncOperations.configureHTTPServerPipeline(withErrorHandling: true)
-                    try channel.pipeline.syncOperations.addHandler(ScrapeHandler(registry: registry))
+                    try channel.pipeline.syncOperations.addHandler(
+                        ScrapeHandler(exposition: exposition, refresh: refresh))
                 }
             }
             .bind(host: host, port: port).get()
-        return MetricsEndpoint(channel: channel)
+        return MetricsEndpoint(channel: channel, connections: connections)
     }
+
+    /// Connections open now.
+    public var openConnections: Int { connections.withLockedValue { $0.count } }
 
     public func close() async {
         try? await channel.close()
-    }
-}
-
-/// Closes the connection on the idle handler's read timeout.
-private final class CloseWhenIdle: ChannelInboundHandler {
-    typealias InboundIn = ByteBuffer
-    typealias InboundOut = ByteBuffer
-
-    func channelRead(context: ChannelHandlerContext, data: NIOAny) { context.fireChannelRead(data) }
-
-    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
-        if event is IdleStateHandler.IdleStateEvent {
-            context.close(promise: nil)
-            return
-        }
-        context.fireUserInboundEventTriggered(event)
+        let open = connections.withLockedValue { Array($0.values) }
+        for connection in open { try? await connection.close() }
     }
 }
 
@@ -75,11 +83,21 @@ private final class ScrapeHandler: ChannelInboundHandler {
     typealias InboundIn = HTTPServerRequestPart
     typealias OutboundOut = HTTPServerResponsePart
 
-    private let registry: PrometheusCollectorRegistry
+    private let exposition: @Sendable () -> [UInt8]
+    private let refresh: @Sendable () async -> Void
     private var head: HTTPRequestHead?
 
-    init(registry: PrometheusCollectorRegistry) {
-        self.registry = registry
+    init(exposition: @escaping @Sendable () -> [UInt8], refresh: @escaping @Sendable () async -> Void) {
+        self.exposition = exposition
+        self.refresh = refresh
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if event is IdleStateHandler.IdleStateEvent {
+            context.close(promise: nil)  // idle past the limit
+        } else {
+            context.fireUserInboundEventTriggered(event)
+        }
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
@@ -91,16 +109,35 @@ private final class ScrapeHandler: ChannelInboundHandler {
         case .end:
             guard let head else { return }
             self.head = nil
-            let (status, body): (HTTPResponseStatus, [UInt8]) =
-                head.method == .GET && head.uri.split(separator: "?").first == "/metrics"
-                ? (.ok, registry.emitToBuffer())
-                : (.notFound, Array("not found: only GET /metrics is served here\n".utf8))
-            var headers = HTTPHeaders()
-            headers.add(name: "content-type", value: status == .ok ? "text/plain; version=0.0.4; charset=utf-8" : "text/plain")
-            headers.add(name: "content-length", value: String(body.count))
-            context.write(wrapOutboundOut(.head(HTTPResponseHead(version: head.version, status: status, headers: headers))), promise: nil)
-            context.write(wrapOutboundOut(.body(.byteBuffer(context.channel.allocator.buffer(bytes: body)))), promise: nil)
-            context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
+            guard head.method == .GET && head.uri.split(separator: "?").first == "/metrics" else {
+                respond(context, head, .notFound, Array("not found: only GET /metrics is served here\n".utf8))
+                return
+            }
+            let this = NIOLoopBound(self, eventLoop: context.eventLoop)
+            let loopContext = NIOLoopBound(context, eventLoop: context.eventLoop)
+            let (refresh, exposition, eventLoop) = (self.refresh, self.exposition, context.eventLoop)
+            Task {
+                await refresh()
+                let body = exposition()
+                eventLoop.execute {
+                    this.value.respond(loopContext.value, head, .ok, body)
+                }
+            }
         }
+    }
+
+    private func respond(
+        _ context: ChannelHandlerContext, _ head: HTTPRequestHead, _ status: HTTPResponseStatus, _ body: [UInt8]
+    ) {
+        guard context.channel.isActive else { return }
+        var headers = HTTPHeaders()
+        headers.add(
+            name: "content-type", value: status == .ok ? "text/plain; version=0.0.4; charset=utf-8" : "text/plain")
+        headers.add(name: "content-length", value: String(body.count))
+        context.write(
+            wrapOutboundOut(.head(HTTPResponseHead(version: head.version, status: status, headers: headers))),
+            promise: nil)
+        context.write(wrapOutboundOut(.body(.byteBuffer(context.channel.allocator.buffer(bytes: body)))), promise: nil)
+        context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
     }
 }

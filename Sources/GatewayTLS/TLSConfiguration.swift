@@ -1,5 +1,15 @@
 import Logging
 
+/// What a TLS listener reports about handshakes, for metrics. Hooks run on the event loop and must be fast.
+public struct TLSServerEvents: Sendable {
+    /// A handshake finished and the peer was admitted, after `duration` from the connection becoming active.
+    public var handshakeCompleted: @Sendable (_ duration: Duration) -> Void = { _ in }
+    /// A handshake was refused or timed out; `reason` is one of `TLSError.refusalReasons` (a bounded set).
+    public var handshakeFailed: @Sendable (_ reason: String, _ duration: Duration) -> Void = { _, _ in }
+
+    public init() {}
+}
+
 /// What the gateway's TLS listener needs (SPEC §1). Paths are PEM files, read by `TLSServerContext` at init and
 /// at every `reload()`.
 public struct TLSServerConfiguration: Sendable {
@@ -22,6 +32,8 @@ public struct TLSServerConfiguration: Sendable {
     /// Called during the handshake on the event loop: it must be fast and must not block.
     public var spkiPin: @Sendable (_ bankCode: String) -> [UInt8]?
     public var logger: Logger
+    /// Handshake outcomes, for metrics (set after init; the default reports nowhere).
+    public var events = TLSServerEvents()
 
     public init(
         certificateChainPath: String,

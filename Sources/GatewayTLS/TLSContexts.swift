@@ -56,7 +56,7 @@ public final class TLSServerContext: Sendable {
         TLSHandler(
             server: current.withLockedValue { $0 }, spkiPin: configuration.spkiPin,
             handshakeTimeout: configuration.handshakeTimeout, shutdownTimeout: configuration.shutdownTimeout,
-            logger: configuration.logger)
+            logger: configuration.logger, events: configuration.events)
     }
 }
 

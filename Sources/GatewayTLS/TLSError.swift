@@ -35,6 +35,40 @@ public enum TLSError: Error, Sendable, Hashable, CustomStringConvertible {
     }
 }
 
+extension TLSError {
+    /// Every value `refusalReason` takes: a bounded set, fit for a metric label.
+    public static let refusalReasons = [
+        "timeout", "peer_closed", "no_client_certificate", "certificate_expired", "unknown_ca", "revoked",
+        "pin_mismatch", "no_partner_identity", "protocol_version", "alpn", "verify_failed", "other",
+    ]
+
+    /// Why a handshake was refused, as one of `refusalReasons` (from our rule's text and OpenSSL's error queue).
+    public var refusalReason: String {
+        let text: String
+        switch self {
+        case .handshakeTimeout: return "timeout"
+        case .handshakeFailed(let reason, let queue):
+            text = ([reason] + queue.map(\.description)).joined(separator: " ").lowercased()
+        default: return "other"
+        }
+        let rules: [(String, [String])] = [
+            ("peer_closed", ["peer closed"]),
+            ("pin_mismatch", ["pin"]),
+            ("no_partner_identity", ["names no", "partner", "spiffe"]),
+            ("certificate_expired", ["expired", "not yet valid"]),
+            ("revoked", ["revoked"]),
+            ("unknown_ca", ["unknown ca", "unable to get local issuer", "self-signed", "self signed"]),
+            ("no_client_certificate", ["peer did not return a certificate", "no verified client certificate",
+                                       "certificate required"]),
+            ("protocol_version", ["version", "no shared cipher", "no suitable"]),
+            ("alpn", ["alpn", "application protocol"]),
+            ("verify_failed", ["verify failed"]),
+        ]
+        for (label, needles) in rules where needles.contains(where: text.contains) { return label }
+        return "other"
+    }
+}
+
 /// `SSL_get_error` as an enum: the only place its integers are looked at.
 enum SSLResult: Equatable {
     case none

@@ -66,12 +66,17 @@ public final class TLSHandler: ChannelDuplexHandler, RemovableChannelHandler {
     private var closePromise: EventLoopPromise<Void>?
     private let handshakeTimeout: TimeAmount
     private let shutdownTimeout: TimeAmount
+    private var events = TLSServerEvents()
+    /// When the handshake started (metrics); nil once its outcome is reported.
+    private var handshakeStartedAt: ContinuousClock.Instant?
 
     init(
         server context: SSLContextHandle, spkiPin: @escaping @Sendable (String) -> [UInt8]?,
-        handshakeTimeout: Duration, shutdownTimeout: Duration, logger: Logger
+        handshakeTimeout: Duration, shutdownTimeout: Duration, logger: Logger,
+        events: TLSServerEvents = TLSServerEvents()
     ) {
         self.role = .server(logger: logger)
+        self.events = events
         self.handshakeTimeout = TimeAmount(handshakeTimeout)
         self.shutdownTimeout = TimeAmount(shutdownTimeout)
         self.readBuffer = ByteBufferAllocator().buffer(capacity: Self.readChunkBytes)
@@ -145,6 +150,7 @@ public final class TLSHandler: ChannelDuplexHandler, RemovableChannelHandler {
 
     private func start(context: ChannelHandlerContext) {
         guard machine.channelActive() == .startHandshake else { return }
+        handshakeStartedAt = ContinuousClock.now
         handshakeTimer = context.eventLoop.assumeIsolated().scheduleTask(in: handshakeTimeout) {
             self.handshakeTimedOut(context: context)
         }
@@ -203,6 +209,10 @@ public final class TLSHandler: ChannelDuplexHandler, RemovableChannelHandler {
         guard machine.handshakeCompleted() == .announceThenDeliverThenFlush else { return }
         handshakeTimer?.cancel()
         handshakeTimer = nil
+        if case .server = role, let startedAt = handshakeStartedAt {
+            handshakeStartedAt = nil
+            events.handshakeCompleted(ContinuousClock.now - startedAt)
+        }
         if case .server(let logger) = role, logger.logLevel <= .debug {
             logger.debug(
                 "TLS handshake completed",
@@ -498,6 +508,10 @@ public final class TLSHandler: ChannelDuplexHandler, RemovableChannelHandler {
         switch error {
         case .handshakeFailed, .handshakeTimeout:
             logger.info("TLS handshake refused", metadata: ["reason": "\(error)"])
+            if let startedAt = handshakeStartedAt {
+                handshakeStartedAt = nil
+                events.handshakeFailed(error.refusalReason, ContinuousClock.now - startedAt)
+            }
         default:
             break
         }

@@ -16,6 +16,9 @@ public struct AuditEntry: Sendable, Hashable {
     /// The operator's reason, or for a gateway decision the policy rule that decided.
     public var reason: String
     public var detail: String
+    /// The W3C trace id (32 hex digits) of the request that wrote the entry; empty when none (operator commands
+    /// before v3, start-up). Hashed only when present, so entries written before it keep their hashes.
+    public var traceID = ""
     /// The previous entry's `hash`; 32 zero bytes for the first entry.
     public var prevHash: [UInt8]
     /// SHA-256(prevHash ‖ canonical content), see `AuditChain.hash(of:after:)`.
@@ -25,6 +28,7 @@ public struct AuditEntry: Sendable, Hashable {
         self.init(
             id: row["id"], atUnixMs: row["at_unix_ms"], actor: row["actor"], action: row["action"],
             subject: row["subject"], reason: row["reason"], detail: row["detail"], prevHash: prevHash, hash: hash)
+        self.traceID = row.hasColumn("trace_id") ? (row["trace_id"] as String?) ?? "" : ""
     }
 
     init(
@@ -59,14 +63,16 @@ public enum AuditChain {
     public static let genesisHash = [UInt8](repeating: 0, count: 32)
 
     /// SHA-256(previous ‖ canonical(entry)). Canonical content is every column but the hashes, each as a netstring
-    /// (`<byte count>:<bytes>,`), in column order: no two different entries share an encoding.
+    /// (`<byte count>:<bytes>,`), in column order: no two different entries share an encoding. The trace id
+    /// (v3-trace-id) is appended as one more netstring only when non-empty: older entries hash as they did, and a
+    /// netstring sequence of 8 never equals one of 7.
     public static func hash(of entry: AuditEntry, after previous: [UInt8]) -> [UInt8] {
         precondition(previous.count == 32, "prev_hash is a SHA-256")
         var bytes = previous
         for field in [
             String(entry.id), String(entry.atUnixMs), entry.actor, entry.action, entry.subject, entry.reason,
             entry.detail,
-        ] {
+        ] + (entry.traceID.isEmpty ? [] : [entry.traceID]) {
             let utf8 = Array(field.utf8)
             bytes += Array("\(utf8.count):".utf8) + utf8 + [UInt8(ascii: ",")]
         }
@@ -116,7 +122,8 @@ extension WalletStore {
         var expectedID: Int64 = 1
         var checked: Int64 = 0
         let rows = try Row.fetchCursor(db, sql: """
-            SELECT id, at_unix_ms, actor, action, subject, reason, detail, prev_hash, hash FROM audit ORDER BY id
+            SELECT id, at_unix_ms, actor, action, subject, reason, detail, prev_hash, hash, trace_id FROM audit
+            ORDER BY id
             """)
         while let row = try rows.next() {
             let entry = AuditEntry(storedRow: row)
@@ -151,7 +158,7 @@ extension WalletStore {
         precondition(limit > 0, "a listing is bounded")
         return try await read { db in
             try Row.fetchAll(db, sql: """
-                SELECT id, at_unix_ms, actor, action, subject, reason, detail, prev_hash, hash FROM audit
+                SELECT id, at_unix_ms, actor, action, subject, reason, detail, prev_hash, hash, trace_id FROM audit
                 WHERE subject = ? ORDER BY id LIMIT ?
                 """, arguments: [subject, limit]).map(AuditEntry.init(storedRow:))
         }

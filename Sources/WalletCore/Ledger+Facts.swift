@@ -324,12 +324,14 @@ enum Ledger {
         var entry = AuditEntry(
             id: lastID + 1, atUnixMs: atUnixMs, actor: actor, action: action, subject: subject, reason: reason,
             detail: detail, prevHash: previous, hash: [])
+        entry.traceID = AuditTrace.traceID
         entry.hash = AuditChain.hash(of: entry, after: previous)
         try db.cachedStatement(sql: """
-            INSERT INTO audit(id, at_unix_ms, actor, action, subject, reason, detail, prev_hash, hash)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+            INSERT INTO audit(id, at_unix_ms, actor, action, subject, reason, detail, prev_hash, hash, trace_id)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             """).execute(arguments: [
                 entry.id, atUnixMs, actor, action, subject, reason, detail, Data(previous), Data(entry.hash),
+                entry.traceID,
             ])
     }
 

@@ -55,6 +55,8 @@ final class LedgerWrite<Value: Sendable>: PendingWrite, @unchecked Sendable {
     /// Set when this write changes banks; the writer drops its bank cache after applying it.
     let touchesBanks: Bool
     private let body: (Database, WriterState) throws -> Value
+    /// The submitting task's trace id (`AuditTrace`), bound again while the write applies.
+    private let traceID = AuditTrace.traceID
     private var outcome: Result<Value, WalletError>?
     private var continuation: CheckedContinuation<Result<Value, WalletError>, Never>?
 
@@ -76,7 +78,7 @@ final class LedgerWrite<Value: Sendable>: PendingWrite, @unchecked Sendable {
         defer { if touchesBanks { state.invalidateBanks() } }
         try db.cachedStatement(sql: "SAVEPOINT request").execute()
         do {
-            let value = try body(db, state)
+            let value = try AuditTrace.$traceID.withValue(traceID) { try body(db, state) }
             try db.cachedStatement(sql: "RELEASE request").execute()
             outcome = .success(value)
         } catch let error as WalletError {
@@ -127,10 +129,12 @@ actor LedgerWriter {
     private var inFlight: Set<IdempotencyKey> = []
     private var draining = false
     private var statistics = WriterStatistics()
+    private let events: WriterEventsBox
 
-    init(pool: DatabasePool, state: WriterState) {
+    init(pool: DatabasePool, state: WriterState, events: WriterEventsBox = WriterEventsBox()) {
         self.pool = pool
         self.state = state
+        self.events = events
     }
 
     func submit<Value: Sendable>(_ write: LedgerWrite<Value>) async -> Result<Value, WalletError> {
@@ -161,6 +165,7 @@ actor LedgerWriter {
             let state = self.state
             var applied: Int
             var failure: WalletError?
+            var committing = Duration.zero
             do {
                 let outcome = try await pool.writeWithoutTransaction { db in
                     try Self.runBatch(db, batch, state)
@@ -168,6 +173,7 @@ actor LedgerWriter {
                 applied = outcome.applied
                 statistics.applying += outcome.applying
                 statistics.committing += outcome.committing
+                committing = outcome.committing
             } catch {
                 state.invalidateBanks()
                 applied = batch.count
@@ -184,6 +190,7 @@ actor LedgerWriter {
                 statistics.batchesCommitted += 1
                 statistics.writesCommitted += applied
                 statistics.largestBatch = max(statistics.largestBatch, applied)
+                events.current.batchCommitted(applied, committing, pending.count)
             } else {
                 statistics.batchesFailed += 1
             }

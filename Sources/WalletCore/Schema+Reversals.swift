@@ -13,11 +13,11 @@ extension Schema {
     /// `payment` (wallet → merchant, no charge). A reversal is one or two `reversal` transfers back to the bank's
     /// settlement account for the charge: from the wallet what it still holds, from the compensation account the
     /// shortfall.
-    static func v7Reversals(_ db: Database) throws {
+    static func v8Reversals(_ db: Database) throws {
         try db.execute(sql: """
             PRAGMA legacy_alter_table = ON;
 
-            CREATE TABLE ledger_account_v7 (
+            CREATE TABLE ledger_account_v8 (
                 id INTEGER PRIMARY KEY,
                 kind TEXT NOT NULL
                     CHECK (kind IN ('bank_settlement', 'wallet', 'compensation', 'merchant_settlement')),
@@ -30,14 +30,14 @@ extension Schema {
                 CHECK (kind <> 'compensation' OR credits_posted_yen = 0),
                 CHECK (kind <> 'merchant_settlement' OR debits_posted_yen = 0)
             ) STRICT;
-            INSERT INTO ledger_account_v7(id, kind, debits_posted_yen, credits_posted_yen, balance_cap_yen,
+            INSERT INTO ledger_account_v8(id, kind, debits_posted_yen, credits_posted_yen, balance_cap_yen,
                     pending_credits_yen)
                 SELECT id, kind, debits_posted_yen, credits_posted_yen, balance_cap_yen, pending_credits_yen
                 FROM ledger_account;
             DROP TABLE ledger_account;
-            ALTER TABLE ledger_account_v7 RENAME TO ledger_account;
+            ALTER TABLE ledger_account_v8 RENAME TO ledger_account;
 
-            CREATE TABLE transfer_v7 (
+            CREATE TABLE transfer_v8 (
                 id INTEGER PRIMARY KEY,
                 debit_account_id INTEGER NOT NULL REFERENCES ledger_account(id),
                 credit_account_id INTEGER NOT NULL REFERENCES ledger_account(id),
@@ -51,12 +51,12 @@ extension Schema {
                 CHECK (kind IN ('correction', 'payment') OR charge_id IS NOT NULL),
                 CHECK (kind <> 'payment' OR charge_id IS NULL)
             ) STRICT;
-            INSERT INTO transfer_v7(id, debit_account_id, credit_account_id, amount_yen, kind, charge_id,
+            INSERT INTO transfer_v8(id, debit_account_id, credit_account_id, amount_yen, kind, charge_id,
                     created_at_unix_ms, tokyo_day, tokyo_month)
                 SELECT id, debit_account_id, credit_account_id, amount_yen, kind, charge_id, created_at_unix_ms,
                     tokyo_day, tokyo_month FROM transfer;
             DROP TABLE transfer;
-            ALTER TABLE transfer_v7 RENAME TO transfer;
+            ALTER TABLE transfer_v8 RENAME TO transfer;
 
             PRAGMA legacy_alter_table = OFF;
 
@@ -177,7 +177,7 @@ extension Schema {
     /// it reports, with the bank's next sequence (gap-free from 1; the schema refuses any other number).
     /// `bank_event_head` keeps each bank's last sequence, and how far retention has pruned (`pruned_through`), so a
     /// watch from an older sequence is told OUT_OF_RANGE rather than silently missing events.
-    static func v8Events(_ db: Database) throws {
+    static func v9Events(_ db: Database) throws {
         try db.execute(sql: """
             CREATE TABLE bank_event_head (
                 bank_code TEXT PRIMARY KEY REFERENCES bank(code),
@@ -227,7 +227,7 @@ extension Schema {
     /// request of a `kind` with its JSON `payload`, executed in the transaction that approves it; the approver is
     /// never the requester (CHECKed here too). state: PENDING 1, APPROVED 2, DECLINED 3 (lapsed = pending past
     /// `expires_at_unix_ms`, decided on read).
-    static func v9ApprovalRequests(_ db: Database) throws {
+    static func v10ApprovalRequests(_ db: Database) throws {
         try db.execute(sql: """
             CREATE TABLE approval_request (
                 id TEXT PRIMARY KEY,

@@ -16,9 +16,10 @@ enum Schema {
         migrator.registerMigration("v4-idempotency-digest-version", migrate: v4IdempotencyDigestVersion)
         migrator.registerMigration("v5-link-code-hmac", migrate: v5LinkCodeHMAC)
         migrator.registerMigration("v6-receipt-key-id", migrate: v6ReceiptKeyID)
-        migrator.registerMigration("v7-reversals", migrate: v7Reversals)
-        migrator.registerMigration("v8-events", migrate: v8Events)
-        migrator.registerMigration("v9-approval-requests", migrate: v9ApprovalRequests)
+        migrator.registerMigration("v7-trace-id", migrate: v7TraceID)
+        migrator.registerMigration("v8-reversals", migrate: v8Reversals)
+        migrator.registerMigration("v9-events", migrate: v9Events)
+        migrator.registerMigration("v10-approval-requests", migrate: v10ApprovalRequests)
         return migrator
     }
 
@@ -368,5 +369,11 @@ enum Schema {
             ALTER TABLE link_code RENAME COLUMN code_sha256 TO code_mac;
             DELETE FROM link_code WHERE used_at_unix_ms IS NULL;
             """)
+    }
+
+    /// The W3C trace id of the request behind an audit entry (SPEC §10). Existing entries get '' (none), which
+    /// `AuditChain.hash` leaves out, so their hashes still verify.
+    private static func v7TraceID(_ db: Database) throws {
+        try db.execute(sql: "ALTER TABLE audit ADD COLUMN trace_id TEXT NOT NULL DEFAULT ''")
     }
 }

@@ -17,6 +17,7 @@ public final class WalletStore: Sendable {
     public let limits: WalletLimits
     let pool: DatabasePool
     let writer: LedgerWriter
+    let writerEvents: WriterEventsBox
     let clock: @Sendable () -> Int64
     let linkCodeKey: LinkCodeKey
     /// The `WatchEvents` wake-ups and per-bank watch bound.
@@ -112,7 +113,10 @@ public final class WalletStore: Sendable {
         self.linkCodeKey = try LinkCodeKey.loadOrCreate(directory: directory.isEmpty ? "." : directory)
         let events = BankEventFeed()
         self.events = events
-        self.writer = LedgerWriter(pool: pool, state: WriterState(clock: clock, limits: limits, events: events))
+        let writerEvents = WriterEventsBox()
+        self.writerEvents = writerEvents
+        self.writer = LedgerWriter(
+            pool: pool, state: WriterState(clock: clock, limits: limits, events: events), events: writerEvents)
     }
 
     /// The keyed MAC under which a link code is stored and looked up (`issueLinkCode`, `submitLink`): HMAC-SHA256

@@ -179,18 +179,3 @@ func printAdmin<Message: WireMessage>(_ message: Message, json: Bool, table: () 
     }
     printTable(table())
 }
-
-/// Left-aligned columns separated by two spaces; the first row is the header.
-func printTable(_ rows: [[String]]) {
-    guard let columns = rows.map(\.count).max() else { return }
-    var widths = [Int](repeating: 0, count: columns)
-    for row in rows {
-        for (index, cell) in row.enumerated() { widths[index] = max(widths[index], cell.count) }
-    }
-    for row in rows {
-        let cells = row.enumerated().map { index, cell in
-            index == row.count - 1 ? cell : cell + String(repeating: " ", count: widths[index] - cell.count)
-        }
-        print(cells.joined(separator: "  "))
-    }
-}

@@ -142,8 +142,8 @@ func formatUnixMs(_ unixMs: Int64) -> String {
 
 struct AdminBankCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "bank", abstract: "Partner banks: list, show, enablement state, pilot list.",
-        subcommands: [List.self, Show.self, SetState.self, SetPilot.self])
+        commandName: "bank", abstract: "Partner banks: list, show, enablement state, profile, pilot list.",
+        subcommands: [List.self, Show.self, SetState.self, SetProfile.self, SetPilot.self])
     @OptionGroup(visibility: .hidden) var connection: AdminConnectionOptions
 
     struct List: AsyncParsableCommand {

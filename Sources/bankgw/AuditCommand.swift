@@ -96,6 +96,7 @@ struct AuditShow: AsyncParsableCommand {
             print("#\(entry.id) \(formatUnixMs(entry.atUnixMs)) \(entry.actor) \(entry.action) \(entry.subject)")
             print("    rule/reason: \(entry.reason)")
             if !entry.detail.isEmpty { print("    detail: \(entry.detail)") }
+            if !entry.traceID.isEmpty { print("    trace_id: \(entry.traceID)") }
         }
     }
 }

@@ -4,8 +4,6 @@ import GatewayRPC
 import GatewayService
 import GatewayTLS
 import Logging
-import Metrics
-import Prometheus
 import ServiceLifecycle
 import WalletCore
 
@@ -47,6 +45,12 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Write the bound ports as JSON to this file once serving (tests, supervisors).")
     var readyFile: String?
 
+    @Option(help: "text (a terminal) or json (one object a line: time, level, message, bank, request_id, trace_id).")
+    var logFormat: LogFormat = .text
+
+    @Option(help: "Override the log level (trace, debug, info, notice, warning, error, critical).")
+    var logLevel: String?
+
     func validate() throws {
         guard demo != (config != nil) else {
             throw ValidationError("give exactly one of --demo (SPEC §6 demo state) and --config FILE")
@@ -69,76 +73,39 @@ struct ServeCommand: AsyncParsableCommand {
                 throw ExitCode.badInput
             }
         } else {
-            deployment = try Self.demoConfiguration(stateDir: stateDir, graceSeconds: shutdownGraceSeconds)
+            deployment = try GatewayAssembly.demoConfiguration(
+                stateDirectory: stateDir, graceMs: shutdownGraceSeconds * 1_000)
         }
-        let level = Logger.Level(rawValue: deployment.logLevel) ?? .info
-        LoggingSystem.bootstrap { label in
-            var handler = StreamLogHandler.standardError(label: label)
-            handler.logLevel = level
-            return handler
+        guard let level = Logger.Level(rawValue: logLevel ?? deployment.logLevel) else {
+            printError("bankgw serve: --log-level must be one of \(Logger.Level.allCases.map(\.rawValue))")
+            throw ExitCode.usage
         }
+        logFormat.bootstrap(level: level)
         let logger = Logger(label: "bankgw")
-        let registry = PrometheusCollectorRegistry()
-        MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
 
-        let store: WalletStore
+        var options = GatewayAssembly.Options()
+        options.seedDemo = demo
+        options.registrationSource = config ?? "the configuration"
+        let assembly: GatewayAssembly
         do {
-            store = try WalletStore(path: deployment.databasePath)
-            if demo { try await store.seedDemo() }
-            for bank in deployment.banks where try await store.bank(code: bank.code) == nil {
-                try await store.registerBank(
-                    code: bank.code, name: bank.name, profile: deployment.bankDefaults,
-                    audit: AuditContext(actor: "config", reason: "registered from \(config ?? "the configuration")"))
-                logger.info("bank registered (PENDING)", metadata: ["bank": "\(bank.code)"])
-            }
-        } catch {
+            assembly = try await GatewayAssembly.build(configuration: deployment, options: options, logger: logger)
+        } catch let error as WalletError {
             logger.error("wallet store unavailable: \(error)")
             throw ExitCode(1)
-        }
-        // SPEC §5: the signing key's public half is published (and must match what is already published there:
-        // checked now, not discovered by a bank whose receipts fail to verify) and archived under its key id.
-        let receipts: ReceiptSigner
-        do {
-            receipts = try ReceiptSigner(privateKeyPath: deployment.receiptKey)
-            let files = ReceiptKeyFiles(stateDirectory: deployment.stateDirectory)
-            try files.publish(
-                receipts, publicKeyPath: deployment.receiptPublicKey ?? files.currentPublicKey,
-                privateKeyPath: deployment.receiptKey)
-            logger.info("receipt key", metadata: ["receipt_key_id": "\(receipts.keyID)"])
-        } catch {
+        } catch let error as GatewayAssembly.StartupError {
             printError("bankgw serve: \(error)")
             throw ExitCode.badInput
+        } catch {
+            logger.error("start-up failed: \(error)")
+            throw ExitCode(1)
         }
-
-        // Pins and rates live in the bank profiles; the handshake and the request path read them from memory.
-        let directory = BankDirectory()
-        try await directory.reload(from: store)
-        let tls = try TLSServerContext(configuration: TLSServerConfiguration(
-            certificateChainPath: deployment.tls.certificate, privateKeyPath: deployment.tls.privateKey,
-            trustRootsPath: deployment.tls.partnerCA, crlPath: deployment.tls.crl,
-            crlMayBeAbsent: deployment.tls.crlMayBeAbsent,
-            handshakeTimeout: .milliseconds(deployment.tls.handshakeTimeoutMs),
-            spkiPin: { code in directory.pin(for: code) }
-        ))
-        var services = BankGatewayService(store: store, receipts: receipts, directory: directory).services
-        services.merge(AdminService(store: store, receipts: receipts, directory: directory).services)
-
-        var listeners = GatewayListeners()
-        listeners.tlsHost = deployment.listen.tls.host
-        listeners.tlsPort = tlsPort ?? deployment.listen.tls.port
-        listeners.probeHost = deployment.listen.probe.host
-        listeners.probePort = probePort ?? deployment.listen.probe.port
-        listeners.metricsHost = deployment.listen.metrics.host
-        listeners.metricsPort = metricsPort ?? deployment.listen.metrics.port
-        listeners.shutdownGrace = .milliseconds(deployment.shutdownGraceMs)
-        var limits = RPCServerLimits()
-        limits.maxConnections = deployment.maxConnections
-        limits.maxConcurrentStreams = deployment.maxConcurrentStreams
+        var listeners = assembly.listeners
+        if let tlsPort { listeners.tlsPort = tlsPort }
+        if let probePort { listeners.probePort = probePort }
+        if let metricsPort { listeners.metricsPort = metricsPort }
 
         let readyFile = self.readyFile
-        let server = GatewayServer(
-            listeners: listeners, tls: tls, services: services, limits: limits, registry: registry, logger: logger
-        ) { tlsPort, probePort, metricsPort in
+        let server = assembly.makeServer(listeners: listeners) { tlsPort, probePort, metricsPort in
             guard let readyFile else { return }
             let json = #"{"tls":\#(tlsPort),"probe":\#(probePort),"metrics":\#(metricsPort)}"#
             FileManager.default.createFile(atPath: readyFile, contents: Data(json.utf8))
@@ -148,21 +115,6 @@ struct ServeCommand: AsyncParsableCommand {
         )
         try await group.run()
     }
-
-    /// SPEC §6: the demo PKI (created on first start) and database under `stateDir`, on the SPEC §1 ports.
-    static func demoConfiguration(stateDir: String, graceSeconds: Int64) throws -> GatewayConfiguration {
-        let layout = DevelopmentPKI.Layout(stateDirectory: stateDir)
-        try DevelopmentPKI.initialize(directory: stateDir)
-        var configuration = GatewayConfiguration(
-            stateDirectory: stateDir, databasePath: stateDir + "/" + WalletStore.databaseFileName,
-            tls: .init(
-                certificate: layout.serverCertificate, privateKey: layout.serverKey, partnerCA: layout.caCertificate,
-                crl: layout.crl),
-            receiptKey: layout.receiptKey)
-        // `pki/crl.pem` is read at start when present and again on every SIGHUP, so a CRL added later applies.
-        configuration.tls.crlMayBeAbsent = true
-        configuration.receiptPublicKey = layout.receiptPublicKey
-        configuration.shutdownGraceMs = graceSeconds * 1_000
-        return configuration
-    }
 }
+
+extension LogFormat: ExpressibleByArgument {}

@@ -87,37 +87,29 @@ final class ConformanceSuiteTests: XCTestCase {
     }
 }
 
-/// The gateway as `ServeCommand` composes it, with the link chain given: demo PKI and store in a temp dir, the TLS
-/// listener (bank, admin and health services) and the h2c probe listener on ephemeral loopback ports.
+/// The gateway as `bankgw serve --demo` composes it (`GatewayAssembly`), with the link chain given: demo PKI and
+/// store in a temp dir, every listener on an ephemeral loopback port.
 struct InProcessGateway {
     let directory: String
-    let store: WalletStore
-    let tls: RPCServer
-    let probe: RPCServer
+    let assembly: GatewayAssembly
+    let running: RunningGateway
+
+    var store: WalletStore { assembly.store }
 
     static func start(linkChecks: LinkChecks) async throws -> InProcessGateway {
         let directory = FileManager.default.temporaryDirectory
             .appendingPathComponent("conformance-\(UUID().uuidString)").path
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        let layout = DevelopmentPKI.Layout(stateDirectory: directory)
-        _ = try DevelopmentPKI.initialize(directory: directory)
-        let store = try WalletStore(stateDirectory: directory)
-        try await store.seedDemo()
-        let receipts = try ReceiptSigner(privateKeyPath: layout.receiptKey)
-        let context = try TLSServerContext(
-            configuration: TLSServerConfiguration(
-                certificateChainPath: layout.serverCertificate, privateKeyPath: layout.serverKey,
-                trustRootsPath: layout.caCertificate))
-        let health = HealthService()
-        var services = BankGatewayService(store: store, receipts: receipts, linkChecks: linkChecks).services
-        services.merge(AdminService(store: store, receipts: receipts).services)
-        services.merge(health.services)
-        let tls = try await RPCServer.start(
-            host: "127.0.0.1", port: 0, services: services,
-            configureSecurity: { channel in try channel.pipeline.syncOperations.addHandler(context.makeHandler()) })
-        let probe = try await RPCServer.start(host: "127.0.0.1", port: 0, services: health.services)
-        health.setAll(.serving)
-        return InProcessGateway(directory: directory, store: store, tls: tls, probe: probe)
+        var configuration = try GatewayAssembly.demoConfiguration(stateDirectory: directory, graceMs: 500)
+        configuration.listen.tls.port = 0
+        configuration.listen.probe.port = 0
+        configuration.listen.metrics.port = 0
+        var options = GatewayAssembly.Options()
+        options.linkChecks = linkChecks
+        options.seedDemo = true
+        let assembly = try await GatewayAssembly.build(configuration: configuration, options: options)
+        let running = try await assembly.start()
+        return InProcessGateway(directory: directory, assembly: assembly, running: running)
     }
 
     func configuration(bank: String) -> ConformanceConfiguration {
@@ -125,7 +117,7 @@ struct InProcessGateway {
         let verifier = try! ReceiptVerifier(publicKeyPaths: [layout.receiptPublicKey])
         var configuration = ConformanceConfiguration(
             target: ConformanceTarget(
-                host: "127.0.0.1", port: tls.port, probeHost: "127.0.0.1", probePort: probe.port,
+                host: "127.0.0.1", port: running.tlsPort, probeHost: "127.0.0.1", probePort: running.probePort,
                 caPath: layout.caCertificate, bankCertificatePath: layout.bankCertificate(bank),
                 bankKeyPath: layout.bankKey(bank), operatorCertificatePath: layout.operatorCertificate,
                 operatorKeyPath: layout.operatorKey),
@@ -136,8 +128,7 @@ struct InProcessGateway {
     }
 
     func stop(keepingState: Bool = false) async {
-        await tls.close()
-        await probe.close()
+        await running.stop()
         if !keepingState { removeState() }
     }
 

@@ -224,12 +224,12 @@ final class ReversalTests: XCTestCase {
     }
 }
 
-/// v7-reversals rebuilds `ledger_account` and `transfer` (SQLite cannot alter a CHECK): nothing may be lost.
+/// v8-reversals rebuilds `ledger_account` and `transfer` (SQLite cannot alter a CHECK): nothing may be lost.
 final class ReversalMigrationTests: XCTestCase {
     func testTheReversalsRebuildKeepsBalancesReservationsAndTheLedgerTriggers() async throws {
         let directory = TemporaryDirectory()
         let queue = try DatabaseQueue(path: directory.databasePath)
-        try Schema.migrator.migrate(queue, upTo: "v6-receipt-key-id")
+        try Schema.migrator.migrate(queue, upTo: "v7-trace-id")
         try await queue.write { db in
             try db.execute(sql: """
                 INSERT INTO ledger_account(id, kind) VALUES (1, 'bank_settlement');

@@ -11,7 +11,7 @@ import time
 
 
 class Gateway:
-    def __init__(self, bankgw_bin, state_dir=None, grace_seconds=10):
+    def __init__(self, bankgw_bin, state_dir=None, grace_seconds=10, extra_args=()):
         self.bankgw_bin = bankgw_bin
         if state_dir is None:
             # Tests may read the state after stopping the gateway (audit verify, ledger verify): remove it at exit.
@@ -20,6 +20,7 @@ class Gateway:
         self.state_dir = state_dir
         self.ready_file = os.path.join(self.state_dir, "ready.json")
         self.grace_seconds = grace_seconds
+        self.extra_args = list(extra_args)
         self.process = None
         self.ports = None
 
@@ -29,7 +30,8 @@ class Gateway:
         self.log = open(os.path.join(self.state_dir, "gateway.log"), "ab")
         self.process = subprocess.Popen(
             [self.bankgw_bin, "serve", "--demo", "--state-dir", self.state_dir, "--tls-port", "0", "--probe-port", "0",
-             "--metrics-port", "0", "--shutdown-grace-seconds", str(self.grace_seconds), "--ready-file", self.ready_file],
+             "--metrics-port", "0", "--shutdown-grace-seconds", str(self.grace_seconds), "--ready-file", self.ready_file,
+             *self.extra_args],
             stdout=self.log, stderr=self.log)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -44,6 +46,14 @@ class Gateway:
 
     def log_text(self):
         return pathlib.Path(self.state_dir, "gateway.log").read_text(errors="replace")[-4000:]
+
+    def full_log(self):
+        return pathlib.Path(self.state_dir, "gateway.log").read_text(errors="replace")
+
+    def metrics_text(self):
+        import urllib.request
+        with urllib.request.urlopen(f"http://127.0.0.1:{self.ports['metrics']}/metrics", timeout=10) as response:
+            return response.read().decode()
 
     def pki(self, name):
         return pathlib.Path(self.state_dir, "pki", name).read_bytes()

@@ -1,0 +1,136 @@
+import Foundation
+import Logging
+import NIOConcurrencyHelpers
+
+/// `serve --log-format json`: one JSON object per line on standard error, for log shippers (SPEC §10).
+///
+/// Keys: `time` (RFC 3339 UTC, milliseconds), `level`, `message`, `label`, then `bank`, `request_id`, `trace_id`
+/// (always present, `null` when the line is not about a request) and any other metadata as strings. Lines are
+/// written whole under one lock, so concurrent requests never interleave inside a line.
+public struct JSONLogHandler: LogHandler {
+    public var logLevel: Logger.Level = .info
+    public var metadata: Logger.Metadata = [:]
+    public var metadataProvider: Logger.MetadataProvider?
+    private let label: String
+    private let sink: JSONLogSink
+
+    public init(label: String, sink: JSONLogSink = .standardError) {
+        self.label = label
+        self.sink = sink
+    }
+
+    public subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+        get { metadata[key] }
+        set { metadata[key] = newValue }
+    }
+
+    public func log(
+        level: Logger.Level, message: Logger.Message, metadata explicit: Logger.Metadata?, source: String,
+        file: String, function: String, line: UInt
+    ) {
+        var merged = self.metadata
+        if let provided = metadataProvider?.get() { merged.merge(provided) { _, new in new } }
+        if let explicit { merged.merge(explicit) { _, new in new } }
+        sink.write(Self.line(time: Date(), level: level, message: "\(message)", label: label, metadata: merged))
+    }
+
+    /// The JSON object for one log line (no trailing newline).
+    public static func line(
+        time: Date, level: Logger.Level, message: String, label: String, metadata: Logger.Metadata
+    ) -> String {
+        var out = "{\"time\":\"\(timestamp(time))\",\"level\":\"\(level.rawValue)\",\"message\":"
+        append(message, to: &out)
+        out += ",\"label\":"
+        append(label, to: &out)
+        for key in ["bank", "request_id", "trace_id"] {
+            out += ",\"\(key)\":"
+            if let value = metadata[key] { append("\(value)", to: &out) } else { out += "null" }
+        }
+        for (key, value) in metadata.sorted(by: { $0.key < $1.key })
+        where !["bank", "request_id", "trace_id", "time", "level", "message", "label"].contains(key) {
+            out += ","
+            append(key, to: &out)
+            out += ":"
+            append("\(value)", to: &out)
+        }
+        return out + "}"
+    }
+
+    /// `s` as a JSON string literal (RFC 8259 escapes; every control character escaped).
+    static func append(_ s: String, to out: inout String) {
+        out += "\""
+        for scalar in s.unicodeScalars {
+            switch scalar {
+            case "\"": out += "\\\""
+            case "\\": out += "\\\\"
+            case "\n": out += "\\n"
+            case "\r": out += "\\r"
+            case "\t": out += "\\t"
+            case _ where scalar.value < 0x20 || scalar.value == 0x7F || scalar.value == 0x2028
+                || scalar.value == 0x2029:
+                let hex = String(scalar.value, radix: 16)
+                out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
+            default: out.unicodeScalars.append(scalar)
+            }
+        }
+        out += "\""
+    }
+
+    private static func timestamp(_ date: Date) -> String {
+        let ms = Int64((date.timeIntervalSince1970 * 1000).rounded(.down))
+        var time = time_t(ms / 1000)
+        var parts = tm()
+        gmtime_r(&time, &parts)
+        func pad(_ v: Int32, _ width: Int) -> String {
+            let s = String(v)
+            return String(repeating: "0", count: max(0, width - s.count)) + s
+        }
+        return "\(pad(parts.tm_year + 1900, 4))-\(pad(parts.tm_mon + 1, 2))-\(pad(parts.tm_mday, 2))T"
+            + "\(pad(parts.tm_hour, 2)):\(pad(parts.tm_min, 2)):\(pad(parts.tm_sec, 2)).\(pad(Int32(ms % 1000), 3))Z"
+    }
+}
+
+/// Where JSON log lines go: a file descriptor, one `write` per line under a lock.
+public final class JSONLogSink: Sendable {
+    private let lock = NIOLock()
+    private let fd: Int32
+
+    public init(fileDescriptor: Int32) { self.fd = fileDescriptor }
+
+    public static let standardError = JSONLogSink(fileDescriptor: 2)
+
+    func write(_ line: String) {
+        let bytes = Array((line + "\n").utf8)
+        lock.withLock {
+            var offset = 0
+            while offset < bytes.count {
+                let written = bytes[offset...].withUnsafeBytes { Foundation.write(fd, $0.baseAddress, $0.count) }
+                if written <= 0 { return }  // nowhere to report a failing log
+                offset += written
+            }
+        }
+    }
+}
+
+/// How `serve` writes logs (`--log-format`).
+public enum LogFormat: String, Sendable, CaseIterable {
+    case text, json
+
+    /// Bootstraps the process-wide logging system (once, at start-up).
+    public func bootstrap(level: Logger.Level) {
+        switch self {
+        case .text:
+            LoggingSystem.bootstrap { label in
+                var handler = StreamLogHandler.standardError(label: label)
+                handler.logLevel = level
+                return handler
+            }
+        case .json:
+            LoggingSystem.bootstrap { label in
+                var handler = JSONLogHandler(label: label)
+                handler.logLevel = level
+                return handler
+            }
+        }
+    }
+}

@@ -1,5 +1,0 @@
-import XCTest
-
-final class GatewayServiceTestsPlaceholder: XCTestCase {
-    func testPlaceholder() {}
-}
