@@ -10,7 +10,8 @@ swift_out=${2:-Sources/GatewayWire/Generated}
 rm -rf "$swift_out.tmp" && mkdir -p "$swift_out.tmp"
 python3 scripts/gen-swift-bindings.py "$swift_out.tmp"
 rm -rf "$swift_out" && mv "$swift_out.tmp" "$swift_out"
-protos=(bankgw/v1/bankgw.proto bankgw/admin/v1/admin.proto grpc/health/v1/health.proto)
+protos=(bankgw/v1/bankgw.proto bankgw/admin/v1/admin.proto grpc/health/v1/health.proto
+        grpc/reflection/v1/reflection.proto grpc/reflection/v1alpha/reflection.proto)
 tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
 (cd Protos && protoc-c --c_out="$tmp" "${protos[@]}")
 for p in "${protos[@]}"; do
@@ -51,11 +52,8 @@ done
 } > "$out/bankgw_descriptors.c"
 
 # The FileDescriptorSet of every file of Protos/ (with comments), served by gRPC reflection (SPEC §2): grpcurl and
-# grpcui describe the API from it. The reflection protos use oneof, which the Swift binding generator does not
-# take; GatewayService reads and writes those few messages itself (ReflectionService.swift).
-reflection_protos=(grpc/reflection/v1/reflection.proto grpc/reflection/v1alpha/reflection.proto)
-(cd Protos && protoc-c --descriptor_set_out="$tmp/descriptor_set.pb" --include_source_info \
-    "${protos[@]}" "${reflection_protos[@]}")
+# grpcui describe the API from it.
+(cd Protos && protoc-c --descriptor_set_out="$tmp/descriptor_set.pb" --include_source_info "${protos[@]}")
 python3 - "$tmp/descriptor_set.pb" "$out" <<'PY'
 import sys
 data = open(sys.argv[1], "rb").read()

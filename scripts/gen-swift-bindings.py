@@ -15,9 +15,17 @@ Naming (see README "Protos and generated code"):
 - Enum case = lowerCamelCase of the value name without the enum's UPPER_SNAKE prefix (`DECISION_APPROVED` or
   `APPROVED` in `Decision` → `approved`; `AUTH_METHOD_UNSPECIFIED` → `unspecified`).
 - A singular message field is `T?` (nil when absent); `@required` in its comment makes it `T` with `.init()` as
-  default, and decoding refuses its absence (`missing`). Repeated fields are `[T]`, bytes are `[UInt8]`.
+  default, and decoding refuses its absence (`missing`). Repeated fields are `[T]`, bytes are `[UInt8]`
+  (repeated bytes `[[UInt8]]`).
+- A `oneof` is one property named lowerCamelCase of the oneof (`message_request` → `messageRequest`), of a nested
+  enum named UpperCamelCase of it (`ServerReflectionRequest.MessageRequest`), optional: nil when no member is set.
+  Each member is a case named like a property (`.fileByFilename(String)`, `.fileContainingExtension(
+  ExtensionRequest)`), carrying the member's value; a set member is written even when it holds the proto3 default.
+  `@swift(name)` in the oneof's comment renames the property (the enum follows it), in a member's the case.
+  proto3 `optional` is not supported: protoc-c 1.4 refuses it.
 - Every type gets a memberwise `init` with proto3 defaults for every parameter, in field order.
-- Service methods: `<Service>Methods.<lowerCamel method>`, a `WireMethod<Request, Response>`.
+- Service methods: `<Service>Methods.<lowerCamel method>`, a `WireMethod<Request, Response>`; `@swift(Name)` in the
+  service's comment makes it `<Name>Methods`. Swift names (types and services) must be unique over Protos/.
 """
 import os
 import re
@@ -25,7 +33,8 @@ import subprocess
 import sys
 import tempfile
 
-PROTOS = ["bankgw/v1/bankgw.proto", "bankgw/admin/v1/admin.proto", "grpc/health/v1/health.proto"]
+PROTOS = ["bankgw/v1/bankgw.proto", "bankgw/admin/v1/admin.proto", "grpc/health/v1/health.proto",
+          "grpc/reflection/v1/reflection.proto", "grpc/reflection/v1alpha/reflection.proto"]
 ACRONYMS = {"id": "ID", "ids": "IDs", "spki": "SPKI", "sha256": "SHA256", "kyc": "KYC", "otp": "OTP",
             "jpki": "JPKI", "ic": "IC"}
 # protoc-c appends `_` to a field named like a C/C++ keyword (c_helpers.cc kKeywordList).
@@ -103,7 +112,7 @@ def parse_enum(buf, path):
 
 
 def parse_message(buf, path):
-    msg = Node(name="", fields=[], nested=[], enums=[], path=path, oneofs=0)
+    msg = Node(name="", fields=[], nested=[], enums=[], path=path, oneofs=[])
     for n, v in fields(buf):
         if n == 1:
             msg.name = v.decode()
@@ -131,7 +140,8 @@ def parse_message(buf, path):
         elif n == 4:
             msg.enums.append(parse_enum(v, path + [4, len(msg.enums)]))
         elif n == 8:
-            msg.oneofs += 1
+            name = next((w.decode() for m, w in fields(v) if m == 1), "")
+            msg.oneofs.append(Node(name=name, path=path + [8, len(msg.oneofs)]))
     return msg
 
 
@@ -147,7 +157,7 @@ def parse_file(buf):
         elif n == 5:
             f.enums.append(parse_enum(v, [5, len(f.enums)]))
         elif n == 6:
-            s = Node(name="", methods=[], path=[6, len(f.services)])
+            s = Node(name="", methods=[], path=[6, len(f.services)], swift="")
             for m, w in fields(v):
                 if m == 1:
                     s.name = w.decode()
@@ -274,7 +284,10 @@ def collect(files):
             walk_enum(e, f.package)
         for m in f.messages:
             walk_msg(m, f.package)
+        for s in f.services:
+            s.swift = (directive_name(comment(f, s.path)) or s.name) + "Methods"
     names = [v[2] for v in reg.messages.values()] + [v[2] for v in reg.enums.values()]
+    names += [s.swift for f in files for s in f.services]
     dupes = {n for n in names if names.count(n) > 1}
     if dupes:
         raise SystemExit(f"gen-swift-bindings: Swift name(s) {sorted(dupes)} used twice; add @swift(Name)")
@@ -289,8 +302,8 @@ def field_info(reg, f, fld):
         raise SystemExit(f"gen-swift-bindings: field {fld.name} is a Swift keyword; add @swift(name) to it")
     repeated = fld.label == 3
     required = "@required" in text
-    if fld.oneof is not None or fld.proto3_optional:
-        raise SystemExit(f"gen-swift-bindings: {fld.name}: oneof / optional fields are not supported yet")
+    if fld.proto3_optional:
+        raise SystemExit(f"gen-swift-bindings: {fld.name}: proto3 optional fields are not supported (protoc-c 1.4)")
     if fld.type in SCALARS:
         base, zero = SCALARS[fld.type][0], SCALARS[fld.type][2]
     elif fld.type == BOOL:
@@ -309,9 +322,9 @@ def field_info(reg, f, fld):
         zero = "nil" if not required else ".init()"
     else:
         raise SystemExit(f"gen-swift-bindings: {fld.name}: unsupported field type {fld.type}")
+    if fld.oneof is not None:
+        return Node(name=name, type=base, default=zero, kind="oneof", base=base, required=False)
     if repeated:
-        if fld.type == BYTES:
-            raise SystemExit(f"gen-swift-bindings: {fld.name}: repeated bytes are not supported yet")
         return Node(name=name, type=f"[{base}]", default="[]", kind="repeated", base=base, required=False)
     if fld.type == MESSAGE and not required:
         return Node(name=name, type=f"{base}?", default="nil", kind="message", base=base, required=False)
@@ -358,25 +371,97 @@ def emit_enum(out, reg, f, full, e, swift):
     out.append("")
 
 
+def c_upper(full):
+    """`grpc.reflection.v1.ServerReflectionRequest` → `GRPC__REFLECTION__V1__SERVER_REFLECTION_REQUEST`."""
+    return "__".join(upper_snake(p) for p in full.split("."))
+
+
+def oneof_groups(reg, f, m, infos):
+    """The message's properties in field order: ("field", fld, info) or ("oneof", group) at its first member."""
+    props, groups = [], {}
+    for fld, info in infos:
+        if info.kind != "oneof":
+            props.append(("field", fld, info))
+            continue
+        if fld.oneof not in groups:
+            o = m.oneofs[fld.oneof]
+            text = comment(f, o.path)
+            prop = directive_name(text) or camel(o.name)
+            if prop in SWIFT_KEYWORDS:
+                raise SystemExit(f"gen-swift-bindings: oneof {o.name} is a Swift keyword; add @swift(name) to it")
+            groups[fld.oneof] = Node(oneof=o, name=prop, type=prop[:1].upper() + prop[1:], members=[],
+                                     c=o.name + "_" if o.name in C_KEYWORDS else o.name, text=text)
+            props.append(("oneof", groups[fld.oneof]))
+        groups[fld.oneof].members.append((fld, info))
+    return props
+
+
+def read_expr(fld, info, slot, name):
+    """The Swift expression that copies a singular (or oneof member) C field out."""
+    if fld.type == MESSAGE:
+        return (f"try r.requiredMessage({slot}, {name})" if info.required or info.kind == "oneof"
+                else f"try r.message({slot}, {name})")
+    if fld.type == STRING:
+        return f"r.string({slot})"
+    if fld.type == BYTES:
+        return f"r.bytes({slot})"
+    if fld.type == BOOL:
+        return f"r.bool({slot})"
+    if fld.type == ENUM:
+        return f"try r.enumValue({slot}, {name})"
+    return slot
+
+
+def write_stmt(fld, info, value, name, oneof=False):
+    """The Swift statement that stores a singular (or oneof member) value into its C field."""
+    slot = f"&c.pointee.{info.c}"
+    if fld.type == MESSAGE:
+        return f"w.setMessage({slot}, {value}, {name})"
+    if fld.type == STRING:
+        # A set oneof member is written even when empty: protobuf-c packs it when the pointer is not NULL.
+        return f"w.{'setOneofString' if oneof else 'setString'}({slot}, {value}, {name})"
+    if fld.type == BYTES:
+        return f"w.setBytes({slot}, {value})"
+    if fld.type == BOOL:
+        return f"c.pointee.{info.c} = {value} ? 1 : 0"
+    if fld.type == ENUM:
+        return f"c.pointee.{info.c} = w.cEnum({value})"
+    return f"c.pointee.{info.c} = {value}"
+
+
 def emit_message(out, reg, f, full, m, swift):
     infos = [(fld, field_info(reg, f, fld)) for fld in m.fields]
     for fld, info in infos:
         info.c = fld.name + "_" if fld.name in C_KEYWORDS else fld.name
+    props = oneof_groups(reg, f, m, infos)
+    # (name, type, default) of each stored property, in order
+    stored = []
+    for p in props:
+        if p[0] == "field":
+            stored.append((p[2].name, p[2].type, p[2].default))
+        else:
+            stored.append((p[1].name, f"{p[1].type}?", "nil"))
     ctype = c_type_name(full)
+    cupper = c_upper(full)
     out += doc_lines(comment(f, m.path), "") or [f"/// `{full}`."]
     out.append(f"public struct {swift}: Sendable, Hashable {{")
-    for fld, info in infos:
-        out += doc_lines(comment(f, fld.path), "    ")
-        out.append(f"    public var {info.name}: {info.type}")
-    if infos:
+    for p in props:
+        if p[0] == "field":
+            out += doc_lines(comment(f, p[1].path), "    ")
+            out.append(f"    public var {p[2].name}: {p[2].type}")
+        else:
+            g = p[1]
+            out += doc_lines(g.text, "    ") or [f"    /// The member of `{g.oneof.name}` that is set (nil: none)."]
+            out.append(f"    public var {g.name}: {g.type}?")
+    if stored:
         out.append("")
-    params = ", ".join(f"{info.name}: {info.type} = {info.default}" for _, info in infos)
+    params = ", ".join(f"{n}: {ty} = {d}" for n, ty, d in stored)
     sig = f"    public init({params}) {{"
     if len(sig) > 120:
         out.append("    public init(")
         line = "       "
-        for i, (_, info) in enumerate(infos):
-            piece = f" {info.name}: {info.type} = {info.default}" + ("," if i < len(infos) - 1 else "")
+        for i, (n, ty, d) in enumerate(stored):
+            piece = f" {n}: {ty} = {d}" + ("," if i < len(stored) - 1 else "")
             if len(line) + len(piece) > 118:
                 out.append(line)
                 line = "       "
@@ -385,10 +470,21 @@ def emit_message(out, reg, f, full, m, swift):
         out.append("    ) {")
     else:
         out.append(sig)
-    for _, info in infos:
-        out.append(f"        self.{info.name} = {info.name}")
+    for n, _, _ in stored:
+        out.append(f"        self.{n} = {n}")
     out.append("    }")
     out.append("")
+    for p in props:
+        if p[0] != "oneof":
+            continue
+        g = p[1]
+        out.append(f"    /// The members of `oneof {g.oneof.name}`, each carrying its value.")
+        out.append(f"    public enum {g.type}: Sendable, Hashable {{")
+        for fld, info in g.members:
+            out += doc_lines(comment(f, fld.path), "        ")
+            out.append(f"        case {info.name}({info.type})")
+        out.append("    }")
+        out.append("")
     out.append("    /// Proto names of the fields, for error paths and the SPEC field rules.")
     if infos:
         out.append("    public enum Field {")
@@ -410,15 +506,35 @@ def emit_message(out, reg, f, full, m, swift):
     out.append("    public init(reading r: MessageReader) throws(WireError) {")
     if infos:
         out.append("        let c = r.bound(to: Self.self).pointee")
+        for p in props:
+            if p[0] != "oneof":
+                continue
+            g = p[1]
+            out.append(f"        let {g.name}: {g.type}?")
+            out.append(f"        switch c.{g.c}_case {{")
+            for fld, info in g.members:
+                const = f"{cupper}__{upper_snake(g.oneof.name)}_{upper_snake(fld.name)}"
+                expr = read_expr(fld, info, f"c.{info.c}", f"Field.{info.name}")
+                out.append(f"        case {const}:")
+                out.append(f"            {g.name} = .{info.name}({expr})")
+            out.append("        default:")
+            out.append(f"            {g.name} = nil")
+            out.append("        }")
         out.append("        self.init(")
         args = []
-        for fld, info in infos:
+        for p in props:
+            if p[0] == "oneof":
+                args.append(f"            {p[1].name}: {p[1].name}")
+                continue
+            _, fld, info = p
             slot = f"c.{info.c}"
             name = f"Field.{info.name}"
             if info.kind == "repeated":
                 count = f"c.n_{info.c}"
                 if fld.type == STRING:
                     expr = f"r.strings({count}, {slot})"
+                elif fld.type == BYTES:
+                    expr = f"r.byteArrays({count}, {slot})"
                 elif fld.type == ENUM:
                     expr = f"try r.enums({count}, {slot}, {name})"
                 elif fld.type == MESSAGE:
@@ -427,19 +543,8 @@ def emit_message(out, reg, f, full, m, swift):
                     expr = f"r.bools({count}, {slot})"
                 else:
                     expr = f"r.scalars({count}, {slot})"
-            elif fld.type == MESSAGE:
-                expr = (f"try r.requiredMessage({slot}, {name})" if info.required
-                        else f"try r.message({slot}, {name})")
-            elif fld.type == STRING:
-                expr = f"r.string({slot})"
-            elif fld.type == BYTES:
-                expr = f"r.bytes({slot})"
-            elif fld.type == BOOL:
-                expr = f"r.bool({slot})"
-            elif fld.type == ENUM:
-                expr = f"try r.enumValue({slot}, {name})"
             else:
-                expr = slot
+                expr = read_expr(fld, info, slot, name)
             args.append(f"            {info.name}: {expr}")
         out.append(",\n".join(args))
         out.append("        )")
@@ -452,13 +557,28 @@ def emit_message(out, reg, f, full, m, swift):
     out.append("    public func write(to w: inout MessageWriter) {")
     if infos:
         out.append("        let c = w.bound(to: Self.self)")
-        for fld, info in infos:
+        for p in props:
+            if p[0] == "oneof":
+                g = p[1]
+                out.append(f"        switch {g.name} {{")
+                for fld, info in g.members:
+                    const = f"{cupper}__{upper_snake(g.oneof.name)}_{upper_snake(fld.name)}"
+                    out.append(f"        case .{info.name}(let value)?:")
+                    out.append(f"            c.pointee.{g.c}_case = {const}")
+                    out.append("            " + write_stmt(fld, info, "value", f"Field.{info.name}", oneof=True))
+                out.append("        case nil:")
+                out.append("            break")
+                out.append("        }")
+                continue
+            _, fld, info = p
             slot = f"&c.pointee.{info.c}"
             name = f"Field.{info.name}"
             if info.kind == "repeated":
                 count = f"&c.pointee.n_{info.c}"
                 if fld.type == STRING:
                     out.append(f"        w.setStrings({count}, {slot}, {info.name}, {name})")
+                elif fld.type == BYTES:
+                    out.append(f"        w.setByteArrays({count}, {slot}, {info.name})")
                 elif fld.type == ENUM:
                     out.append(f"        w.setEnums({count}, {slot}, {info.name})")
                 elif fld.type == MESSAGE:
@@ -467,18 +587,8 @@ def emit_message(out, reg, f, full, m, swift):
                     out.append(f"        w.setBools({count}, {slot}, {info.name})")
                 else:
                     out.append(f"        w.setScalars({count}, {slot}, {info.name})")
-            elif fld.type == MESSAGE:
-                out.append(f"        w.setMessage({slot}, {info.name}, {name})")
-            elif fld.type == STRING:
-                out.append(f"        w.setString({slot}, {info.name}, {name})")
-            elif fld.type == BYTES:
-                out.append(f"        w.setBytes({slot}, {info.name})")
-            elif fld.type == BOOL:
-                out.append(f"        c.pointee.{info.c} = {info.name} ? 1 : 0")
-            elif fld.type == ENUM:
-                out.append(f"        c.pointee.{info.c} = w.cEnum({info.name})")
             else:
-                out.append(f"        c.pointee.{info.c} = {info.name}")
+                out.append("        " + write_stmt(fld, info, info.name, name))
     else:
         out.append("        _ = w.bound(to: Self.self)")
     out.append("    }")
@@ -495,14 +605,35 @@ def emit_message(out, reg, f, full, m, swift):
         for fld, info in infos:
             ctc = SCALARS[fld.type][1] if fld.type in SCALARS else C_TYPE[fld.type]
             label = "PROTOBUF_C_LABEL_REPEATED" if info.kind == "repeated" else "PROTOBUF_C_LABEL_NONE"
-            quant = f"MemoryLayout<{ctype}>.offset(of: \\.n_{info.c})" if info.kind == "repeated" else "nil"
+            if info.kind == "repeated":
+                quant = f"MemoryLayout<{ctype}>.offset(of: \\.n_{info.c})"
+            elif info.kind == "oneof":
+                o = m.oneofs[fld.oneof]
+                oc = o.name + "_" if o.name in C_KEYWORDS else o.name
+                quant = f"MemoryLayout<{ctype}>.offset(of: \\.{oc}_case)"
+            else:
+                quant = "nil"
+            if info.kind == "oneof":
+                # Union members are computed properties in Swift: their offset is measured by writing through them.
+                offset = f"BindingTable.unionMemberOffset(\\{ctype}.{info.c})"
+            else:
+                offset = f"MemoryLayout<{ctype}>.offset(of: \\.{info.c})"
             ref = fld.type_name.lstrip(".") if fld.type in (MESSAGE, ENUM) else ""
             ref_swift = f'"{ref}"' if ref else "nil"
             out.append("            BindingTable.Field(")
             out.append(f'                number: {fld.number}, name: "{fld.name}", type: {ctc}, label: {label},')
-            out.append(f"                offset: MemoryLayout<{ctype}>.offset(of: \\.{info.c}),")
+            off_line = f"                offset: {offset},"
+            if len(off_line) > 120:
+                out.append("                offset:")
+                out.append(f"                    {offset},")
+            else:
+                out.append(off_line)
             out.append(f"                quantifierOffset: {quant},")
-            out.append(f"                referencedType: {ref_swift}")
+            if info.kind == "oneof":
+                out.append(f"                referencedType: {ref_swift},")
+                out.append("                isOneofMember: true")
+            else:
+                out.append(f"                referencedType: {ref_swift}")
             out.append("            ),")
         out.append("        ]")
     out.append("    )")
@@ -514,12 +645,10 @@ def emit_service(out, reg, f, s):
     full = f"{f.package}.{s.name}"
     out += doc_lines(comment(f, s.path), "") or []
     out.append(f"/// Typed method descriptors of `{full}`, for servers and clients.")
-    out.append(f"public enum {s.name}Methods {{")
+    out.append(f"public enum {s.swift} {{")
     out.append(f'    public static let serviceName = "{full}"')
     names = []
     for meth in s.methods:
-        if meth.client_streaming:
-            raise SystemExit(f"gen-swift-bindings: {full}/{meth.name}: client streaming is not supported")
         req = reg.messages[meth.input.lstrip(".")][2]
         res = reg.messages[meth.output.lstrip(".")][2]
         prop = meth.name[:1].lower() + meth.name[1:]
@@ -528,7 +657,11 @@ def emit_service(out, reg, f, s):
         out += doc_lines(comment(f, meth.path), "    ")
         streaming = "true" if meth.server_streaming else "false"
         out.append(f"    public static let {prop} = WireMethod<{req}, {res}>(")
-        out.append(f'        service: serviceName, name: "{meth.name}", serverStreaming: {streaming}')
+        if meth.client_streaming:
+            out.append(f'        service: serviceName, name: "{meth.name}", clientStreaming: true,')
+            out.append(f"        serverStreaming: {streaming}")
+        else:
+            out.append(f'        service: serviceName, name: "{meth.name}", serverStreaming: {streaming}')
         out.append("    )")
     out.append("")
     out.append("    /// Every method of the service, in proto order.")
@@ -576,7 +709,7 @@ def main():
             out.append("")
             for s in f.services:
                 emit_service(out, reg, f, s)
-                all_services.append(f"{s.name}Methods")
+                all_services.append(s.swift)
         while out and out[-1] == "":
             out.pop()
         write(os.path.join(out_dir, f.package + ".swift"), "\n".join(out) + "\n")

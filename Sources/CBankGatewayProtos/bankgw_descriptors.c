@@ -3,6 +3,8 @@
 #include "bankgw/v1/bankgw.pb-c.h"
 #include "bankgw/admin/v1/admin.pb-c.h"
 #include "grpc/health/v1/health.pb-c.h"
+#include "grpc/reflection/v1/reflection.pb-c.h"
+#include "grpc/reflection/v1alpha/reflection.pb-c.h"
 static const ProtobufCMessageDescriptor *const descriptors[] = {
     &bankgw__v1__request_header__descriptor,
     &bankgw__v1__customer_auth__descriptor,
@@ -57,6 +59,22 @@ static const ProtobufCMessageDescriptor *const descriptors[] = {
     &bankgw__admin__v1__wallet_payment__descriptor,
     &grpc__health__v1__health_check_request__descriptor,
     &grpc__health__v1__health_check_response__descriptor,
+    &grpc__reflection__v1__server_reflection_request__descriptor,
+    &grpc__reflection__v1__extension_request__descriptor,
+    &grpc__reflection__v1__server_reflection_response__descriptor,
+    &grpc__reflection__v1__file_descriptor_response__descriptor,
+    &grpc__reflection__v1__extension_number_response__descriptor,
+    &grpc__reflection__v1__list_service_response__descriptor,
+    &grpc__reflection__v1__service_response__descriptor,
+    &grpc__reflection__v1__error_response__descriptor,
+    &grpc__reflection__v1alpha__server_reflection_request__descriptor,
+    &grpc__reflection__v1alpha__extension_request__descriptor,
+    &grpc__reflection__v1alpha__server_reflection_response__descriptor,
+    &grpc__reflection__v1alpha__file_descriptor_response__descriptor,
+    &grpc__reflection__v1alpha__extension_number_response__descriptor,
+    &grpc__reflection__v1alpha__list_service_response__descriptor,
+    &grpc__reflection__v1alpha__service_response__descriptor,
+    &grpc__reflection__v1alpha__error_response__descriptor,
 };
 size_t bankgw_message_descriptor_count(void) { return sizeof(descriptors) / sizeof(descriptors[0]); }
 const ProtobufCMessageDescriptor *bankgw_message_descriptor_at(size_t index) {

@@ -12,9 +12,9 @@ extension BankProfile {
         public static let pinBytes = 32
     }
 
-    /// What is wrong with this profile, each naming the field (the wire field names); empty when it is coherent.
-    /// Beyond ranges: the per-wallet day limit is at least the per-charge limit, the month at least the day, and
-    /// the new-link caution limit at most the per-charge limit (otherwise a limit silently never applies).
+    /// What is wrong with this profile, each naming the field (the wire field names); empty when it is usable.
+    /// Limits are not required to nest (a day limit below the per-charge limit is a bank's choice: the lower one
+    /// applies), so only ranges, eKYC method names and the pin's length are checked.
     public var validationProblems: [String] {
         var problems: [String] = []
         func inRange(_ name: String, _ value: Int64, _ range: ClosedRange<Int64>) {
@@ -28,17 +28,6 @@ extension BankProfile {
         inRange("new_link_max_charge_yen", newLinkMaxChargeYen, Bounds.yen)
         inRange("new_link_caution_ms", newLinkCautionMs, Bounds.newLinkCautionMs)
         inRange("max_requests_per_second", maxRequestsPerSecond, Bounds.maxRequestsPerSecond)
-        if maxDailyYenPerWallet < maxChargeYen {
-            problems.append("max_daily_yen_per_wallet (\(maxDailyYenPerWallet)) is below max_charge_yen (\(maxChargeYen))")
-        }
-        if maxMonthlyYenPerWallet < maxDailyYenPerWallet {
-            problems.append(
-                "max_monthly_yen_per_wallet (\(maxMonthlyYenPerWallet)) is below max_daily_yen_per_wallet "
-                    + "(\(maxDailyYenPerWallet))")
-        }
-        if newLinkMaxChargeYen > maxChargeYen {
-            problems.append("new_link_max_charge_yen (\(newLinkMaxChargeYen)) is above max_charge_yen (\(maxChargeYen))")
-        }
         if requiredEkycMethods.contains(.unspecified) {
             problems.append("required_ekyc_methods must name methods (HO, HE, TO, WA), not UNSPECIFIED")
         }

@@ -28,6 +28,7 @@ public final class GatewayMetrics: Sendable {
         public static let alertsOpen = "bankgw_alerts_open"
         public static let holdsOpen = "bankgw_holds_open"
         // Beyond SPEC §10, for on-call:
+        public static let tlsReloads = "bankgw_tls_reloads_total"
         public static let tlsHandshakeDuration = "bankgw_tls_handshake_seconds"
         public static let streamsOpen = "bankgw_streams_open"
         public static let connectionsRefused = "bankgw_connections_refused_total"
@@ -104,6 +105,16 @@ public final class GatewayMetrics: Sendable {
         let connections = Meter(label: Name.connections, dimensions: [("port", "metrics")], factory: factory)
         let refused = Counter(label: Name.connectionsRefused, dimensions: [("port", "metrics")], factory: factory)
         return ({ opened in opened ? connections.increment() : connections.decrement() }, { refused.increment() })
+    }
+
+    /// SIGHUP reloads of the TLS material, `bankgw_tls_reloads_total{result="ok"|"failed"}`: a failed reload keeps
+    /// the old CRL and certificates, so it must show (and alert).
+    func tlsReloadEvents() -> @Sendable (_ succeeded: Bool) -> Void {
+        let reloads = Counter(label: Name.tlsReloads, dimensions: [("result", "ok")], factory: factory)
+        let failed = Counter(label: Name.tlsReloads, dimensions: [("result", "failed")], factory: factory)
+        reloads.increment(by: 0)
+        failed.increment(by: 0)
+        return { succeeded in (succeeded ? reloads : failed).increment() }
     }
 
     public func tlsEvents() -> TLSServerEvents {

@@ -84,10 +84,8 @@ public final class GatewayServer: Service, Sendable {
             throw error
         }
         // SIGHUP: a failed reload is logged at error by the context and counted here, so it alerts.
-        let reloads = Counter(label: "bankgw_tls_reloads_total", dimensions: [("result", "ok")])
-        let failedReloads = Counter(label: "bankgw_tls_reloads_total", dimensions: [("result", "failed")])
-        failedReloads.increment(by: 0)
-        let reload = tls.reloadOnHangup { succeeded in (succeeded ? reloads : failedReloads).increment() }
+        let reloaded = self.metrics.tlsReloadEvents()
+        let reload = tls.reloadOnHangup(onResult: reloaded)
         health.setAll(.serving)
         logger.info(
             "BankGateway serving",

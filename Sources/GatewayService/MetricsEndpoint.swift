@@ -8,9 +8,9 @@ import NIOPosix
 public struct MetricsEndpointLimits: Sendable {
     /// Open connections at once: 64 (a handful of scrapers). Beyond it a newcomer is closed before any read.
     public var maxConnections = 64
-    /// A connection that sends nothing for this long is closed: 30 s (scrapers reconnect; idle sockets are held
-    /// file descriptors).
-    public var idleTimeout: TimeAmount = .seconds(30)
+    /// A connection that sends nothing for this long is closed: 10 s (scrapers send their request at once and
+    /// reconnect; idle sockets are held file descriptors).
+    public var idleTimeout: TimeAmount = .seconds(10)
 
     public init() {}
 }

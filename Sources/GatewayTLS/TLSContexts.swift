@@ -35,11 +35,9 @@ public final class TLSServerContext: Sendable {
     /// `reload()` and reported to `onResult` (false), which counts them in a metric: a failed reload keeps the old
     /// material, so it must never pass unnoticed.
     public func reloadOnHangup(onResult: @escaping @Sendable (_ succeeded: Bool) -> Void = { _ in })
-        -> DispatchSourceSignal
+        -> HangupSubscription
     {
-        signal(SIGHUP, SIG_IGN)  // the dispatch source receives it instead of the default action (terminate)
-        let source = DispatchSource.makeSignalSource(signal: SIGHUP, queue: .global())
-        source.setEventHandler { [self] in
+        HangupSignal.subscribe { [self] in
             do {
                 try self.reload()
                 onResult(true)
@@ -47,8 +45,6 @@ public final class TLSServerContext: Sendable {
                 onResult(false)
             }
         }
-        source.resume()
-        return source
     }
 
     /// A handler for one accepted connection, using the current material.
@@ -76,5 +72,51 @@ public final class TLSClientContext: Sendable {
             client: handle, serverName: serverHostname ?? configuration.serverHostname,
             alpn: configuration.alpnProtocols, handshakeTimeout: configuration.handshakeTimeout,
             shutdownTimeout: configuration.shutdownTimeout)
+    }
+}
+
+/// A `reloadOnHangup` registration; `cancel()` ends it (idempotent).
+public final class HangupSubscription: Sendable {
+    private let id: Int
+
+    fileprivate init(id: Int) { self.id = id }
+
+    public func cancel() { HangupSignal.unsubscribe(id) }
+}
+
+/// The process's one SIGHUP dispatch source, installed on first use and never cancelled, fanning out to the
+/// subscribed contexts. Why one: on Linux, libdispatch stops delivering a signal to new sources for it once an
+/// earlier source for the same signal was cancelled, so a second server (or test) in one process would never
+/// reload again.
+enum HangupSignal {
+    /// Only ever touched under the lock below (the dispatch source is not `Sendable`).
+    private struct Subscribers: @unchecked Sendable {
+        var nextID = 0
+        var handlers: [Int: @Sendable () -> Void] = [:]
+        var source: (any DispatchSourceSignal)?
+    }
+
+    private static let subscribers = NIOLockedValueBox(Subscribers())
+
+    static func subscribe(_ handler: @escaping @Sendable () -> Void) -> HangupSubscription {
+        subscribers.withLockedValue { state in
+            if state.source == nil {
+                signal(SIGHUP, SIG_IGN)  // the dispatch source receives it instead of the default action (terminate)
+                let source = DispatchSource.makeSignalSource(signal: SIGHUP, queue: .global())
+                source.setEventHandler {
+                    let handlers = subscribers.withLockedValue { Array($0.handlers.values) }
+                    for handler in handlers { handler() }
+                }
+                source.resume()
+                state.source = source
+            }
+            state.nextID += 1
+            state.handlers[state.nextID] = handler
+            return HangupSubscription(id: state.nextID)
+        }
+    }
+
+    static func unsubscribe(_ id: Int) {
+        _ = subscribers.withLockedValue { $0.handlers.removeValue(forKey: id) }
     }
 }

@@ -47,6 +47,8 @@ public struct MessageDescriptor: @unchecked Sendable, Hashable {
 extension UnsafePointer<ProtobufCFieldDescriptor> {
     var name: String { String(cString: pointee.name) }
     var isRepeated: Bool { pointee.label == PROTOBUF_C_LABEL_REPEATED }
+    /// A member of a `oneof`: it lives in the C struct's union, `quantifier_offset` locates its `<oneof>_case`.
+    var isOneofMember: Bool { pointee.flags & PROTOBUF_C_FIELD_FLAG_ONEOF.rawValue != 0 }
     var messageDescriptor: MessageDescriptor {
         MessageDescriptor(pointee.descriptor.assumingMemoryBound(to: ProtobufCMessageDescriptor.self))
     }

@@ -87,6 +87,11 @@ public struct MessageReader {
         return (0..<count).map { string(array[$0]) }
     }
 
+    func byteArrays(_ count: Int, _ array: UnsafePointer<ProtobufCBinaryData>?) -> [[UInt8]] {
+        guard count > 0, let array else { return [] }
+        return (0..<count).map { bytes(array[$0]) }
+    }
+
     func scalars<T>(_ count: Int, _ array: UnsafePointer<T>?) -> [T] {
         guard count > 0, let array else { return [] }
         return Array(UnsafeBufferPointer(start: array, count: count))
@@ -182,6 +187,12 @@ public struct MessageWriter {
         slot = copy
     }
 
+    /// A set oneof member's string: stored even when empty, since protobuf-c packs a oneof string whose pointer
+    /// is not NULL (proto3 writes a set member whatever its value).
+    mutating func setOneofString(_ slot: inout UnsafeMutablePointer<CChar>?, _ value: String, _ field: String) {
+        slot = cString(value, field: field)
+    }
+
     func setBytes(_ slot: inout ProtobufCBinaryData, _ value: [UInt8]) {
         guard !value.isEmpty else { return }
         let copy = allocate(value.count).assumingMemoryBound(to: UInt8.self)
@@ -229,6 +240,20 @@ public struct MessageWriter {
         guard !values.isEmpty else { return }
         let storage = array(values.count, of: T.self)
         storage.initialize(from: values, count: values.count)
+        count = values.count
+        slot = storage
+    }
+
+    func setByteArrays(
+        _ count: inout Int, _ slot: inout UnsafeMutablePointer<ProtobufCBinaryData>?, _ values: [[UInt8]]
+    ) {
+        guard !values.isEmpty else { return }
+        let storage = array(values.count, of: ProtobufCBinaryData.self)
+        for (index, value) in values.enumerated() {
+            var data = ProtobufCBinaryData(len: 0, data: nil)
+            setBytes(&data, value)
+            (storage + index).initialize(to: data)
+        }
         count = values.count
         slot = storage
     }

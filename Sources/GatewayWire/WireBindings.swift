@@ -14,6 +14,31 @@ struct BindingTable: Sendable {
         var quantifierOffset: Int?
         /// Full proto name of the sub-message or enum type.
         var referencedType: String?
+        /// A member of a `oneof` (in the C struct's union; `quantifierOffset` is that of the `<oneof>_case` field).
+        var isOneofMember = false
+    }
+
+    /// Where a union member of `C` lives: Swift imports the members of protoc-c's anonymous oneof unions as
+    /// computed properties (no `MemoryLayout.offset(of:)`), so a pattern is written through the member into a
+    /// zeroed struct and found again. nil when the write does not land as one run of the member's size.
+    static func unionMemberOffset<C, V>(_ member: WritableKeyPath<C, V>) -> Int? {
+        let bytes = MemoryLayout<C>.size
+        let raw = UnsafeMutableRawPointer.allocate(byteCount: bytes, alignment: MemoryLayout<C>.alignment)
+        defer { raw.deallocate() }
+        let pattern = UnsafeMutableRawPointer.allocate(
+            byteCount: MemoryLayout<V>.size, alignment: MemoryLayout<V>.alignment)
+        defer { pattern.deallocate() }
+        raw.initializeMemory(as: UInt8.self, repeating: 0, count: bytes)
+        pattern.initializeMemory(as: UInt8.self, repeating: 0xA5, count: MemoryLayout<V>.size)
+        // C and V are trivial protoc-c types (structs of scalars and pointers), so any bit pattern is a value.
+        let message = raw.bindMemory(to: C.self, capacity: 1)
+        message.pointee[keyPath: member] = pattern.load(as: V.self)
+        let written = UnsafeRawBufferPointer(start: raw, count: bytes)
+        guard let first = written.firstIndex(where: { $0 != 0 }),
+              let last = written.lastIndex(where: { $0 != 0 }),
+              last - first + 1 == MemoryLayout<V>.size
+        else { return nil }
+        return first
     }
 
     var protoName: String
@@ -61,6 +86,14 @@ public enum WireBindings {
                 problems.append("\(path): count offset \(field.quantifierOffset.map(String.init) ?? "nil"), "
                     + "descriptor \(actual.pointee.quantifier_offset)")
             }
+            let isOneofMember = actual.pointee.flags & PROTOBUF_C_FIELD_FLAG_ONEOF.rawValue != 0
+            if isOneofMember != field.isOneofMember {
+                problems.append("\(path): binding \(field.isOneofMember ? "is" : "is not") a oneof member, "
+                    + "descriptor \(isOneofMember ? "is" : "is not")")
+            } else if isOneofMember, field.quantifierOffset != Int(actual.pointee.quantifier_offset) {
+                problems.append("\(path): oneof case offset \(field.quantifierOffset.map(String.init) ?? "nil"), "
+                    + "descriptor \(actual.pointee.quantifier_offset)")
+            }
             let referenced: String?
             switch actual.pointee.type {
             case PROTOBUF_C_TYPE_MESSAGE: referenced = actual.messageDescriptor.fullName
@@ -81,6 +114,8 @@ public protocol WireMethodDescribing: Sendable {
     var service: String { get }
     /// Method name, e.g. `Charge`.
     var name: String { get }
+    /// Whether the client sends a stream of requests.
+    var clientStreaming: Bool { get }
     /// Whether the server answers with a stream of responses.
     var serverStreaming: Bool { get }
 }
@@ -94,11 +129,13 @@ extension WireMethodDescribing {
 public struct WireMethod<Request: WireMessage, Response: WireMessage>: WireMethodDescribing {
     public let service: String
     public let name: String
+    public let clientStreaming: Bool
     public let serverStreaming: Bool
 
-    public init(service: String, name: String, serverStreaming: Bool) {
+    public init(service: String, name: String, clientStreaming: Bool = false, serverStreaming: Bool) {
         self.service = service
         self.name = name
+        self.clientStreaming = clientStreaming
         self.serverStreaming = serverStreaming
     }
 

@@ -117,12 +117,25 @@ public enum WireJSON {
                 }
                 appendKey(field, &first, &out)
                 out += "[" + values.joined(separator: ",") + "]"
+            } else if field.isOneofMember {
+                // proto3 JSON writes the set member of a oneof (whatever its value) and nothing for the others.
+                guard oneofCase(message, field) == field.pointee.id else { continue }
+                appendKey(field, &first, &out)
+                out += scalarJSON(field, slot, omitDefault: false) ?? "{}"
             } else if let value = scalarJSON(field, slot, omitDefault: true) {
                 appendKey(field, &first, &out)
                 out += value
             }
         }
         out += "}"
+    }
+
+    /// The field number of the member set in `field`'s oneof (0: none); protoc-c's `<oneof>_case` is an int-sized
+    /// C enum at the field's quantifier offset.
+    private static func oneofCase(
+        _ message: UnsafeRawPointer, _ field: UnsafePointer<ProtobufCFieldDescriptor>
+    ) -> UInt32 {
+        message.load(fromByteOffset: Int(field.pointee.quantifier_offset), as: UInt32.self)
     }
 
     private static func appendKey(_ field: UnsafePointer<ProtobufCFieldDescriptor>, _ first: inout Bool, _ out: inout String) {
@@ -230,6 +243,16 @@ public enum WireJSON {
                 }
                 message.storeBytes(of: array.count, toByteOffset: Int(field.pointee.quantifier_offset), as: Int.self)
                 slot.storeBytes(of: storage, as: UnsafeMutableRawPointer?.self)
+            } else if field.isOneofMember {
+                let set = oneofCase(UnsafeRawPointer(message), field)
+                if set != 0 && set != field.pointee.id {
+                    let other = descriptor.field(set).map(\.name) ?? "#\(set)"
+                    let otherPath = path.isEmpty ? other : path + "." + other
+                    throw .json("\(fieldPath) and \(otherPath) are members of one oneof: set one")
+                }
+                try store(value, field, into: slot, allocator, path: fieldPath)
+                let caseOffset = Int(field.pointee.quantifier_offset)
+                message.storeBytes(of: field.pointee.id, toByteOffset: caseOffset, as: UInt32.self)
             } else {
                 try store(value, field, into: slot, allocator, path: fieldPath)
             }

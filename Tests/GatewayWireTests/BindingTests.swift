@@ -95,8 +95,8 @@ final class BindingTests: XCTestCase {
         XCTAssertTrue(HealthMethods.watch.serverStreaming)
         XCTAssertFalse(HealthMethods.check.serverStreaming)
         XCTAssertTrue(BankGatewayMethods.watchEvents.serverStreaming)
-        // BankGateway 4 + WatchEvents; Admin 16 + the §9 block's 10; Health 2.
-        XCTAssertEqual(WireServices.allMethods.count, 5 + 26 + 2)
+        // BankGateway 4 + WatchEvents; Admin 16 + the §9 block's 10; Health 2; reflection v1 and v1alpha 1 each.
+        XCTAssertEqual(WireServices.allMethods.count, 5 + 26 + 2 + 1 + 1)
         XCTAssertEqual(Set(WireServices.allMethods.map(\.path)).count, WireServices.allMethods.count)
     }
 }

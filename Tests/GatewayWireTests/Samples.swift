@@ -108,7 +108,63 @@ enum Samples {
             WalletActionRequest(walletAccountID: "W0000001", reason: "reviewed"),
             hold, ListHoldsRequest(includeResolved: true), ListHoldsResponse(holds: [hold]),
             ReleaseHoldRequest(chargeID: "C-1", reason: "ok"), RejectHoldRequest(chargeID: "C-2", reason: "fraud"),
-        ] + eventsMessages
+        ] + reflectionV1 + reflectionV1Alpha + eventsMessages
+    }
+
+    // MARK: - gRPC reflection (messages with oneofs and repeated bytes)
+
+    static let extensionRequest = ExtensionRequest(containingType: "bankgw.v1.ChargeRequest", extensionNumber: 1_000)
+    /// Every member of `ServerReflectionRequest.message_request`, including one holding the proto3 default.
+    static let reflectionRequestCases: [ServerReflectionRequest.MessageRequest] = [
+        .fileByFilename("bankgw/v1/bankgw.proto"), .fileContainingSymbol("bankgw.v1.BankGateway.Charge"),
+        .fileContainingExtension(extensionRequest), .allExtensionNumbersOfType("bankgw.v1.ChargeRequest"),
+        .listServices(""), .listServices("*"),
+    ]
+    static let fileDescriptors = FileDescriptorResponse(
+        fileDescriptorProto: [[0x0A, 0x03, 0x61, 0x2E, 0x70], [], Array(0..<200)]
+    )
+    static let services = ListServiceResponse(service: [
+        ServiceResponse(name: "bankgw.v1.BankGateway"), ServiceResponse(name: "grpc.health.v1.Health"),
+    ])
+    /// Every member of `ServerReflectionResponse.message_response`.
+    static let reflectionResponseCases: [ServerReflectionResponse.MessageResponse] = [
+        .fileDescriptorResponse(fileDescriptors),
+        .allExtensionNumbersResponse(
+            ExtensionNumberResponse(baseTypeName: "bankgw.v1.ChargeRequest", extensionNumber: [1, 7])
+        ),
+        .listServicesResponse(services), .listServicesResponse(ListServiceResponse()),
+        .errorResponse(ErrorResponse(errorCode: 5, errorMessage: "symbol not found: bankgw.v1.Nope")),
+    ]
+
+    static var reflectionV1: [any WireMessage] {
+        let request = ServerReflectionRequest(
+            host: "gw.example", messageRequest: .fileByFilename("bankgw/v1/bankgw.proto")
+        )
+        return [
+            request, extensionRequest,
+            ServerReflectionResponse(
+                validHost: "gw.example", originalRequest: request, messageResponse: .listServicesResponse(services)
+            ),
+            fileDescriptors,
+            ExtensionNumberResponse(baseTypeName: "bankgw.v1.ChargeRequest", extensionNumber: [1, 7, 536_870_911]),
+            services, ServiceResponse(name: "bankgw.v1.BankGateway"),
+            ErrorResponse(errorCode: 12, errorMessage: "unimplemented"),
+        ]
+    }
+
+    static var reflectionV1Alpha: [any WireMessage] {
+        let request = V1AlphaServerReflectionRequest(host: "", messageRequest: .listServices(""))
+        let services = V1AlphaListServiceResponse(service: [V1AlphaServiceResponse(name: "grpc.health.v1.Health")])
+        return [
+            request, V1AlphaExtensionRequest(containingType: "grpc.health.v1.HealthCheckRequest", extensionNumber: 9),
+            V1AlphaServerReflectionResponse(
+                originalRequest: request, messageResponse: .listServicesResponse(services)
+            ),
+            V1AlphaFileDescriptorResponse(fileDescriptorProto: [[1, 2, 3]]),
+            V1AlphaExtensionNumberResponse(baseTypeName: "grpc.health.v1.HealthCheckRequest", extensionNumber: [5]),
+            services, V1AlphaServiceResponse(name: "grpc.health.v1.Health"),
+            V1AlphaErrorResponse(errorCode: 5, errorMessage: "not found"),
+        ]
     }
 
     /// SPEC §2 WatchEvents and §9 reversals, compensation and spending.

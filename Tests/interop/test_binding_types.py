@@ -60,3 +60,33 @@ def test_a_binding_pointing_a_sub_message_at_the_wrong_c_type_does_not_compile(t
     result = typecheck(tmp_path, ("bankgw.v1.swift", "    public var customerAuth: CustomerAuth?\n",
                                   "    public var customerAuth: RequestHeader?\n"))
     assert result.returncode != 0, "a RequestHeader read from a CustomerAuth slot compiled"
+
+
+def test_a_oneof_case_carrying_the_wrong_swift_type_does_not_compile(tmp_path):
+    # error_code is an int32_t member of ErrorResponse; list_services a `char *` in the request's oneof union: a
+    # case declared Int32 cannot take the string the binding reads from the union member.
+    result = typecheck(tmp_path, ("grpc.reflection.v1.swift", "        case listServices(String)\n",
+                                  "        case listServices(Int32)\n"))
+    assert result.returncode != 0
+    assert "grpc.reflection.v1.swift" in result.stderr and "Int32" in result.stderr, result.stderr
+
+
+def test_a_oneof_read_from_the_wrong_union_member_does_not_compile(tmp_path):
+    # file_containing_extension is a Grpc__Reflection__V1__ExtensionRequest* in the union; reading the string
+    # member file_by_filename in its place must not type-check.
+    result = typecheck(tmp_path, ("grpc.reflection.v1.swift",
+                                  "try r.requiredMessage(c.file_containing_extension, Field.fileContainingExtension)",
+                                  "try r.requiredMessage(c.file_by_filename, Field.fileContainingExtension)"))
+    assert result.returncode != 0
+    assert "grpc.reflection.v1.swift" in result.stderr, result.stderr
+
+
+def test_a_oneof_case_constant_of_another_oneof_does_not_compile(tmp_path):
+    # The `_case` field is a typed C enum: storing the response oneof's constant into the request's case fails.
+    result = typecheck(tmp_path, (
+        "grpc.reflection.v1.swift",
+        "c.pointee.message_request_case = GRPC__REFLECTION__V1__SERVER_REFLECTION_REQUEST__MESSAGE_REQUEST_LIST_SERVICES",
+        "c.pointee.message_request_case = "
+        "GRPC__REFLECTION__V1__SERVER_REFLECTION_RESPONSE__MESSAGE_RESPONSE_ERROR_RESPONSE"))
+    assert result.returncode != 0
+    assert "grpc.reflection.v1.swift" in result.stderr, result.stderr
