@@ -397,3 +397,56 @@ def test_events_are_exactly_once_in_order_across_twenty_sigkills(bankgw_bin, pb,
     assert verify.returncode == 0, verify.stdout + verify.stderr
     print(f"events crash test: {len(events)} events, {len(acknowledged)} acknowledged acts over {KILLS} SIGKILLs")
     assert len(acknowledged) > 40, f"the load was too light to mean anything ({len(acknowledged)} acts)"
+
+
+def test_the_cli_reverses_with_a_second_operator_and_runs_a_case(gw, pb, bankgw_bin):
+    """`bankgw admin reverse`, `approval list|approve` (`--as operator2`), `merchant register`, `wallet pay`,
+    `compensation open|pay|list|close|report` against the demo gateway."""
+    v1 = pb.v1
+    bank, op = Bank(gw, pb, "9900"), Operator(gw, pb)
+    wallet, token, link_id = fresh_link(bank, op, "シーエルアイ テスト")
+    charges = [bank.charge(link_id, amount) for amount in (20_000, 15_000)]
+    assert all(c.decision == v1.APPROVED for c in charges)
+
+    def admin(*args, as_operator=None):
+        extra = ["--as", as_operator] if as_operator else []
+        return subprocess.run([bankgw_bin, "admin", "--state-dir", gw.state_dir, "--target",
+                               f"127.0.0.1:{gw.ports['tls']}", *args, *extra], capture_output=True, text=True,
+                              timeout=30)
+
+    merchant = f"CLI{next(counter)}"
+    assert admin("merchant", "register", merchant, "--name", "書店", "--reason", "shop").returncode == 0
+    paid = admin("wallet", "pay", wallet, "--merchant", merchant, "--amount", "30000", "--reason", "buy", "--json")
+    assert paid.returncode == 0, paid.stderr
+    assert '"walletBalanceYen":"5000"' in paid.stdout.replace(" ", "")
+    over = admin("wallet", "pay", wallet, "--merchant", merchant, "--amount", "5001", "--reason", "buy")
+    assert over.returncode == 1 and "payment.within-balance" in over.stderr
+
+    requested = admin("reverse", charges[0].charge_id, "--amount", "20000", "--reason", "fraud", "--json")
+    assert requested.returncode == 0, requested.stderr
+    approval_id = requested.stdout.split('"approvalId":"')[1].split('"')[0]
+    listed = admin("approval", "list")
+    assert approval_id in listed.stdout and "PENDING" in listed.stdout
+    own = admin("approval", "approve", approval_id, "--reason", "me")
+    assert own.returncode == 1 and "PERMISSION_DENIED" in own.stderr and "four-eyes" in own.stderr
+    approved = admin("approval", "approve", approval_id, "--reason", "checked", as_operator="operator2")
+    assert approved.returncode == 0, approved.stderr
+    assert "from wallet 5000, from compensation 15000" in approved.stdout
+    twice = admin("reverse", charges[0].charge_id, "--amount", "1", "--reason", "again")
+    assert twice.returncode == 1 and "already fully reversed" in twice.stderr
+
+    opened = admin("compensation", "open", "--bank", "9900", "--token", token, "--charge", charges[0].charge_id,
+                   "--charge", charges[1].charge_id, "--reason", "victim", "--json")
+    assert opened.returncode == 0, opened.stderr
+    case_id = opened.stdout.split('"caseId":"')[1].split('"')[0]
+    pay = admin("compensation", "pay", case_id, "--reason", "make whole", "--json")
+    pay_id = pay.stdout.split('"approvalId":"')[1].split('"')[0]
+    assert admin("approval", "approve", pay_id, "--reason", "ok", as_operator="operator2").returncode == 0
+    assert admin("compensation", "close", case_id, "--reason", "bank confirmed").returncode == 0
+    report = admin("compensation", "report", "--csv")
+    row = next(r for r in report.stdout.splitlines() if r.startswith(case_id))
+    assert f",9900,{token},CLOSED,2,35000,5000,30000," in row
+    assert op.balance(wallet) == 0
+    help_text = subprocess.run([bankgw_bin, "admin", "reverse", "--help"], capture_output=True, text=True).stdout
+    for option in ("--amount", "--reason", "--keep-charges-open"):
+        assert option in help_text
