@@ -94,9 +94,11 @@ extension ConformanceSuite {
         guard let bytes = try? request.wireBytes() else {
             return ([], GRPCStatus(.internal, "the suite could not encode WatchEventsRequest"))
         }
+        // Tagged like every request of a case (GatewayConnection.callRaw), so the gateway witnesses it.
+        let tag = ConformanceSuite.witnessTag.map { [(ConformanceWitnessing.metadataName, $0)] } ?? []
         let result = await bank.rpc.unary(
             path: BankGatewayMethods.watchEvents.path, request: .message(ByteBuffer(bytes: bytes)),
-            timeout: .milliseconds(windowMs))
+            timeout: .milliseconds(windowMs), metadata: tag)
         var events: [BankEvent] = []
         for message in result.messages {
             guard let event = try? BankEvent(wireBytes: Array(message.readableBytesView)) else {
