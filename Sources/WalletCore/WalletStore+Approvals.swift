@@ -100,7 +100,8 @@ extension WalletStore {
                 INSERT INTO approval(id, kind, subject, summary, payload, requested_by, request_reason,
                     requested_at_unix_ms, expires_at_unix_ms, state)
                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 1)
-                """, arguments: [id, kind.rawValue, subject, summary, json, audit.actor, audit.reason, now, now + lapseMs])
+                """,
+            arguments: [id, kind.rawValue, subject, summary, json, audit.actor, audit.reason, now, now + lapseMs])
         try Ledger.audit(db, atUnixMs: now, actor: audit.actor, action: "approval.request", subject: id,
                          reason: audit.reason, detail: "\(kind.rawValue) \(subject): \(summary)")
         return try Self.approval(db, id: id)!
@@ -161,8 +162,8 @@ extension WalletStore {
                 guard FourEyes.mayApprove(approver: audit.actor, requester: current.requestedBy) else {
                     throw WalletError.rejected(Rejection(
                         .permissionDenied,
-                        "four eyes: \(audit.actor) requested approval \(id) and cannot approve it; another operator must "
-                            + "(rule \(ReversalRule.fourEyes))"))
+                        "four eyes: \(audit.actor) requested approval \(id) and cannot approve it; another "
+                            + "operator must (rule \(ReversalRule.fourEyes))"))
                 }
                 let payload = (try? JSONSerialization.jsonObject(with: Data(current.payloadJSON.utf8))) as? [String: String] ?? [:]
                 guard let kind = ApprovalKind(rawValue: current.kind) else {

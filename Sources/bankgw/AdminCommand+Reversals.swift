@@ -2,8 +2,8 @@ import ArgumentParser
 import Foundation
 import GatewayWire
 
-// `bankgw admin reverse …`, `compensation …`, `merchant …`, `wallet pay …` (SPEC §7-§9). The four-eyes requests
-// they make are `bankgw admin approval …`'s (AdminMonitoringCommands.swift).
+// `bankgw admin reverse …`, `compensation …`, `merchant …`, `wallet pay …` (SPEC §7-§9). The four-eyes
+// requests they make are `bankgw admin approval …`'s (AdminMonitoringCommands.swift).
 
 /// The §9 commands, appended to `bankgw admin`'s subcommands.
 let reversalSubcommands: [any ParsableCommand.Type] = [
