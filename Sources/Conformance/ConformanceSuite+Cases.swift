@@ -8,6 +8,7 @@ import NIOCore
 extension ConformanceSuite {
     var cases: [Case] {
         transportCases + happyPathCases + statusCases + linkDeclineCases + chargeCases + idempotencyCases
+            + eventCases
     }
 
     // MARK: §1 transport, §2 health

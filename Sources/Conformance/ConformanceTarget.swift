@@ -19,6 +19,9 @@ public struct ConformanceTarget: Sendable {
     public var bankKeyPath: String
     public var operatorCertificatePath: String
     public var operatorKeyPath: String
+    /// A second operator's certificate and key: the other pair of eyes (SPEC §8) the reversal case needs.
+    public var secondOperatorCertificatePath: String? = nil
+    public var secondOperatorKeyPath: String? = nil
 
     public init(
         host: String, port: Int, probeHost: String, probePort: Int, caPath: String, bankCertificatePath: String,

@@ -20,6 +20,9 @@ public enum ConformanceWitnessing {
         "charge.decline.over_per_charge_limit", "charge.decline.new_link_caution",
         "charge.hold.80_percent_of_limit_on_new_link", "charge.hold.fourth_in_10_minutes",
         "charge.decline.link_not_active", "charge.idempotent_retry",
+        // SPEC §2 WatchEvents, §9 reversals (ConformanceSuite+Events.swift)
+        "events.holds_released_and_rejected", "events.charge_reversed", "events.resume_from_sequence",
+        "events.sequence_never_issued",
     ]
 
     /// Cases that send no request over the bank's certificate (the handshake itself; the plaintext probe port).

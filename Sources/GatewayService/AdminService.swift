@@ -68,10 +68,7 @@ public final class AdminService: Sendable {
             ListBanksResponse(banks: try await store.banks().map(AdminBank.init))
         }
         register(&services, AdminMethods.getBank) { [store] request, _ in
-            guard let bank = try await store.bankRecord(code: request.bankCode) else {
-                throw GRPCStatus(.notFound, "bank \(request.bankCode) not found")
-            }
-            return AdminBank(bank)
+            try await Self.bank(store, request.bankCode)
         }
         register(&services, AdminMethods.setBankState) { [store] request, actor in
             if FourEyes.bankStateNeedsApproval(request.state) {
@@ -188,6 +185,7 @@ public final class AdminService: Sendable {
                 sign: { receipts.seal($0) }))
         }
         registerMonitoring(&services)
+        registerReversalsAndCompensation(&services)
         return services
     }
 
@@ -224,7 +222,9 @@ public final class AdminService: Sendable {
 
     static func bank(_ store: WalletStore, _ code: String) async throws -> AdminBank {
         guard let bank = try await store.bankRecord(code: code) else { throw GRPCStatus(.notFound, "bank \(code) not found") }
-        return AdminBank(bank)
+        var admin = AdminBank(bank)
+        admin.settlementBalanceYen = try await store.settlementBalanceYen(bankCode: code) ?? 0
+        return admin
     }
 
     static func wallet(_ store: WalletStore, _ id: String) async throws -> AdminWallet {

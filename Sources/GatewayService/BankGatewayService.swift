@@ -7,7 +7,7 @@ import Metrics
 import NIOCore
 import WalletCore
 
-/// `bankgw.v1.BankGateway` (SPEC §2): LinkAccount, Charge, GetCharge, Unlink, for bank certificates.
+/// `bankgw.v1.BankGateway` (SPEC §2): LinkAccount, Charge, GetCharge, Unlink, WatchEvents, for bank certificates.
 ///
 /// Every request, in SPEC order: decode and validate (codec) → the caller's certificate speaks for
 /// `header.bank_code` (`RequestChecks`) → the bank is registered and within its rate limit → the wallet core, which
@@ -137,6 +137,22 @@ public final class BankGatewayService: Sendable {
                            ["link": "\(unlink.linkID)"])
             }
             return try MessageCoding.encode(outcome.response, context: context, capacityHint: 8)
+        })
+        // SPEC §9: the bank's events after `after_sequence`, then live. Any registered bank may watch, whatever its
+        // state: a suspended bank still has to learn what happened to its charges.
+        services.register(BankGatewayMethods.watchEvents, .serverStreaming { [self] request, responses, context in
+            let watch = try MessageCoding.decode(WatchEventsRequest.self, from: request)
+            let trace = requestTrace(watch.header, context)
+            let bank = try await admit(watch.header, context, trace)
+            if let stale = freshness(watch.header) { throw stale.status }
+            trace.logger.info("watch events", metadata: ["after_sequence": "\(watch.afterSequence)"])
+            do {
+                try await store.watchEvents(bankCode: bank, afterSequence: watch.afterSequence) { event in
+                    try await responses.send(try MessageCoding.encode(event, context: context, capacityHint: 128))
+                }
+            } catch let error as WalletError {
+                throw error.status
+            }
         })
         return services
     }
@@ -299,6 +315,7 @@ extension WalletError {
         case .rejected(let rejection): return rejection.status
         case .notFound: return GRPCStatus(.notFound, description)
         case .failedPrecondition: return GRPCStatus(.failedPrecondition, description)
+        case .outOfRange: return GRPCStatus(.outOfRange, description)
         case .invalidArgument: return GRPCStatus(.invalidArgument, description)
         // The bank gets a plain message; what SQLite said is in the log (`storeStatus`).
         case .overloaded: return GRPCStatus(.unavailable, "the gateway is busy; retry")

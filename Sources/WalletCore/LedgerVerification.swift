@@ -225,7 +225,7 @@ extension WalletStore {
                 return (true, "each bank account token has at most one active link")
             }),
         ]
-        for (name, body) in steps {
+        for (name, body) in steps + reversalAndEventChecks(db) {
             guard try check(name, body) else { break }
         }
         return LedgerVerification(checks: checks)

@@ -16,17 +16,30 @@ final class WriterState: @unchecked Sendable {
     /// Set by a write that changed an alert; the writer tells `alertFeed` after the batch commits.
     var alertsChanged = false
     let alertFeed: AlertFeed
+    /// Woken after a commit that added bank events (`Ledger.appendEvent`).
+    let events: BankEventFeed
     private var banks: [String: (record: BankRecord, settlementAccountID: Int64)] = [:]
+    /// Banks that got events in the batch being applied (a rolled-back request's too: a spurious wake-up only).
+    private var banksWithNewEvents: Set<String> = []
 
     init(
         clock: @escaping @Sendable () -> Int64, limits: WalletLimits, monitoring: MonitoringChecks = .init(),
-        tokenKey: [UInt8] = [], alertFeed: AlertFeed = AlertFeed()
+        tokenKey: [UInt8] = [], alertFeed: AlertFeed = AlertFeed(), events: BankEventFeed = BankEventFeed()
     ) {
         self.clock = clock
         self.limits = limits
         self.monitoring = monitoring
         self.tokenKey = tokenKey
         self.alertFeed = alertFeed
+        self.events = events
+    }
+
+    func eventsAppended(bankCode: String) { banksWithNewEvents.insert(bankCode) }
+
+    /// The banks to wake after the batch's commit (emptied; after a failed batch, just dropped).
+    func takeBanksWithNewEvents() -> Set<String> {
+        defer { banksWithNewEvents.removeAll(keepingCapacity: true) }
+        return banksWithNewEvents
     }
 
     func bank(_ db: Database, code: String) throws -> (record: BankRecord, settlementAccountID: Int64)? {
@@ -195,6 +208,9 @@ actor LedgerWriter {
                 state.alertsChanged = false
                 state.alertFeed.notify()
             }
+            // Committed (or not): wake the banks' watchers, who read the committed events back themselves.
+            let banksWithNewEvents = state.takeBanksWithNewEvents()
+            if failure == nil { state.events.committed(banks: banksWithNewEvents) }
             if failure == nil {
                 statistics.batchesCommitted += 1
                 statistics.writesCommitted += applied

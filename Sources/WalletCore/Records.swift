@@ -16,19 +16,23 @@ public struct WalletLimits: Sendable, Hashable {
     /// Recent charges counted per (wallet, token) for the monitoring rule (it needs "4th or later"); the count
     /// saturates here so a busy token costs a bounded index range. Default 64.
     public var maxCountedRecentChargesOnLink: Int
+    /// How long bank events are kept for `WatchEvents` (SPEC §9: at least 30 days). Default 30 days.
+    public var eventRetentionMs: Int64
 
     public static let maxBatchWritesDefault = 256
     public static let maxBatchDurationDefault: Duration = .milliseconds(2)
     public static let maxPendingWritesDefault = 16_384
     public static let idempotencyRetentionMsDefault: Int64 = RequestChecks.minIdempotencyRetentionMs
     public static let maxCountedRecentChargesOnLinkDefault = 64
+    public static let eventRetentionMsDefault: Int64 = 30 * 86_400_000
 
     public init(
         maxBatchWrites: Int = WalletLimits.maxBatchWritesDefault,
         maxBatchDuration: Duration = WalletLimits.maxBatchDurationDefault,
         maxPendingWrites: Int = WalletLimits.maxPendingWritesDefault,
         idempotencyRetentionMs: Int64 = WalletLimits.idempotencyRetentionMsDefault,
-        maxCountedRecentChargesOnLink: Int = WalletLimits.maxCountedRecentChargesOnLinkDefault
+        maxCountedRecentChargesOnLink: Int = WalletLimits.maxCountedRecentChargesOnLinkDefault,
+        eventRetentionMs: Int64 = WalletLimits.eventRetentionMsDefault
     ) {
         precondition(maxBatchWrites >= 1, "maxBatchWrites must be at least 1")
         precondition(maxBatchDuration > .zero, "maxBatchDuration must be positive")
@@ -39,6 +43,8 @@ public struct WalletLimits: Sendable, Hashable {
         precondition(
             maxCountedRecentChargesOnLink > ChargeRules.maxChargesFromTokenInWindowBeforeHold,
             "the monitoring rule needs to see a 4th charge")
+        precondition(eventRetentionMs >= 30 * 86_400_000, "SPEC §9 keeps bank events ≥ 30 days")
+        self.eventRetentionMs = eventRetentionMs
         self.maxBatchWrites = maxBatchWrites
         self.maxBatchDuration = maxBatchDuration
         self.maxPendingWrites = maxPendingWrites

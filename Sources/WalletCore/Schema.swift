@@ -18,6 +18,8 @@ enum Schema {
         migrator.registerMigration("v6-receipt-key-id", migrate: v6ReceiptKeyID)
         migrator.registerMigration("v7-trace-id", migrate: v7TraceID)
         migrator.registerMigration("v8-alerts", migrate: v8Alerts)
+        migrator.registerMigration("v9-reversals", migrate: v9Reversals)
+        migrator.registerMigration("v10-events", migrate: v10Events)
         return migrator
     }
 

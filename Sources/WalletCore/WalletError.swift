@@ -22,6 +22,8 @@ public enum WalletError: Error, Sendable, Hashable, CustomStringConvertible {
     /// An operator write that the current state forbids (no recent conformance run, hold not open, cap). →
     /// FAILED_PRECONDITION.
     case failedPrecondition(String)
+    /// A position outside what is kept or was ever issued (a `WatchEvents` sequence). → OUT_OF_RANGE.
+    case outOfRange(String)
     /// A malformed argument that the codec should already have refused. → INVALID_ARGUMENT.
     case invalidArgument(String)
     /// The writer's queue is at `WalletLimits.maxPendingWrites`. → UNAVAILABLE (retry later).
@@ -43,6 +45,7 @@ public enum WalletError: Error, Sendable, Hashable, CustomStringConvertible {
         case .notFound(let what): return "\(what) not found"
         case .alreadyExists(let what): return "\(what) already exists"
         case .failedPrecondition(let why): return why
+        case .outOfRange(let why): return why
         case .invalidArgument(let why): return why
         case .overloaded(let why): return why
         case .storeUnavailable(let why): return why

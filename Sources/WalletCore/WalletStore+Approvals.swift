@@ -13,46 +13,98 @@ public enum ApprovalKind: String, Sendable, CaseIterable {
     case holdRelease = "hold.release"
     /// A bank's link or charge state to ENABLED. Payload: `bank_code`, `operation` (link|charge).
     case bankEnable = "bank.enable"
-    /// §9 ReverseCharge (built by the reversals work; not executable until it plugs in).
+    /// §9 ReverseCharge. Payload: `charge_id`, `amount_yen`, `keep_charges_open` (true|false); the requester's
+    /// reason is the reversal's (the bank sees it in CHARGE_REVERSED).
     case chargeReverse = "charge.reverse"
-    /// §9 compensation payment (likewise).
+    /// §9 compensation payment. Payload: `case_id`.
     case compensationPay = "compensation.pay"
+
+    /// Whether a request while one of the same kind and subject is pending is that pending one. Not for
+    /// reversals: each request reverses its own amount.
+    var answersPendingRequest: Bool { self != .chargeReverse }
 }
 
 extension WalletStore {
     /// Records a four-eyes request; nothing happens until a different operator approves it within `lapseMs`. A
-    /// pending request for the same kind and subject is returned instead of a second one.
+    /// pending request for the same kind and subject is returned instead of a second one (except for reversals:
+    /// two partial reversals of one charge are two acts).
     public func requestApproval(
         kind: ApprovalKind, subject: String, summary: String, payload: [String: String], lapseMs: Int64,
         audit: AuditContext
     ) async throws(WalletError) -> Approval {
-        guard lapseMs > 0 else { throw .invalidArgument("an approval lapses after a positive time") }
+        try await write { db, state in
+            try Self.insertApproval(
+                db, state, kind: kind, subject: subject, summary: summary, payload: payload, lapseMs: lapseMs,
+                audit: audit)
+        }
+    }
+
+    /// Asks for a reversal (SPEC §9, four eyes). The §9 checks run now, so a request that could never execute is
+    /// refused at once naming its rule, and again when it is approved.
+    public func requestReversal(
+        chargeID: String, amountYen: Int64, keepChargesOpen: Bool, lapseMs: Int64, audit: AuditContext
+    ) async throws(WalletError) -> Approval {
+        try await write { db, state in
+            let charge = try Self.checkReversible(db, chargeID: chargeID, amountYen: amountYen)
+            let summary = "reverse \(amountYen) yen of charge \(chargeID) (bank \(charge.bankCode), wallet "
+                + "\(charge.walletID), credited \(charge.creditedYen) yen, unreversed \(charge.unreversedYen) yen)"
+                + (keepChargesOpen ? "; the wallet's charges stay open" : "; freezes the wallet's charges")
+            return try Self.insertApproval(
+                db, state, kind: .chargeReverse, subject: chargeID, summary: summary,
+                payload: [
+                    "charge_id": chargeID, "amount_yen": String(amountYen),
+                    "keep_charges_open": keepChargesOpen ? "true" : "false",
+                ],
+                lapseMs: lapseMs, audit: audit)
+        }
+    }
+
+    /// Asks for a compensation case's payment (SPEC §9, four eyes), checked now and again when approved.
+    public func requestCompensationPayment(
+        caseID: String, lapseMs: Int64, audit: AuditContext
+    ) async throws(WalletError) -> Approval {
+        try await write { db, state in
+            let record = try Self.checkPayable(db, caseID: caseID)
+            let reversed = record.reversedFromWalletsYen + record.paidFromCompensationYen
+            let summary = "pay compensation case \(caseID) (bank \(record.bankCode), \(record.chargeIDs.count) "
+                + "charges, charged \(record.chargedYen) yen, already reversed \(reversed) yen)"
+            return try Self.insertApproval(
+                db, state, kind: .compensationPay, subject: caseID, summary: summary, payload: ["case_id": caseID],
+                lapseMs: lapseMs, audit: audit)
+        }
+    }
+
+    static func insertApproval(
+        _ db: Database, _ state: WriterState, kind: ApprovalKind, subject: String, summary: String,
+        payload: [String: String], lapseMs: Int64, audit: AuditContext
+    ) throws -> Approval {
+        guard lapseMs > 0 else { throw WalletError.invalidArgument("an approval lapses after a positive time") }
         let json: String
         do {
-            json = String(decoding: try JSONSerialization.data(withJSONObject: payload, options: [.sortedKeys]), as: UTF8.self)
+            json = String(
+                decoding: try JSONSerialization.data(withJSONObject: payload, options: [.sortedKeys]), as: UTF8.self)
         } catch {
-            throw .invalidArgument("approval payload is not JSON-encodable: \(error)")
+            throw WalletError.invalidArgument("approval payload is not JSON-encodable: \(error)")
         }
-        return try await write { db, state in
-            let now = state.clock()
-            if let pending = try Row.fetchOne(
-                db, sql: """
-                    SELECT id FROM approval WHERE kind = ? AND subject = ? AND state = 1 AND expires_at_unix_ms > ?
-                    """, arguments: [kind.rawValue, subject, now])
-            {
-                return try Self.approval(db, id: pending["id"])!
-            }
-            let id = Ledger.newID(prefix: "ap_")
-            try db.execute(
-                sql: """
-                    INSERT INTO approval(id, kind, subject, summary, payload, requested_by, request_reason,
-                        requested_at_unix_ms, expires_at_unix_ms, state)
-                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 1)
-                    """, arguments: [id, kind.rawValue, subject, summary, json, audit.actor, audit.reason, now, now + lapseMs])
-            try Ledger.audit(db, atUnixMs: now, actor: audit.actor, action: "approval.request", subject: id,
-                             reason: audit.reason, detail: "\(kind.rawValue) \(subject): \(summary)")
-            return try Self.approval(db, id: id)!
+        let now = state.clock()
+        if kind.answersPendingRequest, let pending = try Row.fetchOne(
+            db, sql: """
+                SELECT id FROM approval WHERE kind = ? AND subject = ? AND state = 1 AND expires_at_unix_ms > ?
+                """, arguments: [kind.rawValue, subject, now])
+        {
+            return try Self.approval(db, id: pending["id"])!
         }
+        let id = Ledger.newID(prefix: "ap_")
+        try db.execute(
+            sql: """
+                INSERT INTO approval(id, kind, subject, summary, payload, requested_by, request_reason,
+                    requested_at_unix_ms, expires_at_unix_ms, state)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 1)
+                """,
+            arguments: [id, kind.rawValue, subject, summary, json, audit.actor, audit.reason, now, now + lapseMs])
+        try Ledger.audit(db, atUnixMs: now, actor: audit.actor, action: "approval.request", subject: id,
+                         reason: audit.reason, detail: "\(kind.rawValue) \(subject): \(summary)")
+        return try Self.approval(db, id: id)!
     }
 
     /// Pending requests (with `includeDecided`, every request), newest first. A pending one past its lapse time
@@ -110,7 +162,8 @@ extension WalletStore {
                 guard FourEyes.mayApprove(approver: audit.actor, requester: current.requestedBy) else {
                     throw WalletError.rejected(Rejection(
                         .permissionDenied,
-                        "four eyes: \(audit.actor) requested approval \(id) and cannot approve it; another operator must"))
+                        "four eyes: \(audit.actor) requested approval \(id) and cannot approve it; another "
+                            + "operator must (rule \(ReversalRule.fourEyes))"))
                 }
                 let payload = (try? JSONSerialization.jsonObject(with: Data(current.payloadJSON.utf8))) as? [String: String] ?? [:]
                 guard let kind = ApprovalKind(rawValue: current.kind) else {
@@ -119,7 +172,8 @@ extension WalletStore {
                 let act = AuditContext(
                     actor: audit.actor,
                     reason: "four eyes: requested by \(current.requestedBy) (\(current.requestReason)); approved: \(audit.reason)")
-                let result = try Self.executeApproval(db, state, kind: kind, payload: payload, audit: act, sign: sign)
+                let result = try Self.executeApproval(
+                    db, state, kind: kind, payload: payload, request: current, audit: act, sign: sign)
                 try db.execute(
                     sql: """
                         UPDATE approval SET state = 2, decided_by = ?, decided_at_unix_ms = ?, decision_reason = ?,
@@ -142,8 +196,8 @@ extension WalletStore {
 
     /// Runs an approved act in the approving transaction; returns what it did (kept as the approval's result).
     static func executeApproval(
-        _ db: Database, _ state: WriterState, kind: ApprovalKind, payload: [String: String], audit: AuditContext,
-        sign: (ChargeResponse) -> ChargeResponse
+        _ db: Database, _ state: WriterState, kind: ApprovalKind, payload: [String: String], request: Approval,
+        audit: AuditContext, sign: (ChargeResponse) -> ChargeResponse
     ) throws -> String {
         func field(_ name: String) throws -> String {
             guard let value = payload[name], !value.isEmpty else {
@@ -160,8 +214,23 @@ extension WalletStore {
             let operation: GatewayWire.Operation = try field("operation") == "link" ? .link : .charge
             try applyBankState(db, state, code: code, operation: operation, state: .enabled, audit: audit)
             return "bank \(code) \(operation == .link ? "link" : "charge") ENABLED"
-        case .chargeReverse, .compensationPay:
-            throw WalletError.failedPrecondition("\(kind.rawValue) approvals cannot be executed by this build yet")
+        case .chargeReverse:
+            guard let amountYen = Int64(try field("amount_yen")) else {
+                throw WalletError.invariantViolated("charge.reverse approval with a non-numeric amount_yen")
+            }
+            // applyReversal re-checks §9 (credited only, at most what it credited) in this transaction.
+            let reversal = try applyReversal(
+                db, state, chargeID: try field("charge_id"), amountYen: amountYen, reason: request.requestReason,
+                keepChargesOpen: payload["keep_charges_open"] == "true", requestedBy: request.requestedBy,
+                approvedBy: audit.actor)
+            return "reversal \(reversal.reversalID): \(reversal.amountYen) yen back to bank (from wallet "
+                + "\(reversal.fromWalletYen), from compensation \(reversal.fromCompensationYen))"
+        case .compensationPay:
+            let paid = try applyCompensationPayment(
+                db, state, caseID: try field("case_id"), reason: request.requestReason,
+                requestedBy: request.requestedBy, approvedBy: audit.actor)
+            return "case \(paid.caseID) PAID: charged \(paid.chargedYen) yen, reversed from wallets "
+                + "\(paid.reversedFromWalletsYen), paid from compensation \(paid.paidFromCompensationYen)"
         }
     }
 

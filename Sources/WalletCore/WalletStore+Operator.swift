@@ -119,6 +119,11 @@ extension WalletStore {
         let column = operation == .link ? "link_state" : "charge_state"
         try db.execute(sql: "UPDATE bank SET \(column) = ? WHERE code = ?", arguments: [newState.rawValue, code])
         let old = operation == .link ? bank.facts.linkState : bank.facts.chargeState
+        if old != newState {
+            try Ledger.appendEvent(
+                db, state, bankCode: code, type: .bankStateChanged, atUnixMs: now,
+                reason: "\(operation): \(old) -> \(newState): \(audit.reason)")
+        }
         try Ledger.audit(db, atUnixMs: now, actor: audit.actor, action: "bank.set_state", subject: code,
                          reason: audit.reason, detail: "\(operation): \(old) -> \(newState)")
         state.invalidateBanks()
@@ -336,6 +341,10 @@ extension WalletStore {
             """, arguments: [decision.rawValue, reason.rawValue, target.rawValue, now, Data(response.receiptSignature),
                              response.receiptKeyID, audit.actor, now, chargeID])
         guard db.changesCount == 1 else { throw WalletError.invariantViolated("hold \(chargeID) changed under us") }
+        try Ledger.appendEvent(
+            db, state, bankCode: hold.bankCode, type: target == .released ? .chargeReleased : .chargeRejected,
+            atUnixMs: now, linkID: hold.linkID, chargeID: chargeID, requestID: hold.requestID,
+            amountYen: hold.amountYen, reason: audit.reason)
         try Ledger.audit(db, atUnixMs: now, actor: audit.actor,
                          action: target == .released ? "hold.release" : "hold.reject", subject: chargeID,
                          reason: audit.reason, detail: "\(hold.amountYen) yen to \(hold.walletID)")

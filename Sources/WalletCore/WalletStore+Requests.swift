@@ -48,7 +48,8 @@ extension WalletStore {
             // alert written below in this transaction.
             let (judged, alerts) = try Self.monitorCharge(db, state, attempt, decide(attempt.facts), clientAddress)
             let verdict = try ChargeVerdict(judged)
-            let response = try Self.recordCharge(db, attempt, verdict, key: key, digest: digest.sha256, sign: sign)
+            let response = try Self.recordCharge(
+                db, state, attempt, verdict, key: key, digest: digest.sha256, sign: sign)
             try Self.recordChargeAlerts(db, state, alerts, response, bankCode: key.bankCode)
             return response
         }
@@ -57,8 +58,8 @@ extension WalletStore {
     /// Writes a judged charge: its row, the money (transfer or reservation), the audit entry, the idempotency
     /// record. Nothing is written for a rejection (thrown before).
     private static func recordCharge(
-        _ db: Database, _ attempt: ChargeAttempt, _ verdict: ChargeVerdict, key: IdempotencyKey, digest: [UInt8],
-        sign: (ChargeResponse) -> ChargeResponse
+        _ db: Database, _ state: WriterState, _ attempt: ChargeAttempt, _ verdict: ChargeVerdict,
+        key: IdempotencyKey, digest: [UInt8], sign: (ChargeResponse) -> ChargeResponse
     ) throws -> ChargeResponse {
         let now = attempt.facts.nowUnixMs
         let request = attempt.facts.request
@@ -82,6 +83,9 @@ extension WalletStore {
             try credit(db, attempt, chargeID: chargeID)
         case .held:
             try reserve(db, attempt, chargeID: chargeID)
+            try Ledger.appendEvent(
+                db, state, bankCode: key.bankCode, type: .chargeHeld, atUnixMs: now, linkID: request.linkID,
+                chargeID: chargeID, requestID: key.requestID, amountYen: request.amountYen, reason: verdict.rule)
         case .declined, .unspecified:
             break
         }
@@ -175,7 +179,8 @@ extension WalletStore {
             if let freshness { throw WalletError.rejected(freshness) }
             let attempt = try LinkAttempt.read(db, state, request, bankCode: key.bankCode, codeMAC: linkCodeMAC)
             let (verdict, alerts) = try Self.monitorLink(db, state, attempt.facts, decide(attempt.facts), clientAddress)
-            let outcome = try Self.recordLink(db, attempt, verdict, key: key, digest: digest.sha256, codeMAC: linkCodeMAC)
+            let outcome = try Self.recordLink(
+                db, state, attempt, verdict, key: key, digest: digest.sha256, codeMAC: linkCodeMAC)
             try Self.recordLinkAlerts(db, state, alerts, outcome, attempt.facts)
             return outcome
         }
@@ -203,7 +208,8 @@ extension WalletStore {
     }
 
     private static func recordLink(
-        _ db: Database, _ attempt: LinkAttempt, _ verdict: Verdict, key: IdempotencyKey, digest: [UInt8],
+        _ db: Database, _ state: WriterState, _ attempt: LinkAttempt, _ verdict: Verdict, key: IdempotencyKey,
+        digest: [UInt8],
         codeMAC: [UInt8]
     ) throws -> LinkOutcome {
         let now = attempt.facts.nowUnixMs
@@ -238,6 +244,9 @@ extension WalletStore {
                         """).execute(arguments: [
                             linkID, key.bankCode, wallet.record.facts.id, request.bankAccountToken, now,
                         ])
+                    try Ledger.appendEvent(
+                        db, state, bankCode: key.bankCode, type: .linkCreated, atUnixMs: now, linkID: linkID,
+                        requestID: key.requestID, reason: "linked")
                     response = LinkAccountResponse(decision: .approved, linkID: linkID)
                 } else {
                     rule = "wallet-core: link code not valid, unused and unexpired for this wallet"
@@ -315,13 +324,17 @@ extension WalletStore {
                 UPDATE link SET active = 0, unlinked_at_unix_ms = ?, unlink_reason = ? WHERE id = ? AND active = 1
                 """).execute(arguments: [now, reason, linkID])
             guard db.changesCount == 1 else { throw WalletError.invariantViolated("link \(linkID) changed under us") }
+            try Ledger.appendEvent(
+                db, state, bankCode: bankCode, type: .linkRemoved, atUnixMs: now, linkID: linkID,
+                requestID: requestID, reason: reason)
             try Ledger.audit(
                 db, atUnixMs: now, actor: "bank/\(bankCode)", action: "link.unlinked", subject: linkID,
                 reason: reason, detail: "request_id=\(requestID) wallet=\(link.walletID)")
             let freezes = UnlinkReason.freezesCharges(reason)
             if freezes {
-                try db.cachedStatement(sql: "UPDATE wallet SET charge_frozen = 1 WHERE id = ?")
-                    .execute(arguments: [link.walletID])
+                try Ledger.freezeCharges(
+                    db, state, walletID: link.walletID, atUnixMs: now, reason: "unlink.fraud",
+                    alsoLink: (bankCode, linkID))
                 try Ledger.audit(
                     db, atUnixMs: now, actor: "bank/\(bankCode)", action: "wallet.charge_frozen",
                     subject: link.walletID, reason: reason, detail: "unlink of \(linkID)")

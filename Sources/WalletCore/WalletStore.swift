@@ -26,6 +26,8 @@ public final class WalletStore: Sendable {
     public let alertFeed: AlertFeed
     let tokenKey: [UInt8]
     let linkCodeKey: LinkCodeKey
+    /// The `WatchEvents` wake-ups and per-bank watch bound.
+    public let events: BankEventFeed
 
     /// Milliseconds since the unix epoch, from the system clock.
     public static let systemClock: @Sendable () -> Int64 = {
@@ -117,13 +119,16 @@ public final class WalletStore: Sendable {
         }
         self.pool = pool
         self.linkCodeKey = try LinkCodeKey.loadOrCreate(directory: directory.isEmpty ? "." : directory)
+        let events = BankEventFeed()
+        self.events = events
         let writerEvents = WriterEventsBox()
         self.writerEvents = writerEvents
         self.tokenKey = try Self.loadOrCreateTokenKey(databasePath: path)
         self.writer = LedgerWriter(
             pool: pool,
             state: WriterState(
-                clock: clock, limits: limits, monitoring: monitoring, tokenKey: tokenKey, alertFeed: alertFeed),
+                clock: clock, limits: limits, monitoring: monitoring, tokenKey: tokenKey, alertFeed: alertFeed,
+                events: events),
             events: writerEvents)
     }
 

@@ -85,6 +85,8 @@ struct AdminConnectionOptions: ParsableArguments {
     }
 }
 
+/// The demo state directory's operators (SPEC §6).
+
 /// A failed admin call, already worded for stderr, with the exit code SPEC §7 gives it.
 struct AdminFailure: Error {
     var message: String

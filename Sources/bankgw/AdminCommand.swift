@@ -14,7 +14,7 @@ struct AdminCommand: AsyncParsableCommand {
         subcommands: [
             AdminBankCommand.self, AdminWalletCommand.self, AdminHoldCommand.self, AdminAlertCommand.self,
             AdminApprovalCommand.self, AdminBlockCommand.self,
-        ]
+        ] + reversalSubcommands
     )
 
     // Declared on each level so the connection options may also come before the subcommand
@@ -228,6 +228,7 @@ struct AdminWalletCommand: AsyncParsableCommand {
         commandName: "wallet", abstract: "Wallets: register, eKYC, phone, link codes, lock and freeze reviews.",
         subcommands: [
             Register.self, Show.self, Ekyc.self, PhoneVerified.self, LinkCode.self, Unlock.self, Unfreeze.self,
+            Pay.self,
         ])
     @OptionGroup(visibility: .hidden) var connection: AdminConnectionOptions
 

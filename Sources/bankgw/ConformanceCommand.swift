@@ -35,6 +35,10 @@ struct ConformanceCommand: AsyncParsableCommand {
     var operatorCert: String?
     @Option(help: "The operator's private key (PEM).")
     var operatorKey: String?
+    @Option(help: "A second operator's certificate (PEM), who approves the reversal case (four eyes, SPEC §8).")
+    var operator2Cert: String?
+    @Option(help: "The second operator's private key (PEM).")
+    var operator2Key: String?
     @Option(help: "The gateway's published receipt public key (PEM).")
     var receiptKey: String?
     @Option(help: "The bank's 4-digit code.")
@@ -75,7 +79,7 @@ struct ConformanceCommand: AsyncParsableCommand {
             FileHandle.standardError.write(Data("conformance: receipt key \(receiptKeyPath): \(error)\n".utf8))
             throw ExitCode.badInput
         }
-        let configuration = ConformanceConfiguration(
+        var configuration = ConformanceConfiguration(
             target: ConformanceTarget(
                 host: host, port: port, probeHost: probeHost, probePort: probePort,
                 caPath: ca ?? layout!.caCertificate,
@@ -84,6 +88,8 @@ struct ConformanceCommand: AsyncParsableCommand {
                 operatorCertificatePath: operatorCert ?? layout!.operatorCertificate,
                 operatorKeyPath: operatorKey ?? layout!.operatorKey),
             bankCode: bank, verifyReceipt: { verifier.isValid($0) })
+        configuration.target.secondOperatorCertificatePath = operator2Cert ?? layout?.secondOperatorCertificate
+        configuration.target.secondOperatorKeyPath = operator2Key ?? layout?.secondOperatorKey
 
         let report: ConformanceReport
         do {

@@ -23,7 +23,10 @@ struct LedgerVerify: AsyncParsableCommand {
             held or declined), transfers match their charges, one idempotency record per charge within the \
             retention, charged day/month totals match transfers, one pending transfer per hold in the hold's \
             state, reservations match the pending transfers, wallet balance plus reservations within the cap, \
-            one active link per bank account token. Exit 0 when all hold, 1 otherwise.
+            one active link per bank account token, reversed at most what each charge credited, reversals and \
+            payments match their transfers, the compensation account's balance is minus what it paid, every \
+            bank's events are gap-free and their amounts match the transfers they report. Exit 0 when all hold, \
+            1 otherwise.
             """
     )
 

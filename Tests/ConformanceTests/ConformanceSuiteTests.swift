@@ -126,13 +126,16 @@ struct InProcessGateway {
     func configuration(bank: String) -> ConformanceConfiguration {
         let layout = DevelopmentPKI.Layout(stateDirectory: directory)
         let verifier = try! ReceiptVerifier(publicKeyPaths: [layout.receiptPublicKey])
-        return ConformanceConfiguration(
+        var configuration = ConformanceConfiguration(
             target: ConformanceTarget(
                 host: "127.0.0.1", port: running.tlsPort, probeHost: "127.0.0.1", probePort: running.probePort,
                 caPath: layout.caCertificate, bankCertificatePath: layout.bankCertificate(bank),
                 bankKeyPath: layout.bankKey(bank), operatorCertificatePath: layout.operatorCertificate,
                 operatorKeyPath: layout.operatorKey),
             bankCode: bank, verifyReceipt: { verifier.isValid($0) })
+        configuration.target.secondOperatorCertificatePath = layout.secondOperatorCertificate
+        configuration.target.secondOperatorKeyPath = layout.secondOperatorKey
+        return configuration
     }
 
     func stop(keepingState: Bool = false) async {

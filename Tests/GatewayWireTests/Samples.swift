@@ -108,7 +108,7 @@ enum Samples {
             WalletActionRequest(walletAccountID: "W0000001", reason: "reviewed"),
             hold, ListHoldsRequest(includeResolved: true), ListHoldsResponse(holds: [hold]),
             ReleaseHoldRequest(chargeID: "C-1", reason: "ok"), RejectHoldRequest(chargeID: "C-2", reason: "fraud"),
-        ] + reflectionV1 + reflectionV1Alpha + monitoringMessages
+        ] + reflectionV1 + reflectionV1Alpha + monitoringMessages + eventsMessages
     }
 
     // MARK: - gRPC reflection (messages with oneofs and repeated bytes)
@@ -259,6 +259,42 @@ enum Samples {
         return [
             note, alert, list, listed, WatchAlertsRequest(), ack, resolve, confirm, blocked, listBlocked, blockedList,
             block, unblock, approval, listApprovals, approvals, approve, decline,
+        ]
+    }
+
+    /// SPEC §2 WatchEvents and §9 reversals, compensation and spending.
+    static var eventsMessages: [any WireMessage] {
+        let reversal = Reversal(
+            reversalID: "rv_1", chargeID: "ch_1", amountYen: 30_000, fromWalletYen: 10_000, fromCompensationYen: 20_000,
+            reason: "fraud", requestedBy: "operator/demo", approvedBy: "operator/demo2",
+            createdAtUnixMs: 1_764_000_100_000, caseID: "cc_1")
+        let compensationCase = CompensationCase(
+            caseID: "cc_1", bankCode: "9900", bankAccountToken: "tok_9900_a1b2c3d4e5", state: .paid,
+            chargeIDs: ["ch_1", "ch_2"], chargedYen: 90_000, reversedFromWalletsYen: 10_000,
+            paidFromCompensationYen: 80_000, reason: "victim", openedBy: "operator/demo",
+            openedAtUnixMs: 1_764_000_000_000, paidAtUnixMs: 1_764_000_200_000, closedAtUnixMs: 0,
+            reversals: [reversal])
+        return [
+            WatchEventsRequest(header: header, afterSequence: 41),
+            BankEvent(
+                sequence: 42, occurredAtUnixMs: 1_764_000_000_999, type: .compensationPaid, linkID: "L-1",
+                chargeID: "ch_1", requestID: "r-1", amountYen: 20_000, reason: "shortfall"),
+            ReverseChargeRequest(chargeID: "ch_1", amountYen: 30_000, reason: "fraud", keepChargesOpen: true),
+            reversal, compensationCase,
+            OpenCompensationCaseRequest(
+                bankCode: "9900", bankAccountToken: "tok_9900_a1b2c3d4e5", chargeIDs: ["ch_1", "ch_2"],
+                reason: "victim"),
+            PayCompensationRequest(caseID: "cc_1", reason: "pay"),
+            CloseCompensationCaseRequest(caseID: "cc_1", reason: "bank confirmed"),
+            ListCompensationCasesRequest(), ListCompensationCasesResponse(cases: [compensationCase]),
+            Merchant(merchantID: "M1", name: "家電店", balanceYen: 80_000),
+            RegisterMerchantRequest(merchantID: "M1", name: "家電店", reason: "shop"),
+            PayFromWalletRequest(
+                walletAccountID: "W0000001", merchantID: "M1", amountYen: 80_000, reference: "order-1",
+                reason: "purchase"),
+            WalletPayment(
+                paymentID: "py_1", walletAccountID: "W0000001", merchantID: "M1", amountYen: 80_000,
+                walletBalanceYen: 10_000, paidAtUnixMs: 1_764_000_000_500),
         ]
     }
 }

@@ -131,7 +131,9 @@ final class StoreTests: XCTestCase {
             "database-integrity", "balances-match-transfers", "debits-equal-credits", "wallet-balance-within-cap",
             "approved-charge-has-one-transfer", "transfer-matches-charge", "charge-has-one-idempotency-record",
             "charged-totals-match-transfers", "holds-have-one-pending-transfer", "reservations-match-pending-transfers",
-            "wallet-balance-plus-reservations-within-cap", "one-active-link-per-token",
+            "wallet-balance-plus-reservations-within-cap", "one-active-link-per-token", "reversed-at-most-credited",
+            "reversals-match-transfers", "compensation-balance-is-minus-paid", "payments-match-transfers",
+            "events-gap-free", "events-match-transfers",
         ])
 
         // A balance edited behind the ledger's back.

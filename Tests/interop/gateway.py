@@ -74,10 +74,9 @@ class Gateway:
 
     def secure_channel(self, bank="9900"):
         import grpc
-        if bank == "operator2":
-            cert, key = self.pki("operator2.pem"), self.pki("operator2.key")
-        elif bank.startswith("operator"):
-            cert, key = self.pki("operator.pem"), self.pki("operator.key")
+        if bank.startswith("operator"):
+            # "operator" (demo) or "operator2" (demo2, the second pair of eyes of SPEC §8).
+            cert, key = self.pki(f"{bank}.pem"), self.pki(f"{bank}.key")
         else:
             cert, key = self.pki(f"banks/{bank}.pem"), self.pki(f"banks/{bank}.key")
         credentials = grpc.ssl_channel_credentials(root_certificates=self.pki("ca.pem"), private_key=key,

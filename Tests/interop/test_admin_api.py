@@ -72,7 +72,10 @@ ALL_CALLS = ["ListBanks", "GetBank", "SetBankState", "SetBankProfile", "SetPilot
              "UnfreezeCharges", "ListHolds", "ReleaseHold", "RejectHold",
              # SPEC §8
              "ListAlerts", "WatchAlerts", "AcknowledgeAlert", "ResolveAlert", "ConfirmSuspension", "ListBlocked",
-             "Block", "Unblock", "ListApprovals", "Approve", "Decline", "FreezeCharges"]
+             "Block", "Unblock", "ListApprovals", "Approve", "Decline", "FreezeCharges",
+             # §9 reversals and compensation
+             "ReverseCharge", "OpenCompensationCase", "PayCompensation", "CloseCompensationCase",
+             "ListCompensationCases", "RegisterMerchant", "PayFromWallet"]
 
 
 def test_the_admin_service_declares_exactly_these_calls(pb):

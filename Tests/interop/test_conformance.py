@@ -157,7 +157,7 @@ def test_help_names_every_option_of_spec_7(bankgw_bin):
     result = subprocess.run([bankgw_bin, "conformance", "--help"], capture_output=True, text=True, timeout=30)
     assert result.returncode == 0, result.stderr
     for option in ["--state-dir", "--target", "--probe", "--ca", "--bank-cert", "--bank-key", "--operator-cert",
-                   "--operator-key", "--receipt-key", "--bank", "--junit"]:
+                   "--operator-key", "--operator2-cert", "--operator2-key", "--receipt-key", "--bank", "--junit"]:
         assert option in result.stdout, option
 
 
@@ -167,7 +167,8 @@ def test_explicit_target_and_certificates_work_without_a_state_dir(bankgw_bin, g
         [bankgw_bin, "conformance", "--target", f"localhost:{gw.ports['tls']}", "--probe",
          f"127.0.0.1:{gw.ports['probe']}", "--ca", f"{pki}/ca.pem", "--bank-cert", f"{pki}/banks/9900.pem",
          "--bank-key", f"{pki}/banks/9900.key", "--operator-cert", f"{pki}/operator.pem", "--operator-key",
-         f"{pki}/operator.key", "--receipt-key", f"{pki}/receipt.pub.pem", "--bank", "9900"],
+         f"{pki}/operator.key", "--operator2-cert", f"{pki}/operator2.pem", "--operator2-key",
+         f"{pki}/operator2.key", "--receipt-key", f"{pki}/receipt.pub.pem", "--bank", "9900"],
         capture_output=True, text=True, timeout=50)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "verified localhost, ALPN h2" in result.stdout

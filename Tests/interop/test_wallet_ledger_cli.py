@@ -33,9 +33,12 @@ def test_verify_passes_on_a_healthy_ledger_and_says_what_it_checked(tmp_path):
                  "wallet-balance-within-cap", "approved-charge-has-one-transfer", "transfer-matches-charge",
                  "charge-has-one-idempotency-record", "charged-totals-match-transfers",
                  "holds-have-one-pending-transfer", "reservations-match-pending-transfers",
-                 "wallet-balance-plus-reservations-within-cap", "one-active-link-per-token"]:
+                 "wallet-balance-plus-reservations-within-cap", "one-active-link-per-token",
+                 # SPEC §9 and the event outbox
+                 "reversed-at-most-credited", "reversals-match-transfers", "compensation-balance-is-minus-paid",
+                 "payments-match-transfers", "events-gap-free", "events-match-transfers"]:
         assert f"ok   {name}:" in result.stdout
-    assert "all 12 invariants hold" in result.stdout
+    assert "all 18 invariants hold" in result.stdout
 
 
 def test_verify_exits_nonzero_naming_a_balance_edited_behind_the_ledgers_back(tmp_path):

@@ -383,6 +383,40 @@ extension HoldState: WireEnum, ProtobufCEnumBinding {
     }
 }
 
+/// Lifecycle of a compensation case.
+public enum CompensationCaseState: Int32, Sendable, CaseIterable, Hashable {
+    case unspecified = 0
+    case open = 1
+    case paid = 2
+    case closed = 3
+}
+
+extension CompensationCaseState: WireEnum, ProtobufCEnumBinding {
+    typealias CEnum = Bankgw__Admin__V1__CompensationCase__State
+    public static let protoTypeName = "bankgw.admin.v1.CompensationCase.State"
+
+    /// The proto name of this value (as proto3 JSON writes it).
+    public var protoName: String {
+        switch self {
+        case .unspecified: return "STATE_UNSPECIFIED"
+        case .open: return "OPEN"
+        case .paid: return "PAID"
+        case .closed: return "CLOSED"
+        }
+    }
+
+    /// The value with proto name `protoName`; nil for a name the enum does not declare.
+    public init?(protoName: String) {
+        switch protoName {
+        case "STATE_UNSPECIFIED": self = .unspecified
+        case "OPEN": self = .open
+        case "PAID": self = .paid
+        case "CLOSED": self = .closed
+        default: return nil
+        }
+    }
+}
+
 // MARK: - bankgw.admin.v1 messages
 
 /// A bank's limits and checks (SPEC §4).
@@ -3628,6 +3662,1042 @@ extension DeclineRequest: WireMessage, ProtobufCBinding {
     )
 }
 
+/// `bankgw.admin.v1.ReverseChargeRequest`.
+public struct ReverseChargeRequest: Sendable, Hashable {
+    public var chargeID: String
+    /// 1 .. the charge's unreversed amount.
+    public var amountYen: Int64
+    /// Required; the bank sees it in its CHARGE_REVERSED event.
+    public var reason: String
+    /// Default: the reversal freezes the wallet's charges.
+    public var keepChargesOpen: Bool
+
+    public init(chargeID: String = "", amountYen: Int64 = 0, reason: String = "", keepChargesOpen: Bool = false) {
+        self.chargeID = chargeID
+        self.amountYen = amountYen
+        self.reason = reason
+        self.keepChargesOpen = keepChargesOpen
+    }
+
+    /// Proto names of the fields, for error paths and the SPEC field rules.
+    public enum Field {
+        public static let chargeID = "charge_id"
+        public static let amountYen = "amount_yen"
+        public static let reason = "reason"
+        public static let keepChargesOpen = "keep_charges_open"
+    }
+}
+
+extension ReverseChargeRequest: WireMessage, ProtobufCBinding {
+    typealias CMessage = Bankgw__Admin__V1__ReverseChargeRequest
+    public static let protoName = "bankgw.admin.v1.ReverseChargeRequest"
+    public static let descriptor = MessageDescriptor.named(protoName)
+
+    public init(reading r: MessageReader) throws(WireError) {
+        let c = r.bound(to: Self.self).pointee
+        self.init(
+            chargeID: r.string(c.charge_id),
+            amountYen: c.amount_yen,
+            reason: r.string(c.reason),
+            keepChargesOpen: r.bool(c.keep_charges_open)
+        )
+    }
+
+    public func write(to w: inout MessageWriter) {
+        let c = w.bound(to: Self.self)
+        w.setString(&c.pointee.charge_id, chargeID, Field.chargeID)
+        c.pointee.amount_yen = amountYen
+        w.setString(&c.pointee.reason, reason, Field.reason)
+        c.pointee.keep_charges_open = keepChargesOpen ? 1 : 0
+    }
+
+    /// What this binding assumes of the protoc-c struct; `WireBindings.mismatches` checks it against the
+    /// descriptor (field numbers, names, types, labels, offsets, sub-message and enum names).
+    static let binding = BindingTable(
+        protoName: protoName, cStructBytes: MemoryLayout<Bankgw__Admin__V1__ReverseChargeRequest>.size,
+        fields: [
+            BindingTable.Field(
+                number: 1, name: "charge_id", type: PROTOBUF_C_TYPE_STRING, label: PROTOBUF_C_LABEL_NONE,
+                offset: MemoryLayout<Bankgw__Admin__V1__ReverseChargeRequest>.offset(of: \.charge_id),
+                quantifierOffset: nil,
+                referencedType: nil
+            ),
+            BindingTable.Field(
+                number: 2, name: "amount_yen", type: PROTOBUF_C_TYPE_INT64, label: PROTOBUF_C_LABEL_NONE,
+                offset: MemoryLayout<Bankgw__Admin__V1__ReverseChargeRequest>.offset(of: \.amount_yen),
+                quantifierOffset: nil,
+                referencedType: nil
+            ),
+            BindingTable.Field(
+                number: 3, name: "reason", type: PROTOBUF_C_TYPE_STRING, label: PROTOBUF_C_LABEL_NONE,
+                offset: MemoryLayout<Bankgw__Admin__V1__ReverseChargeRequest>.offset(of: \.reason),
+                quantifierOffset: nil,
+                referencedType: nil
+            ),
+            BindingTable.Field(
+                number: 4, name: "keep_charges_open", type: PROTOBUF_C_TYPE_BOOL, label: PROTOBUF_C_LABEL_NONE,
+                offset: MemoryLayout<Bankgw__Admin__V1__ReverseChargeRequest>.offset(of: \.keep_charges_open),
+                quantifierOffset: nil,
+                referencedType: nil
+            ),
+        ]
+    )
+}
+
+/// One reversal: amount = from the wallet (what it still held) + from the compensation account (the shortfall).
+public struct Reversal: Sendable, Hashable {
+    public var reversalID: String
+    public var chargeID: String
+    public var amountYen: Int64
+    public var fromWalletYen: Int64
+    public var fromCompensationYen: Int64
+    public var reason: String
+    public var requestedBy: String
+    public var approvedBy: String
+    public var createdAtUnixMs: Int64
+    public var caseID: String
+
+    public init(
+        reversalID: String = "", chargeID: String = "", amountYen: Int64 = 0, fromWalletYen: Int64 = 0,
+        fromCompensationYen: Int64 = 0, reason: String = "", requestedBy: String = "", approvedBy: String = "",
+        createdAtUnixMs: Int64 = 0, caseID: String = ""
+    ) {
+        self.reversalID = reversalID
+        self.chargeID = chargeID
+        self.amountYen = amountYen
+        self.fromWalletYen = fromWalletYen
+        self.fromCompensationYen = fromCompensationYen
+        self.reason = reason
+        self.requestedBy = requestedBy
+        self.approvedBy = approvedBy
+        self.createdAtUnixMs = createdAtUnixMs
+        self.caseID = caseID
+    }
+
+    /// Proto names of the fields, for error paths and the SPEC field rules.
+    public enum Field {
+        public static let reversalID = "reversal_id"
+        public static let chargeID = "charge_id"
+        public static let amountYen = "amount_yen"
+        public static let fromWalletYen = "from_wallet_yen"
+        public static let fromCompensationYen = "from_compensation_yen"
+        public static let reason = "reason"
+        public static let requestedBy = "requested_by"
+        public static let approvedBy = "approved_by"
+        public static let createdAtUnixMs = "created_at_unix_ms"
+        public static let caseID = "case_id"
+    }
+}
+
+extension Reversal: WireMessage, ProtobufCBinding {
+    typealias CMessage = Bankgw__Admin__V1__Reversal
+    public static let protoName = "bankgw.admin.v1.Reversal"
+    public static let descriptor = MessageDescriptor.named(protoName)
+
+    public init(reading r: MessageReader) throws(WireError) {
+        let c = r.bound(to: Self.self).pointee
+        self.init(
+            reversalID: r.string(c.reversal_id),
+            chargeID: r.string(c.charge_id),
+            amountYen: c.amount_yen,
+            fromWalletYen: c.from_wallet_yen,
+            fromCompensationYen: c.from_compensation_yen,
+            reason: r.string(c.reason),
+            requestedBy: r.string(c.requested_by),
+            approvedBy: r.string(c.approved_by),
+            createdAtUnixMs: c.created_at_unix_ms,
+            caseID: r.string(c.case_id)
+        )
+    }
+
+    public func write(to w: inout MessageWriter) {
+        let c = w.bound(to: Self.self)
+        w.setString(&c.pointee.reversal_id, reversalID, Field.reversalID)
+        w.setString(&c.pointee.charge_id, chargeID, Field.chargeID)
+        c.pointee.amount_yen = amountYen
+        c.pointee.from_wallet_yen = fromWalletYen
+        c.pointee.from_compensation_yen = fromCompensationYen
+        w.setString(&c.pointee.reason, reason, Field.reason)
+        w.setString(&c.pointee.requested_by, requestedBy, Field.requestedBy)
+        w.setString(&c.pointee.approved_by, approvedBy, Field.approvedBy)
+        c.pointee.created_at_unix_ms = createdAtUnixMs
+        w.setString(&c.pointee.case_id, caseID, Field.caseID)
+    }
+
+    /// What this binding assumes of the protoc-c struct; `WireBindings.mismatches` checks it against the
+    /// descriptor (field numbers, names, types, labels, offsets, sub-message and enum names).
+    static let binding = BindingTable(
+        protoName: protoName, cStructBytes: MemoryLayout<Bankgw__Admin__V1__Reversal>.size,
+        fields: [
+            BindingTable.Field(
+                number: 1, name: "reversal_id", type: PROTOBUF_C_TYPE_STRING, label: PROTOBUF_C_LABEL_NONE,
+                offset: MemoryLayout<Bankgw__Admin__V1__Reversal>.offset(of: \.reversal_id),
+                quantifierOffset: nil,
+                referencedType: nil
+            ),
+            BindingTable.Field(
+                number: 2, name: "charge_id", type: PROTOBUF_C_TYPE_STRING, label: PROTOBUF_C_LABEL_NONE,
+                offset: MemoryLayout<Bankgw__Admin__V1__Reversal>.offset(of: \.charge_id),
+                quantifierOffset: nil,
+                referencedType: nil
+            ),
+            BindingTable.Field(
+                number: 3, name: "amount_yen", type: PROTOBUF_C_TYPE_INT64, label: PROTOBUF_C_LABEL_NONE,
+                offset: MemoryLayout<Bankgw__Admin__V1__Reversal>.offset(of: \.amount_yen),
+                quantifierOffset: nil,
+                referencedType: nil
+            ),
+            BindingTable.Field(
+                number: 4, name: "from_wallet_yen", type: PROTOBUF_C_TYPE_INT64, label: PROTOBUF_C_LABEL_NONE,
+                offset: MemoryLayout<Bankgw__Admin__V1__Reversal>.offset(of: \.from_wallet_yen),
+                quantifierOffset: nil,
+                referencedType: nil
+            ),
+            BindingTable.Field(
+                number: 5, name: "from_compensation_yen", type: PROTOBUF_C_TYPE_INT64, label: PROTOBUF_C_LABEL_NONE,
+                offset: MemoryLayout<Bankgw__Admin__V1__Reversal>.offset(of: \.from_compensation_yen),
+                quantifierOffset: nil,
+                referencedType: nil
+            ),
+            BindingTable.Field(
+                number: 6, name: "reason", type: PROTOBUF_C_TYPE_STRING, label: PROTOBUF_C_LABEL_NONE,
+                offset: MemoryLayout<Bankgw__Admin__V1__Reversal>.offset(of: \.reason),
+                quantifierOffset: nil,
+                referencedType: nil
+            ),
+            BindingTable.Field(
+                number: 7, name: "requested_by", type: PROTOBUF_C_TYPE_STRING, label: PROTOBUF_C_LABEL_NONE,
+                offset: MemoryLayout<Bankgw__Admin__V1__Reversal>.offset(of: \.requested_by),
+                quantifierOffset: nil,
+                referencedType: nil
+            ),
+            BindingTable.Field(
+                number: 8, name: "approved_by", type: PROTOBUF_C_TYPE_STRING, label: PROTOBUF_C_LABEL_NONE,
+                offset: MemoryLayout<Bankgw__Admin__V1__Reversal>.offset(of: \.approved_by),
+                quantifierOffset: nil,
+                referencedType: nil
+            ),
+            BindingTable.Field(
+                number: 9, name: "created_at_unix_ms", type: PROTOBUF_C_TYPE_INT64, label: PROTOBUF_C_LABEL_NONE,
+                offset: MemoryLayout<Bankgw__Admin__V1__Reversal>.offset(of: \.created_at_unix_ms),
+                quantifierOffset: nil,
+                referencedType: nil
+            ),
+            BindingTable.Field(
+                number: 10, name: "case_id", type: PROTOBUF_C_TYPE_STRING, label: PROTOBUF_C_LABEL_NONE,
+                offset: MemoryLayout<Bankgw__Admin__V1__Reversal>.offset(of: \.case_id),
+                quantifierOffset: nil,
+                referencedType: nil
+            ),
+        ]
+    )
+}
+
+/// What one victim lost and what they were paid back.
+public struct CompensationCase: Sendable, Hashable {
+    public var caseID: String
+    public var bankCode: String
+    /// The bank's opaque token, as the bank sent it.
+    public var bankAccountToken: String
+    public var state: CompensationCaseState
+    public var chargeIDs: [String]
+    /// What the charges credited.
+    public var chargedYen: Int64
+    public var reversedFromWalletsYen: Int64
+    public var paidFromCompensationYen: Int64
+    public var reason: String
+    public var openedBy: String
+    public var openedAtUnixMs: Int64
+    public var paidAtUnixMs: Int64
+    public var closedAtUnixMs: Int64
+    public var reversals: [Reversal]
+
+    public init(
+        caseID: String = "", bankCode: String = "", bankAccountToken: String = "",
+        state: CompensationCaseState = .unspecified, chargeIDs: [String] = [], chargedYen: Int64 = 0,
+        reversedFromWalletsYen: Int64 = 0, paidFromCompensationYen: Int64 = 0, reason: String = "",
+        openedBy: String = "", openedAtUnixMs: Int64 = 0, paidAtUnixMs: Int64 = 0, closedAtUnixMs: Int64 = 0,
+        reversals: [Reversal] = []
+    ) {
+        self.caseID = caseID
+        self.bankCode = bankCode
+        self.bankAccountToken = bankAccountToken
+        self.state = state
+        self.chargeIDs = chargeIDs
+        self.chargedYen = chargedYen
+        self.reversedFromWalletsYen = reversedFromWalletsYen
+        self.paidFromCompensationYen = paidFromCompensationYen
+        self.reason = reason
+        self.openedBy = openedBy
+        self.openedAtUnixMs = openedAtUnixMs
+        self.paidAtUnixMs = paidAtUnixMs
+        self.closedAtUnixMs = closedAtUnixMs
+        self.reversals = reversals
+    }
+
+    /// Proto names of the fields, for error paths and the SPEC field rules.
+    public enum Field {
+        public static let caseID = "case_id"
+        public static let bankCode = "bank_code"
+        public static let bankAccountToken = "bank_account_token"
+        public static let state = "state"
+        public static let chargeIDs = "charge_ids"
+        public static let chargedYen = "charged_yen"
+        public static let reversedFromWalletsYen = "reversed_from_wallets_yen"
+        public static let paidFromCompensationYen = "paid_from_compensation_yen"
+        public static let reason = "reason"
+        public static let openedBy = "opened_by"
+        public static let openedAtUnixMs = "opened_at_unix_ms"
+        public static let paidAtUnixMs = "paid_at_unix_ms"
+        public static let closedAtUnixMs = "closed_at_unix_ms"
+        public static let reversals = "reversals"
+    }
+}
+
+extension CompensationCase: WireMessage, ProtobufCBinding {
+    typealias CMessage = Bankgw__Admin__V1__CompensationCase
+    public static let protoName = "bankgw.admin.v1.CompensationCase"
+    public static let descriptor = MessageDescriptor.named(protoName)
+
+    public init(reading r: MessageReader) throws(WireError) {
+        let c = r.bound(to: Self.self).pointee
+        self.init(
+            caseID: r.string(c.case_id),
+            bankCode: r.string(c.bank_code),
+            bankAccountToken: r.string(c.bank_account_token),
+            state: try r.enumValue(c.state, Field.state),
+            chargeIDs: r.strings(c.n_charge_ids, c.charge_ids),
+            chargedYen: c.charged_yen,
+            reversedFromWalletsYen: c.reversed_from_wallets_yen,
+            paidFromCompensationYen: c.paid_from_compensation_yen,
+            reason: r.string(c.reason),
+            openedBy: r.string(c.opened_by),
+            openedAtUnixMs: c.opened_at_unix_ms,
+            paidAtUnixMs: c.paid_at_unix_ms,
+            closedAtUnixMs: c.closed_at_unix_ms,
+            reversals: try r.messages(c.n_reversals, c.reversals, Field.reversals)
+        )
+    }
+
+    public func write(to w: inout MessageWriter) {
+        let c = w.bound(to: Self.self)
+        w.setString(&c.pointee.case_id, caseID, Field.caseID)
+        w.setString(&c.pointee.bank_code, bankCode, Field.bankCode)
+        w.setString(&c.pointee.bank_account_token, bankAccountToken, Field.bankAccountToken)
+        c.pointee.state = w.cEnum(state)
+        w.setStrings(&c.pointee.n_charge_ids, &c.pointee.charge_ids, chargeIDs, Field.chargeIDs)
+        c.pointee.charged_yen = chargedYen
+        c.pointee.reversed_from_wallets_yen = reversedFromWalletsYen
+        c.pointee.paid_from_compensation_yen = paidFromCompensationYen
+        w.setString(&c.pointee.reason, reason, Field.reason)
+        w.setString(&c.pointee.opened_by, openedBy, Field.openedBy)
+        c.pointee.opened_at_unix_ms = openedAtUnixMs
+        c.pointee.paid_at_unix_ms = paidAtUnixMs
+        c.pointee.closed_at_unix_ms = closedAtUnixMs
+        w.setMessages(&c.pointee.n_reversals, &c.pointee.reversals, reversals, Field.reversals)
+    }
+
+    /// What this binding assumes of the protoc-c struct; `WireBindings.mismatches` checks it against the
+    /// descriptor (field numbers, names, types, labels, offsets, sub-message and enum names).
+    static let binding = BindingTable(
+        protoName: protoName, cStructBytes: MemoryLayout<Bankgw__Admin__V1__CompensationCase>.size,
+        fields: [
+            BindingTable.Field(
+                number: 1, name: "case_id", type: PROTOBUF_C_TYPE_STRING, label: PROTOBUF_C_LABEL_NONE,
+                offset: MemoryLayout<Bankgw__Admin__V1__CompensationCase>.offset(of: \.case_id),
+                quantifierOffset: nil,
+                referencedType: nil
+            ),
+            BindingTable.Field(
+                number: 2, name: "bank_code", type: PROTOBUF_C_TYPE_STRING, label: PROTOBUF_C_LABEL_NONE,
+                offset: MemoryLayout<Bankgw__Admin__V1__CompensationCase>.offset(of: \.bank_code),
+                quantifierOffset: nil,
+                referencedType: nil
+            ),
+            BindingTable.Field(
+                number: 3, name: "bank_account_token", type: PROTOBUF_C_TYPE_STRING, label: PROTOBUF_C_LABEL_NONE,
+                offset: MemoryLayout<Bankgw__Admin__V1__CompensationCase>.offset(of: \.bank_account_token),
+                quantifierOffset: nil,
+                referencedType: nil
+            ),
+            BindingTable.Field(
+                number: 4, name: "state", type: PROTOBUF_C_TYPE_ENUM, label: PROTOBUF_C_LABEL_NONE,
+                offset: MemoryLayout<Bankgw__Admin__V1__CompensationCase>.offset(of: \.state),
+                quantifierOffset: nil,
+                referencedType: "bankgw.admin.v1.CompensationCase.State"
+            ),
+            BindingTable.Field(
+                number: 5, name: "charge_ids", type: PROTOBUF_C_TYPE_STRING, label: PROTOBUF_C_LABEL_REPEATED,
+                offset: MemoryLayout<Bankgw__Admin__V1__CompensationCase>.offset(of: \.charge_ids),
+                quantifierOffset: MemoryLayout<Bankgw__Admin__V1__CompensationCase>.offset(of: \.n_charge_ids),
+                referencedType: nil
+            ),
+            BindingTable.Field(
+                number: 6, name: "charged_yen", type: PROTOBUF_C_TYPE_INT64, label: PROTOBUF_C_LABEL_NONE,
+                offset: MemoryLayout<Bankgw__Admin__V1__CompensationCase>.offset(of: \.charged_yen),
+                quantifierOffset: nil,
+                referencedType: nil
+            ),
+            BindingTable.Field(
+                number: 7, name: "reversed_from_wallets_yen", type: PROTOBUF_C_TYPE_INT64, label: PROTOBUF_C_LABEL_NONE,
+                offset: MemoryLayout<Bankgw__Admin__V1__CompensationCase>.offset(of: \.reversed_from_wallets_yen),
+                quantifierOffset: nil,
+                referencedType: nil
+            ),
+            BindingTable.Field(
+                number: 8, name: "paid_from_compensation_yen", type: PROTOBUF_C_TYPE_INT64, label: PROTOBUF_C_LABEL_NONE,
+                offset: MemoryLayout<Bankgw__Admin__V1__CompensationCase>.offset(of: \.paid_from_compensation_yen),
+                quantifierOffset: nil,
+                referencedType: nil
+            ),
+            BindingTable.Field(
+                number: 9, name: "reason", type: PROTOBUF_C_TYPE_STRING, label: PROTOBUF_C_LABEL_NONE,
+                offset: MemoryLayout<Bankgw__Admin__V1__CompensationCase>.offset(of: \.reason),
+                quantifierOffset: nil,
+                referencedType: nil
+            ),
+            BindingTable.Field(
+                number: 10, name: "opened_by", type: PROTOBUF_C_TYPE_STRING, label: PROTOBUF_C_LABEL_NONE,
+                offset: MemoryLayout<Bankgw__Admin__V1__CompensationCase>.offset(of: \.opened_by),
+                quantifierOffset: nil,
+                referencedType: nil
+            ),
+            BindingTable.Field(
+                number: 11, name: "opened_at_unix_ms", type: PROTOBUF_C_TYPE_INT64, label: PROTOBUF_C_LABEL_NONE,
+                offset: MemoryLayout<Bankgw__Admin__V1__CompensationCase>.offset(of: \.opened_at_unix_ms),
+                quantifierOffset: nil,
+                referencedType: nil
+            ),
+            BindingTable.Field(
+                number: 12, name: "paid_at_unix_ms", type: PROTOBUF_C_TYPE_INT64, label: PROTOBUF_C_LABEL_NONE,
+                offset: MemoryLayout<Bankgw__Admin__V1__CompensationCase>.offset(of: \.paid_at_unix_ms),
+                quantifierOffset: nil,
+                referencedType: nil
+            ),
+            BindingTable.Field(
+                number: 13, name: "closed_at_unix_ms", type: PROTOBUF_C_TYPE_INT64, label: PROTOBUF_C_LABEL_NONE,
+                offset: MemoryLayout<Bankgw__Admin__V1__CompensationCase>.offset(of: \.closed_at_unix_ms),
+                quantifierOffset: nil,
+                referencedType: nil
+            ),
+            BindingTable.Field(
+                number: 14, name: "reversals", type: PROTOBUF_C_TYPE_MESSAGE, label: PROTOBUF_C_LABEL_REPEATED,
+                offset: MemoryLayout<Bankgw__Admin__V1__CompensationCase>.offset(of: \.reversals),
+                quantifierOffset: MemoryLayout<Bankgw__Admin__V1__CompensationCase>.offset(of: \.n_reversals),
+                referencedType: "bankgw.admin.v1.Reversal"
+            ),
+        ]
+    )
+}
+
+/// `bankgw.admin.v1.OpenCompensationCaseRequest`.
+public struct OpenCompensationCaseRequest: Sendable, Hashable {
+    public var bankCode: String
+    public var bankAccountToken: String
+    /// The bank's credited charges on links with this token.
+    public var chargeIDs: [String]
+    public var reason: String
+
+    public init(bankCode: String = "", bankAccountToken: String = "", chargeIDs: [String] = [], reason: String = "") {
+        self.bankCode = bankCode
+        self.bankAccountToken = bankAccountToken
+        self.chargeIDs = chargeIDs
+        self.reason = reason
+    }
+
+    /// Proto names of the fields, for error paths and the SPEC field rules.
+    public enum Field {
+        public static let bankCode = "bank_code"
+        public static let bankAccountToken = "bank_account_token"
+        public static let chargeIDs = "charge_ids"
+        public static let reason = "reason"
+    }
+}
+
+extension OpenCompensationCaseRequest: WireMessage, ProtobufCBinding {
+    typealias CMessage = Bankgw__Admin__V1__OpenCompensationCaseRequest
+    public static let protoName = "bankgw.admin.v1.OpenCompensationCaseRequest"
+    public static let descriptor = MessageDescriptor.named(protoName)
+
+    public init(reading r: MessageReader) throws(WireError) {
+        let c = r.bound(to: Self.self).pointee
+        self.init(
+            bankCode: r.string(c.bank_code),
+            bankAccountToken: r.string(c.bank_account_token),
+            chargeIDs: r.strings(c.n_charge_ids, c.charge_ids),
+            reason: r.string(c.reason)
+        )
+    }
+
+    public func write(to w: inout MessageWriter) {
+        let c = w.bound(to: Self.self)
+        w.setString(&c.pointee.bank_code, bankCode, Field.bankCode)
+        w.setString(&c.pointee.bank_account_token, bankAccountToken, Field.bankAccountToken)
+        w.setStrings(&c.pointee.n_charge_ids, &c.pointee.charge_ids, chargeIDs, Field.chargeIDs)
+        w.setString(&c.pointee.reason, reason, Field.reason)
+    }
+
+    /// What this binding assumes of the protoc-c struct; `WireBindings.mismatches` checks it against the
+    /// descriptor (field numbers, names, types, labels, offsets, sub-message and enum names).
+    static let binding = BindingTable(
+        protoName: protoName, cStructBytes: MemoryLayout<Bankgw__Admin__V1__OpenCompensationCaseRequest>.size,
+        fields: [
+            BindingTable.Field(
+                number: 1, name: "bank_code", type: PROTOBUF_C_TYPE_STRING, label: PROTOBUF_C_LABEL_NONE,
+                offset: MemoryLayout<Bankgw__Admin__V1__OpenCompensationCaseRequest>.offset(of: \.bank_code),
+                quantifierOffset: nil,
+                referencedType: nil
+            ),
+            BindingTable.Field(
+                number: 2, name: "bank_account_token", type: PROTOBUF_C_TYPE_STRING, label: PROTOBUF_C_LABEL_NONE,
+                offset: MemoryLayout<Bankgw__Admin__V1__OpenCompensationCaseRequest>.offset(of: \.bank_account_token),
+                quantifierOffset: nil,
+                referencedType: nil
+            ),
+            BindingTable.Field(
+                number: 3, name: "charge_ids", type: PROTOBUF_C_TYPE_STRING, label: PROTOBUF_C_LABEL_REPEATED,
+                offset: MemoryLayout<Bankgw__Admin__V1__OpenCompensationCaseRequest>.offset(of: \.charge_ids),
+                quantifierOffset: MemoryLayout<Bankgw__Admin__V1__OpenCompensationCaseRequest>.offset(of: \.n_charge_ids),
+                referencedType: nil
+            ),
+            BindingTable.Field(
+                number: 4, name: "reason", type: PROTOBUF_C_TYPE_STRING, label: PROTOBUF_C_LABEL_NONE,
+                offset: MemoryLayout<Bankgw__Admin__V1__OpenCompensationCaseRequest>.offset(of: \.reason),
+                quantifierOffset: nil,
+                referencedType: nil
+            ),
+        ]
+    )
+}
+
+/// Reverses what is still unreversed of every charge of the case (shortfall from compensation): the case is PAID.
+public struct PayCompensationRequest: Sendable, Hashable {
+    public var caseID: String
+    public var reason: String
+
+    public init(caseID: String = "", reason: String = "") {
+        self.caseID = caseID
+        self.reason = reason
+    }
+
+    /// Proto names of the fields, for error paths and the SPEC field rules.
+    public enum Field {
+        public static let caseID = "case_id"
+        public static let reason = "reason"
+    }
+}
+
+extension PayCompensationRequest: WireMessage, ProtobufCBinding {
+    typealias CMessage = Bankgw__Admin__V1__PayCompensationRequest
+    public static let protoName = "bankgw.admin.v1.PayCompensationRequest"
+    public static let descriptor = MessageDescriptor.named(protoName)
+
+    public init(reading r: MessageReader) throws(WireError) {
+        let c = r.bound(to: Self.self).pointee
+        self.init(
+            caseID: r.string(c.case_id),
+            reason: r.string(c.reason)
+        )
+    }
+
+    public func write(to w: inout MessageWriter) {
+        let c = w.bound(to: Self.self)
+        w.setString(&c.pointee.case_id, caseID, Field.caseID)
+        w.setString(&c.pointee.reason, reason, Field.reason)
+    }
+
+    /// What this binding assumes of the protoc-c struct; `WireBindings.mismatches` checks it against the
+    /// descriptor (field numbers, names, types, labels, offsets, sub-message and enum names).
+    static let binding = BindingTable(
+        protoName: protoName, cStructBytes: MemoryLayout<Bankgw__Admin__V1__PayCompensationRequest>.size,
+        fields: [
+            BindingTable.Field(
+                number: 1, name: "case_id", type: PROTOBUF_C_TYPE_STRING, label: PROTOBUF_C_LABEL_NONE,
+                offset: MemoryLayout<Bankgw__Admin__V1__PayCompensationRequest>.offset(of: \.case_id),
+                quantifierOffset: nil,
+                referencedType: nil
+            ),
+            BindingTable.Field(
+                number: 2, name: "reason", type: PROTOBUF_C_TYPE_STRING, label: PROTOBUF_C_LABEL_NONE,
+                offset: MemoryLayout<Bankgw__Admin__V1__PayCompensationRequest>.offset(of: \.reason),
+                quantifierOffset: nil,
+                referencedType: nil
+            ),
+        ]
+    )
+}
+
+/// `bankgw.admin.v1.CloseCompensationCaseRequest`.
+public struct CloseCompensationCaseRequest: Sendable, Hashable {
+    public var caseID: String
+    public var reason: String
+
+    public init(caseID: String = "", reason: String = "") {
+        self.caseID = caseID
+        self.reason = reason
+    }
+
+    /// Proto names of the fields, for error paths and the SPEC field rules.
+    public enum Field {
+        public static let caseID = "case_id"
+        public static let reason = "reason"
+    }
+}
+
+extension CloseCompensationCaseRequest: WireMessage, ProtobufCBinding {
+    typealias CMessage = Bankgw__Admin__V1__CloseCompensationCaseRequest
+    public static let protoName = "bankgw.admin.v1.CloseCompensationCaseRequest"
+    public static let descriptor = MessageDescriptor.named(protoName)
+
+    public init(reading r: MessageReader) throws(WireError) {
+        let c = r.bound(to: Self.self).pointee
+        self.init(
+            caseID: r.string(c.case_id),
+            reason: r.string(c.reason)
+        )
+    }
+
+    public func write(to w: inout MessageWriter) {
+        let c = w.bound(to: Self.self)
+        w.setString(&c.pointee.case_id, caseID, Field.caseID)
+        w.setString(&c.pointee.reason, reason, Field.reason)
+    }
+
+    /// What this binding assumes of the protoc-c struct; `WireBindings.mismatches` checks it against the
+    /// descriptor (field numbers, names, types, labels, offsets, sub-message and enum names).
+    static let binding = BindingTable(
+        protoName: protoName, cStructBytes: MemoryLayout<Bankgw__Admin__V1__CloseCompensationCaseRequest>.size,
+        fields: [
+            BindingTable.Field(
+                number: 1, name: "case_id", type: PROTOBUF_C_TYPE_STRING, label: PROTOBUF_C_LABEL_NONE,
+                offset: MemoryLayout<Bankgw__Admin__V1__CloseCompensationCaseRequest>.offset(of: \.case_id),
+                quantifierOffset: nil,
+                referencedType: nil
+            ),
+            BindingTable.Field(
+                number: 2, name: "reason", type: PROTOBUF_C_TYPE_STRING, label: PROTOBUF_C_LABEL_NONE,
+                offset: MemoryLayout<Bankgw__Admin__V1__CloseCompensationCaseRequest>.offset(of: \.reason),
+                quantifierOffset: nil,
+                referencedType: nil
+            ),
+        ]
+    )
+}
+
+/// `bankgw.admin.v1.ListCompensationCasesRequest`.
+public struct ListCompensationCasesRequest: Sendable, Hashable {
+    public init() {
+    }
+
+    /// Proto names of the fields, for error paths and the SPEC field rules.
+    public enum Field {}
+}
+
+extension ListCompensationCasesRequest: WireMessage, ProtobufCBinding {
+    typealias CMessage = Bankgw__Admin__V1__ListCompensationCasesRequest
+    public static let protoName = "bankgw.admin.v1.ListCompensationCasesRequest"
+    public static let descriptor = MessageDescriptor.named(protoName)
+
+    public init(reading r: MessageReader) throws(WireError) {
+        _ = r.bound(to: Self.self)
+        self.init()
+    }
+
+    public func write(to w: inout MessageWriter) {
+        _ = w.bound(to: Self.self)
+    }
+
+    /// What this binding assumes of the protoc-c struct; `WireBindings.mismatches` checks it against the
+    /// descriptor (field numbers, names, types, labels, offsets, sub-message and enum names).
+    static let binding = BindingTable(
+        protoName: protoName, cStructBytes: MemoryLayout<Bankgw__Admin__V1__ListCompensationCasesRequest>.size,
+        fields: []
+    )
+}
+
+/// `bankgw.admin.v1.ListCompensationCasesResponse`.
+public struct ListCompensationCasesResponse: Sendable, Hashable {
+    public var cases: [CompensationCase]
+
+    public init(cases: [CompensationCase] = []) {
+        self.cases = cases
+    }
+
+    /// Proto names of the fields, for error paths and the SPEC field rules.
+    public enum Field {
+        public static let cases = "cases"
+    }
+}
+
+extension ListCompensationCasesResponse: WireMessage, ProtobufCBinding {
+    typealias CMessage = Bankgw__Admin__V1__ListCompensationCasesResponse
+    public static let protoName = "bankgw.admin.v1.ListCompensationCasesResponse"
+    public static let descriptor = MessageDescriptor.named(protoName)
+
+    public init(reading r: MessageReader) throws(WireError) {
+        let c = r.bound(to: Self.self).pointee
+        self.init(
+            cases: try r.messages(c.n_cases, c.cases, Field.cases)
+        )
+    }
+
+    public func write(to w: inout MessageWriter) {
+        let c = w.bound(to: Self.self)
+        w.setMessages(&c.pointee.n_cases, &c.pointee.cases, cases, Field.cases)
+    }
+
+    /// What this binding assumes of the protoc-c struct; `WireBindings.mismatches` checks it against the
+    /// descriptor (field numbers, names, types, labels, offsets, sub-message and enum names).
+    static let binding = BindingTable(
+        protoName: protoName, cStructBytes: MemoryLayout<Bankgw__Admin__V1__ListCompensationCasesResponse>.size,
+        fields: [
+            BindingTable.Field(
+                number: 1, name: "cases", type: PROTOBUF_C_TYPE_MESSAGE, label: PROTOBUF_C_LABEL_REPEATED,
+                offset: MemoryLayout<Bankgw__Admin__V1__ListCompensationCasesResponse>.offset(of: \.cases),
+                quantifierOffset: MemoryLayout<Bankgw__Admin__V1__ListCompensationCasesResponse>.offset(of: \.n_cases),
+                referencedType: "bankgw.admin.v1.CompensationCase"
+            ),
+        ]
+    )
+}
+
+/// `bankgw.admin.v1.Merchant`.
+public struct Merchant: Sendable, Hashable {
+    public var merchantID: String
+    public var name: String
+    /// Received from wallets.
+    public var balanceYen: Int64
+
+    public init(merchantID: String = "", name: String = "", balanceYen: Int64 = 0) {
+        self.merchantID = merchantID
+        self.name = name
+        self.balanceYen = balanceYen
+    }
+
+    /// Proto names of the fields, for error paths and the SPEC field rules.
+    public enum Field {
+        public static let merchantID = "merchant_id"
+        public static let name = "name"
+        public static let balanceYen = "balance_yen"
+    }
+}
+
+extension Merchant: WireMessage, ProtobufCBinding {
+    typealias CMessage = Bankgw__Admin__V1__Merchant
+    public static let protoName = "bankgw.admin.v1.Merchant"
+    public static let descriptor = MessageDescriptor.named(protoName)
+
+    public init(reading r: MessageReader) throws(WireError) {
+        let c = r.bound(to: Self.self).pointee
+        self.init(
+            merchantID: r.string(c.merchant_id),
+            name: r.string(c.name),
+            balanceYen: c.balance_yen
+        )
+    }
+
+    public func write(to w: inout MessageWriter) {
+        let c = w.bound(to: Self.self)
+        w.setString(&c.pointee.merchant_id, merchantID, Field.merchantID)
+        w.setString(&c.pointee.name, name, Field.name)
+        c.pointee.balance_yen = balanceYen
+    }
+
+    /// What this binding assumes of the protoc-c struct; `WireBindings.mismatches` checks it against the
+    /// descriptor (field numbers, names, types, labels, offsets, sub-message and enum names).
+    static let binding = BindingTable(
+        protoName: protoName, cStructBytes: MemoryLayout<Bankgw__Admin__V1__Merchant>.size,
+        fields: [
+            BindingTable.Field(
+                number: 1, name: "merchant_id", type: PROTOBUF_C_TYPE_STRING, label: PROTOBUF_C_LABEL_NONE,
+                offset: MemoryLayout<Bankgw__Admin__V1__Merchant>.offset(of: \.merchant_id),
+                quantifierOffset: nil,
+                referencedType: nil
+            ),
+            BindingTable.Field(
+                number: 2, name: "name", type: PROTOBUF_C_TYPE_STRING, label: PROTOBUF_C_LABEL_NONE,
+                offset: MemoryLayout<Bankgw__Admin__V1__Merchant>.offset(of: \.name),
+                quantifierOffset: nil,
+                referencedType: nil
+            ),
+            BindingTable.Field(
+                number: 3, name: "balance_yen", type: PROTOBUF_C_TYPE_INT64, label: PROTOBUF_C_LABEL_NONE,
+                offset: MemoryLayout<Bankgw__Admin__V1__Merchant>.offset(of: \.balance_yen),
+                quantifierOffset: nil,
+                referencedType: nil
+            ),
+        ]
+    )
+}
+
+/// `bankgw.admin.v1.RegisterMerchantRequest`.
+public struct RegisterMerchantRequest: Sendable, Hashable {
+    public var merchantID: String
+    public var name: String
+    public var reason: String
+
+    public init(merchantID: String = "", name: String = "", reason: String = "") {
+        self.merchantID = merchantID
+        self.name = name
+        self.reason = reason
+    }
+
+    /// Proto names of the fields, for error paths and the SPEC field rules.
+    public enum Field {
+        public static let merchantID = "merchant_id"
+        public static let name = "name"
+        public static let reason = "reason"
+    }
+}
+
+extension RegisterMerchantRequest: WireMessage, ProtobufCBinding {
+    typealias CMessage = Bankgw__Admin__V1__RegisterMerchantRequest
+    public static let protoName = "bankgw.admin.v1.RegisterMerchantRequest"
+    public static let descriptor = MessageDescriptor.named(protoName)
+
+    public init(reading r: MessageReader) throws(WireError) {
+        let c = r.bound(to: Self.self).pointee
+        self.init(
+            merchantID: r.string(c.merchant_id),
+            name: r.string(c.name),
+            reason: r.string(c.reason)
+        )
+    }
+
+    public func write(to w: inout MessageWriter) {
+        let c = w.bound(to: Self.self)
+        w.setString(&c.pointee.merchant_id, merchantID, Field.merchantID)
+        w.setString(&c.pointee.name, name, Field.name)
+        w.setString(&c.pointee.reason, reason, Field.reason)
+    }
+
+    /// What this binding assumes of the protoc-c struct; `WireBindings.mismatches` checks it against the
+    /// descriptor (field numbers, names, types, labels, offsets, sub-message and enum names).
+    static let binding = BindingTable(
+        protoName: protoName, cStructBytes: MemoryLayout<Bankgw__Admin__V1__RegisterMerchantRequest>.size,
+        fields: [
+            BindingTable.Field(
+                number: 1, name: "merchant_id", type: PROTOBUF_C_TYPE_STRING, label: PROTOBUF_C_LABEL_NONE,
+                offset: MemoryLayout<Bankgw__Admin__V1__RegisterMerchantRequest>.offset(of: \.merchant_id),
+                quantifierOffset: nil,
+                referencedType: nil
+            ),
+            BindingTable.Field(
+                number: 2, name: "name", type: PROTOBUF_C_TYPE_STRING, label: PROTOBUF_C_LABEL_NONE,
+                offset: MemoryLayout<Bankgw__Admin__V1__RegisterMerchantRequest>.offset(of: \.name),
+                quantifierOffset: nil,
+                referencedType: nil
+            ),
+            BindingTable.Field(
+                number: 3, name: "reason", type: PROTOBUF_C_TYPE_STRING, label: PROTOBUF_C_LABEL_NONE,
+                offset: MemoryLayout<Bankgw__Admin__V1__RegisterMerchantRequest>.offset(of: \.reason),
+                quantifierOffset: nil,
+                referencedType: nil
+            ),
+        ]
+    )
+}
+
+/// `bankgw.admin.v1.PayFromWalletRequest`.
+public struct PayFromWalletRequest: Sendable, Hashable {
+    public var walletAccountID: String
+    public var merchantID: String
+    /// 1 .. the wallet's balance.
+    public var amountYen: Int64
+    /// The merchant's order reference.
+    public var reference: String
+    public var reason: String
+
+    public init(
+        walletAccountID: String = "", merchantID: String = "", amountYen: Int64 = 0, reference: String = "",
+        reason: String = ""
+    ) {
+        self.walletAccountID = walletAccountID
+        self.merchantID = merchantID
+        self.amountYen = amountYen
+        self.reference = reference
+        self.reason = reason
+    }
+
+    /// Proto names of the fields, for error paths and the SPEC field rules.
+    public enum Field {
+        public static let walletAccountID = "wallet_account_id"
+        public static let merchantID = "merchant_id"
+        public static let amountYen = "amount_yen"
+        public static let reference = "reference"
+        public static let reason = "reason"
+    }
+}
+
+extension PayFromWalletRequest: WireMessage, ProtobufCBinding {
+    typealias CMessage = Bankgw__Admin__V1__PayFromWalletRequest
+    public static let protoName = "bankgw.admin.v1.PayFromWalletRequest"
+    public static let descriptor = MessageDescriptor.named(protoName)
+
+    public init(reading r: MessageReader) throws(WireError) {
+        let c = r.bound(to: Self.self).pointee
+        self.init(
+            walletAccountID: r.string(c.wallet_account_id),
+            merchantID: r.string(c.merchant_id),
+            amountYen: c.amount_yen,
+            reference: r.string(c.reference),
+            reason: r.string(c.reason)
+        )
+    }
+
+    public func write(to w: inout MessageWriter) {
+        let c = w.bound(to: Self.self)
+        w.setString(&c.pointee.wallet_account_id, walletAccountID, Field.walletAccountID)
+        w.setString(&c.pointee.merchant_id, merchantID, Field.merchantID)
+        c.pointee.amount_yen = amountYen
+        w.setString(&c.pointee.reference, reference, Field.reference)
+        w.setString(&c.pointee.reason, reason, Field.reason)
+    }
+
+    /// What this binding assumes of the protoc-c struct; `WireBindings.mismatches` checks it against the
+    /// descriptor (field numbers, names, types, labels, offsets, sub-message and enum names).
+    static let binding = BindingTable(
+        protoName: protoName, cStructBytes: MemoryLayout<Bankgw__Admin__V1__PayFromWalletRequest>.size,
+        fields: [
+            BindingTable.Field(
+                number: 1, name: "wallet_account_id", type: PROTOBUF_C_TYPE_STRING, label: PROTOBUF_C_LABEL_NONE,
+                offset: MemoryLayout<Bankgw__Admin__V1__PayFromWalletRequest>.offset(of: \.wallet_account_id),
+                quantifierOffset: nil,
+                referencedType: nil
+            ),
+            BindingTable.Field(
+                number: 2, name: "merchant_id", type: PROTOBUF_C_TYPE_STRING, label: PROTOBUF_C_LABEL_NONE,
+                offset: MemoryLayout<Bankgw__Admin__V1__PayFromWalletRequest>.offset(of: \.merchant_id),
+                quantifierOffset: nil,
+                referencedType: nil
+            ),
+            BindingTable.Field(
+                number: 3, name: "amount_yen", type: PROTOBUF_C_TYPE_INT64, label: PROTOBUF_C_LABEL_NONE,
+                offset: MemoryLayout<Bankgw__Admin__V1__PayFromWalletRequest>.offset(of: \.amount_yen),
+                quantifierOffset: nil,
+                referencedType: nil
+            ),
+            BindingTable.Field(
+                number: 4, name: "reference", type: PROTOBUF_C_TYPE_STRING, label: PROTOBUF_C_LABEL_NONE,
+                offset: MemoryLayout<Bankgw__Admin__V1__PayFromWalletRequest>.offset(of: \.reference),
+                quantifierOffset: nil,
+                referencedType: nil
+            ),
+            BindingTable.Field(
+                number: 5, name: "reason", type: PROTOBUF_C_TYPE_STRING, label: PROTOBUF_C_LABEL_NONE,
+                offset: MemoryLayout<Bankgw__Admin__V1__PayFromWalletRequest>.offset(of: \.reason),
+                quantifierOffset: nil,
+                referencedType: nil
+            ),
+        ]
+    )
+}
+
+/// `bankgw.admin.v1.WalletPayment`.
+public struct WalletPayment: Sendable, Hashable {
+    public var paymentID: String
+    public var walletAccountID: String
+    public var merchantID: String
+    public var amountYen: Int64
+    /// After the payment.
+    public var walletBalanceYen: Int64
+    public var paidAtUnixMs: Int64
+
+    public init(
+        paymentID: String = "", walletAccountID: String = "", merchantID: String = "", amountYen: Int64 = 0,
+        walletBalanceYen: Int64 = 0, paidAtUnixMs: Int64 = 0
+    ) {
+        self.paymentID = paymentID
+        self.walletAccountID = walletAccountID
+        self.merchantID = merchantID
+        self.amountYen = amountYen
+        self.walletBalanceYen = walletBalanceYen
+        self.paidAtUnixMs = paidAtUnixMs
+    }
+
+    /// Proto names of the fields, for error paths and the SPEC field rules.
+    public enum Field {
+        public static let paymentID = "payment_id"
+        public static let walletAccountID = "wallet_account_id"
+        public static let merchantID = "merchant_id"
+        public static let amountYen = "amount_yen"
+        public static let walletBalanceYen = "wallet_balance_yen"
+        public static let paidAtUnixMs = "paid_at_unix_ms"
+    }
+}
+
+extension WalletPayment: WireMessage, ProtobufCBinding {
+    typealias CMessage = Bankgw__Admin__V1__WalletPayment
+    public static let protoName = "bankgw.admin.v1.WalletPayment"
+    public static let descriptor = MessageDescriptor.named(protoName)
+
+    public init(reading r: MessageReader) throws(WireError) {
+        let c = r.bound(to: Self.self).pointee
+        self.init(
+            paymentID: r.string(c.payment_id),
+            walletAccountID: r.string(c.wallet_account_id),
+            merchantID: r.string(c.merchant_id),
+            amountYen: c.amount_yen,
+            walletBalanceYen: c.wallet_balance_yen,
+            paidAtUnixMs: c.paid_at_unix_ms
+        )
+    }
+
+    public func write(to w: inout MessageWriter) {
+        let c = w.bound(to: Self.self)
+        w.setString(&c.pointee.payment_id, paymentID, Field.paymentID)
+        w.setString(&c.pointee.wallet_account_id, walletAccountID, Field.walletAccountID)
+        w.setString(&c.pointee.merchant_id, merchantID, Field.merchantID)
+        c.pointee.amount_yen = amountYen
+        c.pointee.wallet_balance_yen = walletBalanceYen
+        c.pointee.paid_at_unix_ms = paidAtUnixMs
+    }
+
+    /// What this binding assumes of the protoc-c struct; `WireBindings.mismatches` checks it against the
+    /// descriptor (field numbers, names, types, labels, offsets, sub-message and enum names).
+    static let binding = BindingTable(
+        protoName: protoName, cStructBytes: MemoryLayout<Bankgw__Admin__V1__WalletPayment>.size,
+        fields: [
+            BindingTable.Field(
+                number: 1, name: "payment_id", type: PROTOBUF_C_TYPE_STRING, label: PROTOBUF_C_LABEL_NONE,
+                offset: MemoryLayout<Bankgw__Admin__V1__WalletPayment>.offset(of: \.payment_id),
+                quantifierOffset: nil,
+                referencedType: nil
+            ),
+            BindingTable.Field(
+                number: 2, name: "wallet_account_id", type: PROTOBUF_C_TYPE_STRING, label: PROTOBUF_C_LABEL_NONE,
+                offset: MemoryLayout<Bankgw__Admin__V1__WalletPayment>.offset(of: \.wallet_account_id),
+                quantifierOffset: nil,
+                referencedType: nil
+            ),
+            BindingTable.Field(
+                number: 3, name: "merchant_id", type: PROTOBUF_C_TYPE_STRING, label: PROTOBUF_C_LABEL_NONE,
+                offset: MemoryLayout<Bankgw__Admin__V1__WalletPayment>.offset(of: \.merchant_id),
+                quantifierOffset: nil,
+                referencedType: nil
+            ),
+            BindingTable.Field(
+                number: 4, name: "amount_yen", type: PROTOBUF_C_TYPE_INT64, label: PROTOBUF_C_LABEL_NONE,
+                offset: MemoryLayout<Bankgw__Admin__V1__WalletPayment>.offset(of: \.amount_yen),
+                quantifierOffset: nil,
+                referencedType: nil
+            ),
+            BindingTable.Field(
+                number: 5, name: "wallet_balance_yen", type: PROTOBUF_C_TYPE_INT64, label: PROTOBUF_C_LABEL_NONE,
+                offset: MemoryLayout<Bankgw__Admin__V1__WalletPayment>.offset(of: \.wallet_balance_yen),
+                quantifierOffset: nil,
+                referencedType: nil
+            ),
+            BindingTable.Field(
+                number: 6, name: "paid_at_unix_ms", type: PROTOBUF_C_TYPE_INT64, label: PROTOBUF_C_LABEL_NONE,
+                offset: MemoryLayout<Bankgw__Admin__V1__WalletPayment>.offset(of: \.paid_at_unix_ms),
+                quantifierOffset: nil,
+                referencedType: nil
+            ),
+        ]
+    )
+}
+
 // MARK: - bankgw.admin.v1 services
 
 /// Typed method descriptors of `bankgw.admin.v1.Admin`, for servers and clients.
@@ -3753,6 +4823,37 @@ public enum AdminMethods {
         service: serviceName, name: "FreezeCharges", serverStreaming: false
     )
 
+    /// §9 reversals and compensation
+    /// Four eyes (§8): ReverseCharge and PayCompensation are requests; a different operator's Approve executes them.
+    public static let reverseCharge = WireMethod<ReverseChargeRequest, Approval>(
+        service: serviceName, name: "ReverseCharge", serverStreaming: false
+    )
+
+    public static let openCompensationCase = WireMethod<OpenCompensationCaseRequest, CompensationCase>(
+        service: serviceName, name: "OpenCompensationCase", serverStreaming: false
+    )
+
+    public static let payCompensation = WireMethod<PayCompensationRequest, Approval>(
+        service: serviceName, name: "PayCompensation", serverStreaming: false
+    )
+
+    public static let closeCompensationCase = WireMethod<CloseCompensationCaseRequest, CompensationCase>(
+        service: serviceName, name: "CloseCompensationCase", serverStreaming: false
+    )
+
+    public static let listCompensationCases = WireMethod<ListCompensationCasesRequest, ListCompensationCasesResponse>(
+        service: serviceName, name: "ListCompensationCases", serverStreaming: false
+    )
+
+    /// Spending (the wallet's side, for the desk and tests): the wallet pays a merchant.
+    public static let registerMerchant = WireMethod<RegisterMerchantRequest, Merchant>(
+        service: serviceName, name: "RegisterMerchant", serverStreaming: false
+    )
+
+    public static let payFromWallet = WireMethod<PayFromWalletRequest, WalletPayment>(
+        service: serviceName, name: "PayFromWallet", serverStreaming: false
+    )
+
     /// Every method of the service, in proto order.
     public static let all: [any WireMethodDescribing] = [
         listBanks,
@@ -3783,5 +4884,12 @@ public enum AdminMethods {
         approve,
         decline,
         freezeCharges,
+        reverseCharge,
+        openCompensationCase,
+        payCompensation,
+        closeCompensationCase,
+        listCompensationCases,
+        registerMerchant,
+        payFromWallet,
     ]
 }

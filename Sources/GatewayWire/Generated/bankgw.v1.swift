@@ -49,6 +49,58 @@ extension AuthMethod: WireEnum, ProtobufCEnumBinding {
     }
 }
 
+/// `bankgw.v1.EventType`.
+public enum EventType: Int32, Sendable, CaseIterable, Hashable {
+    case unspecified = 0
+    case linkCreated = 1
+    case linkRemoved = 2
+    case chargeHeld = 3
+    case chargeReleased = 4
+    case chargeRejected = 5
+    case chargeReversed = 6
+    case compensationPaid = 7
+    case bankStateChanged = 8
+    case walletFrozen = 9
+}
+
+extension EventType: WireEnum, ProtobufCEnumBinding {
+    typealias CEnum = Bankgw__V1__EventType
+    public static let protoTypeName = "bankgw.v1.EventType"
+
+    /// The proto name of this value (as proto3 JSON writes it).
+    public var protoName: String {
+        switch self {
+        case .unspecified: return "EVENT_TYPE_UNSPECIFIED"
+        case .linkCreated: return "LINK_CREATED"
+        case .linkRemoved: return "LINK_REMOVED"
+        case .chargeHeld: return "CHARGE_HELD"
+        case .chargeReleased: return "CHARGE_RELEASED"
+        case .chargeRejected: return "CHARGE_REJECTED"
+        case .chargeReversed: return "CHARGE_REVERSED"
+        case .compensationPaid: return "COMPENSATION_PAID"
+        case .bankStateChanged: return "BANK_STATE_CHANGED"
+        case .walletFrozen: return "WALLET_FROZEN"
+        }
+    }
+
+    /// The value with proto name `protoName`; nil for a name the enum does not declare.
+    public init?(protoName: String) {
+        switch protoName {
+        case "EVENT_TYPE_UNSPECIFIED": self = .unspecified
+        case "LINK_CREATED": self = .linkCreated
+        case "LINK_REMOVED": self = .linkRemoved
+        case "CHARGE_HELD": self = .chargeHeld
+        case "CHARGE_RELEASED": self = .chargeReleased
+        case "CHARGE_REJECTED": self = .chargeRejected
+        case "CHARGE_REVERSED": self = .chargeReversed
+        case "COMPENSATION_PAID": self = .compensationPaid
+        case "BANK_STATE_CHANGED": self = .bankStateChanged
+        case "WALLET_FROZEN": self = .walletFrozen
+        default: return nil
+        }
+    }
+}
+
 /// `bankgw.v1.Decision`.
 public enum Decision: Int32, Sendable, CaseIterable, Hashable {
     case unspecified = 0
@@ -872,6 +924,194 @@ extension UnlinkResponse: WireMessage, ProtobufCBinding {
     )
 }
 
+/// `bankgw.v1.WatchEventsRequest`.
+public struct WatchEventsRequest: Sendable, Hashable {
+    /// Required (decoding refuses its absence)
+    public var header: RequestHeader
+    /// 0: from the oldest kept.
+    public var afterSequence: UInt64
+
+    public init(header: RequestHeader = .init(), afterSequence: UInt64 = 0) {
+        self.header = header
+        self.afterSequence = afterSequence
+    }
+
+    /// Proto names of the fields, for error paths and the SPEC field rules.
+    public enum Field {
+        public static let header = "header"
+        public static let afterSequence = "after_sequence"
+    }
+}
+
+extension WatchEventsRequest: WireMessage, ProtobufCBinding {
+    typealias CMessage = Bankgw__V1__WatchEventsRequest
+    public static let protoName = "bankgw.v1.WatchEventsRequest"
+    public static let descriptor = MessageDescriptor.named(protoName)
+
+    public init(reading r: MessageReader) throws(WireError) {
+        let c = r.bound(to: Self.self).pointee
+        self.init(
+            header: try r.requiredMessage(c.header, Field.header),
+            afterSequence: c.after_sequence
+        )
+    }
+
+    public func write(to w: inout MessageWriter) {
+        let c = w.bound(to: Self.self)
+        w.setMessage(&c.pointee.header, header, Field.header)
+        c.pointee.after_sequence = afterSequence
+    }
+
+    /// What this binding assumes of the protoc-c struct; `WireBindings.mismatches` checks it against the
+    /// descriptor (field numbers, names, types, labels, offsets, sub-message and enum names).
+    static let binding = BindingTable(
+        protoName: protoName, cStructBytes: MemoryLayout<Bankgw__V1__WatchEventsRequest>.size,
+        fields: [
+            BindingTable.Field(
+                number: 1, name: "header", type: PROTOBUF_C_TYPE_MESSAGE, label: PROTOBUF_C_LABEL_NONE,
+                offset: MemoryLayout<Bankgw__V1__WatchEventsRequest>.offset(of: \.header),
+                quantifierOffset: nil,
+                referencedType: "bankgw.v1.RequestHeader"
+            ),
+            BindingTable.Field(
+                number: 2, name: "after_sequence", type: PROTOBUF_C_TYPE_UINT64, label: PROTOBUF_C_LABEL_NONE,
+                offset: MemoryLayout<Bankgw__V1__WatchEventsRequest>.offset(of: \.after_sequence),
+                quantifierOffset: nil,
+                referencedType: nil
+            ),
+        ]
+    )
+}
+
+/// `bankgw.v1.BankEvent`.
+public struct BankEvent: Sendable, Hashable {
+    /// Per bank, gap-free, from 1.
+    public var sequence: UInt64
+    public var occurredAtUnixMs: Int64
+    public var type: EventType
+    public var linkID: String
+    public var chargeID: String
+    public var requestID: String
+    /// The amount moved by this event (reversal, compensation), else the charge's.
+    public var amountYen: Int64
+    /// The rule or the operator's stated reason.
+    public var reason: String
+
+    public init(
+        sequence: UInt64 = 0, occurredAtUnixMs: Int64 = 0, type: EventType = .unspecified, linkID: String = "",
+        chargeID: String = "", requestID: String = "", amountYen: Int64 = 0, reason: String = ""
+    ) {
+        self.sequence = sequence
+        self.occurredAtUnixMs = occurredAtUnixMs
+        self.type = type
+        self.linkID = linkID
+        self.chargeID = chargeID
+        self.requestID = requestID
+        self.amountYen = amountYen
+        self.reason = reason
+    }
+
+    /// Proto names of the fields, for error paths and the SPEC field rules.
+    public enum Field {
+        public static let sequence = "sequence"
+        public static let occurredAtUnixMs = "occurred_at_unix_ms"
+        public static let type = "type"
+        public static let linkID = "link_id"
+        public static let chargeID = "charge_id"
+        public static let requestID = "request_id"
+        public static let amountYen = "amount_yen"
+        public static let reason = "reason"
+    }
+}
+
+extension BankEvent: WireMessage, ProtobufCBinding {
+    typealias CMessage = Bankgw__V1__BankEvent
+    public static let protoName = "bankgw.v1.BankEvent"
+    public static let descriptor = MessageDescriptor.named(protoName)
+
+    public init(reading r: MessageReader) throws(WireError) {
+        let c = r.bound(to: Self.self).pointee
+        self.init(
+            sequence: c.sequence,
+            occurredAtUnixMs: c.occurred_at_unix_ms,
+            type: try r.enumValue(c.type, Field.type),
+            linkID: r.string(c.link_id),
+            chargeID: r.string(c.charge_id),
+            requestID: r.string(c.request_id),
+            amountYen: c.amount_yen,
+            reason: r.string(c.reason)
+        )
+    }
+
+    public func write(to w: inout MessageWriter) {
+        let c = w.bound(to: Self.self)
+        c.pointee.sequence = sequence
+        c.pointee.occurred_at_unix_ms = occurredAtUnixMs
+        c.pointee.type = w.cEnum(type)
+        w.setString(&c.pointee.link_id, linkID, Field.linkID)
+        w.setString(&c.pointee.charge_id, chargeID, Field.chargeID)
+        w.setString(&c.pointee.request_id, requestID, Field.requestID)
+        c.pointee.amount_yen = amountYen
+        w.setString(&c.pointee.reason, reason, Field.reason)
+    }
+
+    /// What this binding assumes of the protoc-c struct; `WireBindings.mismatches` checks it against the
+    /// descriptor (field numbers, names, types, labels, offsets, sub-message and enum names).
+    static let binding = BindingTable(
+        protoName: protoName, cStructBytes: MemoryLayout<Bankgw__V1__BankEvent>.size,
+        fields: [
+            BindingTable.Field(
+                number: 1, name: "sequence", type: PROTOBUF_C_TYPE_UINT64, label: PROTOBUF_C_LABEL_NONE,
+                offset: MemoryLayout<Bankgw__V1__BankEvent>.offset(of: \.sequence),
+                quantifierOffset: nil,
+                referencedType: nil
+            ),
+            BindingTable.Field(
+                number: 2, name: "occurred_at_unix_ms", type: PROTOBUF_C_TYPE_INT64, label: PROTOBUF_C_LABEL_NONE,
+                offset: MemoryLayout<Bankgw__V1__BankEvent>.offset(of: \.occurred_at_unix_ms),
+                quantifierOffset: nil,
+                referencedType: nil
+            ),
+            BindingTable.Field(
+                number: 3, name: "type", type: PROTOBUF_C_TYPE_ENUM, label: PROTOBUF_C_LABEL_NONE,
+                offset: MemoryLayout<Bankgw__V1__BankEvent>.offset(of: \.type),
+                quantifierOffset: nil,
+                referencedType: "bankgw.v1.EventType"
+            ),
+            BindingTable.Field(
+                number: 4, name: "link_id", type: PROTOBUF_C_TYPE_STRING, label: PROTOBUF_C_LABEL_NONE,
+                offset: MemoryLayout<Bankgw__V1__BankEvent>.offset(of: \.link_id),
+                quantifierOffset: nil,
+                referencedType: nil
+            ),
+            BindingTable.Field(
+                number: 5, name: "charge_id", type: PROTOBUF_C_TYPE_STRING, label: PROTOBUF_C_LABEL_NONE,
+                offset: MemoryLayout<Bankgw__V1__BankEvent>.offset(of: \.charge_id),
+                quantifierOffset: nil,
+                referencedType: nil
+            ),
+            BindingTable.Field(
+                number: 6, name: "request_id", type: PROTOBUF_C_TYPE_STRING, label: PROTOBUF_C_LABEL_NONE,
+                offset: MemoryLayout<Bankgw__V1__BankEvent>.offset(of: \.request_id),
+                quantifierOffset: nil,
+                referencedType: nil
+            ),
+            BindingTable.Field(
+                number: 7, name: "amount_yen", type: PROTOBUF_C_TYPE_INT64, label: PROTOBUF_C_LABEL_NONE,
+                offset: MemoryLayout<Bankgw__V1__BankEvent>.offset(of: \.amount_yen),
+                quantifierOffset: nil,
+                referencedType: nil
+            ),
+            BindingTable.Field(
+                number: 8, name: "reason", type: PROTOBUF_C_TYPE_STRING, label: PROTOBUF_C_LABEL_NONE,
+                offset: MemoryLayout<Bankgw__V1__BankEvent>.offset(of: \.reason),
+                quantifierOffset: nil,
+                referencedType: nil
+            ),
+        ]
+    )
+}
+
 // MARK: - bankgw.v1 services
 
 /// Typed method descriptors of `bankgw.v1.BankGateway`, for servers and clients.
@@ -898,11 +1138,18 @@ public enum BankGatewayMethods {
         service: serviceName, name: "Unlink", serverStreaming: false
     )
 
+    /// What happened to the bank's links and charges after the answer (holds resolved, reversals, compensation,
+    /// unlinks by the operator): the events after `after_sequence`, then new ones live (SPEC §9).
+    public static let watchEvents = WireMethod<WatchEventsRequest, BankEvent>(
+        service: serviceName, name: "WatchEvents", serverStreaming: true
+    )
+
     /// Every method of the service, in proto order.
     public static let all: [any WireMethodDescribing] = [
         linkAccount,
         charge,
         getCharge,
         unlink,
+        watchEvents,
     ]
 }

@@ -412,6 +412,96 @@ void   bankgw__v1__unlink_response__free_unpacked
   assert(message->base.descriptor == &bankgw__v1__unlink_response__descriptor);
   protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
 }
+void   bankgw__v1__watch_events_request__init
+                     (Bankgw__V1__WatchEventsRequest         *message)
+{
+  static const Bankgw__V1__WatchEventsRequest init_value = BANKGW__V1__WATCH_EVENTS_REQUEST__INIT;
+  *message = init_value;
+}
+size_t bankgw__v1__watch_events_request__get_packed_size
+                     (const Bankgw__V1__WatchEventsRequest *message)
+{
+  assert(message->base.descriptor == &bankgw__v1__watch_events_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t bankgw__v1__watch_events_request__pack
+                     (const Bankgw__V1__WatchEventsRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &bankgw__v1__watch_events_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t bankgw__v1__watch_events_request__pack_to_buffer
+                     (const Bankgw__V1__WatchEventsRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &bankgw__v1__watch_events_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Bankgw__V1__WatchEventsRequest *
+       bankgw__v1__watch_events_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Bankgw__V1__WatchEventsRequest *)
+     protobuf_c_message_unpack (&bankgw__v1__watch_events_request__descriptor,
+                                allocator, len, data);
+}
+void   bankgw__v1__watch_events_request__free_unpacked
+                     (Bankgw__V1__WatchEventsRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &bankgw__v1__watch_events_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   bankgw__v1__bank_event__init
+                     (Bankgw__V1__BankEvent         *message)
+{
+  static const Bankgw__V1__BankEvent init_value = BANKGW__V1__BANK_EVENT__INIT;
+  *message = init_value;
+}
+size_t bankgw__v1__bank_event__get_packed_size
+                     (const Bankgw__V1__BankEvent *message)
+{
+  assert(message->base.descriptor == &bankgw__v1__bank_event__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t bankgw__v1__bank_event__pack
+                     (const Bankgw__V1__BankEvent *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &bankgw__v1__bank_event__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t bankgw__v1__bank_event__pack_to_buffer
+                     (const Bankgw__V1__BankEvent *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &bankgw__v1__bank_event__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Bankgw__V1__BankEvent *
+       bankgw__v1__bank_event__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Bankgw__V1__BankEvent *)
+     protobuf_c_message_unpack (&bankgw__v1__bank_event__descriptor,
+                                allocator, len, data);
+}
+void   bankgw__v1__bank_event__free_unpacked
+                     (Bankgw__V1__BankEvent *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &bankgw__v1__bank_event__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
 static const ProtobufCFieldDescriptor bankgw__v1__request_header__field_descriptors[3] =
 {
   {
@@ -1092,6 +1182,186 @@ const ProtobufCMessageDescriptor bankgw__v1__unlink_response__descriptor =
   (ProtobufCMessageInit) bankgw__v1__unlink_response__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
+static const ProtobufCFieldDescriptor bankgw__v1__watch_events_request__field_descriptors[2] =
+{
+  {
+    "header",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Bankgw__V1__WatchEventsRequest, header),
+    &bankgw__v1__request_header__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "after_sequence",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT64,
+    0,   /* quantifier_offset */
+    offsetof(Bankgw__V1__WatchEventsRequest, after_sequence),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned bankgw__v1__watch_events_request__field_indices_by_name[] = {
+  1,   /* field[1] = after_sequence */
+  0,   /* field[0] = header */
+};
+static const ProtobufCIntRange bankgw__v1__watch_events_request__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 2 }
+};
+const ProtobufCMessageDescriptor bankgw__v1__watch_events_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "bankgw.v1.WatchEventsRequest",
+  "WatchEventsRequest",
+  "Bankgw__V1__WatchEventsRequest",
+  "bankgw.v1",
+  sizeof(Bankgw__V1__WatchEventsRequest),
+  2,
+  bankgw__v1__watch_events_request__field_descriptors,
+  bankgw__v1__watch_events_request__field_indices_by_name,
+  1,  bankgw__v1__watch_events_request__number_ranges,
+  (ProtobufCMessageInit) bankgw__v1__watch_events_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor bankgw__v1__bank_event__field_descriptors[8] =
+{
+  {
+    "sequence",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT64,
+    0,   /* quantifier_offset */
+    offsetof(Bankgw__V1__BankEvent, sequence),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "occurred_at_unix_ms",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT64,
+    0,   /* quantifier_offset */
+    offsetof(Bankgw__V1__BankEvent, occurred_at_unix_ms),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "type",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_ENUM,
+    0,   /* quantifier_offset */
+    offsetof(Bankgw__V1__BankEvent, type),
+    &bankgw__v1__event_type__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "link_id",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Bankgw__V1__BankEvent, link_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "charge_id",
+    5,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Bankgw__V1__BankEvent, charge_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "request_id",
+    6,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Bankgw__V1__BankEvent, request_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "amount_yen",
+    7,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT64,
+    0,   /* quantifier_offset */
+    offsetof(Bankgw__V1__BankEvent, amount_yen),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "reason",
+    8,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Bankgw__V1__BankEvent, reason),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned bankgw__v1__bank_event__field_indices_by_name[] = {
+  6,   /* field[6] = amount_yen */
+  4,   /* field[4] = charge_id */
+  3,   /* field[3] = link_id */
+  1,   /* field[1] = occurred_at_unix_ms */
+  7,   /* field[7] = reason */
+  5,   /* field[5] = request_id */
+  0,   /* field[0] = sequence */
+  2,   /* field[2] = type */
+};
+static const ProtobufCIntRange bankgw__v1__bank_event__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 8 }
+};
+const ProtobufCMessageDescriptor bankgw__v1__bank_event__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "bankgw.v1.BankEvent",
+  "BankEvent",
+  "Bankgw__V1__BankEvent",
+  "bankgw.v1",
+  sizeof(Bankgw__V1__BankEvent),
+  8,
+  bankgw__v1__bank_event__field_descriptors,
+  bankgw__v1__bank_event__field_indices_by_name,
+  1,  bankgw__v1__bank_event__number_ranges,
+  (ProtobufCMessageInit) bankgw__v1__bank_event__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
 static const ProtobufCEnumValue bankgw__v1__auth_method__enum_values_by_number[7] =
 {
   { "AUTH_METHOD_UNSPECIFIED", "BANKGW__V1__AUTH_METHOD__AUTH_METHOD_UNSPECIFIED", 0 },
@@ -1128,6 +1398,50 @@ const ProtobufCEnumDescriptor bankgw__v1__auth_method__descriptor =
   bankgw__v1__auth_method__enum_values_by_name,
   1,
   bankgw__v1__auth_method__value_ranges,
+  NULL,NULL,NULL,NULL   /* reserved[1234] */
+};
+static const ProtobufCEnumValue bankgw__v1__event_type__enum_values_by_number[10] =
+{
+  { "EVENT_TYPE_UNSPECIFIED", "BANKGW__V1__EVENT_TYPE__EVENT_TYPE_UNSPECIFIED", 0 },
+  { "LINK_CREATED", "BANKGW__V1__EVENT_TYPE__LINK_CREATED", 1 },
+  { "LINK_REMOVED", "BANKGW__V1__EVENT_TYPE__LINK_REMOVED", 2 },
+  { "CHARGE_HELD", "BANKGW__V1__EVENT_TYPE__CHARGE_HELD", 3 },
+  { "CHARGE_RELEASED", "BANKGW__V1__EVENT_TYPE__CHARGE_RELEASED", 4 },
+  { "CHARGE_REJECTED", "BANKGW__V1__EVENT_TYPE__CHARGE_REJECTED", 5 },
+  { "CHARGE_REVERSED", "BANKGW__V1__EVENT_TYPE__CHARGE_REVERSED", 6 },
+  { "COMPENSATION_PAID", "BANKGW__V1__EVENT_TYPE__COMPENSATION_PAID", 7 },
+  { "BANK_STATE_CHANGED", "BANKGW__V1__EVENT_TYPE__BANK_STATE_CHANGED", 8 },
+  { "WALLET_FROZEN", "BANKGW__V1__EVENT_TYPE__WALLET_FROZEN", 9 },
+};
+static const ProtobufCIntRange bankgw__v1__event_type__value_ranges[] = {
+{0, 0},{0, 10}
+};
+static const ProtobufCEnumValueIndex bankgw__v1__event_type__enum_values_by_name[10] =
+{
+  { "BANK_STATE_CHANGED", 8 },
+  { "CHARGE_HELD", 3 },
+  { "CHARGE_REJECTED", 5 },
+  { "CHARGE_RELEASED", 4 },
+  { "CHARGE_REVERSED", 6 },
+  { "COMPENSATION_PAID", 7 },
+  { "EVENT_TYPE_UNSPECIFIED", 0 },
+  { "LINK_CREATED", 1 },
+  { "LINK_REMOVED", 2 },
+  { "WALLET_FROZEN", 9 },
+};
+const ProtobufCEnumDescriptor bankgw__v1__event_type__descriptor =
+{
+  PROTOBUF_C__ENUM_DESCRIPTOR_MAGIC,
+  "bankgw.v1.EventType",
+  "EventType",
+  "Bankgw__V1__EventType",
+  "bankgw.v1",
+  10,
+  bankgw__v1__event_type__enum_values_by_number,
+  10,
+  bankgw__v1__event_type__enum_values_by_name,
+  1,
+  bankgw__v1__event_type__value_ranges,
   NULL,NULL,NULL,NULL   /* reserved[1234] */
 };
 static const ProtobufCEnumValue bankgw__v1__decision__enum_values_by_number[4] =
@@ -1212,18 +1526,20 @@ const ProtobufCEnumDescriptor bankgw__v1__decline_reason__descriptor =
   bankgw__v1__decline_reason__value_ranges,
   NULL,NULL,NULL,NULL   /* reserved[1234] */
 };
-static const ProtobufCMethodDescriptor bankgw__v1__bank_gateway__method_descriptors[4] =
+static const ProtobufCMethodDescriptor bankgw__v1__bank_gateway__method_descriptors[5] =
 {
   { "LinkAccount", &bankgw__v1__link_account_request__descriptor, &bankgw__v1__link_account_response__descriptor },
   { "Charge", &bankgw__v1__charge_request__descriptor, &bankgw__v1__charge_response__descriptor },
   { "GetCharge", &bankgw__v1__get_charge_request__descriptor, &bankgw__v1__charge_response__descriptor },
   { "Unlink", &bankgw__v1__unlink_request__descriptor, &bankgw__v1__unlink_response__descriptor },
+  { "WatchEvents", &bankgw__v1__watch_events_request__descriptor, &bankgw__v1__bank_event__descriptor },
 };
 const unsigned bankgw__v1__bank_gateway__method_indices_by_name[] = {
   1,        /* Charge */
   2,        /* GetCharge */
   0,        /* LinkAccount */
-  3         /* Unlink */
+  3,        /* Unlink */
+  4         /* WatchEvents */
 };
 const ProtobufCServiceDescriptor bankgw__v1__bank_gateway__descriptor =
 {
@@ -1232,7 +1548,7 @@ const ProtobufCServiceDescriptor bankgw__v1__bank_gateway__descriptor =
   "BankGateway",
   "Bankgw__V1__BankGateway",
   "bankgw.v1",
-  4,
+  5,
   bankgw__v1__bank_gateway__method_descriptors,
   bankgw__v1__bank_gateway__method_indices_by_name
 };
@@ -1267,6 +1583,14 @@ void bankgw__v1__bank_gateway__unlink(ProtobufCService *service,
 {
   assert(service->descriptor == &bankgw__v1__bank_gateway__descriptor);
   service->invoke(service, 3, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void bankgw__v1__bank_gateway__watch_events(ProtobufCService *service,
+                                            const Bankgw__V1__WatchEventsRequest *input,
+                                            Bankgw__V1__BankEvent_Closure closure,
+                                            void *closure_data)
+{
+  assert(service->descriptor == &bankgw__v1__bank_gateway__descriptor);
+  service->invoke(service, 4, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void bankgw__v1__bank_gateway__init (Bankgw__V1__BankGateway_Service *service,
                                      Bankgw__V1__BankGateway_ServiceDestroy destroy)

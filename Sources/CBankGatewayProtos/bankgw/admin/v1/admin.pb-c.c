@@ -1852,6 +1852,546 @@ void   bankgw__admin__v1__decline_request__free_unpacked
   assert(message->base.descriptor == &bankgw__admin__v1__decline_request__descriptor);
   protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
 }
+void   bankgw__admin__v1__reverse_charge_request__init
+                     (Bankgw__Admin__V1__ReverseChargeRequest         *message)
+{
+  static const Bankgw__Admin__V1__ReverseChargeRequest init_value = BANKGW__ADMIN__V1__REVERSE_CHARGE_REQUEST__INIT;
+  *message = init_value;
+}
+size_t bankgw__admin__v1__reverse_charge_request__get_packed_size
+                     (const Bankgw__Admin__V1__ReverseChargeRequest *message)
+{
+  assert(message->base.descriptor == &bankgw__admin__v1__reverse_charge_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t bankgw__admin__v1__reverse_charge_request__pack
+                     (const Bankgw__Admin__V1__ReverseChargeRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &bankgw__admin__v1__reverse_charge_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t bankgw__admin__v1__reverse_charge_request__pack_to_buffer
+                     (const Bankgw__Admin__V1__ReverseChargeRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &bankgw__admin__v1__reverse_charge_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Bankgw__Admin__V1__ReverseChargeRequest *
+       bankgw__admin__v1__reverse_charge_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Bankgw__Admin__V1__ReverseChargeRequest *)
+     protobuf_c_message_unpack (&bankgw__admin__v1__reverse_charge_request__descriptor,
+                                allocator, len, data);
+}
+void   bankgw__admin__v1__reverse_charge_request__free_unpacked
+                     (Bankgw__Admin__V1__ReverseChargeRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &bankgw__admin__v1__reverse_charge_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   bankgw__admin__v1__reversal__init
+                     (Bankgw__Admin__V1__Reversal         *message)
+{
+  static const Bankgw__Admin__V1__Reversal init_value = BANKGW__ADMIN__V1__REVERSAL__INIT;
+  *message = init_value;
+}
+size_t bankgw__admin__v1__reversal__get_packed_size
+                     (const Bankgw__Admin__V1__Reversal *message)
+{
+  assert(message->base.descriptor == &bankgw__admin__v1__reversal__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t bankgw__admin__v1__reversal__pack
+                     (const Bankgw__Admin__V1__Reversal *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &bankgw__admin__v1__reversal__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t bankgw__admin__v1__reversal__pack_to_buffer
+                     (const Bankgw__Admin__V1__Reversal *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &bankgw__admin__v1__reversal__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Bankgw__Admin__V1__Reversal *
+       bankgw__admin__v1__reversal__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Bankgw__Admin__V1__Reversal *)
+     protobuf_c_message_unpack (&bankgw__admin__v1__reversal__descriptor,
+                                allocator, len, data);
+}
+void   bankgw__admin__v1__reversal__free_unpacked
+                     (Bankgw__Admin__V1__Reversal *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &bankgw__admin__v1__reversal__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   bankgw__admin__v1__compensation_case__init
+                     (Bankgw__Admin__V1__CompensationCase         *message)
+{
+  static const Bankgw__Admin__V1__CompensationCase init_value = BANKGW__ADMIN__V1__COMPENSATION_CASE__INIT;
+  *message = init_value;
+}
+size_t bankgw__admin__v1__compensation_case__get_packed_size
+                     (const Bankgw__Admin__V1__CompensationCase *message)
+{
+  assert(message->base.descriptor == &bankgw__admin__v1__compensation_case__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t bankgw__admin__v1__compensation_case__pack
+                     (const Bankgw__Admin__V1__CompensationCase *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &bankgw__admin__v1__compensation_case__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t bankgw__admin__v1__compensation_case__pack_to_buffer
+                     (const Bankgw__Admin__V1__CompensationCase *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &bankgw__admin__v1__compensation_case__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Bankgw__Admin__V1__CompensationCase *
+       bankgw__admin__v1__compensation_case__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Bankgw__Admin__V1__CompensationCase *)
+     protobuf_c_message_unpack (&bankgw__admin__v1__compensation_case__descriptor,
+                                allocator, len, data);
+}
+void   bankgw__admin__v1__compensation_case__free_unpacked
+                     (Bankgw__Admin__V1__CompensationCase *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &bankgw__admin__v1__compensation_case__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   bankgw__admin__v1__open_compensation_case_request__init
+                     (Bankgw__Admin__V1__OpenCompensationCaseRequest         *message)
+{
+  static const Bankgw__Admin__V1__OpenCompensationCaseRequest init_value = BANKGW__ADMIN__V1__OPEN_COMPENSATION_CASE_REQUEST__INIT;
+  *message = init_value;
+}
+size_t bankgw__admin__v1__open_compensation_case_request__get_packed_size
+                     (const Bankgw__Admin__V1__OpenCompensationCaseRequest *message)
+{
+  assert(message->base.descriptor == &bankgw__admin__v1__open_compensation_case_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t bankgw__admin__v1__open_compensation_case_request__pack
+                     (const Bankgw__Admin__V1__OpenCompensationCaseRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &bankgw__admin__v1__open_compensation_case_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t bankgw__admin__v1__open_compensation_case_request__pack_to_buffer
+                     (const Bankgw__Admin__V1__OpenCompensationCaseRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &bankgw__admin__v1__open_compensation_case_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Bankgw__Admin__V1__OpenCompensationCaseRequest *
+       bankgw__admin__v1__open_compensation_case_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Bankgw__Admin__V1__OpenCompensationCaseRequest *)
+     protobuf_c_message_unpack (&bankgw__admin__v1__open_compensation_case_request__descriptor,
+                                allocator, len, data);
+}
+void   bankgw__admin__v1__open_compensation_case_request__free_unpacked
+                     (Bankgw__Admin__V1__OpenCompensationCaseRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &bankgw__admin__v1__open_compensation_case_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   bankgw__admin__v1__pay_compensation_request__init
+                     (Bankgw__Admin__V1__PayCompensationRequest         *message)
+{
+  static const Bankgw__Admin__V1__PayCompensationRequest init_value = BANKGW__ADMIN__V1__PAY_COMPENSATION_REQUEST__INIT;
+  *message = init_value;
+}
+size_t bankgw__admin__v1__pay_compensation_request__get_packed_size
+                     (const Bankgw__Admin__V1__PayCompensationRequest *message)
+{
+  assert(message->base.descriptor == &bankgw__admin__v1__pay_compensation_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t bankgw__admin__v1__pay_compensation_request__pack
+                     (const Bankgw__Admin__V1__PayCompensationRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &bankgw__admin__v1__pay_compensation_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t bankgw__admin__v1__pay_compensation_request__pack_to_buffer
+                     (const Bankgw__Admin__V1__PayCompensationRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &bankgw__admin__v1__pay_compensation_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Bankgw__Admin__V1__PayCompensationRequest *
+       bankgw__admin__v1__pay_compensation_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Bankgw__Admin__V1__PayCompensationRequest *)
+     protobuf_c_message_unpack (&bankgw__admin__v1__pay_compensation_request__descriptor,
+                                allocator, len, data);
+}
+void   bankgw__admin__v1__pay_compensation_request__free_unpacked
+                     (Bankgw__Admin__V1__PayCompensationRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &bankgw__admin__v1__pay_compensation_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   bankgw__admin__v1__close_compensation_case_request__init
+                     (Bankgw__Admin__V1__CloseCompensationCaseRequest         *message)
+{
+  static const Bankgw__Admin__V1__CloseCompensationCaseRequest init_value = BANKGW__ADMIN__V1__CLOSE_COMPENSATION_CASE_REQUEST__INIT;
+  *message = init_value;
+}
+size_t bankgw__admin__v1__close_compensation_case_request__get_packed_size
+                     (const Bankgw__Admin__V1__CloseCompensationCaseRequest *message)
+{
+  assert(message->base.descriptor == &bankgw__admin__v1__close_compensation_case_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t bankgw__admin__v1__close_compensation_case_request__pack
+                     (const Bankgw__Admin__V1__CloseCompensationCaseRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &bankgw__admin__v1__close_compensation_case_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t bankgw__admin__v1__close_compensation_case_request__pack_to_buffer
+                     (const Bankgw__Admin__V1__CloseCompensationCaseRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &bankgw__admin__v1__close_compensation_case_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Bankgw__Admin__V1__CloseCompensationCaseRequest *
+       bankgw__admin__v1__close_compensation_case_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Bankgw__Admin__V1__CloseCompensationCaseRequest *)
+     protobuf_c_message_unpack (&bankgw__admin__v1__close_compensation_case_request__descriptor,
+                                allocator, len, data);
+}
+void   bankgw__admin__v1__close_compensation_case_request__free_unpacked
+                     (Bankgw__Admin__V1__CloseCompensationCaseRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &bankgw__admin__v1__close_compensation_case_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   bankgw__admin__v1__list_compensation_cases_request__init
+                     (Bankgw__Admin__V1__ListCompensationCasesRequest         *message)
+{
+  static const Bankgw__Admin__V1__ListCompensationCasesRequest init_value = BANKGW__ADMIN__V1__LIST_COMPENSATION_CASES_REQUEST__INIT;
+  *message = init_value;
+}
+size_t bankgw__admin__v1__list_compensation_cases_request__get_packed_size
+                     (const Bankgw__Admin__V1__ListCompensationCasesRequest *message)
+{
+  assert(message->base.descriptor == &bankgw__admin__v1__list_compensation_cases_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t bankgw__admin__v1__list_compensation_cases_request__pack
+                     (const Bankgw__Admin__V1__ListCompensationCasesRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &bankgw__admin__v1__list_compensation_cases_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t bankgw__admin__v1__list_compensation_cases_request__pack_to_buffer
+                     (const Bankgw__Admin__V1__ListCompensationCasesRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &bankgw__admin__v1__list_compensation_cases_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Bankgw__Admin__V1__ListCompensationCasesRequest *
+       bankgw__admin__v1__list_compensation_cases_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Bankgw__Admin__V1__ListCompensationCasesRequest *)
+     protobuf_c_message_unpack (&bankgw__admin__v1__list_compensation_cases_request__descriptor,
+                                allocator, len, data);
+}
+void   bankgw__admin__v1__list_compensation_cases_request__free_unpacked
+                     (Bankgw__Admin__V1__ListCompensationCasesRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &bankgw__admin__v1__list_compensation_cases_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   bankgw__admin__v1__list_compensation_cases_response__init
+                     (Bankgw__Admin__V1__ListCompensationCasesResponse         *message)
+{
+  static const Bankgw__Admin__V1__ListCompensationCasesResponse init_value = BANKGW__ADMIN__V1__LIST_COMPENSATION_CASES_RESPONSE__INIT;
+  *message = init_value;
+}
+size_t bankgw__admin__v1__list_compensation_cases_response__get_packed_size
+                     (const Bankgw__Admin__V1__ListCompensationCasesResponse *message)
+{
+  assert(message->base.descriptor == &bankgw__admin__v1__list_compensation_cases_response__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t bankgw__admin__v1__list_compensation_cases_response__pack
+                     (const Bankgw__Admin__V1__ListCompensationCasesResponse *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &bankgw__admin__v1__list_compensation_cases_response__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t bankgw__admin__v1__list_compensation_cases_response__pack_to_buffer
+                     (const Bankgw__Admin__V1__ListCompensationCasesResponse *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &bankgw__admin__v1__list_compensation_cases_response__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Bankgw__Admin__V1__ListCompensationCasesResponse *
+       bankgw__admin__v1__list_compensation_cases_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Bankgw__Admin__V1__ListCompensationCasesResponse *)
+     protobuf_c_message_unpack (&bankgw__admin__v1__list_compensation_cases_response__descriptor,
+                                allocator, len, data);
+}
+void   bankgw__admin__v1__list_compensation_cases_response__free_unpacked
+                     (Bankgw__Admin__V1__ListCompensationCasesResponse *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &bankgw__admin__v1__list_compensation_cases_response__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   bankgw__admin__v1__merchant__init
+                     (Bankgw__Admin__V1__Merchant         *message)
+{
+  static const Bankgw__Admin__V1__Merchant init_value = BANKGW__ADMIN__V1__MERCHANT__INIT;
+  *message = init_value;
+}
+size_t bankgw__admin__v1__merchant__get_packed_size
+                     (const Bankgw__Admin__V1__Merchant *message)
+{
+  assert(message->base.descriptor == &bankgw__admin__v1__merchant__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t bankgw__admin__v1__merchant__pack
+                     (const Bankgw__Admin__V1__Merchant *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &bankgw__admin__v1__merchant__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t bankgw__admin__v1__merchant__pack_to_buffer
+                     (const Bankgw__Admin__V1__Merchant *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &bankgw__admin__v1__merchant__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Bankgw__Admin__V1__Merchant *
+       bankgw__admin__v1__merchant__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Bankgw__Admin__V1__Merchant *)
+     protobuf_c_message_unpack (&bankgw__admin__v1__merchant__descriptor,
+                                allocator, len, data);
+}
+void   bankgw__admin__v1__merchant__free_unpacked
+                     (Bankgw__Admin__V1__Merchant *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &bankgw__admin__v1__merchant__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   bankgw__admin__v1__register_merchant_request__init
+                     (Bankgw__Admin__V1__RegisterMerchantRequest         *message)
+{
+  static const Bankgw__Admin__V1__RegisterMerchantRequest init_value = BANKGW__ADMIN__V1__REGISTER_MERCHANT_REQUEST__INIT;
+  *message = init_value;
+}
+size_t bankgw__admin__v1__register_merchant_request__get_packed_size
+                     (const Bankgw__Admin__V1__RegisterMerchantRequest *message)
+{
+  assert(message->base.descriptor == &bankgw__admin__v1__register_merchant_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t bankgw__admin__v1__register_merchant_request__pack
+                     (const Bankgw__Admin__V1__RegisterMerchantRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &bankgw__admin__v1__register_merchant_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t bankgw__admin__v1__register_merchant_request__pack_to_buffer
+                     (const Bankgw__Admin__V1__RegisterMerchantRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &bankgw__admin__v1__register_merchant_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Bankgw__Admin__V1__RegisterMerchantRequest *
+       bankgw__admin__v1__register_merchant_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Bankgw__Admin__V1__RegisterMerchantRequest *)
+     protobuf_c_message_unpack (&bankgw__admin__v1__register_merchant_request__descriptor,
+                                allocator, len, data);
+}
+void   bankgw__admin__v1__register_merchant_request__free_unpacked
+                     (Bankgw__Admin__V1__RegisterMerchantRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &bankgw__admin__v1__register_merchant_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   bankgw__admin__v1__pay_from_wallet_request__init
+                     (Bankgw__Admin__V1__PayFromWalletRequest         *message)
+{
+  static const Bankgw__Admin__V1__PayFromWalletRequest init_value = BANKGW__ADMIN__V1__PAY_FROM_WALLET_REQUEST__INIT;
+  *message = init_value;
+}
+size_t bankgw__admin__v1__pay_from_wallet_request__get_packed_size
+                     (const Bankgw__Admin__V1__PayFromWalletRequest *message)
+{
+  assert(message->base.descriptor == &bankgw__admin__v1__pay_from_wallet_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t bankgw__admin__v1__pay_from_wallet_request__pack
+                     (const Bankgw__Admin__V1__PayFromWalletRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &bankgw__admin__v1__pay_from_wallet_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t bankgw__admin__v1__pay_from_wallet_request__pack_to_buffer
+                     (const Bankgw__Admin__V1__PayFromWalletRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &bankgw__admin__v1__pay_from_wallet_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Bankgw__Admin__V1__PayFromWalletRequest *
+       bankgw__admin__v1__pay_from_wallet_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Bankgw__Admin__V1__PayFromWalletRequest *)
+     protobuf_c_message_unpack (&bankgw__admin__v1__pay_from_wallet_request__descriptor,
+                                allocator, len, data);
+}
+void   bankgw__admin__v1__pay_from_wallet_request__free_unpacked
+                     (Bankgw__Admin__V1__PayFromWalletRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &bankgw__admin__v1__pay_from_wallet_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   bankgw__admin__v1__wallet_payment__init
+                     (Bankgw__Admin__V1__WalletPayment         *message)
+{
+  static const Bankgw__Admin__V1__WalletPayment init_value = BANKGW__ADMIN__V1__WALLET_PAYMENT__INIT;
+  *message = init_value;
+}
+size_t bankgw__admin__v1__wallet_payment__get_packed_size
+                     (const Bankgw__Admin__V1__WalletPayment *message)
+{
+  assert(message->base.descriptor == &bankgw__admin__v1__wallet_payment__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t bankgw__admin__v1__wallet_payment__pack
+                     (const Bankgw__Admin__V1__WalletPayment *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &bankgw__admin__v1__wallet_payment__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t bankgw__admin__v1__wallet_payment__pack_to_buffer
+                     (const Bankgw__Admin__V1__WalletPayment *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &bankgw__admin__v1__wallet_payment__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Bankgw__Admin__V1__WalletPayment *
+       bankgw__admin__v1__wallet_payment__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Bankgw__Admin__V1__WalletPayment *)
+     protobuf_c_message_unpack (&bankgw__admin__v1__wallet_payment__descriptor,
+                                allocator, len, data);
+}
+void   bankgw__admin__v1__wallet_payment__free_unpacked
+                     (Bankgw__Admin__V1__WalletPayment *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &bankgw__admin__v1__wallet_payment__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
 static const ProtobufCFieldDescriptor bankgw__admin__v1__bank_profile__field_descriptors[9] =
 {
   {
@@ -4936,6 +5476,1033 @@ const ProtobufCMessageDescriptor bankgw__admin__v1__decline_request__descriptor 
   (ProtobufCMessageInit) bankgw__admin__v1__decline_request__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
+static const ProtobufCFieldDescriptor bankgw__admin__v1__reverse_charge_request__field_descriptors[4] =
+{
+  {
+    "charge_id",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Bankgw__Admin__V1__ReverseChargeRequest, charge_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "amount_yen",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT64,
+    0,   /* quantifier_offset */
+    offsetof(Bankgw__Admin__V1__ReverseChargeRequest, amount_yen),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "reason",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Bankgw__Admin__V1__ReverseChargeRequest, reason),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "keep_charges_open",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BOOL,
+    0,   /* quantifier_offset */
+    offsetof(Bankgw__Admin__V1__ReverseChargeRequest, keep_charges_open),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned bankgw__admin__v1__reverse_charge_request__field_indices_by_name[] = {
+  1,   /* field[1] = amount_yen */
+  0,   /* field[0] = charge_id */
+  3,   /* field[3] = keep_charges_open */
+  2,   /* field[2] = reason */
+};
+static const ProtobufCIntRange bankgw__admin__v1__reverse_charge_request__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 4 }
+};
+const ProtobufCMessageDescriptor bankgw__admin__v1__reverse_charge_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "bankgw.admin.v1.ReverseChargeRequest",
+  "ReverseChargeRequest",
+  "Bankgw__Admin__V1__ReverseChargeRequest",
+  "bankgw.admin.v1",
+  sizeof(Bankgw__Admin__V1__ReverseChargeRequest),
+  4,
+  bankgw__admin__v1__reverse_charge_request__field_descriptors,
+  bankgw__admin__v1__reverse_charge_request__field_indices_by_name,
+  1,  bankgw__admin__v1__reverse_charge_request__number_ranges,
+  (ProtobufCMessageInit) bankgw__admin__v1__reverse_charge_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor bankgw__admin__v1__reversal__field_descriptors[10] =
+{
+  {
+    "reversal_id",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Bankgw__Admin__V1__Reversal, reversal_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "charge_id",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Bankgw__Admin__V1__Reversal, charge_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "amount_yen",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT64,
+    0,   /* quantifier_offset */
+    offsetof(Bankgw__Admin__V1__Reversal, amount_yen),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "from_wallet_yen",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT64,
+    0,   /* quantifier_offset */
+    offsetof(Bankgw__Admin__V1__Reversal, from_wallet_yen),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "from_compensation_yen",
+    5,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT64,
+    0,   /* quantifier_offset */
+    offsetof(Bankgw__Admin__V1__Reversal, from_compensation_yen),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "reason",
+    6,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Bankgw__Admin__V1__Reversal, reason),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "requested_by",
+    7,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Bankgw__Admin__V1__Reversal, requested_by),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "approved_by",
+    8,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Bankgw__Admin__V1__Reversal, approved_by),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "created_at_unix_ms",
+    9,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT64,
+    0,   /* quantifier_offset */
+    offsetof(Bankgw__Admin__V1__Reversal, created_at_unix_ms),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "case_id",
+    10,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Bankgw__Admin__V1__Reversal, case_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned bankgw__admin__v1__reversal__field_indices_by_name[] = {
+  2,   /* field[2] = amount_yen */
+  7,   /* field[7] = approved_by */
+  9,   /* field[9] = case_id */
+  1,   /* field[1] = charge_id */
+  8,   /* field[8] = created_at_unix_ms */
+  4,   /* field[4] = from_compensation_yen */
+  3,   /* field[3] = from_wallet_yen */
+  5,   /* field[5] = reason */
+  6,   /* field[6] = requested_by */
+  0,   /* field[0] = reversal_id */
+};
+static const ProtobufCIntRange bankgw__admin__v1__reversal__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 10 }
+};
+const ProtobufCMessageDescriptor bankgw__admin__v1__reversal__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "bankgw.admin.v1.Reversal",
+  "Reversal",
+  "Bankgw__Admin__V1__Reversal",
+  "bankgw.admin.v1",
+  sizeof(Bankgw__Admin__V1__Reversal),
+  10,
+  bankgw__admin__v1__reversal__field_descriptors,
+  bankgw__admin__v1__reversal__field_indices_by_name,
+  1,  bankgw__admin__v1__reversal__number_ranges,
+  (ProtobufCMessageInit) bankgw__admin__v1__reversal__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCEnumValue bankgw__admin__v1__compensation_case__state__enum_values_by_number[4] =
+{
+  { "STATE_UNSPECIFIED", "BANKGW__ADMIN__V1__COMPENSATION_CASE__STATE__STATE_UNSPECIFIED", 0 },
+  { "OPEN", "BANKGW__ADMIN__V1__COMPENSATION_CASE__STATE__OPEN", 1 },
+  { "PAID", "BANKGW__ADMIN__V1__COMPENSATION_CASE__STATE__PAID", 2 },
+  { "CLOSED", "BANKGW__ADMIN__V1__COMPENSATION_CASE__STATE__CLOSED", 3 },
+};
+static const ProtobufCIntRange bankgw__admin__v1__compensation_case__state__value_ranges[] = {
+{0, 0},{0, 4}
+};
+static const ProtobufCEnumValueIndex bankgw__admin__v1__compensation_case__state__enum_values_by_name[4] =
+{
+  { "CLOSED", 3 },
+  { "OPEN", 1 },
+  { "PAID", 2 },
+  { "STATE_UNSPECIFIED", 0 },
+};
+const ProtobufCEnumDescriptor bankgw__admin__v1__compensation_case__state__descriptor =
+{
+  PROTOBUF_C__ENUM_DESCRIPTOR_MAGIC,
+  "bankgw.admin.v1.CompensationCase.State",
+  "State",
+  "Bankgw__Admin__V1__CompensationCase__State",
+  "bankgw.admin.v1",
+  4,
+  bankgw__admin__v1__compensation_case__state__enum_values_by_number,
+  4,
+  bankgw__admin__v1__compensation_case__state__enum_values_by_name,
+  1,
+  bankgw__admin__v1__compensation_case__state__value_ranges,
+  NULL,NULL,NULL,NULL   /* reserved[1234] */
+};
+static const ProtobufCFieldDescriptor bankgw__admin__v1__compensation_case__field_descriptors[14] =
+{
+  {
+    "case_id",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Bankgw__Admin__V1__CompensationCase, case_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "bank_code",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Bankgw__Admin__V1__CompensationCase, bank_code),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "bank_account_token",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Bankgw__Admin__V1__CompensationCase, bank_account_token),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "state",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_ENUM,
+    0,   /* quantifier_offset */
+    offsetof(Bankgw__Admin__V1__CompensationCase, state),
+    &bankgw__admin__v1__compensation_case__state__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "charge_ids",
+    5,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_STRING,
+    offsetof(Bankgw__Admin__V1__CompensationCase, n_charge_ids),
+    offsetof(Bankgw__Admin__V1__CompensationCase, charge_ids),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "charged_yen",
+    6,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT64,
+    0,   /* quantifier_offset */
+    offsetof(Bankgw__Admin__V1__CompensationCase, charged_yen),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "reversed_from_wallets_yen",
+    7,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT64,
+    0,   /* quantifier_offset */
+    offsetof(Bankgw__Admin__V1__CompensationCase, reversed_from_wallets_yen),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "paid_from_compensation_yen",
+    8,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT64,
+    0,   /* quantifier_offset */
+    offsetof(Bankgw__Admin__V1__CompensationCase, paid_from_compensation_yen),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "reason",
+    9,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Bankgw__Admin__V1__CompensationCase, reason),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "opened_by",
+    10,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Bankgw__Admin__V1__CompensationCase, opened_by),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "opened_at_unix_ms",
+    11,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT64,
+    0,   /* quantifier_offset */
+    offsetof(Bankgw__Admin__V1__CompensationCase, opened_at_unix_ms),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "paid_at_unix_ms",
+    12,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT64,
+    0,   /* quantifier_offset */
+    offsetof(Bankgw__Admin__V1__CompensationCase, paid_at_unix_ms),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "closed_at_unix_ms",
+    13,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT64,
+    0,   /* quantifier_offset */
+    offsetof(Bankgw__Admin__V1__CompensationCase, closed_at_unix_ms),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "reversals",
+    14,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Bankgw__Admin__V1__CompensationCase, n_reversals),
+    offsetof(Bankgw__Admin__V1__CompensationCase, reversals),
+    &bankgw__admin__v1__reversal__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned bankgw__admin__v1__compensation_case__field_indices_by_name[] = {
+  2,   /* field[2] = bank_account_token */
+  1,   /* field[1] = bank_code */
+  0,   /* field[0] = case_id */
+  4,   /* field[4] = charge_ids */
+  5,   /* field[5] = charged_yen */
+  12,   /* field[12] = closed_at_unix_ms */
+  10,   /* field[10] = opened_at_unix_ms */
+  9,   /* field[9] = opened_by */
+  11,   /* field[11] = paid_at_unix_ms */
+  7,   /* field[7] = paid_from_compensation_yen */
+  8,   /* field[8] = reason */
+  13,   /* field[13] = reversals */
+  6,   /* field[6] = reversed_from_wallets_yen */
+  3,   /* field[3] = state */
+};
+static const ProtobufCIntRange bankgw__admin__v1__compensation_case__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 14 }
+};
+const ProtobufCMessageDescriptor bankgw__admin__v1__compensation_case__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "bankgw.admin.v1.CompensationCase",
+  "CompensationCase",
+  "Bankgw__Admin__V1__CompensationCase",
+  "bankgw.admin.v1",
+  sizeof(Bankgw__Admin__V1__CompensationCase),
+  14,
+  bankgw__admin__v1__compensation_case__field_descriptors,
+  bankgw__admin__v1__compensation_case__field_indices_by_name,
+  1,  bankgw__admin__v1__compensation_case__number_ranges,
+  (ProtobufCMessageInit) bankgw__admin__v1__compensation_case__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor bankgw__admin__v1__open_compensation_case_request__field_descriptors[4] =
+{
+  {
+    "bank_code",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Bankgw__Admin__V1__OpenCompensationCaseRequest, bank_code),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "bank_account_token",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Bankgw__Admin__V1__OpenCompensationCaseRequest, bank_account_token),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "charge_ids",
+    3,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_STRING,
+    offsetof(Bankgw__Admin__V1__OpenCompensationCaseRequest, n_charge_ids),
+    offsetof(Bankgw__Admin__V1__OpenCompensationCaseRequest, charge_ids),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "reason",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Bankgw__Admin__V1__OpenCompensationCaseRequest, reason),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned bankgw__admin__v1__open_compensation_case_request__field_indices_by_name[] = {
+  1,   /* field[1] = bank_account_token */
+  0,   /* field[0] = bank_code */
+  2,   /* field[2] = charge_ids */
+  3,   /* field[3] = reason */
+};
+static const ProtobufCIntRange bankgw__admin__v1__open_compensation_case_request__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 4 }
+};
+const ProtobufCMessageDescriptor bankgw__admin__v1__open_compensation_case_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "bankgw.admin.v1.OpenCompensationCaseRequest",
+  "OpenCompensationCaseRequest",
+  "Bankgw__Admin__V1__OpenCompensationCaseRequest",
+  "bankgw.admin.v1",
+  sizeof(Bankgw__Admin__V1__OpenCompensationCaseRequest),
+  4,
+  bankgw__admin__v1__open_compensation_case_request__field_descriptors,
+  bankgw__admin__v1__open_compensation_case_request__field_indices_by_name,
+  1,  bankgw__admin__v1__open_compensation_case_request__number_ranges,
+  (ProtobufCMessageInit) bankgw__admin__v1__open_compensation_case_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor bankgw__admin__v1__pay_compensation_request__field_descriptors[2] =
+{
+  {
+    "case_id",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Bankgw__Admin__V1__PayCompensationRequest, case_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "reason",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Bankgw__Admin__V1__PayCompensationRequest, reason),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned bankgw__admin__v1__pay_compensation_request__field_indices_by_name[] = {
+  0,   /* field[0] = case_id */
+  1,   /* field[1] = reason */
+};
+static const ProtobufCIntRange bankgw__admin__v1__pay_compensation_request__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 2 }
+};
+const ProtobufCMessageDescriptor bankgw__admin__v1__pay_compensation_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "bankgw.admin.v1.PayCompensationRequest",
+  "PayCompensationRequest",
+  "Bankgw__Admin__V1__PayCompensationRequest",
+  "bankgw.admin.v1",
+  sizeof(Bankgw__Admin__V1__PayCompensationRequest),
+  2,
+  bankgw__admin__v1__pay_compensation_request__field_descriptors,
+  bankgw__admin__v1__pay_compensation_request__field_indices_by_name,
+  1,  bankgw__admin__v1__pay_compensation_request__number_ranges,
+  (ProtobufCMessageInit) bankgw__admin__v1__pay_compensation_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor bankgw__admin__v1__close_compensation_case_request__field_descriptors[2] =
+{
+  {
+    "case_id",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Bankgw__Admin__V1__CloseCompensationCaseRequest, case_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "reason",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Bankgw__Admin__V1__CloseCompensationCaseRequest, reason),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned bankgw__admin__v1__close_compensation_case_request__field_indices_by_name[] = {
+  0,   /* field[0] = case_id */
+  1,   /* field[1] = reason */
+};
+static const ProtobufCIntRange bankgw__admin__v1__close_compensation_case_request__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 2 }
+};
+const ProtobufCMessageDescriptor bankgw__admin__v1__close_compensation_case_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "bankgw.admin.v1.CloseCompensationCaseRequest",
+  "CloseCompensationCaseRequest",
+  "Bankgw__Admin__V1__CloseCompensationCaseRequest",
+  "bankgw.admin.v1",
+  sizeof(Bankgw__Admin__V1__CloseCompensationCaseRequest),
+  2,
+  bankgw__admin__v1__close_compensation_case_request__field_descriptors,
+  bankgw__admin__v1__close_compensation_case_request__field_indices_by_name,
+  1,  bankgw__admin__v1__close_compensation_case_request__number_ranges,
+  (ProtobufCMessageInit) bankgw__admin__v1__close_compensation_case_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+#define bankgw__admin__v1__list_compensation_cases_request__field_descriptors NULL
+#define bankgw__admin__v1__list_compensation_cases_request__field_indices_by_name NULL
+#define bankgw__admin__v1__list_compensation_cases_request__number_ranges NULL
+const ProtobufCMessageDescriptor bankgw__admin__v1__list_compensation_cases_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "bankgw.admin.v1.ListCompensationCasesRequest",
+  "ListCompensationCasesRequest",
+  "Bankgw__Admin__V1__ListCompensationCasesRequest",
+  "bankgw.admin.v1",
+  sizeof(Bankgw__Admin__V1__ListCompensationCasesRequest),
+  0,
+  bankgw__admin__v1__list_compensation_cases_request__field_descriptors,
+  bankgw__admin__v1__list_compensation_cases_request__field_indices_by_name,
+  0,  bankgw__admin__v1__list_compensation_cases_request__number_ranges,
+  (ProtobufCMessageInit) bankgw__admin__v1__list_compensation_cases_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor bankgw__admin__v1__list_compensation_cases_response__field_descriptors[1] =
+{
+  {
+    "cases",
+    1,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Bankgw__Admin__V1__ListCompensationCasesResponse, n_cases),
+    offsetof(Bankgw__Admin__V1__ListCompensationCasesResponse, cases),
+    &bankgw__admin__v1__compensation_case__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned bankgw__admin__v1__list_compensation_cases_response__field_indices_by_name[] = {
+  0,   /* field[0] = cases */
+};
+static const ProtobufCIntRange bankgw__admin__v1__list_compensation_cases_response__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 1 }
+};
+const ProtobufCMessageDescriptor bankgw__admin__v1__list_compensation_cases_response__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "bankgw.admin.v1.ListCompensationCasesResponse",
+  "ListCompensationCasesResponse",
+  "Bankgw__Admin__V1__ListCompensationCasesResponse",
+  "bankgw.admin.v1",
+  sizeof(Bankgw__Admin__V1__ListCompensationCasesResponse),
+  1,
+  bankgw__admin__v1__list_compensation_cases_response__field_descriptors,
+  bankgw__admin__v1__list_compensation_cases_response__field_indices_by_name,
+  1,  bankgw__admin__v1__list_compensation_cases_response__number_ranges,
+  (ProtobufCMessageInit) bankgw__admin__v1__list_compensation_cases_response__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor bankgw__admin__v1__merchant__field_descriptors[3] =
+{
+  {
+    "merchant_id",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Bankgw__Admin__V1__Merchant, merchant_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "name",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Bankgw__Admin__V1__Merchant, name),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "balance_yen",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT64,
+    0,   /* quantifier_offset */
+    offsetof(Bankgw__Admin__V1__Merchant, balance_yen),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned bankgw__admin__v1__merchant__field_indices_by_name[] = {
+  2,   /* field[2] = balance_yen */
+  0,   /* field[0] = merchant_id */
+  1,   /* field[1] = name */
+};
+static const ProtobufCIntRange bankgw__admin__v1__merchant__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 3 }
+};
+const ProtobufCMessageDescriptor bankgw__admin__v1__merchant__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "bankgw.admin.v1.Merchant",
+  "Merchant",
+  "Bankgw__Admin__V1__Merchant",
+  "bankgw.admin.v1",
+  sizeof(Bankgw__Admin__V1__Merchant),
+  3,
+  bankgw__admin__v1__merchant__field_descriptors,
+  bankgw__admin__v1__merchant__field_indices_by_name,
+  1,  bankgw__admin__v1__merchant__number_ranges,
+  (ProtobufCMessageInit) bankgw__admin__v1__merchant__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor bankgw__admin__v1__register_merchant_request__field_descriptors[3] =
+{
+  {
+    "merchant_id",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Bankgw__Admin__V1__RegisterMerchantRequest, merchant_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "name",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Bankgw__Admin__V1__RegisterMerchantRequest, name),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "reason",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Bankgw__Admin__V1__RegisterMerchantRequest, reason),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned bankgw__admin__v1__register_merchant_request__field_indices_by_name[] = {
+  0,   /* field[0] = merchant_id */
+  1,   /* field[1] = name */
+  2,   /* field[2] = reason */
+};
+static const ProtobufCIntRange bankgw__admin__v1__register_merchant_request__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 3 }
+};
+const ProtobufCMessageDescriptor bankgw__admin__v1__register_merchant_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "bankgw.admin.v1.RegisterMerchantRequest",
+  "RegisterMerchantRequest",
+  "Bankgw__Admin__V1__RegisterMerchantRequest",
+  "bankgw.admin.v1",
+  sizeof(Bankgw__Admin__V1__RegisterMerchantRequest),
+  3,
+  bankgw__admin__v1__register_merchant_request__field_descriptors,
+  bankgw__admin__v1__register_merchant_request__field_indices_by_name,
+  1,  bankgw__admin__v1__register_merchant_request__number_ranges,
+  (ProtobufCMessageInit) bankgw__admin__v1__register_merchant_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor bankgw__admin__v1__pay_from_wallet_request__field_descriptors[5] =
+{
+  {
+    "wallet_account_id",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Bankgw__Admin__V1__PayFromWalletRequest, wallet_account_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "merchant_id",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Bankgw__Admin__V1__PayFromWalletRequest, merchant_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "amount_yen",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT64,
+    0,   /* quantifier_offset */
+    offsetof(Bankgw__Admin__V1__PayFromWalletRequest, amount_yen),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "reference",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Bankgw__Admin__V1__PayFromWalletRequest, reference),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "reason",
+    5,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Bankgw__Admin__V1__PayFromWalletRequest, reason),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned bankgw__admin__v1__pay_from_wallet_request__field_indices_by_name[] = {
+  2,   /* field[2] = amount_yen */
+  1,   /* field[1] = merchant_id */
+  4,   /* field[4] = reason */
+  3,   /* field[3] = reference */
+  0,   /* field[0] = wallet_account_id */
+};
+static const ProtobufCIntRange bankgw__admin__v1__pay_from_wallet_request__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 5 }
+};
+const ProtobufCMessageDescriptor bankgw__admin__v1__pay_from_wallet_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "bankgw.admin.v1.PayFromWalletRequest",
+  "PayFromWalletRequest",
+  "Bankgw__Admin__V1__PayFromWalletRequest",
+  "bankgw.admin.v1",
+  sizeof(Bankgw__Admin__V1__PayFromWalletRequest),
+  5,
+  bankgw__admin__v1__pay_from_wallet_request__field_descriptors,
+  bankgw__admin__v1__pay_from_wallet_request__field_indices_by_name,
+  1,  bankgw__admin__v1__pay_from_wallet_request__number_ranges,
+  (ProtobufCMessageInit) bankgw__admin__v1__pay_from_wallet_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor bankgw__admin__v1__wallet_payment__field_descriptors[6] =
+{
+  {
+    "payment_id",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Bankgw__Admin__V1__WalletPayment, payment_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "wallet_account_id",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Bankgw__Admin__V1__WalletPayment, wallet_account_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "merchant_id",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Bankgw__Admin__V1__WalletPayment, merchant_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "amount_yen",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT64,
+    0,   /* quantifier_offset */
+    offsetof(Bankgw__Admin__V1__WalletPayment, amount_yen),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "wallet_balance_yen",
+    5,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT64,
+    0,   /* quantifier_offset */
+    offsetof(Bankgw__Admin__V1__WalletPayment, wallet_balance_yen),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "paid_at_unix_ms",
+    6,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT64,
+    0,   /* quantifier_offset */
+    offsetof(Bankgw__Admin__V1__WalletPayment, paid_at_unix_ms),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned bankgw__admin__v1__wallet_payment__field_indices_by_name[] = {
+  3,   /* field[3] = amount_yen */
+  2,   /* field[2] = merchant_id */
+  5,   /* field[5] = paid_at_unix_ms */
+  0,   /* field[0] = payment_id */
+  1,   /* field[1] = wallet_account_id */
+  4,   /* field[4] = wallet_balance_yen */
+};
+static const ProtobufCIntRange bankgw__admin__v1__wallet_payment__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 6 }
+};
+const ProtobufCMessageDescriptor bankgw__admin__v1__wallet_payment__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "bankgw.admin.v1.WalletPayment",
+  "WalletPayment",
+  "Bankgw__Admin__V1__WalletPayment",
+  "bankgw.admin.v1",
+  sizeof(Bankgw__Admin__V1__WalletPayment),
+  6,
+  bankgw__admin__v1__wallet_payment__field_descriptors,
+  bankgw__admin__v1__wallet_payment__field_indices_by_name,
+  1,  bankgw__admin__v1__wallet_payment__number_ranges,
+  (ProtobufCMessageInit) bankgw__admin__v1__wallet_payment__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
 static const ProtobufCEnumValue bankgw__admin__v1__bank_state__enum_values_by_number[5] =
 {
   { "BANK_STATE_UNSPECIFIED", "BANKGW__ADMIN__V1__BANK_STATE__BANK_STATE_UNSPECIFIED", 0 },
@@ -5236,7 +6803,7 @@ const ProtobufCEnumDescriptor bankgw__admin__v1__approval_state__descriptor =
   bankgw__admin__v1__approval_state__value_ranges,
   NULL,NULL,NULL,NULL   /* reserved[1234] */
 };
-static const ProtobufCMethodDescriptor bankgw__admin__v1__admin__method_descriptors[28] =
+static const ProtobufCMethodDescriptor bankgw__admin__v1__admin__method_descriptors[35] =
 {
   { "ListBanks", &bankgw__admin__v1__list_banks_request__descriptor, &bankgw__admin__v1__list_banks_response__descriptor },
   { "GetBank", &bankgw__admin__v1__get_bank_request__descriptor, &bankgw__admin__v1__bank__descriptor },
@@ -5266,11 +6833,19 @@ static const ProtobufCMethodDescriptor bankgw__admin__v1__admin__method_descript
   { "Approve", &bankgw__admin__v1__approve_request__descriptor, &bankgw__admin__v1__approval__descriptor },
   { "Decline", &bankgw__admin__v1__decline_request__descriptor, &bankgw__admin__v1__approval__descriptor },
   { "FreezeCharges", &bankgw__admin__v1__wallet_action_request__descriptor, &bankgw__admin__v1__wallet__descriptor },
+  { "ReverseCharge", &bankgw__admin__v1__reverse_charge_request__descriptor, &bankgw__admin__v1__approval__descriptor },
+  { "OpenCompensationCase", &bankgw__admin__v1__open_compensation_case_request__descriptor, &bankgw__admin__v1__compensation_case__descriptor },
+  { "PayCompensation", &bankgw__admin__v1__pay_compensation_request__descriptor, &bankgw__admin__v1__approval__descriptor },
+  { "CloseCompensationCase", &bankgw__admin__v1__close_compensation_case_request__descriptor, &bankgw__admin__v1__compensation_case__descriptor },
+  { "ListCompensationCases", &bankgw__admin__v1__list_compensation_cases_request__descriptor, &bankgw__admin__v1__list_compensation_cases_response__descriptor },
+  { "RegisterMerchant", &bankgw__admin__v1__register_merchant_request__descriptor, &bankgw__admin__v1__merchant__descriptor },
+  { "PayFromWallet", &bankgw__admin__v1__pay_from_wallet_request__descriptor, &bankgw__admin__v1__wallet_payment__descriptor },
 };
 const unsigned bankgw__admin__v1__admin__method_indices_by_name[] = {
   18,        /* AcknowledgeAlert */
   25,        /* Approve */
   22,        /* Block */
+  31,        /* CloseCompensationCase */
   20,        /* ConfirmSuspension */
   26,        /* Decline */
   27,        /* FreezeCharges */
@@ -5281,14 +6856,20 @@ const unsigned bankgw__admin__v1__admin__method_indices_by_name[] = {
   24,        /* ListApprovals */
   0,        /* ListBanks */
   21,        /* ListBlocked */
+  32,        /* ListCompensationCases */
   13,        /* ListHolds */
   9,        /* MarkPhoneVerified */
+  29,        /* OpenCompensationCase */
+  30,        /* PayCompensation */
+  34,        /* PayFromWallet */
   5,        /* RecordConformance */
   8,        /* RecordEkyc */
+  33,        /* RegisterMerchant */
   6,        /* RegisterWallet */
   15,        /* RejectHold */
   14,        /* ReleaseHold */
   19,        /* ResolveAlert */
+  28,        /* ReverseCharge */
   3,        /* SetBankProfile */
   2,        /* SetBankState */
   4,        /* SetPilotList */
@@ -5304,7 +6885,7 @@ const ProtobufCServiceDescriptor bankgw__admin__v1__admin__descriptor =
   "Admin",
   "Bankgw__Admin__V1__Admin",
   "bankgw.admin.v1",
-  28,
+  35,
   bankgw__admin__v1__admin__method_descriptors,
   bankgw__admin__v1__admin__method_indices_by_name
 };
@@ -5531,6 +7112,62 @@ void bankgw__admin__v1__admin__freeze_charges(ProtobufCService *service,
 {
   assert(service->descriptor == &bankgw__admin__v1__admin__descriptor);
   service->invoke(service, 27, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void bankgw__admin__v1__admin__reverse_charge(ProtobufCService *service,
+                                              const Bankgw__Admin__V1__ReverseChargeRequest *input,
+                                              Bankgw__Admin__V1__Approval_Closure closure,
+                                              void *closure_data)
+{
+  assert(service->descriptor == &bankgw__admin__v1__admin__descriptor);
+  service->invoke(service, 28, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void bankgw__admin__v1__admin__open_compensation_case(ProtobufCService *service,
+                                                      const Bankgw__Admin__V1__OpenCompensationCaseRequest *input,
+                                                      Bankgw__Admin__V1__CompensationCase_Closure closure,
+                                                      void *closure_data)
+{
+  assert(service->descriptor == &bankgw__admin__v1__admin__descriptor);
+  service->invoke(service, 29, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void bankgw__admin__v1__admin__pay_compensation(ProtobufCService *service,
+                                                const Bankgw__Admin__V1__PayCompensationRequest *input,
+                                                Bankgw__Admin__V1__Approval_Closure closure,
+                                                void *closure_data)
+{
+  assert(service->descriptor == &bankgw__admin__v1__admin__descriptor);
+  service->invoke(service, 30, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void bankgw__admin__v1__admin__close_compensation_case(ProtobufCService *service,
+                                                       const Bankgw__Admin__V1__CloseCompensationCaseRequest *input,
+                                                       Bankgw__Admin__V1__CompensationCase_Closure closure,
+                                                       void *closure_data)
+{
+  assert(service->descriptor == &bankgw__admin__v1__admin__descriptor);
+  service->invoke(service, 31, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void bankgw__admin__v1__admin__list_compensation_cases(ProtobufCService *service,
+                                                       const Bankgw__Admin__V1__ListCompensationCasesRequest *input,
+                                                       Bankgw__Admin__V1__ListCompensationCasesResponse_Closure closure,
+                                                       void *closure_data)
+{
+  assert(service->descriptor == &bankgw__admin__v1__admin__descriptor);
+  service->invoke(service, 32, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void bankgw__admin__v1__admin__register_merchant(ProtobufCService *service,
+                                                 const Bankgw__Admin__V1__RegisterMerchantRequest *input,
+                                                 Bankgw__Admin__V1__Merchant_Closure closure,
+                                                 void *closure_data)
+{
+  assert(service->descriptor == &bankgw__admin__v1__admin__descriptor);
+  service->invoke(service, 33, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void bankgw__admin__v1__admin__pay_from_wallet(ProtobufCService *service,
+                                               const Bankgw__Admin__V1__PayFromWalletRequest *input,
+                                               Bankgw__Admin__V1__WalletPayment_Closure closure,
+                                               void *closure_data)
+{
+  assert(service->descriptor == &bankgw__admin__v1__admin__descriptor);
+  service->invoke(service, 34, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void bankgw__admin__v1__admin__init (Bankgw__Admin__V1__Admin_Service *service,
                                      Bankgw__Admin__V1__Admin_ServiceDestroy destroy)

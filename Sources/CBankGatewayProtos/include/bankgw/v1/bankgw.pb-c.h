@@ -24,6 +24,8 @@ typedef struct Bankgw__V1__ChargeResponse Bankgw__V1__ChargeResponse;
 typedef struct Bankgw__V1__GetChargeRequest Bankgw__V1__GetChargeRequest;
 typedef struct Bankgw__V1__UnlinkRequest Bankgw__V1__UnlinkRequest;
 typedef struct Bankgw__V1__UnlinkResponse Bankgw__V1__UnlinkResponse;
+typedef struct Bankgw__V1__WatchEventsRequest Bankgw__V1__WatchEventsRequest;
+typedef struct Bankgw__V1__BankEvent Bankgw__V1__BankEvent;
 
 
 /* --- enums --- */
@@ -41,6 +43,19 @@ typedef enum _Bankgw__V1__AuthMethod {
   BANKGW__V1__AUTH_METHOD__BIOMETRIC = 6
     PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(BANKGW__V1__AUTH_METHOD)
 } Bankgw__V1__AuthMethod;
+typedef enum _Bankgw__V1__EventType {
+  BANKGW__V1__EVENT_TYPE__EVENT_TYPE_UNSPECIFIED = 0,
+  BANKGW__V1__EVENT_TYPE__LINK_CREATED = 1,
+  BANKGW__V1__EVENT_TYPE__LINK_REMOVED = 2,
+  BANKGW__V1__EVENT_TYPE__CHARGE_HELD = 3,
+  BANKGW__V1__EVENT_TYPE__CHARGE_RELEASED = 4,
+  BANKGW__V1__EVENT_TYPE__CHARGE_REJECTED = 5,
+  BANKGW__V1__EVENT_TYPE__CHARGE_REVERSED = 6,
+  BANKGW__V1__EVENT_TYPE__COMPENSATION_PAID = 7,
+  BANKGW__V1__EVENT_TYPE__BANK_STATE_CHANGED = 8,
+  BANKGW__V1__EVENT_TYPE__WALLET_FROZEN = 9
+    PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(BANKGW__V1__EVENT_TYPE)
+} Bankgw__V1__EventType;
 typedef enum _Bankgw__V1__Decision {
   BANKGW__V1__DECISION__DECISION_UNSPECIFIED = 0,
   BANKGW__V1__DECISION__APPROVED = 1,
@@ -234,6 +249,49 @@ struct  Bankgw__V1__UnlinkResponse
     , 0 }
 
 
+struct  Bankgw__V1__WatchEventsRequest
+{
+  ProtobufCMessage base;
+  /*
+   * required (decoding refuses its absence) @required
+   */
+  Bankgw__V1__RequestHeader *header;
+  /*
+   * 0: from the oldest kept
+   */
+  uint64_t after_sequence;
+};
+#define BANKGW__V1__WATCH_EVENTS_REQUEST__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&bankgw__v1__watch_events_request__descriptor) \
+    , NULL, 0 }
+
+
+struct  Bankgw__V1__BankEvent
+{
+  ProtobufCMessage base;
+  /*
+   * per bank, gap-free, from 1
+   */
+  uint64_t sequence;
+  int64_t occurred_at_unix_ms;
+  Bankgw__V1__EventType type;
+  char *link_id;
+  char *charge_id;
+  char *request_id;
+  /*
+   * the amount moved by this event (reversal, compensation), else the charge's
+   */
+  int64_t amount_yen;
+  /*
+   * the rule or the operator's stated reason
+   */
+  char *reason;
+};
+#define BANKGW__V1__BANK_EVENT__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&bankgw__v1__bank_event__descriptor) \
+    , 0, 0, BANKGW__V1__EVENT_TYPE__EVENT_TYPE_UNSPECIFIED, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, (char *)protobuf_c_empty_string }
+
+
 /* Bankgw__V1__RequestHeader methods */
 void   bankgw__v1__request_header__init
                      (Bankgw__V1__RequestHeader         *message);
@@ -405,6 +463,44 @@ Bankgw__V1__UnlinkResponse *
 void   bankgw__v1__unlink_response__free_unpacked
                      (Bankgw__V1__UnlinkResponse *message,
                       ProtobufCAllocator *allocator);
+/* Bankgw__V1__WatchEventsRequest methods */
+void   bankgw__v1__watch_events_request__init
+                     (Bankgw__V1__WatchEventsRequest         *message);
+size_t bankgw__v1__watch_events_request__get_packed_size
+                     (const Bankgw__V1__WatchEventsRequest   *message);
+size_t bankgw__v1__watch_events_request__pack
+                     (const Bankgw__V1__WatchEventsRequest   *message,
+                      uint8_t             *out);
+size_t bankgw__v1__watch_events_request__pack_to_buffer
+                     (const Bankgw__V1__WatchEventsRequest   *message,
+                      ProtobufCBuffer     *buffer);
+Bankgw__V1__WatchEventsRequest *
+       bankgw__v1__watch_events_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   bankgw__v1__watch_events_request__free_unpacked
+                     (Bankgw__V1__WatchEventsRequest *message,
+                      ProtobufCAllocator *allocator);
+/* Bankgw__V1__BankEvent methods */
+void   bankgw__v1__bank_event__init
+                     (Bankgw__V1__BankEvent         *message);
+size_t bankgw__v1__bank_event__get_packed_size
+                     (const Bankgw__V1__BankEvent   *message);
+size_t bankgw__v1__bank_event__pack
+                     (const Bankgw__V1__BankEvent   *message,
+                      uint8_t             *out);
+size_t bankgw__v1__bank_event__pack_to_buffer
+                     (const Bankgw__V1__BankEvent   *message,
+                      ProtobufCBuffer     *buffer);
+Bankgw__V1__BankEvent *
+       bankgw__v1__bank_event__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   bankgw__v1__bank_event__free_unpacked
+                     (Bankgw__V1__BankEvent *message,
+                      ProtobufCAllocator *allocator);
 /* --- per-message closures --- */
 
 typedef void (*Bankgw__V1__RequestHeader_Closure)
@@ -434,6 +530,12 @@ typedef void (*Bankgw__V1__UnlinkRequest_Closure)
 typedef void (*Bankgw__V1__UnlinkResponse_Closure)
                  (const Bankgw__V1__UnlinkResponse *message,
                   void *closure_data);
+typedef void (*Bankgw__V1__WatchEventsRequest_Closure)
+                 (const Bankgw__V1__WatchEventsRequest *message,
+                  void *closure_data);
+typedef void (*Bankgw__V1__BankEvent_Closure)
+                 (const Bankgw__V1__BankEvent *message,
+                  void *closure_data);
 
 /* --- services --- */
 
@@ -457,6 +559,10 @@ struct Bankgw__V1__BankGateway_Service
                  const Bankgw__V1__UnlinkRequest *input,
                  Bankgw__V1__UnlinkResponse_Closure closure,
                  void *closure_data);
+  void (*watch_events)(Bankgw__V1__BankGateway_Service *service,
+                       const Bankgw__V1__WatchEventsRequest *input,
+                       Bankgw__V1__BankEvent_Closure closure,
+                       void *closure_data);
 };
 typedef void (*Bankgw__V1__BankGateway_ServiceDestroy)(Bankgw__V1__BankGateway_Service *);
 void bankgw__v1__bank_gateway__init (Bankgw__V1__BankGateway_Service *service,
@@ -468,7 +574,8 @@ void bankgw__v1__bank_gateway__init (Bankgw__V1__BankGateway_Service *service,
       function_prefix__ ## link_account,\
       function_prefix__ ## charge,\
       function_prefix__ ## get_charge,\
-      function_prefix__ ## unlink  }
+      function_prefix__ ## unlink,\
+      function_prefix__ ## watch_events  }
 void bankgw__v1__bank_gateway__link_account(ProtobufCService *service,
                                             const Bankgw__V1__LinkAccountRequest *input,
                                             Bankgw__V1__LinkAccountResponse_Closure closure,
@@ -485,10 +592,15 @@ void bankgw__v1__bank_gateway__unlink(ProtobufCService *service,
                                       const Bankgw__V1__UnlinkRequest *input,
                                       Bankgw__V1__UnlinkResponse_Closure closure,
                                       void *closure_data);
+void bankgw__v1__bank_gateway__watch_events(ProtobufCService *service,
+                                            const Bankgw__V1__WatchEventsRequest *input,
+                                            Bankgw__V1__BankEvent_Closure closure,
+                                            void *closure_data);
 
 /* --- descriptors --- */
 
 extern const ProtobufCEnumDescriptor    bankgw__v1__auth_method__descriptor;
+extern const ProtobufCEnumDescriptor    bankgw__v1__event_type__descriptor;
 extern const ProtobufCEnumDescriptor    bankgw__v1__decision__descriptor;
 extern const ProtobufCEnumDescriptor    bankgw__v1__decline_reason__descriptor;
 extern const ProtobufCMessageDescriptor bankgw__v1__request_header__descriptor;
@@ -500,6 +612,8 @@ extern const ProtobufCMessageDescriptor bankgw__v1__charge_response__descriptor;
 extern const ProtobufCMessageDescriptor bankgw__v1__get_charge_request__descriptor;
 extern const ProtobufCMessageDescriptor bankgw__v1__unlink_request__descriptor;
 extern const ProtobufCMessageDescriptor bankgw__v1__unlink_response__descriptor;
+extern const ProtobufCMessageDescriptor bankgw__v1__watch_events_request__descriptor;
+extern const ProtobufCMessageDescriptor bankgw__v1__bank_event__descriptor;
 extern const ProtobufCServiceDescriptor bankgw__v1__bank_gateway__descriptor;
 
 PROTOBUF_C__END_DECLS

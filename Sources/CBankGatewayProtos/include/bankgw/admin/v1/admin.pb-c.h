@@ -56,6 +56,18 @@ typedef struct Bankgw__Admin__V1__ListApprovalsRequest Bankgw__Admin__V1__ListAp
 typedef struct Bankgw__Admin__V1__ListApprovalsResponse Bankgw__Admin__V1__ListApprovalsResponse;
 typedef struct Bankgw__Admin__V1__ApproveRequest Bankgw__Admin__V1__ApproveRequest;
 typedef struct Bankgw__Admin__V1__DeclineRequest Bankgw__Admin__V1__DeclineRequest;
+typedef struct Bankgw__Admin__V1__ReverseChargeRequest Bankgw__Admin__V1__ReverseChargeRequest;
+typedef struct Bankgw__Admin__V1__Reversal Bankgw__Admin__V1__Reversal;
+typedef struct Bankgw__Admin__V1__CompensationCase Bankgw__Admin__V1__CompensationCase;
+typedef struct Bankgw__Admin__V1__OpenCompensationCaseRequest Bankgw__Admin__V1__OpenCompensationCaseRequest;
+typedef struct Bankgw__Admin__V1__PayCompensationRequest Bankgw__Admin__V1__PayCompensationRequest;
+typedef struct Bankgw__Admin__V1__CloseCompensationCaseRequest Bankgw__Admin__V1__CloseCompensationCaseRequest;
+typedef struct Bankgw__Admin__V1__ListCompensationCasesRequest Bankgw__Admin__V1__ListCompensationCasesRequest;
+typedef struct Bankgw__Admin__V1__ListCompensationCasesResponse Bankgw__Admin__V1__ListCompensationCasesResponse;
+typedef struct Bankgw__Admin__V1__Merchant Bankgw__Admin__V1__Merchant;
+typedef struct Bankgw__Admin__V1__RegisterMerchantRequest Bankgw__Admin__V1__RegisterMerchantRequest;
+typedef struct Bankgw__Admin__V1__PayFromWalletRequest Bankgw__Admin__V1__PayFromWalletRequest;
+typedef struct Bankgw__Admin__V1__WalletPayment Bankgw__Admin__V1__WalletPayment;
 
 
 /* --- enums --- */
@@ -76,6 +88,16 @@ typedef enum _Bankgw__Admin__V1__Hold__State {
   BANKGW__ADMIN__V1__HOLD__STATE__REJECTED = 3
     PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(BANKGW__ADMIN__V1__HOLD__STATE)
 } Bankgw__Admin__V1__Hold__State;
+/*
+ * Lifecycle of a compensation case. @swift(CompensationCaseState)
+ */
+typedef enum _Bankgw__Admin__V1__CompensationCase__State {
+  BANKGW__ADMIN__V1__COMPENSATION_CASE__STATE__STATE_UNSPECIFIED = 0,
+  BANKGW__ADMIN__V1__COMPENSATION_CASE__STATE__OPEN = 1,
+  BANKGW__ADMIN__V1__COMPENSATION_CASE__STATE__PAID = 2,
+  BANKGW__ADMIN__V1__COMPENSATION_CASE__STATE__CLOSED = 3
+    PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(BANKGW__ADMIN__V1__COMPENSATION_CASE__STATE)
+} Bankgw__Admin__V1__CompensationCase__State;
 /*
  * Enablement of one operation (link or charge) for one bank (SPEC §4).
  */
@@ -894,6 +916,211 @@ struct  Bankgw__Admin__V1__DeclineRequest
     , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string }
 
 
+struct  Bankgw__Admin__V1__ReverseChargeRequest
+{
+  ProtobufCMessage base;
+  char *charge_id;
+  /*
+   * 1 .. the charge's unreversed amount
+   */
+  int64_t amount_yen;
+  /*
+   * required; the bank sees it in its CHARGE_REVERSED event
+   */
+  char *reason;
+  /*
+   * default: the reversal freezes the wallet's charges
+   */
+  protobuf_c_boolean keep_charges_open;
+};
+#define BANKGW__ADMIN__V1__REVERSE_CHARGE_REQUEST__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&bankgw__admin__v1__reverse_charge_request__descriptor) \
+    , (char *)protobuf_c_empty_string, 0, (char *)protobuf_c_empty_string, 0 }
+
+
+/*
+ * One reversal: amount = from the wallet (what it still held) + from the compensation account (the shortfall).
+ */
+struct  Bankgw__Admin__V1__Reversal
+{
+  ProtobufCMessage base;
+  char *reversal_id;
+  char *charge_id;
+  int64_t amount_yen;
+  int64_t from_wallet_yen;
+  int64_t from_compensation_yen;
+  char *reason;
+  char *requested_by;
+  char *approved_by;
+  int64_t created_at_unix_ms;
+  char *case_id;
+};
+#define BANKGW__ADMIN__V1__REVERSAL__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&bankgw__admin__v1__reversal__descriptor) \
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, 0, 0, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, (char *)protobuf_c_empty_string }
+
+
+/*
+ * What one victim lost and what they were paid back.
+ */
+struct  Bankgw__Admin__V1__CompensationCase
+{
+  ProtobufCMessage base;
+  char *case_id;
+  char *bank_code;
+  /*
+   * the bank's opaque token, as the bank sent it
+   */
+  char *bank_account_token;
+  Bankgw__Admin__V1__CompensationCase__State state;
+  size_t n_charge_ids;
+  char **charge_ids;
+  /*
+   * what the charges credited
+   */
+  int64_t charged_yen;
+  int64_t reversed_from_wallets_yen;
+  int64_t paid_from_compensation_yen;
+  char *reason;
+  char *opened_by;
+  int64_t opened_at_unix_ms;
+  int64_t paid_at_unix_ms;
+  int64_t closed_at_unix_ms;
+  size_t n_reversals;
+  Bankgw__Admin__V1__Reversal **reversals;
+};
+#define BANKGW__ADMIN__V1__COMPENSATION_CASE__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&bankgw__admin__v1__compensation_case__descriptor) \
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, BANKGW__ADMIN__V1__COMPENSATION_CASE__STATE__STATE_UNSPECIFIED, 0,NULL, 0, 0, 0, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, 0, 0, 0,NULL }
+
+
+struct  Bankgw__Admin__V1__OpenCompensationCaseRequest
+{
+  ProtobufCMessage base;
+  char *bank_code;
+  char *bank_account_token;
+  /*
+   * the bank's credited charges on links with this token
+   */
+  size_t n_charge_ids;
+  char **charge_ids;
+  char *reason;
+};
+#define BANKGW__ADMIN__V1__OPEN_COMPENSATION_CASE_REQUEST__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&bankgw__admin__v1__open_compensation_case_request__descriptor) \
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0,NULL, (char *)protobuf_c_empty_string }
+
+
+/*
+ * Reverses what is still unreversed of every charge of the case (shortfall from compensation): the case is PAID.
+ */
+struct  Bankgw__Admin__V1__PayCompensationRequest
+{
+  ProtobufCMessage base;
+  char *case_id;
+  char *reason;
+};
+#define BANKGW__ADMIN__V1__PAY_COMPENSATION_REQUEST__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&bankgw__admin__v1__pay_compensation_request__descriptor) \
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string }
+
+
+struct  Bankgw__Admin__V1__CloseCompensationCaseRequest
+{
+  ProtobufCMessage base;
+  char *case_id;
+  char *reason;
+};
+#define BANKGW__ADMIN__V1__CLOSE_COMPENSATION_CASE_REQUEST__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&bankgw__admin__v1__close_compensation_case_request__descriptor) \
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string }
+
+
+struct  Bankgw__Admin__V1__ListCompensationCasesRequest
+{
+  ProtobufCMessage base;
+};
+#define BANKGW__ADMIN__V1__LIST_COMPENSATION_CASES_REQUEST__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&bankgw__admin__v1__list_compensation_cases_request__descriptor) \
+     }
+
+
+struct  Bankgw__Admin__V1__ListCompensationCasesResponse
+{
+  ProtobufCMessage base;
+  size_t n_cases;
+  Bankgw__Admin__V1__CompensationCase **cases;
+};
+#define BANKGW__ADMIN__V1__LIST_COMPENSATION_CASES_RESPONSE__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&bankgw__admin__v1__list_compensation_cases_response__descriptor) \
+    , 0,NULL }
+
+
+struct  Bankgw__Admin__V1__Merchant
+{
+  ProtobufCMessage base;
+  char *merchant_id;
+  char *name;
+  /*
+   * received from wallets
+   */
+  int64_t balance_yen;
+};
+#define BANKGW__ADMIN__V1__MERCHANT__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&bankgw__admin__v1__merchant__descriptor) \
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0 }
+
+
+struct  Bankgw__Admin__V1__RegisterMerchantRequest
+{
+  ProtobufCMessage base;
+  char *merchant_id;
+  char *name;
+  char *reason;
+};
+#define BANKGW__ADMIN__V1__REGISTER_MERCHANT_REQUEST__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&bankgw__admin__v1__register_merchant_request__descriptor) \
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string }
+
+
+struct  Bankgw__Admin__V1__PayFromWalletRequest
+{
+  ProtobufCMessage base;
+  char *wallet_account_id;
+  char *merchant_id;
+  /*
+   * 1 .. the wallet's balance
+   */
+  int64_t amount_yen;
+  /*
+   * the merchant's order reference
+   */
+  char *reference;
+  char *reason;
+};
+#define BANKGW__ADMIN__V1__PAY_FROM_WALLET_REQUEST__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&bankgw__admin__v1__pay_from_wallet_request__descriptor) \
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string }
+
+
+struct  Bankgw__Admin__V1__WalletPayment
+{
+  ProtobufCMessage base;
+  char *payment_id;
+  char *wallet_account_id;
+  char *merchant_id;
+  int64_t amount_yen;
+  /*
+   * after the payment
+   */
+  int64_t wallet_balance_yen;
+  int64_t paid_at_unix_ms;
+};
+#define BANKGW__ADMIN__V1__WALLET_PAYMENT__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&bankgw__admin__v1__wallet_payment__descriptor) \
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, 0, 0 }
+
+
 /* Bankgw__Admin__V1__BankProfile methods */
 void   bankgw__admin__v1__bank_profile__init
                      (Bankgw__Admin__V1__BankProfile         *message);
@@ -1673,6 +1900,234 @@ Bankgw__Admin__V1__DeclineRequest *
 void   bankgw__admin__v1__decline_request__free_unpacked
                      (Bankgw__Admin__V1__DeclineRequest *message,
                       ProtobufCAllocator *allocator);
+/* Bankgw__Admin__V1__ReverseChargeRequest methods */
+void   bankgw__admin__v1__reverse_charge_request__init
+                     (Bankgw__Admin__V1__ReverseChargeRequest         *message);
+size_t bankgw__admin__v1__reverse_charge_request__get_packed_size
+                     (const Bankgw__Admin__V1__ReverseChargeRequest   *message);
+size_t bankgw__admin__v1__reverse_charge_request__pack
+                     (const Bankgw__Admin__V1__ReverseChargeRequest   *message,
+                      uint8_t             *out);
+size_t bankgw__admin__v1__reverse_charge_request__pack_to_buffer
+                     (const Bankgw__Admin__V1__ReverseChargeRequest   *message,
+                      ProtobufCBuffer     *buffer);
+Bankgw__Admin__V1__ReverseChargeRequest *
+       bankgw__admin__v1__reverse_charge_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   bankgw__admin__v1__reverse_charge_request__free_unpacked
+                     (Bankgw__Admin__V1__ReverseChargeRequest *message,
+                      ProtobufCAllocator *allocator);
+/* Bankgw__Admin__V1__Reversal methods */
+void   bankgw__admin__v1__reversal__init
+                     (Bankgw__Admin__V1__Reversal         *message);
+size_t bankgw__admin__v1__reversal__get_packed_size
+                     (const Bankgw__Admin__V1__Reversal   *message);
+size_t bankgw__admin__v1__reversal__pack
+                     (const Bankgw__Admin__V1__Reversal   *message,
+                      uint8_t             *out);
+size_t bankgw__admin__v1__reversal__pack_to_buffer
+                     (const Bankgw__Admin__V1__Reversal   *message,
+                      ProtobufCBuffer     *buffer);
+Bankgw__Admin__V1__Reversal *
+       bankgw__admin__v1__reversal__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   bankgw__admin__v1__reversal__free_unpacked
+                     (Bankgw__Admin__V1__Reversal *message,
+                      ProtobufCAllocator *allocator);
+/* Bankgw__Admin__V1__CompensationCase methods */
+void   bankgw__admin__v1__compensation_case__init
+                     (Bankgw__Admin__V1__CompensationCase         *message);
+size_t bankgw__admin__v1__compensation_case__get_packed_size
+                     (const Bankgw__Admin__V1__CompensationCase   *message);
+size_t bankgw__admin__v1__compensation_case__pack
+                     (const Bankgw__Admin__V1__CompensationCase   *message,
+                      uint8_t             *out);
+size_t bankgw__admin__v1__compensation_case__pack_to_buffer
+                     (const Bankgw__Admin__V1__CompensationCase   *message,
+                      ProtobufCBuffer     *buffer);
+Bankgw__Admin__V1__CompensationCase *
+       bankgw__admin__v1__compensation_case__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   bankgw__admin__v1__compensation_case__free_unpacked
+                     (Bankgw__Admin__V1__CompensationCase *message,
+                      ProtobufCAllocator *allocator);
+/* Bankgw__Admin__V1__OpenCompensationCaseRequest methods */
+void   bankgw__admin__v1__open_compensation_case_request__init
+                     (Bankgw__Admin__V1__OpenCompensationCaseRequest         *message);
+size_t bankgw__admin__v1__open_compensation_case_request__get_packed_size
+                     (const Bankgw__Admin__V1__OpenCompensationCaseRequest   *message);
+size_t bankgw__admin__v1__open_compensation_case_request__pack
+                     (const Bankgw__Admin__V1__OpenCompensationCaseRequest   *message,
+                      uint8_t             *out);
+size_t bankgw__admin__v1__open_compensation_case_request__pack_to_buffer
+                     (const Bankgw__Admin__V1__OpenCompensationCaseRequest   *message,
+                      ProtobufCBuffer     *buffer);
+Bankgw__Admin__V1__OpenCompensationCaseRequest *
+       bankgw__admin__v1__open_compensation_case_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   bankgw__admin__v1__open_compensation_case_request__free_unpacked
+                     (Bankgw__Admin__V1__OpenCompensationCaseRequest *message,
+                      ProtobufCAllocator *allocator);
+/* Bankgw__Admin__V1__PayCompensationRequest methods */
+void   bankgw__admin__v1__pay_compensation_request__init
+                     (Bankgw__Admin__V1__PayCompensationRequest         *message);
+size_t bankgw__admin__v1__pay_compensation_request__get_packed_size
+                     (const Bankgw__Admin__V1__PayCompensationRequest   *message);
+size_t bankgw__admin__v1__pay_compensation_request__pack
+                     (const Bankgw__Admin__V1__PayCompensationRequest   *message,
+                      uint8_t             *out);
+size_t bankgw__admin__v1__pay_compensation_request__pack_to_buffer
+                     (const Bankgw__Admin__V1__PayCompensationRequest   *message,
+                      ProtobufCBuffer     *buffer);
+Bankgw__Admin__V1__PayCompensationRequest *
+       bankgw__admin__v1__pay_compensation_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   bankgw__admin__v1__pay_compensation_request__free_unpacked
+                     (Bankgw__Admin__V1__PayCompensationRequest *message,
+                      ProtobufCAllocator *allocator);
+/* Bankgw__Admin__V1__CloseCompensationCaseRequest methods */
+void   bankgw__admin__v1__close_compensation_case_request__init
+                     (Bankgw__Admin__V1__CloseCompensationCaseRequest         *message);
+size_t bankgw__admin__v1__close_compensation_case_request__get_packed_size
+                     (const Bankgw__Admin__V1__CloseCompensationCaseRequest   *message);
+size_t bankgw__admin__v1__close_compensation_case_request__pack
+                     (const Bankgw__Admin__V1__CloseCompensationCaseRequest   *message,
+                      uint8_t             *out);
+size_t bankgw__admin__v1__close_compensation_case_request__pack_to_buffer
+                     (const Bankgw__Admin__V1__CloseCompensationCaseRequest   *message,
+                      ProtobufCBuffer     *buffer);
+Bankgw__Admin__V1__CloseCompensationCaseRequest *
+       bankgw__admin__v1__close_compensation_case_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   bankgw__admin__v1__close_compensation_case_request__free_unpacked
+                     (Bankgw__Admin__V1__CloseCompensationCaseRequest *message,
+                      ProtobufCAllocator *allocator);
+/* Bankgw__Admin__V1__ListCompensationCasesRequest methods */
+void   bankgw__admin__v1__list_compensation_cases_request__init
+                     (Bankgw__Admin__V1__ListCompensationCasesRequest         *message);
+size_t bankgw__admin__v1__list_compensation_cases_request__get_packed_size
+                     (const Bankgw__Admin__V1__ListCompensationCasesRequest   *message);
+size_t bankgw__admin__v1__list_compensation_cases_request__pack
+                     (const Bankgw__Admin__V1__ListCompensationCasesRequest   *message,
+                      uint8_t             *out);
+size_t bankgw__admin__v1__list_compensation_cases_request__pack_to_buffer
+                     (const Bankgw__Admin__V1__ListCompensationCasesRequest   *message,
+                      ProtobufCBuffer     *buffer);
+Bankgw__Admin__V1__ListCompensationCasesRequest *
+       bankgw__admin__v1__list_compensation_cases_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   bankgw__admin__v1__list_compensation_cases_request__free_unpacked
+                     (Bankgw__Admin__V1__ListCompensationCasesRequest *message,
+                      ProtobufCAllocator *allocator);
+/* Bankgw__Admin__V1__ListCompensationCasesResponse methods */
+void   bankgw__admin__v1__list_compensation_cases_response__init
+                     (Bankgw__Admin__V1__ListCompensationCasesResponse         *message);
+size_t bankgw__admin__v1__list_compensation_cases_response__get_packed_size
+                     (const Bankgw__Admin__V1__ListCompensationCasesResponse   *message);
+size_t bankgw__admin__v1__list_compensation_cases_response__pack
+                     (const Bankgw__Admin__V1__ListCompensationCasesResponse   *message,
+                      uint8_t             *out);
+size_t bankgw__admin__v1__list_compensation_cases_response__pack_to_buffer
+                     (const Bankgw__Admin__V1__ListCompensationCasesResponse   *message,
+                      ProtobufCBuffer     *buffer);
+Bankgw__Admin__V1__ListCompensationCasesResponse *
+       bankgw__admin__v1__list_compensation_cases_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   bankgw__admin__v1__list_compensation_cases_response__free_unpacked
+                     (Bankgw__Admin__V1__ListCompensationCasesResponse *message,
+                      ProtobufCAllocator *allocator);
+/* Bankgw__Admin__V1__Merchant methods */
+void   bankgw__admin__v1__merchant__init
+                     (Bankgw__Admin__V1__Merchant         *message);
+size_t bankgw__admin__v1__merchant__get_packed_size
+                     (const Bankgw__Admin__V1__Merchant   *message);
+size_t bankgw__admin__v1__merchant__pack
+                     (const Bankgw__Admin__V1__Merchant   *message,
+                      uint8_t             *out);
+size_t bankgw__admin__v1__merchant__pack_to_buffer
+                     (const Bankgw__Admin__V1__Merchant   *message,
+                      ProtobufCBuffer     *buffer);
+Bankgw__Admin__V1__Merchant *
+       bankgw__admin__v1__merchant__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   bankgw__admin__v1__merchant__free_unpacked
+                     (Bankgw__Admin__V1__Merchant *message,
+                      ProtobufCAllocator *allocator);
+/* Bankgw__Admin__V1__RegisterMerchantRequest methods */
+void   bankgw__admin__v1__register_merchant_request__init
+                     (Bankgw__Admin__V1__RegisterMerchantRequest         *message);
+size_t bankgw__admin__v1__register_merchant_request__get_packed_size
+                     (const Bankgw__Admin__V1__RegisterMerchantRequest   *message);
+size_t bankgw__admin__v1__register_merchant_request__pack
+                     (const Bankgw__Admin__V1__RegisterMerchantRequest   *message,
+                      uint8_t             *out);
+size_t bankgw__admin__v1__register_merchant_request__pack_to_buffer
+                     (const Bankgw__Admin__V1__RegisterMerchantRequest   *message,
+                      ProtobufCBuffer     *buffer);
+Bankgw__Admin__V1__RegisterMerchantRequest *
+       bankgw__admin__v1__register_merchant_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   bankgw__admin__v1__register_merchant_request__free_unpacked
+                     (Bankgw__Admin__V1__RegisterMerchantRequest *message,
+                      ProtobufCAllocator *allocator);
+/* Bankgw__Admin__V1__PayFromWalletRequest methods */
+void   bankgw__admin__v1__pay_from_wallet_request__init
+                     (Bankgw__Admin__V1__PayFromWalletRequest         *message);
+size_t bankgw__admin__v1__pay_from_wallet_request__get_packed_size
+                     (const Bankgw__Admin__V1__PayFromWalletRequest   *message);
+size_t bankgw__admin__v1__pay_from_wallet_request__pack
+                     (const Bankgw__Admin__V1__PayFromWalletRequest   *message,
+                      uint8_t             *out);
+size_t bankgw__admin__v1__pay_from_wallet_request__pack_to_buffer
+                     (const Bankgw__Admin__V1__PayFromWalletRequest   *message,
+                      ProtobufCBuffer     *buffer);
+Bankgw__Admin__V1__PayFromWalletRequest *
+       bankgw__admin__v1__pay_from_wallet_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   bankgw__admin__v1__pay_from_wallet_request__free_unpacked
+                     (Bankgw__Admin__V1__PayFromWalletRequest *message,
+                      ProtobufCAllocator *allocator);
+/* Bankgw__Admin__V1__WalletPayment methods */
+void   bankgw__admin__v1__wallet_payment__init
+                     (Bankgw__Admin__V1__WalletPayment         *message);
+size_t bankgw__admin__v1__wallet_payment__get_packed_size
+                     (const Bankgw__Admin__V1__WalletPayment   *message);
+size_t bankgw__admin__v1__wallet_payment__pack
+                     (const Bankgw__Admin__V1__WalletPayment   *message,
+                      uint8_t             *out);
+size_t bankgw__admin__v1__wallet_payment__pack_to_buffer
+                     (const Bankgw__Admin__V1__WalletPayment   *message,
+                      ProtobufCBuffer     *buffer);
+Bankgw__Admin__V1__WalletPayment *
+       bankgw__admin__v1__wallet_payment__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   bankgw__admin__v1__wallet_payment__free_unpacked
+                     (Bankgw__Admin__V1__WalletPayment *message,
+                      ProtobufCAllocator *allocator);
 /* --- per-message closures --- */
 
 typedef void (*Bankgw__Admin__V1__BankProfile_Closure)
@@ -1798,6 +2253,42 @@ typedef void (*Bankgw__Admin__V1__ApproveRequest_Closure)
 typedef void (*Bankgw__Admin__V1__DeclineRequest_Closure)
                  (const Bankgw__Admin__V1__DeclineRequest *message,
                   void *closure_data);
+typedef void (*Bankgw__Admin__V1__ReverseChargeRequest_Closure)
+                 (const Bankgw__Admin__V1__ReverseChargeRequest *message,
+                  void *closure_data);
+typedef void (*Bankgw__Admin__V1__Reversal_Closure)
+                 (const Bankgw__Admin__V1__Reversal *message,
+                  void *closure_data);
+typedef void (*Bankgw__Admin__V1__CompensationCase_Closure)
+                 (const Bankgw__Admin__V1__CompensationCase *message,
+                  void *closure_data);
+typedef void (*Bankgw__Admin__V1__OpenCompensationCaseRequest_Closure)
+                 (const Bankgw__Admin__V1__OpenCompensationCaseRequest *message,
+                  void *closure_data);
+typedef void (*Bankgw__Admin__V1__PayCompensationRequest_Closure)
+                 (const Bankgw__Admin__V1__PayCompensationRequest *message,
+                  void *closure_data);
+typedef void (*Bankgw__Admin__V1__CloseCompensationCaseRequest_Closure)
+                 (const Bankgw__Admin__V1__CloseCompensationCaseRequest *message,
+                  void *closure_data);
+typedef void (*Bankgw__Admin__V1__ListCompensationCasesRequest_Closure)
+                 (const Bankgw__Admin__V1__ListCompensationCasesRequest *message,
+                  void *closure_data);
+typedef void (*Bankgw__Admin__V1__ListCompensationCasesResponse_Closure)
+                 (const Bankgw__Admin__V1__ListCompensationCasesResponse *message,
+                  void *closure_data);
+typedef void (*Bankgw__Admin__V1__Merchant_Closure)
+                 (const Bankgw__Admin__V1__Merchant *message,
+                  void *closure_data);
+typedef void (*Bankgw__Admin__V1__RegisterMerchantRequest_Closure)
+                 (const Bankgw__Admin__V1__RegisterMerchantRequest *message,
+                  void *closure_data);
+typedef void (*Bankgw__Admin__V1__PayFromWalletRequest_Closure)
+                 (const Bankgw__Admin__V1__PayFromWalletRequest *message,
+                  void *closure_data);
+typedef void (*Bankgw__Admin__V1__WalletPayment_Closure)
+                 (const Bankgw__Admin__V1__WalletPayment *message,
+                  void *closure_data);
 
 /* --- services --- */
 
@@ -1917,6 +2408,34 @@ struct Bankgw__Admin__V1__Admin_Service
                          const Bankgw__Admin__V1__WalletActionRequest *input,
                          Bankgw__Admin__V1__Wallet_Closure closure,
                          void *closure_data);
+  void (*reverse_charge)(Bankgw__Admin__V1__Admin_Service *service,
+                         const Bankgw__Admin__V1__ReverseChargeRequest *input,
+                         Bankgw__Admin__V1__Approval_Closure closure,
+                         void *closure_data);
+  void (*open_compensation_case)(Bankgw__Admin__V1__Admin_Service *service,
+                                 const Bankgw__Admin__V1__OpenCompensationCaseRequest *input,
+                                 Bankgw__Admin__V1__CompensationCase_Closure closure,
+                                 void *closure_data);
+  void (*pay_compensation)(Bankgw__Admin__V1__Admin_Service *service,
+                           const Bankgw__Admin__V1__PayCompensationRequest *input,
+                           Bankgw__Admin__V1__Approval_Closure closure,
+                           void *closure_data);
+  void (*close_compensation_case)(Bankgw__Admin__V1__Admin_Service *service,
+                                  const Bankgw__Admin__V1__CloseCompensationCaseRequest *input,
+                                  Bankgw__Admin__V1__CompensationCase_Closure closure,
+                                  void *closure_data);
+  void (*list_compensation_cases)(Bankgw__Admin__V1__Admin_Service *service,
+                                  const Bankgw__Admin__V1__ListCompensationCasesRequest *input,
+                                  Bankgw__Admin__V1__ListCompensationCasesResponse_Closure closure,
+                                  void *closure_data);
+  void (*register_merchant)(Bankgw__Admin__V1__Admin_Service *service,
+                            const Bankgw__Admin__V1__RegisterMerchantRequest *input,
+                            Bankgw__Admin__V1__Merchant_Closure closure,
+                            void *closure_data);
+  void (*pay_from_wallet)(Bankgw__Admin__V1__Admin_Service *service,
+                          const Bankgw__Admin__V1__PayFromWalletRequest *input,
+                          Bankgw__Admin__V1__WalletPayment_Closure closure,
+                          void *closure_data);
 };
 typedef void (*Bankgw__Admin__V1__Admin_ServiceDestroy)(Bankgw__Admin__V1__Admin_Service *);
 void bankgw__admin__v1__admin__init (Bankgw__Admin__V1__Admin_Service *service,
@@ -1952,7 +2471,14 @@ void bankgw__admin__v1__admin__init (Bankgw__Admin__V1__Admin_Service *service,
       function_prefix__ ## list_approvals,\
       function_prefix__ ## approve,\
       function_prefix__ ## decline,\
-      function_prefix__ ## freeze_charges  }
+      function_prefix__ ## freeze_charges,\
+      function_prefix__ ## reverse_charge,\
+      function_prefix__ ## open_compensation_case,\
+      function_prefix__ ## pay_compensation,\
+      function_prefix__ ## close_compensation_case,\
+      function_prefix__ ## list_compensation_cases,\
+      function_prefix__ ## register_merchant,\
+      function_prefix__ ## pay_from_wallet  }
 void bankgw__admin__v1__admin__list_banks(ProtobufCService *service,
                                           const Bankgw__Admin__V1__ListBanksRequest *input,
                                           Bankgw__Admin__V1__ListBanksResponse_Closure closure,
@@ -2065,6 +2591,34 @@ void bankgw__admin__v1__admin__freeze_charges(ProtobufCService *service,
                                               const Bankgw__Admin__V1__WalletActionRequest *input,
                                               Bankgw__Admin__V1__Wallet_Closure closure,
                                               void *closure_data);
+void bankgw__admin__v1__admin__reverse_charge(ProtobufCService *service,
+                                              const Bankgw__Admin__V1__ReverseChargeRequest *input,
+                                              Bankgw__Admin__V1__Approval_Closure closure,
+                                              void *closure_data);
+void bankgw__admin__v1__admin__open_compensation_case(ProtobufCService *service,
+                                                      const Bankgw__Admin__V1__OpenCompensationCaseRequest *input,
+                                                      Bankgw__Admin__V1__CompensationCase_Closure closure,
+                                                      void *closure_data);
+void bankgw__admin__v1__admin__pay_compensation(ProtobufCService *service,
+                                                const Bankgw__Admin__V1__PayCompensationRequest *input,
+                                                Bankgw__Admin__V1__Approval_Closure closure,
+                                                void *closure_data);
+void bankgw__admin__v1__admin__close_compensation_case(ProtobufCService *service,
+                                                       const Bankgw__Admin__V1__CloseCompensationCaseRequest *input,
+                                                       Bankgw__Admin__V1__CompensationCase_Closure closure,
+                                                       void *closure_data);
+void bankgw__admin__v1__admin__list_compensation_cases(ProtobufCService *service,
+                                                       const Bankgw__Admin__V1__ListCompensationCasesRequest *input,
+                                                       Bankgw__Admin__V1__ListCompensationCasesResponse_Closure closure,
+                                                       void *closure_data);
+void bankgw__admin__v1__admin__register_merchant(ProtobufCService *service,
+                                                 const Bankgw__Admin__V1__RegisterMerchantRequest *input,
+                                                 Bankgw__Admin__V1__Merchant_Closure closure,
+                                                 void *closure_data);
+void bankgw__admin__v1__admin__pay_from_wallet(ProtobufCService *service,
+                                               const Bankgw__Admin__V1__PayFromWalletRequest *input,
+                                               Bankgw__Admin__V1__WalletPayment_Closure closure,
+                                               void *closure_data);
 
 /* --- descriptors --- */
 
@@ -2119,6 +2673,19 @@ extern const ProtobufCMessageDescriptor bankgw__admin__v1__list_approvals_reques
 extern const ProtobufCMessageDescriptor bankgw__admin__v1__list_approvals_response__descriptor;
 extern const ProtobufCMessageDescriptor bankgw__admin__v1__approve_request__descriptor;
 extern const ProtobufCMessageDescriptor bankgw__admin__v1__decline_request__descriptor;
+extern const ProtobufCMessageDescriptor bankgw__admin__v1__reverse_charge_request__descriptor;
+extern const ProtobufCMessageDescriptor bankgw__admin__v1__reversal__descriptor;
+extern const ProtobufCMessageDescriptor bankgw__admin__v1__compensation_case__descriptor;
+extern const ProtobufCEnumDescriptor    bankgw__admin__v1__compensation_case__state__descriptor;
+extern const ProtobufCMessageDescriptor bankgw__admin__v1__open_compensation_case_request__descriptor;
+extern const ProtobufCMessageDescriptor bankgw__admin__v1__pay_compensation_request__descriptor;
+extern const ProtobufCMessageDescriptor bankgw__admin__v1__close_compensation_case_request__descriptor;
+extern const ProtobufCMessageDescriptor bankgw__admin__v1__list_compensation_cases_request__descriptor;
+extern const ProtobufCMessageDescriptor bankgw__admin__v1__list_compensation_cases_response__descriptor;
+extern const ProtobufCMessageDescriptor bankgw__admin__v1__merchant__descriptor;
+extern const ProtobufCMessageDescriptor bankgw__admin__v1__register_merchant_request__descriptor;
+extern const ProtobufCMessageDescriptor bankgw__admin__v1__pay_from_wallet_request__descriptor;
+extern const ProtobufCMessageDescriptor bankgw__admin__v1__wallet_payment__descriptor;
 extern const ProtobufCServiceDescriptor bankgw__admin__v1__admin__descriptor;
 
 PROTOBUF_C__END_DECLS
