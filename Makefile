@@ -10,7 +10,9 @@ FUZZ_RUNS ?= 10000000
 export FUZZ_RUNS FUZZ_SECONDS
 FUZZ_BUILD := .build-fuzz
 
-.PHONY: all setup build build-release run test test-swift test-interop test-fuzz protos check-protos fuzz bench clean
+FORMAT_FILES = find Sources Tests Package.swift -name '*.swift' -not -path '*/Generated/*'
+
+.PHONY: format lint-format all setup build build-release run test test-swift test-interop test-fuzz protos check-protos fuzz bench clean
 
 all: build
 
@@ -27,6 +29,14 @@ build-release: setup
 ## Start the gateway with the SPEC §6 demo state.
 run: build
 	$(BIN) serve --demo --state-dir $(STATE_DIR)
+
+## Format every hand-written Swift file with the root .swift-format (generated bindings are the generator's).
+format:
+	$(FORMAT_FILES) | xargs $(SWIFT) format format -i --configuration .swift-format
+
+## Report hand-written Swift files that `make format` would change.
+lint-format:
+	$(FORMAT_FILES) | xargs $(SWIFT) format lint --configuration .swift-format
 
 ## Regenerate the committed protoc-c output and Swift bindings from Protos/.
 protos:

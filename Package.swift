@@ -146,7 +146,8 @@ let package = Package(
         .executableTarget(
             name: "bankgw",
             dependencies: [
-                "GatewayService", "GatewayTLS", "GatewayRPC", "GatewayWire", "GatewayPolicy", "WalletCore", "Conformance",
+                "GatewayService", "GatewayTLS", "GatewayRPC", "GatewayWire", "GatewayPolicy", "WalletCore",
+                "Conformance",
                 "GatewayConsole", "GatewayCrypto", "DevelopmentSupport",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
@@ -219,7 +220,8 @@ let package = Package(
         .testTarget(
             name: "ConformanceTests",
             dependencies: [
-                "Conformance", "GatewayService", "GatewayPolicy", "GatewayRPC", "GatewayTLS", "GatewayWire", "WalletCore",
+                "Conformance", "GatewayService", "GatewayPolicy", "GatewayRPC", "GatewayTLS", "GatewayWire",
+                "WalletCore",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
             ]

@@ -126,9 +126,11 @@ extension ConformanceSuite {
                     header: header(), linkID: link, amountYen: 1_234, customerAuth: strongAuth())
                 switch await charge(request) {
                 case .success(let response):
-                    let keyIDOK = response.receiptKeyID.count == 16
+                    let keyIDOK =
+                        response.receiptKeyID.count == 16
                         && response.receiptKeyID.allSatisfy { "0123456789abcdef".contains($0) }
-                    let bound = response.requestID == request.header.requestID
+                    let bound =
+                        response.requestID == request.header.requestID
                         && response.bankCode == request.header.bankCode && response.linkID == request.linkID
                         && response.amountYen == request.amountYen
                     return Observation(

@@ -41,7 +41,7 @@ extension ConformanceSuite {
                 defer { Task { await approver.close() } }
                 let (_, link) = try await linkedWallet()
                 guard case .success(let charged) = await charge(link: link, amountYen: 1_000),
-                      charged.decision == .approved
+                    charged.decision == .approved
                 else { throw SetupFailure(what: "the 1,000 yen test charge was not APPROVED") }
                 let request = try await operatorStep(
                     AdminMethods.reverseCharge,
@@ -139,7 +139,7 @@ extension ConformanceSuite {
     private func heldCharge(_ link: String) async throws -> String {
         let limit = profile.newLinkMaxChargeYen > 0 ? profile.newLinkMaxChargeYen : 50_000
         guard case .success(let response) = await charge(link: link, amountYen: limit * 9 / 10),
-              response.decision == .held
+            response.decision == .held
         else { throw SetupFailure(what: "a charge of 90 % of the new-link limit was not HELD") }
         return response.chargeID
     }

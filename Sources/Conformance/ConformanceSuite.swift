@@ -42,7 +42,9 @@ public final class ConformanceSuite: Sendable {
 
     /// Runs every case and records the result through Admin `RecordConformance`. Throws only when the run can't
     /// say anything (gateway unreachable, operator set-up refused); failed cases are in the report.
-    public static func run(_ configuration: ConformanceConfiguration) async throws(ConformanceError)
+    public static func run(
+        _ configuration: ConformanceConfiguration
+    ) async throws(ConformanceError)
         -> ConformanceReport
     {
         let target = configuration.target
@@ -249,13 +251,15 @@ public final class ConformanceSuite: Sendable {
     }
 
     func linkCode(_ wallet: String) async throws -> String {
-        try await adminStep(AdminMethods.issueLinkCode, IssueLinkCodeRequest(walletAccountID: wallet), as: IssueLinkCodeResponse.self
+        try await adminStep(
+            AdminMethods.issueLinkCode, IssueLinkCodeRequest(walletAccountID: wallet), as: IssueLinkCodeResponse.self
         )
         .linkCode
     }
 
     func balanceYen(_ wallet: String) async throws -> Int64 {
-        try await adminStep(AdminMethods.getWallet, GetWalletRequest(walletAccountID: wallet), as: AdminWallet.self).balanceYen
+        try await adminStep(AdminMethods.getWallet, GetWalletRequest(walletAccountID: wallet), as: AdminWallet.self)
+            .balanceYen
     }
 
     /// A fresh test wallet linked to a fresh token: (wallet, link id).

@@ -81,7 +81,9 @@ final class GatewayConnection: Sendable {
         return await rpc.unary(path: path, request: body, timeout: timeout, metadata: tag)
     }
 
-    static func decode<Response: WireMessage>(_ result: RPCCallResult, as: Response.Type) -> Result<
+    static func decode<Response: WireMessage>(
+        _ result: RPCCallResult, as: Response.Type
+    ) -> Result<
         Response, GRPCStatus
     > {
         guard result.status.code == .ok else { return .failure(result.status) }

@@ -16,41 +16,53 @@ public enum EchoService {
     /// - `Stream`: the request is a count N; sends N messages `0`…`N-1` (N = 0: one a millisecond until cancelled).
     public static var services: RPCServices {
         var services = RPCServices()
-        services.register(service: name, method: "Echo", .unary { request, response, _ in
-            var request = request
-            response.writeBuffer(&request)
-        })
-        services.register(service: name, method: "EchoAsync", .unaryAsync { request, context in
-            var response = context.makeResponseBuffer(capacity: request.readableBytes)
-            var request = request
-            response.writeBuffer(&request)
-            return response
-        })
-        services.register(service: name, method: "Fail", .unary { request, _, _ in
-            let text = String(buffer: request)
-            let parts = text.split(separator: ":", maxSplits: 1, omittingEmptySubsequences: false)
-            let code = GRPCStatus.Code(wireValue: Int(parts.first ?? "") ?? 2)
-            throw RPCError(code, parts.count > 1 ? String(parts[1]) : "")
-        })
-        services.register(service: name, method: "Crash", .unary { _, _, _ in
-            struct Boom: Error { let detail = "secret detail that must not reach the caller" }
-            throw Boom()
-        })
-        services.register(service: name, method: "Sleep", .unaryAsync { request, _ in
-            let ms = Int64(String(buffer: request)) ?? 0
-            try await Task.sleep(for: .milliseconds(ms))
-            return request
-        })
-        services.register(service: name, method: "Stream", .serverStreaming { request, responses, _ in
-            let count = Int(String(buffer: request)) ?? 0
-            var sent = 0
-            while count == 0 || sent < count {
-                try Task.checkCancellation()
-                try await responses.send(ByteBuffer(string: String(sent)))
-                sent += 1
-                if count == 0 { try await Task.sleep(for: .milliseconds(1)) }
-            }
-        })
+        services.register(
+            service: name, method: "Echo",
+            .unary { request, response, _ in
+                var request = request
+                response.writeBuffer(&request)
+            })
+        services.register(
+            service: name, method: "EchoAsync",
+            .unaryAsync { request, context in
+                var response = context.makeResponseBuffer(capacity: request.readableBytes)
+                var request = request
+                response.writeBuffer(&request)
+                return response
+            })
+        services.register(
+            service: name, method: "Fail",
+            .unary { request, _, _ in
+                let text = String(buffer: request)
+                let parts = text.split(separator: ":", maxSplits: 1, omittingEmptySubsequences: false)
+                let code = GRPCStatus.Code(wireValue: Int(parts.first ?? "") ?? 2)
+                throw RPCError(code, parts.count > 1 ? String(parts[1]) : "")
+            })
+        services.register(
+            service: name, method: "Crash",
+            .unary { _, _, _ in
+                struct Boom: Error { let detail = "secret detail that must not reach the caller" }
+                throw Boom()
+            })
+        services.register(
+            service: name, method: "Sleep",
+            .unaryAsync { request, _ in
+                let ms = Int64(String(buffer: request)) ?? 0
+                try await Task.sleep(for: .milliseconds(ms))
+                return request
+            })
+        services.register(
+            service: name, method: "Stream",
+            .serverStreaming { request, responses, _ in
+                let count = Int(String(buffer: request)) ?? 0
+                var sent = 0
+                while count == 0 || sent < count {
+                    try Task.checkCancellation()
+                    try await responses.send(ByteBuffer(string: String(sent)))
+                    sent += 1
+                    if count == 0 { try await Task.sleep(for: .milliseconds(1)) }
+                }
+            })
         return services
     }
 }

@@ -1,6 +1,6 @@
+import Foundation
 import GatewayRPC
 import GatewayTLS
-import Foundation
 import NIOConcurrencyHelpers
 import NIOCore
 import NIOPosix

@@ -242,12 +242,15 @@ public final class ConsoleServer: Service, @unchecked Sendable {
     private func alertsData(_ request: Request, _ context: ConsoleContext) async throws -> [String: Any] {
         let query = request.uri.queryParameters
         func text(_ key: String) -> String? { query.get(key).flatMap { $0.isEmpty ? nil : String($0) } }
-        let state = text("state").flatMap { ["OPEN": AlertState.open, "ACKNOWLEDGED": .acknowledged, "RESOLVED": .resolved][$0] }
+        let state = text("state").flatMap {
+            ["OPEN": AlertState.open, "ACKNOWLEDGED": .acknowledged, "RESOLVED": .resolved][$0]
+        }
         let severity = text("severity").flatMap {
             ["LOW": AlertSeverity.low, "MEDIUM": .medium, "HIGH": .high, "CRITICAL": .critical][$0]
         }
-        let alerts = try await store.alerts(AlertFilter(
-            state: state, severity: severity, rule: text("rule"), bankCode: text("bank"), walletID: text("wallet")))
+        let alerts = try await store.alerts(
+            AlertFilter(
+                state: state, severity: severity, rule: text("rule"), bankCode: text("bank"), walletID: text("wallet")))
         let operatorName = try requireOperator(context)
         return [
             "alerts": alerts.map(Self.alertRow), "csrf": csrfToken(for: operatorName), "back": "/alerts",
@@ -295,12 +298,16 @@ public final class ConsoleServer: Service, @unchecked Sendable {
         let proposals = try await store.alerts(AlertFilter(rule: "bank.decline_burst", bankCode: code))
             .filter { !$0.proposedAction.isEmpty && !$0.proposalConfirmed }
         let runs = try await store.conformanceRuns(bankCode: code).map { run -> [String: Any] in
-            ["passed": run.passed ? "passed" : "failed", "at": Self.time(run.ranAtUnixMs), "detail": run.detail,
-             "by": run.recordedBy]
+            [
+                "passed": run.passed ? "passed" : "failed", "at": Self.time(run.ranAtUnixMs), "detail": run.detail,
+                "by": run.recordedBy,
+            ]
         }
         let audit = try await store.auditEntries(subject: code, limit: 30).reversed().map { entry -> [String: Any] in
-            ["at": Self.time(entry.atUnixMs), "actor": entry.actor, "action": entry.action, "reason": entry.reason,
-             "detail": entry.detail]
+            [
+                "at": Self.time(entry.atUnixMs), "actor": entry.actor, "action": entry.action, "reason": entry.reason,
+                "detail": entry.detail,
+            ]
         }
         return [
             "code": code, "name": bank.name, "link": Self.name(bank.facts.linkState),
@@ -326,13 +333,17 @@ public final class ConsoleServer: Service, @unchecked Sendable {
         }
         let facts = wallet.facts
         let links = try await store.links(walletID: id).map { link -> [String: Any] in
-            ["id": link.id, "bank": link.bankCode, "active": link.active ? "active" : "unlinked",
-             "at": Self.time(link.linkedAtUnixMs)]
+            [
+                "id": link.id, "bank": link.bankCode, "active": link.active ? "active" : "unlinked",
+                "at": Self.time(link.linkedAtUnixMs),
+            ]
         }
         let charges = try await store.recentCharges(walletID: id).map { charge -> [String: Any] in
-            ["id": charge.id, "bank": charge.bankCode, "amount": Self.yen(charge.amountYen),
-             "decision": ["-", "APPROVED", "HELD", "DECLINED"][Int(charge.decision.rawValue)], "rule": charge.rule,
-             "at": Self.time(charge.atUnixMs)]
+            [
+                "id": charge.id, "bank": charge.bankCode, "amount": Self.yen(charge.amountYen),
+                "decision": ["-", "APPROVED", "HELD", "DECLINED"][Int(charge.decision.rawValue)], "rule": charge.rule,
+                "at": Self.time(charge.atUnixMs),
+            ]
         }
         return [
             "id": id, "test": facts.isTest, "ekyc": "\(facts.ekycStatus)", "method": "\(facts.ekycMethod)",
@@ -394,7 +405,7 @@ public final class ConsoleServer: Service, @unchecked Sendable {
 
     static func safeBack(_ back: String?) -> String {
         guard let back, back.hasPrefix("/"), !back.hasPrefix("//"), !back.contains("\\"),
-              back.unicodeScalars.allSatisfy({ $0.value > 0x20 && $0.value < 0x7F })
+            back.unicodeScalars.allSatisfy({ $0.value > 0x20 && $0.value < 0x7F })
         else { return "/" }
         return back
     }

@@ -8,8 +8,9 @@ import COpenSSL
 /// everything at exit anyway, so the cleanup is skipped. Must run before any other OpenSSL call of the process.
 public enum OpenSSLLibrary {
     private static let initialized: Bool = {
-        OPENSSL_init_ssl(UInt64(OPENSSL_INIT_NO_ATEXIT) | UInt64(OPENSSL_INIT_LOAD_SSL_STRINGS)
-            | UInt64(OPENSSL_INIT_LOAD_CRYPTO_STRINGS), nil) == 1
+        OPENSSL_init_ssl(
+            UInt64(OPENSSL_INIT_NO_ATEXIT) | UInt64(OPENSSL_INIT_LOAD_SSL_STRINGS)
+                | UInt64(OPENSSL_INIT_LOAD_CRYPTO_STRINGS), nil) == 1
     }()
 
     /// Initialises OpenSSL without its exit-time cleanup (idempotent, thread-safe). Returns false if OpenSSL

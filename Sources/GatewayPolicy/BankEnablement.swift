@@ -69,9 +69,10 @@ public enum BankEnablement {
             return .pass
         case .pending:
             guard target.walletID != nil, target.walletIsTest else {
-                return .reject(Rejection(
-                    .permissionDenied,
-                    "bank \(bank.code) is PENDING for \(operation.specName): only test wallets may be used"))
+                return .reject(
+                    Rejection(
+                        .permissionDenied,
+                        "bank \(bank.code) is PENDING for \(operation.specName): only test wallets may be used"))
             }
             return .pass
         case .suspended, .unspecified:

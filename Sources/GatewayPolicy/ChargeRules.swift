@@ -49,8 +49,9 @@ public enum ChargeRules {
         if facts.bank.chargeState == .enabled { return .pass }  // the common case, without copying the wallet's id
         return BankEnablement.judge(
             bank: facts.bank, operation: .charge,
-            target: .init(walletID: facts.wallet == nil ? nil : facts.link?.walletID,
-                          walletIsTest: facts.wallet?.isTest ?? false))
+            target: .init(
+                walletID: facts.wallet == nil ? nil : facts.link?.walletID,
+                walletIsTest: facts.wallet?.isTest ?? false))
     }
 
     /// The link exists, is still active, belongs to the calling bank, and points at a wallet. One bank can never
@@ -86,7 +87,8 @@ public enum ChargeRules {
     /// Credited today (Asia/Tokyo) plus today's open holds plus this charge stays within `maxDailyYenPerWallet`;
     /// exactly at it is allowed.
     public static let dailyLimit = Rule<ChargeAttemptFacts>("charge.limit.daily") { facts in
-        exceeds(facts.chargedTodayYen, facts.reservedTodayYen, facts.request.amountYen,
+        exceeds(
+            facts.chargedTodayYen, facts.reservedTodayYen, facts.request.amountYen,
             limit: facts.bank.profile.maxDailyYenPerWallet)
             ? .decline(.limitExceeded) : .pass
     }
@@ -94,8 +96,9 @@ public enum ChargeRules {
     /// Credited this month (Asia/Tokyo) plus this month's open holds plus this charge stays within
     /// `maxMonthlyYenPerWallet`.
     public static let monthlyLimit = Rule<ChargeAttemptFacts>("charge.limit.monthly") { facts in
-        exceeds(facts.chargedThisMonthYen, facts.reservedThisMonthYen, facts.request.amountYen,
-                limit: facts.bank.profile.maxMonthlyYenPerWallet)
+        exceeds(
+            facts.chargedThisMonthYen, facts.reservedThisMonthYen, facts.request.amountYen,
+            limit: facts.bank.profile.maxMonthlyYenPerWallet)
             ? .decline(.limitExceeded) : .pass
     }
 

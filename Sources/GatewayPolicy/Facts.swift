@@ -67,7 +67,10 @@ public struct BankFacts: Sendable, Hashable {
     /// Wallets a PILOT bank may serve.
     public var pilotWalletIDs: Set<String>
 
-    public init(code: String, linkState: BankState, chargeState: BankState, profile: BankProfile = .init(), pilotWalletIDs: Set<String> = []) {
+    public init(
+        code: String, linkState: BankState, chargeState: BankState, profile: BankProfile = .init(),
+        pilotWalletIDs: Set<String> = []
+    ) {
         self.code = code
         self.linkState = linkState
         self.chargeState = chargeState
@@ -144,7 +147,9 @@ public struct LinkFacts: Sendable, Hashable {
     public var active: Bool
     public var linkedAtUnixMs: Int64
 
-    public init(id: String, bankCode: String, walletID: String, bankAccountToken: String, active: Bool, linkedAtUnixMs: Int64) {
+    public init(
+        id: String, bankCode: String, walletID: String, bankAccountToken: String, active: Bool, linkedAtUnixMs: Int64
+    ) {
         self.id = id
         self.bankCode = bankCode
         self.walletID = walletID

@@ -34,8 +34,9 @@ public enum LinkRules {
         if facts.bank.linkState == .enabled { return .pass }  // the common case, without copying the wallet's id
         return BankEnablement.judge(
             bank: facts.bank, operation: .link,
-            target: .init(walletID: facts.wallet == nil ? nil : facts.request.walletAccountID,
-                          walletIsTest: facts.wallet?.isTest ?? false))
+            target: .init(
+                walletID: facts.wallet == nil ? nil : facts.request.walletAccountID,
+                walletIsTest: facts.wallet?.isTest ?? false))
     }
 
     public static let walletExists = Rule<LinkAttemptFacts>("link.wallet_exists") { facts in

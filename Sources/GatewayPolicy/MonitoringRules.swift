@@ -232,8 +232,10 @@ public enum MonitoringRules {
         let (day, overflow) = attempt.chargedTodayYen.addingReportingOverflow(attempt.request.amountYen)
         let daily = attempt.bank.profile.maxDailyYenPerWallet
         // day / daily ≥ percent / 100, without dividing (and without overflow for any sane limit).
-        guard overflow || day.multipliedReportingOverflow(by: 100).partialValue
-            >= daily.multipliedReportingOverflow(by: limits.linkThenDrainPercentOfDailyLimit).partialValue
+        guard
+            overflow
+                || day.multipliedReportingOverflow(by: 100).partialValue
+                    >= daily.multipliedReportingOverflow(by: limits.linkThenDrainPercentOfDailyLimit).partialValue
         else { return nil }
         return MonitoringFinding(
             alert: AlertSignal(
@@ -287,7 +289,7 @@ public enum MonitoringRules {
         bankCode: String, window: BankDecisionWindow, _ limits: MonitoringThresholds
     ) -> AlertSignal? {
         guard window.declines >= limits.declineBurstMinDeclines,
-              window.declines * 100 >= window.decisions * limits.declineBurstMinPercentOfDecisions
+            window.declines * 100 >= window.decisions * limits.declineBurstMinPercentOfDecisions
         else { return nil }
         return AlertSignal(
             rule: "bank.decline_burst", severity: .critical, subjectKind: .bank, subject: bankCode, bankCode: bankCode,
@@ -298,9 +300,11 @@ public enum MonitoringRules {
 
     /// ≥ `tlsRefusalsMinRefusals` refused handshakes from one address within the window. Raised at the threshold
     /// and at every further multiple of it, so a flood raises the count without a write per handshake.
-    public static func tlsRefusals(address: String, refusalsInWindow: Int, _ limits: MonitoringThresholds) -> AlertSignal? {
+    public static func tlsRefusals(
+        address: String, refusalsInWindow: Int, _ limits: MonitoringThresholds
+    ) -> AlertSignal? {
         guard limits.tlsRefusalsMinRefusals > 0, refusalsInWindow >= limits.tlsRefusalsMinRefusals,
-              refusalsInWindow % limits.tlsRefusalsMinRefusals == 0
+            refusalsInWindow % limits.tlsRefusalsMinRefusals == 0
         else { return nil }
         return AlertSignal(
             rule: "tls.refusals", severity: .medium, subjectKind: .clientAddress, subject: address,

@@ -77,13 +77,15 @@ public enum RPCMethodHandler: Sendable {
     /// The fast path: runs synchronously on the connection's event loop with no task hop. It must not block or
     /// wait; it reads `request` (a slice of the received frame, no copy) and writes its answer into `response`
     /// (pre-sized, prefix reserved). Throw `RPCError` to answer with a status.
-    case unary(@Sendable (_ request: ByteBuffer, _ response: inout ByteBuffer, _ context: RPCCallContext) throws -> Void)
+    case unary(
+        @Sendable (_ request: ByteBuffer, _ response: inout ByteBuffer, _ context: RPCCallContext) throws -> Void)
     /// A handler that suspends (storage, locks, other services). Runs in a Task, cancelled when the deadline
     /// passes or the caller goes away. Return `context.makeResponseBuffer`'s buffer to avoid a copy.
     case unaryAsync(@Sendable (_ request: ByteBuffer, _ context: RPCCallContext) async throws -> ByteBuffer)
     /// One request, a stream of responses until the handler returns (or the caller cancels).
     case serverStreaming(
-        @Sendable (_ request: ByteBuffer, _ responses: RPCResponseStream, _ context: RPCCallContext) async throws -> Void
+        @Sendable (_ request: ByteBuffer, _ responses: RPCResponseStream, _ context: RPCCallContext) async throws ->
+            Void
     )
     /// Requests and responses both streamed (e.g. `grpc.reflection.v1.ServerReflection/ServerReflectionInfo`): the
     /// handler starts with the headers and reads request messages as they arrive, answering each as it likes.
@@ -118,8 +120,9 @@ public struct RPCServices: Sendable {
 
     /// Serves `/service/method` with `handler`. `service` is the fully qualified name (`bankgw.v1.BankGateway`).
     public mutating func register(service: String, method: String, _ handler: RPCMethodHandler) {
-        precondition(!service.isEmpty && !method.isEmpty && !service.contains("/") && !method.contains("/"),
-                     "service and method names are non-empty and contain no '/'")
+        precondition(
+            !service.isEmpty && !method.isEmpty && !service.contains("/") && !method.contains("/"),
+            "service and method names are non-empty and contain no '/'")
         let path = "/\(service)/\(method)"
         precondition(methods[path] == nil, "\(path) registered twice")
         methods[path] = handler

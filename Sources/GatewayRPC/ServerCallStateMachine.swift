@@ -330,7 +330,8 @@ struct ServerCallStateMachine {
     /// request took longer than the receive limit.
     mutating func timerFired(now: NIODeadline = .now()) -> Action {
         let deadline = call?.deadline ?? .distantFuture
-        let status = now >= deadline
+        let status =
+            now >= deadline
             ? GRPCStatus(.deadlineExceeded, "deadline exceeded")
             : GRPCStatus(.deadlineExceeded, "request message not received in time")
         return self.terminate(status)
@@ -362,7 +363,8 @@ struct ServerCallStateMachine {
         case .handling(let call, responseHeadersSent: true):
             assertionFailure("a unary handler cannot have streamed")
             state = .closed(peerStillSending: false, ended: call)
-            return .finish(GRPCStatus(.internal, "internal error"), trailersOnly: false, httpStatus: 200, cancelHandler: false)
+            return .finish(
+                GRPCStatus(.internal, "internal error"), trailersOnly: false, httpStatus: 200, cancelHandler: false)
         case .bidirectional(_, let call, let headersSent, let ended):
             assertionFailure("a bidirectional handler returns no single response")
             state = .closed(peerStillSending: !ended, ended: call)
@@ -374,7 +376,8 @@ struct ServerCallStateMachine {
         case .awaitingRequestHeaders, .receivingRequest:
             assertionFailure("handler finished before it was invoked")
             state = .closed(peerStillSending: true, ended: call)
-            return .finish(GRPCStatus(.internal, "internal error"), trailersOnly: true, httpStatus: 200, cancelHandler: false)
+            return .finish(
+                GRPCStatus(.internal, "internal error"), trailersOnly: true, httpStatus: 200, cancelHandler: false)
         }
     }
 

@@ -244,10 +244,12 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
             idleTimer?.cancel()
             idleTimer = nil
             let goAway = HTTP2Frame(
-                streamID: .rootStream, payload: .goAway(lastStreamID: lastStreamID, errorCode: .noError, opaqueData: nil))
+                streamID: .rootStream,
+                payload: .goAway(lastStreamID: lastStreamID, errorCode: .noError, opaqueData: nil))
             if closeNow {
                 let bound = NIOLoopBound(context, eventLoop: context.eventLoop)
-                context.writeAndFlush(self.wrapOutboundOut(goAway)).whenComplete { _ in bound.value.close(promise: nil) }
+                context.writeAndFlush(self.wrapOutboundOut(goAway)).whenComplete { _ in bound.value.close(promise: nil)
+                }
             } else {
                 context.writeAndFlush(self.wrapOutboundOut(goAway), promise: nil)
             }

@@ -63,9 +63,10 @@ final class ServerStreamHandler: ChannelInboundHandler {
                 for (name, value, _) in headers.headers where !name.hasPrefix(":") && metadata[name] == nil {
                     metadata[name] = value
                 }
-                observe(RPCObservedRequest(
-                    peer: connection.peer, peerPublicKeyDER: connection.peerPublicKeyDER,
-                    path: headers.headers.first(name: ":path") ?? "", metadata: metadata))
+                observe(
+                    RPCObservedRequest(
+                        peer: connection.peer, peerPublicKeyDER: connection.peerPublicKeyDER,
+                        path: headers.headers.first(name: ":path") ?? "", metadata: metadata))
             }
             self.perform(call.receiveHeaders(headers.headers, endStream: headers.endStream))
         case .data(let data):
@@ -119,9 +120,11 @@ final class ServerStreamHandler: ChannelInboundHandler {
         case .deliverRequests(let messages, let end):
             for message in messages {
                 if case .dropped = requests?.yield(message) {
-                    self.perform(call.terminate(GRPCStatus(
-                        .resourceExhausted,
-                        "more than \(RPCRequestStream.maxBufferedMessages) request messages waiting unread")))
+                    self.perform(
+                        call.terminate(
+                            GRPCStatus(
+                                .resourceExhausted,
+                                "more than \(RPCRequestStream.maxBufferedMessages) request messages waiting unread")))
                     return
                 }
             }
@@ -146,7 +149,8 @@ final class ServerStreamHandler: ChannelInboundHandler {
             requests = nil
             if cancelHandler { handlerTask?.cancel() }
             guard let context else { return }
-            let frame = trailersOnly
+            let frame =
+                trailersOnly
                 ? Self.trailersOnly(status, httpStatus: httpStatus) : Self.trailers(status)
             context.write(self.wrapOutboundOut(frame), promise: nil)
             self.reportFinished(status.code)
@@ -246,7 +250,9 @@ final class ServerStreamHandler: ChannelInboundHandler {
             }
             handlerTask = Task {
                 let result: Result<Void, any Error>
-                do { result = .success(try await body(request, stream, callContext)) } catch { result = .failure(error) }
+                do { result = .success(try await body(request, stream, callContext)) } catch {
+                    result = .failure(error)
+                }
                 eventLoop.execute {
                     let handler = this.value
                     handler.handlerTask = nil
@@ -337,7 +343,9 @@ final class ServerStreamHandler: ChannelInboundHandler {
 
     static func trailers(_ status: GRPCStatus) -> HTTP2Frame.FramePayload {
         var headers: HPACKHeaders = ["grpc-status": status.code.wireString]
-        if !status.message.isEmpty { headers.add(name: "grpc-message", value: GRPCMessageEncoding.encode(status.message)) }
+        if !status.message.isEmpty {
+            headers.add(name: "grpc-message", value: GRPCMessageEncoding.encode(status.message))
+        }
         return .headers(.init(headers: headers, endStream: true))
     }
 
@@ -346,7 +354,9 @@ final class ServerStreamHandler: ChannelInboundHandler {
             ":status": httpStatus == 200 ? "200" : String(httpStatus), "content-type": "application/grpc",
             "grpc-status": status.code.wireString,
         ]
-        if !status.message.isEmpty { headers.add(name: "grpc-message", value: GRPCMessageEncoding.encode(status.message)) }
+        if !status.message.isEmpty {
+            headers.add(name: "grpc-message", value: GRPCMessageEncoding.encode(status.message))
+        }
         return .headers(.init(headers: headers, endStream: true))
     }
 }

@@ -12,12 +12,13 @@ extension AdminService {
         let receipts = self.receipts
         register(&registry, AdminMethods.listAlerts) { request, _ in
             var response = ListAlertsResponse()
-            response.alerts = try await store.alerts(AlertFilter(
-                state: request.state == .unspecified ? nil : request.state,
-                severity: request.severity == .unspecified ? nil : request.severity,
-                rule: request.rule.isEmpty ? nil : request.rule,
-                bankCode: request.bankCode.isEmpty ? nil : request.bankCode,
-                walletID: request.walletAccountID.isEmpty ? nil : request.walletAccountID))
+            response.alerts = try await store.alerts(
+                AlertFilter(
+                    state: request.state == .unspecified ? nil : request.state,
+                    severity: request.severity == .unspecified ? nil : request.severity,
+                    rule: request.rule.isEmpty ? nil : request.rule,
+                    bankCode: request.bankCode.isEmpty ? nil : request.bankCode,
+                    walletID: request.walletAccountID.isEmpty ? nil : request.walletAccountID))
             return response
         }
         register(&registry, AdminMethods.acknowledgeAlert) { request, actor in
@@ -75,12 +76,14 @@ extension AdminService {
                 walletID: request.walletAccountID, audit: AuditContext(actor: actor, reason: request.reason))
             return try await Self.wallet(store, request.walletAccountID)
         }
-        registry.services.register(AdminMethods.watchAlerts, .serverStreaming {
-            request, responses, context in
-            _ = try Self.operatorActor(context)
-            _ = try MessageCoding.decode(WatchAlertsRequest.self, from: request)
-            try await Self.watchAlerts(store, responses, context)
-        })
+        registry.services.register(
+            AdminMethods.watchAlerts,
+            .serverStreaming {
+                request, responses, context in
+                _ = try Self.operatorActor(context)
+                _ = try MessageCoding.decode(WatchAlertsRequest.self, from: request)
+                try await Self.watchAlerts(store, responses, context)
+            })
     }
 
     /// WatchAlerts: the unresolved alerts, then every change (any alert, any state) in change order, live. The

@@ -20,13 +20,16 @@ extension AdminService {
                 audit: AuditContext(actor: actor, reason: request.reason))
         }
         register(&registry, AdminMethods.openCompensationCase) { [store] request, actor in
-            CompensationCase(try await store.openCompensationCase(
-                bankCode: request.bankCode, bankAccountToken: request.bankAccountToken, chargeIDs: request.chargeIDs,
-                audit: AuditContext(actor: actor, reason: request.reason)))
+            CompensationCase(
+                try await store.openCompensationCase(
+                    bankCode: request.bankCode, bankAccountToken: request.bankAccountToken,
+                    chargeIDs: request.chargeIDs,
+                    audit: AuditContext(actor: actor, reason: request.reason)))
         }
         register(&registry, AdminMethods.closeCompensationCase) { [store] request, actor in
-            CompensationCase(try await store.closeCompensationCase(
-                caseID: request.caseID, audit: AuditContext(actor: actor, reason: request.reason)))
+            CompensationCase(
+                try await store.closeCompensationCase(
+                    caseID: request.caseID, audit: AuditContext(actor: actor, reason: request.reason)))
         }
         register(&registry, AdminMethods.listCompensationCases) { [store] _, _ in
             ListCompensationCasesResponse(cases: try await store.compensationCases().map(CompensationCase.init))
@@ -35,13 +38,15 @@ extension AdminService {
             try await store.registerMerchant(
                 id: request.merchantID, name: request.name, audit: AuditContext(actor: actor, reason: request.reason))
             let merchant = try await store.merchantBalanceYen(id: request.merchantID)
-            return Merchant(merchantID: request.merchantID, name: merchant?.name ?? request.name,
-                            balanceYen: merchant?.balanceYen ?? 0)
+            return Merchant(
+                merchantID: request.merchantID, name: merchant?.name ?? request.name,
+                balanceYen: merchant?.balanceYen ?? 0)
         }
         register(&registry, AdminMethods.payFromWallet) { [store] request, actor in
-            WalletPayment(try await store.payFromWallet(
-                walletID: request.walletAccountID, merchantID: request.merchantID, amountYen: request.amountYen,
-                reference: request.reference, audit: AuditContext(actor: actor, reason: request.reason)))
+            WalletPayment(
+                try await store.payFromWallet(
+                    walletID: request.walletAccountID, merchantID: request.merchantID, amountYen: request.amountYen,
+                    reference: request.reference, audit: AuditContext(actor: actor, reason: request.reason)))
         }
     }
 }

@@ -111,7 +111,8 @@ public final class AdminService: Sendable {
             try witness.verify(record)
             record.operatorName = actor
             record.recordedAtUnixMs = clock()
-            let detail = "report_sha256=\(record.reportSHA256Hex) passed=\(record.casesPassed) "
+            let detail =
+                "report_sha256=\(record.reportSHA256Hex) passed=\(record.casesPassed) "
                 + "failed=\(record.casesFailed) bank_identity=\(record.bankIdentity)"
                 + (record.failedCases.isEmpty ? "" : " failed_cases=\(record.failedCases.joined(separator: ","))")
             try await store.recordConformance(
@@ -125,7 +126,8 @@ public final class AdminService: Sendable {
                 throw GRPCStatus(.invalidArgument, "wallet_account_id: required (W followed by 7 digits)")
             }
             try await store.registerWallet(
-                id: request.walletAccountID, isTest: request.test, audit: AuditContext(actor: actor, reason: request.reason))
+                id: request.walletAccountID, isTest: request.test,
+                audit: AuditContext(actor: actor, reason: request.reason))
             return try await Self.wallet(store, request.walletAccountID)
         }
         register(&services, AdminMethods.getWallet) { [store] request, _ in
@@ -161,11 +163,12 @@ public final class AdminService: Sendable {
             return try await Self.wallet(store, request.walletAccountID)
         }
         register(&services, AdminMethods.listHolds) { [store] request, _ in
-            ListHoldsResponse(holds: try await store.holds(state: request.includeResolved ? nil : .open).map(AdminHold.init))
+            ListHoldsResponse(
+                holds: try await store.holds(state: request.includeResolved ? nil : .open).map(AdminHold.init))
         }
         register(&services, AdminMethods.releaseHold) { [store, receipts] request, actor in
             if let hold = try await store.hold(chargeID: request.chargeID), hold.state == .open,
-               FourEyes.holdReleaseNeedsApproval(amountYen: hold.amountYen, store.monitoring.thresholds)
+                FourEyes.holdReleaseNeedsApproval(amountYen: hold.amountYen, store.monitoring.thresholds)
             {
                 // SPEC §8 four eyes: the hold stays OPEN until a second operator approves the release.
                 _ = try await store.requestApproval(
@@ -175,14 +178,16 @@ public final class AdminService: Sendable {
                     audit: AuditContext(actor: actor, reason: request.reason))
                 return AdminHold(hold)
             }
-            return AdminHold(try await store.releaseHold(
-                chargeID: request.chargeID, audit: AuditContext(actor: actor, reason: request.reason),
-                sign: { receipts.seal($0) }))
+            return AdminHold(
+                try await store.releaseHold(
+                    chargeID: request.chargeID, audit: AuditContext(actor: actor, reason: request.reason),
+                    sign: { receipts.seal($0) }))
         }
         register(&services, AdminMethods.rejectHold) { [store, receipts] request, actor in
-            AdminHold(try await store.rejectHold(
-                chargeID: request.chargeID, audit: AuditContext(actor: actor, reason: request.reason),
-                sign: { receipts.seal($0) }))
+            AdminHold(
+                try await store.rejectHold(
+                    chargeID: request.chargeID, audit: AuditContext(actor: actor, reason: request.reason),
+                    sign: { receipts.seal($0) }))
         }
         registerMonitoring(&services)
         registerReversalsAndCompensation(&services)
@@ -201,34 +206,40 @@ public final class AdminService: Sendable {
             }
             return try await act(typed, actor)
         }
-        registry.services.register(method, .unaryAsync { request, context in
-            // Who may call comes before what was sent: a bank learns nothing about Admin's validation rules.
-            let actor: String
-            switch context.peer {
-            case .operatorName(let name)?: actor = "operator/\(name)"
-            case .bank(let code)?:
-                throw RequestChecks.adminService(caller: .bank(code: code))!.status
-            case nil:
-                throw GRPCStatus(.permissionDenied, "an operator client certificate is required")
-            }
-            let decoded = try MessageCoding.decode(Request.self, from: request)
-            do {
-                return try MessageCoding.encode(try await act(decoded, actor), context: context, capacityHint: 256)
-            } catch let error as WalletError {
-                throw error.status
-            }
-        })
+        registry.services.register(
+            method,
+            .unaryAsync { request, context in
+                // Who may call comes before what was sent: a bank learns nothing about Admin's validation rules.
+                let actor: String
+                switch context.peer {
+                case .operatorName(let name)?: actor = "operator/\(name)"
+                case .bank(let code)?:
+                    throw RequestChecks.adminService(caller: .bank(code: code))!.status
+                case nil:
+                    throw GRPCStatus(.permissionDenied, "an operator client certificate is required")
+                }
+                let decoded = try MessageCoding.decode(Request.self, from: request)
+                do {
+                    return try MessageCoding.encode(try await act(decoded, actor), context: context, capacityHint: 256)
+                } catch let error as WalletError {
+                    throw error.status
+                }
+            })
     }
 
     static func bank(_ store: WalletStore, _ code: String) async throws -> AdminBank {
-        guard let bank = try await store.bankRecord(code: code) else { throw GRPCStatus(.notFound, "bank \(code) not found") }
+        guard let bank = try await store.bankRecord(code: code) else {
+            throw GRPCStatus(.notFound, "bank \(code) not found")
+        }
         var admin = AdminBank(bank)
         admin.settlementBalanceYen = try await store.settlementBalanceYen(bankCode: code) ?? 0
         return admin
     }
 
     static func wallet(_ store: WalletStore, _ id: String) async throws -> AdminWallet {
-        guard let wallet = try await store.walletRecord(id: id) else { throw GRPCStatus(.notFound, "wallet \(id) not found") }
+        guard let wallet = try await store.walletRecord(id: id) else {
+            throw GRPCStatus(.notFound, "wallet \(id) not found")
+        }
         return AdminWallet(wallet)
     }
 }

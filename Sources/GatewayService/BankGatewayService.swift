@@ -53,107 +53,125 @@ public final class BankGatewayService: Sendable {
 
     public var services: RPCServices {
         var services = RPCServices()
-        services.register(BankGatewayMethods.linkAccount, .unaryAsync { [self] request, context in
-            let link = try MessageCoding.decode(LinkAccountRequest.self, from: request)
-            let trace = requestTrace(link.header, context)
-            let bank = try await admit(link.header, context, trace)
-            let digest = try bodyDigest(link)
-            let outcome = try await walletCall(link.header, trace) {
-                try await store.submitLink(
-                    link, bankCode: bank, bodyDigest: digest.sha256, legacyBodyDigest: digest.legacySHA256,
-                    freshness: freshness(link.header), linkCodeMAC: store.linkCodeMAC(of: link.linkCode),
-                    decide: { [linkChecks, metrics] facts in
-                        let verdict = linkChecks.evaluate(facts)
-                        metrics.decided(verdict, bank: bank, operation: "link")
-                        return verdict
-                    },
-                    clientAddress: context.remoteAddress
-                )
-            }
-            trace.logger.info("link decided", metadata: [
-                "decision": "\(outcome.response.decision)", "reason": "\(outcome.response.declineReason)",
-            ])
-            if outcome.walletLinkingJustLocked {
-                raiseAlert(rule: "link.locked", severity: "HIGH",
-                           "wallet locked for linking after 5 declined links in a row", trace,
-                           ["wallet": "\(link.walletAccountID)"])
-            }
-            return try MessageCoding.encode(outcome.response, context: context)
-        })
-        services.register(BankGatewayMethods.charge, .unaryAsync { [self] request, context in
-            let charge = try MessageCoding.decode(ChargeRequest.self, from: request)
-            let trace = requestTrace(charge.header, context)
-            let bank = try await admit(charge.header, context, trace)
-            let digest = try bodyDigest(charge)
-            let response = try await walletCall(charge.header, trace) {
-                try await store.submitCharge(
-                    charge, bankCode: bank, bodyDigest: digest.sha256, legacyBodyDigest: digest.legacySHA256,
-                    freshness: freshness(charge.header),
-                    decide: { [chargeChecks, metrics] facts in
-                        let verdict = chargeChecks.evaluate(facts)
-                        metrics.decided(verdict, bank: bank, operation: "charge")
-                        return verdict
-                    },
-                    sign: { [receipts] response in receipts.seal(response) }, clientAddress: context.remoteAddress
-                )
-            }
-            trace.logger.info("charge decided", metadata: [
-                "charge_id": "\(response.chargeID)", "decision": "\(response.decision)",
-                "reason": "\(response.declineReason)", "amount_yen": "\(charge.amountYen)",
-            ])
-            return try MessageCoding.encode(response, context: context, capacityHint: 160)
-        })
-        services.register(BankGatewayMethods.getCharge, .unaryAsync { [self] request, context in
-            let get = try MessageCoding.decode(GetChargeRequest.self, from: request)
-            let trace = requestTrace(get.header, context)
-            let bank = try await admit(get.header, context, trace)
-            if let stale = freshness(get.header) { throw stale.status }
-            let found = try await walletCall(get.header, trace) {
-                try await store.charge(bankCode: bank, requestID: get.originalRequestID)
-            }
-            guard let found else {
-                throw GRPCStatus(.notFound, "no charge of bank \(bank) with request_id \(get.originalRequestID)")
-            }
-            return try MessageCoding.encode(found, context: context, capacityHint: 160)
-        })
-        services.register(BankGatewayMethods.unlink, .unaryAsync { [self] request, context in
-            let unlink = try MessageCoding.decode(UnlinkRequest.self, from: request)
-            let trace = requestTrace(unlink.header, context)
-            let bank = try await admit(unlink.header, context, trace)
-            let digest = try bodyDigest(unlink)
-            let outcome = try await walletCall(unlink.header, trace) {
-                try await store.unlink(
-                    linkID: unlink.linkID, bankCode: bank, requestID: unlink.header.requestID,
-                    bodyDigest: digest.sha256, legacyBodyDigest: digest.legacySHA256,
-                    freshness: freshness(unlink.header), reason: unlink.reason
-                )
-            }
-            trace.logger.info("unlink answered", metadata: [
-                "link_id": "\(unlink.linkID)", "unlinked": "\(outcome.response.unlinked)",
-            ])
-            if outcome.walletChargesJustFrozen {
-                raiseAlert(rule: "unlink.fraud", severity: "HIGH",
-                           "unlink for fraud: charges to the wallet frozen until reviewed", trace,
-                           ["link": "\(unlink.linkID)"])
-            }
-            return try MessageCoding.encode(outcome.response, context: context, capacityHint: 8)
-        })
+        services.register(
+            BankGatewayMethods.linkAccount,
+            .unaryAsync { [self] request, context in
+                let link = try MessageCoding.decode(LinkAccountRequest.self, from: request)
+                let trace = requestTrace(link.header, context)
+                let bank = try await admit(link.header, context, trace)
+                let digest = try bodyDigest(link)
+                let outcome = try await walletCall(link.header, trace) {
+                    try await store.submitLink(
+                        link, bankCode: bank, bodyDigest: digest.sha256, legacyBodyDigest: digest.legacySHA256,
+                        freshness: freshness(link.header), linkCodeMAC: store.linkCodeMAC(of: link.linkCode),
+                        decide: { [linkChecks, metrics] facts in
+                            let verdict = linkChecks.evaluate(facts)
+                            metrics.decided(verdict, bank: bank, operation: "link")
+                            return verdict
+                        },
+                        clientAddress: context.remoteAddress
+                    )
+                }
+                trace.logger.info(
+                    "link decided",
+                    metadata: [
+                        "decision": "\(outcome.response.decision)", "reason": "\(outcome.response.declineReason)",
+                    ])
+                if outcome.walletLinkingJustLocked {
+                    raiseAlert(
+                        rule: "link.locked", severity: "HIGH",
+                        "wallet locked for linking after 5 declined links in a row", trace,
+                        ["wallet": "\(link.walletAccountID)"])
+                }
+                return try MessageCoding.encode(outcome.response, context: context)
+            })
+        services.register(
+            BankGatewayMethods.charge,
+            .unaryAsync { [self] request, context in
+                let charge = try MessageCoding.decode(ChargeRequest.self, from: request)
+                let trace = requestTrace(charge.header, context)
+                let bank = try await admit(charge.header, context, trace)
+                let digest = try bodyDigest(charge)
+                let response = try await walletCall(charge.header, trace) {
+                    try await store.submitCharge(
+                        charge, bankCode: bank, bodyDigest: digest.sha256, legacyBodyDigest: digest.legacySHA256,
+                        freshness: freshness(charge.header),
+                        decide: { [chargeChecks, metrics] facts in
+                            let verdict = chargeChecks.evaluate(facts)
+                            metrics.decided(verdict, bank: bank, operation: "charge")
+                            return verdict
+                        },
+                        sign: { [receipts] response in receipts.seal(response) }, clientAddress: context.remoteAddress
+                    )
+                }
+                trace.logger.info(
+                    "charge decided",
+                    metadata: [
+                        "charge_id": "\(response.chargeID)", "decision": "\(response.decision)",
+                        "reason": "\(response.declineReason)", "amount_yen": "\(charge.amountYen)",
+                    ])
+                return try MessageCoding.encode(response, context: context, capacityHint: 160)
+            })
+        services.register(
+            BankGatewayMethods.getCharge,
+            .unaryAsync { [self] request, context in
+                let get = try MessageCoding.decode(GetChargeRequest.self, from: request)
+                let trace = requestTrace(get.header, context)
+                let bank = try await admit(get.header, context, trace)
+                if let stale = freshness(get.header) { throw stale.status }
+                let found = try await walletCall(get.header, trace) {
+                    try await store.charge(bankCode: bank, requestID: get.originalRequestID)
+                }
+                guard let found else {
+                    throw GRPCStatus(.notFound, "no charge of bank \(bank) with request_id \(get.originalRequestID)")
+                }
+                return try MessageCoding.encode(found, context: context, capacityHint: 160)
+            })
+        services.register(
+            BankGatewayMethods.unlink,
+            .unaryAsync { [self] request, context in
+                let unlink = try MessageCoding.decode(UnlinkRequest.self, from: request)
+                let trace = requestTrace(unlink.header, context)
+                let bank = try await admit(unlink.header, context, trace)
+                let digest = try bodyDigest(unlink)
+                let outcome = try await walletCall(unlink.header, trace) {
+                    try await store.unlink(
+                        linkID: unlink.linkID, bankCode: bank, requestID: unlink.header.requestID,
+                        bodyDigest: digest.sha256, legacyBodyDigest: digest.legacySHA256,
+                        freshness: freshness(unlink.header), reason: unlink.reason
+                    )
+                }
+                trace.logger.info(
+                    "unlink answered",
+                    metadata: [
+                        "link_id": "\(unlink.linkID)", "unlinked": "\(outcome.response.unlinked)",
+                    ])
+                if outcome.walletChargesJustFrozen {
+                    raiseAlert(
+                        rule: "unlink.fraud", severity: "HIGH",
+                        "unlink for fraud: charges to the wallet frozen until reviewed", trace,
+                        ["link": "\(unlink.linkID)"])
+                }
+                return try MessageCoding.encode(outcome.response, context: context, capacityHint: 8)
+            })
         // SPEC §9: the bank's events after `after_sequence`, then live. Any registered bank may watch, whatever its
         // state: a suspended bank still has to learn what happened to its charges.
-        services.register(BankGatewayMethods.watchEvents, .serverStreaming { [self] request, responses, context in
-            let watch = try MessageCoding.decode(WatchEventsRequest.self, from: request)
-            let trace = requestTrace(watch.header, context)
-            let bank = try await admit(watch.header, context, trace)
-            if let stale = freshness(watch.header) { throw stale.status }
-            trace.logger.info("watch events", metadata: ["after_sequence": "\(watch.afterSequence)"])
-            do {
-                try await store.watchEvents(bankCode: bank, afterSequence: watch.afterSequence) { event in
-                    try await responses.send(try MessageCoding.encode(event, context: context, capacityHint: 128))
+        services.register(
+            BankGatewayMethods.watchEvents,
+            .serverStreaming { [self] request, responses, context in
+                let watch = try MessageCoding.decode(WatchEventsRequest.self, from: request)
+                let trace = requestTrace(watch.header, context)
+                let bank = try await admit(watch.header, context, trace)
+                if let stale = freshness(watch.header) { throw stale.status }
+                trace.logger.info("watch events", metadata: ["after_sequence": "\(watch.afterSequence)"])
+                do {
+                    try await store.watchEvents(bankCode: bank, afterSequence: watch.afterSequence) { event in
+                        try await responses.send(try MessageCoding.encode(event, context: context, capacityHint: 128))
+                    }
+                } catch let error as WalletError {
+                    throw error.status
                 }
-            } catch let error as WalletError {
-                throw error.status
-            }
-        })
+            })
         return services
     }
 
@@ -222,8 +240,9 @@ public final class BankGatewayService: Sendable {
             return try await AuditTrace.$traceID.withValue(trace.context.traceID) { try await body() }
         } catch let error as WalletError {
             if case .duplicateRequestDifferentBody = error {
-                raiseAlert(rule: "idempotency.conflict", severity: "MEDIUM", "request_id reused with a different body",
-                           trace, [:])
+                raiseAlert(
+                    rule: "idempotency.conflict", severity: "MEDIUM", "request_id reused with a different body",
+                    trace, [:])
             }
             throw storeStatus(error, header)
         } catch let status as GRPCStatus {

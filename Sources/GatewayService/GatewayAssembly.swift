@@ -117,8 +117,9 @@ public final class GatewayAssembly: Sendable {
         let served = Set(services.paths.compactMap { $0.split(separator: "/").first.map(String.init) })
             .union([HealthService.serviceName])
         for peer in [PeerIdentity.bank(code: "0000"), .operatorName("any")] {
-            precondition(ReflectionService.visibleServices(for: peer).isSubset(of: served),
-                         "reflection would list a service the TLS port does not serve")
+            precondition(
+                ReflectionService.visibleServices(for: peer).isSubset(of: served),
+                "reflection would list a service the TLS port does not serve")
         }
         return GatewayAssembly(
             configuration: configuration, store: store, receipts: receipts, directory: directory, metrics: metrics,
@@ -194,7 +195,9 @@ public final class GatewayAssembly: Sendable {
     }
 
     /// SPEC §6: the demo PKI (created on first start) and database under `stateDirectory`, on the SPEC §1 ports.
-    public static func demoConfiguration(stateDirectory: String, graceMs: Int64 = 10_000) throws
+    public static func demoConfiguration(
+        stateDirectory: String, graceMs: Int64 = 10_000
+    ) throws
         -> GatewayConfiguration
     {
         let layout = DevelopmentPKI.Layout(stateDirectory: stateDirectory)

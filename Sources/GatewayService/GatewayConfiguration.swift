@@ -97,7 +97,9 @@ public struct GatewayConfiguration: Sendable, Equatable {
         var tls = TLSFiles(
             certificate: try tlsKeys.string("certificate"), privateKey: try tlsKeys.string("privateKey"),
             partnerCA: try tlsKeys.string("partnerCA"), crl: try tlsKeys.optionalString("crl"))
-        if let timeout = try tlsKeys.optionalInt("handshakeTimeoutMs", in: 100...120_000) { tls.handshakeTimeoutMs = timeout }
+        if let timeout = try tlsKeys.optionalInt("handshakeTimeoutMs", in: 100...120_000) {
+            tls.handshakeTimeoutMs = timeout
+        }
         try tlsKeys.finish()
 
         var configuration = GatewayConfiguration(
@@ -112,14 +114,19 @@ public struct GatewayConfiguration: Sendable, Equatable {
             if let value = try listen.optionalHostPort("console") { configuration.listen.console = value }
             try listen.finish()
         }
-        if let grace = try object.optionalInt("shutdownGraceMs", in: 0...300_000) { configuration.shutdownGraceMs = grace }
-        if let value = try object.optionalInt("maxConnections", in: 1...100_000) { configuration.maxConnections = Int(value) }
+        if let grace = try object.optionalInt("shutdownGraceMs", in: 0...300_000) {
+            configuration.shutdownGraceMs = grace
+        }
+        if let value = try object.optionalInt("maxConnections", in: 1...100_000) {
+            configuration.maxConnections = Int(value)
+        }
         if let value = try object.optionalInt("maxConcurrentStreams", in: 1...10_000) {
             configuration.maxConcurrentStreams = Int(value)
         }
         if let level = try object.optionalString("logLevel") {
             guard ["trace", "debug", "info", "notice", "warning", "error", "critical"].contains(level) else {
-                throw Failure(key: "logLevel", problem: "must be one of trace, debug, info, notice, warning, error, critical")
+                throw Failure(
+                    key: "logLevel", problem: "must be one of trace, debug, info, notice, warning, error, critical")
             }
             configuration.logLevel = level
         }
@@ -128,11 +135,19 @@ public struct GatewayConfiguration: Sendable, Equatable {
             let yen = 1...Int64(1_000_000_000)
             if let v = try defaults.optionalInt("maxChargeYen", in: yen) { profile.maxChargeYen = v }
             if let v = try defaults.optionalInt("maxDailyYenPerWallet", in: yen) { profile.maxDailyYenPerWallet = v }
-            if let v = try defaults.optionalInt("maxMonthlyYenPerWallet", in: yen) { profile.maxMonthlyYenPerWallet = v }
+            if let v = try defaults.optionalInt("maxMonthlyYenPerWallet", in: yen) {
+                profile.maxMonthlyYenPerWallet = v
+            }
             if let v = try defaults.optionalInt("newLinkMaxChargeYen", in: yen) { profile.newLinkMaxChargeYen = v }
-            if let v = try defaults.optionalInt("newLinkCautionMs", in: 0...Int64(30 * 86_400_000)) { profile.newLinkCautionMs = v }
-            if let v = try defaults.optionalBool("chargeRequiresCustomerAuth") { profile.chargeRequiresCustomerAuth = v }
-            if let v = try defaults.optionalInt("maxRequestsPerSecond", in: 1...BankRateLimiter.maxRequestsPerSecondLimit) {
+            if let v = try defaults.optionalInt("newLinkCautionMs", in: 0...Int64(30 * 86_400_000)) {
+                profile.newLinkCautionMs = v
+            }
+            if let v = try defaults.optionalBool("chargeRequiresCustomerAuth") {
+                profile.chargeRequiresCustomerAuth = v
+            }
+            if let v = try defaults.optionalInt(
+                "maxRequestsPerSecond", in: 1...BankRateLimiter.maxRequestsPerSecondLimit)
+            {
                 profile.maxRequestsPerSecond = v
             }
             try defaults.finish()
@@ -143,7 +158,8 @@ public struct GatewayConfiguration: Sendable, Equatable {
                 var bank = try Object(element, path: "banks[\(index)]")
                 let code = try bank.string("code")
                 guard code.utf8.count == 4, code.utf8.allSatisfy({ $0 >= 48 && $0 <= 57 }) else {
-                    throw Failure(key: "banks[\(index)].code", problem: "must be the 4-digit bank code, got \"\(code)\"")
+                    throw Failure(
+                        key: "banks[\(index)].code", problem: "must be the 4-digit bank code, got \"\(code)\"")
                 }
                 let result = Bank(code: code, name: try bank.string("name"))
                 try bank.finish()
@@ -175,14 +191,24 @@ public struct GatewayConfiguration: Sendable, Equatable {
         let count = Int64(1)...Int64(1_000_000)
         let yen = Int64(1)...Int64(1_000_000_000)
         if let v = try keys.optionalBool("rulesEnabled") { t.rulesEnabled = v }
-        if let v = try keys.optionalInt("accountManyWalletsMinWallets", in: 2...1_000) { t.accountManyWalletsMinWallets = Int(v) }
-        if let v = try keys.optionalInt("accountManyWalletsWindowMs", in: 1...(365 * day)) { t.accountManyWalletsWindowMs = v }
-        if let v = try keys.optionalInt("walletManyAccountsMinTokens", in: 2...1_000) { t.walletManyAccountsMinTokens = Int(v) }
-        if let v = try keys.optionalInt("walletManyAccountsWindowMs", in: 1...(365 * day)) { t.walletManyAccountsWindowMs = v }
+        if let v = try keys.optionalInt("accountManyWalletsMinWallets", in: 2...1_000) {
+            t.accountManyWalletsMinWallets = Int(v)
+        }
+        if let v = try keys.optionalInt("accountManyWalletsWindowMs", in: 1...(365 * day)) {
+            t.accountManyWalletsWindowMs = v
+        }
+        if let v = try keys.optionalInt("walletManyAccountsMinTokens", in: 2...1_000) {
+            t.walletManyAccountsMinTokens = Int(v)
+        }
+        if let v = try keys.optionalInt("walletManyAccountsWindowMs", in: 1...(365 * day)) {
+            t.walletManyAccountsWindowMs = v
+        }
         if let v = try keys.optionalInt("walletVelocityMinYen", in: yen) { t.walletVelocityMinYen = v }
         if let v = try keys.optionalInt("walletVelocityWindowMs", in: 1...(30 * day)) { t.walletVelocityWindowMs = v }
         if let v = try keys.optionalInt("linkThenDrainWindowMs", in: 1...(30 * day)) { t.linkThenDrainWindowMs = v }
-        if let v = try keys.optionalInt("linkThenDrainPercentOfDailyLimit", in: 1...100) { t.linkThenDrainPercentOfDailyLimit = v }
+        if let v = try keys.optionalInt("linkThenDrainPercentOfDailyLimit", in: 1...100) {
+            t.linkThenDrainPercentOfDailyLimit = v
+        }
         if let v = try keys.optionalInt("declineBurstMinDeclines", in: count) { t.declineBurstMinDeclines = Int(v) }
         if let v = try keys.optionalInt("declineBurstMinPercentOfDecisions", in: 0...100) {
             t.declineBurstMinPercentOfDecisions = Int(v)
@@ -250,7 +276,8 @@ public struct GatewayConfiguration: Sendable, Equatable {
             guard let number = value as? NSNumber, type(of: number) != type(of: NSNumber(value: true)),
                 number.doubleValue.rounded() == number.doubleValue, range.contains(number.int64Value)
             else {
-                throw Failure(key: key(name), problem: "must be a whole number in \(range.lowerBound)...\(range.upperBound)")
+                throw Failure(
+                    key: key(name), problem: "must be a whole number in \(range.lowerBound)...\(range.upperBound)")
             }
             return number.int64Value
         }

@@ -64,8 +64,12 @@ public final class GatewayMetrics: Sendable {
         factory.valueHistogramBuckets = [Name.ledgerBatchSize: [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024]]
         self.factory = factory
         self.alerts = AlertCounts()
-        for severity in Self.severities { Meter(label: Name.alertsOpen, dimensions: [("severity", severity)],
-                                                factory: factory).set(0) }
+        for severity in Self.severities {
+            Meter(
+                label: Name.alertsOpen, dimensions: [("severity", severity)],
+                factory: factory
+            ).set(0)
+        }
         for port in Self.ports { Meter(label: Name.connections, dimensions: [("port", port)], factory: factory).set(0) }
         for reason in TLSError.refusalReasons {
             Counter(label: Name.tlsHandshakeFailures, dimensions: [("reason", reason)], factory: factory)
@@ -119,10 +123,12 @@ public final class GatewayMetrics: Sendable {
 
     public func tlsEvents() -> TLSServerEvents {
         let factory = self.factory
-        let completed = Metrics.Timer(label: Name.tlsHandshakeDuration, dimensions: [("outcome", "ok")],
-                                      factory: factory)
-        let refusedDuration = Metrics.Timer(label: Name.tlsHandshakeDuration, dimensions: [("outcome", "refused")],
-                                            factory: factory)
+        let completed = Metrics.Timer(
+            label: Name.tlsHandshakeDuration, dimensions: [("outcome", "ok")],
+            factory: factory)
+        let refusedDuration = Metrics.Timer(
+            label: Name.tlsHandshakeDuration, dimensions: [("outcome", "refused")],
+            factory: factory)
         var events = TLSServerEvents()
         events.handshakeCompleted = { duration in completed.recordNanoseconds(duration.nanoseconds) }
         events.handshakeFailed = { reason, duration in
@@ -160,9 +166,12 @@ public final class GatewayMetrics: Sendable {
         case .decline(let why, let by): (decision, reason, rule) = ("DECLINED", why.metricName, by)
         case .reject: return  // not judged: a status, counted by bankgw_requests_total
         }
-        Counter(label: Name.decisions, dimensions: [
-            ("bank", bank), ("operation", operation), ("decision", decision), ("reason", reason),
-        ], factory: factory).increment()
+        Counter(
+            label: Name.decisions,
+            dimensions: [
+                ("bank", bank), ("operation", operation), ("decision", decision), ("reason", reason),
+            ], factory: factory
+        ).increment()
         Counter(label: Name.ruleFirings, dimensions: [("operation", operation), ("rule", rule)], factory: factory)
             .increment()
     }
@@ -173,8 +182,10 @@ public final class GatewayMetrics: Sendable {
 
     /// Every registered bank shows `bankgw_rate_limited_total{bank} 0` before its first refusal.
     public func registerBanks(_ codes: [String]) {
-        for code in codes { Counter(label: Name.rateLimited, dimensions: [("bank", code)], factory: factory)
-            .increment(by: 0) }
+        for code in codes {
+            Counter(label: Name.rateLimited, dimensions: [("bank", code)], factory: factory)
+                .increment(by: 0)
+        }
     }
 
     func traceparentIgnored() { Counter(label: Name.traceparentIgnored, factory: factory).increment() }

@@ -43,7 +43,8 @@ public final class GatewayServer: Service, Sendable {
 
     /// `services`: the business services served on the TLS port (Health is added to both listeners).
     public init(
-        listeners: GatewayListeners, tls: TLSServerContext, services: RPCServices, health: HealthService = HealthService(),
+        listeners: GatewayListeners, tls: TLSServerContext, services: RPCServices,
+        health: HealthService = HealthService(),
         limits: RPCServerLimits = RPCServerLimits(), metrics: GatewayMetrics,
         refreshMetrics: @escaping @Sendable () async -> Void = {},
         logger: Logger = Logger(label: "bankgw.server"),
@@ -100,15 +101,19 @@ public final class GatewayServer: Service, Sendable {
         health.setAll(.serving)
         logger.info(
             "BankGateway serving",
-            metadata: ["tls": "\(listeners.tlsHost):\(secure.port)", "probe": "\(listeners.probeHost):\(probe.port)",
-                       "metrics": "\(listeners.metricsHost):\(metrics.port)"]
+            metadata: [
+                "tls": "\(listeners.tlsHost):\(secure.port)", "probe": "\(listeners.probeHost):\(probe.port)",
+                "metrics": "\(listeners.metricsHost):\(metrics.port)",
+            ]
         )
         onReady(secure.port, probe.port, metrics.port)
 
         // Serve until SIGTERM/SIGINT (graceful) or cancellation.
         try? await gracefulShutdown()
 
-        logger.info("draining: health NOT_SERVING, GOAWAY to every connection", metadata: ["grace": "\(listeners.shutdownGrace)"])
+        logger.info(
+            "draining: health NOT_SERVING, GOAWAY to every connection",
+            metadata: ["grace": "\(listeners.shutdownGrace)"])
         health.finish()
         reload.cancel()
         async let drainSecure: Void = secure.shutdownGracefully(grace: listeners.shutdownGrace)

@@ -41,7 +41,8 @@ public final class HealthService: Sendable {
 
     /// Starts NOT_SERVING: the process flips to SERVING once its listeners and stores are up.
     public init() {
-        state = NIOLockedValueBox(State(statuses: Dictionary(uniqueKeysWithValues: Self.knownServices.map { ($0, .notServing) })))
+        state = NIOLockedValueBox(
+            State(statuses: Dictionary(uniqueKeysWithValues: Self.knownServices.map { ($0, .notServing) })))
     }
 
     /// The status of `service`, or nil when this server does not know it.
@@ -80,21 +81,27 @@ public final class HealthService: Sendable {
     /// The Health methods, to register on `listener` (its own Watch budget).
     public func services(for listener: Listener) -> RPCServices {
         var services = RPCServices()
-        services.register(HealthMethods.check, .unary { [self] request, response, _ in
-            let check = try MessageCoding.decode(HealthCheckRequest.self, from: request)
-            guard let status = status(of: check.service) else {
-                throw GRPCStatus(.notFound, "unknown service \"\(check.service)\"")
-            }
-            try MessageCoding.encode(HealthCheckResponse(status: status), into: &response)
-        })
-        services.register(HealthMethods.watch, .serverStreaming { [self] request, responses, context in
-            let watch = try MessageCoding.decode(HealthCheckRequest.self, from: request)
-            let (stream, id) = try subscribe(watch.service, listener: listener)
-            defer { unsubscribe(id) }
-            for await status in stream {
-                try await responses.send(try MessageCoding.encode(HealthCheckResponse(status: status), context: context, capacityHint: 8))
-            }
-        })
+        services.register(
+            HealthMethods.check,
+            .unary { [self] request, response, _ in
+                let check = try MessageCoding.decode(HealthCheckRequest.self, from: request)
+                guard let status = status(of: check.service) else {
+                    throw GRPCStatus(.notFound, "unknown service \"\(check.service)\"")
+                }
+                try MessageCoding.encode(HealthCheckResponse(status: status), into: &response)
+            })
+        services.register(
+            HealthMethods.watch,
+            .serverStreaming { [self] request, responses, context in
+                let watch = try MessageCoding.decode(HealthCheckRequest.self, from: request)
+                let (stream, id) = try subscribe(watch.service, listener: listener)
+                defer { unsubscribe(id) }
+                for await status in stream {
+                    try await responses.send(
+                        try MessageCoding.encode(HealthCheckResponse(status: status), context: context, capacityHint: 8)
+                    )
+                }
+            })
         return services
     }
 
@@ -103,7 +110,8 @@ public final class HealthService: Sendable {
     private func subscribe(
         _ service: String, listener: Listener
     ) throws(GRPCStatus) -> (AsyncStream<ServingStatus>, Int) {
-        let (stream, continuation) = AsyncStream.makeStream(of: ServingStatus.self, bufferingPolicy: .bufferingNewest(8))
+        let (stream, continuation) = AsyncStream.makeStream(
+            of: ServingStatus.self, bufferingPolicy: .bufferingNewest(8))
         let id: Int? = state.withLockedValue { state in
             guard state.watchers.values.lazy.filter({ $0.listener == listener }).count < Self.maxWatchers else {
                 return nil

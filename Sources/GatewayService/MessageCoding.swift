@@ -41,7 +41,9 @@ enum MessageCoding {
         }
     }
 
-    static func encode<M: WireMessage>(_ message: M, context: RPCCallContext, capacityHint: Int = 128) throws(GRPCStatus) -> ByteBuffer {
+    static func encode<M: WireMessage>(
+        _ message: M, context: RPCCallContext, capacityHint: Int = 128
+    ) throws(GRPCStatus) -> ByteBuffer {
         var buffer = context.makeResponseBuffer(capacity: capacityHint)
         try encode(message, into: &buffer)
         return buffer

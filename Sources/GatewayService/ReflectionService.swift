@@ -13,7 +13,9 @@ import NIOCore
 /// The reflection messages are read and written here by hand: they use `oneof`, which the binding generator does
 /// not take, and they are a handful of fields.
 public final class ReflectionService: Sendable {
-    public static let serviceNames = ["grpc.reflection.v1.ServerReflection", "grpc.reflection.v1alpha.ServerReflection"]
+    public static let serviceNames = [
+        "grpc.reflection.v1.ServerReflection", "grpc.reflection.v1alpha.ServerReflection",
+    ]
     /// Requests one reflection stream may make (a describe of the whole API takes a few dozen).
     public static let maxRequestsPerStream = 1_000
 
@@ -41,25 +43,28 @@ public final class ReflectionService: Sendable {
     public var services: RPCServices {
         var services = RPCServices()
         for name in Self.serviceNames {
-            services.register(service: name, method: "ServerReflectionInfo", .bidirectionalStreaming {
-                [index] requests, responses, context in
-                let visible = Self.visibleServices(for: context.peer)
-                guard !visible.isEmpty else {
-                    throw GRPCStatus(.permissionDenied, "a partner client certificate is required")
-                }
-                let files = index.visibleFiles(services: visible)
-                var answered = 0
-                for try await request in requests {
-                    answered += 1
-                    guard answered <= Self.maxRequestsPerStream else {
-                        throw GRPCStatus(.resourceExhausted, "more than \(Self.maxRequestsPerStream) requests")
+            services.register(
+                service: name, method: "ServerReflectionInfo",
+                .bidirectionalStreaming {
+                    [index] requests, responses, context in
+                    let visible = Self.visibleServices(for: context.peer)
+                    guard !visible.isEmpty else {
+                        throw GRPCStatus(.permissionDenied, "a partner client certificate is required")
                     }
-                    let answer = try Self.answer(Array(buffer: request), index: index, files: files, visible: visible)
-                    var buffer = context.makeResponseBuffer(capacity: answer.count)
-                    buffer.writeBytes(answer)
-                    try await responses.send(buffer)
-                }
-            })
+                    let files = index.visibleFiles(services: visible)
+                    var answered = 0
+                    for try await request in requests {
+                        answered += 1
+                        guard answered <= Self.maxRequestsPerStream else {
+                            throw GRPCStatus(.resourceExhausted, "more than \(Self.maxRequestsPerStream) requests")
+                        }
+                        let answer = try Self.answer(
+                            Array(buffer: request), index: index, files: files, visible: visible)
+                        var buffer = context.makeResponseBuffer(capacity: answer.count)
+                        buffer.writeBytes(answer)
+                        try await responses.send(buffer)
+                    }
+                })
         }
         return services
     }

@@ -34,7 +34,7 @@ public final class TLSRefusalMonitor: Sendable {
         let cap = max(thresholds.tlsRefusalsMinRefusals * 4, 64)
         let count = refusals.withLockedValue { table -> Int in
             if table[address] == nil, table.count >= Self.maxAddresses,
-               let oldest = table.min(by: { ($0.value.last ?? 0) < ($1.value.last ?? 0) })?.key
+                let oldest = table.min(by: { ($0.value.last ?? 0) < ($1.value.last ?? 0) })?.key
             {
                 table.removeValue(forKey: oldest)
             }

@@ -21,7 +21,7 @@ public struct TraceContext: Sendable, Hashable {
         }
         func allZero(_ range: Range<Int>) -> Bool { bytes[range].allSatisfy { $0 == 0x30 } }
         guard isHex(0..<2), bytes[2] == 0x2D, isHex(3..<35), bytes[35] == 0x2D, isHex(36..<52), bytes[52] == 0x2D,
-              isHex(53..<55)
+            isHex(53..<55)
         else { return nil }
         let version = String(decoding: bytes[0..<2], as: UTF8.self)
         guard version != "ff", !allZero(3..<35), !allZero(36..<52) else { return nil }

@@ -1,6 +1,6 @@
 import COpenSSL
-import GatewayCrypto
 import Foundation
+import GatewayCrypto
 
 /// What a development certificate says. Times are relative to now so tests can make expired and not-yet-valid
 /// certificates without touching the clock.
@@ -110,7 +110,8 @@ public final class DevelopmentCA: @unchecked Sendable {
             (NID_authority_key_identifier, "keyid:always"),
         ]
         if !usages.isEmpty { extensions.append((NID_ext_key_usage, usages.joined(separator: ","))) }
-        let sans = spec.uris.map { "URI:\($0)" } + spec.dnsNames.map { "DNS:\($0)" } + spec.ipAddresses.map { "IP:\($0)" }
+        let sans =
+            spec.uris.map { "URI:\($0)" } + spec.dnsNames.map { "DNS:\($0)" } + spec.ipAddresses.map { "IP:\($0)" }
         if !sans.isEmpty { extensions.append((NID_subject_alt_name, sans.joined(separator: ","))) }
         let cert = try X509Builder.build(
             subjectCN: spec.commonName, publicKey: leafKey, issuer: certificate, issuerKey: key,
@@ -121,7 +122,9 @@ public final class DevelopmentCA: @unchecked Sendable {
     }
 
     /// A CRL signed by this CA listing `revokedSerialsHex`, valid from now for `validFor` (default 30 days).
-    public func revocationListPEM(revokedSerialsHex: [String], validFor: Duration = .seconds(30 * 86_400)) throws
+    public func revocationListPEM(
+        revokedSerialsHex: [String], validFor: Duration = .seconds(30 * 86_400)
+    ) throws
         -> String
     {
         OpenSSLErrorQueue.clear()
@@ -141,7 +144,9 @@ public final class DevelopmentCA: @unchecked Sendable {
             var bn: OpaquePointer? = nil
             guard BN_hex2bn(&bn, serial) > 0, let bn else { throw TLSError.pki("serial \(serial) is not hex", []) }
             defer { BN_free(bn) }
-            guard let revoked = X509_REVOKED_new() else { throw TLSError.pki("X509_REVOKED_new", OpenSSLErrorQueue.drain()) }
+            guard let revoked = X509_REVOKED_new() else {
+                throw TLSError.pki("X509_REVOKED_new", OpenSSLErrorQueue.drain())
+            }
             guard let integer = BN_to_ASN1_INTEGER(bn, nil) else {
                 X509_REVOKED_free(revoked)
                 throw TLSError.pki("serial \(serial)", OpenSSLErrorQueue.drain())

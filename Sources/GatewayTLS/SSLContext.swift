@@ -1,6 +1,6 @@
 import COpenSSL
-import GatewayCrypto
 import Foundation
+import GatewayCrypto
 
 /// TLS 1.2 suites allowed (SPEC §1): ECDHE key exchange with an AEAD only. TLS 1.3 suites are all AEAD.
 let tls12CipherList = [
@@ -118,7 +118,8 @@ private let serverVerifyCallback: @convention(c) (Int32, OpaquePointer?) -> Int3
     if preverifyOK == 0 {
         let code = X509_STORE_CTX_get_error(store)
         if verification.failure == nil {
-            verification.failure = "certificate at depth \(depth): "
+            verification.failure =
+                "certificate at depth \(depth): "
                 + String(cString: X509_verify_cert_error_string(Int(code)))
         }
         return 0
@@ -176,7 +177,8 @@ private let serverHTTP1ALPNCallback:
     }
 
 private func selectALPN(
-    _ ssl: OpaquePointer?, _ out: UnsafeMutablePointer<UnsafePointer<UInt8>?>?, _ outLength: UnsafeMutablePointer<UInt8>?,
+    _ ssl: OpaquePointer?, _ out: UnsafeMutablePointer<UnsafePointer<UInt8>?>?,
+    _ outLength: UnsafeMutablePointer<UInt8>?,
     _ offered: UnsafePointer<UInt8>?, _ offeredLength: UInt32, wanted: [UInt8]
 ) -> Int32 {
     guard let offered else { return SSL_TLSEXT_ERR_ALERT_FATAL }

@@ -76,7 +76,8 @@ final class TLSConnection {
     /// SNI plus the name the server certificate is verified against: an IP literal is matched against IP SANs
     /// and not sent as SNI (RFC 6066 forbids it).
     private func configureServerName(_ name: String) throws {
-        let isIP = name.contains(":") || name.split(separator: ".").count == 4 && name.allSatisfy { $0.isNumber || $0 == "." }
+        let isIP =
+            name.contains(":") || name.split(separator: ".").count == 4 && name.allSatisfy { $0.isNumber || $0 == "." }
         if isIP {
             guard X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl), name) == 1 else {
                 throw TLSError.configuration("server IP \(name)", OpenSSLErrorQueue.drain())

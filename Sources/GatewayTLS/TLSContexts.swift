@@ -1,5 +1,5 @@
-import GatewayCrypto
 import Foundation
+import GatewayCrypto
 import Logging
 import NIOConcurrencyHelpers
 import NIOCore
@@ -22,7 +22,8 @@ public final class TLSServerContext: Sendable {
         do {
             let fresh = try SSLContextHandle.makeServer(configuration)
             current.withLockedValue { $0 = fresh }
-            configuration.logger.notice("TLS material reloaded", metadata: ["crl": "\(configuration.crlPath ?? "none")"])
+            configuration.logger.notice(
+                "TLS material reloaded", metadata: ["crl": "\(configuration.crlPath ?? "none")"])
         } catch {
             configuration.logger.error(
                 "TLS reload failed; keeping the previous material (old CRL, certificates and CA still in force)",
@@ -34,7 +35,9 @@ public final class TLSServerContext: Sendable {
     /// Calls `reload()` on every SIGHUP until the returned source is cancelled. Failures are logged at error by
     /// `reload()` and reported to `onResult` (false), which counts them in a metric: a failed reload keeps the old
     /// material, so it must never pass unnoticed.
-    public func reloadOnHangup(onResult: @escaping @Sendable (_ succeeded: Bool) -> Void = { _ in })
+    public func reloadOnHangup(
+        onResult: @escaping @Sendable (_ succeeded: Bool) -> Void = { _ in }
+    )
         -> HangupSubscription
     {
         HangupSignal.subscribe { [self] in

@@ -58,8 +58,13 @@ extension TLSError {
             ("certificate_expired", ["expired", "not yet valid"]),
             ("revoked", ["revoked"]),
             ("unknown_ca", ["unknown ca", "unable to get local issuer", "self-signed", "self signed"]),
-            ("no_client_certificate", ["peer did not return a certificate", "no verified client certificate",
-                                       "certificate required"]),
+            (
+                "no_client_certificate",
+                [
+                    "peer did not return a certificate", "no verified client certificate",
+                    "certificate required",
+                ]
+            ),
             ("protocol_version", ["version", "no shared cipher", "no suitable"]),
             ("alpn", ["alpn", "application protocol"]),
             ("verify_failed", ["verify failed"]),

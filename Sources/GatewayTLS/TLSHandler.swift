@@ -251,8 +251,9 @@ public final class TLSHandler: ChannelDuplexHandler, RemovableChannelHandler {
                 return .failure(.handshakeFailed(reason: "client certificate names no single partner", []))
             }
             guard alpn == serverApplicationProtocol else {
-                return .failure(.handshakeFailed(
-                    reason: "ALPN \(alpn ?? "none") is not \(serverApplicationProtocol)", []))
+                return .failure(
+                    .handshakeFailed(
+                        reason: "ALPN \(alpn ?? "none") is not \(serverApplicationProtocol)", []))
             }
             return .success(TLSHandshakeCompleted(identity: identity, alpn: alpn, peerPublicKeyDER: leaf.spkiDER))
         case .client(let serverName, let offered):

@@ -36,11 +36,12 @@ struct Arena {
         ) { block in
             let base = block.baseAddress!
             let state = base.bindMemory(to: State.self, capacity: 1)
-            state.initialize(to: State(
-                cursor: base + headerBytes + allocatorBytes,
-                end: base + block.count,
-                overflow: nil
-            ))
+            state.initialize(
+                to: State(
+                    cursor: base + headerBytes + allocatorBytes,
+                    end: base + block.count,
+                    overflow: nil
+                ))
             let allocator = (base + headerBytes).bindMemory(to: ProtobufCAllocator.self, capacity: 1)
             allocator.initialize(to: ProtobufCAllocator(alloc: arenaAlloc, free: arenaFree, allocator_data: base))
             defer {

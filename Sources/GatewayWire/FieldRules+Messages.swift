@@ -130,7 +130,8 @@ extension RecordConformanceRequest {
             record.reportSHA256Hex.unicodeScalars.allSatisfy({ $0.properties.isASCIIHexDigit })
         else {
             throw WireError(
-                field: "record.\(Record.reportSHA256Hex)", rule: .invalid("must be 64 hex digits (SHA-256 of the report)"))
+                field: "record.\(Record.reportSHA256Hex)",
+                rule: .invalid("must be 64 hex digits (SHA-256 of the report)"))
         }
     }
 }

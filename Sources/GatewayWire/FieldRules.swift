@@ -35,7 +35,9 @@ public enum FieldRules {
         guard !value.isEmpty else { throw WireError(field: field, rule: .missing) }
         let utf8 = value.utf8
         guard utf8.count <= maxIdentifierCharacters else {
-            throw WireError(field: field, rule: .invalid("must be at most \(maxIdentifierCharacters) characters, got \(utf8.count)"))
+            throw WireError(
+                field: field, rule: .invalid("must be at most \(maxIdentifierCharacters) characters, got \(utf8.count)")
+            )
         }
         for byte in utf8 where !isIdentifierByte(byte) {
             throw WireError(field: field, rule: .invalid("may contain only A-Z a-z 0-9 . _ -"))
@@ -76,7 +78,9 @@ public enum FieldRules {
         if utf8.count <= maxDigitsOfRawAccountNumber,
             utf8.allSatisfy({ $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") })
         {
-            throw WireError(field: "bank_account_token", rule: .invalid("looks like a raw account number; send the bank's opaque token"))
+            throw WireError(
+                field: "bank_account_token",
+                rule: .invalid("looks like a raw account number; send the bank's opaque token"))
         }
     }
 
@@ -99,7 +103,9 @@ public enum FieldRules {
         var count = 0
         for scalar in value.unicodeScalars {
             count += 1
-            if isControl(scalar) { throw WireError(field: field, rule: .invalid("must not contain control characters")) }
+            if isControl(scalar) {
+                throw WireError(field: field, rule: .invalid("must not contain control characters"))
+            }
         }
         guard count <= maxCharacters else {
             throw WireError(field: field, rule: .invalid("must be at most \(maxCharacters) characters"))

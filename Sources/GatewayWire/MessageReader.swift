@@ -77,7 +77,8 @@ public struct MessageReader {
     }
 
     /// A sub-message the proto marks `@required`: its absence is a `missing` error naming the field.
-    func requiredMessage<M: ProtobufCBinding>(_ sub: UnsafePointer<M.CMessage>?, _ field: String) throws(WireError) -> M {
+    func requiredMessage<M: ProtobufCBinding>(_ sub: UnsafePointer<M.CMessage>?, _ field: String) throws(WireError) -> M
+    {
         guard let value: M = try message(sub, field) else { throw WireError(field: fieldPath(field), rule: .missing) }
         return value
     }
@@ -101,7 +102,9 @@ public struct MessageReader {
         scalars(count, array).map { $0 != 0 }
     }
 
-    func enums<E: ProtobufCEnumBinding>(_ count: Int, _ array: UnsafePointer<E.CEnum>?, _ field: String) throws(WireError) -> [E] {
+    func enums<E: ProtobufCEnumBinding>(
+        _ count: Int, _ array: UnsafePointer<E.CEnum>?, _ field: String
+    ) throws(WireError) -> [E] {
         guard count > 0, let array else { return [] }
         var values: [E] = []
         values.reserveCapacity(count)
@@ -124,7 +127,8 @@ public struct MessageReader {
         let subPath = fieldPath(field)
         for index in 0..<count {
             guard let sub = array[index] else { continue }
-            values.append(try M(reading: MessageReader(UnsafeRawPointer(sub), M.descriptor, path: "\(subPath)[\(index)]")))
+            values.append(
+                try M(reading: MessageReader(UnsafeRawPointer(sub), M.descriptor, path: "\(subPath)[\(index)]")))
         }
         return values
     }
@@ -172,7 +176,9 @@ public struct MessageWriter {
         var value = value
         return value.withUTF8 { utf8 in
             if utf8.contains(0) {
-                if error == nil { error = WireError(field: fieldPath(field), rule: .invalid("string contains a NUL byte")) }
+                if error == nil {
+                    error = WireError(field: fieldPath(field), rule: .invalid("string contains a NUL byte"))
+                }
                 return nil
             }
             let copy = allocate(utf8.count + 1).assumingMemoryBound(to: UInt8.self)
@@ -262,7 +268,9 @@ public struct MessageWriter {
         setScalars(&count, &slot, values.map { $0 ? 1 : 0 })
     }
 
-    func setEnums<E: ProtobufCEnumBinding>(_ count: inout Int, _ slot: inout UnsafeMutablePointer<E.CEnum>?, _ values: [E]) {
+    func setEnums<E: ProtobufCEnumBinding>(
+        _ count: inout Int, _ slot: inout UnsafeMutablePointer<E.CEnum>?, _ values: [E]
+    ) {
         setScalars(&count, &slot, values.map(cEnum))
     }
 

@@ -35,8 +35,8 @@ struct BindingTable: Sendable {
         message.pointee[keyPath: member] = pattern.load(as: V.self)
         let written = UnsafeRawBufferPointer(start: raw, count: bytes)
         guard let first = written.firstIndex(where: { $0 != 0 }),
-              let last = written.lastIndex(where: { $0 != 0 }),
-              last - first + 1 == MemoryLayout<V>.size
+            let last = written.lastIndex(where: { $0 != 0 }),
+            last - first + 1 == MemoryLayout<V>.size
         else { return nil }
         return first
     }
@@ -61,7 +61,8 @@ public enum WireBindings {
         var problems: [String] = []
         let name = table.protoName
         if descriptor.messageBytes != table.cStructBytes {
-            problems.append("\(name): C struct of \(table.cStructBytes) bytes, descriptor says \(descriptor.messageBytes)")
+            problems.append(
+                "\(name): C struct of \(table.cStructBytes) bytes, descriptor says \(descriptor.messageBytes)")
         }
         if descriptor.fields.count != table.fields.count {
             problems.append("\(name): binding has \(table.fields.count) fields, descriptor \(descriptor.fields.count)")
@@ -74,25 +75,33 @@ public enum WireBindings {
             let path = "\(name).\(field.name) (#\(field.number))"
             if actual.name != field.name { problems.append("\(path): descriptor names it \(actual.name)") }
             if actual.pointee.type != field.type {
-                problems.append("\(path): binding type \(field.type.rawValue), descriptor \(actual.pointee.type.rawValue)")
+                problems.append(
+                    "\(path): binding type \(field.type.rawValue), descriptor \(actual.pointee.type.rawValue)")
             }
             if actual.pointee.label != field.label {
-                problems.append("\(path): binding label \(field.label.rawValue), descriptor \(actual.pointee.label.rawValue)")
+                problems.append(
+                    "\(path): binding label \(field.label.rawValue), descriptor \(actual.pointee.label.rawValue)")
             }
             if field.offset != Int(actual.pointee.offset) {
-                problems.append("\(path): binding offset \(field.offset.map(String.init) ?? "nil"), descriptor \(actual.pointee.offset)")
+                problems.append(
+                    "\(path): binding offset \(field.offset.map(String.init) ?? "nil"), descriptor \(actual.pointee.offset)"
+                )
             }
-            if field.label == PROTOBUF_C_LABEL_REPEATED, field.quantifierOffset != Int(actual.pointee.quantifier_offset) {
-                problems.append("\(path): count offset \(field.quantifierOffset.map(String.init) ?? "nil"), "
-                    + "descriptor \(actual.pointee.quantifier_offset)")
+            if field.label == PROTOBUF_C_LABEL_REPEATED, field.quantifierOffset != Int(actual.pointee.quantifier_offset)
+            {
+                problems.append(
+                    "\(path): count offset \(field.quantifierOffset.map(String.init) ?? "nil"), "
+                        + "descriptor \(actual.pointee.quantifier_offset)")
             }
             let isOneofMember = actual.pointee.flags & PROTOBUF_C_FIELD_FLAG_ONEOF.rawValue != 0
             if isOneofMember != field.isOneofMember {
-                problems.append("\(path): binding \(field.isOneofMember ? "is" : "is not") a oneof member, "
-                    + "descriptor \(isOneofMember ? "is" : "is not")")
+                problems.append(
+                    "\(path): binding \(field.isOneofMember ? "is" : "is not") a oneof member, "
+                        + "descriptor \(isOneofMember ? "is" : "is not")")
             } else if isOneofMember, field.quantifierOffset != Int(actual.pointee.quantifier_offset) {
-                problems.append("\(path): oneof case offset \(field.quantifierOffset.map(String.init) ?? "nil"), "
-                    + "descriptor \(actual.pointee.quantifier_offset)")
+                problems.append(
+                    "\(path): oneof case offset \(field.quantifierOffset.map(String.init) ?? "nil"), "
+                        + "descriptor \(actual.pointee.quantifier_offset)")
             }
             let referenced: String?
             switch actual.pointee.type {
@@ -101,7 +110,8 @@ public enum WireBindings {
             default: referenced = nil
             }
             if referenced != field.referencedType {
-                problems.append("\(path): binding refers to \(field.referencedType ?? "nil"), descriptor \(referenced ?? "nil")")
+                problems.append(
+                    "\(path): binding refers to \(field.referencedType ?? "nil"), descriptor \(referenced ?? "nil")")
             }
         }
         return problems

@@ -33,7 +33,8 @@ public struct WireError: Error, Sendable, Hashable, CustomStringConvertible {
 
     public var description: String {
         switch rule {
-        case .tooLarge(let bytes, let maxBytes): return "message of \(bytes) bytes exceeds the limit of \(maxBytes) bytes"
+        case .tooLarge(let bytes, let maxBytes):
+            return "message of \(bytes) bytes exceeds the limit of \(maxBytes) bytes"
         case .malformed(let why): return "\(field): not a valid protobuf message: \(why)"
         case .wrongWireType: return "\(field): wrong wire type for the field's declared type"
         case .tooDeep(let maxDepth): return "\(field): messages nested deeper than \(maxDepth) levels"

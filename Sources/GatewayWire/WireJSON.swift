@@ -42,7 +42,9 @@ public enum WireJSON {
         return Arena.with(capacity: capacity) { allocator -> String in
             var empty: UInt8 = 0
             let unpacked = bytes.withUnsafeBufferPointer { buffer in
-                protobuf_c_message_unpack(descriptor.pointer, allocator, buffer.count, buffer.baseAddress ?? withUnsafePointer(to: &empty) { $0 })
+                protobuf_c_message_unpack(
+                    descriptor.pointer, allocator, buffer.count,
+                    buffer.baseAddress ?? withUnsafePointer(to: &empty) { $0 })
             }
             guard let unpacked else { preconditionFailure("protobuf-c refused bytes the strict decoder accepted") }
             var out = ""
@@ -68,7 +70,9 @@ public enum WireJSON {
                 let typed = message.assumingMemoryBound(to: ProtobufCMessage.self)
                 let size = protobuf_c_message_get_packed_size(typed)
                 guard size <= WireLimits.maxMessageBytes else {
-                    throw Failure.wire(WireError(field: "(message)", rule: .tooLarge(bytes: size, maxBytes: WireLimits.maxMessageBytes)))
+                    throw Failure.wire(
+                        WireError(
+                            field: "(message)", rule: .tooLarge(bytes: size, maxBytes: WireLimits.maxMessageBytes)))
                 }
                 let bytes = [UInt8](unsafeUninitializedCapacity: max(size, 1)) { buffer, count in
                     count = protobuf_c_message_pack(typed, buffer.baseAddress!)
@@ -101,7 +105,8 @@ public enum WireJSON {
         return out
     }
 
-    private static func writeJSON(_ message: UnsafeRawPointer, _ descriptor: MessageDescriptor, into out: inout String) {
+    private static func writeJSON(_ message: UnsafeRawPointer, _ descriptor: MessageDescriptor, into out: inout String)
+    {
         out += "{"
         var first = true
         for index in 0..<descriptor.fields.count {
@@ -138,7 +143,9 @@ public enum WireJSON {
         message.load(fromByteOffset: Int(field.pointee.quantifier_offset), as: UInt32.self)
     }
 
-    private static func appendKey(_ field: UnsafePointer<ProtobufCFieldDescriptor>, _ first: inout Bool, _ out: inout String) {
+    private static func appendKey(
+        _ field: UnsafePointer<ProtobufCFieldDescriptor>, _ first: inout Bool, _ out: inout String
+    ) {
         if !first { out += "," }
         first = false
         out += quote(jsonName(field.name)) + ":"
@@ -156,7 +163,9 @@ public enum WireJSON {
     }
 
     /// One value as JSON; nil when it is the proto3 default and `omitDefault` is set.
-    private static func scalarJSON(_ field: UnsafePointer<ProtobufCFieldDescriptor>, _ slot: UnsafeRawPointer, omitDefault: Bool) -> String? {
+    private static func scalarJSON(
+        _ field: UnsafePointer<ProtobufCFieldDescriptor>, _ slot: UnsafeRawPointer, omitDefault: Bool
+    ) -> String? {
         switch field.pointee.type {
         case PROTOBUF_C_TYPE_INT64, PROTOBUF_C_TYPE_SINT64, PROTOBUF_C_TYPE_SFIXED64:
             let value = slot.load(as: Int64.self)
@@ -218,7 +227,8 @@ public enum WireJSON {
     // MARK: - JSON → C message
 
     private static func build(
-        _ object: Any, _ descriptor: MessageDescriptor, _ allocator: UnsafeMutablePointer<ProtobufCAllocator>, path: String
+        _ object: Any, _ descriptor: MessageDescriptor, _ allocator: UnsafeMutablePointer<ProtobufCAllocator>,
+        path: String
     ) throws(Failure) -> UnsafeMutableRawPointer {
         guard let dictionary = object as? [String: Any] else {
             throw .json("\(path.isEmpty ? "the top level" : path) must be a JSON object")
@@ -226,8 +236,9 @@ public enum WireJSON {
         let message = allocator.pointee.alloc(allocator.pointee.allocator_data, descriptor.messageBytes)!
         descriptor.pointer.pointee.message_init(message.assumingMemoryBound(to: ProtobufCMessage.self))
         for (key, value) in dictionary {
-            guard let field = descriptor.fields.indices.lazy.map({ descriptor.fields.baseAddress! + $0 })
-                .first(where: { jsonName($0.name) == key || $0.name == key })
+            guard
+                let field = descriptor.fields.indices.lazy.map({ descriptor.fields.baseAddress! + $0 })
+                    .first(where: { jsonName($0.name) == key || $0.name == key })
             else {
                 throw .json("\(descriptor.fullName) has no field \"\(key)\"")
             }
@@ -282,7 +293,8 @@ public enum WireJSON {
             let enumDescriptor = field.enumDescriptor
             if let name = value as? String {
                 guard let number = enumDescriptor.value(named: name) else {
-                    throw .json("\(path): \"\(name)\" is not a value of \(String(cString: enumDescriptor.pointee.name))")
+                    throw .json(
+                        "\(path): \"\(name)\" is not a value of \(String(cString: enumDescriptor.pointee.name))")
                 }
                 slot.storeBytes(of: number, as: Int32.self)
             } else {
@@ -295,7 +307,9 @@ public enum WireJSON {
         case PROTOBUF_C_TYPE_STRING:
             guard let string = value as? String else { throw .json("\(path) must be a string") }
             var utf8 = Array(string.utf8)
-            guard !utf8.contains(0) else { throw .wire(WireError(field: path, rule: .invalid("string contains a NUL byte"))) }
+            guard !utf8.contains(0) else {
+                throw .wire(WireError(field: path, rule: .invalid("string contains a NUL byte")))
+            }
             utf8.append(0)
             let copy = allocator.pointee.alloc(allocator.pointee.allocator_data, utf8.count)!
             copy.copyMemory(from: utf8, byteCount: utf8.count)
@@ -331,7 +345,9 @@ public enum WireJSON {
         }
         if let number = value as? NSNumber, !isJSONBoolean(number) {
             let double = number.doubleValue
-            guard double.rounded() == double, let exact = T(exactly: number.int64Value), Double(exact) == double || T.bitWidth == 64 else {
+            guard double.rounded() == double, let exact = T(exactly: number.int64Value),
+                Double(exact) == double || T.bitWidth == 64
+            else {
                 throw .json("\(path) must be an integer in range, got \(number)")
             }
             return exact

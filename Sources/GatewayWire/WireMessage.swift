@@ -38,7 +38,9 @@ extension WireMessage {
 
     public init(wireBytes bytes: [UInt8]) throws(WireError) {
         // Array.withUnsafeBytes only rethrows untyped errors; carry the typed one out in a Result.
-        let result = bytes.withUnsafeBytes { buffer in Result { () throws(WireError) -> Self in try Self(wireBytes: buffer) } }
+        let result = bytes.withUnsafeBytes { buffer in
+            Result { () throws(WireError) -> Self in try Self(wireBytes: buffer) }
+        }
         self = try result.get()
     }
 
@@ -94,7 +96,9 @@ enum DecodeAllocation {
 /// Hooks for `make bench` to compare the arena with protobuf-c's default allocator; not for production use.
 public enum WireBenchmarkHooks {
     @inlinable
-    public static func decodeWithSystemMalloc<M: WireMessage>(_ type: M.Type, _ bytes: UnsafeRawBufferPointer) throws(WireError) -> M {
+    public static func decodeWithSystemMalloc<M: WireMessage>(
+        _ type: M.Type, _ bytes: UnsafeRawBufferPointer
+    ) throws(WireError) -> M {
         var value: M? = nil
         try decodeMessage(bytes, M.descriptor, allocation: .systemMalloc) { reader throws(WireError) in
             value = try M(reading: reader)

@@ -57,7 +57,8 @@ struct WireScanner {
                 guard depth < WireLimits.maxNestingDepth else {
                     throw WireError(field: path(), rule: .tooDeep(maxDepth: WireLimits.maxNestingDepth))
                 }
-                try scan(field.messageDescriptor, from: bodyStart, to: bodyStart + length, depth: depth + 1, path: path())
+                try scan(
+                    field.messageDescriptor, from: bodyStart, to: bodyStart + length, depth: depth + 1, path: path())
             }
         case PROTOBUF_C_TYPE_FIXED64, PROTOBUF_C_TYPE_SFIXED64, PROTOBUF_C_TYPE_DOUBLE:
             if wireType == 2 && field.isRepeated {
@@ -101,7 +102,9 @@ struct WireScanner {
         }
     }
 
-    private func skip(wireType: UInt8, _ position: inout Int, end: Int, path: @autoclosure () -> String) throws(WireError) {
+    private func skip(
+        wireType: UInt8, _ position: inout Int, end: Int, path: @autoclosure () -> String
+    ) throws(WireError) {
         switch wireType {
         case 0: _ = try readVarint(&position, end: end, path: path())
         case 1: try advance(&position, by: 8, end: end, path: path())
@@ -112,16 +115,23 @@ struct WireScanner {
         }
     }
 
-    private func skipPacked(elementBytes: Int, _ position: inout Int, end: Int, path: @autoclosure () -> String) throws(WireError) {
+    private func skipPacked(
+        elementBytes: Int, _ position: inout Int, end: Int, path: @autoclosure () -> String
+    ) throws(WireError) {
         let length = try readLength(&position, end: end, path: path())
         guard length % elementBytes == 0 else {
-            throw WireError(field: path(), rule: .malformed("packed length \(length) is not a multiple of \(elementBytes)"))
+            throw WireError(
+                field: path(), rule: .malformed("packed length \(length) is not a multiple of \(elementBytes)"))
         }
         position += length
     }
 
-    private func advance(_ position: inout Int, by count: Int, end: Int, path: @autoclosure () -> String) throws(WireError) {
-        guard end - position >= count else { throw WireError(field: path(), rule: .malformed("truncated fixed-width value")) }
+    private func advance(
+        _ position: inout Int, by count: Int, end: Int, path: @autoclosure () -> String
+    ) throws(WireError) {
+        guard end - position >= count else {
+            throw WireError(field: path(), rule: .malformed("truncated fixed-width value"))
+        }
         position += count
     }
 
@@ -135,7 +145,9 @@ struct WireScanner {
     }
 
     /// A base-128 varint of at most 10 bytes whose 10th byte carries only the 64th bit.
-    private func readVarint(_ position: inout Int, end: Int, path: @autoclosure () -> String) throws(WireError) -> UInt64 {
+    private func readVarint(
+        _ position: inout Int, end: Int, path: @autoclosure () -> String
+    ) throws(WireError) -> UInt64 {
         var result: UInt64 = 0
         var shift: UInt64 = 0
         for index in 0..<10 {

@@ -1,6 +1,6 @@
-import GatewayCrypto
 import Foundation
 import GRDB
+import GatewayCrypto
 
 /// One entry of the append-only audit log: who did what to which subject, when and why.
 public struct AuditEntry: Sendable, Hashable {
@@ -121,10 +121,12 @@ extension WalletStore {
         var previous = AuditChain.genesisHash
         var expectedID: Int64 = 1
         var checked: Int64 = 0
-        let rows = try Row.fetchCursor(db, sql: """
-            SELECT id, at_unix_ms, actor, action, subject, reason, detail, prev_hash, hash, trace_id FROM audit
-            ORDER BY id
-            """)
+        let rows = try Row.fetchCursor(
+            db,
+            sql: """
+                SELECT id, at_unix_ms, actor, action, subject, reason, detail, prev_hash, hash, trace_id FROM audit
+                ORDER BY id
+                """)
         while let row = try rows.next() {
             let entry = AuditEntry(storedRow: row)
             checked += 1
@@ -157,10 +159,13 @@ extension WalletStore {
     public func auditEntries(subject: String, limit: Int = 1_000) async throws(WalletError) -> [AuditEntry] {
         precondition(limit > 0, "a listing is bounded")
         return try await read { db in
-            try Row.fetchAll(db, sql: """
-                SELECT id, at_unix_ms, actor, action, subject, reason, detail, prev_hash, hash, trace_id FROM audit
-                WHERE subject = ? ORDER BY id LIMIT ?
-                """, arguments: [subject, limit]).map(AuditEntry.init(storedRow:))
+            try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT id, at_unix_ms, actor, action, subject, reason, detail, prev_hash, hash, trace_id FROM audit
+                    WHERE subject = ? ORDER BY id LIMIT ?
+                    """, arguments: [subject, limit]
+            ).map(AuditEntry.init(storedRow:))
         }
     }
 }

@@ -21,18 +21,21 @@ extension Ledger {
     ) throws -> UInt64 {
         precondition(type != .unspecified, "an event has a type")
         assert(amountYen >= 0, "an event's amount is never negative")
-        try db.cachedStatement(sql: """
-            INSERT INTO bank_event(bank_code, sequence, occurred_at_unix_ms, type, link_id, charge_id, request_id,
-                amount_yen, reason, reversal_id)
-            VALUES (?1, coalesce((SELECT last_sequence FROM bank_event_head WHERE bank_code = ?1), 0) + 1,
-                ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
-            """).execute(arguments: [
-                bankCode, atUnixMs, type.rawValue, linkID, chargeID, requestID, amountYen, reason, reversalID,
-            ])
+        try db.cachedStatement(
+            sql: """
+                INSERT INTO bank_event(bank_code, sequence, occurred_at_unix_ms, type, link_id, charge_id, request_id,
+                    amount_yen, reason, reversal_id)
+                VALUES (?1, coalesce((SELECT last_sequence FROM bank_event_head WHERE bank_code = ?1), 0) + 1,
+                    ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
+                """
+        ).execute(arguments: [
+            bankCode, atUnixMs, type.rawValue, linkID, chargeID, requestID, amountYen, reason, reversalID,
+        ])
         state.eventsAppended(bankCode: bankCode)
-        let sequence = try Int64.fetchOne(
-            db.cachedStatement(sql: "SELECT last_sequence FROM bank_event_head WHERE bank_code = ?"),
-            arguments: [bankCode]) ?? 0
+        let sequence =
+            try Int64.fetchOne(
+                db.cachedStatement(sql: "SELECT last_sequence FROM bank_event_head WHERE bank_code = ?"),
+                arguments: [bankCode]) ?? 0
         assert(sequence >= 1, "the head moved with the insert")
         return UInt64(sequence)
     }
@@ -49,9 +52,10 @@ extension Ledger {
             .execute(arguments: [walletID])
         guard db.changesCount == 1 else { return false }
         var notified: [(String, String)] = try Row.fetchAll(
-            db.cachedStatement(sql: """
-                SELECT bank_code, id FROM link WHERE wallet_id = ? AND active = 1 ORDER BY bank_code, linked_at_unix_ms
-                """), arguments: [walletID]
+            db.cachedStatement(
+                sql: """
+                    SELECT bank_code, id FROM link WHERE wallet_id = ? AND active = 1 ORDER BY bank_code, linked_at_unix_ms
+                    """), arguments: [walletID]
         ).map { ($0[0], $0[1]) }
         if let alsoLink, !notified.contains(where: { $0.0 == alsoLink.bankCode && $0.1 == alsoLink.linkID }) {
             notified.insert((alsoLink.bankCode, alsoLink.linkID), at: 0)
@@ -65,9 +69,11 @@ extension Ledger {
 
     /// The bank's last sequence and how far retention has pruned (0, 0 before its first event).
     static func eventHead(_ db: Database, bankCode: String) throws -> (lastSequence: UInt64, prunedThrough: UInt64) {
-        guard let row = try Row.fetchOne(
-            db.cachedStatement(sql: "SELECT last_sequence, pruned_through FROM bank_event_head WHERE bank_code = ?"),
-            arguments: [bankCode])
+        guard
+            let row = try Row.fetchOne(
+                db.cachedStatement(
+                    sql: "SELECT last_sequence, pruned_through FROM bank_event_head WHERE bank_code = ?"),
+                arguments: [bankCode])
         else { return (0, 0) }
         return (UInt64(row[0] as Int64), UInt64(row[1] as Int64))
     }
@@ -75,10 +81,11 @@ extension Ledger {
     /// The bank's events with sequence > `after`, in order, at most `limit`.
     static func events(_ db: Database, bankCode: String, after: UInt64, limit: Int) throws -> [BankEvent] {
         try Row.fetchAll(
-            db.cachedStatement(sql: """
-                SELECT sequence, occurred_at_unix_ms, type, link_id, charge_id, request_id, amount_yen, reason
-                FROM bank_event WHERE bank_code = ? AND sequence > ? ORDER BY sequence LIMIT ?
-                """), arguments: [bankCode, Int64(after), limit]
+            db.cachedStatement(
+                sql: """
+                    SELECT sequence, occurred_at_unix_ms, type, link_id, charge_id, request_id, amount_yen, reason
+                    FROM bank_event WHERE bank_code = ? AND sequence > ? ORDER BY sequence LIMIT ?
+                    """), arguments: [bankCode, Int64(after), limit]
         ).map { row in
             BankEvent(
                 sequence: UInt64(row[0] as Int64), occurredAtUnixMs: row[1],
@@ -119,9 +126,10 @@ public final class BankEventFeed: @unchecked Sendable {
             return id
         }
         guard let id else {
-            throw .rejected(Rejection(
-                .resourceExhausted,
-                "bank \(bankCode) already has \(Self.maxWatchesPerBank) WatchEvents streams open (the maximum)"))
+            throw .rejected(
+                Rejection(
+                    .resourceExhausted,
+                    "bank \(bankCode) already has \(Self.maxWatchesPerBank) WatchEvents streams open (the maximum)"))
         }
         return (id, stream)
     }
@@ -217,10 +225,13 @@ extension WalletStore {
             var deleted = 0
             let banks = try String.fetchAll(db, sql: "SELECT bank_code FROM bank_event_head ORDER BY bank_code")
             for bank in banks where deleted < maxRows {
-                guard let through = try Int64.fetchOne(db, sql: """
-                    SELECT max(sequence) FROM (SELECT sequence FROM bank_event
-                        WHERE bank_code = ? AND occurred_at_unix_ms < ? ORDER BY sequence LIMIT ?)
-                    """, arguments: [bank, cutoff, maxRows - deleted])
+                guard
+                    let through = try Int64.fetchOne(
+                        db,
+                        sql: """
+                            SELECT max(sequence) FROM (SELECT sequence FROM bank_event
+                                WHERE bank_code = ? AND occurred_at_unix_ms < ? ORDER BY sequence LIMIT ?)
+                            """, arguments: [bank, cutoff, maxRows - deleted])
                 else { continue }
                 try db.execute(
                     sql: "UPDATE bank_event_head SET pruned_through = max(pruned_through, ?) WHERE bank_code = ?",

@@ -22,17 +22,20 @@ struct ChargeAttempt {
         let link = try Ledger.link(db, id: request.linkID)
         let wallet = try link.flatMap { try Ledger.wallet(db, id: $0.walletID) }
         let zero = ChargedTotals(dayYen: 0, monthYen: 0)
-        let charged = try wallet.map {
-            try Ledger.chargedTotals(db, walletAccountID: $0.ledgerAccountID, atUnixMs: now)
-        } ?? zero
-        let reserved = try wallet.map {
-            try Ledger.reservedTotals(db, walletAccountID: $0.ledgerAccountID, atUnixMs: now)
-        } ?? zero
-        let recent = try link.map {
-            try Ledger.recentChargeCount(
-                db, link: $0, sinceUnixMs: now - ChargeRules.rapidChargeWindowMs,
-                limit: state.limits.maxCountedRecentChargesOnLink)
-        } ?? 0
+        let charged =
+            try wallet.map {
+                try Ledger.chargedTotals(db, walletAccountID: $0.ledgerAccountID, atUnixMs: now)
+            } ?? zero
+        let reserved =
+            try wallet.map {
+                try Ledger.reservedTotals(db, walletAccountID: $0.ledgerAccountID, atUnixMs: now)
+            } ?? zero
+        let recent =
+            try link.map {
+                try Ledger.recentChargeCount(
+                    db, link: $0, sinceUnixMs: now - ChargeRules.rapidChargeWindowMs,
+                    limit: state.limits.maxCountedRecentChargesOnLink)
+            } ?? 0
         let moved = try link.map { try Ledger.firstChargeAfterTokenMovedWallets(db, link: $0) } ?? false
         let facts = ChargeAttemptFacts(
             request: request, bank: bank.record.facts, link: link, wallet: wallet?.record.facts,

@@ -10,14 +10,16 @@ enum Ledger {
     // MARK: Banks
 
     static func bankRecord(_ db: Database, code: String) throws -> (record: BankRecord, settlementAccountID: Int64)? {
-        guard let row = try Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM bank WHERE code = ?"), arguments: [code])
+        guard
+            let row = try Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM bank WHERE code = ?"), arguments: [code])
         else { return nil }
         let pilot = try String.fetchSet(
             db.cachedStatement(sql: "SELECT wallet_id FROM bank_pilot_wallet WHERE bank_code = ?"), arguments: [code])
         let lastPass = try Int64.fetchOne(
-            db.cachedStatement(sql: """
-                SELECT max(ran_at_unix_ms) FROM conformance_run WHERE bank_code = ? AND passed = 1
-                """), arguments: [code])
+            db.cachedStatement(
+                sql: """
+                    SELECT max(ran_at_unix_ms) FROM conformance_run WHERE bank_code = ? AND passed = 1
+                    """), arguments: [code])
         let methods = (row["required_ekyc_methods"] as String).split(separator: ",").compactMap {
             Int32($0).flatMap(EkycMethod.init(rawValue:))
         }
@@ -37,8 +39,10 @@ enum Ledger {
             chargeState: BankState(rawValue: row["charge_state"]) ?? .unspecified,
             profile: profile,
             pilotWalletIDs: pilot)
-        return (BankRecord(facts: facts, name: row["name"], lastPassingConformanceAtUnixMs: lastPass),
-                row["settlement_account_id"])
+        return (
+            BankRecord(facts: facts, name: row["name"], lastPassingConformanceAtUnixMs: lastPass),
+            row["settlement_account_id"]
+        )
     }
 
     // MARK: Wallets
@@ -50,14 +54,16 @@ enum Ledger {
 
     static func wallet(_ db: Database, id: String) throws -> WalletRow? {
         // Positional columns: this is on the charge hot path, and GRDB's by-name lookup lowercases each name.
-        guard let row = try Row.fetchOne(
-            db.cachedStatement(sql: """
-                SELECT w.is_test, w.ekyc_status, w.ekyc_method, w.ekyc_name_kana, w.ekyc_verified_at_unix_ms,
-                       w.phone_verified, w.link_locked, w.charge_frozen,
-                       a.credits_posted_yen - a.debits_posted_yen, a.balance_cap_yen,
-                       w.consecutive_link_declines, w.ledger_account_id, a.pending_credits_yen
-                FROM wallet w JOIN ledger_account a ON a.id = w.ledger_account_id WHERE w.id = ?
-                """), arguments: [id])
+        guard
+            let row = try Row.fetchOne(
+                db.cachedStatement(
+                    sql: """
+                        SELECT w.is_test, w.ekyc_status, w.ekyc_method, w.ekyc_name_kana, w.ekyc_verified_at_unix_ms,
+                               w.phone_verified, w.link_locked, w.charge_frozen,
+                               a.credits_posted_yen - a.debits_posted_yen, a.balance_cap_yen,
+                               w.consecutive_link_declines, w.ledger_account_id, a.pending_credits_yen
+                        FROM wallet w JOIN ledger_account a ON a.id = w.ledger_account_id WHERE w.id = ?
+                        """), arguments: [id])
         else { return nil }
         let facts = WalletFacts(
             id: id,
@@ -77,14 +83,17 @@ enum Ledger {
     }
 
     static func chargedTotals(_ db: Database, walletAccountID: Int64, atUnixMs: Int64) throws -> ChargedTotals {
-        let statement = try db.cachedStatement(sql: """
-            SELECT charged_yen FROM wallet_charged_total
-            WHERE wallet_account_id = ? AND period = ? AND period_index = ?
-            """)
-        let day = try Int64.fetchOne(
-            statement, arguments: [walletAccountID, "day", TokyoTime.dayIndex(ofUnixMs: atUnixMs)]) ?? 0
-        let month = try Int64.fetchOne(
-            statement, arguments: [walletAccountID, "month", TokyoTime.monthIndex(ofUnixMs: atUnixMs)]) ?? 0
+        let statement = try db.cachedStatement(
+            sql: """
+                SELECT charged_yen FROM wallet_charged_total
+                WHERE wallet_account_id = ? AND period = ? AND period_index = ?
+                """)
+        let day =
+            try Int64.fetchOne(
+                statement, arguments: [walletAccountID, "day", TokyoTime.dayIndex(ofUnixMs: atUnixMs)]) ?? 0
+        let month =
+            try Int64.fetchOne(
+                statement, arguments: [walletAccountID, "month", TokyoTime.monthIndex(ofUnixMs: atUnixMs)]) ?? 0
         return ChargedTotals(dayYen: day, monthYen: month)
     }
 
@@ -92,23 +101,28 @@ enum Ledger {
     /// `atUnixMs`: what they reserve against the daily and monthly limits.
     static func reservedTotals(_ db: Database, walletAccountID: Int64, atUnixMs: Int64) throws -> ChargedTotals {
         let row = try Row.fetchOne(
-            db.cachedStatement(sql: """
-                SELECT coalesce(sum(CASE WHEN tokyo_day = ? THEN amount_yen END), 0),
-                       coalesce(sum(CASE WHEN tokyo_month = ? THEN amount_yen END), 0)
-                FROM pending_transfer WHERE credit_account_id = ? AND state = 'pending'
-                """),
-            arguments: [TokyoTime.dayIndex(ofUnixMs: atUnixMs), TokyoTime.monthIndex(ofUnixMs: atUnixMs),
-                        walletAccountID])
+            db.cachedStatement(
+                sql: """
+                    SELECT coalesce(sum(CASE WHEN tokyo_day = ? THEN amount_yen END), 0),
+                           coalesce(sum(CASE WHEN tokyo_month = ? THEN amount_yen END), 0)
+                    FROM pending_transfer WHERE credit_account_id = ? AND state = 'pending'
+                    """),
+            arguments: [
+                TokyoTime.dayIndex(ofUnixMs: atUnixMs), TokyoTime.monthIndex(ofUnixMs: atUnixMs),
+                walletAccountID,
+            ])
         return ChargedTotals(dayYen: row?[0] ?? 0, monthYen: row?[1] ?? 0)
     }
 
     // MARK: Links
 
     static func link(_ db: Database, id: String) throws -> LinkFacts? {
-        guard let row = try Row.fetchOne(
-            db.cachedStatement(sql: """
-                SELECT bank_code, wallet_id, bank_account_token, active, linked_at_unix_ms FROM link WHERE id = ?
-                """), arguments: [id])
+        guard
+            let row = try Row.fetchOne(
+                db.cachedStatement(
+                    sql: """
+                        SELECT bank_code, wallet_id, bank_account_token, active, linked_at_unix_ms FROM link WHERE id = ?
+                        """), arguments: [id])
         else { return nil }
         return LinkFacts(
             id: id, bankCode: row[0], walletID: row[1], bankAccountToken: row[2], active: row[3],
@@ -116,8 +130,9 @@ enum Ledger {
     }
 
     static func linkCode(_ db: Database, mac: [UInt8]) throws -> LinkCodeFacts? {
-        guard let row = try Row.fetchOne(
-            db.cachedStatement(sql: "SELECT * FROM link_code WHERE code_mac = ?"), arguments: [Data(mac)])
+        guard
+            let row = try Row.fetchOne(
+                db.cachedStatement(sql: "SELECT * FROM link_code WHERE code_mac = ?"), arguments: [Data(mac)])
         else { return nil }
         return LinkCodeFacts(
             walletID: row["wallet_id"], expiresAtUnixMs: row["expires_at_unix_ms"],
@@ -127,51 +142,59 @@ enum Ledger {
     /// The bank's token is actively linked to any wallet, the asking one included (SPEC §4).
     static func tokenActivelyLinked(_ db: Database, bankCode: String, token: String) throws -> Bool {
         try Bool.fetchOne(
-            db.cachedStatement(sql: """
-                SELECT 1 FROM link WHERE bank_code = ? AND bank_account_token = ? AND active = 1 LIMIT 1
-                """), arguments: [bankCode, token]) != nil
+            db.cachedStatement(
+                sql: """
+                    SELECT 1 FROM link WHERE bank_code = ? AND bank_account_token = ? AND active = 1 LIMIT 1
+                    """), arguments: [bankCode, token]) != nil
     }
 
     /// Charges (any decision but DECLINED) to the link's wallet from the link's bank account token, over every link
     /// that token ever had to that wallet, since `sinceUnixMs`; saturating at `limit`.
     static func recentChargeCount(_ db: Database, link: LinkFacts, sinceUnixMs: Int64, limit: Int) throws -> Int {
         try Int.fetchOne(
-            db.cachedStatement(sql: """
-                SELECT count(*) FROM (SELECT 1 FROM link l JOIN charge c ON c.link_id = l.id
-                    WHERE l.bank_code = ? AND l.bank_account_token = ? AND l.wallet_id = ?
-                      AND c.created_at_unix_ms >= ? AND c.decision <> 3 LIMIT ?)
-                """), arguments: [link.bankCode, link.bankAccountToken, link.walletID, sinceUnixMs, limit]) ?? 0
+            db.cachedStatement(
+                sql: """
+                    SELECT count(*) FROM (SELECT 1 FROM link l JOIN charge c ON c.link_id = l.id
+                        WHERE l.bank_code = ? AND l.bank_account_token = ? AND l.wallet_id = ?
+                          AND c.created_at_unix_ms >= ? AND c.decision <> 3 LIMIT ?)
+                    """), arguments: [link.bankCode, link.bankAccountToken, link.walletID, sinceUnixMs, limit]) ?? 0
     }
 
     /// This would be the link's first (non-declined) charge, and its token was linked to another wallet of the same
     /// bank at some moment in the 30 days before this link was made.
     static func firstChargeAfterTokenMovedWallets(_ db: Database, link: LinkFacts) throws -> Bool {
-        let hasEarlierCharge = try Bool.fetchOne(
-            db.cachedStatement(sql: "SELECT 1 FROM charge WHERE link_id = ? AND decision <> 3 LIMIT 1"),
-            arguments: [link.id]) != nil
+        let hasEarlierCharge =
+            try Bool.fetchOne(
+                db.cachedStatement(sql: "SELECT 1 FROM charge WHERE link_id = ? AND decision <> 3 LIMIT 1"),
+                arguments: [link.id]) != nil
         if hasEarlierCharge { return false }
         let windowMs = ChargeRules.tokenMovedWindowMs
         return try Bool.fetchOne(
-            db.cachedStatement(sql: """
-                SELECT 1 FROM link
-                WHERE bank_code = ? AND bank_account_token = ? AND wallet_id <> ? AND id <> ?
-                  AND linked_at_unix_ms <= ?
-                  AND (unlinked_at_unix_ms IS NULL OR unlinked_at_unix_ms >= ?)
-                LIMIT 1
-                """),
-            arguments: [link.bankCode, link.bankAccountToken, link.walletID, link.id, link.linkedAtUnixMs,
-                        link.linkedAtUnixMs - windowMs]) != nil
+            db.cachedStatement(
+                sql: """
+                    SELECT 1 FROM link
+                    WHERE bank_code = ? AND bank_account_token = ? AND wallet_id <> ? AND id <> ?
+                      AND linked_at_unix_ms <= ?
+                      AND (unlinked_at_unix_ms IS NULL OR unlinked_at_unix_ms >= ?)
+                    LIMIT 1
+                    """),
+            arguments: [
+                link.bankCode, link.bankAccountToken, link.walletID, link.id, link.linkedAtUnixMs,
+                link.linkedAtUnixMs - windowMs,
+            ]) != nil
     }
 
     // MARK: Charges
 
     static func chargeResponse(_ db: Database, bankCode: String, requestID: String) throws -> ChargeResponse? {
-        guard let row = try Row.fetchOne(
-            db.cachedStatement(sql: """
-                SELECT id, decision, decline_reason, processed_at_unix_ms, receipt_signature, receipt_key_id,
-                       link_id, amount_yen FROM charge
-                WHERE bank_code = ? AND request_id = ?
-                """), arguments: [bankCode, requestID])
+        guard
+            let row = try Row.fetchOne(
+                db.cachedStatement(
+                    sql: """
+                        SELECT id, decision, decline_reason, processed_at_unix_ms, receipt_signature, receipt_key_id,
+                               link_id, amount_yen FROM charge
+                        WHERE bank_code = ? AND request_id = ?
+                        """), arguments: [bankCode, requestID])
         else { return nil }
         var response = ChargeResponse(
             decision: Decision(rawValue: row["decision"]) ?? .unspecified, chargeID: row["id"],
@@ -190,14 +213,16 @@ enum Ledger {
         let rows: [Row]
         if let state {
             rows = try Row.fetchAll(
-                db.cachedStatement(sql: """
-                    SELECT * FROM charge WHERE hold_state = ? ORDER BY created_at_unix_ms LIMIT ?
-                    """), arguments: [state.rawValue, limit])
+                db.cachedStatement(
+                    sql: """
+                        SELECT * FROM charge WHERE hold_state = ? ORDER BY created_at_unix_ms LIMIT ?
+                        """), arguments: [state.rawValue, limit])
         } else {
             rows = try Row.fetchAll(
-                db.cachedStatement(sql: """
-                    SELECT * FROM charge WHERE hold_state <> 0 ORDER BY created_at_unix_ms LIMIT ?
-                    """), arguments: [limit])
+                db.cachedStatement(
+                    sql: """
+                        SELECT * FROM charge WHERE hold_state <> 0 ORDER BY created_at_unix_ms LIMIT ?
+                        """), arguments: [limit])
         }
         return rows.map(hold(from:))
     }
@@ -258,13 +283,15 @@ enum Ledger {
     }
 
     static func storedResponse(_ db: Database, key: IdempotencyKey) throws -> StoredResponse? {
-        guard let row = try Row.fetchOne(
-            db.cachedStatement(sql: """
-                SELECT operation, body_sha256, decision, result_id, decline_reason, processed_at_unix_ms,
-                       receipt_signature, unlinked, body_digest_version, receipt_key_id
-                FROM idempotency WHERE bank_code = ? AND request_id = ?
-                """),
-            arguments: [key.bankCode, key.requestID])
+        guard
+            let row = try Row.fetchOne(
+                db.cachedStatement(
+                    sql: """
+                        SELECT operation, body_sha256, decision, result_id, decline_reason, processed_at_unix_ms,
+                               receipt_signature, unlinked, body_digest_version, receipt_key_id
+                        FROM idempotency WHERE bank_code = ? AND request_id = ?
+                        """),
+                arguments: [key.bankCode, key.requestID])
         else { return nil }
         return StoredResponse(
             operation: Operation(rawValue: row[0]), bodySHA256: [UInt8](row[1] as Data), decision: row[2],
@@ -296,16 +323,18 @@ enum Ledger {
         _ db: Database, key: IdempotencyKey, operation: Operation, bodySHA256: [UInt8], response: StoredResponse,
         nowUnixMs: Int64
     ) throws {
-        try db.cachedStatement(sql: """
-            INSERT INTO idempotency(bank_code, request_id, operation, body_sha256, decision, result_id,
-                decline_reason, processed_at_unix_ms, receipt_signature, unlinked, created_at_unix_ms,
-                body_digest_version, receipt_key_id)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-            """).execute(arguments: [
-                key.bankCode, key.requestID, operation.rawValue, Data(bodySHA256), response.decision, response.resultID,
-                response.declineReason, response.processedAtUnixMs, Data(response.receiptSignature), response.unlinked,
-                nowUnixMs, currentDigestVersion, response.receiptKeyID,
-            ])
+        try db.cachedStatement(
+            sql: """
+                INSERT INTO idempotency(bank_code, request_id, operation, body_sha256, decision, result_id,
+                    decline_reason, processed_at_unix_ms, receipt_signature, unlinked, created_at_unix_ms,
+                    body_digest_version, receipt_key_id)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """
+        ).execute(arguments: [
+            key.bankCode, key.requestID, operation.rawValue, Data(bodySHA256), response.decision, response.resultID,
+            response.declineReason, response.processedAtUnixMs, Data(response.receiptSignature), response.unlinked,
+            nowUnixMs, currentDigestVersion, response.receiptKeyID,
+        ])
     }
 
     // MARK: Audit
@@ -326,13 +355,15 @@ enum Ledger {
             detail: detail, prevHash: previous, hash: [])
         entry.traceID = AuditTrace.traceID
         entry.hash = AuditChain.hash(of: entry, after: previous)
-        try db.cachedStatement(sql: """
-            INSERT INTO audit(id, at_unix_ms, actor, action, subject, reason, detail, prev_hash, hash, trace_id)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-            """).execute(arguments: [
-                entry.id, atUnixMs, actor, action, subject, reason, detail, Data(previous), Data(entry.hash),
-                entry.traceID,
-            ])
+        try db.cachedStatement(
+            sql: """
+                INSERT INTO audit(id, at_unix_ms, actor, action, subject, reason, detail, prev_hash, hash, trace_id)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """
+        ).execute(arguments: [
+            entry.id, atUnixMs, actor, action, subject, reason, detail, Data(previous), Data(entry.hash),
+            entry.traceID,
+        ])
     }
 
     // MARK: Ids

@@ -21,14 +21,17 @@ extension Ledger {
         var facts = BlocklistFacts()
         let statement = try db.cachedStatement(sql: "SELECT 1 FROM blocked_value WHERE kind = ? AND lookup = ?")
         if let walletID {
-            facts.walletBlocked = try Bool.fetchOne(statement, arguments: [BlockKind.wallet.rawValue, Data(walletID.utf8)]) != nil
+            facts.walletBlocked =
+                try Bool.fetchOne(statement, arguments: [BlockKind.wallet.rawValue, Data(walletID.utf8)]) != nil
         }
         if let tokenHash {
-            facts.tokenBlocked = try Bool.fetchOne(statement, arguments: [BlockKind.accountToken.rawValue, Data(tokenHash)]) != nil
+            facts.tokenBlocked =
+                try Bool.fetchOne(statement, arguments: [BlockKind.accountToken.rawValue, Data(tokenHash)]) != nil
         }
         if let clientAddress {
-            facts.clientAddressBlocked = try Bool.fetchOne(
-                statement, arguments: [BlockKind.clientAddress.rawValue, Data(clientAddress.utf8)]) != nil
+            facts.clientAddressBlocked =
+                try Bool.fetchOne(
+                    statement, arguments: [BlockKind.clientAddress.rawValue, Data(clientAddress.utf8)]) != nil
         }
         return facts
     }
@@ -36,42 +39,48 @@ extension Ledger {
     /// Credited (APPROVED, or released) to the wallet since `sinceUnixMs`, all banks.
     static func creditedToWallet(_ db: Database, walletID: String, sinceUnixMs: Int64) throws -> Int64 {
         try Int64.fetchOne(
-            db.cachedStatement(sql: """
-                SELECT COALESCE(SUM(amount_yen), 0) FROM charge
-                WHERE wallet_id = ? AND created_at_unix_ms >= ? AND decision = 1
-                """), arguments: [walletID, sinceUnixMs]) ?? 0
+            db.cachedStatement(
+                sql: """
+                    SELECT COALESCE(SUM(amount_yen), 0) FROM charge
+                    WHERE wallet_id = ? AND created_at_unix_ms >= ? AND decision = 1
+                    """), arguments: [walletID, sinceUnixMs]) ?? 0
     }
 
     static func unresolvedAlertExists(
         _ db: Database, rule: String, subjectKind: AlertSubjectKind, subject: String
     ) throws -> Bool {
         try Bool.fetchOne(
-            db.cachedStatement(sql: """
-                SELECT 1 FROM alert WHERE rule = ? AND subject_kind = ? AND subject = ? AND state <> 3
-                """), arguments: [rule, subjectKind.rawValue, subject]) != nil
+            db.cachedStatement(
+                sql: """
+                    SELECT 1 FROM alert WHERE rule = ? AND subject_kind = ? AND subject = ? AND state <> 3
+                    """), arguments: [rule, subjectKind.rawValue, subject]) != nil
     }
 
     /// Records this attempt of `tokenHash` for `walletID` and returns the distinct wallets tried within the window.
     static func recordTokenAttempt(
         _ db: Database, tokenHash: [UInt8], walletID: String, nowUnixMs: Int64, windowMs: Int64
     ) throws -> Int {
-        try db.cachedStatement(sql: """
-            INSERT INTO token_wallet_attempt(token_hash, wallet_id, last_at_unix_ms) VALUES (?, ?, ?)
-            ON CONFLICT DO UPDATE SET last_at_unix_ms = excluded.last_at_unix_ms
-            """).execute(arguments: [Data(tokenHash), walletID, nowUnixMs])
+        try db.cachedStatement(
+            sql: """
+                INSERT INTO token_wallet_attempt(token_hash, wallet_id, last_at_unix_ms) VALUES (?, ?, ?)
+                ON CONFLICT DO UPDATE SET last_at_unix_ms = excluded.last_at_unix_ms
+                """
+        ).execute(arguments: [Data(tokenHash), walletID, nowUnixMs])
         return try Int.fetchOne(
-            db.cachedStatement(sql: """
-                SELECT COUNT(*) FROM token_wallet_attempt WHERE token_hash = ? AND last_at_unix_ms >= ?
-                """), arguments: [Data(tokenHash), nowUnixMs - windowMs]) ?? 0
+            db.cachedStatement(
+                sql: """
+                    SELECT COUNT(*) FROM token_wallet_attempt WHERE token_hash = ? AND last_at_unix_ms >= ?
+                    """), arguments: [Data(tokenHash), nowUnixMs - windowMs]) ?? 0
     }
 
     /// Distinct bank account tokens linked to the wallet since `sinceUnixMs` (any bank, active or not).
     static func tokensLinkedToWallet(_ db: Database, walletID: String, sinceUnixMs: Int64) throws -> Int {
         try Int.fetchOne(
-            db.cachedStatement(sql: """
-                SELECT COUNT(DISTINCT bank_code || ':' || bank_account_token) FROM link
-                WHERE wallet_id = ? AND linked_at_unix_ms >= ?
-                """), arguments: [walletID, sinceUnixMs]) ?? 0
+            db.cachedStatement(
+                sql: """
+                    SELECT COUNT(DISTINCT bank_code || ':' || bank_account_token) FROM link
+                    WHERE wallet_id = ? AND linked_at_unix_ms >= ?
+                    """), arguments: [walletID, sinceUnixMs]) ?? 0
     }
 
     /// Counts one decision of the bank and returns its decisions within the window, this one included.
@@ -79,19 +88,22 @@ extension Ledger {
         _ db: Database, bankCode: String, decision: Decision, nowUnixMs: Int64, windowMs: Int64
     ) throws -> BankDecisionWindow {
         let bucket = nowUnixMs - nowUnixMs % decisionBucketMs
-        try db.cachedStatement(sql: """
-            INSERT INTO decision_bucket(bank_code, bucket_unix_ms, approved, held, declined) VALUES (?, ?, ?, ?, ?)
-            ON CONFLICT DO UPDATE SET approved = approved + excluded.approved, held = held + excluded.held,
-                declined = declined + excluded.declined
-            """).execute(arguments: [
-                bankCode, bucket, decision == .approved ? 1 : 0, decision == .held ? 1 : 0,
-                decision == .declined ? 1 : 0,
-            ])
+        try db.cachedStatement(
+            sql: """
+                INSERT INTO decision_bucket(bank_code, bucket_unix_ms, approved, held, declined) VALUES (?, ?, ?, ?, ?)
+                ON CONFLICT DO UPDATE SET approved = approved + excluded.approved, held = held + excluded.held,
+                    declined = declined + excluded.declined
+                """
+        ).execute(arguments: [
+            bankCode, bucket, decision == .approved ? 1 : 0, decision == .held ? 1 : 0,
+            decision == .declined ? 1 : 0,
+        ])
         let row = try Row.fetchOne(
-            db.cachedStatement(sql: """
-                SELECT COALESCE(SUM(declined), 0) AS declines, COALESCE(SUM(approved + held + declined), 0) AS total
-                FROM decision_bucket WHERE bank_code = ? AND bucket_unix_ms > ?
-                """), arguments: [bankCode, nowUnixMs - windowMs])
+            db.cachedStatement(
+                sql: """
+                    SELECT COALESCE(SUM(declined), 0) AS declines, COALESCE(SUM(approved + held + declined), 0) AS total
+                    FROM decision_bucket WHERE bank_code = ? AND bucket_unix_ms > ?
+                    """), arguments: [bankCode, nowUnixMs - windowMs])
         return BankDecisionWindow(declines: row?["declines"] ?? 0, decisions: row?["total"] ?? 0)
     }
 
@@ -112,41 +124,50 @@ extension Ledger {
         let change = try nextAlertChange(db)
         let id: String
         if let existing = try Row.fetchOne(
-            db.cachedStatement(sql: """
-                SELECT id, severity FROM alert WHERE rule = ? AND subject_kind = ? AND subject = ? AND state <> 3
-                """), arguments: [signal.rule, signal.subjectKind.rawValue, signal.subject])
+            db.cachedStatement(
+                sql: """
+                    SELECT id, severity FROM alert WHERE rule = ? AND subject_kind = ? AND subject = ? AND state <> 3
+                    """), arguments: [signal.rule, signal.subjectKind.rawValue, signal.subject])
         {
             id = existing["id"]
             let severity = max(existing["severity"] as Int32, signal.severity.rawValue)
-            try db.cachedStatement(sql: """
-                UPDATE alert SET count = count + ?, last_seen_unix_ms = MAX(last_seen_unix_ms, ?), detail = ?,
-                    severity = ?, change_seq = ?, bank_code = COALESCE(bank_code, ?), wallet_id = COALESCE(wallet_id, ?)
-                WHERE id = ?
-                """).execute(arguments: [
-                    countsAsFiring ? 1 : 0, now, signal.detail, severity, change, signal.bankCode, signal.walletID, id,
-                ])
+            try db.cachedStatement(
+                sql: """
+                    UPDATE alert SET count = count + ?, last_seen_unix_ms = MAX(last_seen_unix_ms, ?), detail = ?,
+                        severity = ?, change_seq = ?, bank_code = COALESCE(bank_code, ?), wallet_id = COALESCE(wallet_id, ?)
+                    WHERE id = ?
+                    """
+            ).execute(arguments: [
+                countsAsFiring ? 1 : 0, now, signal.detail, severity, change, signal.bankCode, signal.walletID, id,
+            ])
             if countsAsFiring || severity != existing["severity"] {
-                try audit(db, atUnixMs: now, actor: "gateway", action: "alert.fired_again", subject: id,
-                          reason: signal.rule, detail: "\(signal.subject): \(signal.detail)")
+                try audit(
+                    db, atUnixMs: now, actor: "gateway", action: "alert.fired_again", subject: id,
+                    reason: signal.rule, detail: "\(signal.subject): \(signal.detail)")
             }
         } else {
             id = newID(prefix: "al_")
-            try db.cachedStatement(sql: """
-                INSERT INTO alert(id, rule, severity, subject_kind, subject, bank_code, wallet_id, first_seen_unix_ms,
-                    last_seen_unix_ms, count, state, detail, proposed_action, change_seq)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 1, 1, ?, ?, ?)
-                """).execute(arguments: [
-                    id, signal.rule, signal.severity.rawValue, signal.subjectKind.rawValue, signal.subject,
-                    signal.bankCode, signal.walletID, now, now, signal.detail, signal.proposedAction, change,
-                ])
-            try audit(db, atUnixMs: now, actor: "gateway", action: "alert.raised", subject: id, reason: signal.rule,
-                      detail: "\(signal.severity) \(signal.subjectKind) \(signal.subject): \(signal.detail)")
+            try db.cachedStatement(
+                sql: """
+                    INSERT INTO alert(id, rule, severity, subject_kind, subject, bank_code, wallet_id, first_seen_unix_ms,
+                        last_seen_unix_ms, count, state, detail, proposed_action, change_seq)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 1, 1, ?, ?, ?)
+                    """
+            ).execute(arguments: [
+                id, signal.rule, signal.severity.rawValue, signal.subjectKind.rawValue, signal.subject,
+                signal.bankCode, signal.walletID, now, now, signal.detail, signal.proposedAction, change,
+            ])
+            try audit(
+                db, atUnixMs: now, actor: "gateway", action: "alert.raised", subject: id, reason: signal.rule,
+                detail: "\(signal.severity) \(signal.subjectKind) \(signal.subject): \(signal.detail)")
         }
         if let chargeID {
-            try db.cachedStatement(sql: """
-                INSERT INTO alert_charge(alert_id, charge_id, held) VALUES (?, ?, ?)
-                ON CONFLICT DO UPDATE SET held = MAX(held, excluded.held)
-                """).execute(arguments: [id, chargeID, held])
+            try db.cachedStatement(
+                sql: """
+                    INSERT INTO alert_charge(alert_id, charge_id, held) VALUES (?, ?, ?)
+                    ON CONFLICT DO UPDATE SET held = MAX(held, excluded.held)
+                    """
+            ).execute(arguments: [id, chargeID, held])
         }
         state.alertsChanged = true
         return id
@@ -178,14 +199,16 @@ extension Ledger {
         alert.proposalConfirmed = row["proposal_confirmed"]
         alert.changeSequence = row["change_seq"]
         let charges = try Row.fetchAll(
-            db.cachedStatement(sql: "SELECT charge_id, held FROM alert_charge WHERE alert_id = ? ORDER BY charge_id LIMIT ?"),
+            db.cachedStatement(
+                sql: "SELECT charge_id, held FROM alert_charge WHERE alert_id = ? ORDER BY charge_id LIMIT ?"),
             arguments: [alert.alertID, maxChargesShown])
         alert.chargeIDs = charges.map { $0["charge_id"] }
         alert.holdIDs = charges.filter { $0["held"] as Bool }.map { $0["charge_id"] }
         alert.notes = try Row.fetchAll(
-            db.cachedStatement(sql: """
-                SELECT at_unix_ms, actor, note FROM alert_note WHERE alert_id = ? ORDER BY id LIMIT ?
-                """), arguments: [alert.alertID, maxNotesShown]
+            db.cachedStatement(
+                sql: """
+                    SELECT at_unix_ms, actor, note FROM alert_note WHERE alert_id = ? ORDER BY id LIMIT ?
+                    """), arguments: [alert.alertID, maxNotesShown]
         ).map { row in
             var note = AlertNote()
             note.atUnixMs = row["at_unix_ms"]

@@ -48,8 +48,9 @@ struct LinkCodeKey: Sendable {
         let result = key.withUnsafeBufferPointer { key in
             bytes.withUnsafeBufferPointer { data in
                 out.withUnsafeMutableBufferPointer { digest in
-                    HMAC(EVP_sha256(), key.baseAddress, Int32(key.count), data.baseAddress, data.count,
-                         digest.baseAddress, &length)
+                    HMAC(
+                        EVP_sha256(), key.baseAddress, Int32(key.count), data.baseAddress, data.count,
+                        digest.baseAddress, &length)
                 }
             }
         }

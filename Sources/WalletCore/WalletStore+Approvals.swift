@@ -46,7 +46,8 @@ extension WalletStore {
     ) async throws(WalletError) -> Approval {
         try await write { db, state in
             let charge = try Self.checkReversible(db, chargeID: chargeID, amountYen: amountYen)
-            let summary = "reverse \(amountYen) yen of charge \(chargeID) (bank \(charge.bankCode), wallet "
+            let summary =
+                "reverse \(amountYen) yen of charge \(chargeID) (bank \(charge.bankCode), wallet "
                 + "\(charge.walletID), credited \(charge.creditedYen) yen, unreversed \(charge.unreversedYen) yen)"
                 + (keepChargesOpen ? "; the wallet's charges stay open" : "; freezes the wallet's charges")
             return try Self.insertApproval(
@@ -66,7 +67,8 @@ extension WalletStore {
         try await write { db, state in
             let record = try Self.checkPayable(db, caseID: caseID)
             let reversed = record.reversedFromWalletsYen + record.paidFromCompensationYen
-            let summary = "pay compensation case \(caseID) (bank \(record.bankCode), \(record.chargeIDs.count) "
+            let summary =
+                "pay compensation case \(caseID) (bank \(record.bankCode), \(record.chargeIDs.count) "
                 + "charges, charged \(record.chargedYen) yen, already reversed \(reversed) yen)"
             return try Self.insertApproval(
                 db, state, kind: .compensationPay, subject: caseID, summary: summary, payload: ["case_id": caseID],
@@ -87,10 +89,12 @@ extension WalletStore {
             throw WalletError.invalidArgument("approval payload is not JSON-encodable: \(error)")
         }
         let now = state.clock()
-        if kind.answersPendingRequest, let pending = try Row.fetchOne(
-            db, sql: """
-                SELECT id FROM approval WHERE kind = ? AND subject = ? AND state = 1 AND expires_at_unix_ms > ?
-                """, arguments: [kind.rawValue, subject, now])
+        if kind.answersPendingRequest,
+            let pending = try Row.fetchOne(
+                db,
+                sql: """
+                    SELECT id FROM approval WHERE kind = ? AND subject = ? AND state = 1 AND expires_at_unix_ms > ?
+                    """, arguments: [kind.rawValue, subject, now])
         {
             return try Self.approval(db, id: pending["id"])!
         }
@@ -102,8 +106,9 @@ extension WalletStore {
                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 1)
                 """,
             arguments: [id, kind.rawValue, subject, summary, json, audit.actor, audit.reason, now, now + lapseMs])
-        try Ledger.audit(db, atUnixMs: now, actor: audit.actor, action: "approval.request", subject: id,
-                         reason: audit.reason, detail: "\(kind.rawValue) \(subject): \(summary)")
+        try Ledger.audit(
+            db, atUnixMs: now, actor: audit.actor, action: "approval.request", subject: id,
+            reason: audit.reason, detail: "\(kind.rawValue) \(subject): \(summary)")
         return try Self.approval(db, id: id)!
     }
 
@@ -113,7 +118,8 @@ extension WalletStore {
         let now = clock()
         return try await read { db in
             let rows = try Row.fetchAll(
-                db, sql: includeDecided
+                db,
+                sql: includeDecided
                     ? "SELECT * FROM approval ORDER BY requested_at_unix_ms DESC LIMIT ?"
                     : "SELECT * FROM approval WHERE state = 1 AND expires_at_unix_ms > ? ORDER BY requested_at_unix_ms DESC LIMIT ?",
                 arguments: includeDecided ? [limit] : [now, limit])
@@ -151,8 +157,9 @@ extension WalletStore {
                     try db.execute(
                         sql: "UPDATE approval SET state = 4, decided_at_unix_ms = ?, result = ? WHERE id = ?",
                         arguments: [now, "lapsed: nobody approved before \(current.expiresAtUnixMs)", id])
-                    try Ledger.audit(db, atUnixMs: now, actor: audit.actor, action: "approval.lapsed", subject: id,
-                                     reason: audit.reason, detail: current.kind)
+                    try Ledger.audit(
+                        db, atUnixMs: now, actor: audit.actor, action: "approval.lapsed", subject: id,
+                        reason: audit.reason, detail: current.kind)
                 }
                 return try Self.approval(db, id: id)!
             default:
@@ -160,18 +167,23 @@ extension WalletStore {
             }
             if approve {
                 guard FourEyes.mayApprove(approver: audit.actor, requester: current.requestedBy) else {
-                    throw WalletError.rejected(Rejection(
-                        .permissionDenied,
-                        "four eyes: \(audit.actor) requested approval \(id) and cannot approve it; another "
-                            + "operator must (rule \(ReversalRule.fourEyes))"))
+                    throw WalletError.rejected(
+                        Rejection(
+                            .permissionDenied,
+                            "four eyes: \(audit.actor) requested approval \(id) and cannot approve it; another "
+                                + "operator must (rule \(ReversalRule.fourEyes))"))
                 }
-                let payload = (try? JSONSerialization.jsonObject(with: Data(current.payloadJSON.utf8))) as? [String: String] ?? [:]
+                let payload =
+                    (try? JSONSerialization.jsonObject(with: Data(current.payloadJSON.utf8))) as? [String: String]
+                    ?? [:]
                 guard let kind = ApprovalKind(rawValue: current.kind) else {
                     throw WalletError.invariantViolated("approval \(id) has unknown kind \(current.kind)")
                 }
                 let act = AuditContext(
                     actor: audit.actor,
-                    reason: "four eyes: requested by \(current.requestedBy) (\(current.requestReason)); approved: \(audit.reason)")
+                    reason:
+                        "four eyes: requested by \(current.requestedBy) (\(current.requestReason)); approved: \(audit.reason)"
+                )
                 let result = try Self.executeApproval(
                     db, state, kind: kind, payload: payload, request: current, audit: act, sign: sign)
                 try db.execute(
@@ -179,16 +191,18 @@ extension WalletStore {
                         UPDATE approval SET state = 2, decided_by = ?, decided_at_unix_ms = ?, decision_reason = ?,
                             result = ? WHERE id = ? AND state = 1
                         """, arguments: [audit.actor, now, audit.reason, result, id])
-                try Ledger.audit(db, atUnixMs: now, actor: audit.actor, action: "approval.approve", subject: id,
-                                 reason: audit.reason, detail: "\(kind.rawValue) \(current.subject): \(result)")
+                try Ledger.audit(
+                    db, atUnixMs: now, actor: audit.actor, action: "approval.approve", subject: id,
+                    reason: audit.reason, detail: "\(kind.rawValue) \(current.subject): \(result)")
             } else {
                 try db.execute(
                     sql: """
                         UPDATE approval SET state = 3, decided_by = ?, decided_at_unix_ms = ?, decision_reason = ?,
                             result = 'declined: nothing done' WHERE id = ? AND state = 1
                         """, arguments: [audit.actor, now, audit.reason, id])
-                try Ledger.audit(db, atUnixMs: now, actor: audit.actor, action: "approval.decline", subject: id,
-                                 reason: audit.reason, detail: "\(current.kind) \(current.subject)")
+                try Ledger.audit(
+                    db, atUnixMs: now, actor: audit.actor, action: "approval.decline", subject: id,
+                    reason: audit.reason, detail: "\(current.kind) \(current.subject)")
             }
             return try Self.approval(db, id: id)!
         }
@@ -207,7 +221,8 @@ extension WalletStore {
         }
         switch kind {
         case .holdRelease:
-            let hold = try applyResolveHold(db, state, chargeID: try field("charge_id"), to: .released, audit: audit, sign: sign)
+            let hold = try applyResolveHold(
+                db, state, chargeID: try field("charge_id"), to: .released, audit: audit, sign: sign)
             return "released \(hold.amountYen) yen to \(hold.walletID)"
         case .bankEnable:
             let code = try field("bank_code")

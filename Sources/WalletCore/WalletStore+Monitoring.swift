@@ -91,7 +91,8 @@ extension WalletStore {
             if let wallet = filter.walletID { clauses.append("wallet_id = ?"); arguments.append(wallet) }
             arguments.append(limit)
             let rows = try Row.fetchAll(
-                db, sql: "SELECT * FROM alert WHERE \(clauses.joined(separator: " AND ")) ORDER BY change_seq DESC LIMIT ?",
+                db,
+                sql: "SELECT * FROM alert WHERE \(clauses.joined(separator: " AND ")) ORDER BY change_seq DESC LIMIT ?",
                 arguments: StatementArguments(arguments))
             return try rows.map { try Ledger.alert(db, from: $0) }
         }
@@ -131,8 +132,9 @@ extension WalletStore {
                 sql: "UPDATE alert SET state = 2, assignee = ?, change_seq = ? WHERE id = ?",
                 arguments: [who, try Ledger.nextAlertChange(db), id])
             if let note, !note.isEmpty { try Self.addNote(db, id, note, audit.actor, now) }
-            try Ledger.audit(db, atUnixMs: now, actor: audit.actor, action: "alert.acknowledge", subject: id,
-                             reason: note ?? "", detail: "\(alert.rule) \(alert.subject) assignee \(who)")
+            try Ledger.audit(
+                db, atUnixMs: now, actor: audit.actor, action: "alert.acknowledge", subject: id,
+                reason: note ?? "", detail: "\(alert.rule) \(alert.subject) assignee \(who)")
             state.alertsChanged = true
             return try Ledger.alert(db, id: id)!
         }
@@ -155,8 +157,9 @@ extension WalletStore {
                         change_seq = ? WHERE id = ?
                     """, arguments: [now, audit.actor, try Ledger.nextAlertChange(db), id])
             try Self.addNote(db, id, note, audit.actor, now)
-            try Ledger.audit(db, atUnixMs: now, actor: audit.actor, action: "alert.resolve", subject: id,
-                             reason: note, detail: "\(alert.rule) \(alert.subject)")
+            try Ledger.audit(
+                db, atUnixMs: now, actor: audit.actor, action: "alert.resolve", subject: id,
+                reason: note, detail: "\(alert.rule) \(alert.subject)")
             state.alertsChanged = true
             return try Ledger.alert(db, id: id)!
         }
@@ -191,8 +194,9 @@ extension WalletStore {
                         assignee = COALESCE(assignee, ?), change_seq = ? WHERE id = ?
                     """, arguments: [audit.actor, try Ledger.nextAlertChange(db), alertID])
             try Self.addNote(db, alertID, "suspension confirmed: \(audit.reason)", audit.actor, now)
-            try Ledger.audit(db, atUnixMs: now, actor: audit.actor, action: "alert.confirm_suspension",
-                             subject: alertID, reason: audit.reason, detail: "bank \(code) SUSPENDED for link and charge")
+            try Ledger.audit(
+                db, atUnixMs: now, actor: audit.actor, action: "alert.confirm_suspension",
+                subject: alertID, reason: audit.reason, detail: "bank \(code) SUSPENDED for link and charge")
             state.alertsChanged = true
             return code
         }
@@ -214,7 +218,8 @@ extension WalletStore {
         return try await write { db, state in
             let now = state.clock()
             let rows = try Row.fetchAll(
-                db, sql: """
+                db,
+                sql: """
                     SELECT id, bank_code, wallet_id, amount_yen, created_at_unix_ms FROM charge
                     WHERE hold_state = 1 AND created_at_unix_ms < ? ORDER BY created_at_unix_ms LIMIT ?
                     """, arguments: [now - thresholds.holdOverdueAfterMs, maxHolds])
@@ -225,7 +230,8 @@ extension WalletStore {
                 let ageMs = now - (row["created_at_unix_ms"] as Int64)
                 guard let severity = MonitoringRules.holdOverdueSeverity(ageMs: ageMs, thresholds) else { continue }
                 let already = try Row.fetchOne(
-                    db, sql: """
+                    db,
+                    sql: """
                         SELECT a.severity FROM alert a JOIN alert_charge c ON c.alert_id = a.id
                         WHERE c.charge_id = ? AND a.rule = 'hold.overdue' AND a.state <> 3
                         """, arguments: [chargeID])
@@ -274,12 +280,14 @@ extension WalletStore {
                     VALUES (?, ?, ?, ?, ?, ?, ?)
                     ON CONFLICT DO UPDATE SET reason = excluded.reason, blocked_by = excluded.blocked_by,
                         blocked_at_unix_ms = excluded.blocked_at_unix_ms
-                    """, arguments: [
-                        kind.rawValue, Data(lookup), shown, kind == .accountToken ? bankCode : nil, audit.reason,
-                        audit.actor, now,
-                    ])
-            try Ledger.audit(db, atUnixMs: now, actor: audit.actor, action: "blocklist.add", subject: shown,
-                             reason: audit.reason, detail: "\(kind)")
+                    """,
+                arguments: [
+                    kind.rawValue, Data(lookup), shown, kind == .accountToken ? bankCode : nil, audit.reason,
+                    audit.actor, now,
+                ])
+            try Ledger.audit(
+                db, atUnixMs: now, actor: audit.actor, action: "blocklist.add", subject: shown,
+                reason: audit.reason, detail: "\(kind)")
             return try Self.blockedRow(db, kind, lookup)!
         }
     }
@@ -300,15 +308,17 @@ extension WalletStore {
                     arguments: [kind.rawValue, Data(key.lookup)])
             } else {
                 row = try Row.fetchOne(
-                    db, sql: "SELECT * FROM blocked_value WHERE kind = ? AND shown = ?", arguments: [kind.rawValue, value])
+                    db, sql: "SELECT * FROM blocked_value WHERE kind = ? AND shown = ?",
+                    arguments: [kind.rawValue, value])
             }
             guard let row else { throw WalletError.notFound("\(kind) \(key?.shown ?? value) on the block list") }
             let removed = Self.blockedValue(from: row)
             try db.execute(
                 sql: "DELETE FROM blocked_value WHERE kind = ? AND lookup = ?",
                 arguments: [kind.rawValue, row["lookup"] as Data])
-            try Ledger.audit(db, atUnixMs: now, actor: audit.actor, action: "blocklist.remove", subject: removed.value,
-                             reason: audit.reason, detail: "\(kind)")
+            try Ledger.audit(
+                db, atUnixMs: now, actor: audit.actor, action: "blocklist.remove", subject: removed.value,
+                reason: audit.reason, detail: "\(kind)")
             return removed
         }
     }
@@ -333,7 +343,8 @@ extension WalletStore {
 
     private static func blockedRow(_ db: Database, _ kind: BlockKind, _ lookup: [UInt8]) throws -> BlockedValue? {
         try Row.fetchOne(
-            db, sql: "SELECT * FROM blocked_value WHERE kind = ? AND lookup = ?", arguments: [kind.rawValue, Data(lookup)]
+            db, sql: "SELECT * FROM blocked_value WHERE kind = ? AND lookup = ?",
+            arguments: [kind.rawValue, Data(lookup)]
         ).map(blockedValue(from:))
     }
 
@@ -353,7 +364,8 @@ extension WalletStore {
     public func decisionBuckets(sinceUnixMs: Int64) async throws(WalletError) -> [DecisionBucket] {
         try await read { db in
             try Row.fetchAll(
-                db, sql: """
+                db,
+                sql: """
                     SELECT * FROM decision_bucket WHERE bucket_unix_ms >= ? ORDER BY bank_code, bucket_unix_ms
                     """, arguments: [sinceUnixMs]
             ).map { row in
@@ -395,13 +407,16 @@ extension WalletStore {
     {
         try await read { db in
             try Row.fetchAll(
-                db, sql: """
+                db,
+                sql: """
                     SELECT id, bank_code, amount_yen, decision, rule, created_at_unix_ms FROM charge
                     WHERE wallet_id = ? ORDER BY created_at_unix_ms DESC LIMIT ?
                     """, arguments: [walletID, limit]
             ).map { row in
-                (row["id"], row["bank_code"], row["amount_yen"], Decision(rawValue: row["decision"]) ?? .unspecified,
-                 row["rule"], row["created_at_unix_ms"])
+                (
+                    row["id"], row["bank_code"], row["amount_yen"], Decision(rawValue: row["decision"]) ?? .unspecified,
+                    row["rule"], row["created_at_unix_ms"]
+                )
             }
         }
     }
@@ -412,7 +427,8 @@ extension WalletStore {
     ) async throws(WalletError) -> [(passed: Bool, ranAtUnixMs: Int64, detail: String, recordedBy: String)] {
         try await read { db in
             try Row.fetchAll(
-                db, sql: """
+                db,
+                sql: """
                     SELECT passed, ran_at_unix_ms, detail, recorded_by FROM conformance_run WHERE bank_code = ?
                     ORDER BY ran_at_unix_ms DESC LIMIT ?
                     """, arguments: [bankCode, limit]
@@ -433,8 +449,9 @@ extension WalletStore {
         }
         var generator = SystemRandomNumberGenerator()
         let key = (0..<32).map { _ in UInt8.random(in: 0...255, using: &generator) }
-        guard FileManager.default.createFile(
-            atPath: path, contents: Data(key), attributes: [.posixPermissions: 0o600])
+        guard
+            FileManager.default.createFile(
+                atPath: path, contents: Data(key), attributes: [.posixPermissions: 0o600])
         else { throw .storeUnavailable("cannot create the token hash key \(path)") }
         return key
     }

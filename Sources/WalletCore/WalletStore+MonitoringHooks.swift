@@ -14,17 +14,23 @@ extension WalletStore {
         let link = attempt.link
         let now = attempt.facts.nowUnixMs
         let thresholds = monitoring.thresholds
-        let tokenHash = link.map { Ledger.tokenHash(key: state.tokenKey, bankCode: $0.bankCode, token: $0.bankAccountToken) }
+        let tokenHash = link.map {
+            Ledger.tokenHash(key: state.tokenKey, bankCode: $0.bankCode, token: $0.bankAccountToken)
+        }
         let facts = ChargeMonitoringFacts(
             attempt: attempt.facts, clientAddress: clientAddress,
             blocked: try Ledger.blocklistFacts(
                 db, walletID: link?.walletID, tokenHash: tokenHash, clientAddress: clientAddress),
-            tokenSubject: link.flatMap { link in tokenHash.map { Ledger.tokenSubject(bankCode: link.bankCode, hash: $0) } },
+            tokenSubject: link.flatMap { link in
+                tokenHash.map { Ledger.tokenSubject(bankCode: link.bankCode, hash: $0) }
+            },
             walletCreditedInVelocityWindowYen: try link.map {
-                try Ledger.creditedToWallet(db, walletID: $0.walletID, sinceUnixMs: now - thresholds.walletVelocityWindowMs)
+                try Ledger.creditedToWallet(
+                    db, walletID: $0.walletID, sinceUnixMs: now - thresholds.walletVelocityWindowMs)
             } ?? 0,
             walletManyAccountsAlertOpen: try link.map {
-                try Ledger.unresolvedAlertExists(db, rule: "wallet.many_accounts", subjectKind: .wallet, subject: $0.walletID)
+                try Ledger.unresolvedAlertExists(
+                    db, rule: "wallet.many_accounts", subjectKind: .wallet, subject: $0.walletID)
             } ?? false)
         return monitoring.charge(facts, verdict: verdict)
     }
@@ -79,11 +85,11 @@ extension WalletStore {
         guard state.monitoring.enabled else { return }
         let thresholds = state.monitoring.thresholds
         if outcome.response.decision == .approved,
-           let many = MonitoringRules.walletManyAccounts(
-               walletID: walletID, bankCode: bankCode,
-               tokensLinkedInWindow: try Ledger.tokensLinkedToWallet(
-                   db, walletID: walletID, sinceUnixMs: now - thresholds.walletManyAccountsWindowMs),
-               thresholds)
+            let many = MonitoringRules.walletManyAccounts(
+                walletID: walletID, bankCode: bankCode,
+                tokensLinkedInWindow: try Ledger.tokensLinkedToWallet(
+                    db, walletID: walletID, sinceUnixMs: now - thresholds.walletManyAccountsWindowMs),
+                thresholds)
         {
             try Ledger.raiseAlert(db, state, many, atUnixMs: now)
         }
@@ -98,7 +104,7 @@ extension WalletStore {
         let window = try Ledger.recordDecision(
             db, bankCode: bankCode, decision: decision, nowUnixMs: now, windowMs: thresholds.declineBurstWindowMs)
         if decision == .declined,
-           let burst = MonitoringRules.declineBurst(bankCode: bankCode, window: window, thresholds)
+            let burst = MonitoringRules.declineBurst(bankCode: bankCode, window: window, thresholds)
         {
             try Ledger.raiseAlert(db, state, burst, atUnixMs: now)
         }

@@ -35,8 +35,9 @@ extension WalletStore {
     /// Charges held and not yet released or rejected (`bankgw_holds_open`).
     public func openHoldCount() async throws(WalletError) -> Int {
         try await read { db in
-            try Int.fetchOne(db, sql: "SELECT count(*) FROM charge WHERE hold_state = ?",
-                             arguments: [HoldState.open.rawValue]) ?? 0
+            try Int.fetchOne(
+                db, sql: "SELECT count(*) FROM charge WHERE hold_state = ?",
+                arguments: [HoldState.open.rawValue]) ?? 0
         }
     }
 }

@@ -17,10 +17,12 @@ extension WalletStore {
             guard try !Bool.fetchOne(db, sql: "SELECT 1 FROM bank WHERE code = ?", arguments: [code]).isTrue else {
                 throw WalletError.alreadyExists("bank \(code)")
             }
-            try Self.insertBank(db, code: code, name: name, linkState: linkState, chargeState: chargeState,
-                                profile: profile, now: now)
-            try Ledger.audit(db, atUnixMs: now, actor: audit.actor, action: "bank.register", subject: code,
-                             reason: audit.reason, detail: "link \(linkState) charge \(chargeState)")
+            try Self.insertBank(
+                db, code: code, name: name, linkState: linkState, chargeState: chargeState,
+                profile: profile, now: now)
+            try Ledger.audit(
+                db, atUnixMs: now, actor: audit.actor, action: "bank.register", subject: code,
+                reason: audit.reason, detail: "link \(linkState) charge \(chargeState)")
         }
     }
 
@@ -33,28 +35,31 @@ extension WalletStore {
         }
         try db.execute(sql: "INSERT INTO ledger_account(kind) VALUES ('bank_settlement')")
         let accountID = db.lastInsertedRowID
-        try db.execute(sql: """
-            INSERT INTO bank(code, name, settlement_account_id, link_state, charge_state, max_charge_yen,
-                max_daily_yen_per_wallet, max_monthly_yen_per_wallet, new_link_max_charge_yen, new_link_caution_ms,
-                charge_requires_customer_auth, required_ekyc_methods, pinned_spki_sha256, max_requests_per_second,
-                created_at_unix_ms)
-            VALUES (?, ?, ?, ?, ?, 1, 1, 1, 1, 0, 0, '', NULL, 1, ?)
-            """, arguments: [code, name, accountID, linkState.rawValue, chargeState.rawValue, now])
+        try db.execute(
+            sql: """
+                INSERT INTO bank(code, name, settlement_account_id, link_state, charge_state, max_charge_yen,
+                    max_daily_yen_per_wallet, max_monthly_yen_per_wallet, new_link_max_charge_yen, new_link_caution_ms,
+                    charge_requires_customer_auth, required_ekyc_methods, pinned_spki_sha256, max_requests_per_second,
+                    created_at_unix_ms)
+                VALUES (?, ?, ?, ?, ?, 1, 1, 1, 1, 0, 0, '', NULL, 1, ?)
+                """, arguments: [code, name, accountID, linkState.rawValue, chargeState.rawValue, now])
         try updateProfile(db, code: code, profile: profile)
     }
 
     private static func updateProfile(_ db: Database, code: String, profile: BankProfile) throws {
         guard profile.maxChargeYen > 0, profile.maxDailyYenPerWallet > 0, profile.maxMonthlyYenPerWallet > 0,
-              profile.newLinkMaxChargeYen > 0, profile.newLinkCautionMs >= 0, profile.maxRequestsPerSecond > 0,
-              profile.pinnedSPKISHA256.map({ $0.count == 32 }) ?? true
+            profile.newLinkMaxChargeYen > 0, profile.newLinkCautionMs >= 0, profile.maxRequestsPerSecond > 0,
+            profile.pinnedSPKISHA256.map({ $0.count == 32 }) ?? true
         else { throw WalletError.invalidArgument("bank profile has a non-positive limit or a pin not 32 bytes") }
         let methods = profile.requiredEkycMethods.map(\.rawValue).sorted().map(String.init).joined(separator: ",")
-        try db.execute(sql: """
-            UPDATE bank SET max_charge_yen = ?, max_daily_yen_per_wallet = ?, max_monthly_yen_per_wallet = ?,
-                new_link_max_charge_yen = ?, new_link_caution_ms = ?, charge_requires_customer_auth = ?,
-                required_ekyc_methods = ?, pinned_spki_sha256 = ?, max_requests_per_second = ?
-            WHERE code = ?
-            """, arguments: [
+        try db.execute(
+            sql: """
+                UPDATE bank SET max_charge_yen = ?, max_daily_yen_per_wallet = ?, max_monthly_yen_per_wallet = ?,
+                    new_link_max_charge_yen = ?, new_link_caution_ms = ?, charge_requires_customer_auth = ?,
+                    required_ekyc_methods = ?, pinned_spki_sha256 = ?, max_requests_per_second = ?
+                WHERE code = ?
+                """,
+            arguments: [
                 profile.maxChargeYen, profile.maxDailyYenPerWallet, profile.maxMonthlyYenPerWallet,
                 profile.newLinkMaxChargeYen, profile.newLinkCautionMs, profile.chargeRequiresCustomerAuth, methods,
                 profile.pinnedSPKISHA256.map { Data($0) }, profile.maxRequestsPerSecond, code,
@@ -124,8 +129,9 @@ extension WalletStore {
                 db, state, bankCode: code, type: .bankStateChanged, atUnixMs: now,
                 reason: "\(operation): \(old) -> \(newState): \(audit.reason)")
         }
-        try Ledger.audit(db, atUnixMs: now, actor: audit.actor, action: "bank.set_state", subject: code,
-                         reason: audit.reason, detail: "\(operation): \(old) -> \(newState)")
+        try Ledger.audit(
+            db, atUnixMs: now, actor: audit.actor, action: "bank.set_state", subject: code,
+            reason: audit.reason, detail: "\(operation): \(old) -> \(newState)")
         state.invalidateBanks()
     }
 
@@ -134,8 +140,9 @@ extension WalletStore {
             let now = state.clock()
             guard try Ledger.bankRecord(db, code: code) != nil else { throw WalletError.notFound("bank \(code)") }
             try Self.updateProfile(db, code: code, profile: profile)
-            try Ledger.audit(db, atUnixMs: now, actor: audit.actor, action: "bank.set_profile", subject: code,
-                             reason: audit.reason, detail: "\(profile)")
+            try Ledger.audit(
+                db, atUnixMs: now, actor: audit.actor, action: "bank.set_profile", subject: code,
+                reason: audit.reason, detail: "\(profile)")
         }
     }
 
@@ -149,11 +156,13 @@ extension WalletStore {
             guard try Ledger.bankRecord(db, code: code) != nil else { throw WalletError.notFound("bank \(code)") }
             try db.execute(sql: "DELETE FROM bank_pilot_wallet WHERE bank_code = ?", arguments: [code])
             for id in walletIDs.sorted() {
-                try db.execute(sql: "INSERT INTO bank_pilot_wallet(bank_code, wallet_id) VALUES (?, ?)",
-                               arguments: [code, id])
+                try db.execute(
+                    sql: "INSERT INTO bank_pilot_wallet(bank_code, wallet_id) VALUES (?, ?)",
+                    arguments: [code, id])
             }
-            try Ledger.audit(db, atUnixMs: now, actor: audit.actor, action: "bank.set_pilot_list", subject: code,
-                             reason: audit.reason, detail: walletIDs.sorted().joined(separator: ","))
+            try Ledger.audit(
+                db, atUnixMs: now, actor: audit.actor, action: "bank.set_pilot_list", subject: code,
+                reason: audit.reason, detail: walletIDs.sorted().joined(separator: ","))
         }
     }
 
@@ -166,12 +175,14 @@ extension WalletStore {
         try await write(touchesBanks: true) { db, state in
             let now = state.clock()
             guard try Ledger.bankRecord(db, code: code) != nil else { throw WalletError.notFound("bank \(code)") }
-            try db.execute(sql: """
-                INSERT INTO conformance_run(bank_code, passed, ran_at_unix_ms, detail, recorded_by)
-                VALUES (?, ?, ?, ?, ?)
-                """, arguments: [code, passed, ranAtUnixMs, detail, audit.actor])
-            try Ledger.audit(db, atUnixMs: now, actor: audit.actor, action: "bank.conformance", subject: code,
-                             reason: audit.reason, detail: passed ? "passed" : "failed")
+            try db.execute(
+                sql: """
+                    INSERT INTO conformance_run(bank_code, passed, ran_at_unix_ms, detail, recorded_by)
+                    VALUES (?, ?, ?, ?, ?)
+                    """, arguments: [code, passed, ranAtUnixMs, detail, audit.actor])
+            try Ledger.audit(
+                db, atUnixMs: now, actor: audit.actor, action: "bank.conformance", subject: code,
+                reason: audit.reason, detail: passed ? "passed" : "failed")
         }
     }
 
@@ -185,19 +196,22 @@ extension WalletStore {
             let now = state.clock()
             guard try Ledger.wallet(db, id: id) == nil else { throw WalletError.alreadyExists("wallet \(id)") }
             try Self.insertWallet(db, id: id, isTest: isTest, capYen: balanceCapYen, now: now)
-            try Ledger.audit(db, atUnixMs: now, actor: audit.actor, action: "wallet.register", subject: id,
-                             reason: audit.reason, detail: isTest ? "test" : "")
+            try Ledger.audit(
+                db, atUnixMs: now, actor: audit.actor, action: "wallet.register", subject: id,
+                reason: audit.reason, detail: isTest ? "test" : "")
         }
     }
 
     private static func insertWallet(_ db: Database, id: String, isTest: Bool, capYen: Int64, now: Int64) throws {
-        try db.execute(sql: "INSERT INTO ledger_account(kind, balance_cap_yen) VALUES ('wallet', ?)", arguments: [capYen])
-        try db.execute(sql: """
-            INSERT INTO wallet(id, ledger_account_id, is_test, ekyc_status, ekyc_method, ekyc_name_kana,
-                ekyc_verified_at_unix_ms, phone_verified, link_locked, consecutive_link_declines, charge_frozen,
-                created_at_unix_ms)
-            VALUES (?, ?, ?, 1, 0, '', 0, 0, 0, 0, 0, ?)
-            """, arguments: [id, db.lastInsertedRowID, isTest, now])
+        try db.execute(
+            sql: "INSERT INTO ledger_account(kind, balance_cap_yen) VALUES ('wallet', ?)", arguments: [capYen])
+        try db.execute(
+            sql: """
+                INSERT INTO wallet(id, ledger_account_id, is_test, ekyc_status, ekyc_method, ekyc_name_kana,
+                    ekyc_verified_at_unix_ms, phone_verified, link_locked, consecutive_link_declines, charge_frozen,
+                    created_at_unix_ms)
+                VALUES (?, ?, ?, 1, 0, '', 0, 0, 0, 0, 0, ?)
+                """, arguments: [id, db.lastInsertedRowID, isTest, now])
     }
 
     /// Records an eKYC result: the 犯収法 method and the verified kana name (VERIFIED needs a method).
@@ -207,11 +221,14 @@ extension WalletStore {
         guard status != .verified || method != .unspecified else {
             throw .invalidArgument("a VERIFIED eKYC result names its 犯収法 method")
         }
-        try await updateWallet(walletID, action: "wallet.ekyc", detail: "\(status) \(method)", audit: audit) { db, now in
-            try db.execute(sql: """
-                UPDATE wallet SET ekyc_status = ?, ekyc_method = ?, ekyc_name_kana = ?, ekyc_verified_at_unix_ms = ?
-                WHERE id = ?
-                """, arguments: [status.rawValue, method.rawValue, nameKana, status == .verified ? now : 0, walletID])
+        try await updateWallet(walletID, action: "wallet.ekyc", detail: "\(status) \(method)", audit: audit) {
+            db, now in
+            try db.execute(
+                sql: """
+                    UPDATE wallet SET ekyc_status = ?, ekyc_method = ?, ekyc_name_kana = ?, ekyc_verified_at_unix_ms = ?
+                    WHERE id = ?
+                    """,
+                arguments: [status.rawValue, method.rawValue, nameKana, status == .verified ? now : 0, walletID])
         }
     }
 
@@ -224,8 +241,9 @@ extension WalletStore {
     /// Clears the link lock and the decline streak after review.
     public func unlockLinking(walletID: String, audit: AuditContext) async throws(WalletError) {
         try await updateWallet(walletID, action: "wallet.unlock_linking", audit: audit) { db, _ in
-            try db.execute(sql: "UPDATE wallet SET link_locked = 0, consecutive_link_declines = 0 WHERE id = ?",
-                           arguments: [walletID])
+            try db.execute(
+                sql: "UPDATE wallet SET link_locked = 0, consecutive_link_declines = 0 WHERE id = ?",
+                arguments: [walletID])
         }
     }
 
@@ -253,9 +271,10 @@ extension WalletStore {
             guard expiresAtUnixMs > now, expiresAtUnixMs - now <= LinkRules.linkCodeLifetimeMs else {
                 throw WalletError.invalidArgument("a link code expires within 10 minutes of issue")
             }
-            try db.execute(sql: """
-                INSERT INTO link_code(code_mac, wallet_id, issued_at_unix_ms, expires_at_unix_ms) VALUES (?, ?, ?, ?)
-                """, arguments: [Data(codeMAC), walletID, now, expiresAtUnixMs])
+            try db.execute(
+                sql: """
+                    INSERT INTO link_code(code_mac, wallet_id, issued_at_unix_ms, expires_at_unix_ms) VALUES (?, ?, ?, ?)
+                    """, arguments: [Data(codeMAC), walletID, now, expiresAtUnixMs])
         }
     }
 
@@ -267,8 +286,9 @@ extension WalletStore {
             let now = state.clock()
             guard try Ledger.wallet(db, id: walletID) != nil else { throw WalletError.notFound("wallet \(walletID)") }
             try body(db, now)
-            try Ledger.audit(db, atUnixMs: now, actor: audit.actor, action: action, subject: walletID,
-                             reason: audit.reason, detail: detail)
+            try Ledger.audit(
+                db, atUnixMs: now, actor: audit.actor, action: action, subject: walletID,
+                reason: audit.reason, detail: detail)
         }
     }
 
@@ -320,9 +340,11 @@ extension WalletStore {
         }
         // Free the hold's reservation first: the chain judges the wallet as it is without it, and the credit
         // (or nothing) replaces it. A refusal below rolls this back with the rest of the request.
-        try db.cachedStatement(sql: """
-            UPDATE pending_transfer SET state = ?, resolved_at_unix_ms = ? WHERE charge_id = ? AND state = 'pending'
-            """).execute(arguments: [target == .released ? "posted" : "voided", now, chargeID])
+        try db.cachedStatement(
+            sql: """
+                UPDATE pending_transfer SET state = ?, resolved_at_unix_ms = ? WHERE charge_id = ? AND state = 'pending'
+                """
+        ).execute(arguments: [target == .released ? "posted" : "voided", now, chargeID])
         guard db.changesCount == 1 else {
             throw WalletError.invariantViolated("open hold \(chargeID) has no pending transfer")
         }
@@ -331,23 +353,29 @@ extension WalletStore {
         }
         let decision: Decision = target == .released ? .approved : .declined
         let reason: DeclineReason = target == .released ? .unspecified : .fraudSuspected
-        let response = sign(ChargeResponse(
-            decision: decision, chargeID: chargeID, declineReason: reason, processedAtUnixMs: now,
-            requestID: hold.requestID, bankCode: hold.bankCode, linkID: hold.linkID, amountYen: hold.amountYen))
-        try db.execute(sql: """
-            UPDATE charge SET decision = ?, decline_reason = ?, hold_state = ?, processed_at_unix_ms = ?,
-                receipt_signature = ?, receipt_key_id = ?, resolved_by = ?, resolved_at_unix_ms = ?
-            WHERE id = ? AND hold_state = 1
-            """, arguments: [decision.rawValue, reason.rawValue, target.rawValue, now, Data(response.receiptSignature),
-                             response.receiptKeyID, audit.actor, now, chargeID])
+        let response = sign(
+            ChargeResponse(
+                decision: decision, chargeID: chargeID, declineReason: reason, processedAtUnixMs: now,
+                requestID: hold.requestID, bankCode: hold.bankCode, linkID: hold.linkID, amountYen: hold.amountYen))
+        try db.execute(
+            sql: """
+                UPDATE charge SET decision = ?, decline_reason = ?, hold_state = ?, processed_at_unix_ms = ?,
+                    receipt_signature = ?, receipt_key_id = ?, resolved_by = ?, resolved_at_unix_ms = ?
+                WHERE id = ? AND hold_state = 1
+                """,
+            arguments: [
+                decision.rawValue, reason.rawValue, target.rawValue, now, Data(response.receiptSignature),
+                response.receiptKeyID, audit.actor, now, chargeID,
+            ])
         guard db.changesCount == 1 else { throw WalletError.invariantViolated("hold \(chargeID) changed under us") }
         try Ledger.appendEvent(
             db, state, bankCode: hold.bankCode, type: target == .released ? .chargeReleased : .chargeRejected,
             atUnixMs: now, linkID: hold.linkID, chargeID: chargeID, requestID: hold.requestID,
             amountYen: hold.amountYen, reason: audit.reason)
-        try Ledger.audit(db, atUnixMs: now, actor: audit.actor,
-                         action: target == .released ? "hold.release" : "hold.reject", subject: chargeID,
-                         reason: audit.reason, detail: "\(hold.amountYen) yen to \(hold.walletID)")
+        try Ledger.audit(
+            db, atUnixMs: now, actor: audit.actor,
+            action: target == .released ? "hold.release" : "hold.reject", subject: chargeID,
+            reason: audit.reason, detail: "\(hold.amountYen) yen to \(hold.walletID)")
         guard let resolved = try Ledger.hold(db, chargeID: chargeID) else {
             throw WalletError.invariantViolated("hold \(chargeID) vanished")
         }
@@ -394,10 +422,11 @@ extension WalletStore {
         let retention = limits.idempotencyRetentionMs
         return try await write { db, state in
             let cutoff = state.clock() - retention
-            try db.execute(sql: """
-                DELETE FROM idempotency WHERE (bank_code, request_id) IN (
-                    SELECT bank_code, request_id FROM idempotency WHERE created_at_unix_ms < ? LIMIT ?)
-                """, arguments: [cutoff, maxRows])
+            try db.execute(
+                sql: """
+                    DELETE FROM idempotency WHERE (bank_code, request_id) IN (
+                        SELECT bank_code, request_id FROM idempotency WHERE created_at_unix_ms < ? LIMIT ?)
+                    """, arguments: [cutoff, maxRows])
             return db.changesCount
         }
     }

@@ -64,20 +64,23 @@ extension WalletStore {
         let now = attempt.facts.nowUnixMs
         let request = attempt.facts.request
         let chargeID = Ledger.newID(prefix: "ch_")
-        let response = sign(ChargeResponse(
-            decision: verdict.decision, chargeID: chargeID, declineReason: verdict.reason, processedAtUnixMs: now,
-            requestID: key.requestID, bankCode: key.bankCode, linkID: request.linkID, amountYen: request.amountYen))
-        try db.cachedStatement(sql: """
-            INSERT INTO charge(id, bank_code, request_id, link_id, wallet_id, amount_yen, decision,
-                decline_reason, rule, hold_state, created_at_unix_ms, processed_at_unix_ms, receipt_signature,
-                receipt_key_id)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-            """).execute(arguments: [
-                chargeID, key.bankCode, key.requestID, request.linkID, attempt.wallet?.record.facts.id,
-                request.amountYen, verdict.decision.rawValue, verdict.reason.rawValue, verdict.rule,
-                verdict.decision == .held ? HoldState.open.rawValue : HoldState.unspecified.rawValue, now, now,
-                Data(response.receiptSignature), response.receiptKeyID,
-            ])
+        let response = sign(
+            ChargeResponse(
+                decision: verdict.decision, chargeID: chargeID, declineReason: verdict.reason, processedAtUnixMs: now,
+                requestID: key.requestID, bankCode: key.bankCode, linkID: request.linkID, amountYen: request.amountYen))
+        try db.cachedStatement(
+            sql: """
+                INSERT INTO charge(id, bank_code, request_id, link_id, wallet_id, amount_yen, decision,
+                    decline_reason, rule, hold_state, created_at_unix_ms, processed_at_unix_ms, receipt_signature,
+                    receipt_key_id)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """
+        ).execute(arguments: [
+            chargeID, key.bankCode, key.requestID, request.linkID, attempt.wallet?.record.facts.id,
+            request.amountYen, verdict.decision.rawValue, verdict.reason.rawValue, verdict.rule,
+            verdict.decision == .held ? HoldState.open.rawValue : HoldState.unspecified.rawValue, now, now,
+            Data(response.receiptSignature), response.receiptKeyID,
+        ])
         switch verdict.decision {
         case .approved:
             try credit(db, attempt, chargeID: chargeID)
@@ -127,14 +130,16 @@ extension WalletStore {
         try attempt.checkMoneyMayMove(amountYen: amount, what: "hold of charge \(chargeID)")
         guard let wallet = attempt.wallet else { throw WalletError.invariantViolated("hold without a wallet") }
         let now = attempt.facts.nowUnixMs
-        try db.cachedStatement(sql: """
-            INSERT INTO pending_transfer(charge_id, debit_account_id, credit_account_id, amount_yen, tokyo_day,
-                tokyo_month, state, created_at_unix_ms)
-            VALUES (?, ?, ?, ?, ?, ?, 'pending', ?)
-            """).execute(arguments: [
-                chargeID, attempt.bank.settlementAccountID, wallet.ledgerAccountID, amount,
-                TokyoTime.dayIndex(ofUnixMs: now), TokyoTime.monthIndex(ofUnixMs: now), now,
-            ])
+        try db.cachedStatement(
+            sql: """
+                INSERT INTO pending_transfer(charge_id, debit_account_id, credit_account_id, amount_yen, tokyo_day,
+                    tokyo_month, state, created_at_unix_ms)
+                VALUES (?, ?, ?, ?, ?, ?, 'pending', ?)
+                """
+        ).execute(arguments: [
+            chargeID, attempt.bank.settlementAccountID, wallet.ledgerAccountID, amount,
+            TokyoTime.dayIndex(ofUnixMs: now), TokyoTime.monthIndex(ofUnixMs: now), now,
+        ])
     }
 
     static func postChargeTransfer(
@@ -142,14 +147,16 @@ extension WalletStore {
         atUnixMs: Int64
     ) throws {
         assert(amountYen > 0, "a transfer moves a positive amount")
-        try db.cachedStatement(sql: """
-            INSERT INTO transfer(debit_account_id, credit_account_id, amount_yen, kind, charge_id,
-                created_at_unix_ms, tokyo_day, tokyo_month)
-            VALUES (?, ?, ?, 'charge', ?, ?, ?, ?)
-            """).execute(arguments: [
-                debitAccountID, creditAccountID, amountYen, chargeID, atUnixMs,
-                TokyoTime.dayIndex(ofUnixMs: atUnixMs), TokyoTime.monthIndex(ofUnixMs: atUnixMs),
-            ])
+        try db.cachedStatement(
+            sql: """
+                INSERT INTO transfer(debit_account_id, credit_account_id, amount_yen, kind, charge_id,
+                    created_at_unix_ms, tokyo_day, tokyo_month)
+                VALUES (?, ?, ?, 'charge', ?, ?, ?, ?)
+                """
+        ).execute(arguments: [
+            debitAccountID, creditAccountID, amountYen, chargeID, atUnixMs,
+            TokyoTime.dayIndex(ofUnixMs: atUnixMs), TokyoTime.monthIndex(ofUnixMs: atUnixMs),
+        ])
     }
 
     // MARK: - LinkAccount
@@ -233,17 +240,21 @@ extension WalletStore {
                 !request.bankAccountToken.isEmpty
             {
                 let linkID = Ledger.newID(prefix: "ln_")
-                try db.cachedStatement(sql: """
-                    UPDATE link_code SET used_at_unix_ms = ?, used_by_link_id = ?
-                    WHERE code_mac = ? AND wallet_id = ? AND used_at_unix_ms IS NULL AND expires_at_unix_ms > ?
-                    """).execute(arguments: [now, linkID, Data(codeMAC), wallet.record.facts.id, now])
+                try db.cachedStatement(
+                    sql: """
+                        UPDATE link_code SET used_at_unix_ms = ?, used_by_link_id = ?
+                        WHERE code_mac = ? AND wallet_id = ? AND used_at_unix_ms IS NULL AND expires_at_unix_ms > ?
+                        """
+                ).execute(arguments: [now, linkID, Data(codeMAC), wallet.record.facts.id, now])
                 if db.changesCount == 1 {
-                    try db.cachedStatement(sql: """
-                        INSERT INTO link(id, bank_code, wallet_id, bank_account_token, active, linked_at_unix_ms)
-                        VALUES (?, ?, ?, ?, 1, ?)
-                        """).execute(arguments: [
-                            linkID, key.bankCode, wallet.record.facts.id, request.bankAccountToken, now,
-                        ])
+                    try db.cachedStatement(
+                        sql: """
+                            INSERT INTO link(id, bank_code, wallet_id, bank_account_token, active, linked_at_unix_ms)
+                            VALUES (?, ?, ?, ?, 1, ?)
+                            """
+                    ).execute(arguments: [
+                        linkID, key.bankCode, wallet.record.facts.id, request.bankAccountToken, now,
+                    ])
                     try Ledger.appendEvent(
                         db, state, bankCode: key.bankCode, type: .linkCreated, atUnixMs: now, linkID: linkID,
                         requestID: key.requestID, reason: "linked")
@@ -276,9 +287,11 @@ extension WalletStore {
             let step = LinkDeclineStreak.next(current: current, after: judged)
             justLocked = step.lockWallet && !wallet.record.facts.linkLocked
             if step.streak != current || justLocked {
-                try db.cachedStatement(sql: """
-                    UPDATE wallet SET consecutive_link_declines = ?, link_locked = link_locked OR ? WHERE id = ?
-                    """).execute(arguments: [step.streak, step.lockWallet, wallet.record.facts.id])
+                try db.cachedStatement(
+                    sql: """
+                        UPDATE wallet SET consecutive_link_declines = ?, link_locked = link_locked OR ? WHERE id = ?
+                        """
+                ).execute(arguments: [step.streak, step.lockWallet, wallet.record.facts.id])
             }
             if justLocked {
                 try Ledger.audit(
@@ -320,9 +333,11 @@ extension WalletStore {
             guard let link = try Ledger.link(db, id: linkID), link.bankCode == bankCode, link.active else {
                 throw WalletError.notFound("link \(linkID)")
             }
-            try db.cachedStatement(sql: """
-                UPDATE link SET active = 0, unlinked_at_unix_ms = ?, unlink_reason = ? WHERE id = ? AND active = 1
-                """).execute(arguments: [now, reason, linkID])
+            try db.cachedStatement(
+                sql: """
+                    UPDATE link SET active = 0, unlinked_at_unix_ms = ?, unlink_reason = ? WHERE id = ? AND active = 1
+                    """
+            ).execute(arguments: [now, reason, linkID])
             guard db.changesCount == 1 else { throw WalletError.invariantViolated("link \(linkID) changed under us") }
             try Ledger.appendEvent(
                 db, state, bankCode: bankCode, type: .linkRemoved, atUnixMs: now, linkID: linkID,
@@ -340,7 +355,8 @@ extension WalletStore {
                     subject: link.walletID, reason: reason, detail: "unlink of \(linkID)")
                 try Ledger.raiseAlert(
                     db, state,
-                    MonitoringRules.unlinkFraud(linkID: linkID, walletID: link.walletID, bankCode: bankCode, reason: reason),
+                    MonitoringRules.unlinkFraud(
+                        linkID: linkID, walletID: link.walletID, bankCode: bankCode, reason: reason),
                     atUnixMs: now)
             }
             try Ledger.storeResponse(
@@ -391,7 +407,9 @@ extension WalletStore {
     /// Charged totals of the wallet for the Tokyo day and month containing `atUnixMs`.
     public func chargedTotals(walletID: String, atUnixMs: Int64) async throws(WalletError) -> ChargedTotals {
         try await read { db in
-            guard let wallet = try Ledger.wallet(db, id: walletID) else { throw WalletError.notFound("wallet \(walletID)") }
+            guard let wallet = try Ledger.wallet(db, id: walletID) else {
+                throw WalletError.notFound("wallet \(walletID)")
+            }
             return try Ledger.chargedTotals(db, walletAccountID: wallet.ledgerAccountID, atUnixMs: atUnixMs)
         }
     }

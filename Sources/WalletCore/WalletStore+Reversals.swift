@@ -98,10 +98,12 @@ extension WalletStore {
         if let amountYen, amountYen <= 0 {
             throw WalletError.invalidArgument("amount_yen must be positive, got \(amountYen)")
         }
-        guard let row = try Row.fetchOne(
-            db.cachedStatement(sql: """
-                SELECT bank_code, request_id, link_id, wallet_id, decision, hold_state FROM charge WHERE id = ?
-                """), arguments: [chargeID])
+        guard
+            let row = try Row.fetchOne(
+                db.cachedStatement(
+                    sql: """
+                        SELECT bank_code, request_id, link_id, wallet_id, decision, hold_state FROM charge WHERE id = ?
+                        """), arguments: [chargeID])
         else { throw WalletError.notFound("charge \(chargeID)") }
         let decision = Decision(rawValue: row[4]) ?? .unspecified
         switch decision {
@@ -116,16 +118,18 @@ extension WalletStore {
         case .approved, .unspecified:
             break
         }
-        guard let credited = try Int64.fetchOne(
-            db.cachedStatement(sql: "SELECT amount_yen FROM transfer WHERE charge_id = ? AND kind = 'charge'"),
-            arguments: [chargeID]), let walletID = row[3] as String?
+        guard
+            let credited = try Int64.fetchOne(
+                db.cachedStatement(sql: "SELECT amount_yen FROM transfer WHERE charge_id = ? AND kind = 'charge'"),
+                arguments: [chargeID]), let walletID = row[3] as String?
         else {
             throw WalletError.failedPrecondition(
                 "charge \(chargeID) credited nothing (rule \(ReversalRule.creditedOnly))")
         }
-        let reversed = try Int64.fetchOne(
-            db.cachedStatement(sql: "SELECT coalesce(sum(amount_yen), 0) FROM reversal WHERE charge_id = ?"),
-            arguments: [chargeID]) ?? 0
+        let reversed =
+            try Int64.fetchOne(
+                db.cachedStatement(sql: "SELECT coalesce(sum(amount_yen), 0) FROM reversal WHERE charge_id = ?"),
+                arguments: [chargeID]) ?? 0
         let charge = ReversibleCharge(
             bankCode: row[0], requestID: row[1], linkID: row[2], walletID: walletID, creditedYen: credited,
             reversedYen: reversed)
@@ -147,24 +151,27 @@ extension WalletStore {
         keepChargesOpen: Bool, requestedBy: String, approvedBy: String
     ) throws -> ChargeReversalRecord {
         guard requestedBy != approvedBy else {
-            throw WalletError.rejected(Rejection(
-                .permissionDenied,
-                "\(approvedBy) requested this reversal and cannot also approve it (rule \(ReversalRule.fourEyes))"))
+            throw WalletError.rejected(
+                Rejection(
+                    .permissionDenied,
+                    "\(approvedBy) requested this reversal and cannot also approve it (rule \(ReversalRule.fourEyes))"))
         }
         let charge = try checkReversible(db, chargeID: chargeID, amountYen: amountYen)
         let now = state.clock()
         guard let wallet = try Ledger.wallet(db, id: charge.walletID),
-              let bank = try state.bank(db, code: charge.bankCode)
+            let bank = try state.bank(db, code: charge.bankCode)
         else { throw WalletError.invariantViolated("charge \(chargeID) lost its wallet or bank") }
         let compensationAccount = try compensationAccountID(db)
         let fromWallet = min(max(wallet.record.facts.balanceYen, 0), amountYen)
         let fromCompensation = amountYen - fromWallet
-        let walletTransfer = fromWallet > 0
+        let walletTransfer =
+            fromWallet > 0
             ? try postTransfer(
                 db, kind: "reversal", chargeID: chargeID, from: wallet.ledgerAccountID,
                 to: bank.settlementAccountID, amountYen: fromWallet, atUnixMs: now)
             : nil
-        let compensationTransfer = fromCompensation > 0
+        let compensationTransfer =
+            fromCompensation > 0
             ? try postTransfer(
                 db, kind: "reversal", chargeID: chargeID, from: compensationAccount, to: bank.settlementAccountID,
                 amountYen: fromCompensation, atUnixMs: now)
@@ -173,14 +180,16 @@ extension WalletStore {
             db.cachedStatement(sql: "SELECT case_id FROM compensation_case_charge WHERE charge_id = ?"),
             arguments: [chargeID])
         let reversalID = Ledger.newID(prefix: "rv_")
-        try db.cachedStatement(sql: """
-            INSERT INTO reversal(id, charge_id, case_id, amount_yen, from_wallet_yen, from_compensation_yen,
-                wallet_transfer_id, compensation_transfer_id, reason, requested_by, approved_by, created_at_unix_ms)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-            """).execute(arguments: [
-                reversalID, chargeID, caseID, amountYen, fromWallet, fromCompensation, walletTransfer,
-                compensationTransfer, reason, requestedBy, approvedBy, now,
-            ])
+        try db.cachedStatement(
+            sql: """
+                INSERT INTO reversal(id, charge_id, case_id, amount_yen, from_wallet_yen, from_compensation_yen,
+                    wallet_transfer_id, compensation_transfer_id, reason, requested_by, approved_by, created_at_unix_ms)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """
+        ).execute(arguments: [
+            reversalID, chargeID, caseID, amountYen, fromWallet, fromCompensation, walletTransfer,
+            compensationTransfer, reason, requestedBy, approvedBy, now,
+        ])
         try Ledger.appendEvent(
             db, state, bankCode: charge.bankCode, type: .chargeReversed, atUnixMs: now, linkID: charge.linkID,
             chargeID: chargeID, requestID: charge.requestID, amountYen: amountYen, reason: reason,
@@ -218,20 +227,23 @@ extension WalletStore {
         amountYen: Int64, atUnixMs: Int64
     ) throws -> Int64 {
         assert(amountYen > 0, "a transfer moves a positive amount")
-        try db.cachedStatement(sql: """
-            INSERT INTO transfer(debit_account_id, credit_account_id, amount_yen, kind, charge_id,
-                created_at_unix_ms, tokyo_day, tokyo_month)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-            """).execute(arguments: [
-                debitAccountID, creditAccountID, amountYen, kind, chargeID, atUnixMs,
-                TokyoTime.dayIndex(ofUnixMs: atUnixMs), TokyoTime.monthIndex(ofUnixMs: atUnixMs),
-            ])
+        try db.cachedStatement(
+            sql: """
+                INSERT INTO transfer(debit_account_id, credit_account_id, amount_yen, kind, charge_id,
+                    created_at_unix_ms, tokyo_day, tokyo_month)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                """
+        ).execute(arguments: [
+            debitAccountID, creditAccountID, amountYen, kind, chargeID, atUnixMs,
+            TokyoTime.dayIndex(ofUnixMs: atUnixMs), TokyoTime.monthIndex(ofUnixMs: atUnixMs),
+        ])
         return db.lastInsertedRowID
     }
 
     static func compensationAccountID(_ db: Database) throws -> Int64 {
-        guard let id = try Int64.fetchOne(
-            db.cachedStatement(sql: "SELECT ledger_account_id FROM operator_account WHERE name = 'compensation'"))
+        guard
+            let id = try Int64.fetchOne(
+                db.cachedStatement(sql: "SELECT ledger_account_id FROM operator_account WHERE name = 'compensation'"))
         else { throw WalletError.invariantViolated("the compensation account is missing (migration v3-reversals)") }
         return id
     }
@@ -249,10 +261,12 @@ extension WalletStore {
     /// A bank's settlement account balance (negative: what the bank has paid into wallets, net of reversals).
     public func settlementBalanceYen(bankCode: String) async throws(WalletError) -> Int64? {
         try await read { db in
-            try Int64.fetchOne(db, sql: """
-                SELECT a.credits_posted_yen - a.debits_posted_yen FROM bank b
-                JOIN ledger_account a ON a.id = b.settlement_account_id WHERE b.code = ?
-                """, arguments: [bankCode])
+            try Int64.fetchOne(
+                db,
+                sql: """
+                    SELECT a.credits_posted_yen - a.debits_posted_yen FROM bank b
+                    JOIN ledger_account a ON a.id = b.settlement_account_id WHERE b.code = ?
+                    """, arguments: [bankCode])
         }
     }
 
@@ -288,10 +302,13 @@ extension WalletStore {
                 throw WalletError.notFound("bank \(bankCode)")
             }
             for chargeID in chargeIDs {
-                guard let row = try Row.fetchOne(db, sql: """
-                    SELECT c.bank_code, l.bank_account_token, c.decision FROM charge c
-                    LEFT JOIN link l ON l.id = c.link_id WHERE c.id = ?
-                    """, arguments: [chargeID])
+                guard
+                    let row = try Row.fetchOne(
+                        db,
+                        sql: """
+                            SELECT c.bank_code, l.bank_account_token, c.decision FROM charge c
+                            LEFT JOIN link l ON l.id = c.link_id WHERE c.id = ?
+                            """, arguments: [chargeID])
                 else { throw WalletError.notFound("charge \(chargeID)") }
                 guard row[0] as String == bankCode, row[1] as String? == bankAccountToken else {
                     throw WalletError.failedPrecondition(
@@ -308,11 +325,12 @@ extension WalletStore {
                 }
             }
             let caseID = Ledger.newID(prefix: "cc_")
-            try db.execute(sql: """
-                INSERT INTO compensation_case(id, bank_code, bank_account_token, state, reason, opened_by,
-                    opened_at_unix_ms)
-                VALUES (?, ?, ?, 1, ?, ?, ?)
-                """, arguments: [caseID, bankCode, bankAccountToken, audit.reason, audit.actor, now])
+            try db.execute(
+                sql: """
+                    INSERT INTO compensation_case(id, bank_code, bank_account_token, state, reason, opened_by,
+                        opened_at_unix_ms)
+                    VALUES (?, ?, ?, 1, ?, ?, ?)
+                    """, arguments: [caseID, bankCode, bankAccountToken, audit.reason, audit.actor, now])
             for chargeID in chargeIDs {
                 try db.execute(
                     sql: "INSERT INTO compensation_case_charge(case_id, charge_id) VALUES (?, ?)",
@@ -351,19 +369,22 @@ extension WalletStore {
         _ db: Database, _ state: WriterState, caseID: String, reason: String, requestedBy: String, approvedBy: String
     ) throws -> CompensationCaseRecord {
         guard requestedBy != approvedBy else {
-            throw WalletError.rejected(Rejection(
-                .permissionDenied,
-                "\(approvedBy) requested this payment and cannot also approve it (rule \(ReversalRule.fourEyes))"))
+            throw WalletError.rejected(
+                Rejection(
+                    .permissionDenied,
+                    "\(approvedBy) requested this payment and cannot also approve it (rule \(ReversalRule.fourEyes))"))
         }
         let record = try checkPayable(db, caseID: caseID)
         let now = state.clock()
         for chargeID in record.chargeIDs {
-            let credited = try Int64.fetchOne(
-                db, sql: "SELECT amount_yen FROM transfer WHERE charge_id = ? AND kind = 'charge'",
-                arguments: [chargeID]) ?? 0
-            let reversed = try Int64.fetchOne(
-                db, sql: "SELECT coalesce(sum(amount_yen), 0) FROM reversal WHERE charge_id = ?",
-                arguments: [chargeID]) ?? 0
+            let credited =
+                try Int64.fetchOne(
+                    db, sql: "SELECT amount_yen FROM transfer WHERE charge_id = ? AND kind = 'charge'",
+                    arguments: [chargeID]) ?? 0
+            let reversed =
+                try Int64.fetchOne(
+                    db, sql: "SELECT coalesce(sum(amount_yen), 0) FROM reversal WHERE charge_id = ?",
+                    arguments: [chargeID]) ?? 0
             guard credited > reversed else { continue }
             _ = try applyReversal(
                 db, state, chargeID: chargeID, amountYen: credited - reversed,
@@ -383,7 +404,9 @@ extension WalletStore {
     }
 
     /// PAID → CLOSED: the bank has confirmed its customer was re-credited.
-    public func closeCompensationCase(caseID: String, audit: AuditContext) async throws(WalletError)
+    public func closeCompensationCase(
+        caseID: String, audit: AuditContext
+    ) async throws(WalletError)
         -> CompensationCaseRecord
     {
         try await write { db, state in
@@ -422,10 +445,13 @@ extension WalletStore {
         let charges = try String.fetchAll(
             db, sql: "SELECT charge_id FROM compensation_case_charge WHERE case_id = ? ORDER BY charge_id",
             arguments: [id])
-        let charged = try Int64.fetchOne(db, sql: """
-            SELECT coalesce(sum(t.amount_yen), 0) FROM compensation_case_charge k
-            JOIN transfer t ON t.charge_id = k.charge_id AND t.kind = 'charge' WHERE k.case_id = ?
-            """, arguments: [id]) ?? 0
+        let charged =
+            try Int64.fetchOne(
+                db,
+                sql: """
+                    SELECT coalesce(sum(t.amount_yen), 0) FROM compensation_case_charge k
+                    JOIN transfer t ON t.charge_id = k.charge_id AND t.kind = 'charge' WHERE k.case_id = ?
+                    """, arguments: [id]) ?? 0
         // The reversals of the case's charges, whichever path made them (a ReverseCharge or the case's payment).
         let reversals = try Self.reversals(
             db, sql: "charge_id IN (SELECT charge_id FROM compensation_case_charge WHERE case_id = ?)", id)
@@ -462,10 +488,13 @@ extension WalletStore {
     /// What the merchant has received, or nil for an unknown merchant.
     public func merchantBalanceYen(id: String) async throws(WalletError) -> (name: String, balanceYen: Int64)? {
         try await read { db in
-            try Row.fetchOne(db, sql: """
-                SELECT m.name, a.credits_posted_yen - a.debits_posted_yen FROM merchant m
-                JOIN ledger_account a ON a.id = m.settlement_account_id WHERE m.id = ?
-                """, arguments: [id]).map { ($0[0], $0[1]) }
+            try Row.fetchOne(
+                db,
+                sql: """
+                    SELECT m.name, a.credits_posted_yen - a.debits_posted_yen FROM merchant m
+                    JOIN ledger_account a ON a.id = m.settlement_account_id WHERE m.id = ?
+                    """, arguments: [id]
+            ).map { ($0[0], $0[1]) }
         }
     }
 
@@ -480,8 +509,9 @@ extension WalletStore {
             guard let wallet = try Ledger.wallet(db, id: walletID) else {
                 throw WalletError.notFound("wallet \(walletID)")
             }
-            guard let merchantAccount = try Int64.fetchOne(
-                db, sql: "SELECT settlement_account_id FROM merchant WHERE id = ?", arguments: [merchantID])
+            guard
+                let merchantAccount = try Int64.fetchOne(
+                    db, sql: "SELECT settlement_account_id FROM merchant WHERE id = ?", arguments: [merchantID])
             else { throw WalletError.notFound("merchant \(merchantID)") }
             let balance = wallet.record.facts.balanceYen
             guard amountYen <= balance else {
@@ -493,11 +523,13 @@ extension WalletStore {
                 db, kind: "payment", chargeID: nil, from: wallet.ledgerAccountID, to: merchantAccount,
                 amountYen: amountYen, atUnixMs: now)
             let paymentID = Ledger.newID(prefix: "py_")
-            try db.execute(sql: """
-                INSERT INTO wallet_payment(id, wallet_id, merchant_id, amount_yen, transfer_id, reference, paid_by,
-                    created_at_unix_ms)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-                """, arguments: [paymentID, walletID, merchantID, amountYen, transferID, reference, audit.actor, now])
+            try db.execute(
+                sql: """
+                    INSERT INTO wallet_payment(id, wallet_id, merchant_id, amount_yen, transfer_id, reference, paid_by,
+                        created_at_unix_ms)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                    """,
+                arguments: [paymentID, walletID, merchantID, amountYen, transferID, reference, audit.actor, now])
             try Ledger.audit(
                 db, atUnixMs: now, actor: audit.actor, action: "wallet.pay", subject: walletID, reason: audit.reason,
                 detail: "payment=\(paymentID) merchant=\(merchantID) amount_yen=\(amountYen)")

@@ -112,8 +112,9 @@ public final class WalletStore: Sendable {
         } catch let error as WalletError {
             throw error
         } catch let error as DatabaseError {
-            throw .storeUnavailable("cannot open wallet database \(path): \(error.message ?? "\(error)")"
-                + " (SQLite \(error.extendedResultCode.rawValue))")
+            throw .storeUnavailable(
+                "cannot open wallet database \(path): \(error.message ?? "\(error)")"
+                    + " (SQLite \(error.extendedResultCode.rawValue))")
         } catch {
             throw .storeUnavailable("cannot open wallet database \(path): \(error)")
         }
@@ -163,7 +164,9 @@ public final class WalletStore: Sendable {
         return try await writer.submit(write).get()
     }
 
-    func read<Value: Sendable>(_ body: @escaping @Sendable (Database) throws -> Value) async throws(WalletError) -> Value {
+    func read<Value: Sendable>(
+        _ body: @escaping @Sendable (Database) throws -> Value
+    ) async throws(WalletError) -> Value {
         do {
             return try await pool.read(body)
         } catch let error as WalletError {

@@ -37,7 +37,9 @@ extension AdminBankCommand {
         @OptionGroup var why: ReasonOption
 
         func validate() throws {
-            guard code.count == 4, code.allSatisfy({ $0.isASCII && $0.isNumber }) else { throw ValidationError("bank code must be 4 digits, got '\(code)'") }
+            guard code.count == 4, code.allSatisfy({ $0.isASCII && $0.isNumber }) else {
+                throw ValidationError("bank code must be 4 digits, got '\(code)'")
+            }
             let pins = [pinSpkiSha256 != nil, pinCertificate != nil, clearPin].filter { $0 }.count
             guard pins <= 1 else {
                 throw ValidationError("give at most one of --pin-spki-sha256, --pin-certificate, --clear-pin")
@@ -149,8 +151,10 @@ func profileRows(_ bank: GatewayWire.AdminBank) -> [[String]] {
         ["new_link_max_charge_yen", String(profile.newLinkMaxChargeYen)],
         ["new_link_caution_ms", String(profile.newLinkCautionMs)],
         ["charge_requires_customer_auth", profile.chargeRequiresCustomerAuth ? "true" : "false"],
-        ["required_ekyc_methods",
-         profile.requiredEkycMethods.isEmpty ? "-" : profile.requiredEkycMethods.map(\.name).joined(separator: ",")],
+        [
+            "required_ekyc_methods",
+            profile.requiredEkycMethods.isEmpty ? "-" : profile.requiredEkycMethods.map(\.name).joined(separator: ","),
+        ],
         ["pinned_spki_sha256", pin.isEmpty ? "-" : pin],
         ["max_requests_per_second", String(profile.maxRequestsPerSecond)],
     ]

@@ -18,10 +18,12 @@ private func optionalDate(_ unixMs: Int64) -> String { unixMs == 0 ? "" : format
 
 /// The report's columns (SPEC §9): bank, token, charged, reversed from wallets, paid from compensation, dates.
 private func caseRows(_ cases: [CompensationCase]) -> [[String]] {
-    [[
-        "CASE", "BANK", "ACCOUNT TOKEN", "STATE", "CHARGES", "CHARGED YEN", "REVERSED FROM WALLETS YEN",
-        "PAID FROM COMPENSATION YEN", "OPENED AT", "PAID AT", "CLOSED AT",
-    ]]
+    [
+        [
+            "CASE", "BANK", "ACCOUNT TOKEN", "STATE", "CHARGES", "CHARGED YEN", "REVERSED FROM WALLETS YEN",
+            "PAID FROM COMPENSATION YEN", "OPENED AT", "PAID AT", "CLOSED AT",
+        ]
+    ]
         + cases.map { record in
             [
                 record.caseID, record.bankCode, record.bankAccountToken, record.state.name,
@@ -196,8 +198,13 @@ struct AdminMerchantCommand: AsyncParsableCommand {
                     "RegisterMerchant", RegisterMerchantRequest(merchantID: id, name: name, reason: why.reason),
                     returning: Merchant.self)
                 printAdmin(merchant, json: connection.json) {
-                    [["MERCHANT", "NAME", "BALANCE YEN"], [merchant.merchantID, merchant.name,
-                                                           String(merchant.balanceYen)]]
+                    [
+                        ["MERCHANT", "NAME", "BALANCE YEN"],
+                        [
+                            merchant.merchantID, merchant.name,
+                            String(merchant.balanceYen),
+                        ],
+                    ]
                 }
             }
         }
@@ -230,8 +237,10 @@ extension AdminWalletCommand {
                 printAdmin(payment, json: connection.json) {
                     [
                         ["PAYMENT", "WALLET", "MERCHANT", "AMOUNT YEN", "WALLET BALANCE YEN"],
-                        [payment.paymentID, payment.walletAccountID, payment.merchantID, String(payment.amountYen),
-                         String(payment.walletBalanceYen)],
+                        [
+                            payment.paymentID, payment.walletAccountID, payment.merchantID, String(payment.amountYen),
+                            String(payment.walletBalanceYen),
+                        ],
                     ]
                 }
             }

@@ -45,8 +45,9 @@ func alertRows(_ alerts: [Alert]) -> [[String]] {
                 alert.bankCode.isEmpty ? "-" : alert.bankCode,
                 alert.walletAccountID.isEmpty ? "-" : alert.walletAccountID, String(alert.count),
                 formatUnixMs(alert.lastSeenUnixMs), alert.assignee.isEmpty ? "-" : alert.assignee,
-                alert.detail + (alert.proposedAction.isEmpty
-                    ? "" : " [proposed: \(alert.proposedAction)\(alert.proposalConfirmed ? ", confirmed" : "")]"),
+                alert.detail
+                    + (alert.proposedAction.isEmpty
+                        ? "" : " [proposed: \(alert.proposedAction)\(alert.proposalConfirmed ? ", confirmed" : "")]"),
             ]
         }
 }
@@ -79,7 +80,8 @@ func reportPendingApproval(_ client: AdminClient, subject: String) async throws 
     if let approval = pending.approvals.first(where: { $0.subject == subject }) {
         printError(
             "four eyes: \(approval.summary) waits for a second operator: "
-                + "bankgw admin approval approve \(approval.approvalID) --reason TEXT (approval \(approval.approvalID))")
+                + "bankgw admin approval approve \(approval.approvalID) --reason TEXT (approval \(approval.approvalID))"
+        )
     }
 }
 
@@ -87,7 +89,8 @@ func reportPendingApproval(_ client: AdminClient, subject: String) async throws 
 
 struct AdminAlertCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "alert", abstract: "Monitoring alerts (SPEC §8): list, acknowledge, resolve, confirm a suspension.",
+        commandName: "alert",
+        abstract: "Monitoring alerts (SPEC §8): list, acknowledge, resolve, confirm a suspension.",
         subcommands: [List.self, Ack.self, Resolve.self, ConfirmSuspension.self])
     @OptionGroup(visibility: .hidden) var connection: AdminConnectionOptions
 
@@ -170,7 +173,10 @@ struct AdminAlertCommand: AsyncParsableCommand {
             try await runAdmin(connection) { client in
                 let bank = try await client.call("ConfirmSuspension", request, returning: GatewayWire.AdminBank.self)
                 printAdmin(bank, json: connection.json) {
-                    [["CODE", "NAME", "LINK", "CHARGE"], [bank.bankCode, bank.name, bank.linkState.name, bank.chargeState.name]]
+                    [
+                        ["CODE", "NAME", "LINK", "CHARGE"],
+                        [bank.bankCode, bank.name, bank.linkState.name, bank.chargeState.name],
+                    ]
                 }
             }
         }

@@ -1,9 +1,9 @@
-import DevelopmentSupport
 import ArgumentParser
+import DevelopmentSupport
 import Dispatch
 import Foundation
-import GatewayTLS
 import GatewayRPC
+import GatewayTLS
 import Histogram
 import Logging
 import NIOCore
@@ -72,7 +72,8 @@ struct BenchLoad: AsyncParsableCommand {
         if !plaintext {
             // Mutual TLS with the bank's certificate from the state directory (SPEC §6 layout).
             guard let stateDir, let bank else {
-                FileHandle.standardError.write(Data("bench: TLS needs --state-dir and --bank (or use --plaintext)\n".utf8))
+                FileHandle.standardError.write(
+                    Data("bench: TLS needs --state-dir and --bank (or use --plaintext)\n".utf8))
                 throw ExitCode.usage
             }
             let pki = DevelopmentPKI.Layout(stateDirectory: stateDir)
@@ -133,13 +134,15 @@ struct BenchLoad: AsyncParsableCommand {
         }
         let total = byStatus.reduce(0, +)
         let seconds = duration
-        print("bench: \(connections) connections × \(streams) streams, \(seconds) s (+\(warmup) s warm-up), \(method), "
-              + "\(message.readableBytes)-byte messages, \(plaintext ? "h2c" : "mTLS") \(host):\(port), "
-              + "\(threads) client threads")
+        print(
+            "bench: \(connections) connections × \(streams) streams, \(seconds) s (+\(warmup) s warm-up), \(method), "
+                + "\(message.readableBytes)-byte messages, \(plaintext ? "h2c" : "mTLS") \(host):\(port), "
+                + "\(threads) client threads")
         print(String(format: "requests: %d in %.2f s = %.0f req/s", total, seconds, Double(total) / seconds))
-        print("latency µs: p50 \(histogram.valueAtPercentile(50)) p90 \(histogram.valueAtPercentile(90)) "
-              + "p99 \(histogram.valueAtPercentile(99)) p99.9 \(histogram.valueAtPercentile(99.9)) "
-              + "max \(histogram.max)")
+        print(
+            "latency µs: p50 \(histogram.valueAtPercentile(50)) p90 \(histogram.valueAtPercentile(90)) "
+                + "p99 \(histogram.valueAtPercentile(99)) p99.9 \(histogram.valueAtPercentile(99.9)) "
+                + "max \(histogram.max)")
         let statuses = GRPCStatus.Code.allCases.filter { byStatus[$0.rawValue] > 0 }
             .map { "\($0.name) \(byStatus[$0.rawValue])" }
         print("statuses: " + (statuses.isEmpty ? "none" : statuses.joined(separator: ", ")))

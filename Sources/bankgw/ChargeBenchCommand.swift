@@ -51,12 +51,15 @@ struct ChargeBenchCommand: AsyncParsableCommand {
         let host = String(target[..<colon])
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
         func connect(cert: String, key: String) async throws -> RPCClientConnection {
-            let tls = try TLSClientContext(configuration: TLSClientConfiguration(
-                trustRootsPath: pki.caCertificate, certificateChainPath: cert, privateKeyPath: key))
+            let tls = try TLSClientContext(
+                configuration: TLSClientConfiguration(
+                    trustRootsPath: pki.caCertificate, certificateChainPath: cert, privateKeyPath: key))
             do {
-                return try await RPCClientConnection.connect(host: host, port: port, configureSecurity: { channel in
-                    try channel.pipeline.syncOperations.addHandler(tls.makeHandler(serverHostname: "localhost"))
-                }, group: group)
+                return try await RPCClientConnection.connect(
+                    host: host, port: port,
+                    configureSecurity: { channel in
+                        try channel.pipeline.syncOperations.addHandler(tls.makeHandler(serverHostname: "localhost"))
+                    }, group: group)
             } catch {
                 printError("bench-charge: cannot reach \(target): \(error)")
                 throw ExitCode.unreachable
@@ -69,8 +72,9 @@ struct ChargeBenchCommand: AsyncParsableCommand {
         }
 
         let prepared = try await prepare(admin: admin, bankClient: clients[0])
-        print("bench-charge: \(connections) connections × \(streams) streams, \(duration) s a phase, bank \(bank), "
-              + "\(prepared.count) links prepared over mutual TLS to \(target)")
+        print(
+            "bench-charge: \(connections) connections × \(streams) streams, \(duration) s a phase, bank \(bank), "
+                + "\(prepared.count) links prepared over mutual TLS to \(target)")
 
         let healthRequest = try HealthCheckRequest(service: "").wireBytes()
         let health = await phase(clients) { _ in (HealthMethods.check.path, healthRequest) }
@@ -88,8 +92,10 @@ struct ChargeBenchCommand: AsyncParsableCommand {
             return (BankGatewayMethods.charge.path, try! request.wireBytes())
         }
         report("Charge", charges)
-        print(String(format: "Charge / health throughput: %.2f (the cost of policy + durable ledger per call)",
-                     charges.perSecond / max(health.perSecond, 1)))
+        print(
+            String(
+                format: "Charge / health throughput: %.2f (the cost of policy + durable ledger per call)",
+                charges.perSecond / max(health.perSecond, 1)))
         if charges.decisions[Decision.approved] ?? 0 < charges.ok * 9 / 10 {
             print("warning: fewer than 90% APPROVED: the figure above is not the APPROVED path")
         }
@@ -143,10 +149,13 @@ struct ChargeBenchCommand: AsyncParsableCommand {
                         ).linkCode
                         let now = Int64(Date().timeIntervalSince1970 * 1000)
                         let link = LinkAccountRequest(
-                            header: RequestHeader(bankCode: bank, requestID: "bench-link-\(walletID)-\(l)-\(now)", sentAtUnixMs: now),
-                            walletAccountID: walletID, linkCode: code, bankAccountToken: "bench-\(walletID)-\(l)-\(now)",
+                            header: RequestHeader(
+                                bankCode: bank, requestID: "bench-link-\(walletID)-\(l)-\(now)", sentAtUnixMs: now),
+                            walletAccountID: walletID, linkCode: code,
+                            bankAccountToken: "bench-\(walletID)-\(l)-\(now)",
                             accountHolderKana: "ﾍﾞﾝﾁ ﾀﾛｳ",
-                            customerAuth: CustomerAuth(method: .appPush, authenticatedAtUnixMs: now, authReference: "bench"))
+                            customerAuth: CustomerAuth(
+                                method: .appPush, authenticatedAtUnixMs: now, authReference: "bench"))
                         let response = try await call(
                             bankClient, BankGatewayMethods.linkAccount, link, as: LinkAccountResponse.self)
                         return response.decision == .approved ? response.linkID : nil
@@ -166,7 +175,8 @@ struct ChargeBenchCommand: AsyncParsableCommand {
         _ client: RPCClientConnection, _ method: WireMethod<Request, Response>, _ request: Request, as: Response.Type
     ) async throws -> Response {
         let path = method.path
-        let result = await client.unary(path: path, message: ByteBuffer(bytes: try request.wireBytes()), timeout: .seconds(10))
+        let result = await client.unary(
+            path: path, message: ByteBuffer(bytes: try request.wireBytes()), timeout: .seconds(10))
         guard let message = result.message else {
             printError("bench-charge: \(path): \(result.status)")
             throw ExitCode.checkFailed
@@ -196,13 +206,16 @@ struct ChargeBenchCommand: AsyncParsableCommand {
                         while Date() < stopAt {
                             let (path, bytes) = makeRequest(s)
                             let begin = DispatchTime.now().uptimeNanoseconds
-                            let result = await client.unary(path: path, message: ByteBuffer(bytes: bytes), timeout: .seconds(10))
+                            let result = await client.unary(
+                                path: path, message: ByteBuffer(bytes: bytes), timeout: .seconds(10))
                             let micros = (DispatchTime.now().uptimeNanoseconds - begin) / 1_000
                             _ = tally.latencyMicros.record(max(micros, 1))
                             if let message = result.message {
                                 tally.ok += 1
                                 if path.hasSuffix("/Charge"),
-                                    let response = try? message.withUnsafeReadableBytes({ try ChargeResponse(wireBytes: $0) })
+                                    let response = try? message.withUnsafeReadableBytes({
+                                        try ChargeResponse(wireBytes: $0)
+                                    })
                                 {
                                     tally.decisions[response.decision, default: 0] += 1
                                 }
@@ -230,15 +243,19 @@ struct ChargeBenchCommand: AsyncParsableCommand {
 
     private func report(_ name: String, _ result: PhaseResult) {
         let h = result.latencyMicros
-        print(String(format: "%@: %.0f req/s OK", name, result.perSecond)
-              + "  latency µs p50 \(h.valueAtPercentile(50)) p90 \(h.valueAtPercentile(90)) p99 \(h.valueAtPercentile(99))"
-              + " p99.9 \(h.valueAtPercentile(99.9))")
+        print(
+            String(format: "%@: %.0f req/s OK", name, result.perSecond)
+                + "  latency µs p50 \(h.valueAtPercentile(50)) p90 \(h.valueAtPercentile(90)) p99 \(h.valueAtPercentile(99))"
+                + " p99.9 \(h.valueAtPercentile(99.9))")
         if !result.decisions.isEmpty {
-            print("  decisions: APPROVED \(result.decisions[.approved] ?? 0), HELD \(result.decisions[.held] ?? 0), "
-                  + "DECLINED \(result.decisions[.declined] ?? 0)")
+            print(
+                "  decisions: APPROVED \(result.decisions[.approved] ?? 0), HELD \(result.decisions[.held] ?? 0), "
+                    + "DECLINED \(result.decisions[.declined] ?? 0)")
         }
         if !result.errors.isEmpty {
-            print("  errors: " + result.errors.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", "))
+            print(
+                "  errors: "
+                    + result.errors.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", "))
         }
     }
 }

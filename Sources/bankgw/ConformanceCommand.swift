@@ -73,7 +73,8 @@ struct ConformanceCommand: AsyncParsableCommand {
         let verifier: ReceiptVerifier
         do {
             // A state directory publishes every receipt key ever used (SPEC §5); --receipt-key names one.
-            verifier = try receiptKey != nil || stateDir == nil
+            verifier =
+                try receiptKey != nil || stateDir == nil
                 ? ReceiptVerifier(publicKeyPaths: [receiptKeyPath]) : ReceiptVerifier(stateDirectory: stateDir!)
         } catch {
             FileHandle.standardError.write(Data("conformance: receipt key \(receiptKeyPath): \(error)\n".utf8))

@@ -1,5 +1,5 @@
-import DevelopmentSupport
 import ArgumentParser
+import DevelopmentSupport
 import Foundation
 import GatewayCrypto
 import GatewayTLS
@@ -85,7 +85,9 @@ struct PKICommand: ParsableCommand {
         var concurrency = 4
 
         func validate() throws {
-            guard seconds > 0, concurrency > 0 else { throw ValidationError("--seconds and --concurrency must be positive") }
+            guard seconds > 0, concurrency > 0 else {
+                throw ValidationError("--seconds and --concurrency must be positive")
+            }
         }
 
         func run() throws {

@@ -63,8 +63,9 @@ struct ReceiptVerify: AsyncParsableCommand {
         if verifier.isValid(response) {
             print("valid")
             if printFields {
-                print("request_id=\(response.requestID) bank_code=\(response.bankCode) link_id=\(response.linkID) "
-                    + "amount_yen=\(response.amountYen) receipt_key_id=\(response.receiptKeyID)")
+                print(
+                    "request_id=\(response.requestID) bank_code=\(response.bankCode) link_id=\(response.linkID) "
+                        + "amount_yen=\(response.amountYen) receipt_key_id=\(response.receiptKeyID)")
             }
         } else {
             print("invalid")

@@ -56,7 +56,8 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Override the monitoring console port (0: ephemeral; tests).")
     var consolePort: Int?
 
-    @Option(help: "A JSON file of SPEC §8 monitoring thresholds (the config file's `monitoring` object; also with --demo).")
+    @Option(
+        help: "A JSON file of SPEC §8 monitoring thresholds (the config file's `monitoring` object; also with --demo).")
     var monitoring: String?
 
     @Flag(help: "Run only the SPEC §4 chain and the pre-§8 alerts (the benchmark's baseline).")
@@ -179,7 +180,9 @@ final class ReadyPorts: @unchecked Sendable {
             return #"{"tls":\#(grpc.tls),"probe":\#(grpc.probe),"metrics":\#(grpc.metrics)\#(consolePort)}"#
         }
         guard let readyFile, let json else { return }
-        FileManager.default.createFile(atPath: readyFile, contents: Data(json.utf8))
+        // Atomically (a temporary file renamed into place): a supervisor polling for the file never reads it
+        // half-written.
+        try? Data(json.utf8).write(to: URL(fileURLWithPath: readyFile), options: .atomic)
     }
 }
 

@@ -51,7 +51,8 @@ struct WalletLoad: Sendable {
     func charge(_ requestID: String, linkIndex: Int) -> (ChargeRequest, [UInt8]) {
         let amount = Int64(1 + Int(digest(requestID)[0]) % 100)
         let request = ChargeRequest(
-            header: RequestHeader(bankCode: Self.bankCode, requestID: requestID), linkID: links[linkIndex % links.count],
+            header: RequestHeader(bankCode: Self.bankCode, requestID: requestID),
+            linkID: links[linkIndex % links.count],
             amountYen: amount)
         return (request, digest("\(requestID)|\(request.linkID)|\(amount)"))
     }
@@ -124,13 +125,14 @@ struct LedgerBench: AsyncParsableCommand {
             let single = try await measure(callers: callers, limits: WalletLimits(maxBatchWrites: 1))
             let ratio = single.perSecond > 0 ? grouped.perSecond / single.perSecond : 0
             let writes = Double(max(1, grouped.batches.writesCommitted))
-            print(String(
-                format: "%7d  %14.0f  %17.0f  %4.1fx  %6.1f / %-5d  %6.1f, %6.1f (group)  %6.1f, %6.1f (one each)",
-                callers, grouped.perSecond, single.perSecond, ratio, grouped.batches.meanBatch,
-                grouped.batches.largestBatch, micros(grouped.batches.applying) / writes,
-                micros(grouped.batches.committing) / writes,
-                micros(single.batches.applying) / Double(max(1, single.batches.writesCommitted)),
-                micros(single.batches.committing) / Double(max(1, single.batches.writesCommitted))))
+            print(
+                String(
+                    format: "%7d  %14.0f  %17.0f  %4.1fx  %6.1f / %-5d  %6.1f, %6.1f (group)  %6.1f, %6.1f (one each)",
+                    callers, grouped.perSecond, single.perSecond, ratio, grouped.batches.meanBatch,
+                    grouped.batches.largestBatch, micros(grouped.batches.applying) / writes,
+                    micros(grouped.batches.committing) / writes,
+                    micros(single.batches.applying) / Double(max(1, single.batches.writesCommitted)),
+                    micros(single.batches.committing) / Double(max(1, single.batches.writesCommitted))))
         }
     }
 

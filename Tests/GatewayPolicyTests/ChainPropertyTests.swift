@@ -18,8 +18,10 @@ final class ChainPropertyTests: XCTestCase {
 
     /// Values clustered around the SPEC's limits so boundaries are hit often.
     private func yen(_ rng: inout SplitMix64) -> Int64 {
-        let anchors: [Int64] = [0, 1, 39_999, 40_000, 50_000, 50_001, 239_999, 240_000, 300_000, 300_001,
-                                500_000, 1_000_000, 2_000_000]
+        let anchors: [Int64] = [
+            0, 1, 39_999, 40_000, 50_000, 50_001, 239_999, 240_000, 300_000, 300_001,
+            500_000, 1_000_000, 2_000_000,
+        ]
         let anchor = anchors.randomElement(using: &rng)!
         return max(0, anchor + Int64.random(in: -2...2, using: &rng))
     }
@@ -124,8 +126,10 @@ final class ChainPropertyTests: XCTestCase {
                 bank: banks.randomElement(using: &rng)!, wallet: wallet, holder: holders.randomElement(using: &rng)!)
             facts.tokenActivelyLinked = Int.random(in: 0..<8, using: &rng) == 0
             facts.linkCode?.used = Int.random(in: 0..<8, using: &rng) == 0
-            facts.request.customerAuth = [nil, Fixture.strongAuth(), Fixture.strongAuth(agoMs: 700_000),
-                                          Fixture.strongAuth(method: .passwordOnly)].randomElement(using: &rng)!
+            facts.request.customerAuth = [
+                nil, Fixture.strongAuth(), Fixture.strongAuth(agoMs: 700_000),
+                Fixture.strongAuth(method: .passwordOnly),
+            ].randomElement(using: &rng)!
             guard LinkChecks.standard.evaluate(facts) == .approve else { continue }
             approved += 1
             let context = "\(facts)"

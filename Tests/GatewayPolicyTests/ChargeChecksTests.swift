@@ -10,12 +10,14 @@ final class ChargeChecksTests: XCTestCase {
     }
 
     func testStandardChainRunsTheRulesInSpecOrder() {
-        XCTAssertEqual(checks.rules.map(\.name), [
-            "charge.bank_enabled", "charge.link_active", "charge.wallet_not_frozen", "charge.customer_auth",
-            "charge.limit.per_charge", "charge.limit.daily", "charge.limit.monthly", "charge.balance_cap",
-            "charge.limit.new_link", "charge.hold.new_link_near_limit", "charge.hold.near_limit",
-            "charge.hold.rapid_charges_on_link", "charge.hold.token_moved_wallets",
-        ])
+        XCTAssertEqual(
+            checks.rules.map(\.name),
+            [
+                "charge.bank_enabled", "charge.link_active", "charge.wallet_not_frozen", "charge.customer_auth",
+                "charge.limit.per_charge", "charge.limit.daily", "charge.limit.monthly", "charge.balance_cap",
+                "charge.limit.new_link", "charge.hold.new_link_near_limit", "charge.hold.near_limit",
+                "charge.hold.rapid_charges_on_link", "charge.hold.token_moved_wallets",
+            ])
     }
 
     // MARK: Bank enabled
@@ -267,15 +269,18 @@ final class ChargeChecksTests: XCTestCase {
         for (rule, fail) in failures.reversed() {
             fail(&facts)
             let verdict = checks.evaluate(facts)
-            XCTAssertEqual(verdict.rule ?? verdict.rejection.map { "\($0)" }, rule == "charge.bank_enabled"
-                ? "permissionDenied: bank 9900 is SUSPENDED for charge" : rule)
+            XCTAssertEqual(
+                verdict.rule ?? verdict.rejection.map { "\($0)" },
+                rule == "charge.bank_enabled"
+                    ? "permissionDenied: bank 9900 is SUSPENDED for charge" : rule)
         }
     }
 
     func testChainWithoutTheNewLinkCautionApprovesABigFirstDayCharge() {
-        let broken = ChargeChecks(rules: ChargeChecks.standard.rules.filter {
-            $0.name != "charge.limit.new_link" && $0.name != "charge.hold.new_link_near_limit"
-        })
+        let broken = ChargeChecks(
+            rules: ChargeChecks.standard.rules.filter {
+                $0.name != "charge.limit.new_link" && $0.name != "charge.hold.new_link_near_limit"
+            })
         let facts = Fixture.charge(amountYen: 200_000, linkAgeMs: Fixture.hour)
         XCTAssertEqual(checks.evaluate(facts), .decline(.limitExceeded, rule: "charge.limit.new_link"))
         XCTAssertEqual(broken.evaluate(facts), .approve)

@@ -15,8 +15,9 @@ final class KanaNameTests: XCTestCase {
 
     func testHalfWidthKatakanaWithSeparateMarksComposes() {
         XCTAssertEqual(KanaName.normalize("ﾔﾏﾀﾞ"), "ヤマダ")
-        XCTAssertEqual(KanaName.normalize("ｶﾞｷﾞｸﾞｹﾞｺﾞｻﾞｼﾞｽﾞｾﾞｿﾞﾀﾞﾁﾞﾂﾞﾃﾞﾄﾞﾊﾞﾋﾞﾌﾞﾍﾞﾎﾞ"),
-                       "ガギグゲゴザジズゼゾダヂヅデドバビブベボ")
+        XCTAssertEqual(
+            KanaName.normalize("ｶﾞｷﾞｸﾞｹﾞｺﾞｻﾞｼﾞｽﾞｾﾞｿﾞﾀﾞﾁﾞﾂﾞﾃﾞﾄﾞﾊﾞﾋﾞﾌﾞﾍﾞﾎﾞ"),
+            "ガギグゲゴザジズゼゾダヂヅデドバビブベボ")
         XCTAssertEqual(KanaName.normalize("ﾊﾟﾋﾟﾌﾟﾍﾟﾎﾟ"), "パピプペポ")
         XCTAssertEqual(KanaName.normalize("ｳﾞｨｸﾄﾙ"), "ヴイクトル")
         XCTAssertEqual(KanaName.normalize("ﾜﾞｦﾞ"), "ヷヺ")
@@ -63,8 +64,10 @@ final class KanaNameTests: XCTestCase {
     }
 
     func testLongVowelMarksAndTheirLookAlikesAreRemoved() {
-        let marks = ["ー", "ｰ", "-", "－", "\u{2010}", "\u{2011}", "\u{2012}", "\u{2013}", "\u{2014}", "\u{2015}",
-                     "\u{2212}", "\u{FF0D}", "\u{2500}"]
+        let marks = [
+            "ー", "ｰ", "-", "－", "\u{2010}", "\u{2011}", "\u{2012}", "\u{2013}", "\u{2014}", "\u{2015}",
+            "\u{2212}", "\u{FF0D}", "\u{2500}",
+        ]
         for mark in marks {
             XCTAssertTrue(KanaName.matches("ｻﾄ\(mark)ｹﾝ", "サトーケン"), hex(mark))
         }

@@ -10,11 +10,13 @@ final class LinkChecksTests: XCTestCase {
     }
 
     func testStandardChainRunsTheRulesInSpecOrder() {
-        XCTAssertEqual(checks.rules.map(\.name), [
-            "link.bank_enabled", "link.wallet_exists", "link.wallet_not_locked", "link.wallet_ekyc_verified",
-            "link.wallet_ekyc_method_accepted", "link.wallet_phone_verified", "link.link_code_valid",
-            "link.customer_auth_strong", "link.name_match", "link.account_link_limit",
-        ])
+        XCTAssertEqual(
+            checks.rules.map(\.name),
+            [
+                "link.bank_enabled", "link.wallet_exists", "link.wallet_not_locked", "link.wallet_ekyc_verified",
+                "link.wallet_ekyc_method_accepted", "link.wallet_phone_verified", "link.link_code_valid",
+                "link.customer_auth_strong", "link.name_match", "link.account_link_limit",
+            ])
     }
 
     // MARK: Bank enabled
@@ -103,7 +105,8 @@ final class LinkChecksTests: XCTestCase {
         for method in EkycMethod.allCases where method != .unspecified {
             var wallet = Fixture.w1
             wallet.ekycMethod = method
-            let expected: Verdict = bank.profile.requiredEkycMethods.contains(method)
+            let expected: Verdict =
+                bank.profile.requiredEkycMethods.contains(method)
                 ? .approve : .decline(.walletKYCIncomplete, rule: "link.wallet_ekyc_method_accepted")
             XCTAssertEqual(checks.evaluate(Fixture.link(bank: bank, wallet: wallet)), expected, "\(method)")
         }
@@ -177,7 +180,8 @@ final class LinkChecksTests: XCTestCase {
         for method in AuthMethod.allCases {
             var facts = Fixture.link()
             facts.request.customerAuth = Fixture.strongAuth(method: method)
-            let expected: Verdict = method.isMultiFactor
+            let expected: Verdict =
+                method.isMultiFactor
                 ? .approve : .decline(.weakCustomerAuth, rule: "link.customer_auth_strong")
             XCTAssertEqual(checks.evaluate(facts), expected, "\(method)")
         }

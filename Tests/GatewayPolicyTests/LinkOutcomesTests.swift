@@ -32,15 +32,19 @@ final class LinkOutcomesTests: XCTestCase {
     }
 
     func testUnlinkReasonStartingWithFraudFreezesCharges() {
-        for reason in ["FRAUD", "FRAUD: customer reported stolen card", "FRAUD_SUSPECTED", "fraud suspected",
-                       "Fraud", "  FRAUD", "\tfraud"] {
+        for reason in [
+            "FRAUD", "FRAUD: customer reported stolen card", "FRAUD_SUSPECTED", "fraud suspected",
+            "Fraud", "  FRAUD", "\tfraud",
+        ] {
             XCTAssertTrue(UnlinkReason.freezesCharges(reason), reason)
         }
     }
 
     func testOtherUnlinkReasonsDoNotFreezeCharges() {
-        for reason in ["", "FRAU", "customer request", "not FRAUD", "suspected FRAUD", "F R A U D", "ＦＲＡＵＤ",
-                       "account closed"] {
+        for reason in [
+            "", "FRAU", "customer request", "not FRAUD", "suspected FRAUD", "F R A U D", "ＦＲＡＵＤ",
+            "account closed",
+        ] {
             XCTAssertFalse(UnlinkReason.freezesCharges(reason), reason)
         }
     }

@@ -16,11 +16,13 @@ final class MonitoringRulesTests: XCTestCase {
     }
 
     func testWalletVelocityHoldsTheChargeThatReachesThreeHundredThousandYenInAnHour() {
-        let (held, alerts) = checks.charge(facts(Fixture.charge(amountYen: 10_000), creditedYen: 290_000), verdict: .approve)
+        let (held, alerts) = checks.charge(
+            facts(Fixture.charge(amountYen: 10_000), creditedYen: 290_000), verdict: .approve)
         XCTAssertEqual(held, .hold(rule: "wallet.velocity"))
         XCTAssertEqual(alerts.map(\.rule), ["wallet.velocity"])
         XCTAssertEqual(alerts.first?.severity, .high)
-        let (approved, none) = checks.charge(facts(Fixture.charge(amountYen: 9_999), creditedYen: 290_000), verdict: .approve)
+        let (approved, none) = checks.charge(
+            facts(Fixture.charge(amountYen: 9_999), creditedYen: 290_000), verdict: .approve)
         XCTAssertEqual(approved, .approve)
         XCTAssertTrue(none.isEmpty)
     }
@@ -56,7 +58,8 @@ final class MonitoringRulesTests: XCTestCase {
     func testDeclineBurstNeedsFiftyDeclinesAndTwentyPercent() {
         let limits = MonitoringThresholds()
         XCTAssertNil(MonitoringRules.declineBurst(bankCode: "0001", window: .init(declines: 49, decisions: 49), limits))
-        XCTAssertNil(MonitoringRules.declineBurst(bankCode: "0001", window: .init(declines: 50, decisions: 251), limits))
+        XCTAssertNil(
+            MonitoringRules.declineBurst(bankCode: "0001", window: .init(declines: 50, decisions: 251), limits))
         let burst = MonitoringRules.declineBurst(bankCode: "0001", window: .init(declines: 50, decisions: 250), limits)
         XCTAssertEqual(burst?.severity, .critical)
         XCTAssertEqual(burst?.proposedAction, "suspend bank 0001")

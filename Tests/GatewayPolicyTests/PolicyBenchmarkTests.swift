@@ -35,10 +35,12 @@ final class PolicyBenchmarkTests: XCTestCase {
             return limiter.admit(bankCode: "9900", maxRequestsPerSecond: rate) == nil ? 1 : 0
         }
         let replay = nanosPerCall(iterations) {
-            RequestChecks.bankRequest(caller: .bank(code: "9900"), header: approved.request.header,
-                                      nowUnixMs: Fixture.now) == nil ? 1 : 0
+            RequestChecks.bankRequest(
+                caller: .bank(code: "9900"), header: approved.request.header,
+                nowUnixMs: Fixture.now) == nil ? 1 : 0
         }
-        print("""
+        print(
+            """
             policy bench (ns per call, not asserted):
               charge chain, approve (all 13 rules)  \(Int(chargeApprove))
               charge chain, hold at rule 10         \(Int(chargeHold))

@@ -13,9 +13,11 @@ final class BidirectionalCallStateTests: XCTestCase {
 
     private func machine() -> ServerCallStateMachine {
         var services = RPCServices()
-        services.register(service: "test.Chat", method: "Talk", .bidirectionalStreaming { requests, responses, _ in
-            for try await message in requests { try await responses.send(message) }
-        })
+        services.register(
+            service: "test.Chat", method: "Talk",
+            .bidirectionalStreaming { requests, responses, _ in
+                for try await message in requests { try await responses.send(message) }
+            })
         return ServerCallStateMachine(
             services: services, maxRequestMessageBytes: 16, maxRequestReceiveTime: .seconds(10))
     }
@@ -41,8 +43,9 @@ final class BidirectionalCallStateTests: XCTestCase {
     func testTheCallLivesInTheBidirectionalStateFromItsHeaders() {
         let trace = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
         var m = machine()
-        guard case .invokeBidirectional(_, requestsEnded: false) = m.receiveHeaders(
-            headers(timeout: "2S", traceparent: trace), endStream: false, now: start)
+        guard
+            case .invokeBidirectional(_, requestsEnded: false) = m.receiveHeaders(
+                headers(timeout: "2S", traceparent: trace), endStream: false, now: start)
         else { return XCTFail("a bidirectional call starts at its headers") }
         XCTAssertEqual(
             m.call,
@@ -80,8 +83,9 @@ final class BidirectionalCallStateTests: XCTestCase {
 
     func testHeadersThatHalfCloseStartTheHandlerWithAnEndedRequestStream() {
         var m = machine()
-        guard case .invokeBidirectional(_, requestsEnded: true) = m.receiveHeaders(
-            headers(), endStream: true, now: start)
+        guard
+            case .invokeBidirectional(_, requestsEnded: true) = m.receiveHeaders(
+                headers(), endStream: true, now: start)
         else { return XCTFail("a bidirectional call may send no request at all") }
         XCTAssertTrue(m.receiveData(framed("late"), endStream: false).isNone, "nothing after the half-close")
         guard case .finish(let status, trailersOnly: true, _, cancelHandler: false) = m.handlerFinished(.ok) else {
@@ -112,8 +116,9 @@ final class BidirectionalCallStateTests: XCTestCase {
 
         var shutdown = machine()
         _ = shutdown.receiveHeaders(headers(), endStream: false, now: start)
-        guard case .finish(let status, trailersOnly: true, _, cancelHandler: true) = shutdown.terminate(
-            GRPCStatus(.unavailable, "server is shutting down"))
+        guard
+            case .finish(let status, trailersOnly: true, _, cancelHandler: true) = shutdown.terminate(
+                GRPCStatus(.unavailable, "server is shutting down"))
         else { return XCTFail() }
         XCTAssertEqual(status.code, .unavailable)
         XCTAssertTrue(shutdown.peerStillSending)

@@ -9,9 +9,11 @@ import XCTest
 final class BidirectionalCallTests: XCTestCase {
     private func machine() -> ServerCallStateMachine {
         var services = RPCServices()
-        services.register(service: "test.Chat", method: "Talk", .bidirectionalStreaming { requests, responses, _ in
-            for try await message in requests { try await responses.send(message) }
-        })
+        services.register(
+            service: "test.Chat", method: "Talk",
+            .bidirectionalStreaming { requests, responses, _ in
+                for try await message in requests { try await responses.send(message) }
+            })
         return ServerCallStateMachine(services: services, maxRequestMessageBytes: 16)
     }
 
@@ -33,8 +35,9 @@ final class BidirectionalCallTests: XCTestCase {
     func testHandlerStartsAtTheHeadersAndGetsEachMessageAsItArrives() {
         var m = machine()
         let start = NIODeadline.uptimeNanoseconds(1_000_000_000)
-        guard case .invokeBidirectional(_, requestsEnded: false) = m.receiveHeaders(
-            headers, endStream: false, now: start)
+        guard
+            case .invokeBidirectional(_, requestsEnded: false) = m.receiveHeaders(
+                headers, endStream: false, now: start)
         else {
             return XCTFail("a bidirectional call starts at its headers")
         }
@@ -66,8 +69,9 @@ final class BidirectionalCallTests: XCTestCase {
     func testAnOversizedRequestMessageEndsTheCallAndCancelsTheHandler() {
         var m = machine()
         _ = m.receiveHeaders(headers, endStream: false)
-        guard case .finish(let status, _, _, cancelHandler: true) = m.receiveData(
-            framed("this message is longer than sixteen bytes"), endStream: false)
+        guard
+            case .finish(let status, _, _, cancelHandler: true) = m.receiveData(
+                framed("this message is longer than sixteen bytes"), endStream: false)
         else { return XCTFail("refused") }
         XCTAssertEqual(status.code, .resourceExhausted)
     }
@@ -75,8 +79,9 @@ final class BidirectionalCallTests: XCTestCase {
     func testTheDeadlineAndAResetEndARunningCall() {
         var m = machine()
         _ = m.receiveHeaders(headers, endStream: false)
-        guard case .finish(let status, trailersOnly: true, _, cancelHandler: true) = m.terminate(
-            GRPCStatus(.deadlineExceeded, "deadline exceeded"))
+        guard
+            case .finish(let status, trailersOnly: true, _, cancelHandler: true) = m.terminate(
+                GRPCStatus(.deadlineExceeded, "deadline exceeded"))
         else { return XCTFail("deadline ends it") }
         XCTAssertEqual(status.code, .deadlineExceeded)
 

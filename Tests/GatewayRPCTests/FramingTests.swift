@@ -39,13 +39,17 @@ final class MessageDeframerTests: XCTestCase {
     func testOversizedMessageIsRefusedAfterItsPrefixOnly() {
         var d = GRPCMessageDeframer(maxMessageBytes: 10)
         d.append(ByteBuffer(bytes: [0, 0, 0, 0, 11]))
-        XCTAssertThrowsError(try d.nextMessage()) { XCTAssertEqual($0 as? GRPCMessageDeframer.Failure, .messageTooLarge(length: 11)) }
+        XCTAssertThrowsError(try d.nextMessage()) {
+            XCTAssertEqual($0 as? GRPCMessageDeframer.Failure, .messageTooLarge(length: 11))
+        }
     }
 
     func testCompressedFlagIsRefused() {
         var d = GRPCMessageDeframer(maxMessageBytes: 10)
         d.append(ByteBuffer(bytes: [1, 0, 0, 0, 1, 65]))
-        XCTAssertThrowsError(try d.nextMessage()) { XCTAssertEqual($0 as? GRPCMessageDeframer.Failure, .compressedWithoutEncoding) }
+        XCTAssertThrowsError(try d.nextMessage()) {
+            XCTAssertEqual($0 as? GRPCMessageDeframer.Failure, .compressedWithoutEncoding)
+        }
     }
 
     func testFramerWritesPrefixInPlaceInAReservedBuffer() {

@@ -26,9 +26,11 @@ final class RPCOverTLSTests: XCTestCase {
                 certificateChainPath: pki.serverCertificate, privateKeyPath: pki.serverKey,
                 trustRootsPath: pki.caCertificate))
         var services = RPCServices()
-        services.register(service: "test.Peer", method: "WhoAmI", .unary { _, response, context in
-            response.writeString(context.peer?.description ?? "anonymous")
-        })
+        services.register(
+            service: "test.Peer", method: "WhoAmI",
+            .unary { _, response, context in
+                response.writeString(context.peer?.description ?? "anonymous")
+            })
         return try await RPCServer.start(host: "127.0.0.1", port: 0, services: services) { channel in
             try channel.pipeline.syncOperations.addHandler(context.makeHandler())
         }

@@ -54,9 +54,11 @@ private final class InboundGate: ChannelInboundHandler, @unchecked Sendable {
 final class RPCServerTests: XCTestCase {
     private func whoAmI() -> RPCServices {
         var s = RPCServices()
-        s.register(service: "test.Peer", method: "WhoAmI", .unary { _, response, context in
-            response.writeString(context.peer?.description ?? "anonymous")
-        })
+        s.register(
+            service: "test.Peer", method: "WhoAmI",
+            .unary { _, response, context in
+                response.writeString(context.peer?.description ?? "anonymous")
+            })
         return s
     }
 
@@ -64,8 +66,9 @@ final class RPCServerTests: XCTestCase {
         _ services: RPCServices, limits: RPCServerLimits = RPCServerLimits(),
         security: RPCServer.ConfigureSecurity? = nil
     ) async throws -> RPCServer {
-        try await RPCServer.start(host: "127.0.0.1", port: 0, services: services, limits: limits,
-                                  configureSecurity: security)
+        try await RPCServer.start(
+            host: "127.0.0.1", port: 0, services: services, limits: limits,
+            configureSecurity: security)
     }
 
     private func connect(_ server: RPCServer) async throws -> RPCClientConnection {
@@ -128,7 +131,8 @@ final class RPCServerTests: XCTestCase {
     func testClientSendsRawBytesVerbatimSoMalformedMessagesReachTheServer() async throws {
         let server = try await start(EchoService.services)
         let client = try await connect(server)
-        let compressed = await client.unary(path: "/test.Echo/Echo", request: .raw(ByteBuffer(bytes: [1, 0, 0, 0, 1, 65])))
+        let compressed = await client.unary(
+            path: "/test.Echo/Echo", request: .raw(ByteBuffer(bytes: [1, 0, 0, 0, 1, 65])))
         XCTAssertEqual(compressed.status.code, .internal)
         var oversized = ByteBuffer(bytes: [0, 0, 1, 0, 1])  // 65537 bytes announced
         oversized.writeRepeatingByte(0x61, count: 65537)
@@ -146,7 +150,8 @@ final class RPCServerTests: XCTestCase {
         let server = try await start(EchoService.services)
         let client = try await connect(server)
         for code in GRPCStatus.Code.allCases where code != .ok {
-            let r = await client.unary(path: "/test.Echo/Fail", message: ByteBuffer(string: "\(code.rawValue):why 100% ü"))
+            let r = await client.unary(
+                path: "/test.Echo/Fail", message: ByteBuffer(string: "\(code.rawValue):why 100% ü"))
             XCTAssertEqual(r.status, GRPCStatus(code, "why 100% ü"))
         }
         let unknown = await client.unary(path: "/nope.Service/M", message: ByteBuffer())
@@ -170,15 +175,17 @@ final class RPCServerTests: XCTestCase {
     func testAsyncHandlerIsCancelledWhenTheDeadlinePasses() async throws {
         let cancelled = NIOLockedValueBox(false)
         var services = RPCServices()
-        services.register(service: "test.Slow", method: "Wait", .unaryAsync { request, _ in
-            do {
-                try await Task.sleep(for: .seconds(5))
-            } catch {
-                cancelled.withLockedValue { $0 = true }
-                throw error
-            }
-            return request
-        })
+        services.register(
+            service: "test.Slow", method: "Wait",
+            .unaryAsync { request, _ in
+                do {
+                    try await Task.sleep(for: .seconds(5))
+                } catch {
+                    cancelled.withLockedValue { $0 = true }
+                    throw error
+                }
+                return request
+            })
         let server = try await start(services)
         let client = try await connect(server)
         // No client-side timer: the server alone must enforce grpc-timeout.
@@ -196,7 +203,8 @@ final class RPCServerTests: XCTestCase {
     func testClientDeadlineEndsTheCallWithDeadlineExceeded() async throws {
         let server = try await start(EchoService.services)
         let client = try await connect(server)
-        let result = await client.unary(path: "/test.Echo/Sleep", message: ByteBuffer(string: "3000"), timeout: .milliseconds(50))
+        let result = await client.unary(
+            path: "/test.Echo/Sleep", message: ByteBuffer(string: "3000"), timeout: .milliseconds(50))
         XCTAssertEqual(result.status.code, .deadlineExceeded)
         await client.close()
         await server.close()
@@ -218,11 +226,13 @@ final class RPCServerTests: XCTestCase {
         // is refused by the client's own NIOHTTP2, rightly).
         let arrived = NIOLockedValueBox(0)
         var services = EchoService.services
-        services.register(service: "test.Counted", method: "Sleep", .unaryAsync { request, _ in
-            arrived.withLockedValue { $0 += 1 }
-            try await Task.sleep(for: .milliseconds(Int(String(buffer: request)) ?? 0))
-            return request
-        })
+        services.register(
+            service: "test.Counted", method: "Sleep",
+            .unaryAsync { request, _ in
+                arrived.withLockedValue { $0 += 1 }
+                try await Task.sleep(for: .milliseconds(Int(String(buffer: request)) ?? 0))
+                return request
+            })
         let server = try await start(services)
         let client = try await connect(server)
         let head = client.makeRequestHead(path: "/test.Counted/Sleep")
@@ -304,7 +314,8 @@ final class RPCServerTests: XCTestCase {
     func testGracefulShutdownCutsCallsThatOutliveTheGracePeriod() async throws {
         let server = try await start(EchoService.services)
         let client = try await connect(server)
-        let call = client.call(client.makeRequestHead(path: "/test.Echo/Sleep"), body: .message(ByteBuffer(string: "5000")))
+        let call = client.call(
+            client.makeRequestHead(path: "/test.Echo/Sleep"), body: .message(ByteBuffer(string: "5000")))
         try await Task.sleep(for: .milliseconds(100))
         let started = ContinuousClock.now
         await server.shutdownGracefully(grace: .milliseconds(200))
@@ -339,7 +350,8 @@ final class RPCServerTests: XCTestCase {
         limits.connectionAgeGrace = .seconds(5)
         let server = try await start(EchoService.services, limits: limits)
         let client = try await connect(server)
-        let call = client.call(client.makeRequestHead(path: "/test.Echo/Sleep"), body: .message(ByteBuffer(string: "500")))
+        let call = client.call(
+            client.makeRequestHead(path: "/test.Echo/Sleep"), body: .message(ByteBuffer(string: "500")))
         let result = try await call.get()  // spans the age limit: GOAWAY arrives while it runs
         XCTAssertEqual(result.status.code, .ok, "\(result.status)")
         XCTAssertTrue(client.isDraining)

@@ -14,18 +14,22 @@ final class ServerCallStateMachineCallStateTests: XCTestCase {
 
     private func machine() -> ServerCallStateMachine {
         var services = RPCServices()
-        services.register(service: "test.Echo", method: "Echo", .unary { req, resp, _ in
-            var r = req
-            resp.writeBuffer(&r)
-        })
+        services.register(
+            service: "test.Echo", method: "Echo",
+            .unary { req, resp, _ in
+                var r = req
+                resp.writeBuffer(&r)
+            })
         services.register(service: "test.Echo", method: "Later", .unaryAsync { req, _ in req })
         return ServerCallStateMachine(
             services: services, maxRequestMessageBytes: 64 * 1024, maxRequestReceiveTime: receiveTime)
     }
 
     private func request(path: String = "/test.Echo/Echo", timeout: String? = nil) -> HPACKHeaders {
-        var h: HPACKHeaders = [":method": "POST", ":scheme": "http", ":path": path, ":authority": "x",
-                               "content-type": "application/grpc", "te": "trailers"]
+        var h: HPACKHeaders = [
+            ":method": "POST", ":scheme": "http", ":path": path, ":authority": "x",
+            "content-type": "application/grpc", "te": "trailers",
+        ]
         if let timeout { h.add(name: "grpc-timeout", value: timeout) }
         return h
     }
@@ -38,7 +42,9 @@ final class ServerCallStateMachineCallStateTests: XCTestCase {
         return b
     }
 
-    private func armedAt(_ action: ServerCallStateMachine.Action, file: StaticString = #filePath, line: UInt = #line)
+    private func armedAt(
+        _ action: ServerCallStateMachine.Action, file: StaticString = #filePath, line: UInt = #line
+    )
         -> NIODeadline?
     {
         guard case .armTimer(let when) = action else {

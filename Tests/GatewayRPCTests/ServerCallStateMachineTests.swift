@@ -7,7 +7,11 @@ import XCTest
 final class ServerCallStateMachineTests: XCTestCase {
     private var services: RPCServices {
         var s = RPCServices()
-        s.register(service: "test.Echo", method: "Echo", .unary { req, resp, _ in var r = req; resp.writeBuffer(&r) })
+        s.register(
+            service: "test.Echo", method: "Echo",
+            .unary { req, resp, _ in
+                var r = req; resp.writeBuffer(&r)
+            })
         return s
     }
 
@@ -19,8 +23,10 @@ final class ServerCallStateMachineTests: XCTestCase {
         path: String = "/test.Echo/Echo", method: String = "POST", contentType: String = "application/grpc",
         te: String? = "trailers", extra: [(String, String)] = []
     ) -> HPACKHeaders {
-        var h: HPACKHeaders = [":method": method, ":scheme": "http", ":path": path, ":authority": "x",
-                               "content-type": contentType]
+        var h: HPACKHeaders = [
+            ":method": method, ":scheme": "http", ":path": path, ":authority": "x",
+            "content-type": contentType,
+        ]
         if let te { h.add(name: "te", value: te) }
         for (n, v) in extra { h.add(name: n, value: v) }
         return h
@@ -63,8 +69,9 @@ final class ServerCallStateMachineTests: XCTestCase {
 
     func testNonGRPCContentTypeIsHTTP415() {
         var m = machine()
-        assertFinish(m.receiveHeaders(request(contentType: "application/json"), endStream: false), .internal,
-                     httpStatus: 415)
+        assertFinish(
+            m.receiveHeaders(request(contentType: "application/json"), endStream: false), .internal,
+            httpStatus: 415)
     }
 
     func testGRPCProtoContentTypeAndParametersAreAccepted() {
@@ -123,7 +130,8 @@ final class ServerCallStateMachineTests: XCTestCase {
     func testMessageOfExactlyTheLimitIsAccepted() {
         var m = machine()
         _ = m.receiveHeaders(request(), endStream: false)
-        guard case .invoke(_, let req) = m.receiveData(framed(String(repeating: "a", count: 64 * 1024)), endStream: true)
+        guard
+            case .invoke(_, let req) = m.receiveData(framed(String(repeating: "a", count: 64 * 1024)), endStream: true)
         else { return XCTFail() }
         XCTAssertEqual(req.readableBytes, 64 * 1024)
     }
@@ -157,7 +165,9 @@ final class ServerCallStateMachineTests: XCTestCase {
         var m = machine()
         _ = m.receiveHeaders(request(), endStream: false)
         _ = m.receiveData(framed("x"), endStream: true)
-        guard case .finish(let s, true, 200, true) = m.terminate(GRPCStatus(.deadlineExceeded)) else { return XCTFail() }
+        guard case .finish(let s, true, 200, true) = m.terminate(GRPCStatus(.deadlineExceeded)) else {
+            return XCTFail()
+        }
         XCTAssertEqual(s.code, .deadlineExceeded)
         // The handler's late answer is dropped.
         guard case .none = m.handlerReturned(ByteBuffer()) else { return XCTFail() }

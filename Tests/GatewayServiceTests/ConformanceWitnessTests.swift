@@ -16,13 +16,16 @@ final class ConformanceWitnessTests: XCTestCase {
         key: PrivateKey? = nil
     ) {
         for name in cases {
-            witness.observe(RPCObservedRequest(
-                peer: .bank(code: bank), peerPublicKeyDER: (key ?? bankKey).spkiDER, path: "/x/Y",
-                metadata: [ConformanceWitnessing.metadataName: "\(run) \(name)"]))
+            witness.observe(
+                RPCObservedRequest(
+                    peer: .bank(code: bank), peerPublicKeyDER: (key ?? bankKey).spkiDER, path: "/x/Y",
+                    metadata: [ConformanceWitnessing.metadataName: "\(run) \(name)"]))
         }
     }
 
-    private func record(bank: String = "0005", run: String = "run1", signedBy key: PrivateKey? = nil)
+    private func record(
+        bank: String = "0005", run: String = "run1", signedBy key: PrivateKey? = nil
+    )
         -> ConformanceRecord
     {
         var record = ConformanceRecord(
@@ -88,12 +91,14 @@ final class ConformanceWitnessTests: XCTestCase {
     func testRequestsWithoutABankCertificateOrWithUnknownCasesAreIgnored() {
         let witness = ConformanceWitness()
         for name in ConformanceWitnessing.witnessedCaseNames {
-            witness.observe(RPCObservedRequest(
-                peer: .operatorName("demo"), peerPublicKeyDER: bankKey.spkiDER, path: "/x/Y",
-                metadata: [ConformanceWitnessing.metadataName: "run1 \(name)"]))
-            witness.observe(RPCObservedRequest(
-                peer: nil, peerPublicKeyDER: [], path: "/x/Y",
-                metadata: [ConformanceWitnessing.metadataName: "run1 \(name)"]))
+            witness.observe(
+                RPCObservedRequest(
+                    peer: .operatorName("demo"), peerPublicKeyDER: bankKey.spkiDER, path: "/x/Y",
+                    metadata: [ConformanceWitnessing.metadataName: "run1 \(name)"]))
+            witness.observe(
+                RPCObservedRequest(
+                    peer: nil, peerPublicKeyDER: [], path: "/x/Y",
+                    metadata: [ConformanceWitnessing.metadataName: "run1 \(name)"]))
         }
         observe(witness, cases: ["no.such.case"])
         XCTAssertNotNil(refusal(witness, record()))

@@ -83,35 +83,48 @@ final class GatewayServiceTests: XCTestCase {
 
     func testStatusMapping() async throws {
         let bank = try await gateway.connect(as: .bank("9900"))
-        let unknown = await bank.call("GetCharge", GetChargeRequest(
-            header: gateway.header("9900", "g-1"), originalRequestID: "never-sent"))
+        let unknown = await bank.call(
+            "GetCharge",
+            GetChargeRequest(
+                header: gateway.header("9900", "g-1"), originalRequestID: "never-sent"))
         XCTAssertEqual(unknown.status.code, .notFound)
 
         let suspended = try await gateway.connect(as: .bank("0009"))
-        let charge = await suspended.call("Charge", ChargeRequest(
-            header: gateway.header("0009", "c-1"), linkID: "L-none", amountYen: 1_000))
+        let charge = await suspended.call(
+            "Charge",
+            ChargeRequest(
+                header: gateway.header("0009", "c-1"), linkID: "L-none", amountYen: 1_000))
         XCTAssertEqual(charge.status.code, .permissionDenied)
         XCTAssertTrue(charge.status.message.contains("SUSPENDED"), charge.status.message)
 
-        let unlink = await bank.call("Unlink", UnlinkRequest(
-            header: gateway.header("9900", "u-1"), linkID: "L-none", reason: "customer request"))
+        let unlink = await bank.call(
+            "Unlink",
+            UnlinkRequest(
+                header: gateway.header("9900", "u-1"), linkID: "L-none", reason: "customer request"))
         XCTAssertEqual(unlink.status.code, .notFound)
 
         let operatorClient = try await gateway.connect(as: .operatorDemo)
-        let asOperator = await operatorClient.call("GetCharge", GetChargeRequest(
-            header: gateway.header("9900", "g-2"), originalRequestID: "x"))
+        let asOperator = await operatorClient.call(
+            "GetCharge",
+            GetChargeRequest(
+                header: gateway.header("9900", "g-2"), originalRequestID: "x"))
         XCTAssertEqual(asOperator.status.code, .permissionDenied)
 
         let missing = await bank.unary(path: "/bankgw.v1.BankGateway/Nope", request: .message(ByteBuffer()))
         XCTAssertEqual(missing.status.code, .unimplemented)
 
         let text = await gateway.scrape()
-        XCTAssertEqual(metric(text, "bankgw_requests_total",
-                              ["method": "/bankgw.v1.BankGateway/GetCharge", "code": "NOT_FOUND"]), 1)
-        XCTAssertEqual(metric(text, "bankgw_requests_total",
-                              ["method": "/bankgw.v1.BankGateway/Charge", "code": "PERMISSION_DENIED"]), 1)
-        XCTAssertEqual(metric(text, "bankgw_requests_total", ["method": "unknown", "code": "UNIMPLEMENTED"]), 1,
-                       "an unserved path is labelled unknown, never with the caller's text")
+        XCTAssertEqual(
+            metric(
+                text, "bankgw_requests_total",
+                ["method": "/bankgw.v1.BankGateway/GetCharge", "code": "NOT_FOUND"]), 1)
+        XCTAssertEqual(
+            metric(
+                text, "bankgw_requests_total",
+                ["method": "/bankgw.v1.BankGateway/Charge", "code": "PERMISSION_DENIED"]), 1)
+        XCTAssertEqual(
+            metric(text, "bankgw_requests_total", ["method": "unknown", "code": "UNIMPLEMENTED"]), 1,
+            "an unserved path is labelled unknown, never with the caller's text")
         XCTAssertFalse(text.contains("bank=\"0009\",operation=\"charge\""), "a refused request is no decision")
     }
 
@@ -146,15 +159,25 @@ final class GatewayServiceTests: XCTestCase {
         XCTAssertEqual(replay.message.map { Array(buffer: $0) }, approved.message.map { Array(buffer: $0) })
 
         // A FRAUD unlink freezes charges and raises a HIGH alert.
-        let unlink = await bank.call("Unlink", UnlinkRequest(
-            header: gateway.header("9900", "u-fraud"), linkID: linkID, reason: "  fraud reported by customer"))
+        let unlink = await bank.call(
+            "Unlink",
+            UnlinkRequest(
+                header: gateway.header("9900", "u-fraud"), linkID: linkID, reason: "  fraud reported by customer"))
         XCTAssertEqual(unlink.status.code, .ok)
 
         let text = await gateway.scrape()
-        XCTAssertEqual(metric(text, "bankgw_decisions_total", [
-            "bank": "9900", "operation": "charge", "decision": "APPROVED", "reason": "none"]), 1)
-        XCTAssertEqual(metric(text, "bankgw_decisions_total", [
-            "bank": "9900", "operation": "link", "decision": "APPROVED", "reason": "none"]), 1)
+        XCTAssertEqual(
+            metric(
+                text, "bankgw_decisions_total",
+                [
+                    "bank": "9900", "operation": "charge", "decision": "APPROVED", "reason": "none",
+                ]), 1)
+        XCTAssertEqual(
+            metric(
+                text, "bankgw_decisions_total",
+                [
+                    "bank": "9900", "operation": "link", "decision": "APPROVED", "reason": "none",
+                ]), 1)
         XCTAssertEqual(metric(text, "bankgw_alerts_open", ["severity": "MEDIUM"]), 1)
         XCTAssertEqual(metric(text, "bankgw_alerts_open", ["severity": "HIGH"]), 1)
         XCTAssertEqual(metric(text, "bankgw_alerts_raised_total", ["rule": "unlink.fraud", "severity": "HIGH"]), 1)
@@ -177,10 +200,18 @@ final class GatewayServiceTests: XCTestCase {
         }
         let text = await gateway.scrape()
         XCTAssertEqual(metric(text, "bankgw_alerts_raised_total", ["rule": "link.locked", "severity": "HIGH"]), 1)
-        XCTAssertEqual(metric(text, "bankgw_decisions_total", [
-            "bank": "9900", "operation": "link", "decision": "DECLINED", "reason": "NAME_MISMATCH"]), 5)
-        XCTAssertEqual(metric(text, "bankgw_rule_firings_total", [
-            "operation": "link", "rule": "link.name_match"]), 5)
+        XCTAssertEqual(
+            metric(
+                text, "bankgw_decisions_total",
+                [
+                    "bank": "9900", "operation": "link", "decision": "DECLINED", "reason": "NAME_MISMATCH",
+                ]), 5)
+        XCTAssertEqual(
+            metric(
+                text, "bankgw_rule_firings_total",
+                [
+                    "operation": "link", "rule": "link.name_match",
+                ]), 5)
     }
 
     func testTraceparentParsing() {
@@ -198,8 +229,9 @@ final class GatewayServiceTests: XCTestCase {
         ] {
             XCTAssertNil(TraceContext(traceparent: bad), bad)
         }
-        XCTAssertNotNil(TraceContext(traceparent: "01-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01-later"),
-                        "a later version may append fields")
+        XCTAssertNotNil(
+            TraceContext(traceparent: "01-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01-later"),
+            "a later version may append fields")
         let generated = TraceContext.forRequest(traceparent: "garbage")
         XCTAssertTrue(generated.ignored)
         XCTAssertEqual(generated.context.traceID.count, 32)
@@ -262,9 +294,10 @@ struct TestGateway {
         case .bank(let code): (certificate, key) = (layout.bankCertificate(code), layout.bankKey(code))
         case .operatorDemo: (certificate, key) = (layout.operatorCertificate, layout.operatorKey)
         }
-        let context = try TLSClientContext(configuration: TLSClientConfiguration(
-            trustRootsPath: layout.caCertificate, certificateChainPath: certificate, privateKeyPath: key,
-            serverHostname: "localhost"))
+        let context = try TLSClientContext(
+            configuration: TLSClientConfiguration(
+                trustRootsPath: layout.caCertificate, certificateChainPath: certificate, privateKeyPath: key,
+                serverHostname: "localhost"))
         let rpc = try await RPCClientConnection.connect(
             host: "127.0.0.1", port: running.tlsPort,
             configureSecurity: { channel in

@@ -8,7 +8,8 @@ import XCTest
 final class StoreErrorsAndDirectoryTests: XCTestCase {
     func testStoreUnavailableIsAPlainMessageForBanks() {
         let status = WalletError.storeUnavailable(
-            "wallet database /var/lib/bankgw/wallet.sqlite write failed: disk I/O error (SQLite 522)").status
+            "wallet database /var/lib/bankgw/wallet.sqlite write failed: disk I/O error (SQLite 522)"
+        ).status
         XCTAssertEqual(status.code, .unavailable)
         XCTAssertFalse(status.message.contains("SQLite"), status.message)
         XCTAssertFalse(status.message.contains("/var/lib"), status.message)

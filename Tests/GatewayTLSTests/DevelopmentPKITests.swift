@@ -6,7 +6,8 @@ final class DevelopmentPKITests: XCTestCase {
     private var directory = ""
 
     override func setUpWithError() throws {
-        directory = FileManager.default.temporaryDirectory.appendingPathComponent("bankgw-pki-\(UUID().uuidString)").path
+        directory =
+            FileManager.default.temporaryDirectory.appendingPathComponent("bankgw-pki-\(UUID().uuidString)").path
     }
 
     override func tearDownWithError() throws {

@@ -17,7 +17,8 @@ final class PeerIdentityTests: XCTestCase {
             "spiffe://bankgw.partners/bank/99a0", "spiffe://other.domain/bank/9900",
             "spiffe://bankgw.partners/bank/9900/extra", "spiffe://bankgw.partners/operator/",
             "spiffe://bankgw.partners/operator/a b", "spiffe://bankgw.partners/admin/demo",
-            "https://bankgw.partners/bank/9900", "spiffe://bankgw.partners/operator/" + String(repeating: "x", count: 65),
+            "https://bankgw.partners/bank/9900",
+            "spiffe://bankgw.partners/operator/" + String(repeating: "x", count: 65),
             "SPIFFE://bankgw.partners/bank/9900",
         ] {
             XCTAssertNil(PeerIdentity(spiffeURI: uri), uri)

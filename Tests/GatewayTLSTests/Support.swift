@@ -66,7 +66,8 @@ final class TestPKI {
     let serverKeyPath: String
 
     init() throws {
-        directory = FileManager.default.temporaryDirectory.appendingPathComponent("bankgw-tls-\(UUID().uuidString)").path
+        directory =
+            FileManager.default.temporaryDirectory.appendingPathComponent("bankgw-tls-\(UUID().uuidString)").path
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         ca = try DevelopmentCA(commonName: "test partner CA")
         caPath = directory + "/ca.pem"
@@ -198,51 +199,51 @@ final class TestServer {
 /// Python's `ssl` module as a client: connects, optionally echoes `size` bytes, closes with close_notify, and prints
 /// a JSON summary. SSL errors are reported by their OpenSSL reason so tests can check how a refusal happened.
 let pythonClientScript = #"""
-import json, socket, ssl, sys
-port, ca, cert, key, alpn, maxver, ciphers, size, connections = sys.argv[1:10]
-ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
-ctx.load_verify_locations(ca)
-if cert:
-    ctx.load_cert_chain(cert, key)
-if alpn:
-    ctx.set_alpn_protocols(alpn.split(","))
-if maxver == "1.2":
-    ctx.maximum_version = ssl.TLSVersion.TLSv1_2
-if ciphers:
-    ctx.set_ciphers(ciphers)
-size = int(size)
-out = {"handshake": False, "reused": []}
-session = None
-try:
-  for _ in range(int(connections)):  # later connections resume the first one's session
-    with socket.create_connection(("127.0.0.1", int(port)), timeout=20) as raw:
-        with ctx.wrap_socket(raw, server_hostname="localhost", session=session) as s:
-            out.update(handshake=True, alpn=s.selected_alpn_protocol(), version=s.version())
-            data = (bytes(range(251)) * (size // 251 + 1))[:size]
-            if size > 0:
-                s.sendall(data)
-            else:
-                s.sendall(b"?")  # a TLS 1.3 refusal of our certificate arrives after the handshake: provoke it
-                data = b"?"
-            got = bytearray()
-            while len(got) < len(data):
-                chunk = s.recv(min(1 << 20, len(data) - len(got)))
-                if not chunk:
-                    break
-                got += chunk
-            out["echo_ok"] = bytes(got) == data
-            out["echoed"] = len(got)
-            out["reused"].append(s.session_reused)
-            session = s.session
-            s.unwrap()
-            out["clean_close"] = True
-except ssl.SSLError as e:
-    out["error"] = str(e)
-    out["reason"] = e.reason
-except Exception as e:
-    out["error"] = repr(e)
-print(json.dumps(out))
-"""#
+    import json, socket, ssl, sys
+    port, ca, cert, key, alpn, maxver, ciphers, size, connections = sys.argv[1:10]
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    ctx.load_verify_locations(ca)
+    if cert:
+        ctx.load_cert_chain(cert, key)
+    if alpn:
+        ctx.set_alpn_protocols(alpn.split(","))
+    if maxver == "1.2":
+        ctx.maximum_version = ssl.TLSVersion.TLSv1_2
+    if ciphers:
+        ctx.set_ciphers(ciphers)
+    size = int(size)
+    out = {"handshake": False, "reused": []}
+    session = None
+    try:
+      for _ in range(int(connections)):  # later connections resume the first one's session
+        with socket.create_connection(("127.0.0.1", int(port)), timeout=20) as raw:
+            with ctx.wrap_socket(raw, server_hostname="localhost", session=session) as s:
+                out.update(handshake=True, alpn=s.selected_alpn_protocol(), version=s.version())
+                data = (bytes(range(251)) * (size // 251 + 1))[:size]
+                if size > 0:
+                    s.sendall(data)
+                else:
+                    s.sendall(b"?")  # a TLS 1.3 refusal of our certificate arrives after the handshake: provoke it
+                    data = b"?"
+                got = bytearray()
+                while len(got) < len(data):
+                    chunk = s.recv(min(1 << 20, len(data) - len(got)))
+                    if not chunk:
+                        break
+                    got += chunk
+                out["echo_ok"] = bytes(got) == data
+                out["echoed"] = len(got)
+                out["reused"].append(s.session_reused)
+                session = s.session
+                s.unwrap()
+                out["clean_close"] = True
+    except ssl.SSLError as e:
+        out["error"] = str(e)
+        out["reason"] = e.reason
+    except Exception as e:
+        out["error"] = repr(e)
+    print(json.dumps(out))
+    """#
 
 struct PythonClientResult: Decodable {
     var handshake: Bool

@@ -104,11 +104,16 @@ final class TLSHandlerEmbeddedTests: XCTestCase {
         XCTAssertEqual(Digest.sha256(announced.peerPublicKeyDER), bankSPKISHA256)
         XCTAssertEqual(
             serverRecord.entries,
-            [.serverHandshake(TLSHandshakeCompleted(identity: .bank(code: "9900"), alpn: "h2",
-                                                    peerPublicKeyDER: announced.peerPublicKeyDER)),
-             .data(Array("hello".utf8))])
+            [
+                .serverHandshake(
+                    TLSHandshakeCompleted(
+                        identity: .bank(code: "9900"), alpn: "h2",
+                        peerPublicKeyDER: announced.peerPublicKeyDER)),
+                .data(Array("hello".utf8)),
+            ])
         XCTAssertEqual(
-            clientRecord.entries.first, .clientHandshake(TLSClientHandshakeCompleted(verifiedServerName: "localhost", alpn: "h2")))
+            clientRecord.entries.first,
+            .clientHandshake(TLSClientHandshakeCompleted(verifiedServerName: "localhost", alpn: "h2")))
     }
 
     func testWritesIssuedBeforeTheHandshakeArriveInOrderAfterIt() throws {

@@ -66,10 +66,13 @@ final class TLSLifecycleSocketTests: XCTestCase {
         pki = nil
     }
 
-    private func clientContext(_ client: TestPKI.Client, serverHostname: String = "localhost") throws -> TLSClientContext {
+    private func clientContext(
+        _ client: TestPKI.Client, serverHostname: String = "localhost"
+    ) throws -> TLSClientContext {
         try TLSClientContext(
             configuration: TLSClientConfiguration(
-                trustRootsPath: pki.caPath, certificateChainPath: client.certificatePath, privateKeyPath: client.keyPath,
+                trustRootsPath: pki.caPath, certificateChainPath: client.certificatePath,
+                privateKeyPath: client.keyPath,
                 serverHostname: serverHostname))
     }
 

@@ -32,13 +32,15 @@ final class TLSServerSocketTests: XCTestCase {
     ) {
         XCTAssertNil(result.echo_ok, "no application data may flow: \(result)", file: file, line: line)
         XCTAssertTrue(
-            result.error?.lowercased().contains(alert) ?? false, "client error \(result.error ?? "none") lacks '\(alert)'",
+            result.error?.lowercased().contains(alert) ?? false,
+            "client error \(result.error ?? "none") lacks '\(alert)'",
             file: file, line: line)
         let logged = server.record.waitForError() ?? "nothing"
         XCTAssertTrue(
             logged.lowercased().contains(serverReason.lowercased()), "server error \(logged) lacks '\(serverReason)'",
             file: file, line: line)
-        XCTAssertEqual(server.record.identities.count, identitiesBefore, "no identity announced", file: file, line: line)
+        XCTAssertEqual(
+            server.record.identities.count, identitiesBefore, "no identity announced", file: file, line: line)
     }
 
     // MARK: Accepted
@@ -69,7 +71,8 @@ final class TLSServerSocketTests: XCTestCase {
     func testOpenSSLClientNegotiatesH2AndVerifiesTheServer() throws {
         try start()
         let result = try pki.sClient(
-            port: server.port, client: pki.bank("9900"), extra: ["-alpn", "h2", "-verify_return_error"], input: "ping\n",
+            port: server.port, client: pki.bank("9900"), extra: ["-alpn", "h2", "-verify_return_error"],
+            input: "ping\n",
             holdStdin: 1)
         XCTAssertTrue(result.output.contains("ALPN protocol: h2"), result.output)
         XCTAssertTrue(result.output.contains("Verify return code: 0 (ok)"), result.output)

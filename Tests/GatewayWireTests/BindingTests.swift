@@ -1,6 +1,7 @@
 import CProtobufC
-@testable import GatewayWire
 import XCTest
+
+@testable import GatewayWire
 
 /// The generated bindings against the protoc-c descriptors: every binding's table (field numbers, names, protoc-c
 /// types, labels, struct offsets, referenced types, struct size) must match what protoc-c generated, and a table

@@ -14,7 +14,9 @@ final class CodecTests: XCTestCase {
         }
     }
 
-    private func assertRoundTrip<M: WireMessage>(_ message: M, file: StaticString = #filePath, line: UInt = #line) throws {
+    private func assertRoundTrip<M: WireMessage>(
+        _ message: M, file: StaticString = #filePath, line: UInt = #line
+    ) throws {
         let bytes = try message.wireBytes()
         let decoded = try M(wireBytes: bytes)
         XCTAssertEqual(decoded, message, "\(M.protoName) round trip", file: file, line: line)
@@ -59,7 +61,8 @@ final class CodecTests: XCTestCase {
     }
 
     func testEncodingRefusesAStringWithANulByte() {
-        XCTAssertThrowsError(try ChargeRequest(header: Samples.header, linkID: "L\u{0}1", amountYen: 1).wireBytes()) { error in
+        XCTAssertThrowsError(try ChargeRequest(header: Samples.header, linkID: "L\u{0}1", amountYen: 1).wireBytes()) {
+            error in
             XCTAssertEqual((error as? WireError)?.field, "link_id")
         }
     }
@@ -67,12 +70,15 @@ final class CodecTests: XCTestCase {
     func testEncodingRefusesMessagesOver64KiB() {
         let huge = UnlinkRequest(header: Samples.header, linkID: "L", reason: String(repeating: "x", count: 70_000))
         XCTAssertThrowsError(try huge.wireBytes()) { error in
-            guard case .tooLarge = (error as? WireError)?.rule else { return XCTFail("expected tooLarge, got \(error)") }
+            guard case .tooLarge = (error as? WireError)?.rule else {
+                return XCTFail("expected tooLarge, got \(error)")
+            }
         }
     }
 
     func testReceiptSignedBytesAreTheEncodingWithTheSignatureEmpty() throws {
-        let signed = ChargeResponse(decision: .held, chargeID: "C-9", processedAtUnixMs: 5, receiptSignature: [1, 2, 3])
+        let signed = ChargeResponse(
+            decision: .held, chargeID: "C-9", processedAtUnixMs: 5, receiptSignature: [1, 2, 3])
         var unsigned = signed
         unsigned.receiptSignature = []
         XCTAssertEqual(try signed.receiptSignedBytes(), try unsigned.wireBytes())

@@ -88,11 +88,15 @@ final class MalformedInputTests: XCTestCase {
     func testInvalidUTF8IsRefused() {
         assertRefused(ChargeRequest.self, valid() + [0x12, 0x02, 0xC3, 0x28], field: "link_id") { $0 == .invalidUTF8 }
         // A lone surrogate encoded in UTF-8 (CESU) is not UTF-8 either.
-        assertRefused(ChargeRequest.self, valid() + [0x12, 0x03, 0xED, 0xA0, 0x80], field: "link_id") { $0 == .invalidUTF8 }
+        assertRefused(ChargeRequest.self, valid() + [0x12, 0x03, 0xED, 0xA0, 0x80], field: "link_id") {
+            $0 == .invalidUTF8
+        }
     }
 
     func testNulByteInAStringIsRefused() {
-        assertRefused(ChargeRequest.self, valid() + [0x12, 0x03, 0x4C, 0x00, 0x31], field: "link_id") { $0 == .invalidUTF8 }
+        assertRefused(ChargeRequest.self, valid() + [0x12, 0x03, 0x4C, 0x00, 0x31], field: "link_id") {
+            $0 == .invalidUTF8
+        }
     }
 
     func testOutOfRangeEnumIsRefusedNamingTheField() {
@@ -114,9 +118,15 @@ final class MalformedInputTests: XCTestCase {
     }
 
     func testEmptyRequiredFieldsAreRefused() {
-        assertRefused(ChargeRequest.self, valid { $0.header.bankCode = "" }, field: "header.bank_code") { $0 == .missing }
-        assertRefused(ChargeRequest.self, valid { $0.header.requestID = "" }, field: "header.request_id") { $0 == .missing }
-        assertRefused(ChargeRequest.self, valid { $0.header.sentAtUnixMs = 0 }, field: "header.sent_at_unix_ms") { $0 == .missing }
+        assertRefused(ChargeRequest.self, valid { $0.header.bankCode = "" }, field: "header.bank_code") {
+            $0 == .missing
+        }
+        assertRefused(ChargeRequest.self, valid { $0.header.requestID = "" }, field: "header.request_id") {
+            $0 == .missing
+        }
+        assertRefused(ChargeRequest.self, valid { $0.header.sentAtUnixMs = 0 }, field: "header.sent_at_unix_ms") {
+            $0 == .missing
+        }
         assertRefused(ChargeRequest.self, valid { $0.linkID = "" }, field: "link_id") { $0 == .missing }
         var link = Samples.linkRequest
         link.linkCode = ""
@@ -143,7 +153,8 @@ final class MalformedInputTests: XCTestCase {
     }
 
     func testRequestIDSyntax() throws {
-        XCTAssertNoThrow(try ChargeRequest(wireBytes: valid { $0.header.requestID = String(repeating: "a", count: 64) }))
+        XCTAssertNoThrow(
+            try ChargeRequest(wireBytes: valid { $0.header.requestID = String(repeating: "a", count: 64) }))
         XCTAssertNoThrow(try ChargeRequest(wireBytes: valid { $0.header.requestID = "A-z_0.9" }))
         for id in [String(repeating: "a", count: 65), "has space", "slash/no", "ü", "semi;colon"] {
             assertRefused(ChargeRequest.self, valid { $0.header.requestID = id }, field: "header.request_id") {

@@ -1,7 +1,8 @@
 import CBankGatewayProtos
 import CProtobufC
-@testable import GatewayWire
 import XCTest
+
+@testable import GatewayWire
 
 /// Generated `oneof` and `repeated bytes` bindings (gRPC reflection): every member round-trips through protobuf-c
 /// and proto3 JSON, a set member is written even when it holds the proto3 default, and the binding table of a
@@ -75,7 +76,8 @@ final class OneofTests: XCTestCase {
         )
         let json = try WireJSON.decode(typeName: ServerReflectionRequest.protoName, bytes: try request.wireBytes())
         XCTAssertEqual(
-            json, #"{"host":"gw","fileContainingExtension":{"containingType":"bankgw.v1.ChargeRequest","#
+            json,
+            #"{"host":"gw","fileContainingExtension":{"containingType":"bankgw.v1.ChargeRequest","#
                 + #""extensionNumber":1000}}"#
         )
         let protoNamed = #"{"file_containing_symbol":"bankgw.v1.Decision"}"#

@@ -2,7 +2,8 @@ import GatewayWire
 
 /// One fully populated value of every message type, for round trips and benchmarks.
 enum Samples {
-    static let header = RequestHeader(bankCode: "9900", requestID: "req-20261124.0001_a", sentAtUnixMs: 1_764_000_000_123)
+    static let header = RequestHeader(
+        bankCode: "9900", requestID: "req-20261124.0001_a", sentAtUnixMs: 1_764_000_000_123)
     static let auth = CustomerAuth(method: .smsOTP, authenticatedAtUnixMs: 1_764_000_000_000, authReference: "otp-7781")
 
     static let linkRequest = LinkAccountRequest(

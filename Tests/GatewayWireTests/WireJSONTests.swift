@@ -23,11 +23,13 @@ final class WireJSONTests: XCTestCase {
     }
 
     func testEncodeAcceptsProtoFieldNamesAndNumbers() throws {
-        let json = #"{"header":{"bank_code":"9900","request_id":"r1","sent_at_unix_ms":5},"link_id":"L","amount_yen":7}"#
+        let json =
+            #"{"header":{"bank_code":"9900","request_id":"r1","sent_at_unix_ms":5},"link_id":"L","amount_yen":7}"#
         let bytes = try WireJSON.encode(typeName: ChargeRequest.protoName, json: Array(json.utf8))
         XCTAssertEqual(
             try ChargeRequest(wireBytes: bytes),
-            ChargeRequest(header: RequestHeader(bankCode: "9900", requestID: "r1", sentAtUnixMs: 5), linkID: "L", amountYen: 7)
+            ChargeRequest(
+                header: RequestHeader(bankCode: "9900", requestID: "r1", sentAtUnixMs: 5), linkID: "L", amountYen: 7)
         )
     }
 
@@ -40,7 +42,8 @@ final class WireJSONTests: XCTestCase {
             ("{", "not valid JSON"),
         ]
         for (json, expected) in cases {
-            XCTAssertThrowsError(try WireJSON.encode(typeName: ChargeRequest.protoName, json: Array(json.utf8))) { error in
+            XCTAssertThrowsError(try WireJSON.encode(typeName: ChargeRequest.protoName, json: Array(json.utf8))) {
+                error in
                 XCTAssertTrue("\(error)".contains(expected), "\(json): \(error)")
             }
         }

@@ -59,7 +59,9 @@ final class AuditChainTests: XCTestCase {
         let directory = TemporaryDirectory()
         let clock = ManualClock(noonTokyo)
         let (store, _) = try await makeLinkedStore(directory, clock: clock)
-        try tamper(directory, """
+        try tamper(
+            directory,
+            """
             DROP TRIGGER audit_is_append_only_update;
             UPDATE audit SET reason = 'nothing to see' WHERE id = 3;
             """)
@@ -73,7 +75,9 @@ final class AuditChainTests: XCTestCase {
         let directory = TemporaryDirectory()
         let clock = ManualClock(noonTokyo)
         let (store, _) = try await makeLinkedStore(directory, clock: clock)
-        try tamper(directory, """
+        try tamper(
+            directory,
+            """
             DROP TRIGGER audit_is_append_only_delete;
             DELETE FROM audit WHERE id = 2;
             """)
@@ -86,7 +90,9 @@ final class AuditChainTests: XCTestCase {
         let clock = ManualClock(noonTokyo)
         let (store, _) = try await makeLinkedStore(directory, clock: clock)
         let total = try await store.count("SELECT count(*) FROM audit")
-        try tamper(directory, """
+        try tamper(
+            directory,
+            """
             DROP TRIGGER audit_is_append_only_delete;
             DELETE FROM audit WHERE id = \(total);
             """)
@@ -98,9 +104,12 @@ final class AuditChainTests: XCTestCase {
         let directory = TemporaryDirectory()
         let clock = ManualClock(noonTokyo)
         _ = try await makeLinkedStore(directory, clock: clock)
-        XCTAssertThrowsError(try tamper(directory, """
-            INSERT INTO audit(at_unix_ms, actor, action, subject, reason, detail) VALUES (1, 'x', 'y', 'z', '', '')
-            """))
+        XCTAssertThrowsError(
+            try tamper(
+                directory,
+                """
+                INSERT INTO audit(at_unix_ms, actor, action, subject, reason, detail) VALUES (1, 'x', 'y', 'z', '', '')
+                """))
     }
 
     func testMigrationChainsExistingEntriesInIdOrder() async throws {

@@ -19,14 +19,18 @@ final class ChargeTests: XCTestCase {
         XCTAssertTrue(response.chargeID.hasPrefix("ch_"))
         XCTAssertEqual(response.processedAtUnixMs, noonTokyo)
         // The receipt binds the request (SPEC §5 fields 6-9) and names its key (field 10).
-        XCTAssertEqual(response, testSign(ChargeResponse(
-            decision: .approved, chargeID: response.chargeID, processedAtUnixMs: noonTokyo, requestID: "r1",
-            bankCode: "9900", linkID: link, amountYen: 12_000)))
+        XCTAssertEqual(
+            response,
+            testSign(
+                ChargeResponse(
+                    decision: .approved, chargeID: response.chargeID, processedAtUnixMs: noonTokyo, requestID: "r1",
+                    bankCode: "9900", linkID: link, amountYen: 12_000)))
         let fetched = try await store.charge(bankCode: "9900", requestID: "r1")
         XCTAssertEqual(fetched, response, "GetCharge returns the same sealed receipt")
         let wallet = try await store.wallet(id: "W0000001")
         XCTAssertEqual(wallet?.balanceYen, 12_000)
-        let transfers = try await store.count("""
+        let transfers = try await store.count(
+            """
             SELECT count(*) FROM transfer t JOIN bank b ON b.settlement_account_id = t.debit_account_id
             JOIN wallet w ON w.ledger_account_id = t.credit_account_id
             WHERE t.charge_id = ? AND b.code = '9900' AND w.id = 'W0000001' AND t.amount_yen = 12000
@@ -87,7 +91,8 @@ final class ChargeTests: XCTestCase {
                 chargeRequest("x1", link: link, yen: 1_000), bankCode: "9900", bodyDigest: digest("x1"),
                 decide: { _ in .reject(rejection) }, sign: testSign),
             .rejected(rejection))
-        let rows = try await store.count("""
+        let rows = try await store.count(
+            """
             SELECT (SELECT count(*) FROM charge) + (SELECT count(*) FROM idempotency WHERE request_id = 'x1')
             """)
         XCTAssertEqual(rows, 0)
@@ -109,7 +114,10 @@ final class ChargeTests: XCTestCase {
         clock.advance(ms: 60_000)
         let second = try await store.submitCharge(
             chargeRequest("same", link: link, yen: 5_000), bankCode: "9900", bodyDigest: digest("same"),
-            decide: approveAll, sign: { var other = $0; other.receiptSignature = [0xFF]; return other })
+            decide: approveAll,
+            sign: {
+                var other = $0; other.receiptSignature = [0xFF]; return other
+            })
 
         XCTAssertEqual(second, first)
         XCTAssertEqual(second.receiptSignature, first.receiptSignature)
@@ -221,7 +229,7 @@ final class ChargeTests: XCTestCase {
             decide: approveAll, sign: testSign)
 
         let over = try await store.submitCharge(
-                chargeRequest("over", link: link, yen: 1_001), bankCode: "9900", bodyDigest: digest("over"),
+            chargeRequest("over", link: link, yen: 1_001), bankCode: "9900", bodyDigest: digest("over"),
             decide: { capOnly.evaluate($0) }, sign: testSign)
         let exact = try await store.submitCharge(
             chargeRequest("exact", link: link, yen: 1_000), bankCode: "9900", bodyDigest: digest("exact"),
@@ -258,9 +266,10 @@ final class ChargeTests: XCTestCase {
         let (store, _) = try await makeLinkedStore(directory, clock: ManualClock(noonTokyo))
         do {
             try await store.pool.write { db in
-                try db.execute(sql: """
-                    UPDATE ledger_account SET credits_posted_yen = balance_cap_yen + 1 WHERE kind = 'wallet'
-                    """)
+                try db.execute(
+                    sql: """
+                        UPDATE ledger_account SET credits_posted_yen = balance_cap_yen + 1 WHERE kind = 'wallet'
+                        """)
             }
             XCTFail("the CHECK constraint must refuse a balance over the cap")
         } catch let error as DatabaseError {
@@ -280,8 +289,9 @@ final class ChargeTests: XCTestCase {
         let foreign = try await store.submitCharge(
             chargeRequest("f1", link: link, yen: 1_000, bank: "0001"), bankCode: "0001", bodyDigest: digest("f1"),
             decide: decide, sign: testSign)
-        _ = try await store.unlink(linkID: link, bankCode: "9900", requestID: "un1", bodyDigest: digest("un1"),
-                                   reason: "customer request")
+        _ = try await store.unlink(
+            linkID: link, bankCode: "9900", requestID: "un1", bodyDigest: digest("un1"),
+            reason: "customer request")
         let unlinked = try await store.submitCharge(
             chargeRequest("i1", link: link, yen: 1_000), bankCode: "9900", bodyDigest: digest("i1"),
             decide: decide, sign: testSign)

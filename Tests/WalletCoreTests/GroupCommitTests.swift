@@ -14,9 +14,10 @@ final class GroupCommitTests: XCTestCase {
             for _ in 0..<1_000 {
                 group.addTask {
                     do {
-                        return .success(try await store.submitCharge(
-                            chargeRequest("same-charge", link: link, yen: 2_500), bankCode: "9900",
-                            bodyDigest: digest("same-charge"), decide: approveAll, sign: testSign))
+                        return .success(
+                            try await store.submitCharge(
+                                chargeRequest("same-charge", link: link, yen: 2_500), bankCode: "9900",
+                                bodyDigest: digest("same-charge"), decide: approveAll, sign: testSign))
                     } catch let error as WalletError {
                         return .failure(error)
                     } catch {
@@ -36,7 +37,8 @@ final class GroupCommitTests: XCTestCase {
         XCTAssertGreaterThanOrEqual(answers.count, 1)
         XCTAssertEqual(Set(answers).count, 1, "every answer is the same stored response")
         XCTAssertEqual(answers.first?.decision, .approved)
-        XCTAssertTrue(errors.allSatisfy { $0 == WalletError.requestInFlight(bankCode: "9900", requestID: "same-charge") })
+        XCTAssertTrue(
+            errors.allSatisfy { $0 == WalletError.requestInFlight(bankCode: "9900", requestID: "same-charge") })
         let transfers = try await store.count("SELECT count(*) FROM transfer")
         XCTAssertEqual(transfers, 1)
         let balance = try await store.wallet(id: "W0000001")?.balanceYen
@@ -73,7 +75,8 @@ final class GroupCommitTests: XCTestCase {
         let a = try await store.wallet(id: "W0000001")?.balanceYen ?? -1
         let b = try await store.wallet(id: "W0000002")?.balanceYen ?? -1
         XCTAssertEqual(a + b, approved)
-        let settlement = try await store.count("""
+        let settlement = try await store.count(
+            """
             SELECT a.debits_posted_yen FROM ledger_account a JOIN bank b ON b.settlement_account_id = a.id
             WHERE b.code = '9900'
             """)
@@ -93,9 +96,11 @@ final class GroupCommitTests: XCTestCase {
                     let decide: @Sendable (ChargeAttemptFacts) -> Verdict = { _ in
                         n % 8 == 3 ? .reject(rejection) : .approve
                     }
-                    let ok = (try? await store.submitCharge(
-                        chargeRequest("mix-\(n)", link: link, yen: 10), bankCode: "9900", bodyDigest: digest("m\(n)"),
-                        decide: decide, sign: testSign)) != nil
+                    let ok =
+                        (try? await store.submitCharge(
+                            chargeRequest("mix-\(n)", link: link, yen: 10), bankCode: "9900",
+                            bodyDigest: digest("m\(n)"),
+                            decide: decide, sign: testSign)) != nil
                     return (n, ok)
                 }
             }
@@ -158,9 +163,15 @@ final class GroupCommitTests: XCTestCase {
         let blocked = Task {
             try await store.submitCharge(
                 chargeRequest("blocker", link: link, yen: 1), bankCode: "9900", bodyDigest: digest("blocker"),
-                decide: { _ in entered.signal(); release.wait(); return .approve }, sign: testSign)
+                decide: { _ in
+                    entered.signal(); release.wait(); return .approve
+                }, sign: testSign)
         }
-        await withCheckedContinuation { c in DispatchQueue.global().async { entered.wait(); c.resume() } }
+        await withCheckedContinuation { c in
+            DispatchQueue.global().async {
+                entered.wait(); c.resume()
+            }
+        }
 
         // The writer is stuck inside its batch transaction; reads still answer.
         let bank = try await store.bank(code: "9900")

@@ -141,16 +141,19 @@ final class HoldPropertyTests: XCTestCase {
     }
 
     private func assertWithinLimits(_ store: WalletStore, wallets: [String], _ what: String) async throws {
-        let worstDay = try await store.count("""
+        let worstDay = try await store.count(
+            """
             SELECT coalesce(max(charged_yen), 0) FROM wallet_charged_total WHERE period = 'day'
             """)
         XCTAssertLessThanOrEqual(Int64(worstDay), Self.dailyLimitYen, "\(what): a Tokyo day credited over the limit")
-        let worstMonth = try await store.count("""
+        let worstMonth = try await store.count(
+            """
             SELECT coalesce(max(charged_yen), 0) FROM wallet_charged_total WHERE period = 'month'
             """)
         XCTAssertLessThanOrEqual(Int64(worstMonth), Self.monthlyLimitYen, "\(what): a month credited over the limit")
         // Credited plus still-reserved holds of the same day never exceed the limit either.
-        let committed = try await store.count("""
+        let committed = try await store.count(
+            """
             SELECT coalesce(max(total), 0) FROM (
                 SELECT account, day, sum(yen) AS total FROM (
                     SELECT credit_account_id AS account, tokyo_day AS day, amount_yen AS yen FROM transfer

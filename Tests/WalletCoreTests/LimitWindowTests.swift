@@ -138,8 +138,9 @@ final class LimitWindowTests: XCTestCase {
         try await store.seedDemo()
         let first = try await store.linkForTest(walletID: "W0000001", token: "tok-shared", code: 1)
         clock.advance(ms: 86_400_000)
-        _ = try await store.unlink(linkID: first, bankCode: "9900", requestID: "u", bodyDigest: digest("u"),
-                                   reason: "customer request")
+        _ = try await store.unlink(
+            linkID: first, bankCode: "9900", requestID: "u", bodyDigest: digest("u"),
+            reason: "customer request")
         clock.advance(ms: 29 * 86_400_000)
         let moved = try await store.linkForTest(walletID: "W0000002", token: "tok-shared", code: 2)
         let seen = FactsLog()
@@ -160,8 +161,9 @@ final class LimitWindowTests: XCTestCase {
         let store = try WalletStore(stateDirectory: directory.path, clock: clock.provider)
         try await store.seedDemo()
         let first = try await store.linkForTest(walletID: "W0000001", token: "tok-old", code: 1)
-        _ = try await store.unlink(linkID: first, bankCode: "9900", requestID: "u", bodyDigest: digest("u"),
-                                   reason: "customer request")
+        _ = try await store.unlink(
+            linkID: first, bankCode: "9900", requestID: "u", bodyDigest: digest("u"),
+            reason: "customer request")
         clock.advance(ms: 30 * 86_400_000 + 1)
         let moved = try await store.linkForTest(walletID: "W0000002", token: "tok-old", code: 2)
         let seen = FactsLog()

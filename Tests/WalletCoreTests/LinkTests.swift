@@ -7,8 +7,9 @@ import XCTest
 
 final class LinkTests: XCTestCase {
     private func linkRequest(_ id: String, wallet: String = "W0000001", token: String = "tok") -> LinkAccountRequest {
-        LinkAccountRequest(header: RequestHeader(bankCode: "9900", requestID: id), walletAccountID: wallet,
-                           linkCode: "c", bankAccountToken: token)
+        LinkAccountRequest(
+            header: RequestHeader(bankCode: "9900", requestID: id), walletAccountID: wallet,
+            linkCode: "c", bankAccountToken: token)
     }
 
     func testApprovedLinkIsActiveAndUsesUpItsCode() async throws {
@@ -17,11 +18,15 @@ final class LinkTests: XCTestCase {
         let (store, link) = try await makeLinkedStore(directory, clock: clock)
 
         let facts = try await store.link(id: link)
-        XCTAssertEqual(facts, LinkFacts(id: link, bankCode: "9900", walletID: "W0000001", bankAccountToken: "tok-hanako",
-                                        active: true, linkedAtUnixMs: noonTokyo))
+        XCTAssertEqual(
+            facts,
+            LinkFacts(
+                id: link, bankCode: "9900", walletID: "W0000001", bankAccountToken: "tok-hanako",
+                active: true, linkedAtUnixMs: noonTokyo))
         let reuse = try await store.submitLink(
             linkRequest("again", token: "tok-2"), bankCode: "9900", bodyDigest: digest("again"),
-            linkCodeMAC: codeHash(1), decide: { facts in
+            linkCodeMAC: codeHash(1),
+            decide: { facts in
                 XCTAssertEqual(facts.linkCode?.used, true)
                 return .approve
             })
@@ -34,8 +39,9 @@ final class LinkTests: XCTestCase {
         let clock = ManualClock(noonTokyo)
         let store = try WalletStore(stateDirectory: directory.path, clock: clock.provider)
         try await store.seedDemo()
-        try await store.issueLinkCode(walletID: "W0000002", codeMAC: codeHash(7),
-                                      expiresAtUnixMs: clock.now + 600_000, audit: operatorAudit)
+        try await store.issueLinkCode(
+            walletID: "W0000002", codeMAC: codeHash(7),
+            expiresAtUnixMs: clock.now + 600_000, audit: operatorAudit)
         let otherWallet = try await store.submitLink(
             linkRequest("l1"), bankCode: "9900", bodyDigest: digest("l1"), linkCodeMAC: codeHash(7),
             decide: { _ in .approve })
@@ -56,8 +62,9 @@ final class LinkTests: XCTestCase {
         let store = try WalletStore(stateDirectory: directory.path, clock: clock.provider)
         try await store.seedDemo()
         await XCTAssertThrowsWalletError(
-            try await store.issueLinkCode(walletID: "W0000001", codeMAC: codeHash(1),
-                                          expiresAtUnixMs: clock.now + 600_001, audit: operatorAudit),
+            try await store.issueLinkCode(
+                walletID: "W0000001", codeMAC: codeHash(1),
+                expiresAtUnixMs: clock.now + 600_001, audit: operatorAudit),
             .invalidArgument("a link code expires within 10 minutes of issue"))
     }
 
@@ -114,11 +121,13 @@ final class LinkTests: XCTestCase {
         let directory = TemporaryDirectory()
         let clock = ManualClock(noonTokyo)
         let (store, _) = try await makeLinkedStore(directory, clock: clock)
-        try await store.issueLinkCode(walletID: "W0000002", codeMAC: codeHash(2),
-                                      expiresAtUnixMs: clock.now + 60_000, audit: operatorAudit)
+        try await store.issueLinkCode(
+            walletID: "W0000002", codeMAC: codeHash(2),
+            expiresAtUnixMs: clock.now + 60_000, audit: operatorAudit)
         let outcome = try await store.submitLink(
             linkRequest("steal", wallet: "W0000002", token: "tok-hanako"), bankCode: "9900",
-            bodyDigest: digest("steal"), linkCodeMAC: codeHash(2), decide: { facts in
+            bodyDigest: digest("steal"), linkCodeMAC: codeHash(2),
+            decide: { facts in
                 XCTAssertTrue(facts.tokenActivelyLinked)
                 return .approve
             })
@@ -144,14 +153,17 @@ final class LinkTests: XCTestCase {
         let directory = TemporaryDirectory()
         let (store, link) = try await makeLinkedStore(directory, clock: ManualClock(noonTokyo))
 
-        let first = try await store.unlink(linkID: link, bankCode: "9900", requestID: "u1", bodyDigest: digest("u1"),
-                                          reason: "FRAUD: account takeover")
-        let replay = try await store.unlink(linkID: link, bankCode: "9900", requestID: "u1", bodyDigest: digest("u1"),
-                                           reason: "FRAUD: account takeover")
+        let first = try await store.unlink(
+            linkID: link, bankCode: "9900", requestID: "u1", bodyDigest: digest("u1"),
+            reason: "FRAUD: account takeover")
+        let replay = try await store.unlink(
+            linkID: link, bankCode: "9900", requestID: "u1", bodyDigest: digest("u1"),
+            reason: "FRAUD: account takeover")
         // SPEC §3 (amended): a new Unlink of a link that is no longer active is NOT_FOUND.
         await XCTAssertThrowsWalletError(
-            try await store.unlink(linkID: link, bankCode: "9900", requestID: "u2", bodyDigest: digest("u2"),
-                                   reason: "customer request"),
+            try await store.unlink(
+                linkID: link, bankCode: "9900", requestID: "u2", bodyDigest: digest("u2"),
+                reason: "customer request"),
             .notFound("link \(link)"))
 
         XCTAssertEqual(first.response, UnlinkResponse(unlinked: true))
@@ -170,8 +182,9 @@ final class LinkTests: XCTestCase {
     func testUnlinkWithoutFraudReasonDoesNotFreeze() async throws {
         let directory = TemporaryDirectory()
         let (store, link) = try await makeLinkedStore(directory, clock: ManualClock(noonTokyo))
-        _ = try await store.unlink(linkID: link, bankCode: "9900", requestID: "u1", bodyDigest: digest("u1"),
-                                   reason: "customer closed the account")
+        _ = try await store.unlink(
+            linkID: link, bankCode: "9900", requestID: "u1", bodyDigest: digest("u1"),
+            reason: "customer closed the account")
         let wallet = try await store.wallet(id: "W0000001")
         XCTAssertEqual(wallet?.chargeFrozen, false)
     }
@@ -180,8 +193,9 @@ final class LinkTests: XCTestCase {
         let directory = TemporaryDirectory()
         let (store, link) = try await makeLinkedStore(directory, clock: ManualClock(noonTokyo))
         await XCTAssertThrowsWalletError(
-            try await store.unlink(linkID: link, bankCode: "0001", requestID: "u1", bodyDigest: digest("u1"),
-                                   reason: "FRAUD"),
+            try await store.unlink(
+                linkID: link, bankCode: "0001", requestID: "u1", bodyDigest: digest("u1"),
+                reason: "FRAUD"),
             .notFound("link \(link)"))
         let facts = try await store.link(id: link)
         XCTAssertEqual(facts?.active, true)

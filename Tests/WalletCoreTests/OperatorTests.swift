@@ -17,8 +17,9 @@ final class OperatorTests: XCTestCase {
         XCTAssertEqual(banks.map(\.facts.code), ["0001", "0005", "0009", "9900"])
         XCTAssertEqual(banks.map(\.name), ["みずほ銀行", "三菱UFJ銀行", "三井住友銀行", "ゆうちょ銀行"])
         XCTAssertEqual(banks.map(\.facts.chargeState), [.pilot, .pending, .suspended, .enabled])
-        XCTAssertEqual(banks.map(\.facts.linkState), [.pilot, .suspended, .suspended, .enabled],
-                       "a second seed leaves an operator's change alone")
+        XCTAssertEqual(
+            banks.map(\.facts.linkState), [.pilot, .suspended, .suspended, .enabled],
+            "a second seed leaves an operator's change alone")
         XCTAssertEqual(banks[0].facts.pilotWalletIDs, ["W0000002"])
         let w1 = try await store.wallet(id: "W0000001")
         let w3 = try await store.wallet(id: "W0000003")
@@ -45,14 +46,16 @@ final class OperatorTests: XCTestCase {
             try await store.setBankState(code: "0010", operation: .charge, state: .enabled, audit: operatorAudit),
             .failedPrecondition(
                 "bank 0010 charge → ENABLED needs a passing conformance run within the last 90 days; none is recorded"))
-        try await store.recordConformance(code: "0010", passed: false, ranAtUnixMs: clock.now, detail: "3 failed",
-                                          audit: operatorAudit)
+        try await store.recordConformance(
+            code: "0010", passed: false, ranAtUnixMs: clock.now, detail: "3 failed",
+            audit: operatorAudit)
         await XCTAssertThrowsWalletError(
             try await store.setBankState(code: "0010", operation: .charge, state: .pilot, audit: operatorAudit),
             .failedPrecondition(
                 "bank 0010 charge → PILOT needs a passing conformance run within the last 90 days; none is recorded"))
-        try await store.recordConformance(code: "0010", passed: true, ranAtUnixMs: clock.now, detail: "all passed",
-                                          audit: operatorAudit)
+        try await store.recordConformance(
+            code: "0010", passed: true, ranAtUnixMs: clock.now, detail: "all passed",
+            audit: operatorAudit)
         try await store.setBankState(code: "0010", operation: .charge, state: .pilot, audit: operatorAudit)
         clock.advance(ms: 90 * 86_400_000 + 1)
         await XCTAssertThrowsWalletError(
@@ -65,7 +68,8 @@ final class OperatorTests: XCTestCase {
         let bank = try await store.bank(code: "0010")
         XCTAssertEqual(bank?.chargeState, .suspended)
         XCTAssertEqual(bank?.linkState, .pending)
-        let audits = try await store.count("SELECT count(*) FROM audit WHERE subject = '0010' AND actor = 'operator/test'")
+        let audits = try await store.count(
+            "SELECT count(*) FROM audit WHERE subject = '0010' AND actor = 'operator/test'")
         XCTAssertEqual(audits, 5, "register, two conformance runs, two state changes")
     }
 
@@ -104,16 +108,19 @@ final class OperatorTests: XCTestCase {
         await XCTAssertThrowsWalletError(
             try await store.registerWallet(id: "T0000001", isTest: true, audit: operatorAudit),
             .alreadyExists("wallet T0000001"))
-        try await store.recordEkyc(walletID: "T0000001", status: .verified, method: .waJPKI, nameKana: "テスト タロウ",
-                                   audit: operatorAudit)
+        try await store.recordEkyc(
+            walletID: "T0000001", status: .verified, method: .waJPKI, nameKana: "テスト タロウ",
+            audit: operatorAudit)
         try await store.markPhoneVerified(walletID: "T0000001", audit: operatorAudit)
         await XCTAssertThrowsWalletError(
             try await store.markPhoneVerified(walletID: "nope", audit: operatorAudit), .notFound("wallet nope"))
 
         let wallet = try await store.wallet(id: "T0000001")
-        XCTAssertEqual(wallet, WalletFacts(
-            id: "T0000001", isTest: true, ekycStatus: .verified, ekycMethod: .waJPKI, ekycNameKana: "テスト タロウ",
-            ekycVerifiedAtUnixMs: noonTokyo, phoneVerified: true))
+        XCTAssertEqual(
+            wallet,
+            WalletFacts(
+                id: "T0000001", isTest: true, ekycStatus: .verified, ekycMethod: .waJPKI, ekycNameKana: "テスト タロウ",
+                ekycVerifiedAtUnixMs: noonTokyo, phoneVerified: true))
         let audits = try await store.count("SELECT count(*) FROM audit WHERE subject = 'T0000001'")
         XCTAssertEqual(audits, 3)
     }

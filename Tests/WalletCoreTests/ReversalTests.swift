@@ -68,27 +68,33 @@ final class ReversalTests: XCTestCase {
         }
         await XCTAssertThrowsWalletError(
             try await reverse(chargeID, 10_001),
-            .failedPrecondition("reversing 10001 yen would exceed charge \(chargeID)'s unreversed 10000 yen "
-                + "(credited 10000 yen, reversed 0 yen) (rule reversal.at-most-credited)"))
+            .failedPrecondition(
+                "reversing 10001 yen would exceed charge \(chargeID)'s unreversed 10000 yen "
+                    + "(credited 10000 yen, reversed 0 yen) (rule reversal.at-most-credited)"))
         await XCTAssertThrowsWalletError(
             try await reverse(declined.chargeID, 1),
-            .failedPrecondition("charge \(declined.chargeID) was declined: nothing was credited, so nothing can be "
-                + "reversed (rule reversal.credited-only)"))
+            .failedPrecondition(
+                "charge \(declined.chargeID) was declined: nothing was credited, so nothing can be "
+                    + "reversed (rule reversal.credited-only)"))
         await XCTAssertThrowsWalletError(
             try await reverse(held.chargeID, 1),
-            .failedPrecondition("charge \(held.chargeID) is held: nothing was credited; release or reject the hold "
-                + "instead (rule reversal.credited-only)"))
+            .failedPrecondition(
+                "charge \(held.chargeID) is held: nothing was credited; release or reject the hold "
+                    + "instead (rule reversal.credited-only)"))
         _ = try await reverse(chargeID, 4_000)
         _ = try await reverse(chargeID, 6_000)
         await XCTAssertThrowsWalletError(
             try await reverse(chargeID, 1),
-            .failedPrecondition("charge \(chargeID) is already fully reversed (credited 10000 yen, reversed 10000 yen) "
-                + "(rule reversal.at-most-credited)"))
+            .failedPrecondition(
+                "charge \(chargeID) is already fully reversed (credited 10000 yen, reversed 10000 yen) "
+                    + "(rule reversal.at-most-credited)"))
         await XCTAssertThrowsWalletError(
             try await store.reverseCharge(
                 chargeID: chargeID, amountYen: 1, reason: "t", requestedBy: "operator/a", approvedBy: "operator/a"),
-            .rejected(Rejection(.permissionDenied,
-                                "operator/a requested this reversal and cannot also approve it (rule four-eyes)")))
+            .rejected(
+                Rejection(
+                    .permissionDenied,
+                    "operator/a requested this reversal and cannot also approve it (rule four-eyes)")))
         let wallet = try await store.wallet(id: "W0000001")
         XCTAssertEqual(wallet?.chargeFrozen, false, "keepChargesOpen leaves charges open")
         let verification = try await store.verifyLedger()
@@ -209,12 +215,13 @@ final class ReversalTests: XCTestCase {
             chargeID: chargeID, amountYen: 10_000, reason: "t", requestedBy: "operator/a", approvedBy: "operator/b")
         // Tampering by someone who can write the file: a reversal transfer that no reversal accounts for.
         try await store.pool.write { db in
-            try db.execute(sql: """
-                INSERT INTO transfer(debit_account_id, credit_account_id, amount_yen, kind, charge_id,
-                    created_at_unix_ms, tokyo_day, tokyo_month)
-                SELECT o.ledger_account_id, b.settlement_account_id, 1, 'reversal', ?, 0, 0, 0
-                FROM operator_account o, bank b WHERE o.name = 'compensation' AND b.code = '9900'
-                """, arguments: [chargeID])
+            try db.execute(
+                sql: """
+                    INSERT INTO transfer(debit_account_id, credit_account_id, amount_yen, kind, charge_id,
+                        created_at_unix_ms, tokyo_day, tokyo_month)
+                    SELECT o.ledger_account_id, b.settlement_account_id, 1, 'reversal', ?, 0, 0, 0
+                    FROM operator_account o, bank b WHERE o.name = 'compensation' AND b.code = '9900'
+                    """, arguments: [chargeID])
         }
         let broken = try await store.verifyLedger()
         XCTAssertEqual(broken.firstFailure?.name, "reversals-match-transfers")
@@ -240,37 +247,38 @@ final class ReversalMigrationTests: XCTestCase {
         let queue = try DatabaseQueue(path: directory.databasePath)
         try Schema.migrator.migrate(queue, upTo: "v8-alerts")
         try await queue.write { db in
-            try db.execute(sql: """
-                INSERT INTO ledger_account(id, kind) VALUES (1, 'bank_settlement');
-                INSERT INTO ledger_account(id, kind, balance_cap_yen) VALUES (2, 'wallet', 100000);
-                INSERT INTO bank(code, name, settlement_account_id, link_state, charge_state, max_charge_yen,
-                    max_daily_yen_per_wallet, max_monthly_yen_per_wallet, new_link_max_charge_yen, new_link_caution_ms,
-                    charge_requires_customer_auth, max_requests_per_second, created_at_unix_ms)
-                VALUES ('9900', 'bank', 1, 3, 3, 300000, 500000, 2000000, 50000, 86400000, 0, 1000, 0);
-                INSERT INTO wallet(id, ledger_account_id, is_test, ekyc_status, ekyc_method, ekyc_name_kana,
-                    ekyc_verified_at_unix_ms, phone_verified, link_locked, consecutive_link_declines, charge_frozen,
-                    created_at_unix_ms)
-                VALUES ('W0000001', 2, 0, 3, 2, 'ヤマダ ハナコ', 1, 1, 0, 0, 0, 0);
-                INSERT INTO link(id, bank_code, wallet_id, bank_account_token, active, linked_at_unix_ms)
-                VALUES ('ln_1', '9900', 'W0000001', 'tok', 1, 0);
-                INSERT INTO charge(id, bank_code, request_id, link_id, wallet_id, amount_yen, decision, decline_reason,
-                    rule, hold_state, created_at_unix_ms, processed_at_unix_ms, receipt_signature)
-                VALUES ('ch_ok', '9900', 'r-ok', 'ln_1', 'W0000001', 7000, 1, 0, 'approved', 0, \(noonTokyo),
-                        \(noonTokyo), x'01'),
-                       ('ch_held', '9900', 'r-held', 'ln_1', 'W0000001', 45000, 2, 0, 'near', 1, \(noonTokyo),
-                        \(noonTokyo), x'01');
-                INSERT INTO transfer(debit_account_id, credit_account_id, amount_yen, kind, charge_id,
-                    created_at_unix_ms, tokyo_day, tokyo_month)
-                VALUES (1, 2, 7000, 'charge', 'ch_ok', \(noonTokyo), 0, 0);
-                INSERT INTO pending_transfer(charge_id, debit_account_id, credit_account_id, amount_yen, tokyo_day,
-                    tokyo_month, state, created_at_unix_ms)
-                VALUES ('ch_held', 1, 2, 45000, 0, 0, 'pending', \(noonTokyo));
-                INSERT INTO idempotency(bank_code, request_id, operation, body_sha256, decision, result_id,
-                    decline_reason, processed_at_unix_ms, receipt_signature, unlinked, created_at_unix_ms)
-                VALUES ('9900', 'r-ok', 'charge', zeroblob(32), 1, 'ch_ok', 0, \(noonTokyo), x'01', 0, \(noonTokyo)),
-                       ('9900', 'r-held', 'charge', zeroblob(32), 2, 'ch_held', 0, \(noonTokyo), x'01', 0,
-                        \(noonTokyo));
-                """)
+            try db.execute(
+                sql: """
+                    INSERT INTO ledger_account(id, kind) VALUES (1, 'bank_settlement');
+                    INSERT INTO ledger_account(id, kind, balance_cap_yen) VALUES (2, 'wallet', 100000);
+                    INSERT INTO bank(code, name, settlement_account_id, link_state, charge_state, max_charge_yen,
+                        max_daily_yen_per_wallet, max_monthly_yen_per_wallet, new_link_max_charge_yen, new_link_caution_ms,
+                        charge_requires_customer_auth, max_requests_per_second, created_at_unix_ms)
+                    VALUES ('9900', 'bank', 1, 3, 3, 300000, 500000, 2000000, 50000, 86400000, 0, 1000, 0);
+                    INSERT INTO wallet(id, ledger_account_id, is_test, ekyc_status, ekyc_method, ekyc_name_kana,
+                        ekyc_verified_at_unix_ms, phone_verified, link_locked, consecutive_link_declines, charge_frozen,
+                        created_at_unix_ms)
+                    VALUES ('W0000001', 2, 0, 3, 2, 'ヤマダ ハナコ', 1, 1, 0, 0, 0, 0);
+                    INSERT INTO link(id, bank_code, wallet_id, bank_account_token, active, linked_at_unix_ms)
+                    VALUES ('ln_1', '9900', 'W0000001', 'tok', 1, 0);
+                    INSERT INTO charge(id, bank_code, request_id, link_id, wallet_id, amount_yen, decision, decline_reason,
+                        rule, hold_state, created_at_unix_ms, processed_at_unix_ms, receipt_signature)
+                    VALUES ('ch_ok', '9900', 'r-ok', 'ln_1', 'W0000001', 7000, 1, 0, 'approved', 0, \(noonTokyo),
+                            \(noonTokyo), x'01'),
+                           ('ch_held', '9900', 'r-held', 'ln_1', 'W0000001', 45000, 2, 0, 'near', 1, \(noonTokyo),
+                            \(noonTokyo), x'01');
+                    INSERT INTO transfer(debit_account_id, credit_account_id, amount_yen, kind, charge_id,
+                        created_at_unix_ms, tokyo_day, tokyo_month)
+                    VALUES (1, 2, 7000, 'charge', 'ch_ok', \(noonTokyo), 0, 0);
+                    INSERT INTO pending_transfer(charge_id, debit_account_id, credit_account_id, amount_yen, tokyo_day,
+                        tokyo_month, state, created_at_unix_ms)
+                    VALUES ('ch_held', 1, 2, 45000, 0, 0, 'pending', \(noonTokyo));
+                    INSERT INTO idempotency(bank_code, request_id, operation, body_sha256, decision, result_id,
+                        decline_reason, processed_at_unix_ms, receipt_signature, unlinked, created_at_unix_ms)
+                    VALUES ('9900', 'r-ok', 'charge', zeroblob(32), 1, 'ch_ok', 0, \(noonTokyo), x'01', 0, \(noonTokyo)),
+                           ('9900', 'r-held', 'charge', zeroblob(32), 2, 'ch_held', 0, \(noonTokyo), x'01', 0,
+                            \(noonTokyo));
+                    """)
         }
         try queue.close()
 
@@ -283,15 +291,19 @@ final class ReversalMigrationTests: XCTestCase {
         let compensation = try await store.compensationBalanceYen()
         XCTAssertEqual(compensation, 0, "the compensation account exists, nothing paid yet")
         let triggers = try await store.pool.read { db in
-            try String.fetchAll(db, sql: """
-                SELECT name FROM sqlite_master WHERE type = 'trigger' AND tbl_name IN ('transfer', 'ledger_account')
-                ORDER BY name
-                """)
+            try String.fetchAll(
+                db,
+                sql: """
+                    SELECT name FROM sqlite_master WHERE type = 'trigger' AND tbl_name IN ('transfer', 'ledger_account')
+                    ORDER BY name
+                    """)
         }
-        XCTAssertEqual(triggers, [
-            "transfer_counts_charge", "transfer_is_never_deleted", "transfer_is_never_edited", "transfer_posts",
-            "wallet_within_cap_with_reservations",
-        ])
+        XCTAssertEqual(
+            triggers,
+            [
+                "transfer_counts_charge", "transfer_is_never_deleted", "transfer_is_never_edited", "transfer_posts",
+                "wallet_within_cap_with_reservations",
+            ])
         // The reservation trigger still refuses a balance that would rise over the cap with its reservations.
         do {
             try await store.pool.write { db in
@@ -347,10 +359,11 @@ final class BankEventTests: XCTestCase {
         // The schema refuses a gap (the sequence is allocated in the writer transaction, not by the caller).
         do {
             try await store.pool.write { db in
-                try db.execute(sql: """
-                    INSERT INTO bank_event(bank_code, sequence, occurred_at_unix_ms, type, link_id, charge_id,
-                        request_id, amount_yen, reason) VALUES ('9900', 7, 0, 1, '', '', '', 0, 'gap')
-                    """)
+                try db.execute(
+                    sql: """
+                        INSERT INTO bank_event(bank_code, sequence, occurred_at_unix_ms, type, link_id, charge_id,
+                            request_id, amount_yen, reason) VALUES ('9900', 7, 0, 1, '', '', '', 0, 'gap')
+                        """)
             }
             XCTFail("a gap was accepted")
         } catch let error as DatabaseError {

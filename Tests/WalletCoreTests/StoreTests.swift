@@ -11,8 +11,10 @@ final class StoreTests: XCTestCase {
         let directory = TemporaryDirectory()
         let store = try WalletStore(stateDirectory: directory.path)
         let settings = try await store.pool.read { db in
-            (try String.fetchOne(db, sql: "PRAGMA journal_mode"), try Int.fetchOne(db, sql: "PRAGMA synchronous"),
-             try Schema.migrator.hasCompletedMigrations(db))
+            (
+                try String.fetchOne(db, sql: "PRAGMA journal_mode"), try Int.fetchOne(db, sql: "PRAGMA synchronous"),
+                try Schema.migrator.hasCompletedMigrations(db)
+            )
         }
         XCTAssertEqual(settings.0, "wal")
         XCTAssertEqual(settings.1, 2, "synchronous=FULL")
@@ -65,8 +67,9 @@ final class StoreTests: XCTestCase {
         let directory = TemporaryDirectory()
         try FileManager.default.createDirectory(atPath: directory.databasePath, withIntermediateDirectories: false)
         XCTAssertThrowsError(try WalletStore(stateDirectory: directory.path)) { error in
-            XCTAssertEqual(error as? WalletError,
-                           .storeUnavailable("wallet database \(directory.databasePath) is a directory"))
+            XCTAssertEqual(
+                error as? WalletError,
+                .storeUnavailable("wallet database \(directory.databasePath) is a directory"))
         }
         // A state directory that is a file cannot hold the database.
         let blocker = (directory.path as NSString).appendingPathComponent("blocked")
@@ -94,8 +97,11 @@ final class StoreTests: XCTestCase {
             }
         }
         XCTAssertThrowsError(try WalletStore(stateDirectory: directory.path)) { error in
-            XCTAssertEqual(error as? WalletError, .storeUnavailable(
-                "wallet database \(directory.databasePath) was written by a newer bankgw (unknown schema migrations)"))
+            XCTAssertEqual(
+                error as? WalletError,
+                .storeUnavailable(
+                    "wallet database \(directory.databasePath) was written by a newer bankgw (unknown schema migrations)"
+                ))
         }
     }
 
@@ -105,8 +111,10 @@ final class StoreTests: XCTestCase {
         _ = try await store.submitCharge(
             chargeRequest("c", link: link, yen: 100), bankCode: "9900", bodyDigest: digest("c"), decide: approveAll,
             sign: testSign)
-        for sql in ["UPDATE transfer SET amount_yen = 1", "DELETE FROM transfer",
-                    "UPDATE audit SET reason = 'x'", "DELETE FROM audit"] {
+        for sql in [
+            "UPDATE transfer SET amount_yen = 1", "DELETE FROM transfer",
+            "UPDATE audit SET reason = 'x'", "DELETE FROM audit",
+        ] {
             do {
                 try await store.pool.write { db in try db.execute(sql: sql) }
                 XCTFail("\(sql) must be refused")
@@ -127,18 +135,22 @@ final class StoreTests: XCTestCase {
         }
         let healthy = try await store.verifyLedger()
         XCTAssertTrue(healthy.passed, "\(healthy.checks)")
-        XCTAssertEqual(healthy.checks.map(\.name), [
-            "database-integrity", "balances-match-transfers", "debits-equal-credits", "wallet-balance-within-cap",
-            "approved-charge-has-one-transfer", "transfer-matches-charge", "charge-has-one-idempotency-record",
-            "charged-totals-match-transfers", "holds-have-one-pending-transfer", "reservations-match-pending-transfers",
-            "wallet-balance-plus-reservations-within-cap", "one-active-link-per-token", "reversed-at-most-credited",
-            "reversals-match-transfers", "compensation-balance-is-minus-paid", "payments-match-transfers",
-            "events-gap-free", "events-match-transfers",
-        ])
+        XCTAssertEqual(
+            healthy.checks.map(\.name),
+            [
+                "database-integrity", "balances-match-transfers", "debits-equal-credits", "wallet-balance-within-cap",
+                "approved-charge-has-one-transfer", "transfer-matches-charge", "charge-has-one-idempotency-record",
+                "charged-totals-match-transfers", "holds-have-one-pending-transfer",
+                "reservations-match-pending-transfers",
+                "wallet-balance-plus-reservations-within-cap", "one-active-link-per-token", "reversed-at-most-credited",
+                "reversals-match-transfers", "compensation-balance-is-minus-paid", "payments-match-transfers",
+                "events-gap-free", "events-match-transfers",
+            ])
 
         // A balance edited behind the ledger's back.
         try await store.pool.write { db in
-            try db.execute(sql: "UPDATE ledger_account SET credits_posted_yen = credits_posted_yen + 1 WHERE kind = 'wallet'")
+            try db.execute(
+                sql: "UPDATE ledger_account SET credits_posted_yen = credits_posted_yen + 1 WHERE kind = 'wallet'")
         }
         let broken = try await store.verifyLedger()
         XCTAssertEqual(broken.firstFailure?.name, "balances-match-transfers")
@@ -152,13 +164,15 @@ final class StoreTests: XCTestCase {
             chargeRequest("h", link: link, yen: 1_000), bankCode: "9900", bodyDigest: digest("h"),
             decide: { _ in .hold(rule: "r") }, sign: testSign)
         try await store.pool.write { db in
-            try db.execute(sql: "UPDATE charge SET decision = 1, hold_state = 2 WHERE id = ?", arguments: [held.chargeID])
+            try db.execute(
+                sql: "UPDATE charge SET decision = 1, hold_state = 2 WHERE id = ?", arguments: [held.chargeID])
         }
         let noTransfer = try await store.verifyLedger()
         XCTAssertEqual(noTransfer.firstFailure?.name, "approved-charge-has-one-transfer")
 
         try await store.pool.write { db in
-            try db.execute(sql: "UPDATE charge SET decision = 2, hold_state = 1 WHERE id = ?", arguments: [held.chargeID])
+            try db.execute(
+                sql: "UPDATE charge SET decision = 2, hold_state = 1 WHERE id = ?", arguments: [held.chargeID])
             try db.execute(sql: "DELETE FROM idempotency WHERE request_id = 'h'")
         }
         let noRecord = try await store.verifyLedger()

@@ -28,7 +28,8 @@ final class TemporaryDirectory {
     let path: String
 
     init() {
-        path = FileManager.default.temporaryDirectory
+        path =
+            FileManager.default.temporaryDirectory
             .appendingPathComponent("walletcore-\(UUID().uuidString)").path
         try! FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
     }
@@ -57,8 +58,9 @@ let testSign: @Sendable (ChargeResponse) -> ChargeResponse = { response in
     precondition(response.receiptSignature.isEmpty, "sign sees the response with field 5 empty")
     var sealed = response
     sealed.receiptKeyID = "test-key"
-    sealed.receiptSignature = Array(
-        "sig:\(response.decision.rawValue):\(response.chargeID):\(response.declineReason.rawValue):".utf8)
+    sealed.receiptSignature =
+        Array(
+            "sig:\(response.decision.rawValue):\(response.chargeID):\(response.declineReason.rawValue):".utf8)
         + withUnsafeBytes(of: response.processedAtUnixMs.bigEndian, Array.init)
         + Array(":\(response.requestID):\(response.bankCode):\(response.linkID):\(response.amountYen):test-key".utf8)
     return sealed
@@ -67,8 +69,9 @@ let testSign: @Sendable (ChargeResponse) -> ChargeResponse = { response in
 let approveAll: @Sendable (ChargeAttemptFacts) -> Verdict = { _ in .approve }
 
 func chargeRequest(_ requestID: String, link: String, yen: Int64, bank: String = "9900") -> ChargeRequest {
-    ChargeRequest(header: RequestHeader(bankCode: bank, requestID: requestID, sentAtUnixMs: 0), linkID: link,
-                  amountYen: yen)
+    ChargeRequest(
+        header: RequestHeader(bankCode: bank, requestID: requestID, sentAtUnixMs: 0), linkID: link,
+        amountYen: yen)
 }
 
 extension WalletStore {

@@ -15,7 +15,8 @@ def write_config(tmp_path, **overrides):
     pki = tmp_path / "pki"
     config = {
         "stateDirectory": str(tmp_path),
-        "listen": {"tls": "127.0.0.1:0", "probe": "127.0.0.1:0", "metrics": "127.0.0.1:0"},
+        "listen": {"tls": "127.0.0.1:0", "probe": "127.0.0.1:0", "metrics": "127.0.0.1:0",
+                   "console": "127.0.0.1:0"},
         "tls": {"certificate": str(pki / "server.pem"), "privateKey": str(pki / "server.key"),
                 "partnerCA": str(pki / "ca.pem"), "handshakeTimeoutMs": 5000},
         "receiptKey": str(pki / "receipt.key"),

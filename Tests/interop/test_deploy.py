@@ -112,7 +112,8 @@ def local_config(tmp_path, bankgw_bin):
     text = text.replace("/etc/bankgw/pki", str(pki)).replace("/var/lib/bankgw", str(tmp_path / "state"))
     config = json.loads(text)
     del config["tls"]["crl"]  # the development PKI has no CRL
-    config["listen"] = {"tls": "127.0.0.1:0", "probe": "127.0.0.1:0", "metrics": "127.0.0.1:0"}
+    config["listen"] = {"tls": "127.0.0.1:0", "probe": "127.0.0.1:0", "metrics": "127.0.0.1:0",
+                        "console": "127.0.0.1:0"}
     config["shutdownGraceMs"] = 2000
     path = tmp_path / "config.json"
     path.write_text(json.dumps(config))

@@ -12,11 +12,13 @@ struct WireBench {
     static let iterations = 100_000
 
     static func main() throws {
-        let header = RequestHeader(bankCode: "9900", requestID: "req-20261124-000000001", sentAtUnixMs: 1_764_000_000_123)
+        let header = RequestHeader(
+            bankCode: "9900", requestID: "req-20261124-000000001", sentAtUnixMs: 1_764_000_000_123)
         let auth = CustomerAuth(method: .smsOTP, authenticatedAtUnixMs: 1_764_000_000_000, authReference: "otp-778123")
         let charge = ChargeRequest(header: header, linkID: "L-000000000042", amountYen: 12_345, customerAuth: auth)
         let link = LinkAccountRequest(
-            header: header, walletAccountID: "W0000001", linkCode: "K7Q2-M9XA", bankAccountToken: "tok_9900_a1b2c3d4e5f6",
+            header: header, walletAccountID: "W0000001", linkCode: "K7Q2-M9XA",
+            bankAccountToken: "tok_9900_a1b2c3d4e5f6",
             accountHolderKana: "ヤマダ ハナコ", customerAuth: auth
         )
         print("codec benchmark: \(runs) runs × \(iterations) iterations, median (debug-free release build)")
@@ -28,7 +30,9 @@ struct WireBench {
     static func measure<M: WireMessage>(_ message: M) throws {
         let bytes = try message.wireBytes()
         let name = String(M.protoName.split(separator: ".").last!)
-        let arena = try median { try bytes.withUnsafeBytes { buffer in for _ in 0..<iterations { _ = try M(wireBytes: buffer) } } }
+        let arena = try median {
+            try bytes.withUnsafeBytes { buffer in for _ in 0..<iterations { _ = try M(wireBytes: buffer) } }
+        }
         let malloc = try median {
             try bytes.withUnsafeBytes { buffer in
                 for _ in 0..<iterations { _ = try WireBenchmarkHooks.decodeWithSystemMalloc(M.self, buffer) }
@@ -45,7 +49,10 @@ struct WireBench {
             let mbPerSecond = Double(bytes.count * iterations) / seconds / 1e6
             print(pad(name, 22) + pad(op, 22) + pad(String(format1(nsPerOp)), 10) + pad(format1(mbPerSecond), 10))
         }
-        print(pad(name, 22) + "arena speed-up over protobuf-c's default allocator: \(format2(malloc / arena))× (\(bytes.count) B message)")
+        print(
+            pad(name, 22)
+                + "arena speed-up over protobuf-c's default allocator: \(format2(malloc / arena))× (\(bytes.count) B message)"
+        )
     }
 
     static func median(_ body: () throws -> Void) rethrows -> Double {

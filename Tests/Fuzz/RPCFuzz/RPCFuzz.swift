@@ -1,7 +1,8 @@
-@testable import GatewayRPC
 import FuzzSupport
 import NIOCore
 import NIOHPACK
+
+@testable import GatewayRPC
 
 // The gRPC request path a peer controls before any handler runs: request headers (`content-type`, `grpc-timeout`,
 // `te`, `grpc-encoding`, `:path`) through ServerCallStateMachine, then the DATA bytes through the message
@@ -12,10 +13,12 @@ import NIOHPACK
 
 private let services: RPCServices = {
     var services = RPCServices()
-    services.register(service: "fuzz.Echo", method: "Echo", .unary { request, response, _ in
-        var request = request
-        response.writeBuffer(&request)
-    })
+    services.register(
+        service: "fuzz.Echo", method: "Echo",
+        .unary { request, response, _ in
+            var request = request
+            response.writeBuffer(&request)
+        })
     return services
 }()
 
