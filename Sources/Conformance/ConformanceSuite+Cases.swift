@@ -296,6 +296,17 @@ extension ConformanceSuite {
                 let second = try await suite.testWallet()
                 return suite.linkRequest(wallet: second, code: try await suite.linkCode(second), token: token)
             },
+            // SPEC §4: the token is not actively linked to any wallet, "this one included" (one active link per
+            // token, so the rapid-charge rule cannot be dodged with a second link).
+            declinedLink("link.decline.token_linked_again_to_the_same_wallet", .accountLinkLimit) { suite in
+                let token = suite.token()
+                let wallet = try await suite.testWallet()
+                let request = suite.linkRequest(wallet: wallet, code: try await suite.linkCode(wallet), token: token)
+                guard case .success(let linked) = await suite.link(request), linked.decision == .approved else {
+                    throw SetupFailure(what: "the first LinkAccount of the token was not APPROVED")
+                }
+                return suite.linkRequest(wallet: wallet, code: try await suite.linkCode(wallet), token: token)
+            },
         ]
     }
 
@@ -387,7 +398,32 @@ extension ConformanceSuite {
                     got: "\(Self.describe(a)) then \(Self.describe(b)), \(same ? "same" : "different") charge_id, "
                         + "balance +\(credited)",
                     passed: same && a.decision == .approved && b.decision == a.decision && credited == 1_000)
-            }
+            },
+            Case(
+                name: "charge.restamped_retry", specReference: "§3 idempotency",
+                expected: "a retry with a fresh sent_at returns the first answer byte for byte; balance +1,000 once"
+            ) { [self] in
+                let (wallet, link) = try await linkedWallet()
+                let before = try await balanceYen(wallet)
+                let request = ChargeRequest(
+                    header: header(), linkID: link, amountYen: 1_000, customerAuth: strongAuth())
+                let first = await charge(request)
+                var restamped = request
+                restamped.header.sentAtUnixMs += 1_000  // "the same body" leaves sent_at out
+                let retry = await charge(restamped)
+                let credited = try await balanceYen(wallet) - before
+                guard case .success(let a) = first, case .success(let b) = retry else {
+                    let got =
+                        "first \(Self.describe(first) { Self.describe($0) }), "
+                        + "re-stamped retry \(Self.describe(retry) { Self.describe($0) })"
+                    return Observation(got: got, passed: false)
+                }
+                let identical = try a.wireBytes() == b.wireBytes()
+                return Observation(
+                    got: "\(Self.describe(a)) then \(Self.describe(b)), "
+                        + "\(identical ? "identical" : "different") answers, balance +\(credited)",
+                    passed: identical && a.decision == .approved && credited == 1_000)
+            },
         ]
     }
 }

@@ -17,9 +17,10 @@ public enum ConformanceWitnessing {
         "status.not_a_message", "status.unknown_method", "status.in_flight_twin", "link.decline.password_only",
         "link.decline.name_mismatch", "link.decline.ekyc_not_verified", "link.decline.phone_unverified",
         "link.decline.link_code_reused", "link.decline.token_linked_to_another_wallet",
+        "link.decline.token_linked_again_to_the_same_wallet",
         "charge.decline.over_per_charge_limit", "charge.decline.new_link_caution",
         "charge.hold.80_percent_of_limit_on_new_link", "charge.hold.fourth_in_10_minutes",
-        "charge.decline.link_not_active", "charge.idempotent_retry",
+        "charge.decline.link_not_active", "charge.idempotent_retry", "charge.restamped_retry",
         // SPEC §2 WatchEvents, §9 reversals (ConformanceSuite+Events.swift)
         "events.holds_released_and_rejected", "events.charge_reversed", "events.resume_from_sequence",
         "events.sequence_never_issued",
