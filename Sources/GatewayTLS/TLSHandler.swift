@@ -45,12 +45,11 @@ public final class TLSHandler: ChannelDuplexHandler, RemovableChannelHandler {
     private var setupError: TLSError?
     /// The connection's phase with the state it decides: the writes not yet encrypted, the close promise.
     private var machine = TLSConnectionStateMachine()
-    /// Reused for every read batch; reallocated only when a later stage still holds the previous batch.
-    private var readBuffer: ByteBuffer
-    /// Reused for outbound ciphertext; reallocated only while the channel still holds the previous one.
-    private var ciphertextBuffer: ByteBuffer
-    /// A ciphertext buffer grown past this (by a large write) is not kept: idle connections stay small.
-    static let maxRetainedCiphertextBufferBytes = 32 * 1024
+    /// Plaintext of the current read batch: allocated by its first record (16 KiB), reused within the batch, and
+    /// released when the batch ends (`channelReadComplete`), so an idle connection holds no read buffer (issue 14:
+    /// 10,000 idle connections). Outbound ciphertext gets a buffer of its exact size per write instead of a
+    /// retained one, for the same reason.
+    private var readBuffer = ByteBuffer()
     /// Ciphertext was written to the channel and not yet flushed.
     private var needsFlush = false
     private var handshakeTimer: Scheduled<Void>?
@@ -73,8 +72,6 @@ public final class TLSHandler: ChannelDuplexHandler, RemovableChannelHandler {
         self.serverApplicationProtocol = context.serverApplicationProtocol.rawValue
         self.handshakeTimeout = TimeAmount(handshakeTimeout)
         self.shutdownTimeout = TimeAmount(shutdownTimeout)
-        self.readBuffer = ByteBufferAllocator().buffer(capacity: Self.readChunkBytes)
-        self.ciphertextBuffer = ByteBufferAllocator().buffer(capacity: Self.readChunkBytes + 256)
         do {
             self.connection = try TLSConnection(
                 context: context, verification: PeerVerification(role: .server, spkiPin: spkiPin),
@@ -91,8 +88,6 @@ public final class TLSHandler: ChannelDuplexHandler, RemovableChannelHandler {
         self.role = .client(serverName: serverName, offeredALPN: alpn)
         self.handshakeTimeout = TimeAmount(handshakeTimeout)
         self.shutdownTimeout = TimeAmount(shutdownTimeout)
-        self.readBuffer = ByteBufferAllocator().buffer(capacity: Self.readChunkBytes)
-        self.ciphertextBuffer = ByteBufferAllocator().buffer(capacity: Self.readChunkBytes + 256)
         do {
             self.connection = try TLSConnection(
                 context: context, verification: PeerVerification(role: .client, spkiPin: { _ in nil }),
@@ -176,6 +171,10 @@ public final class TLSHandler: ChannelDuplexHandler, RemovableChannelHandler {
 
     public func channelReadComplete(context: ChannelHandlerContext) {
         flushIfNeeded(context: context)
+        // The batch is over: an idle connection keeps no read buffer (the next batch allocates one), nor the
+        // handshake-sized buffers of its memory BIOs.
+        readBuffer = ByteBuffer()
+        connection?.releaseIdleBuffers()
         context.fireChannelReadComplete()
     }
 
@@ -435,13 +434,11 @@ public final class TLSHandler: ChannelDuplexHandler, RemovableChannelHandler {
             promise?.succeed(())
             return
         }
-        if ciphertextBuffer.capacity > Self.maxRetainedCiphertextBufferBytes {
-            ciphertextBuffer = context.channel.allocator.buffer(capacity: Self.readChunkBytes + 256)
-        }
-        // Free when the socket already wrote the previous buffer; a fresh allocation when it still holds it.
-        ciphertextBuffer.clear()
-        connection.drainCiphertext(into: &ciphertextBuffer)
-        context.write(wrapOutboundOut(ciphertextBuffer), promise: promise)
+        // Exactly the pending size, and not kept: the socket frees it once written, so an idle connection holds no
+        // outbound buffer.
+        var ciphertext = context.channel.allocator.buffer(capacity: connection.pendingCiphertextBytes)
+        connection.drainCiphertext(into: &ciphertext)
+        context.write(wrapOutboundOut(ciphertext), promise: promise)
         needsFlush = true
     }
 
