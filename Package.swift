@@ -49,7 +49,8 @@ let package = Package(
         ),
 
         // The only place besides GatewayTLS that touches libcrypto: keys (the one owner of EVP_PKEY), SHA-256,
-        // secure random, receipt signer and verifier, the one OpenSSL error-queue drain.
+        // HMAC-SHA-256 and the secret key files under it, secure random, receipt signer and verifier, the one
+        // OpenSSL error-queue drain.
         .target(name: "GatewayCrypto", dependencies: ["COpenSSL"]),
 
         // MARK: Pipeline stages
@@ -112,7 +113,7 @@ let package = Package(
         .target(
             name: "GatewayConsole",
             dependencies: [
-                "GatewayService", "GatewayRPC", "GatewayTLS", "GatewayWire", "GatewayPolicy", "WalletCore", "COpenSSL",
+                "GatewayService", "GatewayRPC", "GatewayTLS", "GatewayWire", "GatewayPolicy", "WalletCore", "GatewayCrypto",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "Mustache", package: "swift-mustache"),
@@ -190,6 +191,7 @@ let package = Package(
         ),
 
         // MARK: Tests
+        .testTarget(name: "GatewayCryptoTests", dependencies: ["GatewayCrypto"]),
         .testTarget(name: "GatewayWireTests", dependencies: ["GatewayWire", "CBankGatewayProtos", "CProtobufC"]),
         .testTarget(
             name: "GatewayTLSTests",
