@@ -97,6 +97,8 @@ let package = Package(
             dependencies: [
                 "GatewayTLS", "GatewayRPC", "GatewayWire", "GatewayPolicy", "WalletCore", "GatewayCrypto",
                 "Conformance", "CBankGatewayProtos",
+                // `serve --demo` makes the development PKI on first start.
+                "DevelopmentSupport",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -123,12 +125,13 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
-        // Development and benchmark helpers, kept out of the production stages: the test.Echo service (transport
-        // tests and benchmarks) and the TLS handler benchmark (`bankgw pki bench-tls`).
+        // Development and benchmark helpers, kept out of the production stages: the development PKI (`bankgw pki
+        // init`, the demo's certificates), the test.Echo service (transport tests and benchmarks) and the TLS
+        // handler benchmark (`bankgw pki bench-tls`).
         .target(
             name: "DevelopmentSupport",
             dependencies: [
-                "GatewayRPC", "GatewayTLS",
+                "GatewayRPC", "GatewayTLS", "GatewayCrypto", "COpenSSL",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
@@ -192,6 +195,7 @@ let package = Package(
 
         // MARK: Tests
         .testTarget(name: "GatewayCryptoTests", dependencies: ["GatewayCrypto"]),
+        .testTarget(name: "DevelopmentSupportTests", dependencies: ["DevelopmentSupport", "GatewayTLS"]),
         .testTarget(name: "GatewayWireTests", dependencies: ["GatewayWire", "CBankGatewayProtos", "CProtobufC"]),
         .testTarget(
             name: "GatewayTLSTests",
@@ -223,7 +227,7 @@ let package = Package(
             name: "ConformanceTests",
             dependencies: [
                 "Conformance", "GatewayService", "GatewayPolicy", "GatewayRPC", "GatewayTLS", "GatewayWire",
-                "WalletCore",
+                "WalletCore", "DevelopmentSupport",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
             ]
@@ -232,7 +236,7 @@ let package = Package(
             name: "GatewayServiceTests",
             dependencies: [
                 "GatewayService", "GatewayWire", "GatewayRPC", "GatewayTLS", "WalletCore", "GatewayCrypto",
-                "Conformance",
+                "Conformance", "DevelopmentSupport",
                 .product(name: "NIOCore", package: "swift-nio"),
             ]
         ),
