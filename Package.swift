@@ -115,7 +115,8 @@ let package = Package(
         .target(
             name: "GatewayConsole",
             dependencies: [
-                "GatewayService", "GatewayRPC", "GatewayTLS", "GatewayWire", "GatewayPolicy", "WalletCore", "GatewayCrypto",
+                "GatewayService", "GatewayRPC", "GatewayTLS", "GatewayWire", "GatewayPolicy", "WalletCore",
+                "GatewayCrypto",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "Mustache", package: "swift-mustache"),
