@@ -7,6 +7,9 @@
 // GatewayService composes the stages into the served services; `bankgw` is the command line.
 import PackageDescription
 
+/// `any` spelled out for existentials (Swift 6 upcoming feature), on the targets whose owners have adopted it.
+let existentialAny: [SwiftSetting] = [.enableUpcomingFeature("ExistentialAny")]
+
 let package = Package(
     name: "BankGateway",
     platforms: [.macOS(.v15)],
@@ -51,7 +54,7 @@ let package = Package(
         // The only place besides GatewayTLS that touches libcrypto: keys (the one owner of EVP_PKEY), SHA-256,
         // HMAC-SHA-256 and the secret key files under it, secure random, receipt signer and verifier, the one
         // OpenSSL error-queue drain.
-        .target(name: "GatewayCrypto", dependencies: ["COpenSSL"]),
+        .target(name: "GatewayCrypto", dependencies: ["COpenSSL"], swiftSettings: existentialAny),
 
         // MARK: Pipeline stages
         .target(
@@ -62,7 +65,8 @@ let package = Package(
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
-            ]
+            ],
+            swiftSettings: existentialAny
         ),
         .target(
             name: "GatewayRPC",
@@ -74,15 +78,18 @@ let package = Package(
                 .product(name: "NIOHPACK", package: "swift-nio-http2"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
-            ]
+            ],
+            swiftSettings: existentialAny
         ),
         .target(
             name: "GatewayWire",
-            dependencies: ["CBankGatewayProtos", "CProtobufC"]
+            dependencies: ["CBankGatewayProtos", "CProtobufC"],
+            swiftSettings: existentialAny
         ),
         .target(
             name: "GatewayPolicy",
-            dependencies: ["GatewayWire"]
+            dependencies: ["GatewayWire"],
+            swiftSettings: existentialAny
         ),
         .target(
             name: "WalletCore",
@@ -124,7 +131,8 @@ let package = Package(
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
-            ]
+            ],
+            swiftSettings: existentialAny
         ),
         // Development and benchmark helpers, kept out of the production stages: the development PKI (`bankgw pki
         // init`, the demo's certificates), the test.Echo service (transport tests and benchmarks) and the TLS
@@ -137,7 +145,8 @@ let package = Package(
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
-            ]
+            ],
+            swiftSettings: existentialAny
         ),
         // The per-bank conformance suite (SPEC §7 `bankgw conformance`): a client of the gateway, like a bank.
         .target(
@@ -146,7 +155,8 @@ let package = Package(
                 "GatewayRPC", "GatewayTLS", "GatewayWire", "GatewayCrypto",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
-            ]
+            ],
+            swiftSettings: existentialAny
         ),
         .executableTarget(
             name: "bankgw",
