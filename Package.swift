@@ -7,6 +7,9 @@
 // GatewayService composes the stages into the served services; `bankgw` is the command line.
 import PackageDescription
 
+/// `any` spelled out for existentials (Swift 6 upcoming feature), on the targets whose owners have adopted it.
+let existentialAny: [SwiftSetting] = [.enableUpcomingFeature("ExistentialAny")]
+
 let package = Package(
     name: "BankGateway",
     platforms: [.macOS(.v15)],
@@ -49,8 +52,9 @@ let package = Package(
         ),
 
         // The only place besides GatewayTLS that touches libcrypto: keys (the one owner of EVP_PKEY), SHA-256,
-        // secure random, receipt signer and verifier, the one OpenSSL error-queue drain.
-        .target(name: "GatewayCrypto", dependencies: ["COpenSSL"]),
+        // HMAC-SHA-256 and the secret key files under it, secure random, receipt signer and verifier, the one
+        // OpenSSL error-queue drain.
+        .target(name: "GatewayCrypto", dependencies: ["COpenSSL"], swiftSettings: existentialAny),
 
         // MARK: Pipeline stages
         .target(
@@ -61,7 +65,8 @@ let package = Package(
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
-            ]
+            ],
+            swiftSettings: existentialAny
         ),
         .target(
             name: "GatewayRPC",
@@ -73,15 +78,18 @@ let package = Package(
                 .product(name: "NIOHPACK", package: "swift-nio-http2"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
-            ]
+            ],
+            swiftSettings: existentialAny
         ),
         .target(
             name: "GatewayWire",
-            dependencies: ["CBankGatewayProtos", "CProtobufC"]
+            dependencies: ["CBankGatewayProtos", "CProtobufC"],
+            swiftSettings: existentialAny
         ),
         .target(
             name: "GatewayPolicy",
-            dependencies: ["GatewayWire"]
+            dependencies: ["GatewayWire"],
+            swiftSettings: existentialAny
         ),
         .target(
             name: "WalletCore",
@@ -96,6 +104,8 @@ let package = Package(
             dependencies: [
                 "GatewayTLS", "GatewayRPC", "GatewayWire", "GatewayPolicy", "WalletCore", "GatewayCrypto",
                 "Conformance", "CBankGatewayProtos",
+                // `serve --demo` makes the development PKI on first start.
+                "DevelopmentSupport",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -112,7 +122,8 @@ let package = Package(
         .target(
             name: "GatewayConsole",
             dependencies: [
-                "GatewayService", "GatewayRPC", "GatewayTLS", "GatewayWire", "GatewayPolicy", "WalletCore", "COpenSSL",
+                "GatewayService", "GatewayRPC", "GatewayTLS", "GatewayWire", "GatewayPolicy", "WalletCore",
+                "GatewayCrypto",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "Mustache", package: "swift-mustache"),
@@ -120,19 +131,22 @@ let package = Package(
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
-            ]
+            ],
+            swiftSettings: existentialAny
         ),
-        // Development and benchmark helpers, kept out of the production stages: the test.Echo service (transport
-        // tests and benchmarks) and the TLS handler benchmark (`bankgw pki bench-tls`).
+        // Development and benchmark helpers, kept out of the production stages: the development PKI (`bankgw pki
+        // init`, the demo's certificates), the test.Echo service (transport tests and benchmarks) and the TLS
+        // handler benchmark (`bankgw pki bench-tls`).
         .target(
             name: "DevelopmentSupport",
             dependencies: [
-                "GatewayRPC", "GatewayTLS",
+                "GatewayRPC", "GatewayTLS", "GatewayCrypto", "COpenSSL",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
-            ]
+            ],
+            swiftSettings: existentialAny
         ),
         // The per-bank conformance suite (SPEC §7 `bankgw conformance`): a client of the gateway, like a bank.
         .target(
@@ -141,7 +155,8 @@ let package = Package(
                 "GatewayRPC", "GatewayTLS", "GatewayWire", "GatewayCrypto",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
-            ]
+            ],
+            swiftSettings: existentialAny
         ),
         .executableTarget(
             name: "bankgw",
@@ -190,6 +205,8 @@ let package = Package(
         ),
 
         // MARK: Tests
+        .testTarget(name: "GatewayCryptoTests", dependencies: ["GatewayCrypto"]),
+        .testTarget(name: "DevelopmentSupportTests", dependencies: ["DevelopmentSupport", "GatewayTLS"]),
         .testTarget(name: "GatewayWireTests", dependencies: ["GatewayWire", "CBankGatewayProtos", "CProtobufC"]),
         .testTarget(
             name: "GatewayTLSTests",
@@ -221,7 +238,7 @@ let package = Package(
             name: "ConformanceTests",
             dependencies: [
                 "Conformance", "GatewayService", "GatewayPolicy", "GatewayRPC", "GatewayTLS", "GatewayWire",
-                "WalletCore",
+                "WalletCore", "DevelopmentSupport",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
             ]
@@ -230,7 +247,7 @@ let package = Package(
             name: "GatewayServiceTests",
             dependencies: [
                 "GatewayService", "GatewayWire", "GatewayRPC", "GatewayTLS", "WalletCore", "GatewayCrypto",
-                "Conformance",
+                "Conformance", "DevelopmentSupport",
                 .product(name: "NIOCore", package: "swift-nio"),
             ]
         ),

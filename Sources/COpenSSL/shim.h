@@ -68,6 +68,12 @@ static inline size_t bankgw_BIO_ctrl_pending(BIO *bio) {
 static inline int bankgw_BIO_reset(BIO *bio) {
     return (int)BIO_reset(bio);
 }
+/// Bytes a memory BIO has allocated (its BUF_MEM's `max`): a memory BIO never shrinks by itself.
+static inline size_t bankgw_BIO_mem_capacity(BIO *bio) {
+    BUF_MEM *memory = NULL;
+    BIO_get_mem_ptr(bio, &memory);
+    return memory == NULL ? 0 : memory->max;
+}
 
 // MARK: X509 / stacks
 

@@ -29,7 +29,7 @@ public enum TLSBenchmark {
         typealias OutboundOut = ByteBuffer
         func channelRead(context: ChannelHandlerContext, data: NIOAny) { context.write(data, promise: nil) }
         func channelReadComplete(context: ChannelHandlerContext) { context.flush() }
-        func errorCaught(context: ChannelHandlerContext, error: Error) { context.close(promise: nil) }
+        func errorCaught(context: ChannelHandlerContext, error: any Error) { context.close(promise: nil) }
     }
 
     /// Completes `handshake` at the client's handshake event, `echoed` once `expected` bytes came back.
@@ -41,7 +41,7 @@ public enum TLSBenchmark {
         var received = 0
         var echoed: EventLoopPromise<Void>?
 
-        init(eventLoop: EventLoop) { handshake = eventLoop.makePromise() }
+        init(eventLoop: any EventLoop) { handshake = eventLoop.makePromise() }
 
         func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
             if event is TLSClientHandshakeCompleted { handshake.succeed(()) }
@@ -53,7 +53,7 @@ public enum TLSBenchmark {
                 echoed.succeed(())
             }
         }
-        func errorCaught(context: ChannelHandlerContext, error: Error) {
+        func errorCaught(context: ChannelHandlerContext, error: any Error) {
             handshake.fail(error)
             echoed?.fail(error)
         }
@@ -92,7 +92,7 @@ public enum TLSBenchmark {
         defer { try? listener.close().wait() }
         let port = listener.localAddress!.port!
 
-        @Sendable func connect() -> EventLoopFuture<(Channel, ClientProbe)> {
+        @Sendable func connect() -> EventLoopFuture<(any Channel, ClientProbe)> {
             let probe = NIOLockedValueBox<ClientProbe?>(nil)
             return ClientBootstrap(group: group)
                 .channelOption(.socketOption(.tcp_nodelay), value: 1)

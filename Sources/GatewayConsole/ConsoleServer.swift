@@ -1,5 +1,5 @@
-import COpenSSL
 import Foundation
+import GatewayCrypto
 import GatewayPolicy
 import GatewayRPC
 import GatewayService
@@ -42,10 +42,7 @@ public final class ConsoleServer: Service, @unchecked Sendable {
         self.store = store
         self.logger = logger
         self.onTLSRefusal = onTLSRefusal
-        var key = [UInt8](repeating: 0, count: 32)
-        let ok = key.withUnsafeMutableBufferPointer { RAND_bytes($0.baseAddress, Int32($0.count)) }
-        precondition(ok == 1, "RAND_bytes failed: the CSPRNG is unavailable")
-        self.csrfKey = key
+        self.csrfKey = SecureRandom.bytes(32)
         self.pages = try ConsolePages()
     }
 
@@ -365,7 +362,7 @@ public final class ConsoleServer: Service, @unchecked Sendable {
     }
 
     func csrfToken(for operatorName: String) -> String {
-        AuditChain.hex(ConsoleHMAC.sha256(key: csrfKey, message: Array("csrf:\(operatorName)".utf8)))
+        AuditChain.hex(KeyedHash.sha256(key: csrfKey, message: "csrf:\(operatorName)"))
     }
 
     private func html(_ text: String) -> Response {
@@ -482,25 +479,4 @@ struct ConsoleContext: RequestContext {
 
 extension ConsolePeers {
     static let shared = ConsolePeers()
-}
-
-/// HMAC-SHA-256 (RFC 2104) over libcrypto's SHA-256: the CSRF tokens.
-enum ConsoleHMAC {
-    static func sha256(key: [UInt8], message: [UInt8]) -> [UInt8] {
-        var block = key.count > 64 ? digest(key) : key
-        block += [UInt8](repeating: 0, count: 64 - block.count)
-        return digest(block.map { $0 ^ 0x5c } + digest(block.map { $0 ^ 0x36 } + message))
-    }
-
-    static func digest(_ bytes: [UInt8]) -> [UInt8] {
-        var out = [UInt8](repeating: 0, count: 32)
-        var length: UInt32 = 0
-        let ok = bytes.withUnsafeBytes { input in
-            out.withUnsafeMutableBufferPointer {
-                EVP_Digest(input.baseAddress, input.count, $0.baseAddress, &length, EVP_sha256(), nil)
-            }
-        }
-        precondition(ok == 1 && length == 32, "EVP_Digest(SHA-256) failed")
-        return out
-    }
 }

@@ -4,17 +4,17 @@ import GatewayCrypto
 // One Swift class owns each C object and frees it in deinit. Pointers never escape these classes except for the
 // duration of a call.
 
-/// An X.509 certificate (`X509*`).
-final class Certificate: @unchecked Sendable {
+/// An X.509 certificate (`X509*`). `package`: DevelopmentSupport builds and signs certificates through it.
+package final class Certificate: @unchecked Sendable {
     // X509 objects are immutable once built and reference-counted by OpenSSL: safe to share read-only.
-    let pointer: OpaquePointer
+    package let pointer: OpaquePointer
 
     /// Takes ownership of one reference.
-    init(taking pointer: OpaquePointer) { self.pointer = pointer }
+    package init(taking pointer: OpaquePointer) { self.pointer = pointer }
     deinit { X509_free(pointer) }
 
     /// Every certificate in a PEM file, leaf first.
-    static func loadPEM(path: String) throws -> [Certificate] {
+    package static func loadPEM(path: String) throws -> [Certificate] {
         let bio = try FileBIO(readingPath: path)
         var result: [Certificate] = []
         while let cert = PEM_read_bio_X509(bio.pointer, nil, nil, nil) {
@@ -26,7 +26,7 @@ final class Certificate: @unchecked Sendable {
         return result
     }
 
-    func pem() throws -> String {
+    package func pem() throws -> String {
         let bio = MemoryBIO()
         OpenSSLErrorQueue.clear()
         guard PEM_write_bio_X509(bio.pointer, pointer) == 1 else {
@@ -36,7 +36,7 @@ final class Certificate: @unchecked Sendable {
     }
 
     /// SHA-256 over the DER SubjectPublicKeyInfo: the value a bank's pin is compared with.
-    var spkiSHA256: [UInt8] { Digest.sha256(spkiDER) }
+    package var spkiSHA256: [UInt8] { Digest.sha256(spkiDER) }
 
     /// The DER SubjectPublicKeyInfo.
     var spkiDER: [UInt8] {
@@ -68,7 +68,7 @@ final class Certificate: @unchecked Sendable {
     }
 
     /// The serial number as a hex string (used by CRL fixtures and logs).
-    var serialHex: String {
+    package var serialHex: String {
         guard let bn = ASN1_INTEGER_to_BN(X509_get0_serialNumber(pointer), nil) else { return "" }
         defer { BN_free(bn) }
         guard let hex = BN_bn2hex(bn) else { return "" }
@@ -79,10 +79,10 @@ final class Certificate: @unchecked Sendable {
 
 // Keys (`EVP_PKEY*`) are GatewayCrypto's `PrivateKey`: one owner of libcrypto keys in the process.
 
-/// A certificate revocation list (`X509_CRL*`).
-final class RevocationList: @unchecked Sendable {
-    let pointer: OpaquePointer
-    init(taking pointer: OpaquePointer) { self.pointer = pointer }
+/// A certificate revocation list (`X509_CRL*`). `package`: DevelopmentSupport signs CRLs through it.
+package final class RevocationList: @unchecked Sendable {
+    package let pointer: OpaquePointer
+    package init(taking pointer: OpaquePointer) { self.pointer = pointer }
     deinit { X509_CRL_free(pointer) }
 
     /// Every CRL in a PEM file.
@@ -112,9 +112,9 @@ final class FileBIO {
 }
 
 /// A growable memory BIO; also the transport of an `SSL` (one for ciphertext in, one for ciphertext out).
-final class MemoryBIO {
-    let pointer: OpaquePointer
-    init() {
+package final class MemoryBIO {
+    package let pointer: OpaquePointer
+    package init() {
         // BIO_new only fails on allocation failure, which Swift treats as fatal everywhere else too.
         guard let bio = BIO_new(BIO_s_mem()) else { fatalError("BIO_new(BIO_s_mem()) failed: out of memory") }
         self.pointer = bio
@@ -128,7 +128,7 @@ final class MemoryBIO {
 
     var pendingBytes: Int { Int(bankgw_BIO_ctrl_pending(pointer)) }
 
-    func string() -> String {
+    package func string() -> String {
         var data: UnsafeMutablePointer<CChar>? = nil
         let length = bankgw_BIO_get_mem_data(pointer, &data)
         guard length > 0, let data else { return "" }

@@ -6,8 +6,13 @@ import NIOCore
 /// out of `outbound`. Owns the `SSL` (which owns the BIOs) and the `PeerVerification` its callbacks use.
 final class TLSConnection {
     private let ssl: OpaquePointer
-    private let inbound: OpaquePointer
-    private let outbound: OpaquePointer
+    /// Replaced (not emptied: a memory BIO never shrinks) by `releaseIdleBuffers` once it grew past
+    /// `maxIdleBIOCapacityBytes`; the `SSL` owns whichever is current.
+    private var inbound: OpaquePointer
+    private var outbound: OpaquePointer
+    /// A drained memory BIO that holds more than this (the handshake's flights, a large write) is replaced by an
+    /// empty one at the end of a read batch, so an idle connection keeps no handshake-sized buffers (issue 14).
+    static let maxIdleBIOCapacityBytes = 1024
     let verification: PeerVerification
     /// Keeps this generation of certificate material alive (and documents which one the connection uses).
     private let context: SSLContextHandle
@@ -34,12 +39,10 @@ final class TLSConnection {
         guard let ssl = SSL_new(context.pointer) else {
             throw TLSError.configuration("SSL_new", OpenSSLErrorQueue.drain())
         }
-        guard let inbound = BIO_new(BIO_s_mem()), let outbound = BIO_new(BIO_s_mem()) else {
+        guard let inbound = Self.makeInboundBIO(), let outbound = BIO_new(BIO_s_mem()) else {
             SSL_free(ssl)
             throw TLSError.configuration("BIO_new", OpenSSLErrorQueue.drain())
         }
-        // An empty inbound BIO means "retry later" (WANT_READ), never EOF: EOF is decided from the channel.
-        _ = bankgw_BIO_set_mem_eof_return(inbound, -1)
         SSL_set_bio(ssl, inbound, outbound)
         self.ssl = ssl
         self.inbound = inbound
@@ -71,6 +74,31 @@ final class TLSConnection {
     deinit {
         SSL_set_ex_data(ssl, peerVerificationIndex, nil)
         SSL_free(ssl)  // frees both BIOs
+    }
+
+    private static func makeInboundBIO() -> OpaquePointer? {
+        guard let bio = BIO_new(BIO_s_mem()) else { return nil }
+        // An empty inbound BIO means "retry later" (WANT_READ), never EOF: EOF is decided from the channel.
+        _ = bankgw_BIO_set_mem_eof_return(bio, -1)
+        return bio
+    }
+
+    /// Swaps a drained BIO that grew past `maxIdleBIOCapacityBytes` for a new empty one (the `SSL` frees the old).
+    /// Called between read batches: nothing is lost, since only a BIO holding no bytes is replaced. A failed
+    /// allocation keeps the old BIO (still correct, only larger).
+    func releaseIdleBuffers() {
+        if bankgw_BIO_ctrl_pending(inbound) == 0, bankgw_BIO_mem_capacity(inbound) > Self.maxIdleBIOCapacityBytes,
+            let fresh = Self.makeInboundBIO()
+        {
+            SSL_set0_rbio(ssl, fresh)  // frees the old inbound BIO
+            inbound = fresh
+        }
+        if bankgw_BIO_ctrl_pending(outbound) == 0, bankgw_BIO_mem_capacity(outbound) > Self.maxIdleBIOCapacityBytes,
+            let fresh = BIO_new(BIO_s_mem())
+        {
+            SSL_set0_wbio(ssl, fresh)  // frees the old outbound BIO
+            outbound = fresh
+        }
     }
 
     /// SNI plus the name the server certificate is verified against: an IP literal is matched against IP SANs

@@ -39,31 +39,21 @@ public final class TLSHandler: ChannelDuplexHandler, RemovableChannelHandler {
         case client(serverName: String, offeredALPN: [String])
     }
 
-    private struct PendingWrite {
-        var data: ByteBuffer
-        var promise: EventLoopPromise<Void>?
-    }
-
     private let role: Role
     private var connection: TLSConnection?
     /// Set when the SSL object could not be created; reported when the handler is added.
     private var setupError: TLSError?
+    /// The connection's phase with the state it decides: the writes not yet encrypted, the close promise.
     private var machine = TLSConnectionStateMachine()
-    private var pendingWrites = CircularBuffer<PendingWrite>(initialCapacity: 4)
-    /// How many of `pendingWrites` (from the front) a flush has covered.
-    private var flushedWriteCount = 0
-    private var pendingWriteBytes = 0
-    /// Reused for every read batch; reallocated only when a later stage still holds the previous batch.
-    private var readBuffer: ByteBuffer
-    /// Reused for outbound ciphertext; reallocated only while the channel still holds the previous one.
-    private var ciphertextBuffer: ByteBuffer
-    /// A ciphertext buffer grown past this (by a large write) is not kept: idle connections stay small.
-    static let maxRetainedCiphertextBufferBytes = 32 * 1024
+    /// Plaintext of the current read batch: allocated by its first record (16 KiB), reused within the batch, and
+    /// released when the batch ends (`channelReadComplete`), so an idle connection holds no read buffer (issue 14:
+    /// 10,000 idle connections). Outbound ciphertext gets a buffer of its exact size per write instead of a
+    /// retained one, for the same reason.
+    private var readBuffer = ByteBuffer()
     /// Ciphertext was written to the channel and not yet flushed.
     private var needsFlush = false
     private var handshakeTimer: Scheduled<Void>?
     private var shutdownTimer: Scheduled<Void>?
-    private var closePromise: EventLoopPromise<Void>?
     private let handshakeTimeout: TimeAmount
     private let shutdownTimeout: TimeAmount
     private var events = TLSServerEvents()
@@ -82,8 +72,6 @@ public final class TLSHandler: ChannelDuplexHandler, RemovableChannelHandler {
         self.serverApplicationProtocol = context.serverApplicationProtocol.rawValue
         self.handshakeTimeout = TimeAmount(handshakeTimeout)
         self.shutdownTimeout = TimeAmount(shutdownTimeout)
-        self.readBuffer = ByteBufferAllocator().buffer(capacity: Self.readChunkBytes)
-        self.ciphertextBuffer = ByteBufferAllocator().buffer(capacity: Self.readChunkBytes + 256)
         do {
             self.connection = try TLSConnection(
                 context: context, verification: PeerVerification(role: .server, spkiPin: spkiPin),
@@ -100,8 +88,6 @@ public final class TLSHandler: ChannelDuplexHandler, RemovableChannelHandler {
         self.role = .client(serverName: serverName, offeredALPN: alpn)
         self.handshakeTimeout = TimeAmount(handshakeTimeout)
         self.shutdownTimeout = TimeAmount(shutdownTimeout)
-        self.readBuffer = ByteBufferAllocator().buffer(capacity: Self.readChunkBytes)
-        self.ciphertextBuffer = ByteBufferAllocator().buffer(capacity: Self.readChunkBytes + 256)
         do {
             self.connection = try TLSConnection(
                 context: context, verification: PeerVerification(role: .client, spkiPin: { _ in nil }),
@@ -125,9 +111,9 @@ public final class TLSHandler: ChannelDuplexHandler, RemovableChannelHandler {
 
     public func handlerRemoved(context: ChannelHandlerContext) {
         cancelTimers()
-        failPendingWrites(TLSError.connectionClosed)
-        closePromise?.fail(TLSError.connectionClosed)
-        closePromise = nil
+        let removal = machine.handlerRemoved()
+        removal.failing.fail(TLSError.connectionClosed)
+        removal.closePromiseToFail?.fail(TLSError.connectionClosed)
         // Frees the SSL and both BIOs now rather than whenever the handler object goes away.
         connection = nil
     }
@@ -164,8 +150,7 @@ public final class TLSHandler: ChannelDuplexHandler, RemovableChannelHandler {
 
     private func handshakeTimedOut(context: ChannelHandlerContext) {
         handshakeTimer = nil
-        guard machine.isHandshaking else { return }
-        fail(context: context, error: .handshakeTimeout)
+        perform(machine.handshakeTimedOut(), error: .handshakeTimeout, context: context)
     }
 
     // MARK: Inbound
@@ -186,6 +171,10 @@ public final class TLSHandler: ChannelDuplexHandler, RemovableChannelHandler {
 
     public func channelReadComplete(context: ChannelHandlerContext) {
         flushIfNeeded(context: context)
+        // The batch is over: an idle connection keeps no read buffer (the next batch allocates one), nor the
+        // handshake-sized buffers of its memory BIOs.
+        readBuffer = ByteBuffer()
+        connection?.releaseIdleBuffers()
         context.fireChannelReadComplete()
     }
 
@@ -228,7 +217,7 @@ public final class TLSHandler: ChannelDuplexHandler, RemovableChannelHandler {
         writeCiphertext(context: context)  // the server's session ticket, the client's last flight
         context.fireUserInboundEventTriggered(event)
         deliverPlaintext(context: context)
-        if machine.isActive && flushedWriteCount > 0 {
+        if machine.hasFlushedWritesToEncrypt {
             encryptFlushedWrites(context: context)
         }
     }
@@ -310,14 +299,14 @@ public final class TLSHandler: ChannelDuplexHandler, RemovableChannelHandler {
 
     private func closeNotifyReceived(context: ChannelHandlerContext) {
         switch machine.closeNotifyReceived() {
-        case .replyAndClose:
+        case .replyAndClose(let writes):
             connection?.sendCloseNotify()
             writeCiphertext(context: context)
             flushIfNeeded(context: context)
-            failPendingWrites(TLSError.connectionClosed)
+            writes.fail(TLSError.connectionClosed)
             context.close(promise: nil)
-        case .closeNow:
-            closeChannel(context: context)
+        case .closeNow(let closePromise):
+            closeChannel(context: context, promise: closePromise)
         case .none:
             break
         }
@@ -325,7 +314,8 @@ public final class TLSHandler: ChannelDuplexHandler, RemovableChannelHandler {
 
     private func handleEOF(context: ChannelHandlerContext) {
         cancelTimers()
-        switch machine.channelInactive() {
+        let inactive = machine.channelInactive()
+        switch inactive.report {
         case .reportHandshakeEOF:
             let error = TLSError.handshakeFailed(reason: "peer closed the connection during the handshake", [])
             logRefusal(error)
@@ -335,38 +325,32 @@ public final class TLSHandler: ChannelDuplexHandler, RemovableChannelHandler {
         case .none:
             break
         }
-        failPendingWrites(TLSError.connectionClosed)
-        if let promise = closePromise {
-            closePromise = nil
-            promise.succeed(())
-        }
+        inactive.failing.fail(TLSError.connectionClosed)
+        inactive.closePromiseToSucceed?.succeed(())
     }
 
     // MARK: Outbound
 
     public func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
-        let plaintext = unwrapOutboundIn(data)
-        switch machine.write() {
-        case .fail:
+        switch machine.write(unwrapOutboundIn(data), promise: promise) {
+        case .queued:
+            break
+        case .failTooMuchBeforeHandshake(let promise):
+            promise?.fail(
+                TLSError.connectionFailed(
+                    "over \(machine.maxBytesBufferedBeforeHandshake) bytes written before the handshake", []))
+        case .failClosed(let promise):
             promise?.fail(TLSError.connectionClosed)
-        case .buffer, .encrypt:
-            if !machine.isActive && pendingWriteBytes + plaintext.readableBytes > Self.maxBytesBufferedBeforeHandshake {
-                promise?.fail(
-                    TLSError.connectionFailed(
-                        "over \(Self.maxBytesBufferedBeforeHandshake) bytes written before the handshake", []))
-                return
-            }
-            pendingWriteBytes += plaintext.readableBytes
-            pendingWrites.append(PendingWrite(data: plaintext, promise: promise))
         }
     }
 
     public func flush(context: ChannelHandlerContext) {
-        flushedWriteCount = pendingWrites.count
-        if machine.isActive {
+        switch machine.flush() {
+        case .encrypt:
             encryptFlushedWrites(context: context)
+        case .none:
+            break  // before the handshake the machine remembers the flush and completion honours it
         }
-        // Before the handshake the flush is remembered (flushedWriteCount) and honoured at completion.
     }
 
     /// Encrypts the flushed writes, writes the ciphertext in one buffer (or 256 KiB batches for large writes),
@@ -374,10 +358,8 @@ public final class TLSHandler: ChannelDuplexHandler, RemovableChannelHandler {
     private func encryptFlushedWrites(context: ChannelHandlerContext) {
         guard let connection else { return }
         var promises: [EventLoopPromise<Void>] = []
-        while flushedWriteCount > 0 {
-            let write = pendingWrites.removeFirst()
-            flushedWriteCount -= 1
-            pendingWriteBytes -= write.data.readableBytes
+        // Bounded by the queue's length; each iteration takes one write out of it.
+        while let write = machine.nextFlushedWrite() {
             let error: TLSError? = write.data.withUnsafeReadableBytes { bytes in
                 var offset = 0
                 while offset < bytes.count {
@@ -420,30 +402,27 @@ public final class TLSHandler: ChannelDuplexHandler, RemovableChannelHandler {
             context.close(mode: .input, promise: promise)
             return
         }
-        switch machine.closeRequested() {
-        case .sendCloseNotifyAndWait:
-            closePromise = promise
+        switch machine.closeRequested(promise: promise) {
+        case .sendCloseNotifyAndWait(let unflushed):
             // Writes the application flushed are already encrypted; unflushed ones will never be.
-            failPendingWrites(TLSError.connectionClosed)
+            unflushed.fail(TLSError.connectionClosed)
             connection?.sendCloseNotify()
             writeCiphertext(context: context)
             flushIfNeeded(context: context)
             shutdownTimer = context.eventLoop.assumeIsolated().scheduleTask(in: shutdownTimeout) {
                 self.shutdownTimer = nil
-                if self.machine.shutdownTimedOut() == .closeNow {
-                    self.closeChannel(context: context)
+                if case .closeNow(let closePromise) = self.machine.shutdownTimedOut() {
+                    self.closeChannel(context: context, promise: closePromise)
                 }
             }
-        case .closeNow:
+        case .closeNow(let writes):
             cancelTimers()
-            failPendingWrites(TLSError.connectionClosed)
+            writes.fail(TLSError.connectionClosed)
             context.close(mode: .all, promise: promise)
-        case .alreadyClosing:
-            if let closePromise {
-                closePromise.futureResult.cascade(to: promise)
-            } else {
-                context.close(mode: .all, promise: promise)
-            }
+        case .cascadeFrom(let closePromise):
+            closePromise.futureResult.cascade(to: promise)
+        case .forwardClose:
+            context.close(mode: .all, promise: promise)
         }
     }
 
@@ -455,13 +434,11 @@ public final class TLSHandler: ChannelDuplexHandler, RemovableChannelHandler {
             promise?.succeed(())
             return
         }
-        if ciphertextBuffer.capacity > Self.maxRetainedCiphertextBufferBytes {
-            ciphertextBuffer = context.channel.allocator.buffer(capacity: Self.readChunkBytes + 256)
-        }
-        // Free when the socket already wrote the previous buffer; a fresh allocation when it still holds it.
-        ciphertextBuffer.clear()
-        connection.drainCiphertext(into: &ciphertextBuffer)
-        context.write(wrapOutboundOut(ciphertextBuffer), promise: promise)
+        // Exactly the pending size, and not kept: the socket frees it once written, so an idle connection holds no
+        // outbound buffer.
+        var ciphertext = context.channel.allocator.buffer(capacity: connection.pendingCiphertextBytes)
+        connection.drainCiphertext(into: &ciphertext)
+        context.write(wrapOutboundOut(ciphertext), promise: promise)
         needsFlush = true
     }
 
@@ -473,32 +450,25 @@ public final class TLSHandler: ChannelDuplexHandler, RemovableChannelHandler {
 
     /// A fatal error: report it once, send whatever alert OpenSSL queued, fail every pending write, close.
     private func fail(context: ChannelHandlerContext, error: TLSError) {
-        guard machine.failed() == .reportAndClose else { return }
+        perform(machine.failed(), error: error, context: context)
+    }
+
+    private func perform(
+        _ failure: TLSConnectionStateMachine.FailureAction, error: TLSError, context: ChannelHandlerContext
+    ) {
+        guard case .reportAndClose(let writes, let closePromise) = failure else { return }
         cancelTimers()
         writeCiphertext(context: context)
         flushIfNeeded(context: context)
-        failPendingWrites(error)
+        writes.fail(error)
         logRefusal(error)
         context.fireErrorCaught(error)
-        let promise = closePromise
-        closePromise = nil
-        context.close(promise: promise)
+        context.close(promise: closePromise)
     }
 
-    private func closeChannel(context: ChannelHandlerContext) {
+    private func closeChannel(context: ChannelHandlerContext, promise: EventLoopPromise<Void>?) {
         cancelTimers()
-        let promise = closePromise
-        closePromise = nil
         context.close(promise: promise)
-    }
-
-    private func failPendingWrites(_ error: TLSError) {
-        // Bounded by the queue's length; each iteration removes one.
-        while let write = pendingWrites.popFirst() {
-            write.promise?.fail(error)
-        }
-        flushedWriteCount = 0
-        pendingWriteBytes = 0
     }
 
     private func cancelTimers() {

@@ -84,34 +84,19 @@ extension WireMessage {
     }
 }
 
-/// Where protobuf-c puts what it unpacks.
+/// Where protobuf-c puts what it unpacks. `package`: the codec benchmark (WireBench) decodes with `.systemMalloc`.
 @usableFromInline
-enum DecodeAllocation {
+package enum DecodeAllocation {
     /// One block per call (the production path).
     case arena
     /// protobuf-c's default: malloc per string, array and sub-message, freed one by one. Benchmarks only.
     case systemMalloc
 }
 
-/// Hooks for `make bench` to compare the arena with protobuf-c's default allocator; not for production use.
-public enum WireBenchmarkHooks {
-    @inlinable
-    public static func decodeWithSystemMalloc<M: WireMessage>(
-        _ type: M.Type, _ bytes: UnsafeRawBufferPointer
-    ) throws(WireError) -> M {
-        var value: M? = nil
-        try decodeMessage(bytes, M.descriptor, allocation: .systemMalloc) { reader throws(WireError) in
-            value = try M(reading: reader)
-        }
-        try value!.validate()
-        return value!
-    }
-}
-
 /// The non-generic core of every decode: size cap, scanner, protobuf-c unpack, then `read` with the unpacked
 /// message (whose memory lives only for the duration of `read`).
 @usableFromInline
-func decodeMessage(
+package func decodeMessage(
     _ bytes: UnsafeRawBufferPointer, _ descriptor: MessageDescriptor, allocation: DecodeAllocation,
     _ read: (MessageReader) throws(WireError) -> Void
 ) throws(WireError) {

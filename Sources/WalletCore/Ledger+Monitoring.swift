@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import GatewayCrypto
 import GatewayPolicy
 import GatewayWire
 
@@ -223,19 +224,11 @@ extension Ledger {
 
     /// HMAC-SHA-256 of `BANK:token` under the store's token key: how block lists and attempt records keep tokens.
     static func tokenHash(key: [UInt8], bankCode: String, token: String) -> [UInt8] {
-        hmacSHA256(key: key, message: Array("\(bankCode):\(token)".utf8))
+        KeyedHash.sha256(key: key, message: "\(bankCode):\(token)")
     }
 
     /// How alerts and block lists show a token: `BANK:` and the first 16 hex digits of its keyed hash.
     static func tokenSubject(bankCode: String, hash: [UInt8]) -> String {
         "\(bankCode):" + String(AuditChain.hex(hash).prefix(16))
-    }
-
-    static func hmacSHA256(key: [UInt8], message: [UInt8]) -> [UInt8] {
-        let blockSize = 64
-        var block = key.count > blockSize ? AuditChain.sha256(key) : key
-        block += [UInt8](repeating: 0, count: blockSize - block.count)
-        let inner = AuditChain.sha256(block.map { $0 ^ 0x36 } + message)
-        return AuditChain.sha256(block.map { $0 ^ 0x5c } + inner)
     }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import GatewayCrypto
 import GatewayPolicy
 import GatewayWire
 
@@ -443,16 +444,13 @@ extension WalletStore {
     static func loadOrCreateTokenKey(databasePath: String) throws(WalletError) -> [UInt8] {
         let path = ((databasePath as NSString).deletingLastPathComponent as NSString)
             .appendingPathComponent("token-hash.key")
-        if let data = FileManager.default.contents(atPath: path) {
-            guard data.count == 32 else { throw .storeUnavailable("\(path) is not a 32-byte token hash key") }
-            return Array(data)
+        do throws(SecretKeyFile.Failure) {
+            return try SecretKeyFile.loadOrCreate(path: path, byteCount: 32)
+        } catch {
+            switch error {
+            case .wrongSize: throw .storeUnavailable("\(path) is not a 32-byte token hash key")
+            case .cannotCreate, .cannotWrite: throw .storeUnavailable("cannot create the token hash key \(path)")
+            }
         }
-        var generator = SystemRandomNumberGenerator()
-        let key = (0..<32).map { _ in UInt8.random(in: 0...255, using: &generator) }
-        guard
-            FileManager.default.createFile(
-                atPath: path, contents: Data(key), attributes: [.posixPermissions: 0o600])
-        else { throw .storeUnavailable("cannot create the token hash key \(path)") }
-        return key
     }
 }

@@ -22,7 +22,8 @@ def typecheck(tmp_path, edit=None):
         assert old in text, f"{old!r} not found in {name}"
         (src / name).write_text(text.replace(old, new))
     return subprocess.run(
-        ["swiftc", "-typecheck", "-module-name", "GatewayWire",
+        # -package-name: as SwiftPM passes it, so GatewayWire's `package` declarations typecheck.
+        ["swiftc", "-typecheck", "-module-name", "GatewayWire", "-package-name", "BankGateway",
          "-I", str(ROOT / "Sources/CBankGatewayProtos/include"), "-I", str(ROOT / "Sources/CProtobufC"),
          *sorted(str(p) for p in src.glob("*.swift"))],
         capture_output=True, text=True)

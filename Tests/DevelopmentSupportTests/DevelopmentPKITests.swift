@@ -1,3 +1,4 @@
+import DevelopmentSupport
 import Foundation
 import GatewayTLS
 import XCTest
@@ -18,9 +19,20 @@ final class DevelopmentPKITests: XCTestCase {
         (try FileManager.default.attributesOfItem(atPath: path)[.posixPermissions] as? Int) ?? -1
     }
 
+    /// Runs the openssl CLI (an independent check of what we wrote); stdout and stderr share one pipe, read to
+    /// its end before waiting, so neither can fill up and stall the child.
     private func openssl(_ arguments: [String]) throws -> (status: Int32, output: String) {
-        let result = try Subprocess.run("/usr/bin/openssl", arguments, timeout: 20)
-        return (result.status, result.stdout + result.stderr)
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/openssl")
+        process.arguments = arguments
+        let output = Pipe()
+        process.standardOutput = output
+        process.standardError = output
+        process.standardInput = FileHandle.nullDevice
+        try process.run()
+        let data = output.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return (process.terminationStatus, String(decoding: data, as: UTF8.self))
     }
 
     func testInitCreatesTheSpecLayoutWithPrivateKeysReadableOnlyByTheOwner() throws {
