@@ -1,6 +1,7 @@
 import Foundation
 import GRDB
 import GatewayPolicy
+import GatewayWire
 
 /// State the writer's batches share, touched only on the writer's thread (one batch at a time).
 ///
