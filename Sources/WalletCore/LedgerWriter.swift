@@ -134,9 +134,9 @@ protocol PendingWrite: AnyObject, Sendable {
     var idempotencyKey: IdempotencyKey? { get }
     /// Runs the request inside the batch transaction.
     ///
-    /// `isolated` false (the fast path): no savepoint; an error that belongs to the request throws
-    /// `BatchNeedsIsolation`, so the writer rolls the batch back and replays it isolated (nothing of the failed
-    /// attempt is kept). `isolated` true: in its own savepoint; errors that belong to the request are kept as its
+    /// `isolated` false (the fast path): no savepoint; an error that belongs to the request is its outcome when the
+    /// request had written nothing yet, else it throws `BatchNeedsIsolation`, so the writer rolls the batch back and
+    /// replays it isolated (nothing of the failed attempt is kept; every request of it runs again). `isolated` true: in its own savepoint; errors that belong to the request are kept as its
     /// outcome (its savepoint is rolled back, the batch goes on). Either way an error that dooms the transaction
     /// (I/O, disk full, busy) is thrown and fails the whole batch.
     func apply(_ db: Database, _ state: WriterState, isolated: Bool) throws
@@ -146,10 +146,10 @@ protocol PendingWrite: AnyObject, Sendable {
     func refuse(_ error: WalletError)
 }
 
-/// Thrown on the fast path by a request whose own error (a rejection, a refused duplicate, a constraint) must be
-/// kept as its outcome while its writes are undone: without a savepoint only the whole batch can be undone, so the
-/// writer rolls it back and replays it with a savepoint per request. Rare in steady traffic (declines, holds and
-/// replays do not throw), so the common batch pays no savepoint statements.
+/// Thrown on the fast path by a request whose own error must be kept as its outcome while writes it already made
+/// are undone: without a savepoint only the whole batch can be undone, so the writer rolls it back and replays it
+/// with a savepoint per request. Rare: declines, holds and replays do not throw, and refusals throw before the
+/// request writes (an invariant violation after a write is our bug), so the common batch pays no savepoints.
 struct BatchNeedsIsolation: Error {}
 
 /// A request of result type `Value`.
@@ -190,15 +190,26 @@ final class LedgerWrite<Value: Sendable>: PendingWrite, @unchecked Sendable {
         defer { if touchesBanks { state.invalidateBanks() } }
         outcome = nil  // a replayed or re-queued write answers with its last application's outcome only
         guard isolated else {
+            // Rows changed by this request so far: an error before its first write (a rejection, a refused
+            // duplicate, an expired request id: every refusal of a charge comes before it writes) has nothing to
+            // undo, so it is kept as the outcome right here, exactly as the isolated path would keep it.
+            let changesBefore = db.totalChangesCount
             do {
                 let value = try run(db, state)
                 outcome = .success(value)
-                return
+            } catch let error as WalletError where db.totalChangesCount == changesBefore {
+                try keep(error, db, state)
+            } catch let error as DatabaseError
+                where error.resultCode == .SQLITE_CONSTRAINT && db.totalChangesCount == changesBefore
+            {
+                // SQLite undid the failed statement itself; nothing else of the request was written.
+                keep(error)
             } catch is WalletError {
                 throw BatchNeedsIsolation()
             } catch let error as DatabaseError where error.resultCode == .SQLITE_CONSTRAINT {
                 throw BatchNeedsIsolation()
             }
+            return
         }
         try db.cachedStatement(sql: "SAVEPOINT request").execute()
         do {
@@ -207,18 +218,27 @@ final class LedgerWrite<Value: Sendable>: PendingWrite, @unchecked Sendable {
             outcome = .success(value)
         } catch let error as WalletError {
             try rollBackRequest(db, state)
-            if case .duplicateRequestDifferentBody(let bankCode, let requestID) = error {
-                // SPEC §3/§8: the refusal keeps its alert (the request's own writes are gone, the alert stays).
-                try Ledger.raiseAlert(
-                    db, state, MonitoringRules.idempotencyConflict(bankCode: bankCode, requestID: requestID),
-                    atUnixMs: state.clock())
-            }
-            outcome = .failure(error)
+            try keep(error, db, state)
         } catch let error as DatabaseError where error.resultCode == .SQLITE_CONSTRAINT {
-            // Our bug (the code should check before the schema refuses), but it belongs to this request only.
             try rollBackRequest(db, state)
-            outcome = .failure(.invariantViolated("\(error.message ?? "constraint failed") (\(error.sql ?? ""))"))
+            keep(error)
         }
+    }
+
+    /// Keeps a request's own error as its outcome, its writes (if any) already undone.
+    private func keep(_ error: WalletError, _ db: Database, _ state: WriterState) throws {
+        if case .duplicateRequestDifferentBody(let bankCode, let requestID) = error {
+            // SPEC §3/§8: the refusal keeps its alert (the request's own writes are gone, the alert stays).
+            try Ledger.raiseAlert(
+                db, state, MonitoringRules.idempotencyConflict(bankCode: bankCode, requestID: requestID),
+                atUnixMs: state.clock())
+        }
+        outcome = .failure(error)
+    }
+
+    private func keep(_ error: DatabaseError) {
+        // Our bug (the code should check before the schema refuses), but it belongs to this request only.
+        outcome = .failure(.invariantViolated("\(error.message ?? "constraint failed") (\(error.sql ?? ""))"))
     }
 
     private func run(_ db: Database, _ state: WriterState) throws -> Value {
