@@ -207,6 +207,13 @@ let package = Package(
         // MARK: Tests
         .testTarget(name: "GatewayCryptoTests", dependencies: ["GatewayCrypto"]),
         .testTarget(name: "DevelopmentSupportTests", dependencies: ["DevelopmentSupport", "GatewayTLS"]),
+        // Test support: a SQLite VFS wrapping the default one whose xSync can be made to fail, for the wallet core's
+        // fsync fault-injection test (GRDB links the system libsqlite3, so registering it as the default VFS reaches
+        // the store's connections).
+        .target(
+            name: "CSQLiteFaultVFS", path: "Tests/Support/CSQLiteFaultVFS",
+            linkerSettings: [.linkedLibrary("sqlite3")]
+        ),
         .testTarget(name: "GatewayWireTests", dependencies: ["GatewayWire", "CBankGatewayProtos", "CProtobufC"]),
         .testTarget(
             name: "GatewayTLSTests",
@@ -233,7 +240,8 @@ let package = Package(
             ]
         ),
         .testTarget(name: "GatewayPolicyTests", dependencies: ["GatewayPolicy", "GatewayWire"]),
-        .testTarget(name: "WalletCoreTests", dependencies: ["WalletCore", "GatewayWire", "GatewayPolicy"]),
+        .testTarget(
+            name: "WalletCoreTests", dependencies: ["WalletCore", "GatewayWire", "GatewayPolicy", "CSQLiteFaultVFS"]),
         .testTarget(
             name: "ConformanceTests",
             dependencies: [

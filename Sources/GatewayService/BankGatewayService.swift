@@ -261,9 +261,16 @@ public final class BankGatewayService: Sendable {
         do {
             var withoutSentAt = message
             withoutSentAt.header.sentAtUnixMs = 0
+            // The legacy digest only when the wallet core meets a pre-v4 record (issue 14: not on the hot path).
             return BodyDigest(
                 sha256: Digest.sha256(try withoutSentAt.wireBytes()),
-                legacySHA256: Digest.sha256(try message.wireBytes()))
+                lazyLegacySHA256: {
+                    guard let bytes = try? message.wireBytes() else {
+                        assertionFailure("a decoded request re-encodes")
+                        return nil
+                    }
+                    return Digest.sha256(bytes)
+                })
         } catch {
             // A decoded request always re-encodes (the fuzzer checks exactly that).
             logger.error("could not re-encode \(M.protoName): \(error)")

@@ -19,24 +19,20 @@ struct ChargeAttempt {
         guard let bank = try state.bank(db, code: bankCode) else {
             throw WalletError.rejected(Rejection(.permissionDenied, "bank \(bankCode) is not registered"))
         }
-        let link = try Ledger.link(db, id: request.linkID)
-        let wallet = try link.flatMap { try Ledger.wallet(db, id: $0.walletID) }
+        // Through the writer's facts cache while a Charge applies (exact: see `ChargeFactsCache`).
+        let link = try state.link(db, id: request.linkID)
+        let wallet = try link.flatMap { try state.wallet(db, id: $0.walletID) }
         let zero = ChargedTotals(dayYen: 0, monthYen: 0)
-        let charged =
-            try wallet.map {
-                try Ledger.chargedTotals(db, walletAccountID: $0.ledgerAccountID, atUnixMs: now)
-            } ?? zero
-        let reserved =
-            try wallet.map {
-                try Ledger.reservedTotals(db, walletAccountID: $0.ledgerAccountID, atUnixMs: now)
-            } ?? zero
+        let totals = try wallet.map { try state.totals(db, walletAccountID: $0.ledgerAccountID, atUnixMs: now) }
+        let charged = totals?.charged ?? zero
+        let reserved = totals?.reserved ?? zero
         let recent =
             try link.map {
-                try Ledger.recentChargeCount(
+                try state.recentChargeCount(
                     db, link: $0, sinceUnixMs: now - ChargeRules.rapidChargeWindowMs,
                     limit: state.limits.maxCountedRecentChargesOnLink)
             } ?? 0
-        let moved = try link.map { try Ledger.firstChargeAfterTokenMovedWallets(db, link: $0) } ?? false
+        let moved = try link.map { try state.firstChargeAfterTokenMovedWallets(db, link: $0) } ?? false
         let facts = ChargeAttemptFacts(
             request: request, bank: bank.record.facts, link: link, wallet: wallet?.record.facts,
             chargedTodayYen: charged.dayYen, chargedThisMonthYen: charged.monthYen,

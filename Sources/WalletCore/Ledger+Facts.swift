@@ -160,6 +160,19 @@ enum Ledger {
                     """), arguments: [link.bankCode, link.bankAccountToken, link.walletID, sinceUnixMs, limit]) ?? 0
     }
 
+    /// The times of the newest (at most `limit`) charges `recentChargeCount` counts, newest first: what the
+    /// writer's facts cache keeps to answer later windows without reading again.
+    static func recentChargeTimes(_ db: Database, link: LinkFacts, sinceUnixMs: Int64, limit: Int) throws -> [Int64] {
+        try Int64.fetchAll(
+            db.cachedStatement(
+                sql: """
+                    SELECT c.created_at_unix_ms FROM link l JOIN charge c ON c.link_id = l.id
+                    WHERE l.bank_code = ? AND l.bank_account_token = ? AND l.wallet_id = ?
+                      AND c.created_at_unix_ms >= ? AND c.decision <> 3
+                    ORDER BY c.created_at_unix_ms DESC LIMIT ?
+                    """), arguments: [link.bankCode, link.bankAccountToken, link.walletID, sinceUnixMs, limit])
+    }
+
     /// This would be the link's first (non-declined) charge, and its token was linked to another wallet of the same
     /// bank at some moment in the 30 days before this link was made.
     static func firstChargeAfterTokenMovedWallets(_ db: Database, link: LinkFacts) throws -> Bool {

@@ -117,16 +117,28 @@ public struct AuditContext: Sendable, Hashable {
 }
 
 /// The idempotency digest of a request's body (SPEC §3: "the same body" leaves `header.sent_at_unix_ms` out).
-public struct BodyDigest: Sendable, Hashable {
+///
+/// The legacy digest is computed only when asked for: it matters only against an idempotency record stored before
+/// migration v4 (digest version 1), so the hot path (a new request, or a retry of a current record) never pays a
+/// second SHA-256 over the request.
+public struct BodyDigest: Sendable {
     /// SHA-256 of the request's canonical encoding with `header.sent_at_unix_ms` = 0.
     public var sha256: [UInt8]
+    private let legacy: @Sendable () -> [UInt8]?
+
     /// SHA-256 of the whole request as received, to match records stored before the digest left `sent_at` out
-    /// (migration `v4-idempotency-digest-version`); nil: compare those with `sha256`.
-    public var legacySHA256: [UInt8]?
+    /// (migration `v4-idempotency-digest-version`); nil: compare those with `sha256`. Computed on each use.
+    public var legacySHA256: [UInt8]? { legacy() }
 
     public init(sha256: [UInt8], legacySHA256: [UInt8]? = nil) {
         self.sha256 = sha256
-        self.legacySHA256 = legacySHA256
+        self.legacy = { legacySHA256 }
+    }
+
+    /// `legacySHA256` is called only when a digest-version-1 record is compared (at most once per request).
+    public init(sha256: [UInt8], lazyLegacySHA256 legacySHA256: @escaping @Sendable () -> [UInt8]?) {
+        self.sha256 = sha256
+        self.legacy = legacySHA256
     }
 }
 

@@ -20,19 +20,63 @@ extension WalletStore {
     /// this bank's, a frozen wallet or past the cap (balance plus reservations) breaks the chain's own guarantee and
     /// is refused as `.invariantViolated` with nothing written (INTERNAL for the bank, no request id consumed).
     ///
-    /// `sign` is called on the writer's thread with the response (fields 6-9 naming the request, SPEC §5) and
-    /// returns it sealed (fields 10 and 5); the sealed response is stored whole, so a retry gets it back
-    /// byte-for-byte.
+    /// `legacyBodyDigest` (the whole request's SHA-256) is evaluated only if the stored record predates migration v4.
+    ///
+    /// `sign` returns the response (fields 6-9 naming the request, SPEC §5) sealed (fields 10 and 5); the sealed
+    /// response is stored whole, so a retry gets it back byte-for-byte. It is called once here, before the writer,
+    /// on the caller's thread, for the answer most charges get — APPROVED, with the charge id and time the writer
+    /// will then use — so the receipt's ECDSA runs in parallel across callers instead of on the one writer thread
+    /// (issue 14); the writer calls it again only for another decision (HELD, DECLINED). The charge's time (its
+    /// `processed_at`, and the moment its facts and Tokyo day are judged at) is therefore when it was submitted.
     public func submitCharge(
-        _ request: ChargeRequest, bankCode: String, bodyDigest: [UInt8], legacyBodyDigest: [UInt8]? = nil,
+        _ request: ChargeRequest, bankCode: String, bodyDigest: [UInt8],
+        legacyBodyDigest: @autoclosure @escaping @Sendable () -> [UInt8]? = nil,
         freshness: Rejection? = nil,
         decide: @escaping @Sendable (ChargeAttemptFacts) -> Verdict,
         sign: @escaping @Sendable (ChargeResponse) -> ChargeResponse, clientAddress: String? = nil
     ) async throws(WalletError) -> ChargeResponse {
+        let write = try chargeWrite(
+            request, bankCode: bankCode, digest: BodyDigest(sha256: bodyDigest, lazyLegacySHA256: legacyBodyDigest),
+            freshness: freshness, decide: decide, sign: sign, clientAddress: clientAddress)
+        return try await writer.submit(write).get()
+    }
+
+    /// `submitCharge` for a caller that is not a task (the gateway's unary path, issue 14): `completion` is called
+    /// exactly once — on the writer's thread after the batch's commit (or failure), or at once on this thread for
+    /// a request refused before the writer (amount, a twin in flight, a full queue). Keep it short: the writer
+    /// answers the rest of the batch after it. Same semantics and arguments as the async form.
+    public func submitCharge(
+        _ request: ChargeRequest, bankCode: String, bodyDigest: [UInt8],
+        legacyBodyDigest: @autoclosure @escaping @Sendable () -> [UInt8]? = nil,
+        freshness: Rejection? = nil,
+        decide: @escaping @Sendable (ChargeAttemptFacts) -> Verdict,
+        sign: @escaping @Sendable (ChargeResponse) -> ChargeResponse, clientAddress: String? = nil,
+        completion: @escaping @Sendable (Result<ChargeResponse, WalletError>) -> Void
+    ) {
+        let write: LedgerWrite<ChargeResponse>
+        do {
+            write = try chargeWrite(
+                request, bankCode: bankCode,
+                digest: BodyDigest(sha256: bodyDigest, lazyLegacySHA256: legacyBodyDigest), freshness: freshness,
+                decide: decide, sign: sign, clientAddress: clientAddress)
+        } catch {
+            completion(.failure(error))
+            return
+        }
+        write.setReply(.completion(completion))
+        writer.enqueue(write)
+    }
+
+    /// The Charge as a writer request (see `submitCharge`).
+    private func chargeWrite(
+        _ request: ChargeRequest, bankCode: String, digest: BodyDigest, freshness: Rejection?,
+        decide: @escaping @Sendable (ChargeAttemptFacts) -> Verdict,
+        sign: @escaping @Sendable (ChargeResponse) -> ChargeResponse, clientAddress: String?
+    ) throws(WalletError) -> LedgerWrite<ChargeResponse> {
         guard request.amountYen > 0 else { throw .invalidArgument("amount_yen must be positive") }
         let key = IdempotencyKey(bankCode: bankCode, requestID: request.header.requestID)
-        let digest = BodyDigest(sha256: bodyDigest, legacySHA256: legacyBodyDigest)
-        return try await write(key: key) { db, state in
+        let answer = Self.presignedAnswer(request, key: key, nowUnixMs: clock(), sign: sign)
+        return LedgerWrite(idempotencyKey: key, maintainsFactsCache: true) { db, state in
             if let stored = try Ledger.replay(db, key: key, operation: .charge, digest: digest) {
                 return stored.chargeResponse(key: key, linkID: request.linkID, amountYen: request.amountYen)
             }
@@ -43,31 +87,53 @@ extension WalletStore {
                 throw WalletError.requestIDExpired(bankCode: key.bankCode, requestID: key.requestID)
             }
             if let freshness { throw WalletError.rejected(freshness) }
-            let attempt = try ChargeAttempt.read(db, state, request, bankCode: key.bankCode, nowUnixMs: state.clock())
+            let now = answer.processedAtUnixMs
+            let attempt = try ChargeAttempt.read(db, state, request, bankCode: key.bankCode, nowUnixMs: now)
             // SPEC §8 beside the §4 chain: a block-list hit declines, the holding rules hold, every firing is an
             // alert written below in this transaction.
             let (judged, alerts) = try Self.monitorCharge(db, state, attempt, decide(attempt.facts), clientAddress)
             let verdict = try ChargeVerdict(judged)
             let response = try Self.recordCharge(
-                db, state, attempt, verdict, key: key, digest: digest.sha256, sign: sign)
+                db, state, attempt, verdict, key: key, digest: digest.sha256, presigned: answer, sign: sign)
             try Self.recordChargeAlerts(db, state, alerts, response, bankCode: key.bankCode)
             return response
         }
+    }
+
+    /// The sealed APPROVED answer for a new charge: a fresh charge id (ids are random: drawing it here costs the
+    /// writer nothing) and `now`.
+    private static func presignedAnswer(
+        _ request: ChargeRequest, key: IdempotencyKey, nowUnixMs now: Int64,
+        sign: (ChargeResponse) -> ChargeResponse
+    ) -> ChargeResponse {
+        let answer = sign(
+            ChargeResponse(
+                decision: .approved, chargeID: Ledger.newID(prefix: "ch_"), declineReason: .unspecified,
+                processedAtUnixMs: now, requestID: key.requestID, bankCode: key.bankCode, linkID: request.linkID,
+                amountYen: request.amountYen))
+        assert(answer.decision == .approved && answer.processedAtUnixMs == now, "sealing changes only fields 5, 10")
+        return answer
     }
 
     /// Writes a judged charge: its row, the money (transfer or reservation), the audit entry, the idempotency
     /// record. Nothing is written for a rejection (thrown before).
     private static func recordCharge(
         _ db: Database, _ state: WriterState, _ attempt: ChargeAttempt, _ verdict: ChargeVerdict,
-        key: IdempotencyKey, digest: [UInt8], sign: (ChargeResponse) -> ChargeResponse
+        key: IdempotencyKey, digest: [UInt8], presigned: ChargeResponse, sign: (ChargeResponse) -> ChargeResponse
     ) throws -> ChargeResponse {
         let now = attempt.facts.nowUnixMs
         let request = attempt.facts.request
-        let chargeID = Ledger.newID(prefix: "ch_")
-        let response = sign(
-            ChargeResponse(
-                decision: verdict.decision, chargeID: chargeID, declineReason: verdict.reason, processedAtUnixMs: now,
-                requestID: key.requestID, bankCode: key.bankCode, linkID: request.linkID, amountYen: request.amountYen))
+        let chargeID = presigned.chargeID
+        assert(presigned.processedAtUnixMs == now, "the charge is judged at its presigned answer's time")
+        // The presigned APPROVED answer when approved; another decision is sealed here, on the writer (rare).
+        let response =
+            verdict.decision == .approved
+            ? presigned
+            : sign(
+                ChargeResponse(
+                    decision: verdict.decision, chargeID: chargeID, declineReason: verdict.reason,
+                    processedAtUnixMs: now, requestID: key.requestID, bankCode: key.bankCode, linkID: request.linkID,
+                    amountYen: request.amountYen))
         try db.cachedStatement(
             sql: """
                 INSERT INTO charge(id, bank_code, request_id, link_id, wallet_id, amount_yen, decision,
@@ -92,6 +158,7 @@ extension WalletStore {
         case .declined, .unspecified:
             break
         }
+        state.chargeRecorded(attempt, decision: verdict.decision)
         // Every decision is explained in the audit chain: `audit show --charge ID` reads these entries.
         try Ledger.audit(
             db, atUnixMs: now, actor: "bank/\(key.bankCode)", action: "charge.\(response.decision)", subject: chargeID,
@@ -173,12 +240,13 @@ extension WalletStore {
     ///
     /// `linkCodeMAC` is `linkCodeMAC(of:)` of the code the bank presented.
     public func submitLink(
-        _ request: LinkAccountRequest, bankCode: String, bodyDigest: [UInt8], legacyBodyDigest: [UInt8]? = nil,
+        _ request: LinkAccountRequest, bankCode: String, bodyDigest: [UInt8],
+        legacyBodyDigest: @autoclosure @escaping @Sendable () -> [UInt8]? = nil,
         freshness: Rejection? = nil, linkCodeMAC: [UInt8],
         decide: @escaping @Sendable (LinkAttemptFacts) -> Verdict, clientAddress: String? = nil
     ) async throws(WalletError) -> LinkOutcome {
         let key = IdempotencyKey(bankCode: bankCode, requestID: request.header.requestID)
-        let digest = BodyDigest(sha256: bodyDigest, legacySHA256: legacyBodyDigest)
+        let digest = BodyDigest(sha256: bodyDigest, lazyLegacySHA256: legacyBodyDigest)
         return try await write(key: key) { db, state in
             if let stored = try Ledger.replay(db, key: key, operation: .link, digest: digest) {
                 return LinkOutcome(response: stored.linkResponse, walletLinkingJustLocked: false)
@@ -318,11 +386,12 @@ extension WalletStore {
     /// `walletChargesJustFrozen` (raise the alert). Idempotency and `freshness` as for charges: a retry gets the
     /// stored answer (`unlinked` true) however often it is sent.
     public func unlink(
-        linkID: String, bankCode: String, requestID: String, bodyDigest: [UInt8], legacyBodyDigest: [UInt8]? = nil,
+        linkID: String, bankCode: String, requestID: String, bodyDigest: [UInt8],
+        legacyBodyDigest: @autoclosure @escaping @Sendable () -> [UInt8]? = nil,
         freshness: Rejection? = nil, reason: String
     ) async throws(WalletError) -> UnlinkOutcome {
         let key = IdempotencyKey(bankCode: bankCode, requestID: requestID)
-        let digest = BodyDigest(sha256: bodyDigest, legacySHA256: legacyBodyDigest)
+        let digest = BodyDigest(sha256: bodyDigest, lazyLegacySHA256: legacyBodyDigest)
         return try await write(key: key) { db, state in
             if let stored = try Ledger.replay(db, key: key, operation: .unlink, digest: digest) {
                 return UnlinkOutcome(

@@ -91,8 +91,8 @@ public final class WalletStore: Sendable {
                 // The writer touches index pages all over the charge and idempotency trees (random ids): keep them
                 // in SQLite's cache rather than re-reading them from the OS (64 MiB; SQLite's default is 2 MiB).
                 try db.execute(sql: "PRAGMA cache_size = -65536")
-                // Each request runs in a savepoint; its sub-journal belongs in memory, not in a temp file written
-                // with pwrite for every page a request touches.
+                // A replayed batch runs each request in a savepoint; its sub-journal belongs in memory, not in a
+                // temp file written with pwrite for every page a request touches.
                 try db.execute(sql: "PRAGMA temp_store = MEMORY")
                 let journalMode = try String.fetchOne(db, sql: "PRAGMA journal_mode")
                 let synchronous = try Int.fetchOne(db, sql: "PRAGMA synchronous")
@@ -126,7 +126,7 @@ public final class WalletStore: Sendable {
         self.writerEvents = writerEvents
         self.tokenKey = try Self.loadOrCreateTokenKey(databasePath: path)
         self.writer = LedgerWriter(
-            pool: pool,
+            storage: pool,
             state: WriterState(
                 clock: clock, limits: limits, monitoring: monitoring, tokenKey: tokenKey, alertFeed: alertFeed,
                 events: events),
@@ -137,6 +137,11 @@ public final class WalletStore: Sendable {
     /// with the secret in `link-code.key` beside the database.
     public func linkCodeMAC(of code: String) -> [UInt8] {
         linkCodeKey.mac(of: code)
+    }
+
+    deinit {
+        // The writer's thread holds the writer; it ends once the queue is empty.
+        writer.stop()
     }
 
     /// Opens `DIR/wallet.sqlite`.
@@ -151,16 +156,18 @@ public final class WalletStore: Sendable {
 
     /// Batching so far (for metrics and the benchmark).
     public func writerStatistics() async -> WriterStatistics {
-        await writer.currentStatistics()
+        writer.currentStatistics()
     }
 
     // MARK: - Plumbing
 
+    /// `maintainsFactsCache`: only for a write that keeps `ChargeFactsCache` exact itself (a Charge).
     func write<Value: Sendable>(
-        key: IdempotencyKey? = nil, touchesBanks: Bool = false,
+        key: IdempotencyKey? = nil, touchesBanks: Bool = false, maintainsFactsCache: Bool = false,
         _ body: @escaping (Database, WriterState) throws -> Value
     ) async throws(WalletError) -> Value {
-        let write = LedgerWrite(idempotencyKey: key, touchesBanks: touchesBanks, body)
+        let write = LedgerWrite(
+            idempotencyKey: key, touchesBanks: touchesBanks, maintainsFactsCache: maintainsFactsCache, body)
         return try await writer.submit(write).get()
     }
 

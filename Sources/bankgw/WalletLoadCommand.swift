@@ -1,5 +1,7 @@
 import ArgumentParser
 import Foundation
+import GatewayCrypto
+import GatewayService
 import GatewayPolicy
 import GatewayWire
 import WalletCore
@@ -86,13 +88,27 @@ func digest(_ text: String) -> [UInt8] {
     return lanes.flatMap { lane in (0..<8).map { UInt8(truncatingIfNeeded: lane >> ($0 * 8)) } }
 }
 
-/// `bankgw ledger bench`: durable approved charges/s with group commit and with one commit per charge, side by side.
+/// `bankgw ledger bench`: durable approved charges/s in-process, with a stand-in receipt and with real ECDSA receipts.
+///
+/// One line per figure, `wallet NAME signer=S[ callers=N]: VALUE`, for `make bench` to parse:
+///   wallet charges/s signer=ecdsa callers=256: 12345
+///   wallet cpu_us_per_charge signer=ecdsa callers=256: 40.1
+///   wallet mean_batch signer=ecdsa callers=256: 180.2
+/// `cpu_us_per_charge` is the whole process's CPU (utime + stime from /proc/self/stat, callers included) over the
+/// run divided by the approved charges: on this in-process load it is the price of one durable charge.
 struct LedgerBench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
-        abstract: "Durable approved charges/s: group commit vs one commit per charge, at 1, 16 and 256 callers.",
+        abstract: "Durable approved charges/s in-process (group commit), with stand-in and with ECDSA receipts.",
         discussion: "Each cell uses a fresh database under --state-dir (removed afterwards). Build with -c release."
     )
+
+    enum Signer: String, ExpressibleByArgument, CaseIterable {
+        /// A few bytes naming the response (no cryptography): the ledger alone.
+        case standIn = "stand-in"
+        /// SPEC §5 receipts with a fresh P-256 key, as `bankgw serve` signs them.
+        case ecdsa
+    }
 
     @Option(name: .customLong("state-dir"), help: "Where the benchmark databases go (not tmpfs: fsync is the point).")
     var stateDirectory = ".bankgw-bench"
@@ -101,10 +117,16 @@ struct LedgerBench: AsyncParsableCommand {
     var seconds: Double = 3
 
     @Option(help: "Comma-separated concurrent caller counts.")
-    var concurrency = "1,16,256"
+    var concurrency = "256"
+
+    @Option(help: "Receipt signer: stand-in or ecdsa (default: both, one after the other).")
+    var signer: Signer?
 
     @Option(help: "Load wallets (charges spread over them).")
     var wallets = 64
+
+    @Flag(help: "Also measure one commit per charge (no group commit), for comparison.")
+    var compareSingleCommit = false
 
     func validate() throws {
         guard seconds > 0, seconds <= 600 else { throw ValidationError("--seconds must be in (0, 600]") }
@@ -116,35 +138,54 @@ struct LedgerBench: AsyncParsableCommand {
     private var callerCounts: [Int] { concurrency.split(separator: ",").compactMap { Int($0) } }
 
     func run() async throws {
-        print("wallet core: durable approved charges/s (synchronous=FULL, WAL), \(seconds) s per cell")
-        print("callers  group-commit/s  one-commit-each/s  ratio  mean/max batch  µs/charge applying, committing")
         let createdDirectory = !FileManager.default.fileExists(atPath: stateDirectory)
         defer { if createdDirectory { try? FileManager.default.removeItem(atPath: stateDirectory) } }
-        for callers in callerCounts {
-            let grouped = try await measure(callers: callers, limits: WalletLimits())
-            let single = try await measure(callers: callers, limits: WalletLimits(maxBatchWrites: 1))
-            let ratio = single.perSecond > 0 ? grouped.perSecond / single.perSecond : 0
-            let writes = Double(max(1, grouped.batches.writesCommitted))
-            print(
-                String(
-                    format: "%7d  %14.0f  %17.0f  %4.1fx  %6.1f / %-5d  %6.1f, %6.1f (group)  %6.1f, %6.1f (one each)",
-                    callers, grouped.perSecond, single.perSecond, ratio, grouped.batches.meanBatch,
-                    grouped.batches.largestBatch, micros(grouped.batches.applying) / writes,
-                    micros(grouped.batches.committing) / writes,
-                    micros(single.batches.applying) / Double(max(1, single.batches.writesCommitted)),
-                    micros(single.batches.committing) / Double(max(1, single.batches.writesCommitted))))
+        for signer in signer.map({ [$0] }) ?? Signer.allCases {
+            let sign = try Self.sealer(signer)
+            for callers in callerCounts {
+                let cell = try await measure(callers: callers, limits: WalletLimits(), sign: sign)
+                let tag = "signer=\(signer.rawValue) callers=\(callers)"
+                let writes = Double(max(1, cell.batches.writesCommitted))
+                print("wallet charges/s \(tag): \(Int(cell.perSecond.rounded()))")
+                print(figure("cpu_us_per_charge", tag, cell.cpuMicrosPerCharge))
+                print(figure("mean_batch", tag, cell.batches.meanBatch))
+                print(figure("apply_us_per_charge", tag, micros(cell.batches.applying) / writes))
+                print(figure("commit_us_per_charge", tag, micros(cell.batches.committing) / writes))
+                if compareSingleCommit {
+                    let single = try await measure(
+                        callers: callers, limits: WalletLimits(maxBatchWrites: 1), sign: sign)
+                    print("wallet charges/s one-commit-each \(tag): \(Int(single.perSecond.rounded()))")
+                }
+            }
         }
     }
 
+    static func sealer(_ signer: Signer) throws -> @Sendable (ChargeResponse) -> ChargeResponse {
+        switch signer {
+        case .standIn:
+            return WalletLoad.sign
+        case .ecdsa:
+            let receipts = ReceiptSigner(key: try PrivateKey.generateP256())
+            return { receipts.seal($0) }
+        }
+    }
+
+    private struct Cell {
+        var perSecond: Double
+        var cpuMicrosPerCharge: Double
+        var batches: WriterStatistics
+    }
+
     private func measure(
-        callers: Int, limits: WalletLimits
-    ) async throws -> (perSecond: Double, approved: Int, batches: WriterStatistics) {
+        callers: Int, limits: WalletLimits, sign: @escaping @Sendable (ChargeResponse) -> ChargeResponse
+    ) async throws -> Cell {
         let directory = (stateDirectory as NSString).appendingPathComponent("cell-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let store = try WalletStore(stateDirectory: directory, limits: limits)
         let load = try await WalletLoad.prepare(store: store, wallets: wallets)
         let approveAll: @Sendable (ChargeAttemptFacts) -> Verdict = { _ in .approve }
         let before = await store.writerStatistics()
+        let cpuBefore = processCPUMicros()
         let start = ContinuousClock.now
         let deadline = start.advanced(by: .milliseconds(Int64(seconds * 1000)))
         let approved = try await withThrowingTaskGroup(of: Int.self) { group in
@@ -155,8 +196,7 @@ struct LedgerBench: AsyncParsableCommand {
                     while ContinuousClock.now < deadline {
                         let (request, body) = load.charge("b\(caller)-\(n)", linkIndex: caller + n)
                         let response = try await store.submitCharge(
-                            request, bankCode: WalletLoad.bankCode, bodyDigest: body, decide: approveAll,
-                            sign: WalletLoad.sign)
+                            request, bankCode: WalletLoad.bankCode, bodyDigest: body, decide: approveAll, sign: sign)
                         if response.decision == .approved { count += 1 }
                         n += 1
                     }
@@ -166,14 +206,32 @@ struct LedgerBench: AsyncParsableCommand {
             return try await group.reduce(0, +)
         }
         let elapsed = start.duration(to: .now)
+        let cpu = processCPUMicros() - cpuBefore
         let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
         var batches = await store.writerStatistics()
         batches.batchesCommitted -= before.batchesCommitted
         batches.writesCommitted -= before.writesCommitted
         batches.applying -= before.applying
         batches.committing -= before.committing
-        return (Double(approved) / seconds, approved, batches)
+        return Cell(
+            perSecond: Double(approved) / seconds, cpuMicrosPerCharge: cpu / Double(max(1, approved)),
+            batches: batches)
     }
+}
+
+/// This process's CPU time so far (user + system, /proc/self/stat fields 14 and 15), in microseconds.
+private func processCPUMicros() -> Double {
+    guard let stat = try? String(contentsOfFile: "/proc/self/stat", encoding: .utf8),
+        let close = stat.lastIndex(of: ")")
+    else { return 0 }
+    // Fields after the command name (which may hold spaces): state is field 3, utime 14, stime 15.
+    let fields = stat[stat.index(after: close)...].split(separator: " ")
+    guard fields.count > 12, let user = Double(fields[11]), let system = Double(fields[12]) else { return 0 }
+    return (user + system) * 1e6 / Double(sysconf(Int32(_SC_CLK_TCK)))
+}
+
+private func figure(_ name: String, _ tag: String, _ value: Double) -> String {
+    "wallet \(name) \(tag): " + String(format: "%.1f", value)
 }
 
 private func micros(_ duration: Duration) -> Double {
