@@ -161,12 +161,11 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
     }
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
-        switch event {
-        case let handshake as TLSHandshakeCompleted:
+        // Several NIOHTTP2 events pass per call (stream created and closed, windows): compare the type before
+        // trying a cast.
+        if type(of: event) == TLSHandshakeCompleted.self, let handshake = event as? TLSHandshakeCompleted {
             connection.peer = handshake.identity
             connection.peerPublicKeyDER = handshake.peerPublicKeyDER
-        default:
-            break
         }
         context.fireUserInboundEventTriggered(event)
     }

@@ -69,6 +69,7 @@ final class ServerStreamDemultiplexer: ChannelInboundHandler {
     }
 
     func channelInactive(context: ChannelHandlerContext) {
+        inRead = false
         self.closeAllStreams()
         context.fireChannelInactive()
     }
@@ -118,34 +119,46 @@ final class ServerStreamDemultiplexer: ChannelInboundHandler {
     }
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
-        switch event {
-        case let closed as StreamClosedEvent:
-            // Streams NIOHTTP2 closed before handing us their HEADERS (refused, reset on a bad header block) were
-            // never ours.
-            guard let stream = streams.removeValue(forKey: closed.streamID) else { return }
-            stream.closed()
-            lifecycle.streamClosed()
-        case let window as NIOHTTP2WindowUpdatedEvent:
-            guard let inbound = window.inboundWindowSize else { return }
-            if window.streamID == .rootStream {
-                if let increment = connectionWindow.windowChanged(to: inbound) {
-                    self.write(HTTP2Frame(streamID: .rootStream, payload: .windowUpdate(windowSizeIncrement: increment)))
-                }
-            } else if let stream = streams[window.streamID], !stream.requestEnded,
-                let increment = stream.inboundWindow.windowChanged(to: inbound)
-            {
-                self.write(HTTP2Frame(streamID: stream.id, payload: .windowUpdate(windowSizeIncrement: increment)))
+        // About six events per call: compare the type first, then cast the one that matches.
+        let eventType = ObjectIdentifier(type(of: event))
+        if eventType == ObjectIdentifier(NIOHTTP2WindowUpdatedEvent.self) {
+            self.windowUpdated(event as! NIOHTTP2WindowUpdatedEvent)
+        } else if eventType == ObjectIdentifier(StreamClosedEvent.self) {
+            self.streamClosed(event as! StreamClosedEvent)
+        } else if eventType == ObjectIdentifier(NIOHTTP2BulkStreamWindowChangeEvent.self) {
+            self.initialWindowChanged(event as! NIOHTTP2BulkStreamWindowChangeEvent)
+        }
+        // Else NIOHTTP2StreamCreatedEvent (the HEADERS came first), TLS events (ServerConnectionHandler's).
+    }
+
+    private func streamClosed(_ closed: StreamClosedEvent) {
+        // Streams NIOHTTP2 closed before handing us their HEADERS (refused, reset on a bad header block) were
+        // never ours.
+        guard let stream = streams.removeValue(forKey: closed.streamID) else { return }
+        stream.closed()
+        lifecycle.streamClosed()
+    }
+
+    private func windowUpdated(_ window: NIOHTTP2WindowUpdatedEvent) {
+        guard let inbound = window.inboundWindowSize else { return }
+        if window.streamID == .rootStream {
+            if let increment = connectionWindow.windowChanged(to: inbound) {
+                self.write(HTTP2Frame(streamID: .rootStream, payload: .windowUpdate(windowSizeIncrement: increment)))
             }
-        case let change as NIOHTTP2BulkStreamWindowChangeEvent:
-            // Our SETTINGS_INITIAL_WINDOW_SIZE took effect: it moves every open stream's window by `delta`.
-            for stream in streams.values where !stream.requestEnded {
-                if let increment = stream.inboundWindow.initialWindowChanged(by: change.delta) {
-                    self.write(
-                        HTTP2Frame(streamID: stream.id, payload: .windowUpdate(windowSizeIncrement: increment)))
-                }
+        } else if let stream = streams[window.streamID], !stream.requestEnded,
+            let increment = stream.inboundWindow.windowChanged(to: inbound)
+        {
+            self.write(HTTP2Frame(streamID: stream.id, payload: .windowUpdate(windowSizeIncrement: increment)))
+        }
+    }
+
+    private func initialWindowChanged(_ change: NIOHTTP2BulkStreamWindowChangeEvent) {
+        // Our SETTINGS_INITIAL_WINDOW_SIZE took effect: it moves every open stream's window by `delta`.
+        for stream in streams.values where !stream.requestEnded {
+            if let increment = stream.inboundWindow.initialWindowChanged(by: change.delta) {
+                self.write(
+                    HTTP2Frame(streamID: stream.id, payload: .windowUpdate(windowSizeIncrement: increment)))
             }
-        default:
-            break  // NIOHTTP2StreamCreatedEvent (the HEADERS came first), TLS events (ServerConnectionHandler's).
         }
     }
 
