@@ -40,6 +40,8 @@ final class ServerStream {
     var readPending = false
     /// We already reset this stream after a stream error (so a failing reset cannot loop).
     var resetSent = false
+    /// A streaming call registered with the connection (ended by a drain): unregistered when the stream closes.
+    private var isStreamingCall = false
 
     init(
         id: HTTP2StreamID, output: ServerStreamDemultiplexer, services: RPCServices, connection: RPCConnectionState,
@@ -104,7 +106,7 @@ final class ServerStream {
     /// cancelled. Called once, when the stream leaves the demultiplexer's table.
     func closed() {
         events.streamChanged(false)
-        connection.removeStreamingCall(ObjectIdentifier(self))
+        if isStreamingCall { connection.removeStreamingCall(ObjectIdentifier(self)) }
         self.cancelTimer()
         requestEnded = true
         self.perform(call.streamClosed())
@@ -254,6 +256,7 @@ final class ServerStream {
             self.perform(call.terminate(GRPCStatus(.internal, "internal error")))
         case .serverStreaming(let body):
             let this = NIOLoopBound(self, eventLoop: eventLoop)
+            isStreamingCall = true
             connection.addStreamingCall(ObjectIdentifier(self)) {
                 let stream = this.value
                 stream.perform(stream.call.terminate(GRPCStatus(.unavailable, "server is shutting down")))
@@ -300,6 +303,7 @@ final class ServerStream {
             bufferingPolicy: .bufferingOldest(RPCRequestStream.maxBufferedMessages))
         requests = continuation
         let this = NIOLoopBound(self, eventLoop: eventLoop)
+        isStreamingCall = true
         connection.addStreamingCall(ObjectIdentifier(self)) {
             let stream = this.value
             stream.perform(stream.call.terminate(GRPCStatus(.unavailable, "server is shutting down")))
