@@ -5,9 +5,9 @@ import NIOCore
 import NIOHTTP2
 import NIOPosix
 
-/// One gRPC listener: a socket, an optional security stage, HTTP/2 with one child channel per stream, and the
-/// methods it serves. A process runs one per port (the TLS port with every service, the h2c probe port with
-/// health only).
+/// One gRPC listener: a socket, an optional security stage, HTTP/2 served at frame level (every stream's call on
+/// the connection's pipeline, no child channels), and the methods it serves. A process runs one per port (the TLS
+/// port with every service, the h2c probe port with health only).
 public final class RPCServer: Sendable {
     /// Adds the security stage (the TLS handler) to a new connection's pipeline, before HTTP/2. Called on the
     /// connection's event loop; use `channel.pipeline.syncOperations`. nil: plaintext h2c.
@@ -137,7 +137,8 @@ public final class RPCServer: Sendable {
         return RPCServer(serverChannel: serverChannel, connections: connections, logger: logger)
     }
 
-    /// HTTP/2 (server mode, every limit set) + the connection handler + a `ServerStreamHandler` per stream.
+    /// HTTP/2 at frame level (server mode, every limit set, no stream multiplexer: no child channel per stream) +
+    /// the connection handler + the demultiplexer that serves every stream's call.
     static func configureHTTP2(
         channel: any Channel, services: RPCServices, limits: RPCServerLimits, logger: Logger,
         events: RPCServerEvents = RPCServerEvents()
@@ -146,22 +147,15 @@ public final class RPCServer: Sendable {
         let connectionHandler = ServerConnectionHandler(connection: connection, limits: limits, logger: logger)
         let http2 = NIOHTTP2Handler(
             mode: .server,
-            eventLoop: channel.eventLoop,
             connectionConfiguration: limits.connectionConfiguration,
-            streamConfiguration: limits.streamConfiguration,
-            streamDelegate: ServerConnectionHandler.StreamEvents(
-                handler: NIOLoopBound(connectionHandler, eventLoop: channel.eventLoop))
-        ) { stream in
-            stream.eventLoop.makeCompletedFuture {
-                try stream.pipeline.syncOperations.addHandler(
-                    ServerStreamHandler(
-                        services: services, connection: connection, limits: limits, logger: logger, events: events))
-            }
-        }
+            streamConfiguration: limits.streamConfiguration)
+        let demultiplexer = ServerStreamDemultiplexer(
+            lifecycle: connectionHandler, services: services, connection: connection, limits: limits, logger: logger,
+            events: events)
         try channel.pipeline.syncOperations.addHandler(QuiesceGoAwayWriter())
         try channel.pipeline.syncOperations.addHandler(http2)
         try channel.pipeline.syncOperations.addHandler(connectionHandler)
-        try channel.pipeline.syncOperations.addHandler(RootStreamSink())
+        try channel.pipeline.syncOperations.addHandler(demultiplexer)
     }
 
     /// Connections currently open.
@@ -221,10 +215,4 @@ final class HandshakeAdmission: ChannelInboundHandler, RemovableChannelHandler {
         }
         context.fireUserInboundEventTriggered(event)
     }
-}
-
-/// Last handler of a connection: root-stream frames (SETTINGS, PING, GOAWAY) end here; NIOHTTP2 has acted on them.
-final class RootStreamSink: ChannelInboundHandler {
-    typealias InboundIn = HTTP2Frame
-    func channelRead(context: ChannelHandlerContext, data: NIOAny) {}
 }

@@ -79,6 +79,13 @@ public enum RPCMethodHandler: Sendable {
     /// (pre-sized, prefix reserved). Throw `RPCError` to answer with a status.
     case unary(
         @Sendable (_ request: ByteBuffer, _ response: inout ByteBuffer, _ context: RPCCallContext) throws -> Void)
+    /// The callback path: runs on the connection's event loop like `.unary`, but answers later, from any thread,
+    /// through `responder` (exactly once: `succeed` with the response message, or `fail` with an `RPCError`), with
+    /// no Task and no actor hop. For work handed to a queue or a callback API (the wallet core's submit). The
+    /// handler must return promptly; `responder.isCancelled` / `onCancel` tell it when the caller stopped waiting
+    /// (deadline, client cancel, connection gone), after which an answer is dropped.
+    case unaryDeferred(
+        @Sendable (_ request: ByteBuffer, _ context: RPCCallContext, _ responder: RPCUnaryResponder) -> Void)
     /// A handler that suspends (storage, locks, other services). Runs in a Task, cancelled when the deadline
     /// passes or the caller goes away. Return `context.makeResponseBuffer`'s buffer to avoid a copy.
     case unaryAsync(@Sendable (_ request: ByteBuffer, _ context: RPCCallContext) async throws -> ByteBuffer)

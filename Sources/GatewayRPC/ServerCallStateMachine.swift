@@ -7,7 +7,7 @@ import NIOHPACK
 /// the handler's outcome, a timer firing, with the time where it matters) and answers with the one thing the stream
 /// handler must do next. Everything the call knows lives in its states: the `:path`, the caller's deadline and
 /// `traceparent`, when the headers arrived, when the request must be complete, whether the timer is armed, whether
-/// the client is still sending. So it runs the same in an HTTP/2 child channel or anywhere else, and is tested
+/// the client is still sending. So it runs the same at HTTP/2 frame level or anywhere else, and is tested
 /// without sockets.
 ///
 /// Unary and server-streaming calls gather their one request message before the handler runs; a bidirectional

@@ -49,8 +49,9 @@ struct RPCConnectionDrain: Sendable {
     var grace: TimeAmount
 }
 
-/// Sits after NIOHTTP2Handler on a server connection: captures the peer identity, tracks streams, enforces idle
-/// time, maximum age and keepalive, and drains gracefully on request.
+/// Sits after NIOHTTP2Handler on a server connection: captures the peer identity, counts streams (told by
+/// `ServerStreamDemultiplexer`, after it), enforces idle time, maximum age and keepalive, and drains gracefully on
+/// request. Frames pass through to the demultiplexer.
 final class ServerConnectionHandler: ChannelDuplexHandler {
     typealias InboundIn = HTTP2Frame
     typealias InboundOut = HTTP2Frame
@@ -86,21 +87,17 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
         if context.channel.isActive { self.start(context) }
     }
 
-    /// NIOHTTP2 reports stream creation and closure to its multiplexer's delegate, not down the pipeline.
-    struct StreamEvents: NIOHTTP2StreamDelegate {
-        let handler: NIOLoopBound<ServerConnectionHandler>
+    /// A stream opened (its HEADERS reached `ServerStreamDemultiplexer`, which calls this): disarms the idle timer and
+    /// counts it for the drain.
+    func streamOpened(_ id: HTTP2StreamID) {
+        guard let context else { return }
+        self.perform(lifecycle.streamOpened(id), context)
+    }
 
-        func streamCreated(_ id: HTTP2StreamID, channel: any Channel) {
-            let handler = self.handler.value
-            guard let context = handler.context else { return }
-            handler.perform(handler.lifecycle.streamOpened(id), context)
-        }
-
-        func streamClosed(_ id: HTTP2StreamID, channel: any Channel) {
-            let handler = self.handler.value
-            guard let context = handler.context else { return }
-            handler.perform(handler.lifecycle.streamClosed(), context)
-        }
+    /// A stream opened with `streamOpened` closed (NIOHTTP2's `StreamClosedEvent`, or a stream error).
+    func streamClosed() {
+        guard let context else { return }
+        self.perform(lifecycle.streamClosed(), context)
     }
 
     func channelActive(context: ChannelHandlerContext) {
@@ -164,12 +161,11 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
     }
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
-        switch event {
-        case let handshake as TLSHandshakeCompleted:
+        // Several NIOHTTP2 events pass per call (stream created and closed, windows): compare the type before
+        // trying a cast.
+        if type(of: event) == TLSHandshakeCompleted.self, let handshake = event as? TLSHandshakeCompleted {
             connection.peer = handshake.identity
             connection.peerPublicKeyDER = handshake.peerPublicKeyDER
-        default:
-            break
         }
         context.fireUserInboundEventTriggered(event)
     }
@@ -180,7 +176,8 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
         switch error {
         case is NIOHTTP2Errors.StreamError:
-            return
+            // For the stream's call (`ServerStreamDemultiplexer`).
+            context.fireErrorCaught(error)
         case is NIOHTTP2Errors.NoSuchStream where lifecycle.isDraining:
             // A client's HEADERS crossing our GOAWAY: refused, not an attack.
             return

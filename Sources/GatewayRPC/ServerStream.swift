@@ -4,58 +4,69 @@ import NIOCore
 import NIOHPACK
 import NIOHTTP2
 
-/// Serves one gRPC call in its HTTP/2 child channel: unwraps frames, asks `ServerCallStateMachine`, performs the
-/// action. Synchronous handlers run inline on the event loop; async ones in a Task whose outcome hops back here.
-/// What the call knows (path, deadline, traceparent, when it began, receive limit, whether the client still sends)
-/// lives in the machine; this handler holds only the effects' handles: the channel context, the one timer, the
-/// handler's task and, for a bidirectional call, the end of its request stream.
-final class ServerStreamHandler: ChannelInboundHandler {
-    typealias InboundIn = HTTP2Frame.FramePayload
-    typealias OutboundOut = HTTP2Frame.FramePayload
-
+/// Serves one gRPC call on one HTTP/2 stream of a connection: takes the stream's frames from
+/// `ServerStreamDemultiplexer`, asks `ServerCallStateMachine`, performs the action by writing frames for its stream id
+/// through the demultiplexer. There is no child channel: the stream is this object and an entry in the
+/// demultiplexer's table, from the request HEADERS to NIOHTTP2's `StreamClosedEvent`.
+///
+/// Synchronous handlers run inline on the event loop; deferred ones answer through an `RPCUnaryResponder` from any
+/// thread; async ones run in a Task whose outcome hops back here. What the call knows (path, deadline, traceparent,
+/// when it began, receive limit, whether the client still sends) lives in the machine; this object holds only the
+/// effects' handles: the one timer, the handler's task or responder and, for a bidirectional call, the end of its
+/// request stream. Event-loop confined.
+final class ServerStream {
+    let id: HTTP2StreamID
     private var call: ServerCallStateMachine
+    private let output: ServerStreamDemultiplexer
     private let connection: RPCConnectionState
     private let limits: RPCServerLimits
     private let logger: Logger
-    private var context: ChannelHandlerContext!
+    private let eventLoop: any EventLoop
     /// The timer the machine asked for (`armTimer`): the request-receipt limit, then the caller's deadline.
     private var timer: Scheduled<Void>?
     private var handlerTask: Task<Void, Never>?
+    /// A deferred unary handler's answer slot (`unaryDeferred`), until it answers or the call ends.
+    private var responder: RPCUnaryResponder?
     /// Where a bidirectional call's request messages go (`deliverRequests`).
     private var requests: AsyncThrowingStream<ByteBuffer, any Error>.Continuation?
     private let services: RPCServices
     private let events: RPCServerEvents
+    /// The stream's inbound flow-control window: WINDOW_UPDATEs for DATA we consumed, while the client may still
+    /// send (the multiplexer's child channel did this before).
+    var inboundWindow: InboundWindow
+    /// The client half-closed (END_STREAM received): no WINDOW_UPDATE is owed any more.
+    private(set) var requestEnded = false
+    /// In the demultiplexer's list of streams that got frames during the current read (`readComplete`).
+    var readPending = false
+    /// We already reset this stream after a stream error (so a failing reset cannot loop).
+    var resetSent = false
+    /// A streaming call registered with the connection (ended by a drain): unregistered when the stream closes.
+    private var isStreamingCall = false
 
     init(
-        services: RPCServices, connection: RPCConnectionState, limits: RPCServerLimits, logger: Logger,
-        events: RPCServerEvents = RPCServerEvents()
+        id: HTTP2StreamID, output: ServerStreamDemultiplexer, services: RPCServices, connection: RPCConnectionState,
+        limits: RPCServerLimits, logger: Logger, events: RPCServerEvents
     ) {
+        self.id = id
         self.call = ServerCallStateMachine(
             services: services, maxRequestMessageBytes: limits.maxMessageBytes,
             maxRequestReceiveTime: limits.maxRequestReceiveTime)
+        self.output = output
         self.services = services
         self.connection = connection
         self.limits = limits
         self.logger = logger
+        self.eventLoop = connection.eventLoop
         self.events = events
-    }
-
-    func handlerAdded(context: ChannelHandlerContext) {
-        self.context = context
+        self.inboundWindow = InboundWindow(targetSize: limits.streamWindowBytes)
         events.streamChanged(true)
     }
 
-    func handlerRemoved(context: ChannelHandlerContext) {
-        events.streamChanged(false)
-        connection.removeStreamingCall(ObjectIdentifier(self))
-        self.cancelTimer()
-        self.perform(call.streamClosed())
-        self.context = nil
-    }
-
-    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        switch self.unwrapInboundIn(data) {
+    /// A frame NIOHTTP2 accepted for this stream.
+    func receive(_ payload: HTTP2Frame.FramePayload) {
+        switch payload {
         case .headers(let headers):
+            if headers.endStream { requestEnded = true }
             // The request's own headers (not client trailers): the observer sees them before the call runs
             // (the conformance witness, SPEC §4).
             if call.call == nil, !call.isClosed, let observe = services.requestObserver {
@@ -70,6 +81,7 @@ final class ServerStreamHandler: ChannelInboundHandler {
             }
             self.perform(call.receiveHeaders(headers.headers, endStream: headers.endStream))
         case .data(let data):
+            if data.endStream { requestEnded = true }
             guard case .byteBuffer(let bytes) = data.data else {
                 // Inbound DATA from NIOHTTP2 is always a ByteBuffer; a file region would be our bug.
                 assertionFailure("inbound DATA as a file region")
@@ -77,27 +89,27 @@ final class ServerStreamHandler: ChannelInboundHandler {
             }
             self.perform(call.receiveData(bytes, endStream: data.endStream))
         case .rstStream:
+            // The client cancelled; NIOHTTP2 reports the closure next (`closed()`).
+            requestEnded = true
             self.perform(call.streamClosed())
         default:
             break  // PRIORITY, WINDOW_UPDATE: NIOHTTP2 handles them; nothing for the call.
         }
     }
 
-    func channelReadComplete(context: ChannelHandlerContext) {
+    /// The end of a read that delivered frames to this stream.
+    func readComplete() {
         self.perform(call.readComplete())
-        context.fireChannelReadComplete()
     }
 
-    func channelInactive(context: ChannelHandlerContext) {
+    /// The stream is gone (NIOHTTP2 closed it, a stream error, or the connection went away): a running handler is
+    /// cancelled. Called once, when the stream leaves the demultiplexer's table.
+    func closed() {
+        events.streamChanged(false)
+        if isStreamingCall { connection.removeStreamingCall(ObjectIdentifier(self)) }
         self.cancelTimer()
+        requestEnded = true
         self.perform(call.streamClosed())
-        context.fireChannelInactive()
-    }
-
-    func errorCaught(context: ChannelHandlerContext, error: any Error) {
-        // A stream error (e.g. the peer reset it) ends this call only; the connection is not ours to close.
-        self.perform(call.streamClosed())
-        context.close(promise: nil)
     }
 
     // MARK: Actions
@@ -130,37 +142,37 @@ final class ServerStreamHandler: ChannelInboundHandler {
             }
             if end { requests?.finish() }
         case .sendMessage(let message, let withHeaders):
-            guard let context else {
-                written?.fail(GRPCStatus(.cancelled, "the call is over"))
-                return
-            }
-            self.write(message, withHeaders: withHeaders, context, promise: written)
-            context.flush()
+            self.write(message, withHeaders: withHeaders, promise: written)
+            output.flushSoon()
         case .sendResponse(let message):
             self.cancelTimer()
-            guard let context else { return }
-            self.write(message, withHeaders: true, context, promise: nil)
-            context.write(self.wrapOutboundOut(Self.okTrailers), promise: nil)
+            self.write(message, withHeaders: true, promise: nil)
+            output.write(HTTP2Frame(streamID: id, payload: Self.okTrailers))
             self.reportFinished(.ok)
-            self.endOfResponse(context)
+            self.endOfResponse()
         case .finish(let status, let trailersOnly, let httpStatus, let cancelHandler):
             self.cancelTimer()
             requests?.finish()
             requests = nil
-            if cancelHandler { handlerTask?.cancel() }
-            guard let context else { return }
-            let frame =
+            if cancelHandler { self.cancelRunningHandler() }
+            let payload =
                 trailersOnly
                 ? Self.trailersOnly(status, httpStatus: httpStatus) : Self.trailers(status)
-            context.write(self.wrapOutboundOut(frame), promise: nil)
+            output.write(HTTP2Frame(streamID: id, payload: payload))
             self.reportFinished(status.code)
-            self.endOfResponse(context)
+            self.endOfResponse()
         case .cancelHandler:
             self.cancelTimer()
             requests?.finish(throwing: CancellationError())
             requests = nil
-            handlerTask?.cancel()
+            self.cancelRunningHandler()
         }
+    }
+
+    private func cancelRunningHandler() {
+        handlerTask?.cancel()
+        responder?.callEnded()
+        responder = nil
     }
 
     /// Reports the call's status and duration (the status leaves with our END_STREAM; the machine answers
@@ -174,28 +186,27 @@ final class ServerStreamHandler: ChannelInboundHandler {
 
     /// The one write path of a response message, for unary and streaming handlers alike: the response headers
     /// first when `withHeaders`, then the message framed as DATA (`promise`: when it is written). Not flushed.
-    private func write(
-        _ message: ByteBuffer, withHeaders: Bool, _ context: ChannelHandlerContext, promise: EventLoopPromise<Void>?
-    ) {
-        if withHeaders { context.write(self.wrapOutboundOut(Self.responseHeaders), promise: nil) }
-        let framed = GRPCMessageFramer.frame(message, allocator: context.channel.allocator)
-        context.write(self.wrapOutboundOut(.data(.init(data: .byteBuffer(framed)))), promise: promise)
+    private func write(_ message: ByteBuffer, withHeaders: Bool, promise: EventLoopPromise<Void>?) {
+        if withHeaders { output.write(HTTP2Frame(streamID: id, payload: Self.responseHeaders)) }
+        let framed = GRPCMessageFramer.frame(message, allocator: output.allocator)
+        output.write(HTTP2Frame(streamID: id, payload: .data(.init(data: .byteBuffer(framed)))), promise: promise)
     }
 
     /// After our END_STREAM: a client still sending (oversized message, early status) is told to stop with
-    /// RST_STREAM(NO_ERROR), as the gRPC spec recommends, so it neither buffers nor waits.
-    private func endOfResponse(_ context: ChannelHandlerContext) {
+    /// RST_STREAM(NO_ERROR), as the gRPC spec recommends, so it neither buffers nor waits. Flushed at the end of
+    /// the read, or once this tick when the answer came from elsewhere (a task, a timer, a responder).
+    private func endOfResponse() {
         if call.peerStillSending {
-            context.write(self.wrapOutboundOut(.rstStream(.noError)), promise: nil)
+            output.write(HTTP2Frame(streamID: id, payload: .rstStream(.noError)))
         }
-        context.flush()
+        output.flushSoon()
     }
 
     /// The handler's view of the accepted call.
     private func callContext(_ accepted: ServerCallStateMachine.Call) -> RPCCallContext {
         var callContext = RPCCallContext(
-            peer: connection.peer, path: accepted.path, deadline: accepted.deadline, eventLoop: context.eventLoop,
-            logger: logger, remoteAddress: (context.channel.parent ?? context.channel).remoteAddress?.ipAddress)
+            peer: connection.peer, path: accepted.path, deadline: accepted.deadline, eventLoop: eventLoop,
+            logger: logger, remoteAddress: output.remoteAddress)
         callContext.traceparent = accepted.traceparent
         return callContext
     }
@@ -212,26 +223,31 @@ final class ServerStreamHandler: ChannelInboundHandler {
         switch handler {
         case .unary(let body):
             var response = GRPCMessageFramer.makeResponseBuffer(
-                allocator: context.channel.allocator, capacity: limits.responseBufferHintBytes)
+                allocator: output.allocator, capacity: limits.responseBufferHintBytes)
             do {
                 try body(request, &response, callContext)
                 self.perform(call.handlerReturned(response))
             } catch {
                 self.perform(call.handlerFinished(self.status(for: error, path: accepted.path)))
             }
+        case .unaryDeferred(let body):
+            let responder = RPCUnaryResponder(stream: NIOLoopBound(self, eventLoop: eventLoop), path: accepted.path)
+            self.responder = responder
+            // May answer before it returns (then `deferredAnswered` has already run) or from any thread later.
+            body(request, callContext, responder)
         case .unaryAsync(let body):
-            let this = NIOLoopBound(self, eventLoop: context.eventLoop)
-            let eventLoop = context.eventLoop
+            let this = NIOLoopBound(self, eventLoop: eventLoop)
+            let eventLoop = self.eventLoop
             handlerTask = Task {
                 let result: Result<ByteBuffer, any Error>
                 do { result = .success(try await body(request, callContext)) } catch { result = .failure(error) }
                 eventLoop.execute {
-                    let handler = this.value
-                    handler.handlerTask = nil
+                    let stream = this.value
+                    stream.handlerTask = nil
                     switch result {
-                    case .success(let response): handler.perform(handler.call.handlerReturned(response))
+                    case .success(let response): stream.perform(stream.call.handlerReturned(response))
                     case .failure(let error):
-                        handler.perform(handler.call.handlerFinished(handler.status(for: error, path: accepted.path)))
+                        stream.perform(stream.call.handlerFinished(stream.status(for: error, path: accepted.path)))
                     }
                 }
             }
@@ -239,12 +255,13 @@ final class ServerStreamHandler: ChannelInboundHandler {
             assertionFailure("bidirectional calls start at their headers (invokeBidirectional)")
             self.perform(call.terminate(GRPCStatus(.internal, "internal error")))
         case .serverStreaming(let body):
-            let this = NIOLoopBound(self, eventLoop: context.eventLoop)
+            let this = NIOLoopBound(self, eventLoop: eventLoop)
+            isStreamingCall = true
             connection.addStreamingCall(ObjectIdentifier(self)) {
-                let handler = this.value
-                handler.perform(handler.call.terminate(GRPCStatus(.unavailable, "server is shutting down")))
+                let stream = this.value
+                stream.perform(stream.call.terminate(GRPCStatus(.unavailable, "server is shutting down")))
             }
-            let eventLoop = context.eventLoop
+            let eventLoop = self.eventLoop
             let stream = RPCResponseStream { message in
                 eventLoop.submit { this.value.streamSend(message) }.flatMap { $0 }
             }
@@ -254,33 +271,44 @@ final class ServerStreamHandler: ChannelInboundHandler {
                     result = .failure(error)
                 }
                 eventLoop.execute {
-                    let handler = this.value
-                    handler.handlerTask = nil
+                    let stream = this.value
+                    stream.handlerTask = nil
                     switch result {
-                    case .success: handler.perform(handler.call.handlerFinished(.ok))
+                    case .success: stream.perform(stream.call.handlerFinished(.ok))
                     case .failure(let error):
-                        handler.perform(handler.call.handlerFinished(handler.status(for: error, path: accepted.path)))
+                        stream.perform(stream.call.handlerFinished(stream.status(for: error, path: accepted.path)))
                     }
                 }
             }
         }
     }
 
+    /// A deferred handler's answer, on the event loop (`RPCUnaryResponder` hops here): through the machine, which
+    /// drops it when the call already ended (deadline, reset, connection gone).
+    func deferredAnswered(_ result: Result<ByteBuffer, any Error>, path: String) {
+        responder = nil
+        switch result {
+        case .success(let response): self.perform(call.handlerReturned(response))
+        case .failure(let error): self.perform(call.handlerFinished(self.status(for: error, path: path)))
+        }
+    }
+
     /// Starts a bidirectional handler at the call's headers: its deadline timer (from the machine), the request
     /// stream `deliverRequests` feeds, responses through the one send path, and shutdown ends it UNAVAILABLE.
     private func invokeBidirectional(_ handler: RPCMethodHandler) {
-        guard case .bidirectionalStreaming(let body) = handler, let context, let accepted = call.call else { return }
+        guard case .bidirectionalStreaming(let body) = handler, let accepted = call.call else { return }
         let callContext = self.callContext(accepted)
         self.perform(call.handlerStarting(synchronous: false))
         let (stream, continuation) = AsyncThrowingStream<ByteBuffer, any Error>.makeStream(
             bufferingPolicy: .bufferingOldest(RPCRequestStream.maxBufferedMessages))
         requests = continuation
-        let this = NIOLoopBound(self, eventLoop: context.eventLoop)
+        let this = NIOLoopBound(self, eventLoop: eventLoop)
+        isStreamingCall = true
         connection.addStreamingCall(ObjectIdentifier(self)) {
-            let handler = this.value
-            handler.perform(handler.call.terminate(GRPCStatus(.unavailable, "server is shutting down")))
+            let stream = this.value
+            stream.perform(stream.call.terminate(GRPCStatus(.unavailable, "server is shutting down")))
         }
-        let eventLoop = context.eventLoop
+        let eventLoop = self.eventLoop
         let responses = RPCResponseStream { message in
             eventLoop.submit { this.value.streamSend(message) }.flatMap { $0 }
         }
@@ -291,21 +319,22 @@ final class ServerStreamHandler: ChannelInboundHandler {
                 result = .failure(error)
             }
             eventLoop.execute {
-                let handler = this.value
-                handler.handlerTask = nil
+                let stream = this.value
+                stream.handlerTask = nil
                 switch result {
-                case .success: handler.perform(handler.call.handlerFinished(.ok))
+                case .success: stream.perform(stream.call.handlerFinished(.ok))
                 case .failure(let error):
-                    handler.perform(handler.call.handlerFinished(handler.status(for: error, path: accepted.path)))
+                    stream.perform(stream.call.handlerFinished(stream.status(for: error, path: accepted.path)))
                 }
             }
         }
     }
 
     /// A streaming handler's message: through the machine (which knows whether the call is still open and whether
-    /// the response headers went out) to the one write path.
+    /// the response headers went out) to the one write path. The returned future completes when NIOHTTP2 has
+    /// written the DATA (it holds it while the client's flow-control window is shut): that is the backpressure.
     private func streamSend(_ message: ByteBuffer) -> EventLoopFuture<Void> {
-        let written = (context?.eventLoop ?? connection.eventLoop).makePromise(of: Void.self)
+        let written = eventLoop.makePromise(of: Void.self)
         self.perform(call.handlerSends(message), written: written)
         return written.futureResult
     }
@@ -321,12 +350,12 @@ final class ServerStreamHandler: ChannelInboundHandler {
     // MARK: Timer
 
     private func armTimer(at when: NIODeadline) {
-        guard when != .distantFuture, let context else { return }
-        let this = NIOLoopBound(self, eventLoop: context.eventLoop)
-        timer = context.eventLoop.scheduleTask(deadline: when) {
-            let handler = this.value
-            handler.timer = nil
-            handler.perform(handler.call.timerFired())
+        guard when != .distantFuture else { return }
+        let this = NIOLoopBound(self, eventLoop: eventLoop)
+        timer = eventLoop.scheduleTask(deadline: when) {
+            let stream = this.value
+            stream.timer = nil
+            stream.perform(stream.call.timerFired())
         }
     }
 
