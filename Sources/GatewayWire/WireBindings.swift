@@ -1,3 +1,4 @@
+import CBankGatewayProtos
 import CProtobufC
 
 /// What a generated binding assumes of its protoc-c struct: the size, and per field the number, name, protoc-c
