@@ -51,15 +51,7 @@ public final class BankDirectory: Sendable {
     /// is remembered for `unregisteredRecheckMs` (so a bank registered later is still found).
     func entry(for bankCode: String, store: WalletStore) async throws(WalletError) -> Entry? {
         let now = clock()
-        enum Known { case entry(Entry), absent, unknown }
-        let known: Known = state.withLockedValue { state in
-            if let entry = state.entries[bankCode] { return .entry(entry) }
-            if let since = state.absentSince[bankCode], now - since < Self.unregisteredRecheckMs, now >= since {
-                return .absent
-            }
-            return .unknown
-        }
-        switch known {
+        switch known(bankCode, nowUnixMs: now) {
         case .entry(let entry): return entry
         case .absent: return nil
         case .unknown: break
@@ -78,6 +70,28 @@ public final class BankDirectory: Sendable {
             state.absentSince[bankCode] = nil
         }
         return entry
+    }
+
+    /// What memory alone says of a bank code (no store read).
+    enum Known: Sendable {
+        case entry(Entry)
+        /// Found unregistered less than `unregisteredRecheckMs` ago.
+        case absent
+        /// Only the store knows: `entry(for:store:)` reads it.
+        case unknown
+    }
+
+    /// `entry(for:store:)` without the store: the request path answers from here without a task when it can
+    /// (issue 14), and falls back to the async read on `.unknown`.
+    func known(_ bankCode: String, nowUnixMs now: Int64? = nil) -> Known {
+        let now = now ?? clock()
+        return state.withLockedValue { state in
+            if let entry = state.entries[bankCode] { return .entry(entry) }
+            if let since = state.absentSince[bankCode], now - since < Self.unregisteredRecheckMs, now >= since {
+                return .absent
+            }
+            return .unknown
+        }
     }
 
     /// Re-reads every bank from the wallet database (and forgets which codes were absent).

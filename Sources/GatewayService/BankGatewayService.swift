@@ -85,32 +85,30 @@ public final class BankGatewayService: Sendable {
                 }
                 return try MessageCoding.encode(outcome.response, context: context)
             })
+        // The money path (issue 14): no task and no actor. Decoded and admitted on the event loop, judged and
+        // recorded by the wallet writer, answered from the writer's thread through the responder; only a bank the
+        // directory must first read from the store takes a task.
         services.register(
             BankGatewayMethods.charge,
-            .unaryAsync { [self] request, context in
-                let charge = try MessageCoding.decode(ChargeRequest.self, from: request)
-                let trace = requestTrace(charge.header, context)
-                let bank = try await admit(charge.header, context, trace)
-                let digest = try bodyDigest(charge)
-                let response = try await walletCall(charge.header, trace) {
-                    try await store.submitCharge(
-                        charge, bankCode: bank, bodyDigest: digest.sha256, legacyBodyDigest: digest.legacySHA256,
-                        freshness: freshness(charge.header),
-                        decide: { [chargeChecks, metrics] facts in
-                            let verdict = chargeChecks.evaluate(facts)
-                            metrics.decided(verdict, bank: bank, operation: "charge")
-                            return verdict
-                        },
-                        sign: { [receipts] response in receipts.seal(response) }, clientAddress: context.remoteAddress
-                    )
+            .unaryDeferred { [self] request, context, responder in
+                do {
+                    let charge = try MessageCoding.decode(ChargeRequest.self, from: request)
+                    let trace = requestTrace(charge.header, context)
+                    if let bank = try admitFromMemory(charge.header, context, trace) {
+                        try submitCharge(charge, bank: bank, trace, context, responder)
+                    } else {
+                        Task {
+                            do {
+                                let bank = try await admit(charge.header, context, trace)
+                                try submitCharge(charge, bank: bank, trace, context, responder)
+                            } catch {
+                                responder.fail(error)
+                            }
+                        }
+                    }
+                } catch {
+                    responder.fail(error)
                 }
-                trace.logger.info(
-                    "charge decided",
-                    metadata: [
-                        "charge_id": "\(response.chargeID)", "decision": "\(response.decision)",
-                        "reason": "\(response.declineReason)", "amount_yen": "\(charge.amountYen)",
-                    ])
-                return try MessageCoding.encode(response, context: context, capacityHint: 160)
             })
         services.register(
             BankGatewayMethods.getCharge,
@@ -175,12 +173,77 @@ public final class BankGatewayService: Sendable {
         return services
     }
 
+    /// Hands an admitted Charge to the wallet writer; its completion answers the call.
+    private func submitCharge(
+        _ charge: ChargeRequest, bank: String, _ trace: RequestTrace, _ context: RPCCallContext,
+        _ responder: RPCUnaryResponder
+    ) throws(GRPCStatus) {
+        let digest = try bodyDigest(charge)
+        // The trace id rides into the audit entries this request writes (`AuditTrace`: captured when the write is
+        // made, here).
+        AuditTrace.$traceID.withValue(trace.context.traceID) {
+            store.submitCharge(
+                charge, bankCode: bank, bodyDigest: digest.sha256, legacyBodyDigest: digest.legacySHA256,
+                freshness: freshness(charge.header),
+                decide: { [chargeChecks, metrics] facts in
+                    let verdict = chargeChecks.evaluate(facts)
+                    metrics.decided(verdict, bank: bank, operation: "charge")
+                    return verdict
+                },
+                sign: { [receipts] response in receipts.seal(response) }, clientAddress: context.remoteAddress,
+                completion: { [self] result in
+                    switch result {
+                    case .success(let response):
+                        trace.logger.info(
+                            "charge decided",
+                            metadata: [
+                                "charge_id": "\(response.chargeID)", "decision": "\(response.decision)",
+                                "reason": "\(response.declineReason)", "amount_yen": "\(charge.amountYen)",
+                            ])
+                        do {
+                            responder.succeed(try MessageCoding.encode(response, context: context, capacityHint: 160))
+                        } catch {
+                            responder.fail(error)
+                        }
+                    case .failure(let error):
+                        responder.fail(walletStatus(error, charge.header, trace))
+                    }
+                })
+        }
+    }
+
     /// SPEC §3 before any wallet work: who is calling, whether the header speaks for them, registry, rate.
     /// Returns the bank code the request is for. Freshness is not judged here: a stored request is answered
     /// whatever its `sent_at` (the wallet core applies `freshness` only to new acts).
     private func admit(
         _ header: RequestHeader, _ context: RPCCallContext, _ trace: RequestTrace
     ) async throws(GRPCStatus) -> String {
+        try checkCaller(header, context)
+        let bank: BankDirectory.Entry?
+        do {
+            bank = try await directory.entry(for: header.bankCode, store: store)
+        } catch {
+            throw storeStatus(error, header)
+        }
+        return try admitRate(header, bank, trace)
+    }
+
+    /// `admit` without a task when memory knows the bank (every request but a bank's first after start-up or a
+    /// profile change): the bank code, or nil when the directory must read the store (call `admit`). The same
+    /// checks in the same order: the caller first, so an unknown caller never costs a store read.
+    private func admitFromMemory(
+        _ header: RequestHeader, _ context: RPCCallContext, _ trace: RequestTrace
+    ) throws(GRPCStatus) -> String? {
+        try checkCaller(header, context)
+        switch directory.known(header.bankCode) {
+        case .entry(let entry): return try admitRate(header, entry, trace)
+        case .absent: return try admitRate(header, nil, trace)
+        case .unknown: return nil
+        }
+    }
+
+    /// The certificate speaks for `header.bank_code` (SPEC §3/§4: a bank certificate, its own code).
+    private func checkCaller(_ header: RequestHeader, _ context: RPCCallContext) throws(GRPCStatus) {
         guard let peer = context.peer else {
             throw GRPCStatus(.permissionDenied, "a partner client certificate is required")
         }
@@ -192,12 +255,12 @@ public final class BankGatewayService: Sendable {
         if let rejection = RequestChecks.bankService(caller: caller, headerBankCode: header.bankCode) {
             throw rejection.status
         }
-        let bank: BankDirectory.Entry?
-        do {
-            bank = try await directory.entry(for: header.bankCode, store: store)
-        } catch {
-            throw storeStatus(error, header)
-        }
+    }
+
+    /// The bank's rate limit, then its registration (`bank` nil: not registered).
+    private func admitRate(
+        _ header: RequestHeader, _ bank: BankDirectory.Entry?, _ trace: RequestTrace
+    ) throws(GRPCStatus) -> String {
         // An unregistered code (a partner certificate for a bank not in the registry) is rate-limited too, at
         // `BankDirectory.unregisteredMaxRequestsPerSecond`, so it can neither flood the log nor the store.
         let rate = bank?.maxRequestsPerSecond ?? BankDirectory.unregisteredMaxRequestsPerSecond
@@ -239,18 +302,23 @@ public final class BankGatewayService: Sendable {
             // The trace id rides into the audit entries this request writes (`AuditTrace`).
             return try await AuditTrace.$traceID.withValue(trace.context.traceID) { try await body() }
         } catch let error as WalletError {
-            if case .duplicateRequestDifferentBody = error {
-                raiseAlert(
-                    rule: "idempotency.conflict", severity: "MEDIUM", "request_id reused with a different body",
-                    trace, [:])
-            }
-            throw storeStatus(error, header)
+            throw walletStatus(error, header, trace)
         } catch let status as GRPCStatus {
             throw status
         } catch {
             // The handler's Task was cancelled (deadline, caller gone): the transport answers for it.
             throw GRPCStatus(.cancelled, "cancelled")
         }
+    }
+
+    /// A wallet-core error as the bank's status, raising the fraud alert of SPEC §3 for a reused request id.
+    private func walletStatus(_ error: WalletError, _ header: RequestHeader, _ trace: RequestTrace) -> GRPCStatus {
+        if case .duplicateRequestDifferentBody = error {
+            raiseAlert(
+                rule: "idempotency.conflict", severity: "MEDIUM", "request_id reused with a different body", trace,
+                [:])
+        }
+        return storeStatus(error, header)
     }
 
     /// The idempotency digest (SPEC §3: "the same body" is the request with `header.sent_at_unix_ms` left out):
