@@ -1,0 +1,120 @@
+#!/usr/bin/env python3
+"""Idle mutual-TLS HTTP/2 connections and the server's RSS per connection (issue 14's memory figure).
+
+Opens COUNT connections to HOST:PORT with a client certificate (asyncio + ssl, ALPN h2), completes the TLS handshake,
+sends the HTTP/2 client preface + an empty SETTINGS frame, waits for the server's SETTINGS and the ACK of ours, ACKs
+the server's, and then leaves every connection idle. The server's VmRSS (/proc/PID/status) is read before the first
+connection and again SETTLE seconds after the last one; (after - before) / established is the figure.
+
+Handshakes run at most CONCURRENCY at a time (the gateway admits 32 handshaking sockets per client address).
+Prints a human line and one `BENCH tool=idle ...` line for scripts/bench/issue14.py. Stops by itself: every step has
+a timeout, and all connections are closed at the end.
+"""
+import argparse
+import asyncio
+import resource
+import ssl
+import struct
+import sys
+import time
+
+PREFACE = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
+SETTINGS, FLAG_ACK = 4, 1
+
+
+def frame(kind, flags, payload=b"", stream=0):
+    return struct.pack(">I", len(payload))[1:] + bytes([kind, flags]) + struct.pack(">I", stream) + payload
+
+
+def vm_rss_kib(pid):
+    with open(f"/proc/{pid}/status") as status:
+        for line in status:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    raise RuntimeError("no VmRSS")
+
+
+async def open_one(args, context, connections, failures, gate):
+    async with gate:
+        try:
+            reader, writer = await asyncio.wait_for(
+                asyncio.open_connection(args.host, args.port, ssl=context, server_hostname="localhost"), args.timeout)
+        except Exception as error:  # noqa: BLE001 - counted, reported once
+            failures.append(f"connect: {error!r}")
+            return
+        try:
+            if writer.get_extra_info("ssl_object").selected_alpn_protocol() != "h2":
+                raise RuntimeError("ALPN did not select h2")
+            writer.write(PREFACE + frame(SETTINGS, 0))
+            server_settings = settings_acked = False
+            while not (server_settings and settings_acked):
+                header = await asyncio.wait_for(reader.readexactly(9), args.timeout)
+                length = int.from_bytes(header[0:3], "big")
+                kind, flags = header[3], header[4]
+                if length:
+                    await asyncio.wait_for(reader.readexactly(length), args.timeout)
+                if kind == SETTINGS and flags & FLAG_ACK:
+                    settings_acked = True
+                elif kind == SETTINGS:
+                    server_settings = True
+                    writer.write(frame(SETTINGS, FLAG_ACK))
+            await writer.drain()
+            connections.append((reader, writer))
+        except Exception as error:  # noqa: BLE001
+            failures.append(f"h2 preface: {error!r}")
+            writer.close()
+
+
+async def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--pid", type=int, required=True, help="the server's PID (its VmRSS is measured)")
+    parser.add_argument("--ca", required=True)
+    parser.add_argument("--cert", required=True)
+    parser.add_argument("--key", required=True)
+    parser.add_argument("--count", type=int, default=10_000)
+    parser.add_argument("--concurrency", type=int, default=16)
+    parser.add_argument("--settle", type=float, default=3.0, help="seconds idle before the second RSS reading")
+    parser.add_argument("--timeout", type=float, default=20.0)
+    args = parser.parse_args()
+
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    want = min(hard, args.count + 256)
+    if soft < want:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (want, hard))
+    if want < args.count + 16:
+        sys.exit(f"idle_conns: RLIMIT_NOFILE {hard} is too low for {args.count} connections")
+
+    context = ssl.create_default_context(ssl.Purpose.SERVER_AUTH, cafile=args.ca)
+    context.check_hostname = False  # the chain is verified; the name is the gateway's business
+    context.load_cert_chain(args.cert, args.key)
+    context.set_alpn_protocols(["h2"])
+
+    connections, failures = [], []
+    gate = asyncio.Semaphore(args.concurrency)
+    before = vm_rss_kib(args.pid)
+    started = time.monotonic()
+    await asyncio.gather(*(open_one(args, context, connections, failures, gate) for _ in range(args.count)))
+    opened = time.monotonic() - started
+    await asyncio.sleep(args.settle)
+    after = vm_rss_kib(args.pid)
+    # Still open? A connection the server closed has its reader at EOF.
+    alive = sum(1 for reader, _ in connections if not reader.at_eof())
+    established = len(connections)
+    per = (after - before) / established if established else float("nan")
+    print(
+        f"idle mTLS+h2 connections: {established}/{args.count} established in {opened:.1f} s, {alive} still open after "
+        f"{args.settle:.0f} s; server VmRSS {before} KiB -> {after} KiB = {per:.1f} KiB per connection")
+    if failures:
+        print(f"  {len(failures)} failed, first: {failures[0]}")
+    print(
+        f"BENCH tool=idle conns={args.count} established={established} alive={alive} rss_before_kib={before} "
+        f"rss_after_kib={after} kib_per_conn={per:.2f}")
+    for _, writer in connections:
+        writer.close()
+    await asyncio.sleep(0.2)
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
