@@ -124,7 +124,7 @@ def h2load(port, pid, label):
     body = os.path.join(WORK, "health.bin")
     with open(body, "wb") as f:
         f.write(b"\x00\x00\x00\x00\x00")  # one gRPC message: empty HealthCheckRequest
-    cmd = ["h2load", "-D", str(SECONDS), "-c", str(CONNS), "-m", str(STREAMS), "-t", "1", "-d", body,
+    cmd = ["h2load", "-D", str(max(1, round(SECONDS))), "-c", str(CONNS), "-m", str(STREAMS), "-t", "1", "-d", body,
            "-H", "content-type: application/grpc", "-H", "te: trailers", f"http://127.0.0.1:{port}{HEALTH}"]
     before = cpu_seconds(pid)
     out = run(cmd, timeout=SECONDS + 60)
@@ -220,7 +220,7 @@ def references(run_index):
                               stderr=subprocess.DEVNULL)
         try:
             wait_port(port, ng)
-            figures["nghttpd_h2c"] = h2load(port, ng.pid, "nghttpd h2c (static 7 bytes)")
+            section(figures, "nghttpd", lambda: {"nghttpd_h2c": h2load(port, ng.pid, "nghttpd h2c (static 7 bytes)")})
         finally:
             stop(ng)
     if not os.path.exists(REF):
@@ -230,35 +230,51 @@ def references(run_index):
     if "h2c" in ONLY:
         proc, port = start_reference()
         try:
-            figures["grpc_h2c"] = h2load(port, proc.pid, "grpc-swift-2 h2c")
+            section(figures, "grpc-swift-2 h2c", lambda: {"grpc_h2c": h2load(port, proc.pid, "grpc-swift-2 h2c")})
         finally:
             stop(proc)
     if "mtls" in ONLY:
         proc, port = start_reference(os.path.join(pki_init(), "pki"))
         try:
-            figures["grpc_mtls"] = bench_mtls(pki_init(), port, proc.pid, "grpc-swift-2 mTLS")
+            section(figures, "grpc-swift-2 mTLS", lambda: {
+                "grpc_mtls": bench_mtls(pki_init(), port, proc.pid, "grpc-swift-2 mTLS")})
         finally:
             stop(proc)
     return figures
 
 
+def section(figures, label, function, *args):
+    """One measurement; a failure is printed and leaves its figures n/a instead of ending the whole run."""
+    try:
+        figures.update(function(*args))
+    except Exception as error:  # noqa: BLE001
+        log(f"  ERROR {label}: {error}")
+
+
 def gateway_figures(binary, name, run_index):
     figures = {}
     if ONLY & {"h2c", "mtls", "charge"}:
-        gw = Gateway(binary, name)
         try:
-            if "h2c" in ONLY:
-                figures["gw_h2c"] = h2load(gw.probe, gw.pid, f"{name} health h2c (probe port)")
-            if "mtls" in ONLY:
-                figures["gw_mtls"] = bench_mtls(gw.dir, gw.tls, gw.pid, f"{name} health mTLS")
-            if "charge" in ONLY:
-                figures.update(charge(gw, name))
-        finally:
-            gw.stop()
+            gw = Gateway(binary, name)
+        except Exception as error:  # noqa: BLE001
+            log(f"  ERROR {name}: {error}")
+            gw = None
+        if gw:
+            try:
+                if "h2c" in ONLY:
+                    section(figures, f"{name} h2c", lambda: {
+                        "gw_h2c": h2load(gw.probe, gw.pid, f"{name} health h2c (probe port)")})
+                if "mtls" in ONLY:
+                    section(figures, f"{name} mTLS", lambda: {
+                        "gw_mtls": bench_mtls(gw.dir, gw.tls, gw.pid, f"{name} health mTLS")})
+                if "charge" in ONLY:
+                    section(figures, f"{name} bench-charge", charge, gw, name)
+            finally:
+                gw.stop()
     if "wallet" in ONLY:
-        figures.update(wallet(binary, name))
+        section(figures, f"{name} wallet", wallet, binary, name)
     if "idle" in ONLY and run_index < IDLE_RUNS:
-        figures.update(idle(binary, name))
+        section(figures, f"{name} idle", idle, binary, name)
     return figures
 
 
@@ -392,6 +408,7 @@ INFO = [
     ("  req/s mTLS health (bankgw bench)", lambda g, r: value(g, "gw_mtls", "req_per_s")),
     ("  wallet µs CPU/charge, stand-in", lambda g, r: value(g, "wallet_stand-in", "cpu_us")),
     ("  wallet µs CPU/charge, ECDSA", lambda g, r: value(g, "wallet_ecdsa", "cpu_us")),
+    ("  idle connections established (memory figure)", lambda g, r: value(g, "idle", "conns")),
     ("  ref nghttpd h2c µs CPU/call", lambda g, r: value(r, "nghttpd_h2c", "cpu_us")),
     ("  ref grpc-swift-2 h2c µs CPU/call", lambda g, r: value(r, "grpc_h2c", "cpu_us")),
     ("  ref grpc-swift-2 mTLS µs CPU/call", lambda g, r: value(r, "grpc_mtls", "cpu_us")),
@@ -449,7 +466,11 @@ def main():
         for i in range(RUNS):
             order = binaries if i % 2 == 0 else list(reversed(binaries))
             log(f"== run {i + 1}/{RUNS}: references, then {' then '.join(label for label, _ in order)}")
-            refs = references(i)
+            try:
+                refs = references(i)
+            except Exception as error:  # noqa: BLE001
+                log(f"  ERROR references: {error}")
+                refs = {}
             for label, binary in order:
                 results[label].append((gateway_figures(binary, label, i), refs))
     finally:
