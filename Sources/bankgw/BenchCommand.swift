@@ -117,9 +117,9 @@ struct BenchLoad: AsyncParsableCommand {
         // The server's CPU over exactly the timed window (after connecting and the warm-up).
         let cpuWindow = serverPid.map { pid in
             Task { () -> Double? in
-                try? await Task.sleep(nanoseconds: UInt64(max(0, (measureFrom - .now()).nanoseconds)))
+                try? await Task.sleep(nanoseconds: UInt64(max(0, (measureFrom - NIODeadline.now()).nanoseconds)))
                 guard let before = ServerCPU.seconds(pid: pid) else { return nil }
-                try? await Task.sleep(nanoseconds: UInt64(max(0, (stopAt - .now()).nanoseconds)))
+                try? await Task.sleep(nanoseconds: UInt64(max(0, (stopAt - NIODeadline.now()).nanoseconds)))
                 guard let after = ServerCPU.seconds(pid: pid) else { return nil }
                 return after - before
             }
