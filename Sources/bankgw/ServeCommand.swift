@@ -63,7 +63,7 @@ struct ServeCommand: AsyncParsableCommand {
     @Flag(help: "Run only the SPEC §4 chain and the pre-§8 alerts (the benchmark's baseline).")
     var monitoringRulesOff = false
 
-    @Option(help: "Override the established-connection cap per listener (the config file's maxConnections; benchmarks).")
+    @Option(help: "Override the connection cap per listener (the config file's maxConnections; benchmarks).")
     var maxConnections: Int?
 
     func validate() throws {

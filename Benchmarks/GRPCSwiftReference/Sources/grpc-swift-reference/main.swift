@@ -47,7 +47,8 @@ while let argument = arguments.next() {
     case "--threads": threads = Int(arguments.next() ?? "") ?? threads
     case "--tls-dir": tlsDir = arguments.next()
     default:
-        FileHandle.standardError.write(Data("usage: grpc-swift-reference [--port P] [--threads N] [--tls-dir DIR]\n".utf8))
+        let usage = "usage: grpc-swift-reference [--port P] [--threads N] [--tls-dir DIR]\n"
+        FileHandle.standardError.write(Data(usage.utf8))
         exit(2)
     }
 }
