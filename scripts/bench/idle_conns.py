@@ -19,7 +19,7 @@ import sys
 import time
 
 PREFACE = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
-SETTINGS, FLAG_ACK = 4, 1
+SETTINGS, PING, FLAG_ACK = 4, 6, 1
 
 
 def frame(kind, flags, payload=b"", stream=0):
@@ -32,6 +32,22 @@ def vm_rss_kib(pid):
             if line.startswith("VmRSS:"):
                 return int(line.split()[1])
     raise RuntimeError("no VmRSS")
+
+
+keepers = []
+
+
+async def keep(reader, writer):
+    """Idle, but polite: answers the server's keepalive PINGs (it closes connections that do not) until EOF."""
+    try:
+        while True:
+            header = await reader.readexactly(9)
+            length = int.from_bytes(header[0:3], "big")
+            payload = await reader.readexactly(length) if length else b""
+            if header[3] == PING and not header[4] & FLAG_ACK:
+                writer.write(frame(PING, FLAG_ACK, payload))
+    except (asyncio.IncompleteReadError, ConnectionError, OSError):
+        pass
 
 
 async def open_one(args, context, connections, failures, gate):
@@ -60,6 +76,7 @@ async def open_one(args, context, connections, failures, gate):
                     writer.write(frame(SETTINGS, FLAG_ACK))
             await writer.drain()
             connections.append((reader, writer))
+            keepers.append(asyncio.ensure_future(keep(reader, writer)))
         except Exception as error:  # noqa: BLE001
             failures.append(f"h2 preface: {error!r}")
             writer.close()
@@ -100,7 +117,7 @@ async def main():
     await asyncio.sleep(args.settle)
     after = vm_rss_kib(args.pid)
     # Still open? A connection the server closed has its reader at EOF.
-    alive = sum(1 for reader, _ in connections if not reader.at_eof())
+    alive = sum(1 for task in keepers if not task.done())
     established = len(connections)
     per = (after - before) / established if established else float("nan")
     print(
@@ -113,6 +130,8 @@ async def main():
         f"rss_after_kib={after} kib_per_conn={per:.2f}")
     for _, writer in connections:
         writer.close()
+    for task in keepers:
+        task.cancel()
     await asyncio.sleep(0.2)
 
 
