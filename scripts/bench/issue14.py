@@ -139,7 +139,9 @@ def h2load(port, pid, label):
     calls, ok = int(done.group(1)), int(done.group(2))
     if codes and int(codes.group(1)) < ok * 0.99:
         log(f"  warning: {label}: only {codes.group(1)} of {ok} answers were 2xx")
-    result = {"req_per_s": float(rate.group(1)), "calls": calls, "cpu_us": cpu * 1e6 / max(calls, 1)}
+    if calls == 0:
+        raise RuntimeError(f"{label}: h2load completed no call in {SECONDS:g} s")
+    result = {"req_per_s": float(rate.group(1)), "calls": calls, "cpu_us": cpu * 1e6 / calls}
     log(f"  {label}: h2load {result['req_per_s']:.0f} req/s, {calls} calls, server {result['cpu_us']:.1f} µs CPU/call")
     return result
 
