@@ -66,15 +66,24 @@ test-fuzz:
 fuzz: setup
 	FUZZ_BUILD=$(FUZZ_BUILD) scripts/fuzz.sh
 
-## Printed figures (medians, ratios); never asserted. BENCH_SECONDS sets the length of each timed phase.
+## Printed figures (medians, ratios); never asserted. The codec, TLS-handler and transport-alone (test.Echo) figures,
+## then issue 14's table (scripts/bench/issue14.py): medians of BENCH_RUNS alternating runs (5) of BENCH_SECONDS-long
+## phases (5), server CPU per call from /proc/PID/stat, nghttpd and a grpc-swift-2 server measured in the same runs.
+##   make bench BASELINE_BIN=/work/bench-baseline/bankgw      # baseline vs this tree, side by side
+##   make bench BANKGW_BIN=/path/to/bankgw BENCH_RUNS=7       # another gateway binary under test
+## BENCH_IDLE_CONNS (10000), BENCH_IDLE_RUNS (1), BENCH_LINKS (12000), BENCH_ONLY (h2c,mtls,charge,wallet,idle).
+BANKGW_BIN ?= $(abspath .build/release/bankgw)
+BENCH_LOAD_BIN ?= $(abspath .build/release/bankgw)
 bench: setup
 	$(SWIFT) build -c release --product WireBench
 	$(SWIFT) build -c release --product bankgw
+	SWIFT=$(SWIFT) scripts/bench/build-reference.sh >/dev/null
 	@echo "=== codec (GatewayWire)"; .build/release/WireBench
 	@echo "=== TLS (GatewayTLS)"; scripts/bench-tls.sh
-	@echo "=== gRPC transport (GatewayRPC: h2load and bankgw bench against test.Echo)"; scripts/bench-rpc.sh
-	@echo "=== wallet core (WalletCore)"; scripts/bench-wallet.sh --seconds $${BENCH_SECONDS:-3}
-	@echo "=== gateway (health over h2c and mTLS, Charge)"; scripts/bench-gateway.sh
+	@echo "=== gRPC transport alone (GatewayRPC: h2load and bankgw bench against test.Echo)"; scripts/bench-rpc.sh
+	@echo "=== issue 14 (gateway over h2c and mTLS, Charge, wallet core, idle connections; references)"
+	BANKGW_BIN=$(BANKGW_BIN) BASELINE_BIN=$(BASELINE_BIN) BENCH_LOAD_BIN=$(BENCH_LOAD_BIN) \
+		BENCH_RUNS=$${BENCH_RUNS:-5} BENCH_SECONDS=$${BENCH_SECONDS:-5} python3 scripts/bench/issue14.py
 
 clean:
 	rm -rf .build $(FUZZ_BUILD) $(STATE_DIR) fuzz-artifacts

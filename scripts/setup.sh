@@ -5,10 +5,11 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+# nghttp2-client + nghttp2-server: h2load and nghttpd, the load tool and the static-file reference of `make bench`.
 # systemd: `systemd-analyze verify` on deploy/systemd/bankgw.service (Tests/interop/test_deploy.py).
 # chromium + fonts-noto-cjk: the console's browser test (Playwright drives Debian's chromium; never
 # `playwright install`, which downloads browsers), with Japanese glyphs in its screenshots.
-apt_packages=(libprotobuf-c-dev protobuf-c-compiler libssl-dev openssl pkg-config nghttp2-client libsqlite3-dev python3-venv
+apt_packages=(libprotobuf-c-dev protobuf-c-compiler libssl-dev openssl pkg-config nghttp2-client nghttp2-server libsqlite3-dev python3-venv
     systemd chromium fonts-noto-cjk)
 
 missing=()

@@ -54,6 +54,8 @@ struct BenchLoad: AsyncParsableCommand {
     var timeoutMs: Int64 = 0
     @Option(help: "Event-loop threads (default: all cores).")
     var threads: Int = System.coreCount
+    @Option(help: "PID of the server (same machine): print its CPU (/proc utime+stime) per call over the timed window.")
+    var serverPid: Int32?
 
     func validate() throws {
         guard connections > 0, connections <= 10_000 else { throw ValidationError("--connections in 1...10000") }
@@ -112,6 +114,16 @@ struct BenchLoad: AsyncParsableCommand {
         let start = NIODeadline.now()
         let measureFrom = start + .nanoseconds(Int64(warmup * 1e9))
         let stopAt = measureFrom + .nanoseconds(Int64(duration * 1e9))
+        // The server's CPU over exactly the timed window (after connecting and the warm-up).
+        let cpuWindow = serverPid.map { pid in
+            Task { () -> Double? in
+                try? await Task.sleep(nanoseconds: UInt64(max(0, (measureFrom - NIODeadline.now()).nanoseconds)))
+                guard let before = ServerCPU.seconds(pid: pid) else { return nil }
+                try? await Task.sleep(nanoseconds: UInt64(max(0, (stopAt - NIODeadline.now()).nanoseconds)))
+                guard let after = ServerCPU.seconds(pid: pid) else { return nil }
+                return after - before
+            }
+        }
         let runs = clients.map { client in
             LoadRun(
                 client: client, head: client.makeRequestHead(path: method, timeout: timeout), body: .message(message),
@@ -123,6 +135,7 @@ struct BenchLoad: AsyncParsableCommand {
             for try await tally in group { all.append(tally) }
             return all
         }
+        let serverCPU = await cpuWindow?.value
         for client in clients { await client.close() }
         try await group.shutdownGracefully()
 
@@ -146,6 +159,18 @@ struct BenchLoad: AsyncParsableCommand {
         let statuses = GRPCStatus.Code.allCases.filter { byStatus[$0.rawValue] > 0 }
             .map { "\($0.name) \(byStatus[$0.rawValue])" }
         print("statuses: " + (statuses.isEmpty ? "none" : statuses.joined(separator: ", ")))
+        let ok = byStatus[GRPCStatus.Code.ok.rawValue]
+        // One line for scripts (scripts/bench/issue14.py): key=value, times in ms, CPU in µs per completed call.
+        var line = String(
+            format: "BENCH tool=bench method=%@ transport=%@ calls=%d ok=%d req_per_s=%.1f p50_ms=%.3f p99_ms=%.3f",
+            method, plaintext ? "h2c" : "mtls", total, ok, Double(total) / seconds,
+            Double(histogram.valueAtPercentile(50)) / 1000, Double(histogram.valueAtPercentile(99)) / 1000)
+        if let serverCPU {
+            line += String(
+                format: " server_cpu_s=%.3f server_cpu_us_per_call=%.2f", serverCPU,
+                total > 0 ? serverCPU * 1e6 / Double(total) : 0)
+        }
+        print(line)
         if byStatus[GRPCStatus.Code.ok.rawValue] == 0 { throw ExitCode.checkFailed }
     }
 
@@ -154,6 +179,25 @@ struct BenchLoad: AsyncParsableCommand {
             (1...65535).contains(port)
         else { throw ValidationError("target must be HOST:PORT") }
         return (String(target[..<colon]), port)
+    }
+}
+
+/// CPU time (user + system, all threads) a process has used, from /proc/PID/stat (Linux; nil elsewhere or when the
+/// process is gone). Read with plain POSIX calls: /proc files report size 0, which whole-file readers mishandle.
+enum ServerCPU {
+    static func seconds(pid: Int32) -> Double? {
+        let fd = open("/proc/\(pid)/stat", O_RDONLY)
+        guard fd >= 0 else { return nil }
+        defer { close(fd) }
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        let count = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+        guard count > 0 else { return nil }
+        let text = String(decoding: buffer[0..<count], as: UTF8.self)
+        // Fields after the parenthesised command name: state is field 3, utime 14, stime 15.
+        guard let paren = text.lastIndex(of: ")") else { return nil }
+        let fields = text[text.index(after: paren)...].split(separator: " ")
+        guard fields.count > 12, let utime = Double(fields[11]), let stime = Double(fields[12]) else { return nil }
+        return (utime + stime) / Double(sysconf(Int32(_SC_CLK_TCK)))
     }
 }
 

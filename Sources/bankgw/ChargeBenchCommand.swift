@@ -34,6 +34,12 @@ struct ChargeBenchCommand: AsyncParsableCommand {
     var duration = 5.0
     @Option(help: "Links to spread the charges over (each takes at most 3 charges).")
     var links = 6_000
+    @Option(help: "Pace the Charge phase at this many calls/s (0: closed loop, as fast as the streams go).")
+    var rate = 0.0
+    @Flag(help: "After the Charge phase, a paced Charge phase at half its measured rate (issue 14's p99 figure).")
+    var halfRate = false
+    @Option(help: "PID of the gateway (same machine): print its CPU (/proc utime+stime) per call for each phase.")
+    var serverPid: Int32?
 
     func validate() throws {
         guard (1...256).contains(connections), (1...1_000).contains(streams) else {
@@ -41,6 +47,7 @@ struct ChargeBenchCommand: AsyncParsableCommand {
         }
         guard duration > 0 && duration <= 600 else { throw ValidationError("--duration in (0, 600]") }
         guard (3...200_000).contains(links) else { throw ValidationError("--links 3...200000") }
+        guard rate >= 0 && rate <= 10_000_000 else { throw ValidationError("--rate in 0...10000000 calls/s") }
     }
 
     func run() async throws {
@@ -77,12 +84,12 @@ struct ChargeBenchCommand: AsyncParsableCommand {
                 + "\(prepared.count) links prepared over mutual TLS to \(target)")
 
         let healthRequest = try HealthCheckRequest(service: "").wireBytes()
-        let health = await phase(clients) { _ in (HealthMethods.check.path, healthRequest) }
-        report("health Check", health)
+        let health = await phase(clients, rate: 0) { _ in (HealthMethods.check.path, healthRequest) }
+        report("health Check", health, key: "health")
 
         let runID = UInt64(Date().timeIntervalSince1970 * 1000)
         let counter = Counter()
-        let charges = await phase(clients) { _ in
+        let makeCharge: @Sendable (Int) -> (String, [UInt8]) = { [bank] _ in
             let n = counter.next()
             let request = ChargeRequest(
                 header: RequestHeader(
@@ -91,13 +98,20 @@ struct ChargeBenchCommand: AsyncParsableCommand {
                 linkID: prepared[n % prepared.count], amountYen: 1)
             return (BankGatewayMethods.charge.path, try! request.wireBytes())
         }
-        report("Charge", charges)
+        let charges = await phase(clients, rate: rate, makeCharge)
+        report(rate > 0 ? String(format: "Charge at %.0f/s", rate) : "Charge", charges, key: "charge")
         print(
             String(
                 format: "Charge / health throughput: %.2f (the cost of policy + durable ledger per call)",
                 charges.perSecond / max(health.perSecond, 1)))
         if charges.decisions[Decision.approved] ?? 0 < charges.ok * 9 / 10 {
             print("warning: fewer than 90% APPROVED: the figure above is not the APPROVED path")
+        }
+        if halfRate {
+            // Issue 14: p99 at half the peak rate, paced (latency from each call's scheduled start, so a stall shows).
+            let half = charges.perSecond / 2
+            let paced = await phase(clients, rate: half, makeCharge)
+            report(String(format: "Charge at half the peak (%.0f/s)", half), paced, key: "charge-half")
         }
         for client in clients { await client.close() }
         await admin.close()
@@ -186,30 +200,49 @@ struct ChargeBenchCommand: AsyncParsableCommand {
 
     struct PhaseResult {
         var ok = 0
+        var calls = 0
         var errors: [String: Int] = [:]
         var decisions: [Decision: Int] = [:]
         var perSecond = 0.0
+        var targetRate = 0.0
+        var serverCPUSeconds: Double?
         var latencyMicros = Histogram<UInt64>(highestTrackableValue: 60_000_000, numberOfSignificantValueDigits: .three)
     }
 
-    /// `connections × streams` call loops for `duration` seconds.
+    /// `connections × streams` call loops for `duration` seconds. Closed loop (`rate` 0): each loop starts its next
+    /// call when the last one ends. Paced (`rate` > 0): call k is scheduled at start + k/rate and its latency counts
+    /// from that scheduled time (a slow server cannot hide its queue by slowing the load down); the loops only bound
+    /// how many calls can be outstanding.
     private func phase(
-        _ clients: [RPCClientConnection], _ makeRequest: @escaping @Sendable (Int) -> (String, [UInt8])
+        _ clients: [RPCClientConnection], rate: Double, _ makeRequest: @escaping @Sendable (Int) -> (String, [UInt8])
     ) async -> PhaseResult {
         let stopAt = Date().addingTimeInterval(duration)
         let started = Date()
+        let startedNanos = DispatchTime.now().uptimeNanoseconds
+        let stopNanos = startedNanos + UInt64(duration * 1e9)
+        let tickets = Counter()
+        let cpuBefore = serverPid.flatMap { ServerCPU.seconds(pid: $0) }
         let results = await withTaskGroup(of: PhaseResult.self) { tasks in
             for client in clients {
                 for s in 0..<streams {
                     tasks.addTask {
                         var tally = PhaseResult()
                         while Date() < stopAt {
+                            var begin = DispatchTime.now().uptimeNanoseconds
+                            if rate > 0 {
+                                let scheduled = startedNanos + UInt64(Double(tickets.next() - 1) * 1e9 / rate)
+                                if scheduled >= stopNanos { break }
+                                if scheduled > begin {
+                                    try? await Task.sleep(nanoseconds: scheduled - begin)
+                                }
+                                begin = scheduled
+                            }
                             let (path, bytes) = makeRequest(s)
-                            let begin = DispatchTime.now().uptimeNanoseconds
                             let result = await client.unary(
                                 path: path, message: ByteBuffer(bytes: bytes), timeout: .seconds(10))
                             let micros = (DispatchTime.now().uptimeNanoseconds - begin) / 1_000
                             _ = tally.latencyMicros.record(max(micros, 1))
+                            tally.calls += 1
                             if let message = result.message {
                                 tally.ok += 1
                                 if path.hasSuffix("/Charge"),
@@ -230,6 +263,7 @@ struct ChargeBenchCommand: AsyncParsableCommand {
             var total = PhaseResult()
             for await tally in tasks {
                 total.ok += tally.ok
+                total.calls += tally.calls
                 total.errors.merge(tally.errors, uniquingKeysWith: +)
                 total.decisions.merge(tally.decisions, uniquingKeysWith: +)
                 total.latencyMicros.add(tally.latencyMicros)
@@ -237,11 +271,15 @@ struct ChargeBenchCommand: AsyncParsableCommand {
             return total
         }
         var result = results
+        if let cpuBefore, let pid = serverPid, let cpuAfter = ServerCPU.seconds(pid: pid) {
+            result.serverCPUSeconds = cpuAfter - cpuBefore
+        }
         result.perSecond = Double(result.ok) / Date().timeIntervalSince(started)
+        result.targetRate = rate
         return result
     }
 
-    private func report(_ name: String, _ result: PhaseResult) {
+    private func report(_ name: String, _ result: PhaseResult, key: String) {
         let h = result.latencyMicros
         print(
             String(format: "%@: %.0f req/s OK", name, result.perSecond)
@@ -257,6 +295,20 @@ struct ChargeBenchCommand: AsyncParsableCommand {
                 "  errors: "
                     + result.errors.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", "))
         }
+        // One line for scripts (scripts/bench/issue14.py): key=value, times in ms, CPU in µs per completed call.
+        let errors = result.errors.values.reduce(0, +)
+        var line = String(
+            format: "BENCH tool=bench-charge phase=%@ rate=%.0f calls=%d ok=%d req_per_s=%.1f p50_ms=%.3f p99_ms=%.3f "
+                + "approved=%d held=%d declined=%d errors=%d",
+            key, result.targetRate, result.calls, result.ok, result.perSecond,
+            Double(h.valueAtPercentile(50)) / 1000, Double(h.valueAtPercentile(99)) / 1000,
+            result.decisions[.approved] ?? 0, result.decisions[.held] ?? 0, result.decisions[.declined] ?? 0, errors)
+        if let cpu = result.serverCPUSeconds {
+            line += String(
+                format: " server_cpu_s=%.3f server_cpu_us_per_call=%.2f", cpu,
+                result.calls > 0 ? cpu * 1e6 / Double(result.calls) : 0)
+        }
+        print(line)
     }
 }
 

@@ -63,6 +63,9 @@ struct ServeCommand: AsyncParsableCommand {
     @Flag(help: "Run only the SPEC §4 chain and the pre-§8 alerts (the benchmark's baseline).")
     var monitoringRulesOff = false
 
+    @Option(help: "Override the connection cap per listener (the config file's maxConnections; benchmarks).")
+    var maxConnections: Int?
+
     func validate() throws {
         guard demo != (config != nil) else {
             throw ValidationError("give exactly one of --demo (SPEC §6 demo state) and --config FILE")
@@ -101,6 +104,13 @@ struct ServeCommand: AsyncParsableCommand {
             }
         }
         if monitoringRulesOff { deployment.monitoring.rulesEnabled = false }
+        if let maxConnections {
+            guard (1...100_000).contains(maxConnections) else {
+                printError("bankgw serve: --max-connections must be 1...100000")
+                throw ExitCode.usage
+            }
+            deployment.maxConnections = maxConnections
+        }
         guard let level = Logger.Level(rawValue: logLevel ?? deployment.logLevel) else {
             printError("bankgw serve: --log-level must be one of \(Logger.Level.allCases.map(\.rawValue))")
             throw ExitCode.usage
