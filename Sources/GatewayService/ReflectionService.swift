@@ -1,6 +1,7 @@
 import CBankGatewayProtos
 import GatewayRPC
 import GatewayTLS
+import GatewayWire
 import NIOCore
 
 /// `grpc.reflection.v1.ServerReflection` and `grpc.reflection.v1alpha.ServerReflection` (SPEC §2) on the TLS
@@ -10,14 +11,16 @@ import NIOCore
 /// for one that does not exist.
 ///
 /// The descriptors are the FileDescriptorSet of `Protos/` compiled into `CBankGatewayProtos` by `make protos`.
-/// The reflection messages are read and written here by hand: they use `oneof`, which the binding generator does
-/// not take, and they are a handful of fields.
+/// The reflection messages are the generated bindings of `Protos/grpc/reflection/`, decoded and encoded through
+/// `MessageCoding` like every other service's; both versions share one answer (`ReflectionAnswer`).
 public final class ReflectionService: Sendable {
     public static let serviceNames = [
-        "grpc.reflection.v1.ServerReflection", "grpc.reflection.v1alpha.ServerReflection",
+        ServerReflectionMethods.serviceName, V1AlphaServerReflectionMethods.serviceName,
     ]
     /// Requests one reflection stream may make (a describe of the whole API takes a few dozen).
     public static let maxRequestsPerStream = 1_000
+    /// What a response adds to the echoed request and the answer's bytes: tags and lengths (a few per file).
+    static let responseOverheadBytes = 1_024
 
     /// Which services each kind of caller may call (and so see).
     public static func visibleServices(for peer: PeerIdentity?) -> Set<String> {
@@ -34,6 +37,10 @@ public final class ReflectionService: Sendable {
     public init() {
         let bytes = [UInt8](
             UnsafeBufferPointer(start: bankgw_descriptor_set_bytes(), count: bankgw_descriptor_set_size()))
+        // Every answer is at most the whole set, so the set must leave room for the echoed request.
+        assert(
+            bytes.count + Self.responseOverheadBytes < WireLimits.maxMessageBytes,
+            "the descriptor set (\(bytes.count) bytes) no longer fits one reflection response")
         self.index = DescriptorIndex(descriptorSet: bytes)
     }
 
@@ -42,103 +49,177 @@ public final class ReflectionService: Sendable {
 
     public var services: RPCServices {
         var services = RPCServices()
-        for name in Self.serviceNames {
-            services.register(
-                service: name, method: "ServerReflectionInfo",
-                .bidirectionalStreaming {
-                    [index] requests, responses, context in
-                    let visible = Self.visibleServices(for: context.peer)
-                    guard !visible.isEmpty else {
-                        throw GRPCStatus(.permissionDenied, "a partner client certificate is required")
-                    }
-                    let files = index.visibleFiles(services: visible)
-                    var answered = 0
-                    for try await request in requests {
-                        answered += 1
-                        guard answered <= Self.maxRequestsPerStream else {
-                            throw GRPCStatus(.resourceExhausted, "more than \(Self.maxRequestsPerStream) requests")
-                        }
-                        let answer = try Self.answer(
-                            Array(buffer: request), index: index, files: files, visible: visible)
-                        var buffer = context.makeResponseBuffer(capacity: answer.count)
-                        buffer.writeBytes(answer)
-                        try await responses.send(buffer)
-                    }
-                })
+        register(ServerReflectionMethods.serverReflectionInfo, into: &services) { request, answer in
+            ServerReflectionResponse(request, answer)
+        }
+        register(V1AlphaServerReflectionMethods.serverReflectionInfo, into: &services) { request, answer in
+            V1AlphaServerReflectionResponse(request, answer)
         }
         return services
     }
 
-    /// The ServerReflectionResponse to one ServerReflectionRequest.
-    static func answer(
-        _ request: [UInt8], index: DescriptorIndex, files: Set<String>, visible: Set<String>
-    ) throws(GRPCStatus) -> [UInt8] {
-        var host = ""
-        var question: (field: Int, value: [UInt8])?
-        do {
-            for field in try ProtoFields.parse(request) {
-                switch (field.number, field.value) {
-                case (1, .bytes(let value)): host = String(decoding: value, as: UTF8.self)
-                case (3...7, .bytes(let value)): question = (field.number, value)
-                default: continue  // unknown fields are skipped, as proto3 says
+    /// Serves one version of ServerReflectionInfo: `respond` writes the version-neutral answer in that version's
+    /// messages (v1 and v1alpha are the same fields under two packages).
+    private func register<Request: ReflectionRequest, Response>(
+        _ method: WireMethod<Request, Response>, into services: inout RPCServices,
+        respond: @escaping @Sendable (Request, ReflectionAnswer) -> Response
+    ) {
+        services.register(
+            method,
+            .bidirectionalStreaming {
+                [index] requests, responses, context in
+                let visible = Self.visibleServices(for: context.peer)
+                guard !visible.isEmpty else {
+                    throw GRPCStatus(.permissionDenied, "a partner client certificate is required")
                 }
-            }
-        } catch {
-            throw GRPCStatus(.invalidArgument, "ServerReflectionRequest: \(error)")
-        }
-        var response = ProtoWriter()
-        response.bytes(1, Array(host.utf8))
-        response.bytes(2, request)
-        guard let question else {
-            response.message(7, error(.invalidArgument, "no message_request set"))
-            return response.output
-        }
-        let text = String(decoding: question.value, as: UTF8.self)
-        switch question.field {
-        case 3:  // file_by_filename
-            if files.contains(text) {
-                response.message(4, fileDescriptors(index.withDependencies(text)))
-            } else {
-                response.message(7, error(.notFound, "file \(text) not found"))
-            }
-        case 4:  // file_containing_symbol
-            if let file = index.file(declaring: text), files.contains(file), index.visible(symbol: text, visible) {
-                response.message(4, fileDescriptors(index.withDependencies(file)))
-            } else {
-                response.message(7, error(.notFound, "symbol \(text) not found"))
-            }
-        case 5:  // file_containing_extension: Protos/ declares no extensions
-            response.message(7, error(.notFound, "no extension found"))
-        case 6:  // all_extension_numbers_of_type
-            if let file = index.file(declaring: text), files.contains(file) {
-                var numbers = ProtoWriter()
-                numbers.bytes(1, Array(text.utf8))
-                response.message(5, numbers.output)
-            } else {
-                response.message(7, error(.notFound, "type \(text) not found"))
-            }
-        default:  // 7: list_services
-            var list = ProtoWriter()
-            for service in visible.sorted() {
-                var entry = ProtoWriter()
-                entry.bytes(1, Array(service.utf8))
-                list.message(1, entry.output)
-            }
-            response.message(6, list.output)
-        }
-        return response.output
+                let files = index.visibleFiles(services: visible)
+                var answered = 0
+                for try await bytes in requests {
+                    answered += 1
+                    guard answered <= Self.maxRequestsPerStream else {
+                        throw GRPCStatus(.resourceExhausted, "more than \(Self.maxRequestsPerStream) requests")
+                    }
+                    let request = try MessageCoding.decode(Request.self, from: bytes)
+                    let answer = Self.answer(request.question, index: index, files: files, visible: visible)
+                    // The response echoes the request beside the answer; both must fit one message, or encoding
+                    // would fail as if it were our bug. A peer's oversized request is the peer's error.
+                    guard
+                        bytes.readableBytes + answer.payloadBytes + Self.responseOverheadBytes
+                            <= WireLimits.maxMessageBytes
+                    else {
+                        throw GRPCStatus(.resourceExhausted, "the response to this request would exceed 64 KiB")
+                    }
+                    try await responses.send(
+                        try MessageCoding.encode(respond(request, answer), context: context, capacityHint: 1024))
+                }
+            })
+    }
 
-        func error(_ code: GRPCStatus.Code, _ message: String) -> [UInt8] {
-            var error = ProtoWriter()
-            error.varint(1, UInt64(code.rawValue))
-            error.bytes(2, Array(message.utf8))
-            return error.output
+    /// The answer to one question, from what the caller may see.
+    static func answer(
+        _ question: ReflectionQuestion?, index: DescriptorIndex, files: Set<String>, visible: Set<String>
+    ) -> ReflectionAnswer {
+        switch question {
+        case nil:
+            return .error(.invalidArgument, "no message_request set")
+        case .fileByFilename(let name):
+            guard files.contains(name) else { return .error(.notFound, "file \(name) not found") }
+            return .files(index.withDependencies(name).map(index.bytes(ofFile:)))
+        case .fileContainingSymbol(let symbol):
+            guard let file = index.file(declaring: symbol), files.contains(file),
+                index.visible(symbol: symbol, visible)
+            else { return .error(.notFound, "symbol \(symbol) not found") }
+            return .files(index.withDependencies(file).map(index.bytes(ofFile:)))
+        case .fileContainingExtension:  // Protos/ declares no extensions
+            return .error(.notFound, "no extension found")
+        case .allExtensionNumbersOfType(let type):
+            guard let file = index.file(declaring: type), files.contains(file) else {
+                return .error(.notFound, "type \(type) not found")
+            }
+            return .extensionNumbers(baseTypeName: type)
+        case .listServices:
+            return .services(visible.sorted())
         }
-        func fileDescriptors(_ names: [String]) -> [UInt8] {
-            var files = ProtoWriter()
-            for name in names { files.bytes(1, index.bytes(ofFile: name)) }
-            return files.output
+    }
+}
+
+/// One reflection question, the same in v1 and v1alpha.
+enum ReflectionQuestion: Equatable {
+    case fileByFilename(String)
+    case fileContainingSymbol(String)
+    /// The extension asked for is not looked at: Protos/ declares none.
+    case fileContainingExtension
+    case allExtensionNumbersOfType(String)
+    /// The value of list_services is not looked at (the reflection proto says so).
+    case listServices
+}
+
+/// One reflection answer, the same in v1 and v1alpha.
+enum ReflectionAnswer: Equatable {
+    /// Serialized FileDescriptorProtos: the file asked for first, then its transitive imports.
+    case files([[UInt8]])
+    /// The extension numbers of a type: always none, Protos/ declares no extensions.
+    case extensionNumbers(baseTypeName: String)
+    /// Full names of the services the caller may see, sorted.
+    case services([String])
+    case error(GRPCStatus.Code, String)
+
+    /// The bytes the answer's values take in a response (before tags and lengths).
+    var payloadBytes: Int {
+        switch self {
+        case .files(let files): files.reduce(0) { $0 + $1.count }
+        case .extensionNumbers(let type): type.utf8.count
+        case .services(let names): names.reduce(0) { $0 + $1.utf8.count + 4 }
+        case .error(_, let message): message.utf8.count + 8
         }
+    }
+}
+
+/// A ServerReflectionRequest of either version, read as the version-neutral question.
+protocol ReflectionRequest: WireMessage {
+    var question: ReflectionQuestion? { get }
+}
+
+extension ServerReflectionRequest: ReflectionRequest {
+    var question: ReflectionQuestion? {
+        switch messageRequest {
+        case .fileByFilename(let name)?: .fileByFilename(name)
+        case .fileContainingSymbol(let symbol)?: .fileContainingSymbol(symbol)
+        case .fileContainingExtension?: .fileContainingExtension
+        case .allExtensionNumbersOfType(let type)?: .allExtensionNumbersOfType(type)
+        case .listServices?: .listServices
+        case nil: nil
+        }
+    }
+}
+
+extension V1AlphaServerReflectionRequest: ReflectionRequest {
+    var question: ReflectionQuestion? {
+        switch messageRequest {
+        case .fileByFilename(let name)?: .fileByFilename(name)
+        case .fileContainingSymbol(let symbol)?: .fileContainingSymbol(symbol)
+        case .fileContainingExtension?: .fileContainingExtension
+        case .allExtensionNumbersOfType(let type)?: .allExtensionNumbersOfType(type)
+        case .listServices?: .listServices
+        case nil: nil
+        }
+    }
+}
+
+extension ServerReflectionResponse {
+    /// The response to `request`, which it echoes with its host.
+    init(_ request: ServerReflectionRequest, _ answer: ReflectionAnswer) {
+        let response: MessageResponse
+        switch answer {
+        case .files(let files):
+            response = .fileDescriptorResponse(FileDescriptorResponse(fileDescriptorProto: files))
+        case .extensionNumbers(let type):
+            response = .allExtensionNumbersResponse(ExtensionNumberResponse(baseTypeName: type))
+        case .services(let names):
+            response = .listServicesResponse(ListServiceResponse(service: names.map { ServiceResponse(name: $0) }))
+        case .error(let code, let message):
+            response = .errorResponse(ErrorResponse(errorCode: Int32(code.rawValue), errorMessage: message))
+        }
+        self.init(validHost: request.host, originalRequest: request, messageResponse: response)
+    }
+}
+
+extension V1AlphaServerReflectionResponse {
+    /// The response to `request`, which it echoes with its host.
+    init(_ request: V1AlphaServerReflectionRequest, _ answer: ReflectionAnswer) {
+        let response: MessageResponse
+        switch answer {
+        case .files(let files):
+            response = .fileDescriptorResponse(V1AlphaFileDescriptorResponse(fileDescriptorProto: files))
+        case .extensionNumbers(let type):
+            response = .allExtensionNumbersResponse(V1AlphaExtensionNumberResponse(baseTypeName: type))
+        case .services(let names):
+            response = .listServicesResponse(
+                V1AlphaListServiceResponse(service: names.map { V1AlphaServiceResponse(name: $0) }))
+        case .error(let code, let message):
+            response = .errorResponse(V1AlphaErrorResponse(errorCode: Int32(code.rawValue), errorMessage: message))
+        }
+        self.init(validHost: request.host, originalRequest: request, messageResponse: response)
     }
 }
 
@@ -256,7 +337,7 @@ struct DescriptorIndex: Sendable {
     }
 }
 
-/// The fields of one protobuf message, top level only (enough for reflection and descriptors).
+/// The fields of one protobuf message, top level only (enough to index the descriptor set).
 enum ProtoFields {
     enum Value { case varint(UInt64), bytes([UInt8]), fixed }
     struct Field { var number: Int; var value: Value }
@@ -299,32 +380,5 @@ enum ProtoFields {
             }
         }
         return fields
-    }
-}
-
-/// Writes protobuf fields (length-delimited and varint: all reflection responses need).
-struct ProtoWriter {
-    private(set) var output: [UInt8] = []
-
-    mutating func varint(_ number: Int, _ value: UInt64) {
-        raw(UInt64(number) << 3)
-        raw(value)
-    }
-
-    mutating func bytes(_ number: Int, _ value: [UInt8]) {
-        raw(UInt64(number) << 3 | 2)
-        raw(UInt64(value.count))
-        output += value
-    }
-
-    mutating func message(_ number: Int, _ encoded: [UInt8]) { bytes(number, encoded) }
-
-    private mutating func raw(_ value: UInt64) {
-        var value = value
-        while value >= 0x80 {
-            output.append(UInt8(value & 0x7F) | 0x80)
-            value >>= 7
-        }
-        output.append(UInt8(value))
     }
 }

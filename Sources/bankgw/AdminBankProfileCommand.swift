@@ -58,8 +58,7 @@ extension AdminBankCommand {
 
         func run() async throws {
             try await runAdmin(connection) { client in
-                let bank = try await client.call(
-                    "GetBank", GetBankRequest(bankCode: code), returning: GatewayWire.AdminBank.self)
+                let bank = try await client.call(AdminMethods.getBank, GetBankRequest(bankCode: code))
                 let current = BankProfile(wire: bank.profile ?? AdminBankProfile())
                 let profile = try changed(current)
                 if let problem = profile.validationProblems.first {
@@ -70,8 +69,7 @@ extension AdminBankCommand {
                 request.bankCode = code
                 request.profile = AdminBankProfile(profile: profile)
                 request.reason = why.reason
-                let updated = try await client.call("SetBankProfile", request, returning: GatewayWire.AdminBank.self)
-                printAdmin(updated, json: connection.json) { profileRows(updated) }
+                try await client.show(AdminMethods.setBankProfile, request, json: connection.json, rows: profileRows)
             }
         }
 

@@ -126,29 +126,38 @@ struct AdminClient {
         }
     }
 
-    /// Calls `bankgw.admin.v1.Admin/method`. A gRPC error becomes one line naming the status and message: exit 69
-    /// when the gateway could not be reached or is unavailable, 1 otherwise (the gateway refused the act).
-    func call<Response: WireMessage>(
-        _ method: String, _ request: some WireMessage, returning: Response.Type
-    ) async throws -> Response {
+    /// Calls `method` (a generated `AdminMethods` descriptor). A gRPC error becomes one line naming the method, the
+    /// status and its message: exit 69 when the gateway could not be reached or is unavailable, 1 otherwise (the
+    /// gateway refused the act).
+    func call<Request, Response>(_ method: WireMethod<Request, Response>, _ request: Request) async throws -> Response {
         let bytes: [UInt8]
         do {
             bytes = try request.wireBytes()
         } catch {
             throw AdminFailure(message: "admin: \(error)", exitCode: .usage)
         }
-        let result = await connection.unary(
-            path: "/\(AdminMethods.serviceName)/\(method)", message: ByteBuffer(bytes: bytes), timeout: timeout)
+        let result = await connection.unary(path: method.path, message: ByteBuffer(bytes: bytes), timeout: timeout)
         guard let message = result.message else {
             let status = result.status
             let code: ExitCode = status.code == .unavailable ? .unreachable : .checkFailed
-            throw AdminFailure(message: "admin: \(method): \(status)", exitCode: code)
+            throw AdminFailure(message: "admin: \(method.name): \(status)", exitCode: code)
         }
         do {
             return try Response(wireBytes: Array(message.readableBytesView))
         } catch {
-            throw AdminFailure(message: "admin: \(method): undecodable response: \(error)", exitCode: .checkFailed)
+            throw AdminFailure(
+                message: "admin: \(method.name): undecodable response: \(error)", exitCode: .checkFailed)
         }
+    }
+
+    /// Calls `method` and prints its response: the table `rows` makes of it, or proto3 JSON with `--json`.
+    @discardableResult
+    func show<Request, Response>(
+        _ method: WireMethod<Request, Response>, _ request: Request, json: Bool, rows: (Response) -> [[String]]
+    ) async throws -> Response {
+        let response = try await call(method, request)
+        printAdmin(response, json: json) { rows(response) }
+        return response
     }
 
     func close() async { await connection.close() }
@@ -168,6 +177,18 @@ func runAdmin(_ options: AdminConnectionOptions, _ body: (AdminClient) async thr
     } catch let failure as AdminFailure {
         printError(failure.message)
         throw failure.exitCode
+    }
+}
+
+/// Runs one admin call: connect, call `method`, print its response (a table of `rows`, or `--json`), `then` (a
+/// follow-up on the same connection), close.
+func runAdmin<Request, Response>(
+    _ options: AdminConnectionOptions, _ method: WireMethod<Request, Response>, _ request: Request,
+    rows: (Response) -> [[String]], then: ((AdminClient, Response) async throws -> Void)? = nil
+) async throws {
+    try await runAdmin(options) { client in
+        let response = try await client.show(method, request, json: options.json, rows: rows)
+        try await then?(client, response)
     }
 }
 

@@ -65,14 +65,9 @@ struct AdminReverseCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        try await runAdmin(connection) { client in
-            let approval = try await client.call(
-                "ReverseCharge",
-                ReverseChargeRequest(
-                    chargeID: chargeID, amountYen: amount, reason: why.reason, keepChargesOpen: keepChargesOpen),
-                returning: Approval.self)
-            printAdmin(approval, json: connection.json) { approvalRows([approval]) }
-        }
+        let request = ReverseChargeRequest(
+            chargeID: chargeID, amountYen: amount, reason: why.reason, keepChargesOpen: keepChargesOpen)
+        try await runAdmin(connection, AdminMethods.reverseCharge, request) { approvalRows([$0]) }
     }
 }
 
@@ -98,14 +93,9 @@ struct AdminCompensationCommand: AsyncParsableCommand {
         }
 
         func run() async throws {
-            try await runAdmin(connection) { client in
-                let record = try await client.call(
-                    "OpenCompensationCase",
-                    OpenCompensationCaseRequest(
-                        bankCode: bank, bankAccountToken: token, chargeIDs: charges, reason: why.reason),
-                    returning: CompensationCase.self)
-                printAdmin(record, json: connection.json) { caseRows([record]) }
-            }
+            let request = OpenCompensationCaseRequest(
+                bankCode: bank, bankAccountToken: token, chargeIDs: charges, reason: why.reason)
+            try await runAdmin(connection, AdminMethods.openCompensationCase, request) { caseRows([$0]) }
         }
     }
 
@@ -117,12 +107,8 @@ struct AdminCompensationCommand: AsyncParsableCommand {
         @OptionGroup var why: ReasonOption
 
         func run() async throws {
-            try await runAdmin(connection) { client in
-                let approval = try await client.call(
-                    "PayCompensation", PayCompensationRequest(caseID: caseID, reason: why.reason),
-                    returning: Approval.self)
-                printAdmin(approval, json: connection.json) { approvalRows([approval]) }
-            }
+            let request = PayCompensationRequest(caseID: caseID, reason: why.reason)
+            try await runAdmin(connection, AdminMethods.payCompensation, request) { approvalRows([$0]) }
         }
     }
 
@@ -133,12 +119,8 @@ struct AdminCompensationCommand: AsyncParsableCommand {
         @OptionGroup var why: ReasonOption
 
         func run() async throws {
-            try await runAdmin(connection) { client in
-                let record = try await client.call(
-                    "CloseCompensationCase", CloseCompensationCaseRequest(caseID: caseID, reason: why.reason),
-                    returning: CompensationCase.self)
-                printAdmin(record, json: connection.json) { caseRows([record]) }
-            }
+            let request = CloseCompensationCaseRequest(caseID: caseID, reason: why.reason)
+            try await runAdmin(connection, AdminMethods.closeCompensationCase, request) { caseRows([$0]) }
         }
     }
 
@@ -147,11 +129,8 @@ struct AdminCompensationCommand: AsyncParsableCommand {
         @OptionGroup var connection: AdminConnectionOptions
 
         func run() async throws {
-            try await runAdmin(connection) { client in
-                let response = try await client.call(
-                    "ListCompensationCases", ListCompensationCasesRequest(),
-                    returning: ListCompensationCasesResponse.self)
-                printAdmin(response, json: connection.json) { caseRows(response.cases) }
+            try await runAdmin(connection, AdminMethods.listCompensationCases, ListCompensationCasesRequest()) {
+                caseRows($0.cases)
             }
         }
     }
@@ -165,8 +144,7 @@ struct AdminCompensationCommand: AsyncParsableCommand {
         func run() async throws {
             try await runAdmin(connection) { client in
                 let response = try await client.call(
-                    "ListCompensationCases", ListCompensationCasesRequest(),
-                    returning: ListCompensationCasesResponse.self)
+                    AdminMethods.listCompensationCases, ListCompensationCasesRequest())
                 let rows = caseRows(response.cases)
                 if csv {
                     for row in rows { print(csvLine(row)) }
@@ -193,19 +171,12 @@ struct AdminMerchantCommand: AsyncParsableCommand {
         @OptionGroup var why: ReasonOption
 
         func run() async throws {
-            try await runAdmin(connection) { client in
-                let merchant = try await client.call(
-                    "RegisterMerchant", RegisterMerchantRequest(merchantID: id, name: name, reason: why.reason),
-                    returning: Merchant.self)
-                printAdmin(merchant, json: connection.json) {
-                    [
-                        ["MERCHANT", "NAME", "BALANCE YEN"],
-                        [
-                            merchant.merchantID, merchant.name,
-                            String(merchant.balanceYen),
-                        ],
-                    ]
-                }
+            let request = RegisterMerchantRequest(merchantID: id, name: name, reason: why.reason)
+            try await runAdmin(connection, AdminMethods.registerMerchant, request) { merchant in
+                [
+                    ["MERCHANT", "NAME", "BALANCE YEN"],
+                    [merchant.merchantID, merchant.name, String(merchant.balanceYen)],
+                ]
             }
         }
     }
@@ -227,22 +198,16 @@ extension AdminWalletCommand {
         }
 
         func run() async throws {
-            try await runAdmin(connection) { client in
-                let payment = try await client.call(
-                    "PayFromWallet",
-                    PayFromWalletRequest(
-                        walletAccountID: id, merchantID: merchant, amountYen: amount, reference: reference,
-                        reason: why.reason),
-                    returning: WalletPayment.self)
-                printAdmin(payment, json: connection.json) {
+            let request = PayFromWalletRequest(
+                walletAccountID: id, merchantID: merchant, amountYen: amount, reference: reference, reason: why.reason)
+            try await runAdmin(connection, AdminMethods.payFromWallet, request) { payment in
+                [
+                    ["PAYMENT", "WALLET", "MERCHANT", "AMOUNT YEN", "WALLET BALANCE YEN"],
                     [
-                        ["PAYMENT", "WALLET", "MERCHANT", "AMOUNT YEN", "WALLET BALANCE YEN"],
-                        [
-                            payment.paymentID, payment.walletAccountID, payment.merchantID, String(payment.amountYen),
-                            String(payment.walletBalanceYen),
-                        ],
-                    ]
-                }
+                        payment.paymentID, payment.walletAccountID, payment.merchantID, String(payment.amountYen),
+                        String(payment.walletBalanceYen),
+                    ],
+                ]
             }
         }
     }

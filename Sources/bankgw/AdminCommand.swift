@@ -153,10 +153,7 @@ struct AdminBankCommand: AsyncParsableCommand {
         @OptionGroup var connection: AdminConnectionOptions
 
         func run() async throws {
-            try await runAdmin(connection) { client in
-                let response = try await client.call("ListBanks", ListBanksRequest(), returning: ListBanksResponse.self)
-                printAdmin(response, json: connection.json) { bankRows(response.banks) }
-            }
+            try await runAdmin(connection, AdminMethods.listBanks, ListBanksRequest()) { bankRows($0.banks) }
         }
     }
 
@@ -166,11 +163,7 @@ struct AdminBankCommand: AsyncParsableCommand {
         @Argument(help: "The 4-digit bank code.") var code: String
 
         func run() async throws {
-            try await runAdmin(connection) { client in
-                let bank = try await client.call(
-                    "GetBank", GetBankRequest(bankCode: code), returning: GatewayWire.AdminBank.self)
-                printAdmin(bank, json: connection.json) { bankRows([bank]) }
-            }
+            try await runAdmin(connection, AdminMethods.getBank, GetBankRequest(bankCode: code)) { bankRows([$0]) }
         }
     }
 
@@ -186,13 +179,11 @@ struct AdminBankCommand: AsyncParsableCommand {
         @OptionGroup var why: ReasonOption
 
         func run() async throws {
-            try await runAdmin(connection) { client in
-                let bank = try await client.call(
-                    "SetBankState",
-                    SetBankStateRequest(
-                        bankCode: code, operation: operation.wire, state: state.wire, reason: why.reason),
-                    returning: GatewayWire.AdminBank.self)
-                printAdmin(bank, json: connection.json) { bankRows([bank]) }
+            let request = SetBankStateRequest(
+                bankCode: code, operation: operation.wire, state: state.wire, reason: why.reason)
+            try await runAdmin(connection, AdminMethods.setBankState, request) {
+                bankRows([$0])
+            } then: { client, bank in
                 if state == .ENABLED, (operation == .link ? bank.linkState : bank.chargeState) != .enabled {
                     try await reportPendingApproval(client, subject: "\(code)/\(operation.rawValue)")
                 }
@@ -213,10 +204,7 @@ struct AdminBankCommand: AsyncParsableCommand {
             request.bankCode = code
             request.walletAccountIDs = wallets
             request.reason = why.reason
-            try await runAdmin(connection) { client in
-                let bank = try await client.call("SetPilotList", request, returning: GatewayWire.AdminBank.self)
-                printAdmin(bank, json: connection.json) { bankRows([bank]) }
-            }
+            try await runAdmin(connection, AdminMethods.setPilotList, request) { bankRows([$0]) }
         }
     }
 }
@@ -240,12 +228,8 @@ struct AdminWalletCommand: AsyncParsableCommand {
         @OptionGroup var why: ReasonOption
 
         func run() async throws {
-            try await runAdmin(connection) { client in
-                let wallet = try await client.call(
-                    "RegisterWallet", RegisterWalletRequest(walletAccountID: id, test: test, reason: why.reason),
-                    returning: AdminWallet.self)
-                printAdmin(wallet, json: connection.json) { walletRows(wallet) }
-            }
+            let request = RegisterWalletRequest(walletAccountID: id, test: test, reason: why.reason)
+            try await runAdmin(connection, AdminMethods.registerWallet, request, rows: walletRows)
         }
     }
 
@@ -255,11 +239,8 @@ struct AdminWalletCommand: AsyncParsableCommand {
         @Argument(help: "Wallet account id.") var id: String
 
         func run() async throws {
-            try await runAdmin(connection) { client in
-                let wallet = try await client.call(
-                    "GetWallet", GetWalletRequest(walletAccountID: id), returning: AdminWallet.self)
-                printAdmin(wallet, json: connection.json) { walletRows(wallet) }
-            }
+            try await runAdmin(
+                connection, AdminMethods.getWallet, GetWalletRequest(walletAccountID: id), rows: walletRows)
         }
     }
 
@@ -290,10 +271,7 @@ struct AdminWalletCommand: AsyncParsableCommand {
                 request.verifiedAtUnixMs = verifiedAtUnixMs ?? Int64(Date().timeIntervalSince1970 * 1000)
             }
             request.reason = why.reason
-            try await runAdmin(connection) { client in
-                let wallet = try await client.call("RecordEkyc", request, returning: AdminWallet.self)
-                printAdmin(wallet, json: connection.json) { walletRows(wallet) }
-            }
+            try await runAdmin(connection, AdminMethods.recordEkyc, request, rows: walletRows)
         }
     }
 
@@ -305,12 +283,8 @@ struct AdminWalletCommand: AsyncParsableCommand {
         @OptionGroup var why: ReasonOption
 
         func run() async throws {
-            try await runAdmin(connection) { client in
-                let wallet = try await client.call(
-                    "MarkPhoneVerified", MarkPhoneVerifiedRequest(walletAccountID: id, reason: why.reason),
-                    returning: AdminWallet.self)
-                printAdmin(wallet, json: connection.json) { walletRows(wallet) }
-            }
+            let request = MarkPhoneVerifiedRequest(walletAccountID: id, reason: why.reason)
+            try await runAdmin(connection, AdminMethods.markPhoneVerified, request, rows: walletRows)
         }
     }
 
@@ -324,7 +298,7 @@ struct AdminWalletCommand: AsyncParsableCommand {
         func run() async throws {
             try await runAdmin(connection) { client in
                 let response = try await client.call(
-                    "IssueLinkCode", IssueLinkCodeRequest(walletAccountID: id), returning: IssueLinkCodeResponse.self)
+                    AdminMethods.issueLinkCode, IssueLinkCodeRequest(walletAccountID: id))
                 if connection.json {
                     printAdmin(response, json: true) { [] }
                 } else {
@@ -343,12 +317,8 @@ struct AdminWalletCommand: AsyncParsableCommand {
         @OptionGroup var why: ReasonOption
 
         func run() async throws {
-            try await runAdmin(connection) { client in
-                let wallet = try await client.call(
-                    "UnlockLinking", WalletActionRequest(walletAccountID: id, reason: why.reason),
-                    returning: AdminWallet.self)
-                printAdmin(wallet, json: connection.json) { walletRows(wallet) }
-            }
+            let request = WalletActionRequest(walletAccountID: id, reason: why.reason)
+            try await runAdmin(connection, AdminMethods.unlockLinking, request, rows: walletRows)
         }
     }
 
@@ -360,12 +330,8 @@ struct AdminWalletCommand: AsyncParsableCommand {
         @OptionGroup var why: ReasonOption
 
         func run() async throws {
-            try await runAdmin(connection) { client in
-                let wallet = try await client.call(
-                    "UnfreezeCharges", WalletActionRequest(walletAccountID: id, reason: why.reason),
-                    returning: AdminWallet.self)
-                printAdmin(wallet, json: connection.json) { walletRows(wallet) }
-            }
+            let request = WalletActionRequest(walletAccountID: id, reason: why.reason)
+            try await runAdmin(connection, AdminMethods.unfreezeCharges, request, rows: walletRows)
         }
     }
 }
@@ -384,10 +350,8 @@ struct AdminHoldCommand: AsyncParsableCommand {
         @Flag(help: "Include released and rejected holds.") var all = false
 
         func run() async throws {
-            try await runAdmin(connection) { client in
-                let response = try await client.call(
-                    "ListHolds", ListHoldsRequest(includeResolved: all), returning: ListHoldsResponse.self)
-                printAdmin(response, json: connection.json) { holdRows(response.holds) }
+            try await runAdmin(connection, AdminMethods.listHolds, ListHoldsRequest(includeResolved: all)) {
+                holdRows($0.holds)
             }
         }
     }
@@ -400,10 +364,10 @@ struct AdminHoldCommand: AsyncParsableCommand {
         @OptionGroup var why: ReasonOption
 
         func run() async throws {
-            try await runAdmin(connection) { client in
-                let hold = try await client.call(
-                    "ReleaseHold", ReleaseHoldRequest(chargeID: id, reason: why.reason), returning: AdminHold.self)
-                printAdmin(hold, json: connection.json) { holdRows([hold]) }
+            let request = ReleaseHoldRequest(chargeID: id, reason: why.reason)
+            try await runAdmin(connection, AdminMethods.releaseHold, request) {
+                holdRows([$0])
+            } then: { client, hold in
                 if hold.state == .open { try await reportPendingApproval(client, subject: id) }
             }
         }
@@ -417,11 +381,8 @@ struct AdminHoldCommand: AsyncParsableCommand {
         @OptionGroup var why: ReasonOption
 
         func run() async throws {
-            try await runAdmin(connection) { client in
-                let hold = try await client.call(
-                    "RejectHold", RejectHoldRequest(chargeID: id, reason: why.reason), returning: AdminHold.self)
-                printAdmin(hold, json: connection.json) { holdRows([hold]) }
-            }
+            let request = RejectHoldRequest(chargeID: id, reason: why.reason)
+            try await runAdmin(connection, AdminMethods.rejectHold, request) { holdRows([$0]) }
         }
     }
 }

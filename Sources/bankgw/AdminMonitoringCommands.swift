@@ -75,8 +75,7 @@ func blockedRows(_ entries: [BlockedValue]) -> [[String]] {
 
 /// Prints, on stderr, that an act is waiting for a second operator (four eyes), naming the approval.
 func reportPendingApproval(_ client: AdminClient, subject: String) async throws {
-    let pending = try await client.call(
-        "ListApprovals", ListApprovalsRequest(), returning: ListApprovalsResponse.self)
+    let pending = try await client.call(AdminMethods.listApprovals, ListApprovalsRequest())
     if let approval = pending.approvals.first(where: { $0.subject == subject }) {
         printError(
             "four eyes: \(approval.summary) waits for a second operator: "
@@ -111,10 +110,7 @@ struct AdminAlertCommand: AsyncParsableCommand {
             request.rule = rule ?? ""
             request.bankCode = bank ?? ""
             request.walletAccountID = wallet ?? ""
-            try await runAdmin(connection) { client in
-                let response = try await client.call("ListAlerts", request, returning: ListAlertsResponse.self)
-                printAdmin(response, json: connection.json) { alertRows(response.alerts) }
-            }
+            try await runAdmin(connection, AdminMethods.listAlerts, request) { alertRows($0.alerts) }
         }
     }
 
@@ -130,10 +126,7 @@ struct AdminAlertCommand: AsyncParsableCommand {
             request.alertID = id
             request.assignee = assignee ?? ""
             request.note = note ?? ""
-            try await runAdmin(connection) { client in
-                let alert = try await client.call("AcknowledgeAlert", request, returning: Alert.self)
-                printAdmin(alert, json: connection.json) { alertRows([alert]) }
-            }
+            try await runAdmin(connection, AdminMethods.acknowledgeAlert, request) { alertRows([$0]) }
         }
     }
 
@@ -151,10 +144,7 @@ struct AdminAlertCommand: AsyncParsableCommand {
             var request = ResolveAlertRequest()
             request.alertID = id
             request.note = note
-            try await runAdmin(connection) { client in
-                let alert = try await client.call("ResolveAlert", request, returning: Alert.self)
-                printAdmin(alert, json: connection.json) { alertRows([alert]) }
-            }
+            try await runAdmin(connection, AdminMethods.resolveAlert, request) { alertRows([$0]) }
         }
     }
 
@@ -170,14 +160,11 @@ struct AdminAlertCommand: AsyncParsableCommand {
             var request = ConfirmSuspensionRequest()
             request.alertID = id
             request.reason = why.reason
-            try await runAdmin(connection) { client in
-                let bank = try await client.call("ConfirmSuspension", request, returning: GatewayWire.AdminBank.self)
-                printAdmin(bank, json: connection.json) {
-                    [
-                        ["CODE", "NAME", "LINK", "CHARGE"],
-                        [bank.bankCode, bank.name, bank.linkState.name, bank.chargeState.name],
-                    ]
-                }
+            try await runAdmin(connection, AdminMethods.confirmSuspension, request) { bank in
+                [
+                    ["CODE", "NAME", "LINK", "CHARGE"],
+                    [bank.bankCode, bank.name, bank.linkState.name, bank.chargeState.name],
+                ]
             }
         }
     }
@@ -200,10 +187,7 @@ struct AdminApprovalCommand: AsyncParsableCommand {
         func run() async throws {
             var request = ListApprovalsRequest()
             request.includeDecided = all
-            try await runAdmin(connection) { client in
-                let response = try await client.call("ListApprovals", request, returning: ListApprovalsResponse.self)
-                printAdmin(response, json: connection.json) { approvalRows(response.approvals) }
-            }
+            try await runAdmin(connection, AdminMethods.listApprovals, request) { approvalRows($0.approvals) }
         }
     }
 
@@ -218,10 +202,7 @@ struct AdminApprovalCommand: AsyncParsableCommand {
             var request = ApproveRequest()
             request.approvalID = id
             request.reason = why.reason
-            try await runAdmin(connection) { client in
-                let approval = try await client.call("Approve", request, returning: Approval.self)
-                printAdmin(approval, json: connection.json) { approvalRows([approval]) }
-            }
+            try await runAdmin(connection, AdminMethods.approve, request) { approvalRows([$0]) }
         }
     }
 
@@ -235,10 +216,7 @@ struct AdminApprovalCommand: AsyncParsableCommand {
             var request = DeclineRequest()
             request.approvalID = id
             request.reason = why.reason
-            try await runAdmin(connection) { client in
-                let approval = try await client.call("Decline", request, returning: Approval.self)
-                printAdmin(approval, json: connection.json) { approvalRows([approval]) }
-            }
+            try await runAdmin(connection, AdminMethods.decline, request) { approvalRows([$0]) }
         }
     }
 }
@@ -271,10 +249,7 @@ struct AdminBlockCommand: AsyncParsableCommand {
             request.value = value
             request.bankCode = bank ?? ""
             request.reason = why.reason
-            try await runAdmin(connection) { client in
-                let entry = try await client.call("Block", request, returning: BlockedValue.self)
-                printAdmin(entry, json: connection.json) { blockedRows([entry]) }
-            }
+            try await runAdmin(connection, AdminMethods.block, request) { blockedRows([$0]) }
         }
     }
 
@@ -292,10 +267,7 @@ struct AdminBlockCommand: AsyncParsableCommand {
             request.value = value
             request.bankCode = bank ?? ""
             request.reason = why.reason
-            try await runAdmin(connection) { client in
-                let entry = try await client.call("Unblock", request, returning: BlockedValue.self)
-                printAdmin(entry, json: connection.json) { blockedRows([entry]) }
-            }
+            try await runAdmin(connection, AdminMethods.unblock, request) { blockedRows([$0]) }
         }
     }
 
@@ -307,10 +279,7 @@ struct AdminBlockCommand: AsyncParsableCommand {
         func run() async throws {
             var request = ListBlockedRequest()
             request.kind = kind?.wire ?? .unspecified
-            try await runAdmin(connection) { client in
-                let response = try await client.call("ListBlocked", request, returning: ListBlockedResponse.self)
-                printAdmin(response, json: connection.json) { blockedRows(response.entries) }
-            }
+            try await runAdmin(connection, AdminMethods.listBlocked, request) { blockedRows($0.entries) }
         }
     }
 }
