@@ -38,7 +38,7 @@ struct HealthReference: RegistrableRPCService {
 }
 
 var port = 0
-var threads = System.coreCount
+var threads = ProcessInfo.processInfo.activeProcessorCount
 var tlsDir: String?
 var arguments = CommandLine.arguments.dropFirst().makeIterator()
 while let argument = arguments.next() {
@@ -74,7 +74,8 @@ let server = GRPCServer(transport: transport, services: [HealthReference()])
 try await withThrowingDiscardingTaskGroup { tasks in
     tasks.addTask { try await server.serve() }
     if let address = try await transport.listeningAddress.ipv4 {
-        print("listening on 127.0.0.1:\(address.port) (\(tlsDir == nil ? "h2c" : "mTLS"), \(threads) threads)")
-        fflush(stdout)
+        // Written unbuffered: the harness waits for this line on a pipe.
+        let line = "listening on 127.0.0.1:\(address.port) (\(tlsDir == nil ? "h2c" : "mTLS"), \(threads) threads)\n"
+        FileHandle.standardOutput.write(Data(line.utf8))
     }
 }
