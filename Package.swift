@@ -97,7 +97,8 @@ let package = Package(
                 "GatewayWire", "GatewayPolicy", "GatewayCrypto",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
-            ]
+            ],
+            swiftSettings: existentialAny
         ),
         .target(
             name: "GatewayService",
@@ -115,7 +116,8 @@ let package = Package(
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Atomics", package: "swift-atomics"),
-            ]
+            ],
+            swiftSettings: existentialAny
         ),
         // The monitoring console (SPEC §8): Hummingbird 2 + swift-mustache served over GatewayTLS (operator
         // certificates only); every action is the Admin operation, in-process.
