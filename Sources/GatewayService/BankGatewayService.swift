@@ -64,14 +64,11 @@ public final class BankGatewayService: Sendable {
                     try await store.submitLink(
                         link, bankCode: bank, bodyDigest: digest.sha256, legacyBodyDigest: digest.legacySHA256,
                         freshness: freshness(link.header), linkCodeMAC: store.linkCodeMAC(of: link.linkCode),
-                        decide: { [linkChecks, metrics] facts in
-                            let verdict = linkChecks.evaluate(facts)
-                            metrics.decided(verdict, bank: bank, operation: "link")
-                            return verdict
-                        },
+                        decide: { [linkChecks] facts in linkChecks.evaluate(facts) },
                         clientAddress: context.remoteAddress
                     )
                 }
+                if let verdict = outcome.newVerdict { metrics.decided(verdict, bank: bank, operation: "link") }
                 trace.logger.info(
                     "link decided",
                     metadata: [
@@ -185,12 +182,9 @@ public final class BankGatewayService: Sendable {
             store.submitCharge(
                 charge, bankCode: bank, bodyDigest: digest.sha256, legacyBodyDigest: digest.legacySHA256,
                 freshness: freshness(charge.header),
-                decide: { [chargeChecks, metrics] facts in
-                    let verdict = chargeChecks.evaluate(facts)
-                    metrics.decided(verdict, bank: bank, operation: "charge")
-                    return verdict
-                },
+                decide: { [chargeChecks] facts in chargeChecks.evaluate(facts) },
                 sign: { [receipts] response in receipts.seal(response) }, clientAddress: context.remoteAddress,
+                decided: { [metrics] verdict in metrics.decided(verdict, bank: bank, operation: "charge") },
                 completion: { [self] result in
                     switch result {
                     case .success(let response):

@@ -317,6 +317,8 @@ final class LedgerWriter: @unchecked Sendable {
     // @unchecked: every mutable field below is guarded by `condition`'s lock, except what only the writer thread
     // touches (`state`, while it applies a batch).
     private let storage: any LedgerStorage
+    /// Told after every commit (checkpoints never run inside one); nil: the storage checkpoints by itself.
+    private let checkpointer: LedgerCheckpointer?
     private let state: WriterState
     private let events: WriterEventsBox
     private let condition = NSCondition()
@@ -326,8 +328,12 @@ final class LedgerWriter: @unchecked Sendable {
     private var statistics = WriterStatistics()
     private var stopped = false
 
-    init(storage: any LedgerStorage, state: WriterState, events: WriterEventsBox = WriterEventsBox()) {
+    init(
+        storage: any LedgerStorage, checkpointer: LedgerCheckpointer? = nil, state: WriterState,
+        events: WriterEventsBox = WriterEventsBox()
+    ) {
         self.storage = storage
+        self.checkpointer = checkpointer
         self.state = state
         self.events = events
         let thread = Thread { [self] in run() }
@@ -377,6 +383,7 @@ final class LedgerWriter: @unchecked Sendable {
     /// The writer thread: the next batch is everything queued (up to `maxBatchWrites`) when the previous one ends.
     private func run() {
         while let batch = nextBatch() {
+            let cpuBefore = Self.threadCPUTime()
             var applied: Int
             var failure: WalletError?
             var committing = Duration.zero
@@ -384,7 +391,10 @@ final class LedgerWriter: @unchecked Sendable {
             var applying = Duration.zero
             let state = self.state
             do {
-                let outcome = try storage.withWritingConnection { db in try Self.runBatch(db, batch, state) }
+                let outcome = try storage.withWritingConnection { [checkpointer] db in
+                    checkpointer?.catchUpIfLogIsLong(db)
+                    return try Self.runBatch(db, batch, state)
+                }
                 (applied, applying, committing, isolated) = outcome
             } catch {
                 // Rolled back: whatever the writer's caches learnt from it is not in the database.
@@ -393,6 +403,7 @@ final class LedgerWriter: @unchecked Sendable {
                 applied = batch.count
                 failure = (error as? WalletError) ?? .storeUnavailable("wallet database write failed: \(error)")
             }
+            if failure == nil { checkpointer?.committed() }
             if failure == nil, state.alertsChanged {
                 state.alertsChanged = false
                 state.alertFeed.notify()
@@ -409,6 +420,7 @@ final class LedgerWriter: @unchecked Sendable {
                     statistics.largestBatch = max(statistics.largestBatch, applied)
                     statistics.applying += applying
                     statistics.committing += committing
+                    statistics.writerCPU += Self.threadCPUTime() - cpuBefore
                     if isolated { statistics.batchesReplayedIsolated += 1 }
                 } else {
                     statistics.batchesFailed += 1
@@ -422,6 +434,13 @@ final class LedgerWriter: @unchecked Sendable {
             // Answered outside the lock: a completion may submit again at once.
             for write in batch[..<applied] { write.finish(batchFailure: failure) }
         }
+    }
+
+    /// CPU time of the calling thread (the writer's: what bounds its throughput, whatever else runs on the box).
+    private static func threadCPUTime() -> Duration {
+        var now = timespec()
+        clock_gettime(CLOCK_THREAD_CPUTIME_ID, &now)
+        return .seconds(now.tv_sec) + .nanoseconds(now.tv_nsec)
     }
 
     /// Waits for work; nil once stopped with nothing queued.
@@ -495,6 +514,8 @@ public struct WriterStatistics: Sendable, Hashable {
     /// Time spent applying requests inside batch transactions, and committing them (the fsync).
     public var applying: Duration = .zero
     public var committing: Duration = .zero
+    /// CPU time the writer's thread spent on committed batches (applying and committing them).
+    public var writerCPU: Duration = .zero
 
     public var meanBatch: Double { batchesCommitted == 0 ? 0 : Double(writesCommitted) / Double(batchesCommitted) }
 }

@@ -22,6 +22,10 @@ extension WalletStore {
     ///
     /// `legacyBodyDigest` (the whole request's SHA-256) is evaluated only if the stored record predates migration v4.
     ///
+    /// `decided` is told the recorded verdict (the chain's, after the SPEC §8 rules) once the batch has committed, and
+    /// only for a new decision: not for a replay, and once however often the writer applied the request (`decide`
+    /// itself runs again when a batch is replayed isolated, so it must not count anything).
+    ///
     /// `sign` returns the response (fields 6-9 naming the request, SPEC §5) sealed (fields 10 and 5); the sealed
     /// response is stored whole, so a retry gets it back byte-for-byte. It is called once here, before the writer,
     /// on the caller's thread, for the answer most charges get — APPROVED, with the charge id and time the writer
@@ -33,12 +37,15 @@ extension WalletStore {
         legacyBodyDigest: @autoclosure @escaping @Sendable () -> [UInt8]? = nil,
         freshness: Rejection? = nil,
         decide: @escaping @Sendable (ChargeAttemptFacts) -> Verdict,
-        sign: @escaping @Sendable (ChargeResponse) -> ChargeResponse, clientAddress: String? = nil
+        sign: @escaping @Sendable (ChargeResponse) -> ChargeResponse, clientAddress: String? = nil,
+        decided: @escaping @Sendable (Verdict) -> Void = { _ in }
     ) async throws(WalletError) -> ChargeResponse {
         let write = try chargeWrite(
             request, bankCode: bankCode, digest: BodyDigest(sha256: bodyDigest, lazyLegacySHA256: legacyBodyDigest),
             freshness: freshness, decide: decide, sign: sign, clientAddress: clientAddress)
-        return try await writer.submit(write).get()
+        let recorded = try await writer.submit(write).get()
+        if let verdict = recorded.newVerdict { decided(verdict) }
+        return recorded.response
     }
 
     /// `submitCharge` for a caller that is not a task (the gateway's unary path, issue 14): `completion` is called
@@ -51,9 +58,10 @@ extension WalletStore {
         freshness: Rejection? = nil,
         decide: @escaping @Sendable (ChargeAttemptFacts) -> Verdict,
         sign: @escaping @Sendable (ChargeResponse) -> ChargeResponse, clientAddress: String? = nil,
+        decided: @escaping @Sendable (Verdict) -> Void = { _ in },
         completion: @escaping @Sendable (Result<ChargeResponse, WalletError>) -> Void
     ) {
-        let write: LedgerWrite<ChargeResponse>
+        let write: LedgerWrite<RecordedCharge>
         do {
             write = try chargeWrite(
                 request, bankCode: bankCode,
@@ -63,8 +71,18 @@ extension WalletStore {
             completion(.failure(error))
             return
         }
-        write.setReply(.completion(completion))
+        write.setReply(
+            .completion { result in
+                if case .success(let recorded) = result, let verdict = recorded.newVerdict { decided(verdict) }
+                completion(result.map(\.response))
+            })
         writer.enqueue(write)
+    }
+
+    /// A committed Charge's answer, and the verdict it recorded when it was a new decision (nil for a replay).
+    struct RecordedCharge: Sendable {
+        var response: ChargeResponse
+        var newVerdict: Verdict?
     }
 
     /// The Charge as a writer request (see `submitCharge`).
@@ -72,13 +90,15 @@ extension WalletStore {
         _ request: ChargeRequest, bankCode: String, digest: BodyDigest, freshness: Rejection?,
         decide: @escaping @Sendable (ChargeAttemptFacts) -> Verdict,
         sign: @escaping @Sendable (ChargeResponse) -> ChargeResponse, clientAddress: String?
-    ) throws(WalletError) -> LedgerWrite<ChargeResponse> {
+    ) throws(WalletError) -> LedgerWrite<RecordedCharge> {
         guard request.amountYen > 0 else { throw .invalidArgument("amount_yen must be positive") }
         let key = IdempotencyKey(bankCode: bankCode, requestID: request.header.requestID)
-        let answer = Self.presignedAnswer(request, key: key, nowUnixMs: clock(), sign: sign)
+        // A request outside the replay window is a retry or a rejection, never a new APPROVED: no receipt for it.
+        let presigned = freshness == nil ? Self.presignedAnswer(request, key: key, nowUnixMs: clock(), sign: sign) : nil
         return LedgerWrite(idempotencyKey: key, maintainsFactsCache: true) { db, state in
             if let stored = try Ledger.replay(db, key: key, operation: .charge, digest: digest) {
-                return stored.chargeResponse(key: key, linkID: request.linkID, amountYen: request.amountYen)
+                return RecordedCharge(
+                    response: stored.chargeResponse(key: key, linkID: request.linkID, amountYen: request.amountYen))
             }
             if try Bool.fetchOne(
                 db.cachedStatement(sql: "SELECT 1 FROM charge WHERE bank_code = ? AND request_id = ?"),
@@ -87,6 +107,9 @@ extension WalletStore {
                 throw WalletError.requestIDExpired(bankCode: key.bankCode, requestID: key.requestID)
             }
             if let freshness { throw WalletError.rejected(freshness) }
+            guard let answer = presigned else {
+                throw WalletError.invariantViolated("a fresh charge reached the writer without its presigned answer")
+            }
             let now = answer.processedAtUnixMs
             let attempt = try ChargeAttempt.read(db, state, request, bankCode: key.bankCode, nowUnixMs: now)
             // SPEC §8 beside the §4 chain: a block-list hit declines, the holding rules hold, every firing is an
@@ -96,7 +119,7 @@ extension WalletStore {
             let response = try Self.recordCharge(
                 db, state, attempt, verdict, key: key, digest: digest.sha256, presigned: answer, sign: sign)
             try Self.recordChargeAlerts(db, state, alerts, response, bankCode: key.bankCode)
-            return response
+            return RecordedCharge(response: response, newVerdict: judged)
         }
     }
 
@@ -254,9 +277,10 @@ extension WalletStore {
             if let freshness { throw WalletError.rejected(freshness) }
             let attempt = try LinkAttempt.read(db, state, request, bankCode: key.bankCode, codeMAC: linkCodeMAC)
             let (verdict, alerts) = try Self.monitorLink(db, state, attempt.facts, decide(attempt.facts), clientAddress)
-            let outcome = try Self.recordLink(
+            var outcome = try Self.recordLink(
                 db, state, attempt, verdict, key: key, digest: digest.sha256, codeMAC: linkCodeMAC)
             try Self.recordLinkAlerts(db, state, alerts, outcome, attempt.facts)
+            outcome.newVerdict = verdict
             return outcome
         }
     }

@@ -17,6 +17,7 @@ public final class WalletStore: Sendable {
     public let limits: WalletLimits
     let pool: DatabasePool
     let writer: LedgerWriter
+    let checkpointer: LedgerCheckpointer
     let writerEvents: WriterEventsBox
     let clock: @Sendable () -> Int64
     /// The SPEC §8 rules the writer runs beside the SPEC §4 chain. A store runs the rules it is given: `.off` (only
@@ -94,6 +95,8 @@ public final class WalletStore: Sendable {
                 // A replayed batch runs each request in a savepoint; its sub-journal belongs in memory, not in a
                 // temp file written with pwrite for every page a request touches.
                 try db.execute(sql: "PRAGMA temp_store = MEMORY")
+                // Checkpoints run on `LedgerCheckpointer`'s thread, never inside a batch's commit (issue 14).
+                try db.execute(sql: "PRAGMA wal_autocheckpoint = 0")
                 let journalMode = try String.fetchOne(db, sql: "PRAGMA journal_mode")
                 let synchronous = try Int.fetchOne(db, sql: "PRAGMA synchronous")
                 guard journalMode == "wal", synchronous == 2 else {
@@ -125,8 +128,13 @@ public final class WalletStore: Sendable {
         let writerEvents = WriterEventsBox()
         self.writerEvents = writerEvents
         self.tokenKey = try Self.loadOrCreateTokenKey(databasePath: path)
+        do {
+            self.checkpointer = try LedgerCheckpointer(path: path)
+        } catch {
+            throw .storeUnavailable("cannot open wallet database \(path) for checkpoints: \(error)")
+        }
         self.writer = LedgerWriter(
-            storage: pool,
+            storage: pool, checkpointer: checkpointer,
             state: WriterState(
                 clock: clock, limits: limits, monitoring: monitoring, tokenKey: tokenKey, alertFeed: alertFeed,
                 events: events),
@@ -140,8 +148,10 @@ public final class WalletStore: Sendable {
     }
 
     deinit {
-        // The writer's thread holds the writer; it ends once the queue is empty.
+        // The writer's thread holds the writer; it ends once the queue is empty. The checkpointer copies what the
+        // last batches committed and ends too.
         writer.stop()
+        checkpointer.stop()
     }
 
     /// Opens `DIR/wallet.sqlite`.
@@ -157,6 +167,11 @@ public final class WalletStore: Sendable {
     /// Batching so far (for metrics and the benchmark).
     public func writerStatistics() async -> WriterStatistics {
         writer.currentStatistics()
+    }
+
+    /// Checkpoints so far (for the benchmark).
+    public func checkpointStatistics() -> CheckpointStatistics {
+        checkpointer.currentStatistics()
     }
 
     // MARK: - Plumbing

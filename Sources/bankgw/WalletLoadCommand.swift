@@ -125,11 +125,17 @@ struct LedgerBench: AsyncParsableCommand {
     @Option(help: "Load wallets (charges spread over them).")
     var wallets = 64
 
+    @Option(name: .customLong("max-batch-ms"), help: "The writer's batch time bound (default: the store's).")
+    var maxBatchMs: Int?
+
     @Flag(help: "Also measure one commit per charge (no group commit), for comparison.")
     var compareSingleCommit = false
 
     func validate() throws {
         guard seconds > 0, seconds <= 600 else { throw ValidationError("--seconds must be in (0, 600]") }
+        if let maxBatchMs, !(1...1_000).contains(maxBatchMs) {
+            throw ValidationError("--max-batch-ms takes 1...1000")
+        }
         guard !callerCounts.isEmpty, callerCounts.allSatisfy({ (1...4_096).contains($0) }) else {
             throw ValidationError("--concurrency takes 1...4096, comma-separated")
         }
@@ -143,14 +149,21 @@ struct LedgerBench: AsyncParsableCommand {
         for signer in signer.map({ [$0] }) ?? Signer.allCases {
             let sign = try Self.sealer(signer)
             for callers in callerCounts {
-                let cell = try await measure(callers: callers, limits: WalletLimits(), sign: sign)
+                let limits = WalletLimits(
+                    maxBatchDuration: maxBatchMs.map { .milliseconds($0) } ?? WalletLimits.maxBatchDurationDefault)
+                let cell = try await measure(callers: callers, limits: limits, sign: sign)
                 let tag = "signer=\(signer.rawValue) callers=\(callers)"
                 let writes = Double(max(1, cell.batches.writesCommitted))
                 print("wallet charges/s \(tag): \(Int(cell.perSecond.rounded()))")
                 print(figure("cpu_us_per_charge", tag, cell.cpuMicrosPerCharge))
                 print(figure("mean_batch", tag, cell.batches.meanBatch))
+                print(figure("writer_cpu_us_per_charge", tag, micros(cell.batches.writerCPU) / writes))
                 print(figure("apply_us_per_charge", tag, micros(cell.batches.applying) / writes))
                 print(figure("commit_us_per_charge", tag, micros(cell.batches.committing) / writes))
+                print("wallet wal_frames_max \(tag): \(cell.checkpoints.largestWALFrames)")
+                print("wallet checkpoints \(tag): \(cell.checkpoints.passiveCheckpoints) passive, "
+                    + "\(cell.checkpoints.writerCatchUps) caught up by the writer, "
+                    + "\(cell.checkpoints.restartCheckpoints) restart, \(cell.checkpoints.failedCheckpoints) failed")
                 if compareSingleCommit {
                     let single = try await measure(
                         callers: callers, limits: WalletLimits(maxBatchWrites: 1), sign: sign)
@@ -174,6 +187,7 @@ struct LedgerBench: AsyncParsableCommand {
         var perSecond: Double
         var cpuMicrosPerCharge: Double
         var batches: WriterStatistics
+        var checkpoints: CheckpointStatistics
     }
 
     private func measure(
@@ -213,9 +227,10 @@ struct LedgerBench: AsyncParsableCommand {
         batches.writesCommitted -= before.writesCommitted
         batches.applying -= before.applying
         batches.committing -= before.committing
+        batches.writerCPU -= before.writerCPU
         return Cell(
             perSecond: Double(approved) / seconds, cpuMicrosPerCharge: cpu / Double(max(1, approved)),
-            batches: batches)
+            batches: batches, checkpoints: store.checkpointStatistics())
     }
 }
 

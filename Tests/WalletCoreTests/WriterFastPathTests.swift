@@ -224,6 +224,43 @@ final class WriterFastPathTests: XCTestCase {
         let verification = try await store.verifyLedger()
         XCTAssertTrue(verification.passed, "\(verification.checks)")
     }
+    /// `decided` (what `bankgw_decisions_total` counts) is told once per committed new decision, even when the
+    /// batch was replayed isolated and `decide` ran twice for its requests; a request refused as an invariant
+    /// violation (an approve over the wallet's cap) is not a decision.
+    func testDecidedIsToldOncePerCommittedDecisionWhenABatchIsReplayedIsolated() async throws {
+        let directory = TemporaryDirectory()
+        let (store, link) = try await makeLinkedStore(directory, clock: ManualClock(noonTokyo))
+        let decideCalls = Counter()
+        let decidedCalls = Counter()
+        let outcomes = await withTaskGroup(of: Bool.self) { group in
+            for n in 0..<120 {
+                group.addTask {
+                    // Every 40th approves far over the cap: the writer refuses it after its charge row was written,
+                    // so its batch is rolled back and replayed with a savepoint per request.
+                    let yen: Int64 = n % 40 == 39 ? 900_000_000 : 10
+                    return (try? await store.submitCharge(
+                        chargeRequest("d-\(n)", link: link, yen: yen), bankCode: "9900", bodyDigest: digest("d\(n)"),
+                        decide: { _ in decideCalls.next(.approve) }, sign: testSign,
+                        decided: { verdict in
+                            XCTAssertEqual(verdict, .approve)
+                            _ = decidedCalls.next(())
+                        })) != nil
+                }
+            }
+            return await group.reduce(into: [Bool]()) { $0.append($1) }
+        }
+        let committed = outcomes.filter { $0 }.count
+        XCTAssertEqual(committed, 117, "the three over-cap approvals are refused")
+        XCTAssertEqual(decidedCalls.value, committed, "one decision counted per committed charge")
+        let statistics = await store.writerStatistics()
+        XCTAssertGreaterThan(statistics.batchesReplayedIsolated, 0, "the over-cap approvals forced isolated replays")
+        XCTAssertGreaterThan(decideCalls.value, committed + 3, "the chain ran again for the replayed batches")
+        // A retry is a replay, not a decision.
+        _ = try await store.submitCharge(
+            chargeRequest("d-0", link: link, yen: 10), bankCode: "9900", bodyDigest: digest("d0"), decide: approveAll,
+            sign: testSign, decided: { _ in _ = decidedCalls.next(()) })
+        XCTAssertEqual(decidedCalls.value, committed)
+    }
 }
 
 /// The facts a chain was asked about, in the order it was asked (the writer's order).

@@ -1,0 +1,71 @@
+import Foundation
+import GRDB
+import XCTest
+
+@testable import WalletCore
+
+/// Issue 14: checkpoints run beside the writer, never inside its commits, and the write-ahead log stays bounded
+/// under a writer that never pauses (SQLite starts the log over only when a write begins with every frame copied).
+final class LedgerCheckpointerTests: XCTestCase {
+    func testTheStoresWritingConnectionNeverCheckpointsInsideACommit() async throws {
+        let directory = TemporaryDirectory()
+        let store = try WalletStore(stateDirectory: directory.path)
+        let autocheckpoint = try await store.pool.writeWithoutTransaction { db in
+            try Int.fetchOne(db, sql: "PRAGMA wal_autocheckpoint")
+        }
+        XCTAssertEqual(autocheckpoint, 0)
+        try await store.seedDemo()
+        try await eventually { store.checkpointStatistics().passiveCheckpoints > 0 }
+        XCTAssertEqual(store.checkpointStatistics().failedCheckpoints, 0)
+    }
+
+    /// A writer committing back to back, as the ledger writer does under load: without the writer's catch-up the
+    /// log would hold every frame (≥ 2 per transaction, > 12,000 here); with it, it starts over again and again.
+    func testTheLogStartsOverWhileTheWriterNeverPausesAndKeepsEveryCommit() throws {
+        let directory = TemporaryDirectory()
+        let path = directory.path + "/log.sqlite"
+        var configuration = Configuration()
+        configuration.prepareDatabase { db in
+            // Durability is not under test here (the crash tests cover it); fsyncs would only slow the loop.
+            try db.execute(sql: "PRAGMA synchronous = OFF")
+        }
+        let pool = try DatabasePool(path: path, configuration: configuration)
+        try pool.writeWithoutTransaction { db in
+            try db.execute(sql: "PRAGMA wal_autocheckpoint = 0")
+            try db.execute(sql: "CREATE TABLE row(id INTEGER PRIMARY KEY, payload BLOB NOT NULL)")
+        }
+        let catchUpAtFrames = 64
+        let restartAtFrames = 1_024
+        let checkpointer = try LedgerCheckpointer(
+            path: path, catchUpAtFrames: catchUpAtFrames, restartAtFrames: restartAtFrames)
+        let payload = Data(repeating: 0xA5, count: 4_000)  // about one page per row
+        let transactions = 6_000
+        for n in 0..<transactions {
+            try pool.writeWithoutTransaction { db in
+                checkpointer.catchUpIfLogIsLong(db)
+                try db.inTransaction {
+                    try db.execute(sql: "INSERT INTO row(id, payload) VALUES (?, ?)", arguments: [n, payload])
+                    return .commit
+                }
+            }
+            checkpointer.committed()
+        }
+        checkpointer.stop()
+        let statistics = checkpointer.currentStatistics()
+        XCTAssertGreaterThan(statistics.writerCatchUps, 0, "the writer caught the log up between transactions")
+        let walBytes = try XCTUnwrap(
+            FileManager.default.attributesOfItem(atPath: path + "-wal")[.size] as? Int)
+        // Bounded by the restart threshold plus what one checkpoint interval adds, far below the unbounded log.
+        XCTAssertLessThan(walBytes, 2 * restartAtFrames * 4_200, "WAL of \(walBytes) bytes")
+        let rows = try pool.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM row") }
+        XCTAssertEqual(rows, transactions, "every commit is kept")
+    }
+
+    private func eventually(_ condition: () -> Bool, timeoutMs: Int = 5_000) async throws {
+        let deadline = ContinuousClock.now.advanced(by: .milliseconds(timeoutMs))
+        while !condition() {
+            guard ContinuousClock.now < deadline else { return XCTFail("not within \(timeoutMs) ms") }
+            try await Task.sleep(for: .milliseconds(10))
+        }
+    }
+}
