@@ -42,6 +42,16 @@ public final class RPCUnaryResponder: Sendable {
         self.answer(.success(response))
     }
 
+    /// Answers with the message `makeResponse` returns, run on the connection's event loop (a thrown error answers
+    /// as `fail` would). For an answer given on a serial thread of its own (the wallet writer's): encoding and
+    /// logging the answer then run on the event loops, in parallel, not on the thread every call queues behind.
+    public func succeed(onEventLoop makeResponse: @escaping @Sendable () throws -> ByteBuffer) {
+        guard claimAnswer() else { return }
+        let stream = self.stream
+        let path = self.path
+        stream.eventLoop.execute { stream.value.deferredAnswered(Result { try makeResponse() }, path: path) }
+    }
+
     /// Answers with a status: an `RPCError` as it is, any other error as INTERNAL (its detail logged, not sent).
     public func fail(_ error: any Error) {
         self.answer(.failure(error))
@@ -61,14 +71,21 @@ public final class RPCUnaryResponder: Sendable {
         if runNow { handler() }
     }
 
-    private func answer(_ result: Result<ByteBuffer, any Error>) {
+    /// Moves the call to `answered`; false when it already ended (the answer is dropped on purpose: the caller has
+    /// its status) or, a bug, was answered before.
+    private func claimAnswer() -> Bool {
         let (won, was) = phase.compareExchange(
             expected: Phase.waiting.rawValue, desired: Phase.answered.rawValue, ordering: .acquiringAndReleasing)
         guard won else {
             assert(was != Phase.answered.rawValue, "RPCUnaryResponder answered twice (\(path))")
-            return  // the call ended first: dropped on purpose, the caller has its status
+            return false
         }
         cancelHandlers.withLock { $0 = [] }
+        return true
+    }
+
+    private func answer(_ result: Result<ByteBuffer, any Error>) {
+        guard claimAnswer() else { return }
         let eventLoop = stream.eventLoop
         if eventLoop.inEventLoop {
             stream.value.deferredAnswered(result, path: path)

@@ -188,17 +188,16 @@ public final class BankGatewayService: Sendable {
                 completion: { [self] result in
                     switch result {
                     case .success(let response):
-                        trace.logger.info(
-                            "charge decided",
-                            metadata: [
-                                "charge_id": "\(response.chargeID)", "decision": "\(response.decision)",
-                                "reason": "\(response.declineReason)", "amount_yen": "\(charge.amountYen)",
-                            ])
-                        do {
-                            responder.succeed(try MessageCoding.encode(response, context: context, capacityHint: 160))
-                        } catch {
-                            responder.fail(error)
-                        }
+                        // Called on the wallet writer's thread: the log line and the encoding run on the event loop.
+                        responder.succeed(onEventLoop: {
+                            trace.logger.info(
+                                "charge decided",
+                                metadata: [
+                                    "charge_id": "\(response.chargeID)", "decision": "\(response.decision)",
+                                    "reason": "\(response.declineReason)", "amount_yen": "\(charge.amountYen)",
+                                ])
+                            return try MessageCoding.encode(response, context: context, capacityHint: 160)
+                        })
                     case .failure(let error):
                         responder.fail(walletStatus(error, charge.header, trace))
                     }

@@ -91,7 +91,7 @@ public struct JSONLogHandler: LogHandler {
     }
 }
 
-/// Where JSON log lines go: a file descriptor, one `write` per line under a lock.
+/// Where log lines go (JSON and text alike): a file descriptor, one `write` per line under a lock.
 public final class JSONLogSink: Sendable {
     private let lock = NIOLock()
     private let fd: Int32
@@ -122,7 +122,7 @@ public enum LogFormat: String, Sendable, CaseIterable {
         switch self {
         case .text:
             LoggingSystem.bootstrap { label in
-                var handler = StreamLogHandler.standardError(label: label)
+                var handler = TextLogHandler(label: label)
                 handler.logLevel = level
                 return handler
             }

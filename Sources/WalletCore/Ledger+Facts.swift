@@ -150,28 +150,35 @@ enum Ledger {
 
     /// Charges (any decision but DECLINED) to the link's wallet from the link's bank account token, over every link
     /// that token ever had to that wallet, since `sinceUnixMs`; saturating at `limit`.
+    ///
+    /// Through `link_by_token` (`+l.wallet_id` keeps the planner off `link_by_wallet`): a token has a link or two,
+    /// a wallet may have dozens, each of which would be probed for charges.
     static func recentChargeCount(_ db: Database, link: LinkFacts, sinceUnixMs: Int64, limit: Int) throws -> Int {
         try Int.fetchOne(
-            db.cachedStatement(
-                sql: """
-                    SELECT count(*) FROM (SELECT 1 FROM link l JOIN charge c ON c.link_id = l.id
-                        WHERE l.bank_code = ? AND l.bank_account_token = ? AND l.wallet_id = ?
-                          AND c.created_at_unix_ms >= ? AND c.decision <> 3 LIMIT ?)
-                    """), arguments: [link.bankCode, link.bankAccountToken, link.walletID, sinceUnixMs, limit]) ?? 0
+            db.cachedStatement(sql: recentChargeCountSQL),
+            arguments: [link.bankCode, link.bankAccountToken, link.walletID, sinceUnixMs, limit]) ?? 0
     }
+
+    static let recentChargeCountSQL = """
+        SELECT count(*) FROM (SELECT 1 FROM link l JOIN charge c ON c.link_id = l.id
+            WHERE l.bank_code = ? AND l.bank_account_token = ? AND +l.wallet_id = ?
+              AND c.created_at_unix_ms >= ? AND c.decision <> 3 LIMIT ?)
+        """
 
     /// The times of the newest (at most `limit`) charges `recentChargeCount` counts, newest first: what the
     /// writer's facts cache keeps to answer later windows without reading again.
     static func recentChargeTimes(_ db: Database, link: LinkFacts, sinceUnixMs: Int64, limit: Int) throws -> [Int64] {
         try Int64.fetchAll(
-            db.cachedStatement(
-                sql: """
-                    SELECT c.created_at_unix_ms FROM link l JOIN charge c ON c.link_id = l.id
-                    WHERE l.bank_code = ? AND l.bank_account_token = ? AND l.wallet_id = ?
-                      AND c.created_at_unix_ms >= ? AND c.decision <> 3
-                    ORDER BY c.created_at_unix_ms DESC LIMIT ?
-                    """), arguments: [link.bankCode, link.bankAccountToken, link.walletID, sinceUnixMs, limit])
+            db.cachedStatement(sql: recentChargeTimesSQL),
+            arguments: [link.bankCode, link.bankAccountToken, link.walletID, sinceUnixMs, limit])
     }
+
+    static let recentChargeTimesSQL = """
+        SELECT c.created_at_unix_ms FROM link l JOIN charge c ON c.link_id = l.id
+        WHERE l.bank_code = ? AND l.bank_account_token = ? AND +l.wallet_id = ?
+          AND c.created_at_unix_ms >= ? AND c.decision <> 3
+        ORDER BY c.created_at_unix_ms DESC LIMIT ?
+        """
 
     /// This would be the link's first (non-declined) charge, and its token was linked to another wallet of the same
     /// bank at some moment in the 30 days before this link was made.

@@ -20,6 +20,7 @@ enum Schema {
         migrator.registerMigration("v8-alerts", migrate: v8Alerts)
         migrator.registerMigration("v9-reversals", migrate: v9Reversals)
         migrator.registerMigration("v10-events", migrate: v10Events)
+        migrator.registerMigration("v11-wallet-credits-covered", migrate: v11WalletCreditsCovered)
         return migrator
     }
 

@@ -69,3 +69,29 @@ final class LedgerCheckpointerTests: XCTestCase {
         }
     }
 }
+
+/// Issue 14: the writer's per-charge reads use the indexes they were written for (query plans, not timings).
+final class ChargeQueryPlanTests: XCTestCase {
+    func testWalletVelocityIsAnsweredFromTheCoveringIndex() async throws {
+        let plan = try await queryPlan(Ledger.creditedToWalletSQL, ["W0000001", 0])
+        XCTAssertTrue(plan.contains("USING COVERING INDEX charge_by_wallet_time"), plan)
+    }
+
+    func testRecentChargesOnALinkAreFoundThroughItsTokenNotItsWallet() async throws {
+        for sql in [Ledger.recentChargeCountSQL, Ledger.recentChargeTimesSQL] {
+            let plan = try await queryPlan(sql, ["9900", "tok", "W0000001", 0, 64])
+            XCTAssertTrue(plan.contains("INDEX link_by_token"), plan)
+            XCTAssertFalse(plan.contains("link_by_wallet"), plan)
+        }
+    }
+
+    private func queryPlan(_ sql: String, _ arguments: StatementArguments) async throws -> String {
+        let directory = TemporaryDirectory()
+        let store = try WalletStore(stateDirectory: directory.path)
+        try await store.seedDemo()
+        return try await store.pool.read { db in
+            try Row.fetchAll(db, sql: "EXPLAIN QUERY PLAN " + sql, arguments: arguments)
+                .map { $0["detail"] as String }.joined(separator: "\n")
+        }
+    }
+}

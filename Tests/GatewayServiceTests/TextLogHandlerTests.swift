@@ -1,0 +1,58 @@
+import Foundation
+import Logging
+import XCTest
+
+@testable import GatewayService
+
+/// The default log lines stay what swift-log's `StreamLogHandler` writes (operators' greps and the interop tests
+/// read them), now that `TextLogHandler` writes them (issue 14).
+final class TextLogHandlerTests: XCTestCase {
+    func testALineIsByteForByteTheStreamLogHandlersAfterItsTimestamp() {
+        let captured = CapturedStream()
+        var stock = StreamLogHandler(label: "bankgw.bank-service", stream: captured, metadataProvider: nil)
+        let base: Logger.Metadata = ["request_id": "r-1", "bank": "0005", "trace_id": "abc", "method": "/x/Charge"]
+        for (key, value) in base { stock[metadataKey: key] = value }
+        let explicit: Logger.Metadata = ["decision": "APPROVED", "amount_yen": "100", "bank": "override"]
+        stock.log(
+            event: LogEvent(
+                level: .info, message: "charge decided", metadata: explicit, source: "GatewayService",
+                file: #fileID, function: #function, line: #line))
+        var merged = base
+        merged.merge(explicit) { _, new in new }
+        let ours = TextLogHandler.line(
+            timestamp: "TIME", level: .info, label: "bankgw.bank-service", metadata: merged, source: "GatewayService",
+            message: "charge decided")
+        let stockLine = captured.text.trimmingCharacters(in: .newlines)
+        let stockAfterTime = stockLine.drop(while: { $0 != " " })
+        XCTAssertEqual("TIME" + stockAfterTime, ours)
+        XCTAssertEqual(
+            ours,
+            "TIME info bankgw.bank-service: amount_yen=100 bank=override decision=APPROVED method=/x/Charge "
+                + "request_id=r-1 trace_id=abc [GatewayService] charge decided")
+    }
+
+    func testALineWithoutMetadataOrLabel() {
+        XCTAssertEqual(
+            TextLogHandler.line(timestamp: "T", level: .error, label: "", metadata: [:], source: "S", message: "m"),
+            "T error: [S] m")
+    }
+
+    func testTheTimestampIsTheLocalTimeStreamLogHandlerFormats() {
+        let now = time(nil)
+        var seconds = now
+        var parts = tm()
+        localtime_r(&seconds, &parts)
+        var buffer = [Int8](repeating: 0, count: 255)
+        strftime(&buffer, buffer.count, "%Y-%m-%dT%H:%M:%S%z", &parts)
+        XCTAssertEqual(LocalSecondClock.format(now), String(cString: buffer))
+        let cached = LocalSecondClock.shared.now()
+        XCTAssertTrue(cached.count == 24 && cached.dropFirst(4).first == "-", cached)
+    }
+}
+
+private final class CapturedStream: TextOutputStream, @unchecked Sendable {
+    private let lock = NSLock()
+    private var buffer = ""
+    func write(_ string: String) { lock.withLock { buffer += string } }
+    var text: String { lock.withLock { buffer } }
+}
