@@ -255,30 +255,8 @@ final class ServerStream {
             assertionFailure("bidirectional calls start at their headers (invokeBidirectional)")
             self.perform(call.terminate(GRPCStatus(.internal, "internal error")))
         case .serverStreaming(let body):
-            let this = NIOLoopBound(self, eventLoop: eventLoop)
-            isStreamingCall = true
-            connection.addStreamingCall(ObjectIdentifier(self)) {
-                let stream = this.value
-                stream.perform(stream.call.terminate(GRPCStatus(.unavailable, "server is shutting down")))
-            }
-            let eventLoop = self.eventLoop
-            let stream = RPCResponseStream { message in
-                eventLoop.submit { this.value.streamSend(message) }.flatMap { $0 }
-            }
-            handlerTask = Task {
-                let result: Result<Void, any Error>
-                do { result = .success(try await body(request, stream, callContext)) } catch {
-                    result = .failure(error)
-                }
-                eventLoop.execute {
-                    let stream = this.value
-                    stream.handlerTask = nil
-                    switch result {
-                    case .success: stream.perform(stream.call.handlerFinished(.ok))
-                    case .failure(let error):
-                        stream.perform(stream.call.handlerFinished(stream.status(for: error, path: accepted.path)))
-                    }
-                }
+            self.startStreamingHandler(path: accepted.path) { responses in
+                try await body(request, responses, callContext)
             }
         }
     }
@@ -294,7 +272,7 @@ final class ServerStream {
     }
 
     /// Starts a bidirectional handler at the call's headers: its deadline timer (from the machine), the request
-    /// stream `deliverRequests` feeds, responses through the one send path, and shutdown ends it UNAVAILABLE.
+    /// stream `deliverRequests` feeds, then the streaming start-up every streaming handler shares.
     private func invokeBidirectional(_ handler: RPCMethodHandler) {
         guard case .bidirectionalStreaming(let body) = handler, let accepted = call.call else { return }
         let callContext = self.callContext(accepted)
@@ -302,6 +280,19 @@ final class ServerStream {
         let (stream, continuation) = AsyncThrowingStream<ByteBuffer, any Error>.makeStream(
             bufferingPolicy: .bufferingOldest(RPCRequestStream.maxBufferedMessages))
         requests = continuation
+        let requestStream = RPCRequestStream(stream: stream)
+        self.startStreamingHandler(path: accepted.path) { responses in
+            try await body(requestStream, responses, callContext)
+        }
+    }
+
+    /// Runs a streaming handler (server-streaming or bidirectional; `body` is it with its requests and context
+    /// bound): registered with the connection so a shutdown ends the call UNAVAILABLE, its responses through the
+    /// one send path (`streamSend`, hopping to the event loop), and in a Task whose outcome hops back to the
+    /// machine as the call's status (an error as `status(for:path:)` makes it).
+    private func startStreamingHandler(
+        path: String, _ body: @escaping @Sendable (_ responses: RPCResponseStream) async throws -> Void
+    ) {
         let this = NIOLoopBound(self, eventLoop: eventLoop)
         isStreamingCall = true
         connection.addStreamingCall(ObjectIdentifier(self)) {
@@ -312,19 +303,16 @@ final class ServerStream {
         let responses = RPCResponseStream { message in
             eventLoop.submit { this.value.streamSend(message) }.flatMap { $0 }
         }
-        let requestStream = RPCRequestStream(stream: stream)
         handlerTask = Task {
             let result: Result<Void, any Error>
-            do { result = .success(try await body(requestStream, responses, callContext)) } catch {
-                result = .failure(error)
-            }
+            do { result = .success(try await body(responses)) } catch { result = .failure(error) }
             eventLoop.execute {
                 let stream = this.value
                 stream.handlerTask = nil
                 switch result {
                 case .success: stream.perform(stream.call.handlerFinished(.ok))
                 case .failure(let error):
-                    stream.perform(stream.call.handlerFinished(stream.status(for: error, path: accepted.path)))
+                    stream.perform(stream.call.handlerFinished(stream.status(for: error, path: path)))
                 }
             }
         }
