@@ -115,10 +115,11 @@ final class ServerStream {
     // MARK: Actions
 
     /// Does what the machine asked. `written`: a streaming handler's send, completed when its message is written
-    /// (failed when the machine says the call is over).
-    private func perform(_ action: ServerCallStateMachine.Action, written: EventLoopPromise<Void>? = nil) {
+    /// (failed when the machine says the call is over). The action is consumed so that a response message reaches
+    /// `write` as its buffer's only reference (see `write`).
+    private func perform(_ action: consuming ServerCallStateMachine.Action, written: EventLoopPromise<Void>? = nil) {
         if let written, !action.isSendMessage { written.fail(GRPCStatus(.cancelled, "the call is over")) }
-        switch action {
+        switch consume action {
         case .none, .awaitRequest:
             break
         case .armTimer(let when):
@@ -146,7 +147,7 @@ final class ServerStream {
             output.flushSoon()
         case .sendResponse(let message):
             self.cancelTimer()
-            self.write(message, withHeaders: true, promise: nil)
+            self.write(consume message, withHeaders: true, promise: nil)
             output.write(HTTP2Frame(streamID: id, payload: Self.okTrailers))
             self.reportFinished(.ok)
             self.endOfResponse()
@@ -186,9 +187,11 @@ final class ServerStream {
 
     /// The one write path of a response message, for unary and streaming handlers alike: the response headers
     /// first when `withHeaders`, then the message framed as DATA (`promise`: when it is written). Not flushed.
-    private func write(_ message: ByteBuffer, withHeaders: Bool, promise: EventLoopPromise<Void>?) {
+    /// `message` is consumed: when it is its buffer's only reference (a unary handler's response, moved here from
+    /// `invoke` through the machine), the framer fills the reserved prefix in place instead of copying the buffer.
+    private func write(_ message: consuming ByteBuffer, withHeaders: Bool, promise: EventLoopPromise<Void>?) {
         if withHeaders { output.write(HTTP2Frame(streamID: id, payload: Self.responseHeaders)) }
-        let framed = GRPCMessageFramer.frame(message, allocator: output.allocator)
+        let framed = GRPCMessageFramer.frame(consume message, allocator: output.allocator)
         output.write(HTTP2Frame(streamID: id, payload: .data(.init(data: .byteBuffer(framed)))), promise: promise)
     }
 
@@ -226,7 +229,7 @@ final class ServerStream {
                 allocator: output.allocator, capacity: limits.responseBufferHintBytes)
             do {
                 try body(request, &response, callContext)
-                self.perform(call.handlerReturned(response))
+                self.perform(call.handlerReturned(consume response))
             } catch {
                 self.perform(call.handlerFinished(self.status(for: error, path: accepted.path)))
             }
