@@ -257,8 +257,10 @@ let package = Package(
             name: "GatewayServiceTests",
             dependencies: [
                 "GatewayService", "GatewayWire", "GatewayRPC", "GatewayTLS", "WalletCore", "GatewayCrypto",
-                "Conformance", "DevelopmentSupport",
+                "GatewayPolicy", "Conformance", "DevelopmentSupport",
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
             ]
         ),
     ]

@@ -72,11 +72,12 @@ enum GRPCMessageFramer {
     }
 
     /// `message` with its prefix. In place when the bytes before its reader index are free (a buffer from
-    /// `makeResponseBuffer`, or any buffer already read past 5 bytes); otherwise one copy into a new buffer.
-    static func frame(_ message: ByteBuffer, allocator: ByteBufferAllocator) -> ByteBuffer {
+    /// `makeResponseBuffer`, or any buffer already read past 5 bytes) and `message` is its buffer's only reference
+    /// (pass it with `consume`: another reference makes writing the prefix copy the whole buffer first); otherwise
+    /// one copy into a new buffer.
+    static func frame(_ message: consuming ByteBuffer, allocator: ByteBufferAllocator) -> ByteBuffer {
         let length = message.readableBytes
         precondition(length <= Int(UInt32.max), "a gRPC message is at most 4 GiB")
-        var message = message
         if message.readerIndex >= prefixBytes {
             let start = message.readerIndex - prefixBytes
             message.setInteger(UInt8(0), at: start)

@@ -354,12 +354,12 @@ struct ServerCallStateMachine {
         return .finish(status, trailersOnly: true, httpStatus: httpStatus, cancelHandler: false)
     }
 
-    /// A unary handler returned its response.
-    mutating func handlerReturned(_ response: ByteBuffer) -> Action {
+    /// A unary handler returned its response (consumed: passed on in `sendResponse` as its only reference).
+    mutating func handlerReturned(_ response: consuming ByteBuffer) -> Action {
         switch state {
         case .handling(let call, responseHeadersSent: false):
             state = .closed(peerStillSending: false, ended: call)
-            return .sendResponse(response)
+            return .sendResponse(consume response)
         case .handling(let call, responseHeadersSent: true):
             assertionFailure("a unary handler cannot have streamed")
             state = .closed(peerStillSending: false, ended: call)

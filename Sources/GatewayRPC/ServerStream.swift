@@ -115,10 +115,11 @@ final class ServerStream {
     // MARK: Actions
 
     /// Does what the machine asked. `written`: a streaming handler's send, completed when its message is written
-    /// (failed when the machine says the call is over).
-    private func perform(_ action: ServerCallStateMachine.Action, written: EventLoopPromise<Void>? = nil) {
+    /// (failed when the machine says the call is over). The action is consumed so that a response message reaches
+    /// `write` as its buffer's only reference (see `write`).
+    private func perform(_ action: consuming ServerCallStateMachine.Action, written: EventLoopPromise<Void>? = nil) {
         if let written, !action.isSendMessage { written.fail(GRPCStatus(.cancelled, "the call is over")) }
-        switch action {
+        switch consume action {
         case .none, .awaitRequest:
             break
         case .armTimer(let when):
@@ -146,7 +147,7 @@ final class ServerStream {
             output.flushSoon()
         case .sendResponse(let message):
             self.cancelTimer()
-            self.write(message, withHeaders: true, promise: nil)
+            self.write(consume message, withHeaders: true, promise: nil)
             output.write(HTTP2Frame(streamID: id, payload: Self.okTrailers))
             self.reportFinished(.ok)
             self.endOfResponse()
@@ -186,9 +187,11 @@ final class ServerStream {
 
     /// The one write path of a response message, for unary and streaming handlers alike: the response headers
     /// first when `withHeaders`, then the message framed as DATA (`promise`: when it is written). Not flushed.
-    private func write(_ message: ByteBuffer, withHeaders: Bool, promise: EventLoopPromise<Void>?) {
+    /// `message` is consumed: when it is its buffer's only reference (a unary handler's response, moved here from
+    /// `invoke` through the machine), the framer fills the reserved prefix in place instead of copying the buffer.
+    private func write(_ message: consuming ByteBuffer, withHeaders: Bool, promise: EventLoopPromise<Void>?) {
         if withHeaders { output.write(HTTP2Frame(streamID: id, payload: Self.responseHeaders)) }
-        let framed = GRPCMessageFramer.frame(message, allocator: output.allocator)
+        let framed = GRPCMessageFramer.frame(consume message, allocator: output.allocator)
         output.write(HTTP2Frame(streamID: id, payload: .data(.init(data: .byteBuffer(framed)))), promise: promise)
     }
 
@@ -226,7 +229,7 @@ final class ServerStream {
                 allocator: output.allocator, capacity: limits.responseBufferHintBytes)
             do {
                 try body(request, &response, callContext)
-                self.perform(call.handlerReturned(response))
+                self.perform(call.handlerReturned(consume response))
             } catch {
                 self.perform(call.handlerFinished(self.status(for: error, path: accepted.path)))
             }
@@ -255,30 +258,8 @@ final class ServerStream {
             assertionFailure("bidirectional calls start at their headers (invokeBidirectional)")
             self.perform(call.terminate(GRPCStatus(.internal, "internal error")))
         case .serverStreaming(let body):
-            let this = NIOLoopBound(self, eventLoop: eventLoop)
-            isStreamingCall = true
-            connection.addStreamingCall(ObjectIdentifier(self)) {
-                let stream = this.value
-                stream.perform(stream.call.terminate(GRPCStatus(.unavailable, "server is shutting down")))
-            }
-            let eventLoop = self.eventLoop
-            let stream = RPCResponseStream { message in
-                eventLoop.submit { this.value.streamSend(message) }.flatMap { $0 }
-            }
-            handlerTask = Task {
-                let result: Result<Void, any Error>
-                do { result = .success(try await body(request, stream, callContext)) } catch {
-                    result = .failure(error)
-                }
-                eventLoop.execute {
-                    let stream = this.value
-                    stream.handlerTask = nil
-                    switch result {
-                    case .success: stream.perform(stream.call.handlerFinished(.ok))
-                    case .failure(let error):
-                        stream.perform(stream.call.handlerFinished(stream.status(for: error, path: accepted.path)))
-                    }
-                }
+            self.startStreamingHandler(path: accepted.path) { responses in
+                try await body(request, responses, callContext)
             }
         }
     }
@@ -294,7 +275,7 @@ final class ServerStream {
     }
 
     /// Starts a bidirectional handler at the call's headers: its deadline timer (from the machine), the request
-    /// stream `deliverRequests` feeds, responses through the one send path, and shutdown ends it UNAVAILABLE.
+    /// stream `deliverRequests` feeds, then the streaming start-up every streaming handler shares.
     private func invokeBidirectional(_ handler: RPCMethodHandler) {
         guard case .bidirectionalStreaming(let body) = handler, let accepted = call.call else { return }
         let callContext = self.callContext(accepted)
@@ -302,6 +283,19 @@ final class ServerStream {
         let (stream, continuation) = AsyncThrowingStream<ByteBuffer, any Error>.makeStream(
             bufferingPolicy: .bufferingOldest(RPCRequestStream.maxBufferedMessages))
         requests = continuation
+        let requestStream = RPCRequestStream(stream: stream)
+        self.startStreamingHandler(path: accepted.path) { responses in
+            try await body(requestStream, responses, callContext)
+        }
+    }
+
+    /// Runs a streaming handler (server-streaming or bidirectional; `body` is it with its requests and context
+    /// bound): registered with the connection so a shutdown ends the call UNAVAILABLE, its responses through the
+    /// one send path (`streamSend`, hopping to the event loop), and in a Task whose outcome hops back to the
+    /// machine as the call's status (an error as `status(for:path:)` makes it).
+    private func startStreamingHandler(
+        path: String, _ body: @escaping @Sendable (_ responses: RPCResponseStream) async throws -> Void
+    ) {
         let this = NIOLoopBound(self, eventLoop: eventLoop)
         isStreamingCall = true
         connection.addStreamingCall(ObjectIdentifier(self)) {
@@ -312,19 +306,16 @@ final class ServerStream {
         let responses = RPCResponseStream { message in
             eventLoop.submit { this.value.streamSend(message) }.flatMap { $0 }
         }
-        let requestStream = RPCRequestStream(stream: stream)
         handlerTask = Task {
             let result: Result<Void, any Error>
-            do { result = .success(try await body(requestStream, responses, callContext)) } catch {
-                result = .failure(error)
-            }
+            do { result = .success(try await body(responses)) } catch { result = .failure(error) }
             eventLoop.execute {
                 let stream = this.value
                 stream.handlerTask = nil
                 switch result {
                 case .success: stream.perform(stream.call.handlerFinished(.ok))
                 case .failure(let error):
-                    stream.perform(stream.call.handlerFinished(stream.status(for: error, path: accepted.path)))
+                    stream.perform(stream.call.handlerFinished(stream.status(for: error, path: path)))
                 }
             }
         }

@@ -55,8 +55,12 @@ final class MessageDeframerTests: XCTestCase {
     func testFramerWritesPrefixInPlaceInAReservedBuffer() {
         var b = GRPCMessageFramer.makeResponseBuffer(allocator: ByteBufferAllocator(), capacity: 8)
         b.writeString("abc")
-        let framed = GRPCMessageFramer.frame(b, allocator: ByteBufferAllocator())
+        let messageStart = b.withUnsafeReadableBytes { UInt(bitPattern: $0.baseAddress) }
+        let framed = GRPCMessageFramer.frame(consume b, allocator: ByteBufferAllocator())
         XCTAssertEqual(Array(framed.readableBytesView), [0, 0, 0, 0, 3] + Array("abc".utf8))
+        // The same storage, the prefix just in front of the message: neither copied nor reallocated.
+        let framedStart = framed.withUnsafeReadableBytes { UInt(bitPattern: $0.baseAddress) }
+        XCTAssertEqual(framedStart + UInt(GRPCMessageFramer.prefixBytes), messageStart)
         let plain = GRPCMessageFramer.frame(ByteBuffer(string: "xy"), allocator: ByteBufferAllocator())
         XCTAssertEqual(Array(plain.readableBytesView), [0, 0, 0, 0, 2] + Array("xy".utf8))
     }
