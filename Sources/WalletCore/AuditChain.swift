@@ -68,14 +68,23 @@ public enum AuditChain {
     /// netstring sequence of 8 never equals one of 7.
     public static func hash(of entry: AuditEntry, after previous: [UInt8]) -> [UInt8] {
         precondition(previous.count == 32, "prev_hash is a SHA-256")
-        var bytes = previous
-        for field in [
-            String(entry.id), String(entry.atUnixMs), entry.actor, entry.action, entry.subject, entry.reason,
-            entry.detail,
-        ] + (entry.traceID.isEmpty ? [] : [entry.traceID]) {
-            let utf8 = Array(field.utf8)
-            bytes += Array("\(utf8.count):".utf8) + utf8 + [UInt8(ascii: ",")]
+        // One buffer, appended in place: every charge's audit entry is hashed on the wallet writer (issue 14).
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(
+            previous.count + 64 + entry.actor.utf8.count + entry.action.utf8.count + entry.subject.utf8.count
+                + entry.reason.utf8.count + entry.detail.utf8.count + entry.traceID.utf8.count)
+        bytes += previous
+        func appendNetstring(_ field: String) {
+            let utf8 = field.utf8
+            bytes += String(utf8.count).utf8
+            bytes.append(UInt8(ascii: ":"))
+            bytes += utf8
+            bytes.append(UInt8(ascii: ","))
         }
+        appendNetstring(String(entry.id))
+        appendNetstring(String(entry.atUnixMs))
+        for field in [entry.actor, entry.action, entry.subject, entry.reason, entry.detail] { appendNetstring(field) }
+        if !entry.traceID.isEmpty { appendNetstring(entry.traceID) }
         return sha256(bytes)
     }
 

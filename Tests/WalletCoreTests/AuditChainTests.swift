@@ -141,4 +141,26 @@ final class AuditChainTests: XCTestCase {
             }
         }
     }
+
+    /// The canonical content is pinned: SHA-256(prev ‖ netstrings of id, time, actor, action, subject, reason,
+    /// detail[, trace id]), spelled out here independently of `AuditChain.hash`, for ASCII, multi-byte UTF-8 and
+    /// both trace-id cases (a changed encoding would break every stored chain).
+    func testTheHashIsSHA256OfThePreviousHashAndTheNetstringsOfEveryColumn() {
+        let previous = (0..<32).map { UInt8($0) }
+        var entry = AuditEntry(
+            id: 42, atUnixMs: 1_796_194_684_923, actor: "bank/9900", action: "charge.APPROVED", subject: "ch_1",
+            reason: "approved", detail: "名義 カナ amount_yen=100", prevHash: previous, hash: [])
+        func reference(_ fields: [String]) -> [UInt8] {
+            var bytes = previous
+            for field in fields { bytes += Array("\(Array(field.utf8).count):\(field),".utf8) }
+            return AuditChain.sha256(bytes)
+        }
+        let columns = ["42", "1796194684923", "bank/9900", "charge.APPROVED", "ch_1", "approved", "名義 カナ amount_yen=100"]
+        XCTAssertEqual(AuditChain.hash(of: entry, after: previous), reference(columns))
+        entry.traceID = "4bf92f3577b34da6a3ce929d0e0e4736"
+        XCTAssertEqual(AuditChain.hash(of: entry, after: previous), reference(columns + [entry.traceID]))
+        XCTAssertEqual(
+            AuditChain.hex(AuditChain.sha256(Array("".utf8))),
+            "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855")
+    }
 }
