@@ -24,14 +24,10 @@ public struct JSONLogHandler: LogHandler {
         set { metadata[key] = newValue }
     }
 
-    public func log(
-        level: Logger.Level, message: Logger.Message, metadata explicit: Logger.Metadata?, source: String,
-        file: String, function: String, line: UInt
-    ) {
-        var merged = self.metadata
-        if let provided = metadataProvider?.get() { merged.merge(provided) { _, new in new } }
-        if let explicit { merged.merge(explicit) { _, new in new } }
-        sink.write(Self.line(time: Date(), level: level, message: "\(message)", label: label, metadata: merged))
+    public func log(event: LogEvent) {
+        let merged = event.metadata(over: metadata, provider: metadataProvider)
+        sink.write(
+            Self.line(time: Date(), level: event.level, message: "\(event.message)", label: label, metadata: merged))
     }
 
     /// The JSON object for one log line (no trailing newline).
@@ -88,6 +84,21 @@ public struct JSONLogHandler: LogHandler {
         }
         return "\(pad(parts.tm_year + 1900, 4))-\(pad(parts.tm_mon + 1, 2))-\(pad(parts.tm_mday, 2))T"
             + "\(pad(parts.tm_hour, 2)):\(pad(parts.tm_min, 2)):\(pad(parts.tm_sec, 2)).\(pad(Int32(ms % 1000), 3))Z"
+    }
+}
+
+extension LogEvent {
+    /// A line's metadata: the logger's, then its provider's, then the call's, each overriding the one before, and
+    /// `error.message`/`error.type` for an event carrying an error (as swift-log's own handlers merge them).
+    func metadata(over base: Logger.Metadata, provider: Logger.MetadataProvider?) -> Logger.Metadata {
+        var merged = base
+        if let provided = provider?.get(), !provided.isEmpty { merged.merge(provided) { _, new in new } }
+        if let explicit = metadata, !explicit.isEmpty { merged.merge(explicit) { _, new in new } }
+        if let error {
+            merged["error.message"] = "\(error)"
+            merged["error.type"] = "\(String(reflecting: type(of: error)))"
+        }
+        return merged
     }
 }
 

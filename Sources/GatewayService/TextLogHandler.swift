@@ -28,17 +28,11 @@ public struct TextLogHandler: LogHandler {
     }
 
     public func log(event: LogEvent) {
-        var merged = self.metadata
-        if let provided = metadataProvider?.get(), !provided.isEmpty { merged.merge(provided) { _, new in new } }
-        if let explicit = event.metadata, !explicit.isEmpty { merged.merge(explicit) { _, new in new } }
-        if let error = event.error {
-            merged["error.message"] = "\(error)"
-            merged["error.type"] = "\(String(reflecting: type(of: error)))"
-        }
         sink.write(
             Self.line(
-                timestamp: LocalSecondClock.shared.now(), level: event.level, label: label, metadata: merged,
-                source: event.source, message: "\(event.message)"))
+                timestamp: LocalSecondClock.shared.now(), level: event.level, label: label,
+                metadata: event.metadata(over: metadata, provider: metadataProvider), source: event.source,
+                message: "\(event.message)"))
     }
 
     /// One line as `StreamLogHandler` writes it (without the newline).

@@ -112,7 +112,11 @@ final class LedgerCheckpointer: @unchecked Sendable {
                 case .success(let frames):
                     walFrames = frames
                     logIsLong = frames >= catchUpAtFrames && !stopping
-                    if mode == .restart { statistics.restartCheckpoints += 1 } else { statistics.passiveCheckpoints += 1 }
+                    if mode == .restart {
+                        statistics.restartCheckpoints += 1
+                    } else {
+                        statistics.passiveCheckpoints += 1
+                    }
                     statistics.walFrames = frames
                     statistics.largestWALFrames = max(statistics.largestWALFrames, frames)
                 case .failure:

@@ -1,8 +1,8 @@
 import ArgumentParser
 import Foundation
 import GatewayCrypto
-import GatewayService
 import GatewayPolicy
+import GatewayService
 import GatewayWire
 import WalletCore
 
@@ -161,9 +161,11 @@ struct LedgerBench: AsyncParsableCommand {
                 print(figure("apply_us_per_charge", tag, micros(cell.batches.applying) / writes))
                 print(figure("commit_us_per_charge", tag, micros(cell.batches.committing) / writes))
                 print("wallet wal_frames_max \(tag): \(cell.checkpoints.largestWALFrames)")
-                print("wallet checkpoints \(tag): \(cell.checkpoints.passiveCheckpoints) passive, "
-                    + "\(cell.checkpoints.writerCatchUps) caught up by the writer, "
-                    + "\(cell.checkpoints.restartCheckpoints) restart, \(cell.checkpoints.failedCheckpoints) failed")
+                print(
+                    "wallet checkpoints \(tag): \(cell.checkpoints.passiveCheckpoints) passive, "
+                        + "\(cell.checkpoints.writerCatchUps) caught up by the writer, "
+                        + "\(cell.checkpoints.restartCheckpoints) restart, \(cell.checkpoints.failedCheckpoints) failed"
+                )
                 if compareSingleCommit {
                     let single = try await measure(
                         callers: callers, limits: WalletLimits(maxBatchWrites: 1), sign: sign)

@@ -155,7 +155,9 @@ final class AuditChainTests: XCTestCase {
             for field in fields { bytes += Array("\(Array(field.utf8).count):\(field),".utf8) }
             return AuditChain.sha256(bytes)
         }
-        let columns = ["42", "1796194684923", "bank/9900", "charge.APPROVED", "ch_1", "approved", "名義 カナ amount_yen=100"]
+        let columns = [
+            "42", "1796194684923", "bank/9900", "charge.APPROVED", "ch_1", "approved", "名義 カナ amount_yen=100",
+        ]
         XCTAssertEqual(AuditChain.hash(of: entry, after: previous), reference(columns))
         entry.traceID = "4bf92f3577b34da6a3ce929d0e0e4736"
         XCTAssertEqual(AuditChain.hash(of: entry, after: previous), reference(columns + [entry.traceID]))

@@ -209,9 +209,10 @@ final class WriterFastPathTests: XCTestCase {
                     let decide: @Sendable (ChargeAttemptFacts) -> Verdict = { _ in
                         n % 50 == 7 ? .reject(rejection) : .approve
                     }
-                    return (try? await store.submitCharge(
-                        chargeRequest("f-\(n)", link: link, yen: 10), bankCode: "9900", bodyDigest: digest("f\(n)"),
-                        decide: decide, sign: testSign)) != nil
+                    return
+                        (try? await store.submitCharge(
+                            chargeRequest("f-\(n)", link: link, yen: 10), bankCode: "9900", bodyDigest: digest("f\(n)"),
+                            decide: decide, sign: testSign)) != nil
                 }
             }
             return await group.reduce(into: [Bool]()) { $0.append($1) }
@@ -238,13 +239,15 @@ final class WriterFastPathTests: XCTestCase {
                     // Every 40th approves far over the cap: the writer refuses it after its charge row was written,
                     // so its batch is rolled back and replayed with a savepoint per request.
                     let yen: Int64 = n % 40 == 39 ? 900_000_000 : 10
-                    return (try? await store.submitCharge(
-                        chargeRequest("d-\(n)", link: link, yen: yen), bankCode: "9900", bodyDigest: digest("d\(n)"),
-                        decide: { _ in decideCalls.next(.approve) }, sign: testSign,
-                        decided: { verdict in
-                            XCTAssertEqual(verdict, .approve)
-                            _ = decidedCalls.next(())
-                        })) != nil
+                    return
+                        (try? await store.submitCharge(
+                            chargeRequest("d-\(n)", link: link, yen: yen), bankCode: "9900",
+                            bodyDigest: digest("d\(n)"),
+                            decide: { _ in decideCalls.next(.approve) }, sign: testSign,
+                            decided: { verdict in
+                                XCTAssertEqual(verdict, .approve)
+                                _ = decidedCalls.next(())
+                            })) != nil
                 }
             }
             return await group.reduce(into: [Bool]()) { $0.append($1) }
