@@ -39,22 +39,19 @@ public final class RPCUnaryResponder: Sendable {
     /// Answers with `response`, one gRPC message's bytes (a buffer from `RPCCallContext.makeResponseBuffer` is
     /// framed without a copy).
     public func succeed(_ response: ByteBuffer) {
-        self.answer(.success(response))
+        self.answer { .success(response) }
     }
 
     /// Answers with the message `makeResponse` returns, run on the connection's event loop (a thrown error answers
     /// as `fail` would). For an answer given on a serial thread of its own (the wallet writer's): encoding and
     /// logging the answer then run on the event loops, in parallel, not on the thread every call queues behind.
     public func succeed(onEventLoop makeResponse: @escaping @Sendable () throws -> ByteBuffer) {
-        guard claimAnswer() else { return }
-        let stream = self.stream
-        let path = self.path
-        stream.eventLoop.execute { stream.value.deferredAnswered(Result { try makeResponse() }, path: path) }
+        self.answer { Result { try makeResponse() } }
     }
 
     /// Answers with a status: an `RPCError` as it is, any other error as INTERNAL (its detail logged, not sent).
     public func fail(_ error: any Error) {
-        self.answer(.failure(error))
+        self.answer { .failure(error) }
     }
 
     /// Runs `handler` once if the call ends before it is answered: on the event loop when the call ends, or at once
@@ -71,28 +68,24 @@ public final class RPCUnaryResponder: Sendable {
         if runNow { handler() }
     }
 
-    /// Moves the call to `answered`; false when it already ended (the answer is dropped on purpose: the caller has
-    /// its status) or, a bug, was answered before.
-    private func claimAnswer() -> Bool {
+    /// Moves the call to `answered` and delivers `result()` to the stream, evaluated on its event loop (at once when
+    /// called there). Dropped when the call already ended (on purpose: the caller has its status) or, a bug, was
+    /// answered before.
+    private func answer(_ result: @escaping @Sendable () -> Result<ByteBuffer, any Error>) {
         let (won, was) = phase.compareExchange(
             expected: Phase.waiting.rawValue, desired: Phase.answered.rawValue, ordering: .acquiringAndReleasing)
         guard won else {
             assert(was != Phase.answered.rawValue, "RPCUnaryResponder answered twice (\(path))")
-            return false
+            return
         }
         cancelHandlers.withLock { $0 = [] }
-        return true
-    }
-
-    private func answer(_ result: Result<ByteBuffer, any Error>) {
-        guard claimAnswer() else { return }
         let eventLoop = stream.eventLoop
         if eventLoop.inEventLoop {
-            stream.value.deferredAnswered(result, path: path)
+            stream.value.deferredAnswered(result(), path: path)
         } else {
             let stream = self.stream
             let path = self.path
-            eventLoop.execute { stream.value.deferredAnswered(result, path: path) }
+            eventLoop.execute { stream.value.deferredAnswered(result(), path: path) }
         }
     }
 

@@ -65,10 +65,10 @@ public final class BankGatewayService: Sendable {
                         link, bankCode: bank, bodyDigest: digest.sha256, legacyBodyDigest: digest.legacySHA256,
                         freshness: freshness(link.header), linkCodeMAC: store.linkCodeMAC(of: link.linkCode),
                         decide: { [linkChecks] facts in linkChecks.evaluate(facts) },
-                        clientAddress: context.remoteAddress
+                        clientAddress: context.remoteAddress,
+                        decided: { [metrics] verdict in metrics.decided(verdict, bank: bank, operation: "link") }
                     )
                 }
-                if let verdict = outcome.newVerdict { metrics.decided(verdict, bank: bank, operation: "link") }
                 trace.logger.info(
                     "link decided",
                     metadata: [

@@ -94,7 +94,6 @@ final class LedgerCheckpointer: @unchecked Sendable {
     /// One PASSIVE checkpoint per `intervalMs` at most, while the writer commits; none while the writer's catch-up
     /// is due.
     private func run() {
-        var walFrames = 0
         while true {
             let stopping: Bool? = condition.withLock {
                 while (commitsSinceCheckpoint == 0 || logIsLong) && !stopped { condition.wait() }
@@ -103,6 +102,7 @@ final class LedgerCheckpointer: @unchecked Sendable {
                 return stopped
             }
             guard let stopping else { return }
+            let walFrames = currentStatistics().walFrames
             let mode: Database.CheckpointMode = walFrames >= restartAtFrames ? .restart : .passive
             let outcome: Result<Int, any Error> = Result {
                 try connection.writeWithoutTransaction { db in try db.checkpoint(mode).walFrameCount }
@@ -110,7 +110,6 @@ final class LedgerCheckpointer: @unchecked Sendable {
             condition.withLock {
                 switch outcome {
                 case .success(let frames):
-                    walFrames = frames
                     logIsLong = frames >= catchUpAtFrames && !stopping
                     if mode == .restart {
                         statistics.restartCheckpoints += 1

@@ -403,14 +403,17 @@ final class LedgerWriter: @unchecked Sendable {
                 applied = batch.count
                 failure = (error as? WalletError) ?? .storeUnavailable("wallet database write failed: \(error)")
             }
-            if failure == nil { checkpointer?.committed() }
-            if failure == nil, state.alertsChanged {
-                state.alertsChanged = false
-                state.alertFeed.notify()
-            }
-            // Committed (or not): wake the banks' watchers, who read the committed events back themselves.
+            // Emptied either way; after a failed batch its banks are just dropped.
             let banksWithNewEvents = state.takeBanksWithNewEvents()
-            if failure == nil { state.events.committed(banks: banksWithNewEvents) }
+            if failure == nil {
+                checkpointer?.committed()
+                if state.alertsChanged {
+                    state.alertsChanged = false
+                    state.alertFeed.notify()
+                }
+                // Wake the banks' watchers, who read the committed events back themselves.
+                state.events.committed(banks: banksWithNewEvents)
+            }
             let queued: Int = condition.withLock {
                 // Requests the time bound left out go back to the front, still in arrival order.
                 if applied < batch.count { pending.insert(contentsOf: batch[applied...], at: 0) }

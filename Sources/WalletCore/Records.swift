@@ -61,15 +61,13 @@ public struct LinkOutcome: Sendable, Hashable {
     public var response: LinkAccountResponse
     /// True only for the fifth declined attempt in a row, the one that set `link_locked`; false on replays.
     public var walletLinkingJustLocked: Bool
-    /// The rules' verdict (the SPEC §4 chain, then §8 monitoring) when this answer is a new decision, committed;
-    /// nil for a replay. What `bankgw_decisions_total` counts: once per decision, however often the writer had to
-    /// apply the request (a batch replayed isolated runs its requests' rules again).
-    public var newVerdict: Verdict?
+    /// The rules' verdict (the SPEC §4 chain, then §8 monitoring) when this answer is a new decision; nil for a
+    /// replay. Told to `submitLink`'s `decided` once committed.
+    var newVerdict: Verdict?
 
-    public init(response: LinkAccountResponse, walletLinkingJustLocked: Bool, newVerdict: Verdict? = nil) {
+    public init(response: LinkAccountResponse, walletLinkingJustLocked: Bool) {
         self.response = response
         self.walletLinkingJustLocked = walletLinkingJustLocked
-        self.newVerdict = newVerdict
     }
 }
 

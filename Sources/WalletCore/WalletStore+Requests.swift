@@ -261,16 +261,17 @@ extension WalletStore {
     /// precondition); one for a locked wallet or a token actively linked to any wallet DECLINED FRAUD_SUSPECTED /
     /// ACCOUNT_LINK_LIMIT.
     ///
-    /// `linkCodeMAC` is `linkCodeMAC(of:)` of the code the bank presented.
+    /// `linkCodeMAC` is `linkCodeMAC(of:)` of the code the bank presented. `decided` as for `submitCharge`.
     public func submitLink(
         _ request: LinkAccountRequest, bankCode: String, bodyDigest: [UInt8],
         legacyBodyDigest: @autoclosure @escaping @Sendable () -> [UInt8]? = nil,
         freshness: Rejection? = nil, linkCodeMAC: [UInt8],
-        decide: @escaping @Sendable (LinkAttemptFacts) -> Verdict, clientAddress: String? = nil
+        decide: @escaping @Sendable (LinkAttemptFacts) -> Verdict, clientAddress: String? = nil,
+        decided: @escaping @Sendable (Verdict) -> Void = { _ in }
     ) async throws(WalletError) -> LinkOutcome {
         let key = IdempotencyKey(bankCode: bankCode, requestID: request.header.requestID)
         let digest = BodyDigest(sha256: bodyDigest, lazyLegacySHA256: legacyBodyDigest)
-        return try await write(key: key) { db, state in
+        let outcome = try await write(key: key) { db, state in
             if let stored = try Ledger.replay(db, key: key, operation: .link, digest: digest) {
                 return LinkOutcome(response: stored.linkResponse, walletLinkingJustLocked: false)
             }
@@ -283,6 +284,8 @@ extension WalletStore {
             outcome.newVerdict = verdict
             return outcome
         }
+        if let verdict = outcome.newVerdict { decided(verdict) }
+        return outcome
     }
 
     private struct LinkAttempt {
