@@ -4,7 +4,9 @@ import GatewayWire
 
 /// The charge path's facts, kept by the writer between requests (issue 14): links, wallet rows (balance,
 /// reservations, flags), the Tokyo day/month charged and reserved totals, the recent-charge counts per token and
-/// wallet, and the token-moved fact per link.
+/// wallet, and the token-moved fact per link; and the SPEC §8 rules' facts: block-list entries, open
+/// `wallet.many_accounts` alerts, each wallet's credits in the velocity window, each bank's decision buckets, and
+/// each link's keyed token hash.
 ///
 /// Why it is exact: every write goes through the one writer, and only a Charge (`LedgerWrite.maintainsFactsCache`)
 /// runs with the cache on, updating it in `chargeRecorded` with exactly what its SQL changed. Every other write
@@ -13,13 +15,16 @@ import GatewayWire
 /// savepoint) and any commit by another connection (`PRAGMA data_version`, checked before each batch). A dropped
 /// entry is simply read again: the cache never answers what the database would not.
 ///
-/// Bounded: `maxEntries` per map (beyond it the map is dropped whole and refilled by use).
+/// Bounded: `maxEntries` per map (beyond it the map is dropped whole and refilled by use), and
+/// `maxCreditsPerWallet` credits per wallet (a wallet with more in its window is read from the database each time).
 struct ChargeFactsCache {
     /// Entries per map before it is dropped whole. 65,536.
     static let maxEntries = 65_536
+    /// Credits kept per wallet for `wallet.velocity`. 1,024.
+    static let maxCreditsPerWallet = 1_024
 
     /// The wallet's limit totals for one Tokyo day and month (what `Ledger.chargedTotals` / `reservedTotals` read).
-    struct PeriodTotals {
+    struct PeriodTotals: Equatable {
         var dayIndex: Int64
         var monthIndex: Int64
         var charged: ChargedTotals
@@ -40,11 +45,34 @@ struct ChargeFactsCache {
         var atUnixMs: [Int64]
     }
 
+    /// A wallet's approved credits from `loadedSinceUnixMs` on, oldest first, and their sum.
+    struct Credits {
+        var loadedSinceUnixMs: Int64
+        var entries: [(atUnixMs: Int64, amountYen: Int64)]
+        var sumYen: Int64
+    }
+
+    /// A bank's decision buckets starting after `loadedAfterUnixMs`, oldest first.
+    struct Decisions {
+        var loadedAfterUnixMs: Int64
+        var buckets: [(bucketUnixMs: Int64, declines: Int, decisions: Int)]
+    }
+
+    struct BlockKey: Hashable {
+        var kind: BlockKind
+        var lookup: [UInt8]
+    }
+
     private var links: [String: LinkFacts] = [:]
     private var wallets: [String: Ledger.WalletRow] = [:]
     private var totals: [Int64: PeriodTotals] = [:]
     private var recent: [RecentKey: RecentCharges] = [:]
     private var tokenMoved: [String: Bool] = [:]
+    private var blocked: [BlockKey: Bool] = [:]
+    private var manyAccountsAlertOpen: [String: Bool] = [:]
+    private var credits: [String: Credits] = [:]
+    private var decisions: [String: Decisions] = [:]
+    private var tokenHashes: [String: [UInt8]] = [:]
 
     mutating func removeAll() {
         links.removeAll(keepingCapacity: true)
@@ -52,6 +80,11 @@ struct ChargeFactsCache {
         totals.removeAll(keepingCapacity: true)
         recent.removeAll(keepingCapacity: true)
         tokenMoved.removeAll(keepingCapacity: true)
+        blocked.removeAll(keepingCapacity: true)
+        manyAccountsAlertOpen.removeAll(keepingCapacity: true)
+        credits.removeAll(keepingCapacity: true)
+        decisions.removeAll(keepingCapacity: true)
+        tokenHashes.removeAll(keepingCapacity: true)
     }
 
     private static func bounded<Key, Value>(_ map: inout [Key: Value]) {
@@ -108,6 +141,96 @@ struct ChargeFactsCache {
         return moved
     }
 
+    // MARK: SPEC §8 facts
+
+    /// `Ledger.tokenHash` of the link's bank and token (neither ever changes for a link id).
+    mutating func tokenHash(key: [UInt8], link: LinkFacts) -> [UInt8] {
+        if let cached = tokenHashes[link.id] { return cached }
+        let hash = Ledger.tokenHash(key: key, bankCode: link.bankCode, token: link.bankAccountToken)
+        Self.bounded(&tokenHashes)
+        tokenHashes[link.id] = hash
+        return hash
+    }
+
+    mutating func isBlocked(_ db: Database, kind: BlockKind, lookup: [UInt8]) throws -> Bool {
+        let key = BlockKey(kind: kind, lookup: lookup)
+        if let cached = blocked[key] { return cached }
+        let read = try Ledger.isBlocked(db, kind: kind, lookup: lookup)
+        Self.bounded(&blocked)
+        blocked[key] = read
+        return read
+    }
+
+    /// Whether a `wallet.many_accounts` alert on the wallet is unresolved. A charge never opens or resolves one (its
+    /// hold rule only fires again on the open alert), so only other writes change it, and they drop the cache.
+    mutating func manyAccountsAlertOpen(_ db: Database, walletID: String) throws -> Bool {
+        if let cached = manyAccountsAlertOpen[walletID] { return cached }
+        let read = try Ledger.unresolvedAlertExists(
+            db, rule: "wallet.many_accounts", subjectKind: .wallet, subject: walletID)
+        Self.bounded(&manyAccountsAlertOpen)
+        manyAccountsAlertOpen[walletID] = read
+        return read
+    }
+
+    /// `Ledger.creditedToWallet`: credits before `sinceUnixMs` leave the kept list (a later, earlier-starting window
+    /// reads again).
+    mutating func creditedToWallet(_ db: Database, walletID: String, sinceUnixMs: Int64) throws -> Int64 {
+        if var kept = credits[walletID], sinceUnixMs >= kept.loadedSinceUnixMs {
+            let gone = kept.entries.prefix { $0.atUnixMs < sinceUnixMs }
+            if !gone.isEmpty {
+                kept.sumYen -= gone.reduce(0) { $0 + $1.amountYen }
+                kept.entries.removeFirst(gone.count)
+            }
+            kept.loadedSinceUnixMs = sinceUnixMs
+            credits[walletID] = kept
+            return kept.sumYen
+        }
+        let limit = Self.maxCreditsPerWallet
+        let read = try Ledger.creditsToWallet(db, walletID: walletID, sinceUnixMs: sinceUnixMs, limit: limit + 1)
+        guard read.count <= limit else {
+            credits[walletID] = nil
+            return try Ledger.creditedToWallet(db, walletID: walletID, sinceUnixMs: sinceUnixMs)
+        }
+        let sum = read.reduce(0) { $0 + $1.amountYen }
+        Self.bounded(&credits)
+        credits[walletID] = Credits(loadedSinceUnixMs: sinceUnixMs, entries: read, sumYen: sum)
+        return sum
+    }
+
+    /// Counts the decision (in the database, then here) and returns the bank's decisions in buckets starting after
+    /// `afterUnixMs`, this one included (`Ledger.countDecision` + `Ledger.decisionWindow`).
+    mutating func countDecision(
+        _ db: Database, bankCode: String, decision: Decision, nowUnixMs: Int64, afterUnixMs: Int64
+    ) throws -> BankDecisionWindow {
+        try Ledger.countDecision(db, bankCode: bankCode, decision: decision, nowUnixMs: nowUnixMs)
+        guard var kept = decisions[bankCode], afterUnixMs >= kept.loadedAfterUnixMs else {
+            let read = try Ledger.decisionBuckets(db, bankCode: bankCode, afterUnixMs: afterUnixMs)
+            Self.bounded(&decisions)
+            decisions[bankCode] = Decisions(loadedAfterUnixMs: afterUnixMs, buckets: read)
+            return BankDecisionWindow(
+                declines: read.reduce(0) { $0 + $1.declines }, decisions: read.reduce(0) { $0 + $1.decisions })
+        }
+        let bucket = Ledger.decisionBucket(ofUnixMs: nowUnixMs)
+        if bucket > kept.loadedAfterUnixMs {
+            let declined = decision == .declined ? 1 : 0
+            if let index = kept.buckets.lastIndex(where: { $0.bucketUnixMs <= bucket }),
+                kept.buckets[index].bucketUnixMs == bucket
+            {
+                kept.buckets[index].declines += declined
+                kept.buckets[index].decisions += 1
+            } else {
+                let at = kept.buckets.firstIndex { $0.bucketUnixMs > bucket } ?? kept.buckets.endIndex
+                kept.buckets.insert((bucket, declined, 1), at: at)
+            }
+        }
+        kept.buckets.removeAll { $0.bucketUnixMs <= afterUnixMs }
+        kept.loadedAfterUnixMs = afterUnixMs
+        decisions[bankCode] = kept
+        return BankDecisionWindow(
+            declines: kept.buckets.reduce(0) { $0 + $1.declines },
+            decisions: kept.buckets.reduce(0) { $0 + $1.decisions })
+    }
+
     // MARK: The one write it follows
 
     /// A charge judged on `attempt` was written as `decision`: the same changes its SQL made (the approved
@@ -146,6 +269,14 @@ struct ChargeFactsCache {
                 charges.atUnixMs.removeLast(charges.atUnixMs.count - charges.limit)
             }
             recent[key] = charges
+        }
+        if decision == .approved, var kept = credits[walletID] {
+            // Kept oldest first; a charge judged at an earlier moment than the last one kept (callers' clocks)
+            // goes in its place.
+            let at = kept.entries.lastIndex { $0.atUnixMs <= now }.map { $0 + 1 } ?? 0
+            kept.entries.insert((now, amount), at: at)
+            kept.sumYen += amount
+            credits[walletID] = kept.entries.count > Self.maxCreditsPerWallet ? nil : kept
         }
         // The link has a non-declined charge now: the next one is not its first.
         if tokenMoved[link.id] != nil { tokenMoved[link.id] = false }

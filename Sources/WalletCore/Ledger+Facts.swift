@@ -47,7 +47,7 @@ enum Ledger {
 
     // MARK: Wallets
 
-    struct WalletRow {
+    struct WalletRow: Equatable {
         var record: WalletRecord
         var ledgerAccountID: Int64
     }

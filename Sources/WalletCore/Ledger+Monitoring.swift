@@ -16,25 +16,23 @@ extension Ledger {
 
     // MARK: Facts
 
+    /// Which of the attempt's wallet, token and client address are block-listed, each asked of `isBlocked`
+    /// (`Ledger.isBlocked`, or the writer's facts cache).
     static func blocklistFacts(
-        _ db: Database, walletID: String?, tokenHash: [UInt8]?, clientAddress: String?
-    ) throws -> BlocklistFacts {
+        walletID: String?, tokenHash: [UInt8]?, clientAddress: String?,
+        isBlocked: (BlockKind, [UInt8]) throws -> Bool
+    ) rethrows -> BlocklistFacts {
         var facts = BlocklistFacts()
-        let statement = try db.cachedStatement(sql: "SELECT 1 FROM blocked_value WHERE kind = ? AND lookup = ?")
-        if let walletID {
-            facts.walletBlocked =
-                try Bool.fetchOne(statement, arguments: [BlockKind.wallet.rawValue, Data(walletID.utf8)]) != nil
-        }
-        if let tokenHash {
-            facts.tokenBlocked =
-                try Bool.fetchOne(statement, arguments: [BlockKind.accountToken.rawValue, Data(tokenHash)]) != nil
-        }
-        if let clientAddress {
-            facts.clientAddressBlocked =
-                try Bool.fetchOne(
-                    statement, arguments: [BlockKind.clientAddress.rawValue, Data(clientAddress.utf8)]) != nil
-        }
+        if let walletID { facts.walletBlocked = try isBlocked(.wallet, Array(walletID.utf8)) }
+        if let tokenHash { facts.tokenBlocked = try isBlocked(.accountToken, tokenHash) }
+        if let clientAddress { facts.clientAddressBlocked = try isBlocked(.clientAddress, Array(clientAddress.utf8)) }
         return facts
+    }
+
+    static func isBlocked(_ db: Database, kind: BlockKind, lookup: [UInt8]) throws -> Bool {
+        try Bool.fetchOne(
+            db.cachedStatement(sql: "SELECT 1 FROM blocked_value WHERE kind = ? AND lookup = ?"),
+            arguments: [kind.rawValue, Data(lookup)]) != nil
     }
 
     /// Credited (APPROVED, or released) to the wallet since `sinceUnixMs`, all banks.
@@ -46,6 +44,20 @@ extension Ledger {
     static let creditedToWalletSQL = """
         SELECT COALESCE(SUM(amount_yen), 0) FROM charge
         WHERE wallet_id = ? AND created_at_unix_ms >= ? AND decision = 1
+        """
+
+    /// The credits `creditedToWallet` sums, oldest first, at most `limit`: what the writer's facts cache keeps.
+    static func creditsToWallet(
+        _ db: Database, walletID: String, sinceUnixMs: Int64, limit: Int
+    ) throws -> [(atUnixMs: Int64, amountYen: Int64)] {
+        try Row.fetchAll(db.cachedStatement(sql: creditsToWalletSQL), arguments: [walletID, sinceUnixMs, limit])
+            .map { ($0[0], $0[1]) }
+    }
+
+    static let creditsToWalletSQL = """
+        SELECT created_at_unix_ms, amount_yen FROM charge
+        WHERE wallet_id = ? AND created_at_unix_ms >= ? AND decision = 1
+        ORDER BY created_at_unix_ms LIMIT ?
         """
 
     static func unresolvedAlertExists(
@@ -85,11 +97,8 @@ extension Ledger {
                     """), arguments: [walletID, sinceUnixMs]) ?? 0
     }
 
-    /// Counts one decision of the bank and returns its decisions within the window, this one included.
-    static func recordDecision(
-        _ db: Database, bankCode: String, decision: Decision, nowUnixMs: Int64, windowMs: Int64
-    ) throws -> BankDecisionWindow {
-        let bucket = nowUnixMs - nowUnixMs % decisionBucketMs
+    /// Counts one decision of the bank in its bucket (`decisionBucket(ofUnixMs:)`).
+    static func countDecision(_ db: Database, bankCode: String, decision: Decision, nowUnixMs: Int64) throws {
         try db.cachedStatement(
             sql: """
                 INSERT INTO decision_bucket(bank_code, bucket_unix_ms, approved, held, declined) VALUES (?, ?, ?, ?, ?)
@@ -97,16 +106,37 @@ extension Ledger {
                     declined = declined + excluded.declined
                 """
         ).execute(arguments: [
-            bankCode, bucket, decision == .approved ? 1 : 0, decision == .held ? 1 : 0,
+            bankCode, decisionBucket(ofUnixMs: nowUnixMs), decision == .approved ? 1 : 0, decision == .held ? 1 : 0,
             decision == .declined ? 1 : 0,
         ])
+    }
+
+    /// The start of the bucket `atUnixMs` is counted in.
+    static func decisionBucket(ofUnixMs atUnixMs: Int64) -> Int64 { atUnixMs - atUnixMs % decisionBucketMs }
+
+    /// The bank's decisions in buckets starting after `afterUnixMs`.
+    static func decisionWindow(_ db: Database, bankCode: String, afterUnixMs: Int64) throws -> BankDecisionWindow {
         let row = try Row.fetchOne(
             db.cachedStatement(
                 sql: """
-                    SELECT COALESCE(SUM(declined), 0) AS declines, COALESCE(SUM(approved + held + declined), 0) AS total
+                    SELECT COALESCE(SUM(declined), 0), COALESCE(SUM(approved + held + declined), 0)
                     FROM decision_bucket WHERE bank_code = ? AND bucket_unix_ms > ?
-                    """), arguments: [bankCode, nowUnixMs - windowMs])
-        return BankDecisionWindow(declines: row?["declines"] ?? 0, decisions: row?["total"] ?? 0)
+                    """), arguments: [bankCode, afterUnixMs])
+        return BankDecisionWindow(declines: row?[0] ?? 0, decisions: row?[1] ?? 0)
+    }
+
+    /// The bank's buckets starting after `afterUnixMs`, oldest first: what the writer's facts cache keeps to answer
+    /// `decisionWindow` for later windows without reading again.
+    static func decisionBuckets(
+        _ db: Database, bankCode: String, afterUnixMs: Int64
+    ) throws -> [(bucketUnixMs: Int64, declines: Int, decisions: Int)] {
+        try Row.fetchAll(
+            db.cachedStatement(
+                sql: """
+                    SELECT bucket_unix_ms, declined, approved + held + declined FROM decision_bucket
+                    WHERE bank_code = ? AND bucket_unix_ms > ? ORDER BY bucket_unix_ms
+                    """), arguments: [bankCode, afterUnixMs]
+        ).map { ($0[0], $0[1], $0[2]) }
     }
 
     // MARK: Alerts

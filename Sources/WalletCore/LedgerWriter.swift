@@ -97,30 +97,95 @@ final class WriterState: @unchecked Sendable {
 
     /// The charge facts, through the cache while a Charge applies, else straight from the database.
     func link(_ db: Database, id: String) throws -> LinkFacts? {
-        factsCacheOn ? try facts.link(db, id: id) : try Ledger.link(db, id: id)
+        let read = { try Ledger.link(db, id: id) }
+        guard factsCacheOn else { return try read() }
+        return try crossChecked(try facts.link(db, id: id), "link", read)
     }
 
     func wallet(_ db: Database, id: String) throws -> Ledger.WalletRow? {
-        factsCacheOn ? try facts.wallet(db, id: id) : try Ledger.wallet(db, id: id)
+        let read = { try Ledger.wallet(db, id: id) }
+        guard factsCacheOn else { return try read() }
+        return try crossChecked(try facts.wallet(db, id: id), "wallet", read)
     }
 
     func totals(_ db: Database, walletAccountID: Int64, atUnixMs: Int64) throws -> ChargeFactsCache.PeriodTotals {
-        if factsCacheOn { return try facts.totals(db, walletAccountID: walletAccountID, atUnixMs: atUnixMs) }
-        return ChargeFactsCache.PeriodTotals(
-            dayIndex: TokyoTime.dayIndex(ofUnixMs: atUnixMs), monthIndex: TokyoTime.monthIndex(ofUnixMs: atUnixMs),
-            charged: try Ledger.chargedTotals(db, walletAccountID: walletAccountID, atUnixMs: atUnixMs),
-            reserved: try Ledger.reservedTotals(db, walletAccountID: walletAccountID, atUnixMs: atUnixMs))
+        let read = {
+            ChargeFactsCache.PeriodTotals(
+                dayIndex: TokyoTime.dayIndex(ofUnixMs: atUnixMs), monthIndex: TokyoTime.monthIndex(ofUnixMs: atUnixMs),
+                charged: try Ledger.chargedTotals(db, walletAccountID: walletAccountID, atUnixMs: atUnixMs),
+                reserved: try Ledger.reservedTotals(db, walletAccountID: walletAccountID, atUnixMs: atUnixMs))
+        }
+        guard factsCacheOn else { return try read() }
+        return try crossChecked(
+            try facts.totals(db, walletAccountID: walletAccountID, atUnixMs: atUnixMs), "limit totals", read)
     }
 
     func recentChargeCount(_ db: Database, link: LinkFacts, sinceUnixMs: Int64, limit: Int) throws -> Int {
-        if factsCacheOn { return try facts.recentChargeCount(db, link: link, sinceUnixMs: sinceUnixMs, limit: limit) }
-        return try Ledger.recentChargeCount(db, link: link, sinceUnixMs: sinceUnixMs, limit: limit)
+        let read = { try Ledger.recentChargeCount(db, link: link, sinceUnixMs: sinceUnixMs, limit: limit) }
+        guard factsCacheOn else { return try read() }
+        return try crossChecked(
+            try facts.recentChargeCount(db, link: link, sinceUnixMs: sinceUnixMs, limit: limit), "recent charges", read)
     }
 
     func firstChargeAfterTokenMovedWallets(_ db: Database, link: LinkFacts) throws -> Bool {
-        factsCacheOn
-            ? try facts.firstChargeAfterTokenMovedWallets(db, link: link)
-            : try Ledger.firstChargeAfterTokenMovedWallets(db, link: link)
+        let read = { try Ledger.firstChargeAfterTokenMovedWallets(db, link: link) }
+        guard factsCacheOn else { return try read() }
+        return try crossChecked(try facts.firstChargeAfterTokenMovedWallets(db, link: link), "token moved", read)
+    }
+
+    // SPEC §8 facts, through the cache while a Charge applies.
+
+    func tokenHash(link: LinkFacts) -> [UInt8] {
+        guard factsCacheOn else {
+            return Ledger.tokenHash(key: tokenKey, bankCode: link.bankCode, token: link.bankAccountToken)
+        }
+        return facts.tokenHash(key: tokenKey, link: link)
+    }
+
+    func isBlocked(_ db: Database, kind: BlockKind, lookup: [UInt8]) throws -> Bool {
+        let read = { try Ledger.isBlocked(db, kind: kind, lookup: lookup) }
+        guard factsCacheOn else { return try read() }
+        return try crossChecked(try facts.isBlocked(db, kind: kind, lookup: lookup), "block list", read)
+    }
+
+    func manyAccountsAlertOpen(_ db: Database, walletID: String) throws -> Bool {
+        let read = {
+            try Ledger.unresolvedAlertExists(db, rule: "wallet.many_accounts", subjectKind: .wallet, subject: walletID)
+        }
+        guard factsCacheOn else { return try read() }
+        return try crossChecked(try facts.manyAccountsAlertOpen(db, walletID: walletID), "many-accounts alert", read)
+    }
+
+    func creditedToWallet(_ db: Database, walletID: String, sinceUnixMs: Int64) throws -> Int64 {
+        let read = { try Ledger.creditedToWallet(db, walletID: walletID, sinceUnixMs: sinceUnixMs) }
+        guard factsCacheOn else { return try read() }
+        return try crossChecked(
+            try facts.creditedToWallet(db, walletID: walletID, sinceUnixMs: sinceUnixMs), "credits to wallet", read)
+    }
+
+    /// Counts the bank's decision and returns its decisions in buckets starting after `afterUnixMs`, this one
+    /// included.
+    func countDecision(
+        _ db: Database, bankCode: String, decision: Decision, nowUnixMs: Int64, afterUnixMs: Int64
+    ) throws -> BankDecisionWindow {
+        let read = { try Ledger.decisionWindow(db, bankCode: bankCode, afterUnixMs: afterUnixMs) }
+        guard factsCacheOn else {
+            try Ledger.countDecision(db, bankCode: bankCode, decision: decision, nowUnixMs: nowUnixMs)
+            return try read()
+        }
+        let counted = try facts.countDecision(
+            db, bankCode: bankCode, decision: decision, nowUnixMs: nowUnixMs, afterUnixMs: afterUnixMs)
+        return try crossChecked(counted, "decision window", read)
+    }
+
+    /// Debug builds compare an answer of the facts cache with the database's, so every test that charges is the
+    /// cache's oracle (a mismatch stops the process); release builds trust the cache.
+    private func crossChecked<T: Equatable>(_ cached: T, _ what: String, _ read: () throws -> T) rethrows -> T {
+        #if DEBUG
+        let fromDatabase = try read()
+        assert(cached == fromDatabase, "facts cache: \(what) is \(cached), the database says \(fromDatabase)")
+        #endif
+        return cached
     }
 
     /// A Charge wrote `decision` for `attempt` (called after its writes, inside its transaction).

@@ -14,24 +14,23 @@ extension WalletStore {
         let link = attempt.link
         let now = attempt.facts.nowUnixMs
         let thresholds = monitoring.thresholds
-        let tokenHash = link.map {
-            Ledger.tokenHash(key: state.tokenKey, bankCode: $0.bankCode, token: $0.bankAccountToken)
-        }
+        let tokenHash = link.map { state.tokenHash(link: $0) }
         let facts = ChargeMonitoringFacts(
             attempt: attempt.facts, clientAddress: clientAddress,
             blocked: try Ledger.blocklistFacts(
-                db, walletID: link?.walletID, tokenHash: tokenHash, clientAddress: clientAddress),
+                walletID: link?.walletID, tokenHash: tokenHash, clientAddress: clientAddress
+            ) {
+                try state.isBlocked(db, kind: $0, lookup: $1)
+            },
             tokenSubject: link.flatMap { link in
                 tokenHash.map { Ledger.tokenSubject(bankCode: link.bankCode, hash: $0) }
             },
             walletCreditedInVelocityWindowYen: try link.map {
-                try Ledger.creditedToWallet(
+                try state.creditedToWallet(
                     db, walletID: $0.walletID, sinceUnixMs: now - thresholds.walletVelocityWindowMs)
             } ?? 0,
-            walletManyAccountsAlertOpen: try link.map {
-                try Ledger.unresolvedAlertExists(
-                    db, rule: "wallet.many_accounts", subjectKind: .wallet, subject: $0.walletID)
-            } ?? false)
+            walletManyAccountsAlertOpen: try link.map { try state.manyAccountsAlertOpen(db, walletID: $0.walletID) }
+                ?? false)
         return monitoring.charge(facts, verdict: verdict)
     }
 
@@ -63,7 +62,8 @@ extension WalletStore {
         let facts = LinkMonitoringFacts(
             attempt: attempt, clientAddress: clientAddress,
             blocked: try Ledger.blocklistFacts(
-                db, walletID: request.walletAccountID, tokenHash: tokenHash, clientAddress: clientAddress),
+                walletID: request.walletAccountID, tokenHash: tokenHash, clientAddress: clientAddress
+            ) { try state.isBlocked(db, kind: $0, lookup: $1) },
             tokenSubject: Ledger.tokenSubject(bankCode: bankCode, hash: tokenHash), walletsTriedForToken: tried)
         return monitoring.link(facts, verdict: verdict)
     }
@@ -101,8 +101,9 @@ extension WalletStore {
         _ db: Database, _ state: WriterState, bankCode: String, decision: Decision, now: Int64
     ) throws {
         let thresholds = state.monitoring.thresholds
-        let window = try Ledger.recordDecision(
-            db, bankCode: bankCode, decision: decision, nowUnixMs: now, windowMs: thresholds.declineBurstWindowMs)
+        let window = try state.countDecision(
+            db, bankCode: bankCode, decision: decision, nowUnixMs: now,
+            afterUnixMs: now - thresholds.declineBurstWindowMs)
         if decision == .declined,
             let burst = MonitoringRules.declineBurst(bankCode: bankCode, window: window, thresholds)
         {

@@ -131,6 +131,13 @@ struct LedgerBench: AsyncParsableCommand {
     @Flag(help: "Also measure one commit per charge (no group commit), for comparison.")
     var compareSingleCommit = false
 
+    @Flag(
+        help: """
+            Run the SPEC §8 monitoring rules beside the §4 chain, as `bankgw serve` does (thresholds the load cannot \
+            trip: wallet.velocity and wallet.many_accounts raised out of reach, as in bench-charge).
+            """)
+    var monitoring = false
+
     func validate() throws {
         guard seconds > 0, seconds <= 600 else { throw ValidationError("--seconds must be in (0, 600]") }
         if let maxBatchMs, !(1...1_000).contains(maxBatchMs) {
@@ -152,7 +159,7 @@ struct LedgerBench: AsyncParsableCommand {
                 let limits = WalletLimits(
                     maxBatchDuration: maxBatchMs.map { .milliseconds($0) } ?? WalletLimits.maxBatchDurationDefault)
                 let cell = try await measure(callers: callers, limits: limits, sign: sign)
-                let tag = "signer=\(signer.rawValue) callers=\(callers)"
+                let tag = "signer=\(signer.rawValue) callers=\(callers)" + (monitoring ? " monitoring=on" : "")
                 let writes = Double(max(1, cell.batches.writesCommitted))
                 print("wallet charges/s \(tag): \(Int(cell.perSecond.rounded()))")
                 print(figure("cpu_us_per_charge", tag, cell.cpuMicrosPerCharge))
@@ -185,6 +192,14 @@ struct LedgerBench: AsyncParsableCommand {
         }
     }
 
+    /// Every §8 rule on, with the two the load would trip (one wallet charged by many callers) out of its reach.
+    private static let benchMonitoring: MonitoringChecks = {
+        var thresholds = MonitoringThresholds()
+        thresholds.walletManyAccountsMinTokens = 1_000
+        thresholds.walletVelocityMinYen = 1_000_000_000
+        return MonitoringChecks(thresholds: thresholds)
+    }()
+
     private struct Cell {
         var perSecond: Double
         var cpuMicrosPerCharge: Double
@@ -197,7 +212,8 @@ struct LedgerBench: AsyncParsableCommand {
     ) async throws -> Cell {
         let directory = (stateDirectory as NSString).appendingPathComponent("cell-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(atPath: directory) }
-        let store = try WalletStore(stateDirectory: directory, limits: limits)
+        let store = try WalletStore(
+            stateDirectory: directory, limits: limits, monitoring: monitoring ? Self.benchMonitoring : .off)
         let load = try await WalletLoad.prepare(store: store, wallets: wallets)
         let approveAll: @Sendable (ChargeAttemptFacts) -> Verdict = { _ in .approve }
         let before = await store.writerStatistics()

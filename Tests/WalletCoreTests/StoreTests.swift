@@ -43,8 +43,15 @@ final class StoreTests: XCTestCase {
             _ = try await store.submitCharge(
                 chargeRequest("c", link: link, yen: 1), bankCode: "9900", bodyDigest: digest("c"),
                 decide: approveAll, sign: testSign)
-            try await store.pool.writeWithoutTransaction { db in
-                _ = try db.checkpoint(.truncate)
+            // The store's checkpointer thread may hold the checkpoint lock this very moment (SQLITE_BUSY at
+            // once, no busy wait for that lock): try again until the whole log is in the database file.
+            for attempt in 1... {
+                do {
+                    try await store.pool.writeWithoutTransaction { db in _ = try db.checkpoint(.truncate) }
+                    break
+                } catch let error as DatabaseError where error.resultCode == .SQLITE_BUSY && attempt < 100 {
+                    try await Task.sleep(for: .milliseconds(10))
+                }
             }
         }
         // Keep the 100-byte header valid, scribble over the schema page.

@@ -1,0 +1,127 @@
+import Foundation
+import GatewayPolicy
+import GatewayWire
+import XCTest
+
+@testable import WalletCore
+
+/// The SPEC §8 facts the writer keeps between charges (issue 14): block-list entries, open `wallet.many_accounts`
+/// alerts, a wallet's credits in the velocity window, a bank's decision buckets. Each test walks a cached fact
+/// through the changes that must move it — a window sliding on, an operator's write between charges — and checks the
+/// decision the rule then makes. Debug builds also compare every cached answer with the database's
+/// (`WriterState.crossChecked`), so a drifting cache stops the test where it drifts.
+final class MonitoringFactsCacheTests: XCTestCase {
+    private func makeStore(
+        _ directory: TemporaryDirectory, _ clock: ManualClock, _ configure: (inout MonitoringThresholds) -> Void
+    ) async throws -> (WalletStore, String) {
+        var thresholds = MonitoringThresholds()
+        configure(&thresholds)
+        let store = try WalletStore(
+            stateDirectory: directory.path, clock: clock.provider, monitoring: MonitoringChecks(thresholds: thresholds))
+        try await store.seedDemo()
+        let link = try await store.linkForTest(walletID: "W0000001", token: "tok-hanako", code: 1)
+        return (store, link)
+    }
+
+    private func charge(
+        _ store: WalletStore, _ requestID: String, link: String, yen: Int64,
+        decide: @escaping @Sendable (ChargeAttemptFacts) -> Verdict = approveAll
+    ) async throws -> ChargeResponse {
+        try await store.submitCharge(
+            chargeRequest(requestID, link: link, yen: yen), bankCode: "9900", bodyDigest: digest(requestID),
+            decide: decide, sign: testSign)
+    }
+
+    func testVelocityCountsEachCreditUntilItLeavesTheWindow() async throws {
+        let directory = TemporaryDirectory()
+        let clock = ManualClock(noonTokyo)
+        let (store, link) = try await makeStore(directory, clock) {
+            $0.walletVelocityMinYen = 1_000
+            $0.walletVelocityWindowMs = 60_000
+        }
+        var decisions: [Decision] = []
+        for n in 0..<3 {
+            decisions.append(try await charge(store, "v\(n)", link: link, yen: 300).decision)
+            clock.advance(ms: 1_000)
+        }
+        // 900 credited within the minute: the next 300 crosses 1,000 and is held (and is no credit itself).
+        decisions.append(try await charge(store, "v3", link: link, yen: 300).decision)
+        XCTAssertEqual(decisions, [.approved, .approved, .approved, .held])
+
+        // 61 s after the first credit it has left the window: 600 + 300 stays under, approved.
+        clock.advance(ms: 58_000)
+        let afterFirstLeft = try await charge(store, "v4", link: link, yen: 300)
+        XCTAssertEqual(afterFirstLeft.decision, .approved)
+        // 600 + 300 (v4) = 900 in the window now; 100 more reaches 1,000.
+        let crossing = try await charge(store, "v5", link: link, yen: 100)
+        XCTAssertEqual(crossing.decision, .held)
+
+        // An hour on, the window is empty.
+        clock.advance(ms: 3_600_000)
+        let later = try await charge(store, "v6", link: link, yen: 900)
+        XCTAssertEqual(later.decision, .approved)
+        let alert = try await store.alerts().first { $0.rule == "wallet.velocity" }
+        XCTAssertEqual(alert?.count, 2)
+        let verification = try await store.verifyLedger()
+        XCTAssertTrue(verification.passed, "\(verification.checks)")
+    }
+
+    func testABlockBetweenChargesDeclinesTheVeryNextOne() async throws {
+        let directory = TemporaryDirectory()
+        let clock = ManualClock(noonTokyo)
+        let (store, link) = try await makeStore(directory, clock) { _ in }
+        let audit = AuditContext(actor: "operator/test", reason: "test")
+        let before = try await charge(store, "b0", link: link, yen: 100)
+        XCTAssertEqual(before.decision, .approved)
+
+        _ = try await store.block(kind: .wallet, value: "W0000001", bankCode: nil, audit: audit)
+        let blocked = try await charge(store, "b1", link: link, yen: 100)
+        XCTAssertEqual(blocked.decision, .declined)
+        XCTAssertEqual(blocked.declineReason, .fraudSuspected)
+
+        _ = try await store.unblock(kind: .wallet, value: "W0000001", bankCode: nil, audit: audit)
+        let unblocked = try await charge(store, "b2", link: link, yen: 100)
+        XCTAssertEqual(unblocked.decision, .approved)
+
+        _ = try await store.block(kind: .accountToken, value: "tok-hanako", bankCode: "9900", audit: audit)
+        let tokenBlocked = try await charge(store, "b3", link: link, yen: 100)
+        XCTAssertEqual(tokenBlocked.decision, .declined)
+        // One alert per blocked subject (the wallet, then the token).
+        let hits = try await store.alerts().filter { $0.rule == "blocklist.hit" }
+        XCTAssertEqual(hits.count, 2)
+    }
+
+    func testDeclineBurstCountsTheBanksDecisionsInTheSlidingWindow() async throws {
+        let directory = TemporaryDirectory()
+        let clock = ManualClock(noonTokyo)
+        let (store, link) = try await makeStore(directory, clock) {
+            $0.declineBurstMinDeclines = 3
+            $0.declineBurstMinPercentOfDecisions = 50
+            $0.declineBurstWindowMs = 60_000
+        }
+        let decline: @Sendable (ChargeAttemptFacts) -> Verdict = { _ in .decline(.limitExceeded, rule: "test") }
+        // The link's decision and two approvals, then declines 10 s apart (one per bucket): the third decline is
+        // 3 of 6, 50 %.
+        for n in 0..<2 { _ = try await charge(store, "a\(n)", link: link, yen: 10) }
+        for n in 0..<3 {
+            clock.advance(ms: 10_000)
+            _ = try await charge(store, "d\(n)", link: link, yen: 10, decide: decline)
+        }
+        var burst = try await store.alerts().first { $0.rule == "bank.decline_burst" }
+        XCTAssertEqual(burst?.detail, "3 of 6 decisions declined within 1 min")
+
+        // 35 s on (65 s after the link and the approvals) their bucket has left the window (buckets starting after now − 60 s)
+        // and the first decline's has not: the next decline is 4 of 4, if the kept buckets slid as the query does.
+        clock.advance(ms: 35_000)
+        _ = try await charge(store, "d3", link: link, yen: 10, decide: decline)
+        burst = try await store.alerts().first { $0.rule == "bank.decline_burst" }
+        XCTAssertEqual(burst?.detail, "4 of 4 decisions declined within 1 min")
+        XCTAssertEqual(burst?.count, 2)
+
+        // An operator's write between charges (pruning the buckets) drops what the writer kept.
+        try await store.pruneDecisionBuckets(olderThanUnixMs: clock.now + 1)
+        _ = try await charge(store, "d4", link: link, yen: 10, decide: decline)
+        let buckets = try await store.decisionBuckets(sinceUnixMs: 0)
+        XCTAssertEqual(buckets.map(\.declined), [1])
+    }
+}
