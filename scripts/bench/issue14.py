@@ -318,22 +318,32 @@ def wallet(binary, name):
     try:
         has_signer = has_option(binary, ["ledger", "bench"], "--signer")
         has_concurrency = has_option(binary, ["ledger", "bench"], "--concurrency")
-        signers = ["stand-in", "ecdsa"] if has_signer else [None]
-        for signer in signers:
+        has_monitoring = has_option(binary, ["ledger", "bench"], "--monitoring")
+        # (signer, SPEC §8 rules on): the §4 chain alone with both signers, then every rule with the stand-in.
+        cells = [(s, False) for s in (["stand-in", "ecdsa"] if has_signer else [None])]
+        if has_monitoring:
+            cells.append(("stand-in", True))
+        for signer, monitoring in cells:
             cmd = [binary, "ledger", "bench", "--state-dir", os.path.join(state, "db"), "--seconds", str(SECONDS)]
             if has_concurrency:
                 cmd += ["--concurrency", "256"]
             if signer:
                 cmd += ["--signer", signer]
+            if monitoring:
+                cmd += ["--monitoring"]
+            suffix = "-s8" if monitoring else ""
             out = run(cmd, timeout=600)
             rates = re.findall(r"wallet charges/s\s+signer=([\w-]+)(?:\s+callers=(\d+))?[^:\n]*:\s*([\d.,]+)", out)
             cpus = re.findall(r"wallet cpu_us_per_charge\s+signer=([\w-]+)[^:\n]*:\s*([\d.,]+)", out)
+            writers = re.findall(r"wallet writer_cpu_us_per_charge\s+signer=([\w-]+)[^:\n]*:\s*([\d.,]+)", out)
             if rates:
                 for s, callers, value in rates:
-                    if not callers or callers == "256" or f"wallet_{s}" not in figures:
-                        figures[f"wallet_{s}"] = {"per_s": float(value.replace(",", ""))}
+                    if not callers or callers == "256" or f"wallet_{s}{suffix}" not in figures:
+                        figures[f"wallet_{s}{suffix}"] = {"per_s": float(value.replace(",", ""))}
                 for s, value in cpus:
-                    figures.setdefault(f"wallet_{s}", {})["cpu_us"] = float(value.replace(",", ""))
+                    figures.setdefault(f"wallet_{s}{suffix}", {})["cpu_us"] = float(value.replace(",", ""))
+                for s, value in writers:
+                    figures.setdefault(f"wallet_{s}{suffix}", {})["writer_us"] = float(value.replace(",", ""))
             else:
                 rows = re.findall(r"^\s*(\d+)\s+([\d.]+)\s+([\d.]+)\s", out, re.M)
                 row = next((r for r in rows if r[0] == "256"), rows[-1] if rows else None)
@@ -419,6 +429,9 @@ INFO = [
     ("  req/s mTLS health (bankgw bench)", lambda g, r: value(g, "gw_mtls", "req_per_s")),
     ("  wallet µs CPU/charge, stand-in", lambda g, r: value(g, "wallet_stand-in", "cpu_us")),
     ("  wallet µs CPU/charge, ECDSA", lambda g, r: value(g, "wallet_ecdsa", "cpu_us")),
+    ("  wallet writer µs CPU/charge, stand-in", lambda g, r: value(g, "wallet_stand-in", "writer_us")),
+    ("  wallet charges/s, stand-in, SPEC §8 rules on", lambda g, r: value(g, "wallet_stand-in-s8", "per_s")),
+    ("  wallet writer µs CPU/charge, stand-in, §8 on", lambda g, r: value(g, "wallet_stand-in-s8", "writer_us")),
     ("  idle connections established (memory figure)", lambda g, r: value(g, "idle", "conns")),
     ("  ref nghttpd h2c µs CPU/call", lambda g, r: value(r, "nghttpd_h2c", "cpu_us")),
     ("  ref grpc-swift-2 h2c µs CPU/call", lambda g, r: value(r, "grpc_h2c", "cpu_us")),
