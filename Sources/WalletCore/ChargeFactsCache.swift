@@ -16,12 +16,15 @@ import GatewayWire
 /// entry is simply read again: the cache never answers what the database would not.
 ///
 /// Bounded: `maxEntries` per map (beyond it the map is dropped whole and refilled by use), and
-/// `maxCreditsPerWallet` credits per wallet (a wallet with more in its window is read from the database each time).
+/// `maxCreditsPerWallet` credits per wallet (a wallet with more in its window is read from the database each time) and
+/// `maxCreditsKept` over all wallets (beyond it every wallet's are dropped and refilled by use).
 struct ChargeFactsCache {
     /// Entries per map before it is dropped whole. 65,536.
     static let maxEntries = 65_536
     /// Credits kept per wallet for `wallet.velocity`. 1,024.
     static let maxCreditsPerWallet = 1_024
+    /// Credits kept over all wallets (16 bytes each: 4 MiB). 262,144.
+    static let maxCreditsKept = 262_144
 
     /// The wallet's limit totals for one Tokyo day and month (what `Ledger.chargedTotals` / `reservedTotals` read).
     struct PeriodTotals: Equatable {
@@ -71,6 +74,8 @@ struct ChargeFactsCache {
     private var blocked: [BlockKey: Bool] = [:]
     private var manyAccountsAlertOpen: [String: Bool] = [:]
     private var credits: [String: Credits] = [:]
+    /// The entries of `credits`, over all wallets.
+    private var creditsKept = 0
     private var decisions: [String: Decisions] = [:]
     private var tokenHashes: [String: [UInt8]] = [:]
 
@@ -83,6 +88,7 @@ struct ChargeFactsCache {
         blocked.removeAll(keepingCapacity: true)
         manyAccountsAlertOpen.removeAll(keepingCapacity: true)
         credits.removeAll(keepingCapacity: true)
+        creditsKept = 0
         decisions.removeAll(keepingCapacity: true)
         tokenHashes.removeAll(keepingCapacity: true)
     }
@@ -175,26 +181,46 @@ struct ChargeFactsCache {
     /// `Ledger.creditedToWallet`: credits before `sinceUnixMs` leave the kept list (a later, earlier-starting window
     /// reads again).
     mutating func creditedToWallet(_ db: Database, walletID: String, sinceUnixMs: Int64) throws -> Int64 {
-        if var kept = credits[walletID], sinceUnixMs >= kept.loadedSinceUnixMs {
+        // Taken out while it changes, so its entries are not copied (one owner).
+        if var kept = takeCredits(walletID: walletID), sinceUnixMs >= kept.loadedSinceUnixMs {
             let gone = kept.entries.prefix { $0.atUnixMs < sinceUnixMs }
             if !gone.isEmpty {
                 kept.sumYen -= gone.reduce(0) { $0 + $1.amountYen }
                 kept.entries.removeFirst(gone.count)
             }
             kept.loadedSinceUnixMs = sinceUnixMs
-            credits[walletID] = kept
-            return kept.sumYen
+            let sum = kept.sumYen
+            keepCredits(kept, walletID: walletID)
+            return sum
         }
         let limit = Self.maxCreditsPerWallet
         let read = try Ledger.creditsToWallet(db, walletID: walletID, sinceUnixMs: sinceUnixMs, limit: limit + 1)
         guard read.count <= limit else {
-            credits[walletID] = nil
             return try Ledger.creditedToWallet(db, walletID: walletID, sinceUnixMs: sinceUnixMs)
         }
         let sum = read.reduce(0) { $0 + $1.amountYen }
-        Self.bounded(&credits)
-        credits[walletID] = Credits(loadedSinceUnixMs: sinceUnixMs, entries: read, sumYen: sum)
+        keepCredits(Credits(loadedSinceUnixMs: sinceUnixMs, entries: read, sumYen: sum), walletID: walletID)
         return sum
+    }
+
+    /// Removes and returns the wallet's kept credits.
+    private mutating func takeCredits(walletID: String) -> Credits? {
+        guard let kept = credits.removeValue(forKey: walletID) else { return nil }
+        creditsKept -= kept.entries.count
+        assert(creditsKept >= 0, "kept credits are counted exactly")
+        return kept
+    }
+
+    /// Keeps the wallet's credits (none kept for it now), within `maxEntries` wallets and `maxCreditsKept` credits:
+    /// beyond either, every wallet's are dropped first.
+    private mutating func keepCredits(_ kept: Credits, walletID: String) {
+        assert(credits[walletID] == nil, "taken before it is kept again")
+        if credits.count >= Self.maxEntries || creditsKept + kept.entries.count > Self.maxCreditsKept {
+            credits.removeAll(keepingCapacity: true)
+            creditsKept = 0
+        }
+        credits[walletID] = kept
+        creditsKept += kept.entries.count
     }
 
     /// Counts the decision (in the database, then here) and returns the bank's decisions in buckets starting after
@@ -270,13 +296,13 @@ struct ChargeFactsCache {
             }
             recent[key] = charges
         }
-        if decision == .approved, var kept = credits[walletID] {
+        if decision == .approved, var kept = takeCredits(walletID: walletID) {
             // Kept oldest first; a charge judged at an earlier moment than the last one kept (callers' clocks)
-            // goes in its place.
+            // goes in its place. A wallet past `maxCreditsPerWallet` is read from the database from now on.
             let at = kept.entries.lastIndex { $0.atUnixMs <= now }.map { $0 + 1 } ?? 0
             kept.entries.insert((now, amount), at: at)
             kept.sumYen += amount
-            credits[walletID] = kept.entries.count > Self.maxCreditsPerWallet ? nil : kept
+            if kept.entries.count <= Self.maxCreditsPerWallet { keepCredits(kept, walletID: walletID) }
         }
         // The link has a non-declined charge now: the next one is not its first.
         if tokenMoved[link.id] != nil { tokenMoved[link.id] = false }

@@ -124,4 +124,30 @@ final class MonitoringFactsCacheTests: XCTestCase {
         let buckets = try await store.decisionBuckets(sinceUnixMs: 0)
         XCTAssertEqual(buckets.map(\.declined), [1])
     }
+
+    func testAWalletWithMoreCreditsThanTheCacheKeepsIsJudgedOnTheDatabasesSum() async throws {
+        let directory = TemporaryDirectory()
+        let clock = ManualClock(noonTokyo)
+        let credits = ChargeFactsCache.maxCreditsPerWallet + 76
+        let (store, link) = try await makeStore(directory, clock) {
+            $0.walletVelocityMinYen = Int64(credits) + 50
+        }
+        // One yen each, concurrently (batched): past the per-wallet bound the writer stops keeping the wallet's
+        // credits and sums them in the database; the sum each charge sees is the same either way.
+        try await withThrowingTaskGroup(of: Decision.self) { group in
+            for n in 0..<credits {
+                group.addTask {
+                    try await store.submitCharge(
+                        chargeRequest("one-\(n)", link: link, yen: 1), bankCode: "9900", bodyDigest: digest("one-\(n)"),
+                        decide: approveAll, sign: testSign
+                    ).decision
+                }
+            }
+            for try await decision in group { XCTAssertEqual(decision, .approved) }
+        }
+        let under = try await charge(store, "under", link: link, yen: 49)
+        XCTAssertEqual(under.decision, .approved)
+        let crossing = try await charge(store, "crossing", link: link, yen: 1)
+        XCTAssertEqual(crossing.decision, .held)
+    }
 }
