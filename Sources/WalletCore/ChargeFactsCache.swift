@@ -59,6 +59,12 @@ struct ChargeFactsCache {
     struct Decisions {
         var loadedAfterUnixMs: Int64
         var buckets: [(bucketUnixMs: Int64, declines: Int, decisions: Int)]
+
+        /// What `Ledger.decisionWindow` sums for a window starting after `loadedAfterUnixMs`.
+        var window: BankDecisionWindow {
+            BankDecisionWindow(
+                declines: buckets.reduce(0) { $0 + $1.declines }, decisions: buckets.reduce(0) { $0 + $1.decisions })
+        }
     }
 
     struct BlockKey: Hashable {
@@ -171,8 +177,7 @@ struct ChargeFactsCache {
     /// hold rule only fires again on the open alert), so only other writes change it, and they drop the cache.
     mutating func manyAccountsAlertOpen(_ db: Database, walletID: String) throws -> Bool {
         if let cached = manyAccountsAlertOpen[walletID] { return cached }
-        let read = try Ledger.unresolvedAlertExists(
-            db, rule: "wallet.many_accounts", subjectKind: .wallet, subject: walletID)
+        let read = try Ledger.manyAccountsAlertOpen(db, walletID: walletID)
         Self.bounded(&manyAccountsAlertOpen)
         manyAccountsAlertOpen[walletID] = read
         return read
@@ -230,11 +235,12 @@ struct ChargeFactsCache {
     ) throws -> BankDecisionWindow {
         try Ledger.countDecision(db, bankCode: bankCode, decision: decision, nowUnixMs: nowUnixMs)
         guard var kept = decisions[bankCode], afterUnixMs >= kept.loadedAfterUnixMs else {
-            let read = try Ledger.decisionBuckets(db, bankCode: bankCode, afterUnixMs: afterUnixMs)
+            let read = Decisions(
+                loadedAfterUnixMs: afterUnixMs,
+                buckets: try Ledger.decisionBuckets(db, bankCode: bankCode, afterUnixMs: afterUnixMs))
             Self.bounded(&decisions)
-            decisions[bankCode] = Decisions(loadedAfterUnixMs: afterUnixMs, buckets: read)
-            return BankDecisionWindow(
-                declines: read.reduce(0) { $0 + $1.declines }, decisions: read.reduce(0) { $0 + $1.decisions })
+            decisions[bankCode] = read
+            return read.window
         }
         let bucket = Ledger.decisionBucket(ofUnixMs: nowUnixMs)
         if bucket > kept.loadedAfterUnixMs {
@@ -252,9 +258,7 @@ struct ChargeFactsCache {
         kept.buckets.removeAll { $0.bucketUnixMs <= afterUnixMs }
         kept.loadedAfterUnixMs = afterUnixMs
         decisions[bankCode] = kept
-        return BankDecisionWindow(
-            declines: kept.buckets.reduce(0) { $0 + $1.declines },
-            decisions: kept.buckets.reduce(0) { $0 + $1.decisions })
+        return kept.window
     }
 
     // MARK: The one write it follows

@@ -60,6 +60,12 @@ extension Ledger {
         ORDER BY created_at_unix_ms LIMIT ?
         """
 
+    /// An unresolved `wallet.many_accounts` alert on the wallet (its charges are held, SPEC §8).
+    static func manyAccountsAlertOpen(_ db: Database, walletID: String) throws -> Bool {
+        try unresolvedAlertExists(
+            db, rule: MonitoringRules.walletManyAccountsHold.name, subjectKind: .wallet, subject: walletID)
+    }
+
     static func unresolvedAlertExists(
         _ db: Database, rule: String, subjectKind: AlertSubjectKind, subject: String
     ) throws -> Bool {

@@ -149,9 +149,7 @@ final class WriterState: @unchecked Sendable {
     }
 
     func manyAccountsAlertOpen(_ db: Database, walletID: String) throws -> Bool {
-        let read = {
-            try Ledger.unresolvedAlertExists(db, rule: "wallet.many_accounts", subjectKind: .wallet, subject: walletID)
-        }
+        let read = { try Ledger.manyAccountsAlertOpen(db, walletID: walletID) }
         guard factsCacheOn else { return try read() }
         return try crossChecked(try facts.manyAccountsAlertOpen(db, walletID: walletID), "many-accounts alert", read)
     }

@@ -11,16 +11,25 @@ import XCTest
 /// decision the rule then makes. Debug builds also compare every cached answer with the database's
 /// (`WriterState.crossChecked`), so a drifting cache stops the test where it drifts.
 final class MonitoringFactsCacheTests: XCTestCase {
-    private func makeStore(
-        _ directory: TemporaryDirectory, _ clock: ManualClock, _ configure: (inout MonitoringThresholds) -> Void
-    ) async throws -> (WalletStore, String) {
+    /// A seeded store with the §8 rules on (`configure` sets the thresholds) and W0000001 linked at 9900, on a
+    /// manual clock at noon in Tokyo. `directory` keeps the database alive for the test.
+    private struct Fixture {
+        let directory = TemporaryDirectory()
+        let clock = ManualClock(noonTokyo)
+        var store: WalletStore!
+        var link = ""
+    }
+
+    private func makeStore(_ configure: (inout MonitoringThresholds) -> Void) async throws -> Fixture {
         var thresholds = MonitoringThresholds()
         configure(&thresholds)
-        let store = try WalletStore(
-            stateDirectory: directory.path, clock: clock.provider, monitoring: MonitoringChecks(thresholds: thresholds))
-        try await store.seedDemo()
-        let link = try await store.linkForTest(walletID: "W0000001", token: "tok-hanako", code: 1)
-        return (store, link)
+        var fixture = Fixture()
+        fixture.store = try WalletStore(
+            stateDirectory: fixture.directory.path, clock: fixture.clock.provider,
+            monitoring: MonitoringChecks(thresholds: thresholds))
+        try await fixture.store.seedDemo()
+        fixture.link = try await fixture.store.linkForTest(walletID: "W0000001", token: "tok-hanako", code: 1)
+        return fixture
     }
 
     private func charge(
@@ -33,12 +42,11 @@ final class MonitoringFactsCacheTests: XCTestCase {
     }
 
     func testVelocityCountsEachCreditUntilItLeavesTheWindow() async throws {
-        let directory = TemporaryDirectory()
-        let clock = ManualClock(noonTokyo)
-        let (store, link) = try await makeStore(directory, clock) {
+        let fixture = try await makeStore {
             $0.walletVelocityMinYen = 1_000
             $0.walletVelocityWindowMs = 60_000
         }
+        let (store, link, clock) = (fixture.store!, fixture.link, fixture.clock)
         var decisions: [Decision] = []
         for n in 0..<3 {
             decisions.append(try await charge(store, "v\(n)", link: link, yen: 300).decision)
@@ -67,9 +75,8 @@ final class MonitoringFactsCacheTests: XCTestCase {
     }
 
     func testABlockBetweenChargesDeclinesTheVeryNextOne() async throws {
-        let directory = TemporaryDirectory()
-        let clock = ManualClock(noonTokyo)
-        let (store, link) = try await makeStore(directory, clock) { _ in }
+        let fixture = try await makeStore { _ in }
+        let (store, link) = (fixture.store!, fixture.link)
         let audit = AuditContext(actor: "operator/test", reason: "test")
         let before = try await charge(store, "b0", link: link, yen: 100)
         XCTAssertEqual(before.decision, .approved)
@@ -92,13 +99,12 @@ final class MonitoringFactsCacheTests: XCTestCase {
     }
 
     func testDeclineBurstCountsTheBanksDecisionsInTheSlidingWindow() async throws {
-        let directory = TemporaryDirectory()
-        let clock = ManualClock(noonTokyo)
-        let (store, link) = try await makeStore(directory, clock) {
+        let fixture = try await makeStore {
             $0.declineBurstMinDeclines = 3
             $0.declineBurstMinPercentOfDecisions = 50
             $0.declineBurstWindowMs = 60_000
         }
+        let (store, link, clock) = (fixture.store!, fixture.link, fixture.clock)
         let decline: @Sendable (ChargeAttemptFacts) -> Verdict = { _ in .decline(.limitExceeded, rule: "test") }
         // The link's decision and two approvals, then declines 10 s apart (one per bucket): the third decline is
         // 3 of 6, 50 %.
@@ -126,12 +132,11 @@ final class MonitoringFactsCacheTests: XCTestCase {
     }
 
     func testAWalletWithMoreCreditsThanTheCacheKeepsIsJudgedOnTheDatabasesSum() async throws {
-        let directory = TemporaryDirectory()
-        let clock = ManualClock(noonTokyo)
         let credits = ChargeFactsCache.maxCreditsPerWallet + 76
-        let (store, link) = try await makeStore(directory, clock) {
+        let fixture = try await makeStore {
             $0.walletVelocityMinYen = Int64(credits) + 50
         }
+        let (store, link) = (fixture.store!, fixture.link)
         // One yen each, concurrently (batched): past the per-wallet bound the writer stops keeping the wallet's
         // credits and sums them in the database; the sum each charge sees is the same either way.
         try await withThrowingTaskGroup(of: Decision.self) { group in
