@@ -369,6 +369,18 @@ def emit_enum(out, reg, f, full, e, swift):
     out.append("    }")
     out.append("}")
     out.append("")
+    # What "\(value)" would print by reflection (the case name), without the reflection: audit entries and log
+    # lines interpolate decisions and reasons on the wallet writer.
+    out.append(f"extension {swift}: CustomStringConvertible {{")
+    out.append("    public var description: String {")
+    out.append("        switch self {")
+    for v in e.values:
+        case = enum_case(e, v)
+        out.append(f'        case .{case}: return "{case.strip("`")}"')
+    out.append("        }")
+    out.append("    }")
+    out.append("}")
+    out.append("")
 
 
 def c_upper(full):

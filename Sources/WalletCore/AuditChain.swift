@@ -90,9 +90,7 @@ public enum AuditChain {
 
     static func sha256(_ bytes: [UInt8]) -> [UInt8] { Digest.sha256(bytes) }
 
-    public static func hex(_ bytes: [UInt8]) -> String {
-        bytes.map { ($0 < 16 ? "0" : "") + String($0, radix: 16) }.joined()
-    }
+    public static func hex(_ bytes: [UInt8]) -> String { Digest.hex(bytes) }
 }
 
 /// The result of walking the audit chain.

@@ -180,7 +180,7 @@ extension Ledger {
             ])
             if countsAsFiring || severity != existing["severity"] {
                 try audit(
-                    db, atUnixMs: now, actor: "gateway", action: "alert.fired_again", subject: id,
+                    db, state, atUnixMs: now, actor: "gateway", action: "alert.fired_again", subject: id,
                     reason: signal.rule, detail: "\(signal.subject): \(signal.detail)")
             }
         } else {
@@ -196,7 +196,7 @@ extension Ledger {
                 signal.bankCode, signal.walletID, now, now, signal.detail, signal.proposedAction, change,
             ])
             try audit(
-                db, atUnixMs: now, actor: "gateway", action: "alert.raised", subject: id, reason: signal.rule,
+                db, state, atUnixMs: now, actor: "gateway", action: "alert.raised", subject: id, reason: signal.rule,
                 detail: "\(signal.severity) \(signal.subjectKind) \(signal.subject): \(signal.detail)")
         }
         if let chargeID {
@@ -266,6 +266,6 @@ extension Ledger {
 
     /// How alerts and block lists show a token: `BANK:` and the first 16 hex digits of its keyed hash.
     static func tokenSubject(bankCode: String, hash: [UInt8]) -> String {
-        "\(bankCode):" + String(AuditChain.hex(hash).prefix(16))
+        "\(bankCode):" + Digest.hex(hash.prefix(8))
     }
 }

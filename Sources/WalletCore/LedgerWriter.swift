@@ -30,6 +30,9 @@ final class WriterState: @unchecked Sendable {
     private var lastDataVersion: Int64?
     /// The writer connection's `total_changes` after its last batch's writes.
     private var lastTotalChanges = 0
+    /// The audit chain's last entry, once read: every entry is appended by `Ledger.audit` on this state, so it stays
+    /// exact across writes of every kind (not only Charges) until a rollback or a foreign commit drops it.
+    private var auditTail: Ledger.AuditTail?
     /// Banks that got events in the batch being applied (a rolled-back request's too: a spurious wake-up only).
     private var banksWithNewEvents: Set<String> = []
 
@@ -67,7 +70,22 @@ final class WriterState: @unchecked Sendable {
     func invalidateAfterRollback() {
         invalidateBanks()
         facts.removeAll()
+        auditTail = nil
     }
+
+    /// The audit chain's tail: kept between writes, read from the database only when dropped.
+    func auditTail(_ db: Database) throws -> Ledger.AuditTail {
+        let read = { try Ledger.auditTail(db) }
+        guard let auditTail else {
+            let tail = try read()
+            auditTail = tail
+            return tail
+        }
+        return try crossChecked(auditTail, "audit tail", read)
+    }
+
+    /// `Ledger.audit` appended `tail`, inside the batch's transaction (a rollback drops it again).
+    func auditAppended(_ tail: Ledger.AuditTail) { auditTail = tail }
 
     /// Runs `body` as a write that keeps the facts cache exact (a Charge) or not (anything else: the cache is off
     /// while it runs, so it reads the database, and dropped after it, since it may have changed any fact).
@@ -181,7 +199,7 @@ final class WriterState: @unchecked Sendable {
     private func crossChecked<T: Equatable>(_ cached: T, _ what: String, _ read: () throws -> T) rethrows -> T {
         #if DEBUG
         let fromDatabase = try read()
-        assert(cached == fromDatabase, "facts cache: \(what) is \(cached), the database says \(fromDatabase)")
+        assert(cached == fromDatabase, "writer cache: \(what) is \(cached), the database says \(fromDatabase)")
         #endif
         return cached
     }

@@ -107,7 +107,7 @@ extension WalletStore {
                 """,
             arguments: [id, kind.rawValue, subject, summary, json, audit.actor, audit.reason, now, now + lapseMs])
         try Ledger.audit(
-            db, atUnixMs: now, actor: audit.actor, action: "approval.request", subject: id,
+            db, state, atUnixMs: now, actor: audit.actor, action: "approval.request", subject: id,
             reason: audit.reason, detail: "\(kind.rawValue) \(subject): \(summary)")
         return try Self.approval(db, id: id)!
     }
@@ -158,7 +158,7 @@ extension WalletStore {
                         sql: "UPDATE approval SET state = 4, decided_at_unix_ms = ?, result = ? WHERE id = ?",
                         arguments: [now, "lapsed: nobody approved before \(current.expiresAtUnixMs)", id])
                     try Ledger.audit(
-                        db, atUnixMs: now, actor: audit.actor, action: "approval.lapsed", subject: id,
+                        db, state, atUnixMs: now, actor: audit.actor, action: "approval.lapsed", subject: id,
                         reason: audit.reason, detail: current.kind)
                 }
                 return try Self.approval(db, id: id)!
@@ -192,7 +192,7 @@ extension WalletStore {
                             result = ? WHERE id = ? AND state = 1
                         """, arguments: [audit.actor, now, audit.reason, result, id])
                 try Ledger.audit(
-                    db, atUnixMs: now, actor: audit.actor, action: "approval.approve", subject: id,
+                    db, state, atUnixMs: now, actor: audit.actor, action: "approval.approve", subject: id,
                     reason: audit.reason, detail: "\(kind.rawValue) \(current.subject): \(result)")
             } else {
                 try db.execute(
@@ -201,7 +201,7 @@ extension WalletStore {
                             result = 'declined: nothing done' WHERE id = ? AND state = 1
                         """, arguments: [audit.actor, now, audit.reason, id])
                 try Ledger.audit(
-                    db, atUnixMs: now, actor: audit.actor, action: "approval.decline", subject: id,
+                    db, state, atUnixMs: now, actor: audit.actor, action: "approval.decline", subject: id,
                     reason: audit.reason, detail: "\(current.kind) \(current.subject)")
             }
             return try Self.approval(db, id: id)!

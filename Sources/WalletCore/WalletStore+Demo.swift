@@ -48,7 +48,7 @@ extension WalletStore {
                             """, arguments: [code, now, actor])
                 }
                 try Ledger.audit(
-                    db, atUnixMs: now, actor: actor, action: "bank.register", subject: code,
+                    db, state, atUnixMs: now, actor: actor, action: "bank.register", subject: code,
                     reason: "demo seed (SPEC §6)", detail: "\(bankState)")
             }
             // (id, eKYC status, method, kana name, phone verified)
@@ -75,7 +75,7 @@ extension WalletStore {
                         status == .verified ? now : 0, phone, now,
                     ])
                 try Ledger.audit(
-                    db, atUnixMs: now, actor: actor, action: "wallet.register", subject: id,
+                    db, state, atUnixMs: now, actor: actor, action: "wallet.register", subject: id,
                     reason: "demo seed (SPEC §6)", detail: "\(status)")
             }
         }

@@ -134,7 +134,7 @@ extension WalletStore {
                 arguments: [who, try Ledger.nextAlertChange(db), id])
             if let note, !note.isEmpty { try Self.addNote(db, id, note, audit.actor, now) }
             try Ledger.audit(
-                db, atUnixMs: now, actor: audit.actor, action: "alert.acknowledge", subject: id,
+                db, state, atUnixMs: now, actor: audit.actor, action: "alert.acknowledge", subject: id,
                 reason: note ?? "", detail: "\(alert.rule) \(alert.subject) assignee \(who)")
             state.alertsChanged = true
             return try Ledger.alert(db, id: id)!
@@ -159,7 +159,7 @@ extension WalletStore {
                     """, arguments: [now, audit.actor, try Ledger.nextAlertChange(db), id])
             try Self.addNote(db, id, note, audit.actor, now)
             try Ledger.audit(
-                db, atUnixMs: now, actor: audit.actor, action: "alert.resolve", subject: id,
+                db, state, atUnixMs: now, actor: audit.actor, action: "alert.resolve", subject: id,
                 reason: note, detail: "\(alert.rule) \(alert.subject)")
             state.alertsChanged = true
             return try Ledger.alert(db, id: id)!
@@ -196,7 +196,7 @@ extension WalletStore {
                     """, arguments: [audit.actor, try Ledger.nextAlertChange(db), alertID])
             try Self.addNote(db, alertID, "suspension confirmed: \(audit.reason)", audit.actor, now)
             try Ledger.audit(
-                db, atUnixMs: now, actor: audit.actor, action: "alert.confirm_suspension",
+                db, state, atUnixMs: now, actor: audit.actor, action: "alert.confirm_suspension",
                 subject: alertID, reason: audit.reason, detail: "bank \(code) SUSPENDED for link and charge")
             state.alertsChanged = true
             return code
@@ -287,7 +287,7 @@ extension WalletStore {
                     audit.actor, now,
                 ])
             try Ledger.audit(
-                db, atUnixMs: now, actor: audit.actor, action: "blocklist.add", subject: shown,
+                db, state, atUnixMs: now, actor: audit.actor, action: "blocklist.add", subject: shown,
                 reason: audit.reason, detail: "\(kind)")
             return try Self.blockedRow(db, kind, lookup)!
         }
@@ -318,7 +318,7 @@ extension WalletStore {
                 sql: "DELETE FROM blocked_value WHERE kind = ? AND lookup = ?",
                 arguments: [kind.rawValue, row["lookup"] as Data])
             try Ledger.audit(
-                db, atUnixMs: now, actor: audit.actor, action: "blocklist.remove", subject: removed.value,
+                db, state, atUnixMs: now, actor: audit.actor, action: "blocklist.remove", subject: removed.value,
                 reason: audit.reason, detail: "\(kind)")
             return removed
         }

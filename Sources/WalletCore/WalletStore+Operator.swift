@@ -21,7 +21,7 @@ extension WalletStore {
                 db, code: code, name: name, linkState: linkState, chargeState: chargeState,
                 profile: profile, now: now)
             try Ledger.audit(
-                db, atUnixMs: now, actor: audit.actor, action: "bank.register", subject: code,
+                db, state, atUnixMs: now, actor: audit.actor, action: "bank.register", subject: code,
                 reason: audit.reason, detail: "link \(linkState) charge \(chargeState)")
         }
     }
@@ -130,7 +130,7 @@ extension WalletStore {
                 reason: "\(operation): \(old) -> \(newState): \(audit.reason)")
         }
         try Ledger.audit(
-            db, atUnixMs: now, actor: audit.actor, action: "bank.set_state", subject: code,
+            db, state, atUnixMs: now, actor: audit.actor, action: "bank.set_state", subject: code,
             reason: audit.reason, detail: "\(operation): \(old) -> \(newState)")
         state.invalidateBanks()
     }
@@ -141,7 +141,7 @@ extension WalletStore {
             guard try Ledger.bankRecord(db, code: code) != nil else { throw WalletError.notFound("bank \(code)") }
             try Self.updateProfile(db, code: code, profile: profile)
             try Ledger.audit(
-                db, atUnixMs: now, actor: audit.actor, action: "bank.set_profile", subject: code,
+                db, state, atUnixMs: now, actor: audit.actor, action: "bank.set_profile", subject: code,
                 reason: audit.reason, detail: "\(profile)")
         }
     }
@@ -161,7 +161,7 @@ extension WalletStore {
                     arguments: [code, id])
             }
             try Ledger.audit(
-                db, atUnixMs: now, actor: audit.actor, action: "bank.set_pilot_list", subject: code,
+                db, state, atUnixMs: now, actor: audit.actor, action: "bank.set_pilot_list", subject: code,
                 reason: audit.reason, detail: walletIDs.sorted().joined(separator: ","))
         }
     }
@@ -181,7 +181,7 @@ extension WalletStore {
                     VALUES (?, ?, ?, ?, ?)
                     """, arguments: [code, passed, ranAtUnixMs, detail, audit.actor])
             try Ledger.audit(
-                db, atUnixMs: now, actor: audit.actor, action: "bank.conformance", subject: code,
+                db, state, atUnixMs: now, actor: audit.actor, action: "bank.conformance", subject: code,
                 reason: audit.reason, detail: passed ? "passed" : "failed")
         }
     }
@@ -197,7 +197,7 @@ extension WalletStore {
             guard try Ledger.wallet(db, id: id) == nil else { throw WalletError.alreadyExists("wallet \(id)") }
             try Self.insertWallet(db, id: id, isTest: isTest, capYen: balanceCapYen, now: now)
             try Ledger.audit(
-                db, atUnixMs: now, actor: audit.actor, action: "wallet.register", subject: id,
+                db, state, atUnixMs: now, actor: audit.actor, action: "wallet.register", subject: id,
                 reason: audit.reason, detail: isTest ? "test" : "")
         }
     }
@@ -287,7 +287,7 @@ extension WalletStore {
             guard try Ledger.wallet(db, id: walletID) != nil else { throw WalletError.notFound("wallet \(walletID)") }
             try body(db, now)
             try Ledger.audit(
-                db, atUnixMs: now, actor: audit.actor, action: action, subject: walletID,
+                db, state, atUnixMs: now, actor: audit.actor, action: action, subject: walletID,
                 reason: audit.reason, detail: detail)
         }
     }
@@ -373,7 +373,7 @@ extension WalletStore {
             atUnixMs: now, linkID: hold.linkID, chargeID: chargeID, requestID: hold.requestID,
             amountYen: hold.amountYen, reason: audit.reason)
         try Ledger.audit(
-            db, atUnixMs: now, actor: audit.actor,
+            db, state, atUnixMs: now, actor: audit.actor,
             action: target == .released ? "hold.release" : "hold.reject", subject: chargeID,
             reason: audit.reason, detail: "\(hold.amountYen) yen to \(hold.walletID)")
         guard let resolved = try Ledger.hold(db, chargeID: chargeID) else {

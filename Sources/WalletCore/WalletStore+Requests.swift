@@ -123,15 +123,15 @@ extension WalletStore {
         }
     }
 
-    /// The sealed APPROVED answer for a new charge: a fresh charge id (ids are random: drawing it here costs the
-    /// writer nothing) and `now`.
+    /// The sealed APPROVED answer for a new charge: a fresh charge id (`Ledger.newChargeID`: nothing of it depends on
+    /// the ledger, so it is drawn here, off the writer) and `now`.
     private static func presignedAnswer(
         _ request: ChargeRequest, key: IdempotencyKey, nowUnixMs now: Int64,
         sign: (ChargeResponse) -> ChargeResponse
     ) -> ChargeResponse {
         let answer = sign(
             ChargeResponse(
-                decision: .approved, chargeID: Ledger.newID(prefix: "ch_"), declineReason: .unspecified,
+                decision: .approved, chargeID: Ledger.newChargeID(atUnixMs: now), declineReason: .unspecified,
                 processedAtUnixMs: now, requestID: key.requestID, bankCode: key.bankCode, linkID: request.linkID,
                 amountYen: request.amountYen))
         assert(answer.decision == .approved && answer.processedAtUnixMs == now, "sealing changes only fields 5, 10")
@@ -184,7 +184,8 @@ extension WalletStore {
         state.chargeRecorded(attempt, decision: verdict.decision)
         // Every decision is explained in the audit chain: `audit show --charge ID` reads these entries.
         try Ledger.audit(
-            db, atUnixMs: now, actor: "bank/\(key.bankCode)", action: "charge.\(response.decision)", subject: chargeID,
+            db, state, atUnixMs: now, actor: "bank/\(key.bankCode)", action: "charge.\(response.decision)",
+            subject: chargeID,
             reason: verdict.rule,
             detail: "request_id=\(key.requestID) link=\(request.linkID) "
                 + "wallet=\(attempt.wallet?.record.facts.id ?? "-") amount_yen=\(request.amountYen) "
@@ -371,7 +372,7 @@ extension WalletStore {
             if response.decision == .declined { judged = .decline(response.declineReason, rule: rule) }
         }
         try Ledger.audit(
-            db, atUnixMs: now, actor: "bank/\(key.bankCode)", action: "link.\(response.decision)",
+            db, state, atUnixMs: now, actor: "bank/\(key.bankCode)", action: "link.\(response.decision)",
             subject: response.decision == .approved ? response.linkID : request.walletAccountID, reason: rule,
             detail: "request_id=\(key.requestID) wallet=\(request.walletAccountID) link=\(response.linkID) "
                 + "decline_reason=\(response.declineReason)")
@@ -390,7 +391,8 @@ extension WalletStore {
             }
             if justLocked {
                 try Ledger.audit(
-                    db, atUnixMs: now, actor: "gateway", action: "wallet.link_locked", subject: wallet.record.facts.id,
+                    db, state, atUnixMs: now, actor: "gateway", action: "wallet.link_locked",
+                    subject: wallet.record.facts.id,
                     reason: "\(step.streak) declined link attempts in a row", detail: "last by bank \(key.bankCode)")
             }
         }
@@ -439,7 +441,7 @@ extension WalletStore {
                 db, state, bankCode: bankCode, type: .linkRemoved, atUnixMs: now, linkID: linkID,
                 requestID: requestID, reason: reason)
             try Ledger.audit(
-                db, atUnixMs: now, actor: "bank/\(bankCode)", action: "link.unlinked", subject: linkID,
+                db, state, atUnixMs: now, actor: "bank/\(bankCode)", action: "link.unlinked", subject: linkID,
                 reason: reason, detail: "request_id=\(requestID) wallet=\(link.walletID)")
             let freezes = UnlinkReason.freezesCharges(reason)
             if freezes {
@@ -447,7 +449,7 @@ extension WalletStore {
                     db, state, walletID: link.walletID, atUnixMs: now, reason: "unlink.fraud",
                     alsoLink: (bankCode, linkID))
                 try Ledger.audit(
-                    db, atUnixMs: now, actor: "bank/\(bankCode)", action: "wallet.charge_frozen",
+                    db, state, atUnixMs: now, actor: "bank/\(bankCode)", action: "wallet.charge_frozen",
                     subject: link.walletID, reason: reason, detail: "unlink of \(linkID)")
                 try Ledger.raiseAlert(
                     db, state,

@@ -203,7 +203,7 @@ extension WalletStore {
                 reversalID: reversalID)
         }
         try Ledger.audit(
-            db, atUnixMs: now, actor: approvedBy, action: "charge.reverse", subject: chargeID, reason: reason,
+            db, state, atUnixMs: now, actor: approvedBy, action: "charge.reverse", subject: chargeID, reason: reason,
             detail: "reversal=\(reversalID) amount_yen=\(amountYen) from_wallet_yen=\(fromWallet) "
                 + "from_compensation_yen=\(fromCompensation) requested_by=\(requestedBy) case=\(caseID ?? "-")")
         if !keepChargesOpen {
@@ -211,7 +211,8 @@ extension WalletStore {
                 db, state, walletID: charge.walletID, atUnixMs: now, reason: "reversal of \(chargeID): \(reason)")
             {
                 try Ledger.audit(
-                    db, atUnixMs: now, actor: approvedBy, action: "wallet.charge_frozen", subject: charge.walletID,
+                    db, state, atUnixMs: now, actor: approvedBy, action: "wallet.charge_frozen",
+                    subject: charge.walletID,
                     reason: reason, detail: "reversal \(reversalID) of \(chargeID)")
             }
         }
@@ -338,7 +339,7 @@ extension WalletStore {
             }
             // The token stays out of the audit log (SPEC §10: never logged); the case id leads to it.
             try Ledger.audit(
-                db, atUnixMs: now, actor: audit.actor, action: "compensation.open", subject: caseID,
+                db, state, atUnixMs: now, actor: audit.actor, action: "compensation.open", subject: caseID,
                 reason: audit.reason, detail: "bank=\(bankCode) charges=\(chargeIDs.joined(separator: ","))")
             return try Self.compensationCase(db, id: caseID)!
         }
@@ -397,7 +398,7 @@ extension WalletStore {
         guard db.changesCount == 1 else { throw WalletError.invariantViolated("case \(caseID) changed under us") }
         let paid = try compensationCase(db, id: caseID)!
         try Ledger.audit(
-            db, atUnixMs: now, actor: approvedBy, action: "compensation.pay", subject: caseID, reason: reason,
+            db, state, atUnixMs: now, actor: approvedBy, action: "compensation.pay", subject: caseID, reason: reason,
             detail: "charged_yen=\(paid.chargedYen) reversed_from_wallets_yen=\(paid.reversedFromWalletsYen) "
                 + "paid_from_compensation_yen=\(paid.paidFromCompensationYen) requested_by=\(requestedBy)")
         return paid
@@ -422,7 +423,7 @@ extension WalletStore {
                 sql: "UPDATE compensation_case SET state = 3, closed_at_unix_ms = ? WHERE id = ?",
                 arguments: [now, caseID])
             try Ledger.audit(
-                db, atUnixMs: now, actor: audit.actor, action: "compensation.close", subject: caseID,
+                db, state, atUnixMs: now, actor: audit.actor, action: "compensation.close", subject: caseID,
                 reason: audit.reason)
             return try Self.compensationCase(db, id: caseID)!
         }
@@ -480,7 +481,8 @@ extension WalletStore {
                 sql: "INSERT INTO merchant(id, name, settlement_account_id, created_at_unix_ms) VALUES (?, ?, ?, ?)",
                 arguments: [id, name, db.lastInsertedRowID, now])
             try Ledger.audit(
-                db, atUnixMs: now, actor: audit.actor, action: "merchant.register", subject: id, reason: audit.reason,
+                db, state, atUnixMs: now, actor: audit.actor, action: "merchant.register", subject: id,
+                reason: audit.reason,
                 detail: name)
         }
     }
@@ -531,7 +533,8 @@ extension WalletStore {
                     """,
                 arguments: [paymentID, walletID, merchantID, amountYen, transferID, reference, audit.actor, now])
             try Ledger.audit(
-                db, atUnixMs: now, actor: audit.actor, action: "wallet.pay", subject: walletID, reason: audit.reason,
+                db, state, atUnixMs: now, actor: audit.actor, action: "wallet.pay", subject: walletID,
+                reason: audit.reason,
                 detail: "payment=\(paymentID) merchant=\(merchantID) amount_yen=\(amountYen)")
             return WalletPaymentRecord(
                 paymentID: paymentID, walletID: walletID, merchantID: merchantID, amountYen: amountYen,

@@ -59,6 +59,18 @@ final class BindingTests: XCTestCase {
         XCTAssertTrue(WireBindings.mismatches(table).contains { $0.contains("count offset") })
     }
 
+    /// Interpolating an enum prints its Swift case name, as reflection did before the bindings said it themselves:
+    /// audit entries store `charge.\(decision)` and `decline_reason=\(reason)` (`audit show` and the chain's hashes
+    /// depend on the text staying the same).
+    func testEnumsInterpolateAsTheirSwiftCaseNames() {
+        XCTAssertEqual(Decision.allCases.map { "\($0)" }, ["unspecified", "approved", "held", "declined"])
+        XCTAssertEqual("\(DeclineReason.walletKYCIncomplete)", "walletKYCIncomplete")
+        XCTAssertEqual("\(DeclineReason.limitExceeded)", "limitExceeded")
+        XCTAssertEqual("\(DeclineReason.unspecified)", "unspecified")
+        XCTAssertEqual("\(HoldState.open)", "open")
+        XCTAssertEqual("\(ServingStatus.serviceUnknown)", "serviceUnknown")
+    }
+
     func testEnumsCarryTheirProtoNamesAndNumbers() {
         XCTAssertEqual(DeclineReason.walletKYCIncomplete.protoName, "WALLET_KYC_INCOMPLETE")
         XCTAssertEqual(DeclineReason(protoName: "NOT_IN_PILOT"), .notInPilot)

@@ -29,6 +29,65 @@ final class AuditChainTests: XCTestCase {
         XCTAssertEqual(verification.headHash.count, 32)
     }
 
+    /// The writer keeps the chain's tail between writes (issue 14). An entry appended by another connection (an
+    /// operator tool on the same file) moves `PRAGMA data_version`, so the next entry chains after it rather than
+    /// reusing its id; a failed batch's entries are never the tail either.
+    func testEntriesChainAfterAnEntryAnotherConnectionAppendedAndAfterAFailedBatch() async throws {
+        let directory = TemporaryDirectory()
+        let clock = ManualClock(noonTokyo)
+        let (store, link) = try await makeLinkedStore(directory, clock: clock)
+        _ = try await store.submitCharge(
+            chargeRequest("c1", link: link, yen: 1_000), bankCode: "9900", bodyDigest: digest("c1"),
+            decide: approveAll, sign: testSign)
+
+        let queue = try DatabaseQueue(path: directory.databasePath)
+        try await queue.write { db in
+            let tail = try Ledger.auditTail(db)
+            var entry = AuditEntry(
+                id: tail.id + 1, atUnixMs: noonTokyo, actor: "operator/tool", action: "tool.note", subject: "9900",
+                reason: "an entry written beside the gateway", detail: "", prevHash: tail.hash, hash: [])
+            entry.hash = AuditChain.hash(of: entry, after: tail.hash)
+            try db.execute(
+                sql: """
+                    INSERT INTO audit(id, at_unix_ms, actor, action, subject, reason, detail, prev_hash, hash, trace_id)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, '')
+                    """,
+                arguments: [
+                    entry.id, entry.atUnixMs, entry.actor, entry.action, entry.subject, entry.reason, entry.detail,
+                    Data(tail.hash), Data(entry.hash),
+                ])
+        }
+        let second = try await store.submitCharge(
+            chargeRequest("c2", link: link, yen: 1_000), bankCode: "9900", bodyDigest: digest("c2"),
+            decide: approveAll, sign: testSign)
+        XCTAssertEqual(second.decision, .approved)
+
+        // A batch that fails after it audited: its entry is rolled back, and so is the tail the writer kept.
+        do {
+            try await store.write { db, state in
+                try Ledger.audit(
+                    db, state, atUnixMs: noonTokyo, actor: "gateway", action: "test.doomed", subject: "x",
+                    reason: "rolled back")
+                throw DatabaseError(resultCode: .SQLITE_FULL, message: "disk full (test)")
+            }
+            XCTFail("the batch fails")
+        } catch {
+            guard case .storeUnavailable = error else { return XCTFail("\(error)") }
+        }
+        _ = try await store.submitCharge(
+            chargeRequest("c3", link: link, yen: 1_000), bankCode: "9900", bodyDigest: digest("c3"),
+            decide: approveAll, sign: testSign)
+
+        let verification = try await store.verifyAudit()
+        XCTAssertTrue(verification.passed, "\(verification.firstBroken.map { "\($0.id): \($0.why)" } ?? "")")
+        let total = try await store.count("SELECT count(*) FROM audit")
+        XCTAssertEqual(verification.entriesChecked, Int64(total))
+        let foreign = try await store.count("SELECT count(*) FROM audit WHERE action = 'tool.note'")
+        let doomed = try await store.count("SELECT count(*) FROM audit WHERE action = 'test.doomed'")
+        let secondEntries = try await store.count("SELECT count(*) FROM audit WHERE subject = ?", [second.chargeID])
+        XCTAssertEqual([foreign, doomed, secondEntries], [1, 0, 1])
+    }
+
     func testEveryChargeDecisionIsAuditedWithTheRuleThatDecided() async throws {
         let directory = TemporaryDirectory()
         let clock = ManualClock(noonTokyo)

@@ -44,6 +44,30 @@ final class ChargeTests: XCTestCase {
         XCTAssertTrue(verification.passed, "\(verification.checks)")
     }
 
+    /// Issue 14: a charge id begins with its time, so new charges append to the indexes keyed by charge id; the rest
+    /// stays random, so ids drawn in the same millisecond differ and cannot be guessed from one another.
+    func testChargeIDsBeginWithTheirTimeAndSortInTheOrderTheyWereMade() async throws {
+        let directory = TemporaryDirectory()
+        let clock = ManualClock(noonTokyo)
+        let (store, link) = try await makeLinkedStore(directory, clock: clock)
+        var ids: [String] = []
+        for (index, stepMs) in [0, 0, 1, 999, 86_400_000].enumerated() {
+            clock.advance(ms: Int64(stepMs))
+            let response = try await store.submitCharge(
+                chargeRequest("t\(index)", link: link, yen: 100), bankCode: "9900", bodyDigest: digest("t\(index)"),
+                decide: approveAll, sign: testSign)
+            let time = String(response.processedAtUnixMs, radix: 16)
+            XCTAssertEqual(response.chargeID.count, 3 + 12 + 20, response.chargeID)
+            XCTAssertTrue(
+                response.chargeID.hasPrefix("ch_" + String(repeating: "0", count: 12 - time.count) + time),
+                "\(response.chargeID) begins with its processed_at \(response.processedAtUnixMs)")
+            ids.append(response.chargeID)
+        }
+        XCTAssertEqual(Set(ids).count, ids.count, "two charges in one millisecond still get different ids")
+        XCTAssertEqual(Array(ids.dropFirst(2)), ids.dropFirst(2).sorted(), "later charges sort after earlier ones")
+        XCTAssertLessThan(max(ids[0], ids[1]), ids[2])
+    }
+
     func testHeldChargeIsRecordedWithoutCreditingTheWallet() async throws {
         let directory = TemporaryDirectory()
         let (store, link) = try await makeLinkedStore(directory, clock: ManualClock(noonTokyo))

@@ -46,6 +46,18 @@ extension BankState: WireEnum, ProtobufCEnumBinding {
     }
 }
 
+extension BankState: CustomStringConvertible {
+    public var description: String {
+        switch self {
+        case .unspecified: return "unspecified"
+        case .pending: return "pending"
+        case .pilot: return "pilot"
+        case .enabled: return "enabled"
+        case .suspended: return "suspended"
+        }
+    }
+}
+
 /// `bankgw.admin.v1.Operation`.
 public enum Operation: Int32, Sendable, CaseIterable, Hashable {
     case unspecified = 0
@@ -73,6 +85,16 @@ extension Operation: WireEnum, ProtobufCEnumBinding {
         case "LINK": self = .link
         case "CHARGE": self = .charge
         default: return nil
+        }
+    }
+}
+
+extension Operation: CustomStringConvertible {
+    public var description: String {
+        switch self {
+        case .unspecified: return "unspecified"
+        case .link: return "link"
+        case .charge: return "charge"
         }
     }
 }
@@ -118,6 +140,18 @@ extension EkycMethod: WireEnum, ProtobufCEnumBinding {
     }
 }
 
+extension EkycMethod: CustomStringConvertible {
+    public var description: String {
+        switch self {
+        case .unspecified: return "unspecified"
+        case .hoPhotoIDAndSelfie: return "hoPhotoIDAndSelfie"
+        case .heICChipAndSelfie: return "heICChipAndSelfie"
+        case .toDocumentAndBank: return "toDocumentAndBank"
+        case .waJPKI: return "waJPKI"
+        }
+    }
+}
+
 /// `bankgw.admin.v1.EkycStatus`.
 public enum EkycStatus: Int32, Sendable, CaseIterable, Hashable {
     case unspecified = 0
@@ -153,6 +187,18 @@ extension EkycStatus: WireEnum, ProtobufCEnumBinding {
         case "VERIFIED": self = .verified
         case "REJECTED": self = .rejected
         default: return nil
+        }
+    }
+}
+
+extension EkycStatus: CustomStringConvertible {
+    public var description: String {
+        switch self {
+        case .unspecified: return "unspecified"
+        case .none: return "none"
+        case .submitted: return "submitted"
+        case .verified: return "verified"
+        case .rejected: return "rejected"
         }
     }
 }
@@ -194,6 +240,18 @@ extension AlertSeverity: WireEnum, ProtobufCEnumBinding {
     }
 }
 
+extension AlertSeverity: CustomStringConvertible {
+    public var description: String {
+        switch self {
+        case .unspecified: return "unspecified"
+        case .low: return "low"
+        case .medium: return "medium"
+        case .high: return "high"
+        case .critical: return "critical"
+        }
+    }
+}
+
 /// `bankgw.admin.v1.AlertState`.
 public enum AlertState: Int32, Sendable, CaseIterable, Hashable {
     case unspecified = 0
@@ -226,6 +284,17 @@ extension AlertState: WireEnum, ProtobufCEnumBinding {
         case "ALERT_STATE_ACKNOWLEDGED": self = .acknowledged
         case "ALERT_STATE_RESOLVED": self = .resolved
         default: return nil
+        }
+    }
+}
+
+extension AlertState: CustomStringConvertible {
+    public var description: String {
+        switch self {
+        case .unspecified: return "unspecified"
+        case .open: return "open"
+        case .acknowledged: return "acknowledged"
+        case .resolved: return "resolved"
         }
     }
 }
@@ -271,6 +340,19 @@ extension AlertSubjectKind: WireEnum, ProtobufCEnumBinding {
     }
 }
 
+extension AlertSubjectKind: CustomStringConvertible {
+    public var description: String {
+        switch self {
+        case .unspecified: return "unspecified"
+        case .bank: return "bank"
+        case .wallet: return "wallet"
+        case .link: return "link"
+        case .accountToken: return "accountToken"
+        case .clientAddress: return "clientAddress"
+        }
+    }
+}
+
 /// `bankgw.admin.v1.BlockKind`.
 public enum BlockKind: Int32, Sendable, CaseIterable, Hashable {
     case unspecified = 0
@@ -303,6 +385,17 @@ extension BlockKind: WireEnum, ProtobufCEnumBinding {
         case "BLOCK_KIND_WALLET": self = .wallet
         case "BLOCK_KIND_CLIENT_ADDRESS": self = .clientAddress
         default: return nil
+        }
+    }
+}
+
+extension BlockKind: CustomStringConvertible {
+    public var description: String {
+        switch self {
+        case .unspecified: return "unspecified"
+        case .accountToken: return "accountToken"
+        case .wallet: return "wallet"
+        case .clientAddress: return "clientAddress"
         }
     }
 }
@@ -347,6 +440,18 @@ extension ApprovalState: WireEnum, ProtobufCEnumBinding {
     }
 }
 
+extension ApprovalState: CustomStringConvertible {
+    public var description: String {
+        switch self {
+        case .unspecified: return "unspecified"
+        case .pending: return "pending"
+        case .approved: return "approved"
+        case .declined: return "declined"
+        case .lapsed: return "lapsed"
+        }
+    }
+}
+
 /// Lifecycle of a held charge.
 public enum HoldState: Int32, Sendable, CaseIterable, Hashable {
     case unspecified = 0
@@ -383,6 +488,17 @@ extension HoldState: WireEnum, ProtobufCEnumBinding {
     }
 }
 
+extension HoldState: CustomStringConvertible {
+    public var description: String {
+        switch self {
+        case .unspecified: return "unspecified"
+        case .open: return "open"
+        case .released: return "released"
+        case .rejected: return "rejected"
+        }
+    }
+}
+
 /// Lifecycle of a compensation case.
 public enum CompensationCaseState: Int32, Sendable, CaseIterable, Hashable {
     case unspecified = 0
@@ -413,6 +529,17 @@ extension CompensationCaseState: WireEnum, ProtobufCEnumBinding {
         case "PAID": self = .paid
         case "CLOSED": self = .closed
         default: return nil
+        }
+    }
+}
+
+extension CompensationCaseState: CustomStringConvertible {
+    public var description: String {
+        switch self {
+        case .unspecified: return "unspecified"
+        case .open: return "open"
+        case .paid: return "paid"
+        case .closed: return "closed"
         }
     }
 }

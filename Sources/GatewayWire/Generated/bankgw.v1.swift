@@ -49,6 +49,20 @@ extension AuthMethod: WireEnum, ProtobufCEnumBinding {
     }
 }
 
+extension AuthMethod: CustomStringConvertible {
+    public var description: String {
+        switch self {
+        case .unspecified: return "unspecified"
+        case .passwordOnly: return "passwordOnly"
+        case .smsOTP: return "smsOTP"
+        case .hardwareTokenOTP: return "hardwareTokenOTP"
+        case .appPush: return "appPush"
+        case .jpkiMyNumberCard: return "jpkiMyNumberCard"
+        case .biometric: return "biometric"
+        }
+    }
+}
+
 /// `bankgw.v1.EventType`.
 public enum EventType: Int32, Sendable, CaseIterable, Hashable {
     case unspecified = 0
@@ -101,6 +115,23 @@ extension EventType: WireEnum, ProtobufCEnumBinding {
     }
 }
 
+extension EventType: CustomStringConvertible {
+    public var description: String {
+        switch self {
+        case .unspecified: return "unspecified"
+        case .linkCreated: return "linkCreated"
+        case .linkRemoved: return "linkRemoved"
+        case .chargeHeld: return "chargeHeld"
+        case .chargeReleased: return "chargeReleased"
+        case .chargeRejected: return "chargeRejected"
+        case .chargeReversed: return "chargeReversed"
+        case .compensationPaid: return "compensationPaid"
+        case .bankStateChanged: return "bankStateChanged"
+        case .walletFrozen: return "walletFrozen"
+        }
+    }
+}
+
 /// `bankgw.v1.Decision`.
 public enum Decision: Int32, Sendable, CaseIterable, Hashable {
     case unspecified = 0
@@ -131,6 +162,17 @@ extension Decision: WireEnum, ProtobufCEnumBinding {
         case "HELD": self = .held
         case "DECLINED": self = .declined
         default: return nil
+        }
+    }
+}
+
+extension Decision: CustomStringConvertible {
+    public var description: String {
+        switch self {
+        case .unspecified: return "unspecified"
+        case .approved: return "approved"
+        case .held: return "held"
+        case .declined: return "declined"
         }
     }
 }
@@ -192,6 +234,26 @@ extension DeclineReason: WireEnum, ProtobufCEnumBinding {
         case "ACCOUNT_LINK_LIMIT": self = .accountLinkLimit
         case "NOT_IN_PILOT": self = .notInPilot
         default: return nil
+        }
+    }
+}
+
+extension DeclineReason: CustomStringConvertible {
+    public var description: String {
+        switch self {
+        case .unspecified: return "unspecified"
+        case .walletNotFound: return "walletNotFound"
+        case .walletKYCIncomplete: return "walletKYCIncomplete"
+        case .walletPhoneUnverified: return "walletPhoneUnverified"
+        case .nameMismatch: return "nameMismatch"
+        case .weakCustomerAuth: return "weakCustomerAuth"
+        case .linkCodeInvalid: return "linkCodeInvalid"
+        case .linkNotActive: return "linkNotActive"
+        case .limitExceeded: return "limitExceeded"
+        case .balanceCapExceeded: return "balanceCapExceeded"
+        case .fraudSuspected: return "fraudSuspected"
+        case .accountLinkLimit: return "accountLinkLimit"
+        case .notInPilot: return "notInPilot"
         }
     }
 }

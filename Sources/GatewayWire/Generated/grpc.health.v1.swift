@@ -41,6 +41,17 @@ extension ServingStatus: WireEnum, ProtobufCEnumBinding {
     }
 }
 
+extension ServingStatus: CustomStringConvertible {
+    public var description: String {
+        switch self {
+        case .unknown: return "unknown"
+        case .serving: return "serving"
+        case .notServing: return "notServing"
+        case .serviceUnknown: return "serviceUnknown"
+        }
+    }
+}
+
 // MARK: - grpc.health.v1 messages
 
 /// `grpc.health.v1.HealthCheckRequest`.
