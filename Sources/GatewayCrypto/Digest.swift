@@ -5,7 +5,7 @@ public enum Digest {
     /// SHA-256 fetched from the default provider once: `EVP_sha256()` makes every `EVP_Digest` look the
     /// implementation up again (OpenSSL 3's implicit fetch), and the wallet writer hashes an audit entry per charge.
     /// An `EVP_MD` is immutable once fetched and safe to share between threads.
-    nonisolated(unsafe) private static let sha256Method: OpaquePointer = {
+    nonisolated(unsafe) static let sha256Method: OpaquePointer = {
         guard let method = EVP_MD_fetch(nil, "SHA2-256", nil) else { preconditionFailure("no SHA2-256 in libcrypto") }
         return method
     }()

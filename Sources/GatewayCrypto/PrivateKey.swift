@@ -3,19 +3,30 @@ import Foundation
 
 /// An `EVP_PKEY`: the one owner of libcrypto keys in the process (receipt keys here; GatewayTLS's development PKI
 /// signs certificates with it). A private key, or a public key only (`isPublicOnly`), never mutated after creation,
-/// so shared read-only across threads (OpenSSL allows concurrent signing with one EVP_PKEY; each operation uses
-/// its own `EVP_MD_CTX`).
+/// so shared read-only across threads (OpenSSL allows concurrent signing with one EVP_PKEY; each signature uses a
+/// signing context no other thread holds meanwhile).
 public final class PrivateKey: @unchecked Sendable {
     /// For the C edge only (GatewayTLS's X509 signing): valid as long as this object lives.
     public let pointer: OpaquePointer
     public let isPublicOnly: Bool
+
+    /// Signing contexts of this key, each initialised once (`EVP_PKEY_sign_init` with SHA-256) and used by one
+    /// thread at a time: `EVP_DigestSignInit` per signature looked the algorithms up again every time, a fifth of
+    /// a receipt's cost on the event loops (issue 14). At most `maxIdleSigningContexts` are kept idle.
+    private var idleSigningContexts: [OpaquePointer] = []
+    private let signingContextsLock = NSLock()
+    /// Idle signing contexts kept per key (a few hundred bytes each): more than the threads that sign at once.
+    public static let maxIdleSigningContexts = 16
 
     /// Takes ownership of one reference.
     public init(taking pointer: OpaquePointer, publicOnly: Bool = false) {
         self.pointer = pointer
         self.isPublicOnly = publicOnly
     }
-    deinit { EVP_PKEY_free(pointer) }
+    deinit {
+        for context in idleSigningContexts { EVP_PKEY_CTX_free(context) }
+        EVP_PKEY_free(pointer)
+    }
 
     /// A fresh ECDSA P-256 key.
     public static func generateP256() throws(CryptoError) -> PrivateKey {
@@ -107,26 +118,45 @@ public final class PrivateKey: @unchecked Sendable {
     /// Whether `other` is the same key pair (the same public key).
     public func hasSamePublicKey(as other: PrivateKey) -> Bool { spkiDER == other.spkiDER }
 
-    /// ECDSA / SHA-256 signature (DER) over `message`.
+    /// ECDSA / SHA-256 signature (DER) over `message`: the SHA-256 of `message` signed with a kept signing
+    /// context (what `EVP_DigestSign` computes, without setting a context up per signature).
     public func signSHA256(_ message: [UInt8]) -> [UInt8] {
         precondition(!isPublicOnly, "signing needs the private key")
+        let digest = Digest.sha256(message)
         OpenSSLErrorQueue.clear()
-        guard let context = EVP_MD_CTX_new() else { preconditionFailure("EVP_MD_CTX_new: out of memory") }
-        defer { EVP_MD_CTX_free(context) }
-        guard EVP_DigestSignInit(context, nil, EVP_sha256(), nil, pointer) == 1 else {
-            preconditionFailure("EVP_DigestSignInit failed: \(OpenSSLErrorQueue.drainText())")
-        }
+        let context = takeSigningContext()
         var length = 0
-        guard message.withUnsafeBufferPointer({ EVP_DigestSign(context, nil, &length, $0.baseAddress, $0.count) }) == 1
-        else { preconditionFailure("EVP_DigestSign (size) failed: \(OpenSSLErrorQueue.drainText())") }
+        guard EVP_PKEY_sign(context, nil, &length, digest, digest.count) == 1, length > 0 else {
+            preconditionFailure("EVP_PKEY_sign (size) failed: \(OpenSSLErrorQueue.drainText())")
+        }
         var signature = [UInt8](repeating: 0, count: length)
         let ok = signature.withUnsafeMutableBufferPointer { out in
-            message.withUnsafeBufferPointer {
-                EVP_DigestSign(context, out.baseAddress, &length, $0.baseAddress, $0.count)
-            }
+            EVP_PKEY_sign(context, out.baseAddress, &length, digest, digest.count)
         }
-        guard ok == 1 else { preconditionFailure("EVP_DigestSign failed: \(OpenSSLErrorQueue.drainText())") }
+        guard ok == 1 else { preconditionFailure("EVP_PKEY_sign failed: \(OpenSSLErrorQueue.drainText())") }
+        keepSigningContext(context)
         return Array(signature.prefix(length))
+    }
+
+    /// An idle signing context of this key, or a new one.
+    private func takeSigningContext() -> OpaquePointer {
+        if let idle = signingContextsLock.withLock({ idleSigningContexts.popLast() }) { return idle }
+        guard let context = EVP_PKEY_CTX_new_from_pkey(nil, pointer, nil) else {
+            preconditionFailure("EVP_PKEY_CTX_new_from_pkey failed: \(OpenSSLErrorQueue.drainText())")
+        }
+        guard EVP_PKEY_sign_init(context) == 1, EVP_PKEY_CTX_set_signature_md(context, Digest.sha256Method) == 1
+        else { preconditionFailure("EVP_PKEY_sign_init (SHA-256) failed: \(OpenSSLErrorQueue.drainText())") }
+        return context
+    }
+
+    /// Back to the idle contexts after a signature, or freed when enough are idle.
+    private func keepSigningContext(_ context: OpaquePointer) {
+        let kept = signingContextsLock.withLock {
+            guard idleSigningContexts.count < Self.maxIdleSigningContexts else { return false }
+            idleSigningContexts.append(context)
+            return true
+        }
+        if !kept { EVP_PKEY_CTX_free(context) }
     }
 
     /// Whether `signature` is this key's ECDSA / SHA-256 signature over `message`.
