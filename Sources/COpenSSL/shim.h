@@ -15,6 +15,7 @@
 #include <openssl/crypto.h>
 #include <openssl/bn.h>
 #include <openssl/tls1.h>
+#include <openssl/core_names.h>
 
 // MARK: SSL_CTX (macros over SSL_CTX_ctrl)
 
@@ -98,6 +99,25 @@ static inline int bankgw_X509_STORE_CTX_get_ssl_index(void) {
 
 static inline EVP_PKEY *bankgw_EVP_EC_gen_P256(void) {
     return EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
+}
+
+// MARK: MAC (OSSL_PARAM arrays are built from macros)
+
+/// A new HMAC-SHA-256 context of `mac` (a fetched "HMAC") keyed with `key`, or NULL. An empty key is passed as a
+/// non-NULL pointer: EVP_MAC_init reads a NULL key as "keep the previous key", and there is none yet.
+static inline EVP_MAC_CTX *bankgw_EVP_MAC_HMAC_SHA256_keyed(EVP_MAC *mac, const unsigned char *key, size_t length) {
+    static const unsigned char empty = 0;
+    EVP_MAC_CTX *context = EVP_MAC_CTX_new(mac);
+    if (context == NULL) return NULL;
+    OSSL_PARAM params[] = {
+        OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, (char *)"SHA2-256", 0),
+        OSSL_PARAM_construct_end(),
+    };
+    if (EVP_MAC_init(context, key == NULL ? &empty : key, length, params) != 1) {
+        EVP_MAC_CTX_free(context);
+        return NULL;
+    }
+    return context;
 }
 
 #endif

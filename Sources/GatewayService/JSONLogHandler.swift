@@ -100,6 +100,33 @@ extension LogEvent {
         }
         return merged
     }
+
+    /// `metadata(over:provider:)` as (key, value) pairs sorted by key, without building a dictionary: what a text
+    /// line prints, for the cost of one small array (a request's line merges eight or so keys).
+    func sortedMetadata(
+        over base: Logger.Metadata, provider: Logger.MetadataProvider?
+    ) -> [(key: String, value: Logger.MetadataValue)] {
+        let provided = provider?.get() ?? [:]
+        var pairs: [(key: String, value: Logger.MetadataValue)] = []
+        pairs.reserveCapacity(base.count + provided.count + (metadata?.count ?? 0) + (error == nil ? 0 : 2))
+        pairs.append(contentsOf: base.lazy.map { (key: $0.key, value: $0.value) })
+        // Later sources override earlier ones, as in `metadata(over:provider:)`.
+        func put(_ key: String, _ value: Logger.MetadataValue) {
+            if let index = pairs.firstIndex(where: { $0.key == key }) {
+                pairs[index].value = value
+            } else {
+                pairs.append((key, value))
+            }
+        }
+        for (key, value) in provided { put(key, value) }
+        for (key, value) in metadata ?? [:] { put(key, value) }
+        if let error {
+            put("error.message", "\(error)")
+            put("error.type", "\(String(reflecting: type(of: error)))")
+        }
+        pairs.sort { $0.key < $1.key }
+        return pairs
+    }
 }
 
 /// Where log lines go (JSON and text alike): a file descriptor, one `write` per line under a lock.
@@ -112,13 +139,16 @@ public final class JSONLogSink: Sendable {
     public static let standardError = JSONLogSink(fileDescriptor: 2)
 
     func write(_ line: String) {
-        let bytes = Array((line + "\n").utf8)
-        lock.withLock {
-            var offset = 0
-            while offset < bytes.count {
-                let written = bytes[offset...].withUnsafeBytes { Foundation.write(fd, $0.baseAddress, $0.count) }
-                if written <= 0 { return }  // nowhere to report a failing log
-                offset += written
+        var text = line
+        text.append("\n")
+        text.withUTF8 { bytes in
+            lock.withLock {
+                var offset = 0
+                while offset < bytes.count {
+                    let written = Foundation.write(fd, bytes.baseAddress! + offset, bytes.count - offset)
+                    if written <= 0 { return }  // nowhere to report a failing log
+                    offset += written
+                }
             }
         }
     }

@@ -20,6 +20,9 @@ public struct TextLogHandler: LogHandler {
         self.label = label
         self.sink = sink
         self.metadataProvider = LoggingSystem.metadataProvider
+        // Room for a request's four keys and a few more: a request's logger copies this once instead of growing
+        // the dictionary key by key.
+        self.metadata.reserveCapacity(8)
     }
 
     public subscript(metadataKey key: String) -> Logger.Metadata.Value? {
@@ -31,20 +34,33 @@ public struct TextLogHandler: LogHandler {
         sink.write(
             Self.line(
                 timestamp: LocalSecondClock.shared.now(), level: event.level, label: label,
-                metadata: event.metadata(over: metadata, provider: metadataProvider), source: event.source,
+                metadata: event.sortedMetadata(over: metadata, provider: metadataProvider), source: event.source,
                 message: "\(event.message)"))
     }
 
-    /// One line as `StreamLogHandler` writes it (without the newline).
+    /// One line as `StreamLogHandler` writes it (without the newline); `metadata` sorted by key.
     static func line(
-        timestamp: String, level: Logger.Level, label: String, metadata: Logger.Metadata, source: String,
-        message: String
+        timestamp: String, level: Logger.Level, label: String, metadata: [(key: String, value: Logger.MetadataValue)],
+        source: String, message: String
     ) -> String {
-        var out = timestamp + " \(level)" + (label.isEmpty ? "" : " ") + label + ":"
-        for (key, value) in metadata.sorted(by: { $0.key < $1.key }) {
-            out += " \(key)=\(value)"
+        var out = timestamp
+        out.reserveCapacity(timestamp.utf8.count + label.utf8.count + message.utf8.count + 32 + 48 * metadata.count)
+        out.append(" ")
+        out.append(level.rawValue)
+        if !label.isEmpty { out.append(" ") }
+        out.append(label)
+        out.append(":")
+        for (key, value) in metadata {
+            out.append(" ")
+            out.append(key)
+            out.append("=")
+            out.append(value.description)
         }
-        return out + " [\(source)] " + message
+        out.append(" [")
+        out.append(source)
+        out.append("] ")
+        out.append(message)
+        return out
     }
 }
 

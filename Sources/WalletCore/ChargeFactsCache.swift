@@ -1,4 +1,5 @@
 import GRDB
+import GatewayCrypto
 import GatewayPolicy
 import GatewayWire
 
@@ -156,7 +157,7 @@ struct ChargeFactsCache {
     // MARK: SPEC §8 facts
 
     /// `Ledger.tokenHash` of the link's bank and token (neither ever changes for a link id).
-    mutating func tokenHash(key: [UInt8], link: LinkFacts) -> [UInt8] {
+    mutating func tokenHash(key: KeyedHash.Key, link: LinkFacts) -> [UInt8] {
         if let cached = tokenHashes[link.id] { return cached }
         let hash = Ledger.tokenHash(key: key, bankCode: link.bankCode, token: link.bankAccountToken)
         Self.bounded(&tokenHashes)

@@ -260,8 +260,8 @@ extension Ledger {
     // MARK: Keyed token hashes
 
     /// HMAC-SHA-256 of `BANK:token` under the store's token key: how block lists and attempt records keep tokens.
-    static func tokenHash(key: [UInt8], bankCode: String, token: String) -> [UInt8] {
-        KeyedHash.sha256(key: key, message: "\(bankCode):\(token)")
+    static func tokenHash(key: KeyedHash.Key, bankCode: String, token: String) -> [UInt8] {
+        key.sha256("\(bankCode):\(token)")
     }
 
     /// How alerts and block lists show a token: `BANK:` and the first 16 hex digits of its keyed hash.

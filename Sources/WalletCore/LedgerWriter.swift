@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import GatewayCrypto
 import GatewayPolicy
 import GatewayWire
 
@@ -15,7 +16,7 @@ final class WriterState: @unchecked Sendable {
     /// The SPEC §8 rules and thresholds (`MonitoringChecks.enabled` off: only the SPEC §4 chain).
     let monitoring: MonitoringChecks
     /// The key of the keyed token hashes (block lists, attempt records).
-    let tokenKey: [UInt8]
+    let tokenKey: KeyedHash.Key
     /// Set by a write that changed an alert; the writer tells `alertFeed` after the batch commits.
     var alertsChanged = false
     let alertFeed: AlertFeed
@@ -38,7 +39,8 @@ final class WriterState: @unchecked Sendable {
 
     init(
         clock: @escaping @Sendable () -> Int64, limits: WalletLimits, monitoring: MonitoringChecks = .init(),
-        tokenKey: [UInt8] = [], alertFeed: AlertFeed = AlertFeed(), events: BankEventFeed = BankEventFeed()
+        tokenKey: KeyedHash.Key = KeyedHash.Key([]), alertFeed: AlertFeed = AlertFeed(),
+        events: BankEventFeed = BankEventFeed()
     ) {
         self.clock = clock
         self.limits = limits

@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import GatewayCrypto
 import GatewayPolicy
 import GatewayWire
 
@@ -25,7 +26,7 @@ public final class WalletStore: Sendable {
     public let monitoring: MonitoringChecks
     /// Wakes `WatchAlerts` streams after a commit that changed an alert.
     public let alertFeed: AlertFeed
-    let tokenKey: [UInt8]
+    let tokenKey: KeyedHash.Key
     let linkCodeKey: LinkCodeKey
     /// The `WatchEvents` wake-ups and per-bank watch bound.
     public let events: BankEventFeed
@@ -127,7 +128,7 @@ public final class WalletStore: Sendable {
         self.events = events
         let writerEvents = WriterEventsBox()
         self.writerEvents = writerEvents
-        self.tokenKey = try Self.loadOrCreateTokenKey(databasePath: path)
+        self.tokenKey = KeyedHash.Key(try Self.loadOrCreateTokenKey(databasePath: path))
         do {
             self.checkpointer = try LedgerCheckpointer(path: path)
         } catch {

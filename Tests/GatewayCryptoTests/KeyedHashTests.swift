@@ -33,6 +33,30 @@ final class KeyedHashTests: XCTestCase {
             "an empty message is hashed too")
     }
 
+    /// A kept key answers as a fresh one-shot HMAC, message after message (its keyed context is only duplicated,
+    /// never consumed), from many threads at once; the empty key included (RFC 2104 pads it like any other).
+    func testAKeptKeyHashesEveryMessageAsAFreshKeyWouldFromManyThreads() {
+        let key = KeyedHash.Key(Array("Jefe".utf8))
+        for _ in 0..<3 {
+            XCTAssertEqual(
+                Digest.hex(key.sha256("what do ya want for nothing?")),
+                "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843")
+        }
+        XCTAssertEqual(
+            Digest.hex(KeyedHash.Key([]).sha256("")),
+            "b613679a0814d9ec772f95d778c35fc5ff1697c493715653c6c712144292c5ad", "HMAC-SHA256 of empty key and message")
+        let messages = (0..<64).map { "0005:token-\($0)" }
+        let expected = messages.map { KeyedHash.sha256(key: Array("Jefe".utf8), message: $0) }
+        let mismatches = NSLock()
+        nonisolated(unsafe) var wrong = 0
+        DispatchQueue.concurrentPerform(iterations: 8) { _ in
+            for (message, hash) in zip(messages, expected) where key.sha256(message) != hash {
+                mismatches.withLock { wrong += 1 }
+            }
+        }
+        XCTAssertEqual(wrong, 0)
+    }
+
     func testSecretKeyFileIsCreatedOwnerOnlyAndReadBackUnchanged() throws {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent(UUID().uuidString)
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)

@@ -13,14 +13,13 @@ final class TextLogHandlerTests: XCTestCase {
         let base: Logger.Metadata = ["request_id": "r-1", "bank": "0005", "trace_id": "abc", "method": "/x/Charge"]
         for (key, value) in base { stock[metadataKey: key] = value }
         let explicit: Logger.Metadata = ["decision": "APPROVED", "amount_yen": "100", "bank": "override"]
-        stock.log(
-            event: LogEvent(
-                level: .info, message: "charge decided", metadata: explicit, source: "GatewayService",
-                file: #fileID, function: #function, line: #line))
-        var merged = base
-        merged.merge(explicit) { _, new in new }
+        let event = LogEvent(
+            level: .info, message: "charge decided", metadata: explicit, source: "GatewayService",
+            file: #fileID, function: #function, line: #line)
+        stock.log(event: event)
         let ours = TextLogHandler.line(
-            timestamp: "TIME", level: .info, label: "bankgw.bank-service", metadata: merged, source: "GatewayService",
+            timestamp: "TIME", level: .info, label: "bankgw.bank-service",
+            metadata: event.sortedMetadata(over: base, provider: nil), source: "GatewayService",
             message: "charge decided")
         let stockLine = captured.text.trimmingCharacters(in: .newlines)
         let stockAfterTime = stockLine.drop(while: { $0 != " " })
@@ -31,9 +30,37 @@ final class TextLogHandlerTests: XCTestCase {
                 + "request_id=r-1 trace_id=abc [GatewayService] charge decided")
     }
 
+    /// The text line's pairs are the JSON line's merged metadata, sorted: the logger's, the provider's, the call's,
+    /// each overriding the one before, and an error's two keys.
+    func testSortedMetadataIsTheMergedMetadataInKeyOrder() {
+        struct Refused: Error {}
+        let base: Logger.Metadata = ["bank": "0005", "request_id": "r-1", "shared": "base", "z": "1"]
+        let provider = Logger.MetadataProvider { ["shared": "provider", "trace_id": "t", "a": "2"] }
+        for explicit in [nil, [:], ["shared": "call", "decision": "APPROVED"]] as [Logger.Metadata?] {
+            for error in [nil, Refused()] as [Refused?] {
+                let event = LogEvent(
+                    level: .warning, message: "m", error: error, metadata: explicit, source: "S", file: #fileID,
+                    function: #function, line: #line)
+                let merged = event.metadata(over: base, provider: provider)
+                let pairs = event.sortedMetadata(over: base, provider: provider)
+                XCTAssertEqual(pairs.map(\.key), merged.keys.sorted())
+                XCTAssertEqual(pairs.map { "\($0.value)" }, merged.keys.sorted().map { "\(merged[$0]!)" })
+                XCTAssertEqual(merged["shared"], explicit?["shared"] ?? "provider")
+                XCTAssertEqual(pairs.contains { $0.key == "error.type" }, error != nil)
+            }
+        }
+        XCTAssertEqual(
+            TextLogHandler.line(
+                timestamp: "T", level: .notice, label: "l",
+                metadata: LogEvent(
+                    level: .notice, message: "m", metadata: ["b": "2"], source: "S", file: "", function: "", line: 0
+                ).sortedMetadata(over: ["a": "1", "b": "1"], provider: nil), source: "S", message: "m"),
+            "T notice l: a=1 b=2 [S] m")
+    }
+
     func testALineWithoutMetadataOrLabel() {
         XCTAssertEqual(
-            TextLogHandler.line(timestamp: "T", level: .error, label: "", metadata: [:], source: "S", message: "m"),
+            TextLogHandler.line(timestamp: "T", level: .error, label: "", metadata: [], source: "S", message: "m"),
             "T error: [S] m")
     }
 
