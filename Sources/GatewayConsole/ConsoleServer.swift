@@ -24,7 +24,7 @@ public final class ConsoleServer: Service, @unchecked Sendable {
     private let store: WalletStore
     private let logger: Logger
     private let onTLSRefusal: (@Sendable (String) -> Void)?
-    private let csrfKey: [UInt8]
+    private let csrfKey: KeyedHash.Key
     private let pages: ConsolePages
     /// Told the bound port once listening (0 asks for an ephemeral one).
     public var onReady: @Sendable (Int) -> Void = { _ in }
@@ -42,7 +42,7 @@ public final class ConsoleServer: Service, @unchecked Sendable {
         self.store = store
         self.logger = logger
         self.onTLSRefusal = onTLSRefusal
-        self.csrfKey = SecureRandom.bytes(32)
+        self.csrfKey = KeyedHash.Key(SecureRandom.bytes(32))
         self.pages = try ConsolePages()
     }
 
@@ -362,7 +362,7 @@ public final class ConsoleServer: Service, @unchecked Sendable {
     }
 
     func csrfToken(for operatorName: String) -> String {
-        AuditChain.hex(KeyedHash.sha256(key: csrfKey, message: "csrf:\(operatorName)"))
+        AuditChain.hex(csrfKey.sha256("csrf:\(operatorName)"))
     }
 
     private func html(_ text: String) -> Response {

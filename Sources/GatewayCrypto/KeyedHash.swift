@@ -15,8 +15,8 @@ public enum KeyedHash {
         Key(key).sha256(Array(message.utf8))
     }
 
-    /// A key set up once, for a key that hashes many messages (the writer hashes a token per cold link): `HMAC()`
-    /// fetched the algorithms and hashed the padded key again on every call (issue 14). The keyed context is
+    /// A key set up once, for a key that hashes many messages (token hashes, link codes, console CSRF tokens):
+    /// `HMAC()` fetched the algorithms and hashed the padded key again on every call (issue 14). The keyed context is
     /// never used itself, only duplicated per message, so one `Key` is safe to share between threads.
     public final class Key: @unchecked Sendable {
         private let keyed: OpaquePointer

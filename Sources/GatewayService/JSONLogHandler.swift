@@ -25,14 +25,25 @@ public struct JSONLogHandler: LogHandler {
     }
 
     public func log(event: LogEvent) {
-        let merged = event.metadata(over: metadata, provider: metadataProvider)
         sink.write(
-            Self.line(time: Date(), level: event.level, message: "\(event.message)", label: label, metadata: merged))
+            Self.line(
+                time: Date(), level: event.level, message: "\(event.message)", label: label,
+                metadata: event.sortedMetadata(over: metadata, provider: metadataProvider)))
     }
 
     /// The JSON object for one log line (no trailing newline).
     public static func line(
         time: Date, level: Logger.Level, message: String, label: String, metadata: Logger.Metadata
+    ) -> String {
+        line(
+            time: time, level: level, message: message, label: label,
+            metadata: metadata.sorted { $0.key < $1.key }.map { (key: $0.key, value: $0.value) })
+    }
+
+    /// `metadata` sorted by key.
+    static func line(
+        time: Date, level: Logger.Level, message: String, label: String,
+        metadata: [(key: String, value: Logger.MetadataValue)]
     ) -> String {
         var out = "{\"time\":\"\(timestamp(time))\",\"level\":\"\(level.rawValue)\",\"message\":"
         append(message, to: &out)
@@ -40,9 +51,13 @@ public struct JSONLogHandler: LogHandler {
         append(label, to: &out)
         for key in ["bank", "request_id", "trace_id"] {
             out += ",\"\(key)\":"
-            if let value = metadata[key] { append("\(value)", to: &out) } else { out += "null" }
+            if let value = metadata.first(where: { $0.key == key })?.value {
+                append("\(value)", to: &out)
+            } else {
+                out += "null"
+            }
         }
-        for (key, value) in metadata.sorted(by: { $0.key < $1.key })
+        for (key, value) in metadata
         where !["bank", "request_id", "trace_id", "time", "level", "message", "label"].contains(key) {
             out += ","
             append(key, to: &out)
@@ -88,21 +103,9 @@ public struct JSONLogHandler: LogHandler {
 }
 
 extension LogEvent {
-    /// A line's metadata: the logger's, then its provider's, then the call's, each overriding the one before, and
-    /// `error.message`/`error.type` for an event carrying an error (as swift-log's own handlers merge them).
-    func metadata(over base: Logger.Metadata, provider: Logger.MetadataProvider?) -> Logger.Metadata {
-        var merged = base
-        if let provided = provider?.get(), !provided.isEmpty { merged.merge(provided) { _, new in new } }
-        if let explicit = metadata, !explicit.isEmpty { merged.merge(explicit) { _, new in new } }
-        if let error {
-            merged["error.message"] = "\(error)"
-            merged["error.type"] = "\(String(reflecting: type(of: error)))"
-        }
-        return merged
-    }
-
-    /// `metadata(over:provider:)` as (key, value) pairs sorted by key, without building a dictionary: what a text
-    /// line prints, for the cost of one small array (a request's line merges eight or so keys).
+    /// A line's metadata, sorted by key: the logger's, then its provider's, then the call's, each overriding the one
+    /// before, and `error.message`/`error.type` for an event carrying an error (as swift-log's own handlers merge
+    /// them). An array rather than a merged dictionary: a request's line merges eight or so keys.
     func sortedMetadata(
         over base: Logger.Metadata, provider: Logger.MetadataProvider?
     ) -> [(key: String, value: Logger.MetadataValue)] {
@@ -110,7 +113,6 @@ extension LogEvent {
         var pairs: [(key: String, value: Logger.MetadataValue)] = []
         pairs.reserveCapacity(base.count + provided.count + (metadata?.count ?? 0) + (error == nil ? 0 : 2))
         pairs.append(contentsOf: base.lazy.map { (key: $0.key, value: $0.value) })
-        // Later sources override earlier ones, as in `metadata(over:provider:)`.
         func put(_ key: String, _ value: Logger.MetadataValue) {
             if let index = pairs.firstIndex(where: { $0.key == key }) {
                 pairs[index].value = value

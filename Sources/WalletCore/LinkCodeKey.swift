@@ -11,14 +11,15 @@ struct LinkCodeKey: Sendable {
     static let fileName = "link-code.key"
     static let keyBytes = 32
 
-    private let key: [UInt8]
+    /// Keyed once: a LinkAccount's MAC duplicates the keyed context rather than keying a new one.
+    private let key: KeyedHash.Key
 
     /// Reads `DIR/link-code.key`, creating it (0600, `keyBytes` random bytes) when missing. Refuses a key file of
     /// another size (a truncated or foreign file must not silently weaken every code).
     static func loadOrCreate(directory: String) throws(WalletError) -> LinkCodeKey {
         let path = (directory as NSString).appendingPathComponent(fileName)
         do throws(SecretKeyFile.Failure) {
-            return LinkCodeKey(key: try SecretKeyFile.loadOrCreate(path: path, byteCount: keyBytes))
+            return LinkCodeKey(key: KeyedHash.Key(try SecretKeyFile.loadOrCreate(path: path, byteCount: keyBytes)))
         } catch {
             switch error {
             case .wrongSize(let bytes, let expected):
@@ -33,6 +34,6 @@ struct LinkCodeKey: Sendable {
 
     /// HMAC-SHA256 of the code's UTF-8 bytes.
     func mac(of code: String) -> [UInt8] {
-        KeyedHash.sha256(key: key, message: code)
+        key.sha256(code)
     }
 }

@@ -30,8 +30,8 @@ final class TextLogHandlerTests: XCTestCase {
                 + "request_id=r-1 trace_id=abc [GatewayService] charge decided")
     }
 
-    /// The text line's pairs are the JSON line's merged metadata, sorted: the logger's, the provider's, the call's,
-    /// each overriding the one before, and an error's two keys.
+    /// A line's pairs are swift-log's merged metadata, sorted: the logger's, the provider's, the call's, each
+    /// overriding the one before, and an error's two keys.
     func testSortedMetadataIsTheMergedMetadataInKeyOrder() {
         struct Refused: Error {}
         let base: Logger.Metadata = ["bank": "0005", "request_id": "r-1", "shared": "base", "z": "1"]
@@ -41,7 +41,7 @@ final class TextLogHandlerTests: XCTestCase {
                 let event = LogEvent(
                     level: .warning, message: "m", error: error, metadata: explicit, source: "S", file: #fileID,
                     function: #function, line: #line)
-                let merged = event.metadata(over: base, provider: provider)
+                let merged = stockMerge(event, over: base, provider: provider)
                 let pairs = event.sortedMetadata(over: base, provider: provider)
                 XCTAssertEqual(pairs.map(\.key), merged.keys.sorted())
                 XCTAssertEqual(pairs.map { "\($0.value)" }, merged.keys.sorted().map { "\(merged[$0]!)" })
@@ -56,6 +56,20 @@ final class TextLogHandlerTests: XCTestCase {
                     level: .notice, message: "m", metadata: ["b": "2"], source: "S", file: "", function: "", line: 0
                 ).sortedMetadata(over: ["a": "1", "b": "1"], provider: nil), source: "S", message: "m"),
             "T notice l: a=1 b=2 [S] m")
+    }
+
+    /// swift-log's handlers' merge, written out as the reference: dictionaries merged in order, then an error's keys.
+    private func stockMerge(
+        _ event: LogEvent, over base: Logger.Metadata, provider: Logger.MetadataProvider?
+    ) -> Logger.Metadata {
+        var merged = base
+        if let provided = provider?.get() { merged.merge(provided) { _, new in new } }
+        if let explicit = event.metadata { merged.merge(explicit) { _, new in new } }
+        if let error = event.error {
+            merged["error.message"] = "\(error)"
+            merged["error.type"] = "\(String(reflecting: type(of: error)))"
+        }
+        return merged
     }
 
     func testALineWithoutMetadataOrLabel() {
