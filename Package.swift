@@ -43,6 +43,12 @@ let package = Package(
             pkgConfig: "openssl",
             providers: [.apt(["libssl-dev"])]
         ),
+        // The system libsqlite3 GRDB links, for the wallet core's direct statements (WalletCore/DirectStatement.swift).
+        .systemLibrary(
+            name: "CSQLite",
+            pkgConfig: "sqlite3",
+            providers: [.apt(["libsqlite3-dev"])]
+        ),
         // protoc-c output for Protos/: generated, DO NOT EDIT (`make protos` regenerates it).
         .target(
             name: "CBankGatewayProtos",
@@ -94,7 +100,7 @@ let package = Package(
         .target(
             name: "WalletCore",
             dependencies: [
-                "GatewayWire", "GatewayPolicy", "GatewayCrypto",
+                "GatewayWire", "GatewayPolicy", "GatewayCrypto", "CSQLite",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
             ],

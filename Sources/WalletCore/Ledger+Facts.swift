@@ -53,80 +53,80 @@ enum Ledger {
     }
 
     static func wallet(_ db: Database, id: String) throws -> WalletRow? {
-        // Positional columns: this is on the charge hot path, and GRDB's by-name lookup lowercases each name.
-        guard
-            let row = try Row.fetchOne(
-                db.cachedStatement(
-                    sql: """
-                        SELECT w.is_test, w.ekyc_status, w.ekyc_method, w.ekyc_name_kana, w.ekyc_verified_at_unix_ms,
-                               w.phone_verified, w.link_locked, w.charge_frozen,
-                               a.credits_posted_yen - a.debits_posted_yen, a.balance_cap_yen,
-                               w.consecutive_link_declines, w.ledger_account_id, a.pending_credits_yen
-                        FROM wallet w JOIN ledger_account a ON a.id = w.ledger_account_id WHERE w.id = ?
-                        """), arguments: [id])
-        else { return nil }
-        let facts = WalletFacts(
-            id: id,
-            isTest: row[0],
-            ekycStatus: EkycStatus(rawValue: row[1]) ?? .unspecified,
-            ekycMethod: EkycMethod(rawValue: row[2]) ?? .unspecified,
-            ekycNameKana: row[3],
-            ekycVerifiedAtUnixMs: row[4],
-            phoneVerified: row[5],
-            linkLocked: row[6],
-            chargeFrozen: row[7],
-            balanceYen: row[8],
-            balanceCapYen: row[9],
-            reservedYen: row[12])
-        return WalletRow(
-            record: WalletRecord(facts: facts, consecutiveLinkDeclines: row[10]), ledgerAccountID: row[11])
+        try db.fetchFirstDirect(
+            """
+            SELECT w.is_test, w.ekyc_status, w.ekyc_method, w.ekyc_name_kana, w.ekyc_verified_at_unix_ms,
+                   w.phone_verified, w.link_locked, w.charge_frozen, a.credits_posted_yen - a.debits_posted_yen,
+                   a.balance_cap_yen, w.consecutive_link_declines, w.ledger_account_id, a.pending_credits_yen
+            FROM wallet w JOIN ledger_account a ON a.id = w.ledger_account_id WHERE w.id = ?
+            """,
+            { $0.bind(id) }
+        ) { row in
+            let facts = WalletFacts(
+                id: id,
+                isTest: row.bool(0),
+                ekycStatus: EkycStatus(rawValue: Int32(row.int64(1))) ?? .unspecified,
+                ekycMethod: EkycMethod(rawValue: Int32(row.int64(2))) ?? .unspecified,
+                ekycNameKana: row.text(3),
+                ekycVerifiedAtUnixMs: row.int64(4),
+                phoneVerified: row.bool(5),
+                linkLocked: row.bool(6),
+                chargeFrozen: row.bool(7),
+                balanceYen: row.int64(8),
+                balanceCapYen: row.int64(9),
+                reservedYen: row.int64(12))
+            return WalletRow(
+                record: WalletRecord(facts: facts, consecutiveLinkDeclines: row.int(10)), ledgerAccountID: row.int64(11)
+            )
+        }
     }
 
     static func chargedTotals(_ db: Database, walletAccountID: Int64, atUnixMs: Int64) throws -> ChargedTotals {
-        let statement = try db.cachedStatement(
-            sql: """
+        func charged(_ period: String, _ index: Int64) throws -> Int64 {
+            try db.fetchFirstDirect(
+                """
                 SELECT charged_yen FROM wallet_charged_total
                 WHERE wallet_account_id = ? AND period = ? AND period_index = ?
-                """)
-        let day =
-            try Int64.fetchOne(
-                statement, arguments: [walletAccountID, "day", TokyoTime.dayIndex(ofUnixMs: atUnixMs)]) ?? 0
-        let month =
-            try Int64.fetchOne(
-                statement, arguments: [walletAccountID, "month", TokyoTime.monthIndex(ofUnixMs: atUnixMs)]) ?? 0
-        return ChargedTotals(dayYen: day, monthYen: month)
+                """,
+                {
+                    $0.bind(walletAccountID)
+                    $0.bind(period)
+                    $0.bind(index)
+                }, read: { $0.int64(0) }) ?? 0
+        }
+        return ChargedTotals(
+            dayYen: try charged("day", TokyoTime.dayIndex(ofUnixMs: atUnixMs)),
+            monthYen: try charged("month", TokyoTime.monthIndex(ofUnixMs: atUnixMs)))
     }
 
     /// Open holds (pending transfers) to the wallet made on the Tokyo day and in the Tokyo month containing
     /// `atUnixMs`: what they reserve against the daily and monthly limits.
     static func reservedTotals(_ db: Database, walletAccountID: Int64, atUnixMs: Int64) throws -> ChargedTotals {
-        let row = try Row.fetchOne(
-            db.cachedStatement(
-                sql: """
-                    SELECT coalesce(sum(CASE WHEN tokyo_day = ? THEN amount_yen END), 0),
-                           coalesce(sum(CASE WHEN tokyo_month = ? THEN amount_yen END), 0)
-                    FROM pending_transfer WHERE credit_account_id = ? AND state = 'pending'
-                    """),
-            arguments: [
-                TokyoTime.dayIndex(ofUnixMs: atUnixMs), TokyoTime.monthIndex(ofUnixMs: atUnixMs),
-                walletAccountID,
-            ])
-        return ChargedTotals(dayYen: row?[0] ?? 0, monthYen: row?[1] ?? 0)
+        try db.fetchFirstDirect(
+            """
+            SELECT coalesce(sum(CASE WHEN tokyo_day = ? THEN amount_yen END), 0),
+                   coalesce(sum(CASE WHEN tokyo_month = ? THEN amount_yen END), 0)
+            FROM pending_transfer WHERE credit_account_id = ? AND state = 'pending'
+            """,
+            {
+                $0.bind(TokyoTime.dayIndex(ofUnixMs: atUnixMs))
+                $0.bind(TokyoTime.monthIndex(ofUnixMs: atUnixMs))
+                $0.bind(walletAccountID)
+            }, read: { ChargedTotals(dayYen: $0.int64(0), monthYen: $0.int64(1)) })
+            ?? ChargedTotals(dayYen: 0, monthYen: 0)
     }
 
     // MARK: Links
 
     static func link(_ db: Database, id: String) throws -> LinkFacts? {
-        guard
-            let row = try Row.fetchOne(
-                db.cachedStatement(
-                    sql: """
-                        SELECT bank_code, wallet_id, bank_account_token, active, linked_at_unix_ms FROM link WHERE id = ?
-                        """), arguments: [id])
-        else { return nil }
-        return LinkFacts(
-            id: id, bankCode: row[0], walletID: row[1], bankAccountToken: row[2], active: row[3],
-            linkedAtUnixMs: row[4])
+        try db.fetchFirstDirect(
+            "SELECT bank_code, wallet_id, bank_account_token, active, linked_at_unix_ms FROM link WHERE id = ?",
+            { $0.bind(id) }
+        ) { row in
+            LinkFacts(
+                id: id, bankCode: row.text(0), walletID: row.text(1), bankAccountToken: row.text(2),
+                active: row.bool(3), linkedAtUnixMs: row.int64(4))
+        }
     }
 
     static func linkCode(_ db: Database, mac: [UInt8]) throws -> LinkCodeFacts? {
@@ -154,9 +154,15 @@ enum Ledger {
     /// Through `link_by_token` (`+l.wallet_id` keeps the planner off `link_by_wallet`): a token has a link or two,
     /// a wallet may have dozens, each of which would be probed for charges.
     static func recentChargeCount(_ db: Database, link: LinkFacts, sinceUnixMs: Int64, limit: Int) throws -> Int {
-        try Int.fetchOne(
-            db.cachedStatement(sql: recentChargeCountSQL),
-            arguments: [link.bankCode, link.bankAccountToken, link.walletID, sinceUnixMs, limit]) ?? 0
+        try db.fetchFirstDirect(
+            recentChargeCountSQL,
+            {
+                $0.bind(link.bankCode)
+                $0.bind(link.bankAccountToken)
+                $0.bind(link.walletID)
+                $0.bind(sinceUnixMs)
+                $0.bind(limit)
+            }, read: { $0.int(0) }) ?? 0
     }
 
     static let recentChargeCountSQL = """
@@ -168,9 +174,15 @@ enum Ledger {
     /// The times of the newest (at most `limit`) charges `recentChargeCount` counts, newest first: what the
     /// writer's facts cache keeps to answer later windows without reading again.
     static func recentChargeTimes(_ db: Database, link: LinkFacts, sinceUnixMs: Int64, limit: Int) throws -> [Int64] {
-        try Int64.fetchAll(
-            db.cachedStatement(sql: recentChargeTimesSQL),
-            arguments: [link.bankCode, link.bankAccountToken, link.walletID, sinceUnixMs, limit])
+        try db.fetchAllDirect(
+            recentChargeTimesSQL,
+            {
+                $0.bind(link.bankCode)
+                $0.bind(link.bankAccountToken)
+                $0.bind(link.walletID)
+                $0.bind(sinceUnixMs)
+                $0.bind(limit)
+            }, read: { $0.int64(0) })
     }
 
     static let recentChargeTimesSQL = """
@@ -184,24 +196,27 @@ enum Ledger {
     /// bank at some moment in the 30 days before this link was made.
     static func firstChargeAfterTokenMovedWallets(_ db: Database, link: LinkFacts) throws -> Bool {
         let hasEarlierCharge =
-            try Bool.fetchOne(
-                db.cachedStatement(sql: "SELECT 1 FROM charge WHERE link_id = ? AND decision <> 3 LIMIT 1"),
-                arguments: [link.id]) != nil
+            try db.fetchFirstDirect(
+                "SELECT 1 FROM charge WHERE link_id = ? AND decision <> 3 LIMIT 1", { $0.bind(link.id) },
+                read: { _ in true }) != nil
         if hasEarlierCharge { return false }
         let windowMs = ChargeRules.tokenMovedWindowMs
-        return try Bool.fetchOne(
-            db.cachedStatement(
-                sql: """
-                    SELECT 1 FROM link
-                    WHERE bank_code = ? AND bank_account_token = ? AND wallet_id <> ? AND id <> ?
-                      AND linked_at_unix_ms <= ?
-                      AND (unlinked_at_unix_ms IS NULL OR unlinked_at_unix_ms >= ?)
-                    LIMIT 1
-                    """),
-            arguments: [
-                link.bankCode, link.bankAccountToken, link.walletID, link.id, link.linkedAtUnixMs,
-                link.linkedAtUnixMs - windowMs,
-            ]) != nil
+        return try db.fetchFirstDirect(
+            """
+            SELECT 1 FROM link
+            WHERE bank_code = ? AND bank_account_token = ? AND wallet_id <> ? AND id <> ?
+              AND linked_at_unix_ms <= ?
+              AND (unlinked_at_unix_ms IS NULL OR unlinked_at_unix_ms >= ?)
+            LIMIT 1
+            """,
+            {
+                $0.bind(link.bankCode)
+                $0.bind(link.bankAccountToken)
+                $0.bind(link.walletID)
+                $0.bind(link.id)
+                $0.bind(link.linkedAtUnixMs)
+                $0.bind(link.linkedAtUnixMs - windowMs)
+            }, read: { _ in true }) != nil
     }
 
     // MARK: Charges
@@ -303,21 +318,23 @@ enum Ledger {
     }
 
     static func storedResponse(_ db: Database, key: IdempotencyKey) throws -> StoredResponse? {
-        guard
-            let row = try Row.fetchOne(
-                db.cachedStatement(
-                    sql: """
-                        SELECT operation, body_sha256, decision, result_id, decline_reason, processed_at_unix_ms,
-                               receipt_signature, unlinked, body_digest_version, receipt_key_id
-                        FROM idempotency WHERE bank_code = ? AND request_id = ?
-                        """),
-                arguments: [key.bankCode, key.requestID])
-        else { return nil }
-        return StoredResponse(
-            operation: Operation(rawValue: row[0]), bodySHA256: [UInt8](row[1] as Data), decision: row[2],
-            resultID: row[3], declineReason: row[4], processedAtUnixMs: row[5],
-            receiptSignature: [UInt8](row[6] as Data), unlinked: row[7], digestVersion: row[8],
-            receiptKeyID: row[9])
+        try db.fetchFirstDirect(
+            """
+            SELECT operation, body_sha256, decision, result_id, decline_reason, processed_at_unix_ms,
+                   receipt_signature, unlinked, body_digest_version, receipt_key_id
+            FROM idempotency WHERE bank_code = ? AND request_id = ?
+            """,
+            {
+                $0.bind(key.bankCode)
+                $0.bind(key.requestID)
+            }
+        ) { row in
+            StoredResponse(
+                operation: Operation(rawValue: row.text(0)), bodySHA256: row.blob(1), decision: Int32(row.int64(2)),
+                resultID: row.text(3), declineReason: Int32(row.int64(4)), processedAtUnixMs: row.int64(5),
+                receiptSignature: row.blob(6), unlinked: row.bool(7), digestVersion: row.int(8),
+                receiptKeyID: row.text(9))
+        }
     }
 
     /// The digest version new idempotency records are written with (see `StoredResponse.digestVersion`).
@@ -343,18 +360,28 @@ enum Ledger {
         _ db: Database, key: IdempotencyKey, operation: Operation, bodySHA256: [UInt8], response: StoredResponse,
         nowUnixMs: Int64
     ) throws {
-        try db.cachedStatement(
-            sql: """
-                INSERT INTO idempotency(bank_code, request_id, operation, body_sha256, decision, result_id,
-                    decline_reason, processed_at_unix_ms, receipt_signature, unlinked, created_at_unix_ms,
-                    body_digest_version, receipt_key_id)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                """
-        ).execute(arguments: [
-            key.bankCode, key.requestID, operation.rawValue, Data(bodySHA256), response.decision, response.resultID,
-            response.declineReason, response.processedAtUnixMs, Data(response.receiptSignature), response.unlinked,
-            nowUnixMs, currentDigestVersion, response.receiptKeyID,
-        ])
+        try db.executeDirect(
+            """
+            INSERT INTO idempotency(bank_code, request_id, operation, body_sha256, decision, result_id,
+                decline_reason, processed_at_unix_ms, receipt_signature, unlinked, created_at_unix_ms,
+                body_digest_version, receipt_key_id)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            """
+        ) {
+            $0.bind(key.bankCode)
+            $0.bind(key.requestID)
+            $0.bind(operation.rawValue)
+            $0.bind(bodySHA256)
+            $0.bind(response.decision)
+            $0.bind(response.resultID)
+            $0.bind(response.declineReason)
+            $0.bind(response.processedAtUnixMs)
+            $0.bind(response.receiptSignature)
+            $0.bind(response.unlinked)
+            $0.bind(nowUnixMs)
+            $0.bind(currentDigestVersion)
+            $0.bind(response.receiptKeyID)
+        }
     }
 
     // MARK: Audit
@@ -372,15 +399,23 @@ enum Ledger {
             detail: detail, prevHash: last.hash, hash: [])
         entry.traceID = AuditTrace.traceID
         entry.hash = AuditChain.hash(of: entry, after: last.hash)
-        try db.cachedStatement(
-            sql: """
-                INSERT INTO audit(id, at_unix_ms, actor, action, subject, reason, detail, prev_hash, hash, trace_id)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                """
-        ).execute(arguments: [
-            entry.id, atUnixMs, actor, action, subject, reason, detail, Data(last.hash), Data(entry.hash),
-            entry.traceID,
-        ])
+        try db.executeDirect(
+            """
+            INSERT INTO audit(id, at_unix_ms, actor, action, subject, reason, detail, prev_hash, hash, trace_id)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            """
+        ) {
+            $0.bind(entry.id)
+            $0.bind(atUnixMs)
+            $0.bind(actor)
+            $0.bind(action)
+            $0.bind(subject)
+            $0.bind(reason)
+            $0.bind(detail)
+            $0.bind(last.hash)
+            $0.bind(entry.hash)
+            $0.bind(entry.traceID)
+        }
         state.auditAppended(AuditTail(id: entry.id, hash: entry.hash))
     }
 

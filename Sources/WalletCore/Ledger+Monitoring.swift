@@ -30,14 +30,22 @@ extension Ledger {
     }
 
     static func isBlocked(_ db: Database, kind: BlockKind, lookup: [UInt8]) throws -> Bool {
-        try Bool.fetchOne(
-            db.cachedStatement(sql: "SELECT 1 FROM blocked_value WHERE kind = ? AND lookup = ?"),
-            arguments: [kind.rawValue, Data(lookup)]) != nil
+        try db.fetchFirstDirect(
+            "SELECT 1 FROM blocked_value WHERE kind = ? AND lookup = ?",
+            {
+                $0.bind(kind.rawValue)
+                $0.bind(lookup)
+            }, read: { _ in true }) != nil
     }
 
     /// Credited (APPROVED, or released) to the wallet since `sinceUnixMs`, all banks.
     static func creditedToWallet(_ db: Database, walletID: String, sinceUnixMs: Int64) throws -> Int64 {
-        try Int64.fetchOne(db.cachedStatement(sql: creditedToWalletSQL), arguments: [walletID, sinceUnixMs]) ?? 0
+        try db.fetchFirstDirect(
+            creditedToWalletSQL,
+            {
+                $0.bind(walletID)
+                $0.bind(sinceUnixMs)
+            }, read: { $0.int64(0) }) ?? 0
     }
 
     /// Answered from `charge_by_wallet_time` alone (v11 made it covering): no table row is read.
@@ -50,8 +58,13 @@ extension Ledger {
     static func creditsToWallet(
         _ db: Database, walletID: String, sinceUnixMs: Int64, limit: Int
     ) throws -> [(atUnixMs: Int64, amountYen: Int64)] {
-        try Row.fetchAll(db.cachedStatement(sql: creditsToWalletSQL), arguments: [walletID, sinceUnixMs, limit])
-            .map { ($0[0], $0[1]) }
+        try db.fetchAllDirect(
+            creditsToWalletSQL,
+            {
+                $0.bind(walletID)
+                $0.bind(sinceUnixMs)
+                $0.bind(limit)
+            }, read: { (atUnixMs: $0.int64(0), amountYen: $0.int64(1)) })
     }
 
     static let creditsToWalletSQL = """
@@ -69,11 +82,13 @@ extension Ledger {
     static func unresolvedAlertExists(
         _ db: Database, rule: String, subjectKind: AlertSubjectKind, subject: String
     ) throws -> Bool {
-        try Bool.fetchOne(
-            db.cachedStatement(
-                sql: """
-                    SELECT 1 FROM alert WHERE rule = ? AND subject_kind = ? AND subject = ? AND state <> 3
-                    """), arguments: [rule, subjectKind.rawValue, subject]) != nil
+        try db.fetchFirstDirect(
+            "SELECT 1 FROM alert WHERE rule = ? AND subject_kind = ? AND subject = ? AND state <> 3",
+            {
+                $0.bind(rule)
+                $0.bind(subjectKind.rawValue)
+                $0.bind(subject)
+            }, read: { _ in true }) != nil
     }
 
     /// Records this attempt of `tokenHash` for `walletID` and returns the distinct wallets tried within the window.
@@ -105,16 +120,19 @@ extension Ledger {
 
     /// Counts one decision of the bank in its bucket (`decisionBucket(ofUnixMs:)`).
     static func countDecision(_ db: Database, bankCode: String, decision: Decision, nowUnixMs: Int64) throws {
-        try db.cachedStatement(
-            sql: """
-                INSERT INTO decision_bucket(bank_code, bucket_unix_ms, approved, held, declined) VALUES (?, ?, ?, ?, ?)
-                ON CONFLICT DO UPDATE SET approved = approved + excluded.approved, held = held + excluded.held,
-                    declined = declined + excluded.declined
-                """
-        ).execute(arguments: [
-            bankCode, decisionBucket(ofUnixMs: nowUnixMs), decision == .approved ? 1 : 0, decision == .held ? 1 : 0,
-            decision == .declined ? 1 : 0,
-        ])
+        try db.executeDirect(
+            """
+            INSERT INTO decision_bucket(bank_code, bucket_unix_ms, approved, held, declined) VALUES (?, ?, ?, ?, ?)
+            ON CONFLICT DO UPDATE SET approved = approved + excluded.approved, held = held + excluded.held,
+                declined = declined + excluded.declined
+            """
+        ) {
+            $0.bind(bankCode)
+            $0.bind(decisionBucket(ofUnixMs: nowUnixMs))
+            $0.bind(decision == .approved)
+            $0.bind(decision == .held)
+            $0.bind(decision == .declined)
+        }
     }
 
     /// The start of the bucket `atUnixMs` is counted in.

@@ -100,9 +100,12 @@ extension WalletStore {
                 return RecordedCharge(
                     response: stored.chargeResponse(key: key, linkID: request.linkID, amountYen: request.amountYen))
             }
-            if try Bool.fetchOne(
-                db.cachedStatement(sql: "SELECT 1 FROM charge WHERE bank_code = ? AND request_id = ?"),
-                arguments: [key.bankCode, key.requestID]) != nil
+            if try db.fetchFirstDirect(
+                "SELECT 1 FROM charge WHERE bank_code = ? AND request_id = ?",
+                {
+                    $0.bind(key.bankCode)
+                    $0.bind(key.requestID)
+                }, read: { _ in true }) != nil
             {
                 throw WalletError.requestIDExpired(bankCode: key.bankCode, requestID: key.requestID)
             }
@@ -157,19 +160,28 @@ extension WalletStore {
                     decision: verdict.decision, chargeID: chargeID, declineReason: verdict.reason,
                     processedAtUnixMs: now, requestID: key.requestID, bankCode: key.bankCode, linkID: request.linkID,
                     amountYen: request.amountYen))
-        try db.cachedStatement(
-            sql: """
-                INSERT INTO charge(id, bank_code, request_id, link_id, wallet_id, amount_yen, decision,
-                    decline_reason, rule, hold_state, created_at_unix_ms, processed_at_unix_ms, receipt_signature,
-                    receipt_key_id)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                """
-        ).execute(arguments: [
-            chargeID, key.bankCode, key.requestID, request.linkID, attempt.wallet?.record.facts.id,
-            request.amountYen, verdict.decision.rawValue, verdict.reason.rawValue, verdict.rule,
-            verdict.decision == .held ? HoldState.open.rawValue : HoldState.unspecified.rawValue, now, now,
-            Data(response.receiptSignature), response.receiptKeyID,
-        ])
+        try db.executeDirect(
+            """
+            INSERT INTO charge(id, bank_code, request_id, link_id, wallet_id, amount_yen, decision, decline_reason,
+                rule, hold_state, created_at_unix_ms, processed_at_unix_ms, receipt_signature, receipt_key_id)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            """
+        ) {
+            $0.bind(chargeID)
+            $0.bind(key.bankCode)
+            $0.bind(key.requestID)
+            $0.bind(request.linkID)
+            $0.bind(attempt.wallet?.record.facts.id)
+            $0.bind(request.amountYen)
+            $0.bind(verdict.decision.rawValue)
+            $0.bind(verdict.reason.rawValue)
+            $0.bind(verdict.rule)
+            $0.bind(verdict.decision == .held ? HoldState.open.rawValue : HoldState.unspecified.rawValue)
+            $0.bind(now)
+            $0.bind(now)
+            $0.bind(response.receiptSignature)
+            $0.bind(response.receiptKeyID)
+        }
         switch verdict.decision {
         case .approved:
             try credit(db, attempt, chargeID: chargeID)
@@ -238,16 +250,21 @@ extension WalletStore {
         atUnixMs: Int64
     ) throws {
         assert(amountYen > 0, "a transfer moves a positive amount")
-        try db.cachedStatement(
-            sql: """
-                INSERT INTO transfer(debit_account_id, credit_account_id, amount_yen, kind, charge_id,
-                    created_at_unix_ms, tokyo_day, tokyo_month)
-                VALUES (?, ?, ?, 'charge', ?, ?, ?, ?)
-                """
-        ).execute(arguments: [
-            debitAccountID, creditAccountID, amountYen, chargeID, atUnixMs,
-            TokyoTime.dayIndex(ofUnixMs: atUnixMs), TokyoTime.monthIndex(ofUnixMs: atUnixMs),
-        ])
+        try db.executeDirect(
+            """
+            INSERT INTO transfer(debit_account_id, credit_account_id, amount_yen, kind, charge_id, created_at_unix_ms,
+                tokyo_day, tokyo_month)
+            VALUES (?, ?, ?, 'charge', ?, ?, ?, ?)
+            """
+        ) {
+            $0.bind(debitAccountID)
+            $0.bind(creditAccountID)
+            $0.bind(amountYen)
+            $0.bind(chargeID)
+            $0.bind(atUnixMs)
+            $0.bind(TokyoTime.dayIndex(ofUnixMs: atUnixMs))
+            $0.bind(TokyoTime.monthIndex(ofUnixMs: atUnixMs))
+        }
     }
 
     // MARK: - LinkAccount

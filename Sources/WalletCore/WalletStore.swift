@@ -62,6 +62,7 @@ public final class WalletStore: Sendable {
             throw .storeUnavailable("wallet database \(path) is not writable")
         }
         let directory = (path as NSString).deletingLastPathComponent
+        _ = SQLiteLibrary.configured  // before the first connection (process-wide, once)
         var configuration = Configuration()
         configuration.label = "wallet"
         configuration.busyMode = .timeout(5)

@@ -173,6 +173,7 @@ struct LedgerBench: AsyncParsableCommand {
                         + "\(cell.checkpoints.writerCatchUps) caught up by the writer, "
                         + "\(cell.checkpoints.restartCheckpoints) restart, \(cell.checkpoints.failedCheckpoints) failed"
                 )
+                print("wallet sqlite_counts_allocations \(tag): \(WalletStore.sqliteCountsAllocations ? "yes" : "no")")
                 if compareSingleCommit {
                     let single = try await measure(
                         callers: callers, limits: WalletLimits(maxBatchWrites: 1), sign: sign)
