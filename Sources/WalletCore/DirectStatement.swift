@@ -93,15 +93,33 @@ struct DirectRow: ~Copyable {
 }
 
 extension Database {
-    /// Runs `sql` (the connection's cached statement) to completion with the values `bind` gives, in order.
+    /// Runs the write `sql` (the connection's cached statement) to completion with the values `bind` gives, in
+    /// order, inside the caller's transaction.
+    ///
+    /// GRDB refuses every statement once SQLite has rolled a transaction back under its feet; this path keeps that
+    /// rule itself, or a write after a swallowed failure would autocommit alone: it runs only inside an open
+    /// transaction, and a failure that ended the transaction is thrown as `SQLITE_ABORT` (never mistaken for a
+    /// request's own `SQLITE_CONSTRAINT`, which the writer keeps and carries on after).
     func executeDirect(_ sql: String, _ bind: (inout StatementBinder) -> Void) throws {
         let statement = try prepareDirect(sql, bind)
         defer { sqlite3_reset(statement) }
+        let connection = sqlite3_db_handle(statement)
+        guard sqlite3_get_autocommit(connection) == 0 else {
+            throw DatabaseError(
+                resultCode: .SQLITE_ABORT, message: "a direct write needs an open transaction: none is", sql: sql)
+        }
         while true {
             switch sqlite3_step(statement) {
             case SQLITE_DONE: return
             case SQLITE_ROW: continue
-            case let code: throw Self.directError(code, statement, sql)
+            case let code:
+                let error = Self.directError(code, statement, sql)
+                guard sqlite3_get_autocommit(connection) == 0 else {
+                    throw DatabaseError(
+                        resultCode: .SQLITE_ABORT,
+                        message: "the transaction was rolled back by: \(error.message ?? "SQLite \(code)")", sql: sql)
+                }
+                throw error
             }
         }
     }

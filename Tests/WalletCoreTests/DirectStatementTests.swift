@@ -98,6 +98,55 @@ final class DirectStatementTests: XCTestCase {
         }
     }
 
+    func testADirectWriteRunsOnlyInsideAnOpenTransaction() throws {
+        let (directory, queue) = try makeQueue()
+        _ = directory
+        func insert(_ db: Database, _ id: Int64) throws {
+            try db.executeDirect(self.insert) {
+                $0.bind(id)
+                $0.bind(Int64(1))
+                $0.bind("x")
+                $0.bind([UInt8]())
+                $0.bindNull()
+            }
+        }
+        try queue.writeWithoutTransaction { db in
+            // Autocommit: refused, not committed alone.
+            XCTAssertThrowsError(try insert(db, 1)) { error in
+                XCTAssertEqual((error as? DatabaseError)?.resultCode, .SQLITE_ABORT)
+            }
+            // A transaction that ended under the writer (here: rolled back by hand) refuses the next write too.
+            try db.execute(sql: "BEGIN IMMEDIATE")
+            try insert(db, 2)
+            try db.execute(sql: "ROLLBACK")
+            XCTAssertThrowsError(try insert(db, 3)) { error in
+                XCTAssertEqual((error as? DatabaseError)?.resultCode, .SQLITE_ABORT)
+            }
+            XCTAssertEqual(try Int.fetchOne(db, sql: "SELECT count(*) FROM value"), 0)
+        }
+        // A failing statement that rolls its transaction back is SQLITE_ABORT, not the constraint it raised: the
+        // writer carries on after a request's own constraint failure, and must not after this one.
+        try queue.inDatabase { db in
+            try db.execute(
+                sql: """
+                    CREATE TRIGGER value_rolls_back BEFORE INSERT ON value WHEN NEW.id = 99
+                    BEGIN SELECT RAISE(ROLLBACK, 'rolled back by the trigger'); END
+                    """)
+        }
+        try queue.writeWithoutTransaction { db in
+            try db.execute(sql: "BEGIN IMMEDIATE")
+            try insert(db, 4)
+            XCTAssertThrowsError(try insert(db, 99)) { error in
+                let error = error as? DatabaseError
+                XCTAssertEqual(error?.resultCode, .SQLITE_ABORT)
+                XCTAssertTrue(
+                    error?.message?.contains("rolled back by the trigger") ?? false, "\(String(describing: error))")
+            }
+            XCTAssertFalse(db.isInsideTransaction)
+            XCTAssertEqual(try Int.fetchOne(db, sql: "SELECT count(*) FROM value"), 0)
+        }
+    }
+
     func testAWrongNumberOfValuesIsRefusedBeforeAnythingRuns() throws {
         let (directory, queue) = try makeQueue()
         _ = directory
