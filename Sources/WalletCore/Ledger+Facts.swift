@@ -156,13 +156,7 @@ enum Ledger {
     static func recentChargeCount(_ db: Database, link: LinkFacts, sinceUnixMs: Int64, limit: Int) throws -> Int {
         try db.fetchFirstDirect(
             recentChargeCountSQL,
-            {
-                $0.bind(link.bankCode)
-                $0.bind(link.bankAccountToken)
-                $0.bind(link.walletID)
-                $0.bind(sinceUnixMs)
-                $0.bind(limit)
-            }, read: { $0.int(0) }) ?? 0
+            { $0.bindRecentCharges(of: link, sinceUnixMs: sinceUnixMs, limit: limit) }, read: { $0.int(0) }) ?? 0
     }
 
     static let recentChargeCountSQL = """
@@ -176,13 +170,7 @@ enum Ledger {
     static func recentChargeTimes(_ db: Database, link: LinkFacts, sinceUnixMs: Int64, limit: Int) throws -> [Int64] {
         try db.fetchAllDirect(
             recentChargeTimesSQL,
-            {
-                $0.bind(link.bankCode)
-                $0.bind(link.bankAccountToken)
-                $0.bind(link.walletID)
-                $0.bind(sinceUnixMs)
-                $0.bind(limit)
-            }, read: { $0.int64(0) })
+            { $0.bindRecentCharges(of: link, sinceUnixMs: sinceUnixMs, limit: limit) }, read: { $0.int64(0) })
     }
 
     static let recentChargeTimesSQL = """
@@ -458,5 +446,16 @@ enum Ledger {
     private static func hex(_ value: UInt64, width: Int) -> String {
         let digits = String(value, radix: 16)
         return String(repeating: "0", count: max(0, width - digits.count)) + digits
+    }
+}
+
+extension StatementBinder {
+    /// The parameters both recent-charge queries (`recentChargeCountSQL`, `recentChargeTimesSQL`) take, in order.
+    fileprivate mutating func bindRecentCharges(of link: LinkFacts, sinceUnixMs: Int64, limit: Int) {
+        bind(link.bankCode)
+        bind(link.bankAccountToken)
+        bind(link.walletID)
+        bind(sinceUnixMs)
+        bind(limit)
     }
 }
