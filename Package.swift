@@ -97,6 +97,9 @@ let package = Package(
             dependencies: ["GatewayWire"],
             swiftSettings: existentialAny
         ),
+        // The deployment's configuration file (`bankgw serve --config FILE`): parsed and range-checked apart from
+        // the served stages, so its fuzzer (ConfigFuzz) builds without them.
+        .target(name: "Deployment", dependencies: ["GatewayPolicy"], swiftSettings: existentialAny),
         .target(
             name: "WalletCore",
             dependencies: [
@@ -110,7 +113,7 @@ let package = Package(
             name: "GatewayService",
             dependencies: [
                 "GatewayTLS", "GatewayRPC", "GatewayWire", "GatewayPolicy", "WalletCore", "GatewayCrypto",
-                "Conformance", "CBankGatewayProtos",
+                "Conformance", "CBankGatewayProtos", "Deployment",
                 // `serve --demo` makes the development PKI on first start.
                 "DevelopmentSupport",
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -170,7 +173,7 @@ let package = Package(
             name: "bankgw",
             dependencies: [
                 "GatewayService", "GatewayTLS", "GatewayRPC", "GatewayWire", "GatewayPolicy", "WalletCore",
-                "Conformance",
+                "Conformance", "Deployment",
                 "GatewayConsole", "GatewayCrypto", "DevelopmentSupport",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
@@ -201,7 +204,7 @@ let package = Package(
             path: "Tests/Fuzz/RPCFuzz"
         ),
         .executableTarget(
-            name: "ConfigFuzz", dependencies: ["GatewayService", "FuzzSupport"], path: "Tests/Fuzz/ConfigFuzz"),
+            name: "ConfigFuzz", dependencies: ["Deployment", "FuzzSupport"], path: "Tests/Fuzz/ConfigFuzz"),
         .executableTarget(
             name: "WireJSONFuzz", dependencies: ["GatewayWire", "FuzzSupport"], path: "Tests/Fuzz/WireJSONFuzz"),
 

@@ -1,3 +1,4 @@
+import Deployment
 import DevelopmentSupport
 import Foundation
 import GatewayPolicy

@@ -31,7 +31,7 @@ enum MessageCoding {
     /// Packs `message` into `buffer` (a response buffer with the gRPC prefix reserved in front).
     static func encode<M: WireMessage>(_ message: M, into buffer: inout ByteBuffer) throws(GRPCStatus) {
         do {
-            try message.withPacked { size, pack in
+            _ = try message.withPacked { size, pack in
                 buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { pack($0) }
             }
         } catch {

@@ -1,6 +1,6 @@
+import Deployment
 import Foundation
 import FuzzSupport
-import GatewayService
 
 // `bankgw serve --config FILE`: the JSON configuration parser. Any input is refused with a named key or accepted;
 // an accepted one holds only values inside the documented ranges, and parsing never traps.
