@@ -131,6 +131,16 @@ struct LedgerBench: AsyncParsableCommand {
     @Flag(help: "Also measure one commit per charge (no group commit), for comparison.")
     var compareSingleCommit = false
 
+    enum RequestIDs: String, ExpressibleByArgument, CaseIterable {
+        /// Per caller and in order (`b<caller>-<n>`): each idempotency insert lands at the end of its caller's run.
+        case sequential
+        /// A fresh random UUID per charge, as banks send them: each idempotency insert lands at a random key.
+        case uuid
+    }
+
+    @Option(name: .customLong("request-ids"), help: "How the load names its requests: sequential or uuid.")
+    var requestIDs = RequestIDs.sequential
+
     @Flag(
         help: """
             Run the SPEC §8 monitoring rules beside the §4 chain, as `bankgw serve` does (thresholds the load cannot \
@@ -159,7 +169,9 @@ struct LedgerBench: AsyncParsableCommand {
                 let limits = WalletLimits(
                     maxBatchDuration: maxBatchMs.map { .milliseconds($0) } ?? WalletLimits.maxBatchDurationDefault)
                 let cell = try await measure(callers: callers, limits: limits, sign: sign)
-                let tag = "signer=\(signer.rawValue) callers=\(callers)" + (monitoring ? " monitoring=on" : "")
+                let tag =
+                    "signer=\(signer.rawValue) callers=\(callers)" + (monitoring ? " monitoring=on" : "")
+                    + (requestIDs == .uuid ? " request_ids=uuid" : "")
                 let writes = Double(max(1, cell.batches.writesCommitted))
                 print("wallet charges/s \(tag): \(Int(cell.perSecond.rounded()))")
                 print(figure("cpu_us_per_charge", tag, cell.cpuMicrosPerCharge))
@@ -217,6 +229,7 @@ struct LedgerBench: AsyncParsableCommand {
             stateDirectory: directory, limits: limits, monitoring: monitoring ? Self.benchMonitoring : .off)
         let load = try await WalletLoad.prepare(store: store, wallets: wallets)
         let approveAll: @Sendable (ChargeAttemptFacts) -> Verdict = { _ in .approve }
+        let randomIDs = requestIDs == .uuid
         let before = await store.writerStatistics()
         let cpuBefore = processCPUMicros()
         let start = ContinuousClock.now
@@ -227,7 +240,8 @@ struct LedgerBench: AsyncParsableCommand {
                     var count = 0
                     var n = 0
                     while ContinuousClock.now < deadline {
-                        let (request, body) = load.charge("b\(caller)-\(n)", linkIndex: caller + n)
+                        let requestID = randomIDs ? UUID().uuidString.lowercased() : "b\(caller)-\(n)"
+                        let (request, body) = load.charge(requestID, linkIndex: caller + n)
                         let response = try await store.submitCharge(
                             request, bankCode: WalletLoad.bankCode, bodyDigest: body, decide: approveAll, sign: sign)
                         if response.decision == .approved { count += 1 }

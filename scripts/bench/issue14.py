@@ -319,11 +319,16 @@ def wallet(binary, name):
         has_signer = has_option(binary, ["ledger", "bench"], "--signer")
         has_concurrency = has_option(binary, ["ledger", "bench"], "--concurrency")
         has_monitoring = has_option(binary, ["ledger", "bench"], "--monitoring")
-        # (signer, SPEC §8 rules on): the §4 chain alone with both signers, then every rule with the stand-in.
-        cells = [(s, False) for s in (["stand-in", "ecdsa"] if has_signer else [None])]
+        has_request_ids = has_option(binary, ["ledger", "bench"], "--request-ids")
+        # (signer, SPEC §8 rules on, random request ids): the §4 chain alone with both signers, then every rule with
+        # the stand-in, then the stand-in with a random UUID per request (each idempotency insert at a random key,
+        # as banks' ids land; the other cells name requests in order per caller).
+        cells = [(s, False, False) for s in (["stand-in", "ecdsa"] if has_signer else [None])]
         if has_monitoring:
-            cells.append(("stand-in", True))
-        for signer, monitoring in cells:
+            cells.append(("stand-in", True, False))
+        if has_request_ids:
+            cells.append(("stand-in", False, True))
+        for signer, monitoring, uuid_ids in cells:
             cmd = [binary, "ledger", "bench", "--state-dir", os.path.join(state, "db"), "--seconds", str(SECONDS)]
             if has_concurrency:
                 cmd += ["--concurrency", "256"]
@@ -331,7 +336,9 @@ def wallet(binary, name):
                 cmd += ["--signer", signer]
             if monitoring:
                 cmd += ["--monitoring"]
-            suffix = "-s8" if monitoring else ""
+            if uuid_ids:
+                cmd += ["--request-ids", "uuid"]
+            suffix = ("-s8" if monitoring else "") + ("-uuid" if uuid_ids else "")
             out = run(cmd, timeout=600)
             rates = re.findall(r"wallet charges/s\s+signer=([\w-]+)(?:\s+callers=(\d+))?[^:\n]*:\s*([\d.,]+)", out)
             cpus = re.findall(r"wallet cpu_us_per_charge\s+signer=([\w-]+)[^:\n]*:\s*([\d.,]+)", out)
@@ -432,6 +439,8 @@ INFO = [
     ("  wallet writer µs CPU/charge, stand-in", lambda g, r: value(g, "wallet_stand-in", "writer_us")),
     ("  wallet charges/s, stand-in, SPEC §8 rules on", lambda g, r: value(g, "wallet_stand-in-s8", "per_s")),
     ("  wallet writer µs CPU/charge, stand-in, §8 on", lambda g, r: value(g, "wallet_stand-in-s8", "writer_us")),
+    ("  wallet charges/s, stand-in, UUID request ids", lambda g, r: value(g, "wallet_stand-in-uuid", "per_s")),
+    ("  wallet writer µs CPU/charge, stand-in, UUID ids", lambda g, r: value(g, "wallet_stand-in-uuid", "writer_us")),
     ("  idle connections established (memory figure)", lambda g, r: value(g, "idle", "conns")),
     ("  ref nghttpd h2c µs CPU/call", lambda g, r: value(r, "nghttpd_h2c", "cpu_us")),
     ("  ref grpc-swift-2 h2c µs CPU/call", lambda g, r: value(r, "grpc_h2c", "cpu_us")),
