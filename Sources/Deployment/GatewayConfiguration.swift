@@ -84,13 +84,7 @@ public struct GatewayConfiguration: Sendable, Equatable {
     }
 
     public static func parse(_ data: Data) throws -> GatewayConfiguration {
-        let root: Any
-        do {
-            root = try JSONSerialization.jsonObject(with: data)
-        } catch {
-            throw Failure(key: "(file)", problem: "not valid JSON: \(error.localizedDescription)")
-        }
-        var object = try Object(root, path: "")
+        var object = try Object(try jsonRoot(data), path: "")
         let stateDirectory = try object.string("stateDirectory")
         let tlsObject = try object.object("tls")
         var tlsKeys = tlsObject
@@ -175,13 +169,16 @@ public struct GatewayConfiguration: Sendable, Equatable {
 
     /// The `monitoring` object alone (also the whole of a `serve --monitoring FILE`).
     public static func parseMonitoring(_ data: Data) throws -> MonitoringThresholds {
-        let root: Any
+        try parseMonitoring(try Object(try jsonRoot(data), path: "monitoring"))
+    }
+
+    /// The file's JSON value, or the one error both file formats give for bytes that are not JSON.
+    private static func jsonRoot(_ data: Data) throws -> Any {
         do {
-            root = try JSONSerialization.jsonObject(with: data)
+            return try JSONSerialization.jsonObject(with: data)
         } catch {
             throw Failure(key: "(file)", problem: "not valid JSON: \(error.localizedDescription)")
         }
-        return try parseMonitoring(try Object(root, path: "monitoring"))
     }
 
     private static func parseMonitoring(_ object: Object) throws -> MonitoringThresholds {
