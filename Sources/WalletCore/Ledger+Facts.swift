@@ -328,20 +328,56 @@ enum Ledger {
     /// The digest version new idempotency records are written with (see `StoredResponse.digestVersion`).
     static let currentDigestVersion = 2
 
-    /// The stored first answer for `key`, if the same body asked before; throws if a different body did.
+    /// The stored first answer for `key`, if the same body asked before; throws if a different body did, or if
+    /// `key` names a charge whose record was pruned (`requestIDExpired`: the key stays used).
     ///
-    /// `digest` is compared with records of the current version, `digest.legacySHA256` (the whole request's) with
-    /// records written before the v4 migration; without a legacy digest those compare with `digest.sha256`.
+    /// Two homes (migration `v12-charge-is-its-own-record`): `idempotency` for links, unlinks, HELD charges and
+    /// charges written before v12; the charge row itself for every other charge. `digest` is compared with
+    /// records of the current version, `digest.legacySHA256` (the whole request's) with records written before the
+    /// v4 migration; without a legacy digest those compare with `digest.sha256`.
     static func replay(
         _ db: Database, key: IdempotencyKey, operation: Operation, digest: BodyDigest
     ) throws -> StoredResponse? {
-        guard let stored = try storedResponse(db, key: key) else { return nil }
-        let expected =
-            stored.digestVersion == currentDigestVersion ? digest.sha256 : digest.legacySHA256 ?? digest.sha256
-        guard stored.operation == operation, stored.bodySHA256 == expected else {
-            throw WalletError.duplicateRequestDifferentBody(bankCode: key.bankCode, requestID: key.requestID)
+        if let stored = try storedResponse(db, key: key) {
+            let expected =
+                stored.digestVersion == currentDigestVersion ? digest.sha256 : digest.legacySHA256 ?? digest.sha256
+            guard stored.operation == operation, stored.bodySHA256 == expected else {
+                throw WalletError.duplicateRequestDifferentBody(bankCode: key.bankCode, requestID: key.requestID)
+            }
+            return stored
         }
-        return stored
+        switch try chargeRecord(db, key: key) {
+        case nil:
+            return nil
+        case .some(nil):
+            throw WalletError.requestIDExpired(bankCode: key.bankCode, requestID: key.requestID)
+        case .some(let record?):
+            guard operation == .charge, record.bodySHA256 == digest.sha256 else {
+                throw WalletError.duplicateRequestDifferentBody(bankCode: key.bankCode, requestID: key.requestID)
+            }
+            return record
+        }
+    }
+
+    /// The charge `key` names: nil if none, `.some(nil)` if its row is not its own record (HELD, or written before
+    /// v12: its record is in `idempotency`, or was pruned from there), else the row's answer as its record.
+    private static func chargeRecord(_ db: Database, key: IdempotencyKey) throws -> StoredResponse?? {
+        try db.fetchFirstDirect(
+            """
+            SELECT body_sha256, decision, id, decline_reason, processed_at_unix_ms, receipt_signature, receipt_key_id
+            FROM charge WHERE bank_code = ? AND request_id = ?
+            """,
+            {
+                $0.bind(key.bankCode)
+                $0.bind(key.requestID)
+            }
+        ) { row -> StoredResponse? in
+            guard !row.isNull(0) else { return nil }
+            return StoredResponse(
+                operation: .charge, bodySHA256: row.blob(0), decision: Int32(row.int64(1)), resultID: row.text(2),
+                declineReason: Int32(row.int64(3)), processedAtUnixMs: row.int64(4), receiptSignature: row.blob(5),
+                unlinked: false, digestVersion: currentDigestVersion, receiptKeyID: row.text(6))
+        }
     }
 
     static func storeResponse(

@@ -164,15 +164,22 @@ extension WalletStore {
                         db,
                         sql: """
                             SELECT c.id FROM charge c
-                            WHERE c.created_at_unix_ms >= ? AND NOT EXISTS (
+                            WHERE c.created_at_unix_ms >= ? AND (c.body_sha256 IS NOT NULL) + EXISTS (
                                 SELECT 1 FROM idempotency i WHERE i.bank_code = c.bank_code AND i.request_id = c.request_id
-                                  AND i.operation = 'charge' AND i.result_id = c.id)
+                                  AND i.operation = 'charge' AND i.result_id = c.id) <> 1
                             LIMIT 1
                             """, arguments: [cutoff])
                     {
-                        return (false, "charge \(id) has no idempotency record")
+                        return (
+                            false,
+                            "charge \(id) has no idempotency record, or two (its own row's and one in idempotency)"
+                        )
                     }
-                    return (true, "\(recent) charges within the idempotency retention, one record each")
+                    return (
+                        true,
+                        "\(recent) charges within the idempotency retention, one record each (its own row, or in "
+                            + "idempotency for a hold and a charge written before v12)"
+                    )
                 }
             ),
             (

@@ -21,6 +21,7 @@ enum Schema {
         migrator.registerMigration("v9-reversals", migrate: v9Reversals)
         migrator.registerMigration("v10-events", migrate: v10Events)
         migrator.registerMigration("v11-wallet-credits-covered", migrate: v11WalletCreditsCovered)
+        migrator.registerMigration("v12-charge-is-its-own-record", migrate: v12ChargeIsItsOwnRecord)
         return migrator
     }
 

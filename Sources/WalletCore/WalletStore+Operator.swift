@@ -415,8 +415,9 @@ extension WalletStore {
 
     // MARK: Housekeeping
 
-    /// Deletes idempotency records older than `limits.idempotencyRetentionMs` (SPEC §3 keeps them ≥ 30 days), at
-    /// most `maxRows` per call so one prune never holds the writer long. Returns how many it deleted.
+    /// Deletes `idempotency` records older than `limits.idempotencyRetentionMs` (SPEC §3 keeps them ≥ 30 days), at
+    /// most `maxRows` per call so one prune never holds the writer long. Returns how many it deleted. A charge that
+    /// is its own record (APPROVED or DECLINED since v12) keeps it as long as the row exists.
     public func pruneIdempotency(maxRows: Int = 10_000) async throws(WalletError) -> Int {
         precondition(maxRows > 0, "a prune is bounded")
         let retention = limits.idempotencyRetentionMs

@@ -100,15 +100,6 @@ extension WalletStore {
                 return RecordedCharge(
                     response: stored.chargeResponse(key: key, linkID: request.linkID, amountYen: request.amountYen))
             }
-            if try db.fetchFirstDirect(
-                "SELECT 1 FROM charge WHERE bank_code = ? AND request_id = ?",
-                {
-                    $0.bind(key.bankCode)
-                    $0.bind(key.requestID)
-                }, read: { _ in true }) != nil
-            {
-                throw WalletError.requestIDExpired(bankCode: key.bankCode, requestID: key.requestID)
-            }
             if let freshness { throw WalletError.rejected(freshness) }
             guard let answer = presigned else {
                 throw WalletError.invariantViolated("a fresh charge reached the writer without its presigned answer")
@@ -141,8 +132,9 @@ extension WalletStore {
         return answer
     }
 
-    /// Writes a judged charge: its row, the money (transfer or reservation), the audit entry, the idempotency
-    /// record. Nothing is written for a rejection (thrown before).
+    /// Writes a judged charge: its row (an APPROVED or DECLINED one is its own idempotency record), the money
+    /// (transfer or reservation), the audit entry, a HELD one's idempotency record. Nothing is written for a
+    /// rejection (thrown before).
     private static func recordCharge(
         _ db: Database, _ state: WriterState, _ attempt: ChargeAttempt, _ verdict: ChargeVerdict,
         key: IdempotencyKey, digest: [UInt8], presigned: ChargeResponse, sign: (ChargeResponse) -> ChargeResponse
@@ -163,8 +155,8 @@ extension WalletStore {
         try db.executeDirect(
             """
             INSERT INTO charge(id, bank_code, request_id, link_id, wallet_id, amount_yen, decision, decline_reason,
-                rule, hold_state, created_at_unix_ms, processed_at_unix_ms, receipt_signature, receipt_key_id)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                rule, hold_state, created_at_unix_ms, processed_at_unix_ms, receipt_signature, receipt_key_id, body_sha256)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             """
         ) {
             $0.bind(chargeID)
@@ -181,6 +173,8 @@ extension WalletStore {
             $0.bind(now)
             $0.bind(response.receiptSignature)
             $0.bind(response.receiptKeyID)
+            // A final answer is its own idempotency record; a hold's first answer goes to `idempotency` below.
+            if verdict.decision == .held { $0.bindNull() } else { $0.bind(digest) }
         }
         switch verdict.decision {
         case .approved:
@@ -202,14 +196,17 @@ extension WalletStore {
             detail: "request_id=\(key.requestID) link=\(request.linkID) "
                 + "wallet=\(attempt.wallet?.record.facts.id ?? "-") amount_yen=\(request.amountYen) "
                 + "decline_reason=\(response.declineReason)")
-        try Ledger.storeResponse(
-            db, key: key, operation: .charge, bodySHA256: digest,
-            response: .init(
-                operation: .charge, bodySHA256: digest, decision: response.decision.rawValue,
-                resultID: response.chargeID, declineReason: response.declineReason.rawValue,
-                processedAtUnixMs: response.processedAtUnixMs, receiptSignature: response.receiptSignature,
-                unlinked: false, receiptKeyID: response.receiptKeyID),
-            nowUnixMs: now)
+        // Resolving the hold rewrites the row's answer; retries get the first one, kept here.
+        if verdict.decision == .held {
+            try Ledger.storeResponse(
+                db, key: key, operation: .charge, bodySHA256: digest,
+                response: .init(
+                    operation: .charge, bodySHA256: digest, decision: response.decision.rawValue,
+                    resultID: response.chargeID, declineReason: response.declineReason.rawValue,
+                    processedAtUnixMs: response.processedAtUnixMs, receiptSignature: response.receiptSignature,
+                    unlinked: false, receiptKeyID: response.receiptKeyID),
+                nowUnixMs: now)
+        }
         return response
     }
 

@@ -36,10 +36,14 @@ final class ChargeTests: XCTestCase {
             WHERE t.charge_id = ? AND b.code = '9900' AND w.id = 'W0000001' AND t.amount_yen = 12000
             """, [response.chargeID])
         XCTAssertEqual(transfers, 1)
-        let records = try await store.count(
-            "SELECT count(*) FROM idempotency WHERE bank_code = '9900' AND request_id = 'r1' AND result_id = ?",
-            [response.chargeID])
-        XCTAssertEqual(records, 1)
+        // The charge row is its own idempotency record (v12): the body digest beside the answer, nothing in
+        // `idempotency`.
+        let ownRecord = try await store.count(
+            "SELECT count(*) FROM charge WHERE bank_code = '9900' AND request_id = 'r1' AND id = ? AND body_sha256 = ?",
+            [response.chargeID, Data(digest("r1"))])
+        XCTAssertEqual(ownRecord, 1)
+        let records = try await store.count("SELECT count(*) FROM idempotency WHERE request_id = 'r1'")
+        XCTAssertEqual(records, 0)
         let verification = try await store.verifyLedger()
         XCTAssertTrue(verification.passed, "\(verification.checks)")
     }
@@ -367,34 +371,132 @@ final class ChargeTests: XCTestCase {
         XCTAssertNil(unknown)
     }
 
+    /// Records in `idempotency` (a HELD charge's first answer, a link's) are kept 30 days, then pruned, and their
+    /// request ids stay consumed; an APPROVED or DECLINED charge is its own record and answers its retries as long
+    /// as it exists (SPEC §3: "at least 30 days").
     func testIdempotencyRecordsAreKeptThirtyDaysThenPrunedAndTheRequestIDStaysConsumed() async throws {
         let directory = TemporaryDirectory()
         let clock = ManualClock(noonTokyo)
         let (store, link) = try await makeLinkedStore(directory, clock: clock)
-        let first = try await store.submitCharge(
+        let held = try await store.submitCharge(
             chargeRequest("old", link: link, yen: 1_000), bankCode: "9900", bodyDigest: digest("old"),
+            decide: { _ in .hold(rule: "r") }, sign: testSign)
+        let approved = try await store.submitCharge(
+            chargeRequest("kept", link: link, yen: 1_000), bankCode: "9900", bodyDigest: digest("kept"),
             decide: approveAll, sign: testSign)
+        XCTAssertEqual(held.decision, .held)
 
         clock.advance(ms: 30 * 86_400_000)
         let keptAtThirtyDays = try await store.pruneIdempotency()
         let replay = try await store.submitCharge(
             chargeRequest("old", link: link, yen: 1_000), bankCode: "9900", bodyDigest: digest("old"),
             decide: approveAll, sign: testSign)
-        XCTAssertEqual(replay, first)
+        XCTAssertEqual(replay, held)
 
         clock.advance(ms: 1)
         let pruned = try await store.pruneIdempotency()
         XCTAssertEqual(keptAtThirtyDays, 0)
-        XCTAssertGreaterThanOrEqual(pruned, 1)
+        XCTAssertEqual(pruned, 2, "the held charge's record and the link's")
         await XCTAssertThrowsWalletError(
             try await store.submitCharge(
                 chargeRequest("old", link: link, yen: 1_000), bankCode: "9900", bodyDigest: digest("old"),
                 decide: approveAll, sign: testSign),
             .requestIDExpired(bankCode: "9900", requestID: "old"))
+        // One namespace per bank across operations: the consumed id is refused to an unlink as well.
+        await XCTAssertThrowsWalletError(
+            try await store.unlink(
+                linkID: link, bankCode: "9900", requestID: "old", bodyDigest: digest("old-unlink"),
+                reason: "customer request"),
+            .requestIDExpired(bankCode: "9900", requestID: "old"))
+        let stillAnswered = try await store.submitCharge(
+            chargeRequest("kept", link: link, yen: 1_000), bankCode: "9900", bodyDigest: digest("kept"),
+            decide: approveAll, sign: testSign)
+        XCTAssertEqual(stillAnswered, approved)
         let verification = try await store.verifyLedger()
         XCTAssertTrue(verification.passed, "\(verification.checks)")
         let transfers = try await store.count("SELECT count(*) FROM transfer")
         XCTAssertEqual(transfers, 1)
+    }
+
+    /// A charge that is its own record (v12) shares the bank's one request_id namespace with links and unlinks
+    /// (SPEC §3): the same id with another body, or for another operation, is ALREADY_EXISTS, and nothing moves.
+    func testAChargesOwnRecordRefusesAnotherBodyAndAnotherOperation() async throws {
+        let directory = TemporaryDirectory()
+        let (store, link) = try await makeLinkedStore(directory, clock: ManualClock(noonTokyo))
+        let declined = try await store.submitCharge(
+            chargeRequest("d1", link: link, yen: 1_000), bankCode: "9900", bodyDigest: digest("d1"),
+            decide: { _ in .decline(.fraudSuspected, rule: "test") }, sign: testSign)
+        XCTAssertEqual(declined.decision, .declined)
+        let replay = try await store.submitCharge(
+            chargeRequest("d1", link: link, yen: 1_000), bankCode: "9900", bodyDigest: digest("d1"),
+            decide: approveAll, sign: testSign)
+        XCTAssertEqual(replay, declined, "a DECLINED answer is replayed, not judged again")
+
+        await XCTAssertThrowsWalletError(
+            try await store.submitCharge(
+                chargeRequest("d1", link: link, yen: 2_000), bankCode: "9900", bodyDigest: digest("d1-other"),
+                decide: approveAll, sign: testSign),
+            .duplicateRequestDifferentBody(bankCode: "9900", requestID: "d1"))
+        await XCTAssertThrowsWalletError(
+            try await store.unlink(
+                linkID: link, bankCode: "9900", requestID: "d1", bodyDigest: digest("d1"), reason: "customer request"),
+            .duplicateRequestDifferentBody(bankCode: "9900", requestID: "d1"))
+        let link1 = try await store.link(id: link)
+        XCTAssertEqual(link1?.active, true, "the refused unlink changed nothing")
+        let other = try await store.submitCharge(
+            chargeRequest("d1", link: link, yen: 1_000, bank: "0001"), bankCode: "0001", bodyDigest: digest("d1"),
+            decide: { _ in .decline(.linkNotActive, rule: "link") }, sign: testSign)
+        XCTAssertNotEqual(other.chargeID, declined.chargeID, "another bank's namespace is its own")
+        let transfers = try await store.count("SELECT count(*) FROM transfer")
+        XCTAssertEqual(transfers, 0, "no money moved")
+    }
+
+    /// The schema holds the v12 rules whatever the code does: a final charge carries its digest and a HELD one does
+    /// not; a charge's own record is never edited; a request id is in one home only.
+    func testTheSchemaKeepsAChargesOwnRecordWhole() async throws {
+        let directory = TemporaryDirectory()
+        let (store, link) = try await makeLinkedStore(directory, clock: ManualClock(noonTokyo))
+        let approved = try await store.submitCharge(
+            chargeRequest("s1", link: link, yen: 1_000), bankCode: "9900", bodyDigest: digest("s1"),
+            decide: approveAll, sign: testSign)
+        let insert = """
+            INSERT INTO charge(id, bank_code, request_id, link_id, wallet_id, amount_yen, decision, decline_reason,
+                rule, hold_state, created_at_unix_ms, processed_at_unix_ms, receipt_signature, body_sha256)
+            VALUES (?, '9900', ?, ?, 'W0000001', 1000, ?, ?, 'r', ?, 0, 0, x'01', ?)
+            """
+        let refusals: [(String, StatementArguments)] = [
+            (insert, ["ch_a", "s2", link, 1, 0, 0, nil] as StatementArguments),
+            (insert, ["ch_b", "s3", link, 2, 0, 1, Data(digest("s3"))]),
+            (insert, ["ch_c", "link-request", link, 3, 1, 0, Data(digest("x"))]),
+            ("UPDATE charge SET decision = 3, decline_reason = 1 WHERE id = ?", [approved.chargeID]),
+            ("UPDATE charge SET receipt_signature = x'02' WHERE id = ?", [approved.chargeID]),
+            ("UPDATE charge SET body_sha256 = NULL WHERE id = ?", [approved.chargeID]),
+            (
+                """
+                INSERT INTO idempotency(bank_code, request_id, operation, body_sha256, decision, result_id,
+                    decline_reason, processed_at_unix_ms, receipt_signature, unlinked, created_at_unix_ms)
+                VALUES ('9900', 's1', 'link', zeroblob(32), 1, 'ln_x', 0, 0, x'01', 0, 0)
+                """, []
+            ),
+        ]
+        try await store.pool.write { db in
+            try db.execute(
+                sql: """
+                    INSERT INTO idempotency(bank_code, request_id, operation, body_sha256, decision, result_id,
+                        decline_reason, processed_at_unix_ms, receipt_signature, unlinked, created_at_unix_ms)
+                    VALUES ('9900', 'link-request', 'link', zeroblob(32), 1, 'ln_x', 0, 0, x'01', 0, 0)
+                    """)
+        }
+        for (sql, arguments) in refusals {
+            do {
+                try await store.pool.write { db in try db.execute(sql: sql, arguments: arguments) }
+                XCTFail("the schema accepted: \(sql) \(arguments)")
+            } catch let error as DatabaseError {
+                XCTAssertEqual(error.resultCode, .SQLITE_CONSTRAINT, "\(sql): \(error)")
+            }
+        }
+        let after = try await store.charge(bankCode: "9900", requestID: "s1")
+        XCTAssertEqual(after, approved)
     }
 
     func testUnknownBankIsRejectedPermissionDenied() async throws {

@@ -73,6 +73,75 @@ final class MigrationTests: XCTestCase {
         XCTAssertTrue(after.passed, "\(after.checks)")
     }
 
+    /// v12 makes a final charge its own idempotency record; a charge written before keeps its record in
+    /// `idempotency`, which still answers its retries (and refuses another body), and the two homes never both hold
+    /// one key.
+    func testChargesWrittenBeforeV12AreStillAnsweredFromTheirIdempotencyRecord() async throws {
+        let directory = TemporaryDirectory()
+        let queue = try DatabaseQueue(path: directory.databasePath)
+        try Schema.migrator.migrate(queue, upTo: "v11-wallet-credits-covered")
+        let storedDigest = [UInt8](repeating: 5, count: 32)
+        try await queue.write { db in
+            try db.execute(
+                sql: """
+                    INSERT INTO ledger_account(id, kind) VALUES (11, 'bank_settlement');
+                    INSERT INTO ledger_account(id, kind, balance_cap_yen) VALUES (12, 'wallet', 100000);
+                    INSERT INTO bank(code, name, settlement_account_id, link_state, charge_state, max_charge_yen,
+                        max_daily_yen_per_wallet, max_monthly_yen_per_wallet, new_link_max_charge_yen, new_link_caution_ms,
+                        charge_requires_customer_auth, max_requests_per_second, created_at_unix_ms)
+                    VALUES ('9900', 'bank', 11, 3, 3, 300000, 500000, 2000000, 50000, 86400000, 0, 1000, 0);
+                    INSERT INTO wallet(id, ledger_account_id, is_test, ekyc_status, ekyc_method, ekyc_name_kana,
+                        ekyc_verified_at_unix_ms, phone_verified, link_locked, consecutive_link_declines, charge_frozen,
+                        created_at_unix_ms)
+                    VALUES ('W0000001', 12, 0, 3, 2, 'ヤマダ ハナコ', 1, 1, 0, 0, 0, 0);
+                    INSERT INTO link(id, bank_code, wallet_id, bank_account_token, active, linked_at_unix_ms)
+                    VALUES ('ln_1', '9900', 'W0000001', 'tok', 1, 0);
+                    INSERT INTO charge(id, bank_code, request_id, link_id, wallet_id, amount_yen, decision, decline_reason,
+                        rule, hold_state, created_at_unix_ms, processed_at_unix_ms, receipt_signature)
+                    VALUES ('ch_ok', '9900', 'r-ok', 'ln_1', 'W0000001', 7000, 1, 0, 'approved', 0, ?, ?, x'01');
+                    INSERT INTO transfer(debit_account_id, credit_account_id, amount_yen, kind, charge_id,
+                        created_at_unix_ms, tokyo_day, tokyo_month)
+                    VALUES (11, 12, 7000, 'charge', 'ch_ok', ?, 0, 0);
+                    INSERT INTO idempotency(bank_code, request_id, operation, body_sha256, decision, result_id,
+                        decline_reason, processed_at_unix_ms, receipt_signature, unlinked, created_at_unix_ms,
+                        body_digest_version)
+                    VALUES ('9900', 'r-ok', 'charge', ?, 1, 'ch_ok', 0, ?, x'01', 0, ?, 2);
+                    """, arguments: [noonTokyo, noonTokyo, noonTokyo, Data(storedDigest), noonTokyo, noonTokyo])
+        }
+        try queue.close()
+
+        let store = try WalletStore(stateDirectory: directory.path, create: false, clock: { noonTokyo + 60_000 })
+        let migrated = try await store.verifyLedger()
+        XCTAssertTrue(migrated.passed, "\(migrated.checks)")
+        let retry = try await store.submitCharge(
+            chargeRequest("r-ok", link: "ln_1", yen: 7_000), bankCode: "9900", bodyDigest: storedDigest,
+            decide: approveAll, sign: testSign)
+        XCTAssertEqual(retry.chargeID, "ch_ok")
+        XCTAssertEqual(retry.decision, .approved)
+        XCTAssertEqual(retry.receiptSignature, [1])
+        await XCTAssertThrowsWalletError(
+            try await store.submitCharge(
+                chargeRequest("r-ok", link: "ln_1", yen: 7_000), bankCode: "9900", bodyDigest: digest("other"),
+                decide: approveAll, sign: testSign),
+            .duplicateRequestDifferentBody(bankCode: "9900", requestID: "r-ok"))
+
+        let fresh = try await store.submitCharge(
+            chargeRequest("r-new", link: "ln_1", yen: 1_000), bankCode: "9900", bodyDigest: digest("r-new"),
+            decide: approveAll, sign: testSign)
+        XCTAssertEqual(fresh.decision, .approved)
+        let homes = try await store.count(
+            """
+            SELECT (SELECT count(*) FROM charge WHERE request_id = 'r-new' AND body_sha256 IS NOT NULL) * 10
+                + (SELECT count(*) FROM idempotency WHERE request_id = 'r-new')
+                + (SELECT count(*) FROM charge WHERE request_id = 'r-ok' AND body_sha256 IS NOT NULL) * 100
+            """)
+        XCTAssertEqual(homes, 10, "the new charge is its own record; the old one's stays where it was")
+        let balance = try await store.wallet(id: "W0000001")?.balanceYen
+        XCTAssertEqual(balance, 8_000, "the retry credited nothing")
+        let after = try await store.verifyLedger()
+        XCTAssertTrue(after.passed, "\(after.checks)")
+    }
+
     func testTheDatabaseAndItsWALFilesAreOwnerOnly() async throws {
         let directory = TemporaryDirectory()
         let store = try WalletStore(stateDirectory: directory.path)

@@ -58,7 +58,11 @@ def test_verify_exits_nonzero_naming_a_charge_whose_idempotency_record_vanished(
     state = _loaded_state(tmp_path)
     db = sqlite3.connect(os.path.join(state, "wallet.sqlite"))
     with db:
-        db.execute("DELETE FROM idempotency WHERE request_id = (SELECT min(request_id) FROM charge)")
+        # An APPROVED charge is its own record (v12): a tamperer must drop the trigger that keeps it whole.
+        db.execute("DROP TRIGGER charge_record_is_never_edited")
+        cursor = db.execute("UPDATE charge SET body_sha256 = NULL WHERE id = "
+                            "(SELECT min(id) FROM charge WHERE body_sha256 IS NOT NULL)")
+        assert cursor.rowcount == 1
     db.close()
     result = _bankgw("ledger", "verify", "--state-dir", state)
     assert result.returncode == 1
