@@ -65,7 +65,8 @@ def test_a_deployment_from_a_config_file_serves_and_registers_its_banks_pending(
         assert os.path.exists(pki_dir / "wallet.sqlite")
     finally:
         process.terminate()
-        assert process.wait(timeout=30) == 0
+        returncode = process.wait(timeout=30)
+        assert returncode == 0, process.stderr.read().decode()[-4000:]
 
 
 @pytest.mark.parametrize("overrides,key", [
