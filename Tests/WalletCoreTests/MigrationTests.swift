@@ -15,20 +15,10 @@ final class MigrationTests: XCTestCase {
         try Schema.migrator.migrate(queue, upTo: "v2-audit-chain")
         let legacyDigest = [UInt8](repeating: 7, count: 32)
         try await queue.write { db in
+            try LegacyFixture.insertBankWalletLink(
+                db, settlementAccountID: 1, walletAccountID: 2, balanceCapYen: 1000000)
             try db.execute(
                 sql: """
-                    INSERT INTO ledger_account(id, kind) VALUES (1, 'bank_settlement');
-                    INSERT INTO ledger_account(id, kind, balance_cap_yen) VALUES (2, 'wallet', 1000000);
-                    INSERT INTO bank(code, name, settlement_account_id, link_state, charge_state, max_charge_yen,
-                        max_daily_yen_per_wallet, max_monthly_yen_per_wallet, new_link_max_charge_yen, new_link_caution_ms,
-                        charge_requires_customer_auth, max_requests_per_second, created_at_unix_ms)
-                    VALUES ('9900', 'bank', 1, 3, 3, 300000, 500000, 2000000, 50000, 86400000, 0, 1000, 0);
-                    INSERT INTO wallet(id, ledger_account_id, is_test, ekyc_status, ekyc_method, ekyc_name_kana,
-                        ekyc_verified_at_unix_ms, phone_verified, link_locked, consecutive_link_declines, charge_frozen,
-                        created_at_unix_ms)
-                    VALUES ('W0000001', 2, 0, 3, 2, 'ヤマダ ハナコ', 1, 1, 0, 0, 0, 0);
-                    INSERT INTO link(id, bank_code, wallet_id, bank_account_token, active, linked_at_unix_ms)
-                    VALUES ('ln_1', '9900', 'W0000001', 'tok', 1, 0);
                     INSERT INTO charge(id, bank_code, request_id, link_id, wallet_id, amount_yen, decision, decline_reason,
                         rule, hold_state, created_at_unix_ms, processed_at_unix_ms, receipt_signature)
                     VALUES ('ch_held', '9900', 'r-held', 'ln_1', 'W0000001', 45000, 2, 0, 'near', 1, ?, ?, x'01');
@@ -82,20 +72,10 @@ final class MigrationTests: XCTestCase {
         try Schema.migrator.migrate(queue, upTo: "v11-wallet-credits-covered")
         let storedDigest = [UInt8](repeating: 5, count: 32)
         try await queue.write { db in
+            try LegacyFixture.insertBankWalletLink(
+                db, settlementAccountID: 11, walletAccountID: 12, balanceCapYen: 100000)
             try db.execute(
                 sql: """
-                    INSERT INTO ledger_account(id, kind) VALUES (11, 'bank_settlement');
-                    INSERT INTO ledger_account(id, kind, balance_cap_yen) VALUES (12, 'wallet', 100000);
-                    INSERT INTO bank(code, name, settlement_account_id, link_state, charge_state, max_charge_yen,
-                        max_daily_yen_per_wallet, max_monthly_yen_per_wallet, new_link_max_charge_yen, new_link_caution_ms,
-                        charge_requires_customer_auth, max_requests_per_second, created_at_unix_ms)
-                    VALUES ('9900', 'bank', 11, 3, 3, 300000, 500000, 2000000, 50000, 86400000, 0, 1000, 0);
-                    INSERT INTO wallet(id, ledger_account_id, is_test, ekyc_status, ekyc_method, ekyc_name_kana,
-                        ekyc_verified_at_unix_ms, phone_verified, link_locked, consecutive_link_declines, charge_frozen,
-                        created_at_unix_ms)
-                    VALUES ('W0000001', 12, 0, 3, 2, 'ヤマダ ハナコ', 1, 1, 0, 0, 0, 0);
-                    INSERT INTO link(id, bank_code, wallet_id, bank_account_token, active, linked_at_unix_ms)
-                    VALUES ('ln_1', '9900', 'W0000001', 'tok', 1, 0);
                     INSERT INTO charge(id, bank_code, request_id, link_id, wallet_id, amount_yen, decision, decline_reason,
                         rule, hold_state, created_at_unix_ms, processed_at_unix_ms, receipt_signature)
                     VALUES ('ch_ok', '9900', 'r-ok', 'ln_1', 'W0000001', 7000, 1, 0, 'approved', 0, ?, ?, x'01');

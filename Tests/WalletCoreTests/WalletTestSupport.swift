@@ -133,3 +133,29 @@ func XCTAssertThrowsInvariantViolation<T>(
     } catch {}
     XCTAssertTrue(violated, "expected an invariant violation", file: file, line: line)
 }
+
+/// Rows written straight into a database migrated only part of the way (an older bankgw's file): bank 9900 with its
+/// settlement account, wallet W0000001 (verified, with its account and cap) and its active link `ln_1`, in the
+/// columns every schema version since v1 has.
+enum LegacyFixture {
+    static func insertBankWalletLink(
+        _ db: Database, settlementAccountID: Int64, walletAccountID: Int64, balanceCapYen: Int64
+    ) throws {
+        try db.execute(
+            sql: """
+                INSERT INTO ledger_account(id, kind) VALUES (?, 'bank_settlement');
+                INSERT INTO ledger_account(id, kind, balance_cap_yen) VALUES (?, 'wallet', ?);
+                INSERT INTO bank(code, name, settlement_account_id, link_state, charge_state, max_charge_yen,
+                    max_daily_yen_per_wallet, max_monthly_yen_per_wallet, new_link_max_charge_yen, new_link_caution_ms,
+                    charge_requires_customer_auth, max_requests_per_second, created_at_unix_ms)
+                VALUES ('9900', 'bank', ?, 3, 3, 300000, 500000, 2000000, 50000, 86400000, 0, 1000, 0);
+                INSERT INTO wallet(id, ledger_account_id, is_test, ekyc_status, ekyc_method, ekyc_name_kana,
+                    ekyc_verified_at_unix_ms, phone_verified, link_locked, consecutive_link_declines, charge_frozen,
+                    created_at_unix_ms)
+                VALUES ('W0000001', ?, 0, 3, 2, 'ヤマダ ハナコ', 1, 1, 0, 0, 0, 0);
+                INSERT INTO link(id, bank_code, wallet_id, bank_account_token, active, linked_at_unix_ms)
+                VALUES ('ln_1', '9900', 'W0000001', 'tok', 1, 0);
+                """,
+            arguments: [settlementAccountID, walletAccountID, balanceCapYen, settlementAccountID, walletAccountID])
+    }
+}
