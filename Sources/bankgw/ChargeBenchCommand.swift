@@ -36,7 +36,11 @@ struct ChargeBenchCommand: AsyncParsableCommand {
     var links = 6_000
     @Option(help: "Pace the Charge phase at this many calls/s (0: closed loop, as fast as the streams go).")
     var rate = 0.0
-    @Flag(help: "After the Charge phase, a paced Charge phase at half its measured rate (issue 14's p99 figure).")
+    @Flag(
+        help: """
+            After the Charge phase, a paced Charge phase at half its measured rate (issue 14's p99 figure), then a \
+            paced health phase at that rate.
+            """)
     var halfRate = false
     @Option(help: "PID of the gateway (same machine): print its CPU (/proc utime+stime) per call for each phase.")
     var serverPid: Int32?
@@ -112,6 +116,10 @@ struct ChargeBenchCommand: AsyncParsableCommand {
             let half = charges.perSecond / 2
             let paced = await phase(clients, rate: half, makeCharge)
             report(String(format: "Charge at half the peak (%.0f/s)", half), paced, key: "charge-half")
+            // The same pacing for the health Check: the tail the transport, the client and the box give any call,
+            // beside which the Charge's own share of its p99 shows.
+            let pacedHealth = await phase(clients, rate: half) { _ in (HealthMethods.check.path, healthRequest) }
+            report(String(format: "health Check at the same rate (%.0f/s)", half), pacedHealth, key: "health-half")
         }
         for client in clients { await client.close() }
         await admin.close()

@@ -294,6 +294,7 @@ def charge(gw, name):
                "--links", str(links), "--half-rate", "--server-pid", str(gw.pid)], timeout=600)
     phases = {line["phase"]: line for line in bench_lines(out) if line.get("tool") == "bench-charge"}
     health, peak, half = phases["health"], phases["charge"], phases["charge-half"]
+    health_half = phases.get("health-half")  # binaries before stop 26 have no paced health phase
     PEAK[name] = peak["req_per_s"]
     for key, p in phases.items():
         if key != "health" and p["approved"] < p["ok"] * 0.9:
@@ -303,11 +304,13 @@ def charge(gw, name):
             log(f"  warning: {name} {key}: {p['errors']:.0f} calls failed")
     log(f"  {name} bench-charge mTLS: health {health['req_per_s']:.0f}/s {health['server_cpu_us_per_call']:.1f} µs, "
         f"Charge {peak['req_per_s']:.0f}/s {peak['server_cpu_us_per_call']:.1f} µs "
-        f"(APPROVED {peak['approved']:.0f}/{peak['ok']:.0f}), at half ({half['rate']:.0f}/s) p99 {half['p99_ms']:.2f} ms")
+        f"(APPROVED {peak['approved']:.0f}/{peak['ok']:.0f}), at half ({half['rate']:.0f}/s) p99 {half['p99_ms']:.2f} ms"
+        + (f", health at that rate p99 {health_half['p99_ms']:.2f} ms" if health_half else ""))
     return {"cb_health": {"req_per_s": health["req_per_s"], "cpu_us": health["server_cpu_us_per_call"]},
             "cb_charge": {"req_per_s": peak["req_per_s"], "cpu_us": peak["server_cpu_us_per_call"],
                           "p99_ms": peak["p99_ms"]},
-            "cb_half": {"req_per_s": half["req_per_s"], "p99_ms": half["p99_ms"], "rate": half["rate"]}}
+            "cb_half": {"req_per_s": half["req_per_s"], "p99_ms": half["p99_ms"], "rate": half["rate"]},
+            "cb_health_half": {"p99_ms": health_half["p99_ms"]} if health_half else {}}
 
 
 def wallet(binary, name):
@@ -430,6 +433,7 @@ INFO = [
     ("  req/s mTLS health (bench-charge)", lambda g, r: value(g, "cb_health", "req_per_s")),
     ("  req/s mTLS Charge peak (bench-charge)", lambda g, r: value(g, "cb_charge", "req_per_s")),
     ("  paced Charge rate (half peak), req/s", lambda g, r: value(g, "cb_half", "req_per_s")),
+    ("  mTLS health p99 paced at that rate, ms", lambda g, r: value(g, "cb_health_half", "p99_ms")),
     ("  server µs CPU/call, h2c health (h2load)", lambda g, r: value(g, "gw_h2c", "cpu_us")),
     ("  req/s h2c health (h2load)", lambda g, r: value(g, "gw_h2c", "req_per_s")),
     ("  server µs CPU/call, mTLS health (bankgw bench)", lambda g, r: value(g, "gw_mtls", "cpu_us")),
