@@ -22,6 +22,7 @@ enum Schema {
         migrator.registerMigration("v10-events", migrate: v10Events)
         migrator.registerMigration("v11-wallet-credits-covered", migrate: v11WalletCreditsCovered)
         migrator.registerMigration("v12-charge-is-its-own-record", migrate: v12ChargeIsItsOwnRecord)
+        migrator.registerMigration("v13-constraints-without-lists", migrate: v13ConstraintsWithoutLists)
         return migrator
     }
 

@@ -131,6 +131,50 @@ final class LimitWindowTests: XCTestCase {
         XCTAssertEqual(seen.facts.map(\.chargesFromTokenToWalletInWindow), [0, 1, 2, 2])
     }
 
+    /// Over every link the token had to the wallet (not to another wallet), newest first and saturating at the
+    /// limit: what the facts cache keeps to answer later windows, across a relink.
+    func testRecentChargeTimesSpanEveryLinkOfTheTokenToTheWalletNewestFirst() async throws {
+        let directory = TemporaryDirectory()
+        let clock = ManualClock(noonTokyo)
+        let store = try WalletStore(stateDirectory: directory.path, clock: clock.provider)
+        try await store.seedDemo()
+        let seen = FactsLog()
+        func charge(_ id: String, _ link: String) async throws {
+            _ = try await store.submitCharge(
+                chargeRequest(id, link: link, yen: 100), bankCode: "9900", bodyDigest: digest(id),
+                decide: seen.approving, sign: testSign)
+            clock.advance(ms: 1_000)
+        }
+        let first = try await store.linkForTest(walletID: "W0000001", token: "tok-merge", code: 1)
+        try await charge("a1", first)
+        try await charge("a2", first)
+        _ = try await store.unlink(
+            linkID: first, bankCode: "9900", requestID: "u1", bodyDigest: digest("u1"), reason: "customer request")
+        let elsewhere = try await store.linkForTest(walletID: "W0000002", token: "tok-merge", code: 2)
+        try await charge("e1", elsewhere)
+        _ = try await store.unlink(
+            linkID: elsewhere, bankCode: "9900", requestID: "u2", bodyDigest: digest("u2"), reason: "customer request")
+        let second = try await store.linkForTest(walletID: "W0000001", token: "tok-merge", code: 3)
+        try await charge("b1", second)
+        try await charge("b2", second)
+
+        // a1 a2 | e1 (another wallet: not counted) | b1 b2, one second apart.
+        XCTAssertEqual(seen.facts.map(\.chargesFromTokenToWalletInWindow), [0, 1, 0, 2, 3])
+        let link = try XCTUnwrap(seen.facts.last?.link)
+        let (all, newestThree) = try await store.pool.read { db in
+            (
+                try Ledger.recentChargeTimes(db, link: link, sinceUnixMs: 0, limit: 10),
+                try Ledger.recentChargeTimes(db, link: link, sinceUnixMs: 0, limit: 3)
+            )
+        }
+        XCTAssertEqual(all, [4_000, 3_000, 1_000, 0].map { noonTokyo + $0 })
+        XCTAssertEqual(newestThree, [4_000, 3_000, 1_000].map { noonTokyo + $0 })
+        let count = try await store.pool.read { db in
+            try Ledger.recentChargeCount(db, link: link, sinceUnixMs: noonTokyo + 1_000, limit: 10)
+        }
+        XCTAssertEqual(count, 3)
+    }
+
     func testFirstChargeAfterTheTokenMovedFromAnotherWalletWithinThirtyDaysIsFlagged() async throws {
         let directory = TemporaryDirectory()
         let clock = ManualClock(noonTokyo)

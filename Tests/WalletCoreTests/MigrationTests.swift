@@ -122,6 +122,128 @@ final class MigrationTests: XCTestCase {
         XCTAssertTrue(after.passed, "\(after.checks)")
     }
 
+    /// v13 rebuilds `charge` and `transfer` with their IN-list CHECKs as comparisons: the rows (rowids included),
+    /// indexes and triggers are as they were, the same values are refused, and neither insert builds a temporary
+    /// B-tree any more (what it was for: ~3 µs per insert).
+    func testV13KeepsTheChargeAndTransferTablesWholeAndTheirRulesWithoutTemporaryBTrees() async throws {
+        let directory = TemporaryDirectory()
+        let queue = try DatabaseQueue(path: directory.databasePath)
+        try Schema.migrator.migrate(queue, upTo: "v12-charge-is-its-own-record")
+        let schemaSQL = """
+            SELECT type || ' ' || name || ': ' || sql FROM sqlite_schema
+            WHERE tbl_name IN ('charge', 'transfer') AND type IN ('index', 'trigger') AND sql IS NOT NULL
+            ORDER BY type, name
+            """
+        let rowsSQL = [
+            "SELECT rowid, * FROM charge ORDER BY rowid", "SELECT * FROM transfer ORDER BY id",
+        ]
+        @Sendable func rows(_ db: Database) throws -> [[String]] {
+            try rowsSQL.map { sql in try Row.fetchAll(db, sql: sql).map { "\($0)" } }
+        }
+        let (kept, before) = try await queue.write { db in
+            try LegacyFixture.insertBankWalletLink(
+                db, settlementAccountID: 11, walletAccountID: 12, balanceCapYen: 100000)
+            // Rowids out of insertion order, to see they are kept.
+            try db.execute(
+                sql: """
+                    INSERT INTO charge(rowid, id, bank_code, request_id, link_id, wallet_id, amount_yen, decision,
+                        decline_reason, rule, hold_state, created_at_unix_ms, processed_at_unix_ms, receipt_signature,
+                        receipt_key_id, body_sha256)
+                    VALUES (7, 'ch_a', '9900', 'r-a', 'ln_1', 'W0000001', 7000, 1, 0, 'approved', 0, ?, ?, x'01', 'k1',
+                        zeroblob(32)),
+                        (3, 'ch_d', '9900', 'r-d', 'ln_1', 'W0000001', 500, 3, 4, 'limit', 0, ?, ?, x'02', 'k1',
+                        zeroblob(32));
+                    INSERT INTO transfer(id, debit_account_id, credit_account_id, amount_yen, kind, charge_id,
+                        created_at_unix_ms, tokyo_day, tokyo_month)
+                    VALUES (5, 11, 12, 7000, 'charge', 'ch_a', ?, 0, 0);
+                    """, arguments: [noonTokyo, noonTokyo, noonTokyo, noonTokyo, noonTokyo])
+            return (try String.fetchAll(db, sql: schemaSQL), try rows(db))
+        }
+        try queue.close()
+
+        let store = try WalletStore(stateDirectory: directory.path, create: false, clock: { noonTokyo + 60_000 })
+        let (after, afterRows, tables) = try await store.pool.read { db in
+            (
+                try String.fetchAll(db, sql: schemaSQL), try rows(db),
+                try String.fetchAll(
+                    db, sql: "SELECT sql FROM sqlite_schema WHERE name IN ('charge', 'transfer') ORDER BY name")
+            )
+        }
+        XCTAssertEqual(after, kept, "the same indexes and triggers, word for word")
+        XCTAssertEqual(afterRows, before, "every row, rowids included")
+        XCTAssertEqual(tables.count, 2)
+        XCTAssertFalse(tables.joined().contains("decision IN ("), tables.joined())
+        XCTAssertFalse(tables.joined().contains("kind IN ('charge'"), tables.joined())
+        let verified = try await store.verifyLedger()
+        XCTAssertTrue(verified.passed, "\(verified.checks)")
+
+        let refused = try await store.pool.write { db -> [String] in
+            var refused: [String] = []
+            for (what, sql) in [
+                (
+                    "decision 4",
+                    """
+                    INSERT INTO charge(id, bank_code, request_id, link_id, wallet_id, amount_yen, decision,
+                        decline_reason, rule, hold_state, created_at_unix_ms, processed_at_unix_ms, receipt_signature)
+                    VALUES ('ch_x', '9900', 'r-x', 'ln_1', 'W0000001', 1, 4, 0, 'x', 0, 0, 0, x'01')
+                    """
+                ),
+                (
+                    "decision 0",
+                    """
+                    INSERT INTO charge(id, bank_code, request_id, link_id, wallet_id, amount_yen, decision,
+                        decline_reason, rule, hold_state, created_at_unix_ms, processed_at_unix_ms, receipt_signature)
+                    VALUES ('ch_y', '9900', 'r-y', 'ln_1', 'W0000001', 1, 0, 0, 'x', 0, 0, 0, x'01')
+                    """
+                ),
+                (
+                    "kind gift",
+                    """
+                    INSERT INTO transfer(debit_account_id, credit_account_id, amount_yen, kind, charge_id,
+                        created_at_unix_ms, tokyo_day, tokyo_month)
+                    VALUES (11, 12, 1, 'gift', 'ch_a', 0, 0, 0)
+                    """
+                ),
+                (
+                    "kind Charge",
+                    """
+                    INSERT INTO transfer(debit_account_id, credit_account_id, amount_yen, kind, charge_id,
+                        created_at_unix_ms, tokyo_day, tokyo_month)
+                    VALUES (11, 12, 1, 'Charge', 'ch_a', 0, 0, 0)
+                    """
+                ),
+            ] {
+                do {
+                    try db.execute(sql: sql)
+                } catch let error as DatabaseError where error.resultCode == .SQLITE_CONSTRAINT {
+                    refused.append(what)
+                }
+            }
+            return refused
+        }
+        XCTAssertEqual(refused, ["decision 4", "decision 0", "kind gift", "kind Charge"])
+
+        // On the writing connection: a read-only one compiles an INSERT without its CHECKs.
+        let ephemeral = try await store.pool.write { db in
+            try [
+                """
+                INSERT INTO charge(id, bank_code, request_id, link_id, wallet_id, amount_yen, decision, decline_reason,
+                    rule, hold_state, created_at_unix_ms, processed_at_unix_ms, receipt_signature, receipt_key_id,
+                    body_sha256)
+                VALUES ('c', '9900', 'r', 'l', 'w', 1, 1, 0, 'x', 0, 1, 1, x'00', 'k', x'00')
+                """,
+                """
+                INSERT INTO transfer(debit_account_id, credit_account_id, amount_yen, kind, charge_id,
+                    created_at_unix_ms, tokyo_day, tokyo_month)
+                VALUES (1, 2, 3, 'charge', 'c', 1, 1, 1)
+                """,
+            ].map { sql in
+                try Row.fetchAll(db, sql: "EXPLAIN " + sql).filter { ($0["opcode"] as String) == "OpenEphemeral" }.count
+            }
+        }
+        XCTAssertEqual(ephemeral, [0, 0], "a charge's two inserts build no temporary B-tree")
+    }
+
     func testTheDatabaseAndItsWALFilesAreOwnerOnly() async throws {
         let directory = TemporaryDirectory()
         let store = try WalletStore(stateDirectory: directory.path)
