@@ -1,3 +1,5 @@
+import GatewayCrypto
+
 /// A request's W3C Trace Context (`traceparent`, https://www.w3.org/TR/trace-context/): the trace id the gateway
 /// keeps in its log lines and in the audit entries of the request (SPEC §10).
 ///
@@ -34,13 +36,12 @@ public struct TraceContext: Sendable, Hashable {
         parentID = String(decoding: bytes[36..<52], as: UTF8.self)
     }
 
-    /// A new trace started by the gateway (random 128-bit id).
+    /// A new trace started by the gateway (random 128-bit id; all zeros is invalid, so drawn again).
     public static func generated() -> TraceContext {
-        var generator = SystemRandomNumberGenerator()
         var id = ""
         repeat {
-            id = hex(generator.next() as UInt64) + hex(generator.next() as UInt64)
-        } while id.allSatisfy { $0 == "0" }
+            id = SecureRandom.hex(byteCount: 16)
+        } while id.utf8.allSatisfy { $0 == UInt8(ascii: "0") }
         return TraceContext(traceID: id, parentID: nil)
     }
 
@@ -55,10 +56,5 @@ public struct TraceContext: Sendable, Hashable {
     private init(traceID: String, parentID: String?) {
         self.traceID = traceID
         self.parentID = parentID
-    }
-
-    private static func hex(_ value: UInt64) -> String {
-        let digits = String(value, radix: 16)
-        return String(repeating: "0", count: 16 - digits.count) + digits
     }
 }

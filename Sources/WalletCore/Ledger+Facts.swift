@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import GatewayCrypto
 import GatewayPolicy
 import GatewayWire
 
@@ -460,10 +461,7 @@ enum Ledger {
     /// An unguessable id (80 random bits): ids reveal neither volume nor order to a bank. (Charges' own ids begin
     /// with their time: `newChargeID`.)
     static func newID(prefix: String) -> String {
-        var generator = SystemRandomNumberGenerator()
-        let high = generator.next() as UInt64
-        let low = generator.next() as UInt16
-        return prefix + hex(high, width: 16) + hex(UInt64(low), width: 4)
+        SecureRandom.hex(prefix: prefix.utf8, byteCount: idRandomBytes)
     }
 
     /// A charge's id: `ch_`, its processing time (ms since the epoch, 12 hex digits) and 80 random bits. Time first, so
@@ -473,16 +471,16 @@ enum Ledger {
     /// random part is as unguessable as any other id's.
     static func newChargeID(atUnixMs: Int64) -> String {
         precondition((0...0xFFFF_FFFF_FFFF).contains(atUnixMs), "a charge time fits 12 hex digits")
-        var generator = SystemRandomNumberGenerator()
-        let high = generator.next() as UInt64
-        let low = generator.next() as UInt16
-        return "ch_" + hex(UInt64(atUnixMs), width: 12) + hex(high, width: 16) + hex(UInt64(low), width: 4)
+        // 6 time bytes (big-endian: the hex reads as the number) then the random ones, hexed in one pass.
+        return withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 6 + idRandomBytes) { bytes in
+            for index in 0..<6 { bytes[index] = UInt8(truncatingIfNeeded: atUnixMs >> (8 * (5 - index))) }
+            SecureRandom.fillID(UnsafeMutableBufferPointer(rebasing: bytes[6...]))
+            return Digest.hex(prefix: "ch_".utf8, UnsafeBufferPointer(bytes))
+        }
     }
 
-    private static func hex(_ value: UInt64, width: Int) -> String {
-        let digits = String(value, radix: 16)
-        return String(repeating: "0", count: max(0, width - digits.count)) + digits
-    }
+    /// Random bytes in an id: 10 (80 bits, 20 hex digits).
+    static let idRandomBytes = 10
 }
 
 extension StatementBinder {

@@ -236,6 +236,9 @@ final class GatewayServiceTests: XCTestCase {
         let generated = TraceContext.forRequest(traceparent: "garbage")
         XCTAssertTrue(generated.ignored)
         XCTAssertEqual(generated.context.traceID.count, 32)
+        XCTAssertTrue(generated.context.traceID.allSatisfy { "0123456789abcdef".contains($0) })
+        XCTAssertNotNil(TraceContext(traceparent: "00-\(generated.context.traceID)-00f067aa0ba902b7-01"))
+        XCTAssertNotEqual(TraceContext.generated().traceID, TraceContext.generated().traceID)
         XCTAssertNil(generated.context.parentID)
     }
 
