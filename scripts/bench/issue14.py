@@ -297,7 +297,7 @@ def charge(gw, name):
     health_half = phases.get("health-half")  # binaries before stop 26 have no paced health phase
     PEAK[name] = peak["req_per_s"]
     for key, p in phases.items():
-        if key != "health" and p["approved"] < p["ok"] * 0.9:
+        if key.startswith("charge") and p["approved"] < p["ok"] * 0.9:
             log(f"  warning: {name} {key}: only {p['approved']:.0f} of {p['ok']:.0f} Charges APPROVED "
                 f"(held {p['held']:.0f}, declined {p['declined']:.0f}): not the APPROVED path")
         if p["errors"]:
