@@ -177,41 +177,25 @@ final class MigrationTests: XCTestCase {
         let verified = try await store.verifyLedger()
         XCTAssertTrue(verified.passed, "\(verified.checks)")
 
+        @Sendable func charge(id: String, decision: Int) -> String {
+            """
+            INSERT INTO charge(id, bank_code, request_id, link_id, wallet_id, amount_yen, decision, decline_reason,
+                rule, hold_state, created_at_unix_ms, processed_at_unix_ms, receipt_signature)
+            VALUES ('\(id)', '9900', 'r-\(id)', 'ln_1', 'W0000001', 1, \(decision), 0, 'x', 0, 0, 0, x'01')
+            """
+        }
+        @Sendable func transfer(kind: String) -> String {
+            """
+            INSERT INTO transfer(debit_account_id, credit_account_id, amount_yen, kind, charge_id,
+                created_at_unix_ms, tokyo_day, tokyo_month)
+            VALUES (11, 12, 1, '\(kind)', 'ch_a', 0, 0, 0)
+            """
+        }
         let refused = try await store.pool.write { db -> [String] in
             var refused: [String] = []
             for (what, sql) in [
-                (
-                    "decision 4",
-                    """
-                    INSERT INTO charge(id, bank_code, request_id, link_id, wallet_id, amount_yen, decision,
-                        decline_reason, rule, hold_state, created_at_unix_ms, processed_at_unix_ms, receipt_signature)
-                    VALUES ('ch_x', '9900', 'r-x', 'ln_1', 'W0000001', 1, 4, 0, 'x', 0, 0, 0, x'01')
-                    """
-                ),
-                (
-                    "decision 0",
-                    """
-                    INSERT INTO charge(id, bank_code, request_id, link_id, wallet_id, amount_yen, decision,
-                        decline_reason, rule, hold_state, created_at_unix_ms, processed_at_unix_ms, receipt_signature)
-                    VALUES ('ch_y', '9900', 'r-y', 'ln_1', 'W0000001', 1, 0, 0, 'x', 0, 0, 0, x'01')
-                    """
-                ),
-                (
-                    "kind gift",
-                    """
-                    INSERT INTO transfer(debit_account_id, credit_account_id, amount_yen, kind, charge_id,
-                        created_at_unix_ms, tokyo_day, tokyo_month)
-                    VALUES (11, 12, 1, 'gift', 'ch_a', 0, 0, 0)
-                    """
-                ),
-                (
-                    "kind Charge",
-                    """
-                    INSERT INTO transfer(debit_account_id, credit_account_id, amount_yen, kind, charge_id,
-                        created_at_unix_ms, tokyo_day, tokyo_month)
-                    VALUES (11, 12, 1, 'Charge', 'ch_a', 0, 0, 0)
-                    """
-                ),
+                ("decision 4", charge(id: "ch_x", decision: 4)), ("decision 0", charge(id: "ch_y", decision: 0)),
+                ("kind gift", transfer(kind: "gift")), ("kind Charge", transfer(kind: "Charge")),
             ] {
                 do {
                     try db.execute(sql: sql)
