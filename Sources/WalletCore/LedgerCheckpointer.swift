@@ -52,7 +52,7 @@ final class LedgerCheckpointer: @unchecked Sendable {
         var configuration = Configuration()
         configuration.label = "wallet-checkpointer"
         // A RESTART checkpoint waits for the writer's batch in progress (a few milliseconds) through this handler.
-        configuration.busyMode = .timeout(5)
+        configuration.busyMode = .timeout(WalletStore.busyTimeoutSeconds)
         connection = try DatabaseQueue(path: path, configuration: configuration)
         let thread = Thread { [self] in run() }
         thread.name = "wallet-checkpointer"

@@ -13,6 +13,10 @@ import GatewayWire
 public final class WalletStore: Sendable {
     /// The database file's name under the state directory.
     public static let databaseFileName = "wallet.sqlite"
+    /// How long a connection waits for another's lock before SQLite answers BUSY. The checkpointer's RESTART holds
+    /// the write lock while it copies the log and waits for readers (`LedgerCheckpointer`), and the writer's next
+    /// batch waits behind it; the checkpointer waits the same time for the writer's batch in progress.
+    static let busyTimeoutSeconds: TimeInterval = 5
 
     public let path: String
     public let limits: WalletLimits
@@ -65,7 +69,7 @@ public final class WalletStore: Sendable {
         _ = SQLiteLibrary.configured  // before the first connection (process-wide, once)
         var configuration = Configuration()
         configuration.label = "wallet"
-        configuration.busyMode = .timeout(5)
+        configuration.busyMode = .timeout(Self.busyTimeoutSeconds)
         let pool: DatabasePool
         do {
             if !exists {
