@@ -131,6 +131,12 @@ final class TLSConnection {
 
     var pendingCiphertextBytes: Int { Int(bankgw_BIO_ctrl_pending(outbound)) }
 
+    /// The most plaintext the reads that follow can return from what the peer sent so far: what OpenSSL holds
+    /// decrypted plus the ciphertext still in the inbound BIO (a record's plaintext is shorter than its
+    /// ciphertext). It undercounts only a record whose first bytes OpenSSL has already taken from the BIO; a
+    /// reader sized by it then reads that record in more than one call.
+    var readablePlaintextBoundBytes: Int { Int(SSL_pending(ssl)) + Int(bankgw_BIO_ctrl_pending(inbound)) }
+
     /// Moves all ciphertext OpenSSL produced into `buffer`. Returns the byte count.
     @discardableResult
     func drainCiphertext(into buffer: inout ByteBuffer) -> Int {

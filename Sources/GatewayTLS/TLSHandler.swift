@@ -20,7 +20,8 @@ public final class TLSHandler: ChannelDuplexHandler, RemovableChannelHandler {
     public typealias OutboundIn = ByteBuffer
     public typealias OutboundOut = ByteBuffer
 
-    /// Plaintext asked of one `SSL_read_ex`: a full TLS record (16 KiB), so one call decrypts one record.
+    /// Plaintext asked of one `SSL_read_ex` at most: a full TLS record (16 KiB), so one call decrypts one record.
+    /// Less when the peer sent less (`readRoom`).
     static let readChunkBytes = 16 * 1024
     /// Plaintext given to one `SSL_write_ex`: bounds how much ciphertext one call adds to the outbound BIO.
     static let maxPlaintextPerWrite = 64 * 1024
@@ -45,9 +46,12 @@ public final class TLSHandler: ChannelDuplexHandler, RemovableChannelHandler {
     private var setupError: TLSError?
     /// The connection's phase with the state it decides: the writes not yet encrypted, the close promise.
     private var machine = TLSConnectionStateMachine()
-    /// Plaintext of the current read batch: allocated by its first record (16 KiB), reused within the batch, and
-    /// released when the batch ends (`channelReadComplete`), so an idle connection holds no read buffer (issue 14:
-    /// 10,000 idle connections). Outbound ciphertext gets a buffer of its exact size per write instead of a
+    /// Plaintext of the current read batch: allocated by its first record, as large as the peer's bytes can
+    /// decrypt to (`readRoom`), reused within the batch, and released when the batch ends (`channelReadComplete`),
+    /// so an idle connection holds no read buffer (issue 14: 10,000 idle connections). The next stage may keep what
+    /// it is handed: NIOHTTP2's frame parser keeps the first buffer of a connection, and appends every later read
+    /// to it, for the connection's life, so that buffer is sized by its content, not by a full record (a 16 KiB
+    /// one per idle connection before). Outbound ciphertext gets a buffer of its exact size per write instead of a
     /// retained one, for the same reason.
     private var readBuffer = ByteBuffer()
     /// Ciphertext was written to the channel and not yet flushed.
@@ -267,8 +271,7 @@ public final class TLSHandler: ChannelDuplexHandler, RemovableChannelHandler {
             if readBuffer.readableBytes >= Self.readChunkBytes {
                 firePlaintext(context: context)
             }
-            let room = max(Self.readChunkBytes - readBuffer.readableBytes, 1)
-            switch connection.read(into: &readBuffer, maxBytes: room) {
+            switch connection.read(into: &readBuffer, maxBytes: readRoom(connection, after: readBuffer.readableBytes)) {
             case .bytes:
                 continue
             case .wantMore:
@@ -290,11 +293,17 @@ public final class TLSHandler: ChannelDuplexHandler, RemovableChannelHandler {
         writeCiphertext(context: context)
     }
 
+    /// Plaintext to ask of the next `SSL_read_ex`: the rest of a full record's worth in `readBuffer`, but no more
+    /// than the peer's bytes can decrypt to. At least 1, so every call makes progress or reports WANT_READ.
+    private func readRoom(_ connection: TLSConnection, after bufferedBytes: Int) -> Int {
+        max(min(Self.readChunkBytes - bufferedBytes, connection.readablePlaintextBoundBytes), 1)
+    }
+
     private func firePlaintext(context: ChannelHandlerContext) {
         guard readBuffer.readableBytes > 0 else { return }
         context.fireChannelRead(wrapInboundOut(readBuffer))
-        // Free when the next stage did not keep the buffer; a fresh allocation of the same size when it did.
-        readBuffer.clear()
+        // Reused when the next stage did not keep the buffer; when it did, a new one sized for what is left to read.
+        readBuffer.clear(minimumCapacity: connection.map { readRoom($0, after: 0) } ?? 0)
     }
 
     private func closeNotifyReceived(context: ChannelHandlerContext) {
