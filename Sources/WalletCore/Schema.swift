@@ -23,6 +23,7 @@ enum Schema {
         migrator.registerMigration("v11-wallet-credits-covered", migrate: v11WalletCreditsCovered)
         migrator.registerMigration("v12-charge-is-its-own-record", migrate: v12ChargeIsItsOwnRecord)
         migrator.registerMigration("v13-constraints-without-lists", migrate: v13ConstraintsWithoutLists)
+        migrator.registerMigration("v14-one-index-per-charge-transfer", migrate: v14OneIndexPerChargeTransfer)
         return migrator
     }
 

@@ -169,7 +169,10 @@ final class MigrationTests: XCTestCase {
                     db, sql: "SELECT sql FROM sqlite_schema WHERE name IN ('charge', 'transfer') ORDER BY name")
             )
         }
-        XCTAssertEqual(after, kept, "the same indexes and triggers, word for word")
+        // The store migrates past v13: v14 drops `transfer_by_charge` (its own test below).
+        XCTAssertEqual(
+            after, kept.filter { !$0.hasPrefix("index transfer_by_charge:") },
+            "the same indexes and triggers, word for word")
         XCTAssertEqual(afterRows, before, "every row, rowids included")
         XCTAssertEqual(tables.count, 2)
         XCTAssertFalse(tables.joined().contains("decision IN ("), tables.joined())
@@ -226,6 +229,80 @@ final class MigrationTests: XCTestCase {
             }
         }
         XCTAssertEqual(ephemeral, [0, 0], "a charge's two inserts build no temporary B-tree")
+    }
+
+    /// v14 drops `transfer_by_charge`: an approved charge's transfer goes into one index by its charge (the unique
+    /// one), every lookup by charge the code makes is answered by that index, and a second credit of a charge is
+    /// still refused.
+    func testV14WritesAChargeTransferIntoOneIndexByChargeAndEveryLookupByChargeStillUsesAnIndex() async throws {
+        let directory = TemporaryDirectory()
+        let queue = try DatabaseQueue(path: directory.databasePath)
+        try Schema.migrator.migrate(queue, upTo: "v13-constraints-without-lists")
+        let transferInsert = """
+            INSERT INTO transfer(debit_account_id, credit_account_id, amount_yen, kind, charge_id, created_at_unix_ms,
+                tokyo_day, tokyo_month)
+            VALUES (11, 12, ?, 'charge', ?, 0, 0, 0)
+            """
+        // The transfer indexes the insert opens for writing (by root page: the program's trigger subprograms write
+        // other tables' indexes).
+        @Sendable func indexInserts(_ db: Database) throws -> Int {
+            let roots = Set(
+                try Int.fetchAll(
+                    db, sql: "SELECT rootpage FROM sqlite_schema WHERE type = 'index' AND tbl_name = 'transfer'"))
+            return try Row.fetchAll(db, sql: "EXPLAIN " + transferInsert, arguments: [1, "c"])
+                .filter { ($0["opcode"] as String) == "OpenWrite" && roots.contains($0["p2"]) }.count
+        }
+        let insertsBefore = try await queue.write { db in
+            try LegacyFixture.insertBankWalletLink(
+                db, settlementAccountID: 11, walletAccountID: 12, balanceCapYen: 100000)
+            try db.execute(
+                sql: """
+                    INSERT INTO charge(id, bank_code, request_id, link_id, wallet_id, amount_yen, decision,
+                        decline_reason, rule, hold_state, created_at_unix_ms, processed_at_unix_ms, receipt_signature,
+                        receipt_key_id, body_sha256)
+                    VALUES ('ch_a', '9900', 'r-a', 'ln_1', 'W0000001', 7000, 1, 0, 'approved', 0, ?, ?, x'01', 'k1',
+                        zeroblob(32))
+                    """, arguments: [noonTokyo, noonTokyo])
+            try db.execute(sql: transferInsert, arguments: [7000, "ch_a"])
+            return try indexInserts(db)
+        }
+        try queue.close()
+        XCTAssertEqual(insertsBefore, 2, "v13: transfer_one_per_charge and transfer_by_charge")
+
+        let store = try WalletStore(stateDirectory: directory.path, create: false, clock: { noonTokyo + 60_000 })
+        // On the writing connection: a read-only one compiles an INSERT without its index maintenance.
+        let (indexes, insertsAfter, plans) = try await store.pool.write { db in
+            (
+                try String.fetchAll(
+                    db, sql: "SELECT name FROM sqlite_schema WHERE type = 'index' AND tbl_name = 'transfer' ORDER BY 1"),
+                try indexInserts(db),
+                try [
+                    // WalletStore+Reversals: a charge's credited amount.
+                    "SELECT amount_yen FROM transfer WHERE charge_id = 'ch_a' AND kind = 'charge'",
+                    // LedgerVerification: one transfer per approved charge.
+                    """
+                    SELECT c.id FROM charge c WHERE c.decision = 1
+                      AND (SELECT count(*) FROM transfer t WHERE t.charge_id = c.id AND t.kind = 'charge') <> 1
+                    """,
+                ].map { sql in
+                    try Row.fetchAll(db, sql: "EXPLAIN QUERY PLAN " + sql).map { $0["detail"] as String }
+                        .joined(separator: "; ")
+                }
+            )
+        }
+        XCTAssertEqual(indexes, ["transfer_one_per_charge"])
+        XCTAssertEqual(insertsAfter, 1, "an approved charge's transfer is written into one index")
+        for plan in plans {
+            XCTAssertTrue(plan.contains("INDEX transfer_one_per_charge"), plan)
+        }
+        let verified = try await store.verifyLedger()
+        XCTAssertTrue(verified.passed, "\(verified.checks)")
+        do {
+            try await store.pool.write { db in try db.execute(sql: transferInsert, arguments: [1, "ch_a"]) }
+            XCTFail("a second credit of ch_a was written")
+        } catch let error as DatabaseError {
+            XCTAssertEqual(error.resultCode, .SQLITE_CONSTRAINT, "\(error)")
+        }
     }
 
     func testTheDatabaseAndItsWALFilesAreOwnerOnly() async throws {
