@@ -92,6 +92,9 @@ extension WalletStore {
         var unreversedYen: Int64 { creditedYen - reversedYen }
     }
 
+    /// What a charge credited: its one `kind = 'charge'` transfer (`transfer_one_per_charge` answers it), nil for none.
+    static let creditedYenSQL = "SELECT amount_yen FROM transfer WHERE charge_id = ? AND kind = 'charge'"
+
     /// The §9 checks of a reversal of `amountYen` (nil: any positive amount up to what is unreversed), each refusal
     /// naming its rule. Run when the reversal is requested and again when it executes.
     static func checkReversible(_ db: Database, chargeID: String, amountYen: Int64?) throws -> ReversibleCharge {
@@ -120,7 +123,7 @@ extension WalletStore {
         }
         guard
             let credited = try Int64.fetchOne(
-                db.cachedStatement(sql: "SELECT amount_yen FROM transfer WHERE charge_id = ? AND kind = 'charge'"),
+                db.cachedStatement(sql: creditedYenSQL),
                 arguments: [chargeID]), let walletID = row[3] as String?
         else {
             throw WalletError.failedPrecondition(
@@ -380,8 +383,7 @@ extension WalletStore {
         for chargeID in record.chargeIDs {
             let credited =
                 try Int64.fetchOne(
-                    db, sql: "SELECT amount_yen FROM transfer WHERE charge_id = ? AND kind = 'charge'",
-                    arguments: [chargeID]) ?? 0
+                    db.cachedStatement(sql: creditedYenSQL), arguments: [chargeID]) ?? 0
             let reversed =
                 try Int64.fetchOne(
                     db, sql: "SELECT coalesce(sum(amount_yen), 0) FROM reversal WHERE charge_id = ?",

@@ -269,6 +269,16 @@ final class MigrationTests: XCTestCase {
         try queue.close()
         XCTAssertEqual(insertsBefore, 2, "v13: transfer_one_per_charge and transfer_by_charge")
 
+        let lookupsByCharge: [(sql: String, arguments: StatementArguments)] = [
+            (WalletStore.creditedYenSQL, ["ch_a"]),
+            // LedgerVerification: one transfer per approved charge.
+            (
+                """
+                SELECT c.id FROM charge c WHERE c.decision = 1
+                  AND (SELECT count(*) FROM transfer t WHERE t.charge_id = c.id AND t.kind = 'charge') <> 1
+                """, []
+            ),
+        ]
         let store = try WalletStore(stateDirectory: directory.path, create: false, clock: { noonTokyo + 60_000 })
         // On the writing connection: a read-only one compiles an INSERT without its index maintenance.
         let (indexes, insertsAfter, plans) = try await store.pool.write { db in
@@ -276,17 +286,9 @@ final class MigrationTests: XCTestCase {
                 try String.fetchAll(
                     db, sql: "SELECT name FROM sqlite_schema WHERE type = 'index' AND tbl_name = 'transfer' ORDER BY 1"),
                 try indexInserts(db),
-                try [
-                    // WalletStore+Reversals: a charge's credited amount.
-                    "SELECT amount_yen FROM transfer WHERE charge_id = 'ch_a' AND kind = 'charge'",
-                    // LedgerVerification: one transfer per approved charge.
-                    """
-                    SELECT c.id FROM charge c WHERE c.decision = 1
-                      AND (SELECT count(*) FROM transfer t WHERE t.charge_id = c.id AND t.kind = 'charge') <> 1
-                    """,
-                ].map { sql in
-                    try Row.fetchAll(db, sql: "EXPLAIN QUERY PLAN " + sql).map { $0["detail"] as String }
-                        .joined(separator: "; ")
+                try lookupsByCharge.map { query in
+                    try Row.fetchAll(db, sql: "EXPLAIN QUERY PLAN " + query.sql, arguments: query.arguments)
+                        .map { $0["detail"] as String }.joined(separator: "; ")
                 }
             )
         }
