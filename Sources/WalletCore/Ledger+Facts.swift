@@ -152,8 +152,9 @@ enum Ledger {
     /// Charges (any decision but DECLINED) to the link's wallet from the link's bank account token, over every link
     /// that token ever had to that wallet, since `sinceUnixMs`; saturating at `limit`.
     ///
-    /// Through `link_by_token` (`+l.wallet_id` keeps the planner off `link_by_wallet`): a token has a link or two,
-    /// a wallet may have dozens, each of which would be probed for charges.
+    /// The wallet's charges in the window, newest first, through `charge_by_wallet_time` alone (v15: it carries
+    /// `link_id`; every charge on a link carries the link's wallet), kept when their link is one of the token's to
+    /// this wallet (`link_by_token`: a token has a link or two; `+wallet_id` keeps the planner off `link_by_wallet`).
     static func recentChargeCount(_ db: Database, link: LinkFacts, sinceUnixMs: Int64, limit: Int) throws -> Int {
         try db.fetchFirstDirect(
             recentChargeCountSQL,
@@ -161,9 +162,10 @@ enum Ledger {
     }
 
     static let recentChargeCountSQL = """
-        SELECT count(*) FROM (SELECT 1 FROM link l JOIN charge c ON c.link_id = l.id
-            WHERE l.bank_code = ? AND l.bank_account_token = ? AND +l.wallet_id = ?
-              AND c.created_at_unix_ms >= ? AND c.decision <> 3 LIMIT ?)
+        SELECT count(*) FROM (SELECT 1 FROM charge c
+            WHERE c.wallet_id = ?3 AND c.created_at_unix_ms >= ?4 AND c.decision <> 3
+              AND c.link_id IN (SELECT id FROM link WHERE bank_code = ?1 AND bank_account_token = ?2 AND +wallet_id = ?3)
+            LIMIT ?5)
         """
 
     /// The times of the newest (at most `limit`) charges `recentChargeCount` counts, newest first: what the
@@ -175,20 +177,37 @@ enum Ledger {
     }
 
     static let recentChargeTimesSQL = """
-        SELECT c.created_at_unix_ms FROM link l JOIN charge c ON c.link_id = l.id
-        WHERE l.bank_code = ? AND l.bank_account_token = ? AND +l.wallet_id = ?
-          AND c.created_at_unix_ms >= ? AND c.decision <> 3
-        ORDER BY c.created_at_unix_ms DESC LIMIT ?
+        SELECT c.created_at_unix_ms FROM charge c
+        WHERE c.wallet_id = ?3 AND c.created_at_unix_ms >= ?4 AND c.decision <> 3
+          AND c.link_id IN (SELECT id FROM link WHERE bank_code = ?1 AND bank_account_token = ?2 AND +wallet_id = ?3)
+        ORDER BY c.created_at_unix_ms DESC LIMIT ?5
         """
 
     /// This would be the link's first (non-declined) charge, and its token was linked to another wallet of the same
     /// bank at some moment in the 30 days before this link was made.
+    ///
+    /// The token's other links first (`link_by_token`, a link or two): the link's earlier charges are found only
+    /// through its wallet's (`earlierChargeOnLinkSQL`), which reads more, and only a moved token needs them.
     static func firstChargeAfterTokenMovedWallets(_ db: Database, link: LinkFacts) throws -> Bool {
+        guard try tokenWasLinkedToAnotherWallet(db, link: link) else { return false }
         let hasEarlierCharge =
             try db.fetchFirstDirect(
-                "SELECT 1 FROM charge WHERE link_id = ? AND decision <> 3 LIMIT 1", { $0.bind(link.id) },
-                read: { _ in true }) != nil
-        if hasEarlierCharge { return false }
+                earlierChargeOnLinkSQL,
+                {
+                    $0.bind(link.walletID)
+                    $0.bind(link.id)
+                }, read: { _ in true }) != nil
+        return !hasEarlierCharge
+    }
+
+    /// A non-declined charge on the link: its wallet's charges through `charge_by_wallet_time` (which carries
+    /// `link_id`), oldest first, until one is the link's.
+    static let earlierChargeOnLinkSQL = """
+        SELECT 1 FROM charge WHERE wallet_id = ? AND link_id = ? AND decision <> 3 LIMIT 1
+        """
+
+    /// The link's token was linked to another wallet of the same bank in the 30 days before this link was made.
+    private static func tokenWasLinkedToAnotherWallet(_ db: Database, link: LinkFacts) throws -> Bool {
         let windowMs = ChargeRules.tokenMovedWindowMs
         return try db.fetchFirstDirect(
             """

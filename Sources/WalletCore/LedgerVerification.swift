@@ -157,6 +157,22 @@ extension WalletStore {
                 }
             ),
             (
+                // v15: a link's charges are found through its wallet's (`charge_by_wallet_time`).
+                "charge-carries-its-links-wallet",
+                {
+                    if let id = try String.fetchOne(
+                        db,
+                        sql: """
+                            SELECT c.id FROM charge c JOIN link l ON l.id = c.link_id
+                            WHERE c.wallet_id IS NOT l.wallet_id LIMIT 1
+                            """)
+                    {
+                        return (false, "charge \(id) does not carry its link's wallet")
+                    }
+                    return (true, "every charge on a known link carries that link's wallet")
+                }
+            ),
+            (
                 "charge-has-one-idempotency-record",
                 {
                     let recent = try count("SELECT count(*) FROM charge WHERE created_at_unix_ms >= ?", [cutoff])

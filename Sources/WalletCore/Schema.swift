@@ -24,6 +24,7 @@ enum Schema {
         migrator.registerMigration("v12-charge-is-its-own-record", migrate: v12ChargeIsItsOwnRecord)
         migrator.registerMigration("v13-constraints-without-lists", migrate: v13ConstraintsWithoutLists)
         migrator.registerMigration("v14-one-index-per-charge-transfer", migrate: v14OneIndexPerChargeTransfer)
+        migrator.registerMigration("v15-charge-links-through-wallet-index", migrate: v15ChargeLinksThroughWalletIndex)
         return migrator
     }
 

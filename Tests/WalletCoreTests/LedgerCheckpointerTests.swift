@@ -96,12 +96,18 @@ final class ChargeQueryPlanTests: XCTestCase {
         XCTAssertTrue(plan.contains("USING COVERING INDEX charge_by_wallet_time"), plan)
     }
 
-    func testRecentChargesOnALinkAreFoundThroughItsTokenNotItsWallet() async throws {
+    /// v15: the wallet's charges in the window from the covering wallet index, their links checked against the
+    /// token's (a link or two) rather than the wallet's (dozens).
+    func testRecentChargesOnALinkAreTheWalletsChargesFromItsTokensLinks() async throws {
         for sql in [Ledger.recentChargeCountSQL, Ledger.recentChargeTimesSQL] {
             let plan = try await queryPlan(sql, ["9900", "tok", "W0000001", 0, 64])
+            XCTAssertTrue(plan.contains("USING COVERING INDEX charge_by_wallet_time"), plan)
             XCTAssertTrue(plan.contains("INDEX link_by_token"), plan)
             XCTAssertFalse(plan.contains("link_by_wallet"), plan)
+            XCTAssertFalse(plan.contains("SCAN c") || plan.contains("TEMP B-TREE"), plan)
         }
+        let earlier = try await queryPlan(Ledger.earlierChargeOnLinkSQL, ["W0000001", "ln_1"])
+        XCTAssertTrue(earlier.contains("USING COVERING INDEX charge_by_wallet_time"), earlier)
     }
 
     private func queryPlan(_ sql: String, _ arguments: StatementArguments) async throws -> String {

@@ -169,9 +169,16 @@ final class MigrationTests: XCTestCase {
                     db, sql: "SELECT sql FROM sqlite_schema WHERE name IN ('charge', 'transfer') ORDER BY name")
             )
         }
-        // The store migrates past v13: v14 drops `transfer_by_charge` (its own test below).
+        // The store migrates past v13: v14 drops `transfer_by_charge`, v15 folds `charge_by_link_time` into
+        // `charge_by_wallet_time` (their own tests below).
+        let v15WalletIndex = """
+            index charge_by_wallet_time: CREATE INDEX charge_by_wallet_time
+                ON charge(wallet_id, created_at_unix_ms, decision, amount_yen, link_id)
+            """
         XCTAssertEqual(
-            after, kept.filter { !$0.hasPrefix("index transfer_by_charge:") },
+            after,
+            kept.filter { !$0.hasPrefix("index transfer_by_charge:") && !$0.hasPrefix("index charge_by_link_time:") }
+                .map { $0.hasPrefix("index charge_by_wallet_time:") ? v15WalletIndex : $0 },
             "the same indexes and triggers, word for word")
         XCTAssertEqual(afterRows, before, "every row, rowids included")
         XCTAssertEqual(tables.count, 2)
@@ -305,6 +312,131 @@ final class MigrationTests: XCTestCase {
         } catch let error as DatabaseError {
             XCTAssertEqual(error.resultCode, .SQLITE_CONSTRAINT, "\(error)")
         }
+    }
+
+    /// v15 folds `charge_by_link_time` into `charge_by_wallet_time`: a new charge is written into one index fewer,
+    /// and every question asked of a link's charges (recent ones over the token's links to the wallet, any earlier
+    /// one) gets the answer it got through the link index.
+    func testV15WritesAChargeIntoOneIndexFewerAndALinksChargesAreStillFoundExactly() async throws {
+        let directory = TemporaryDirectory()
+        let queue = try DatabaseQueue(path: directory.databasePath)
+        try Schema.migrator.migrate(queue, upTo: "v14-one-index-per-charge-transfer")
+        let chargeInsert = """
+            INSERT INTO charge(id, bank_code, request_id, link_id, wallet_id, amount_yen, decision, decline_reason, rule,
+                hold_state, created_at_unix_ms, processed_at_unix_ms, receipt_signature, receipt_key_id, body_sha256)
+            VALUES (?, '9900', ?, ?, 'W0000001', ?, ?, ?, 'r', 0, ?, ?, x'01', 'k1', zeroblob(32))
+            """
+        @Sendable func indexInserts(_ db: Database) throws -> Int {
+            let roots = Set(
+                try Int.fetchAll(
+                    db, sql: "SELECT rootpage FROM sqlite_schema WHERE type = 'index' AND tbl_name = 'charge'"))
+            return try Row.fetchAll(
+                db, sql: "EXPLAIN " + chargeInsert, arguments: ["ch_x", "r-x", "ln_1", 1, 1, 0, 0, 0]
+            ).filter { ($0["opcode"] as String) == "OpenWrite" && roots.contains($0["p2"]) }.count
+        }
+        let minute: Int64 = 60_000
+        // (id, link, yen, decision, minutes before noon): ln_0 is the token's earlier link to the same wallet, ln_2
+        // another token's, ln_3 has only a decline.
+        let charges: [(String, String, Int64, Int, Int64)] = [
+            ("ch_1", "ln_0", 100, 1, 5), ("ch_2", "ln_1", 200, 1, 2), ("ch_3", "ln_1", 300, 3, 1),
+            ("ch_4", "ln_2", 400, 1, 3), ("ch_5", "ln_1", 50, 1, 20), ("ch_6", "ln_3", 60, 3, 4),
+        ]
+        let links = [
+            LinkFacts(
+                id: "ln_1", bankCode: "9900", walletID: "W0000001", bankAccountToken: "tok", active: true,
+                linkedAtUnixMs: 0),
+            LinkFacts(
+                id: "ln_2", bankCode: "9900", walletID: "W0000001", bankAccountToken: "other", active: true,
+                linkedAtUnixMs: 0),
+            LinkFacts(
+                id: "ln_3", bankCode: "9900", walletID: "W0000001", bankAccountToken: "tok3", active: true,
+                linkedAtUnixMs: 0),
+        ]
+        let v14Recent = """
+            SELECT c.created_at_unix_ms FROM link l JOIN charge c ON c.link_id = l.id
+            WHERE l.bank_code = ? AND l.bank_account_token = ? AND +l.wallet_id = ?
+              AND c.created_at_unix_ms >= ? AND c.decision <> 3
+            ORDER BY c.created_at_unix_ms DESC LIMIT ?
+            """
+        let since = noonTokyo - 10 * minute
+        let (insertsBefore, recentBefore, earlierBefore) = try await queue.write { db in
+            try LegacyFixture.insertBankWalletLink(
+                db, settlementAccountID: 11, walletAccountID: 12, balanceCapYen: 100000)
+            try db.execute(
+                sql: """
+                    INSERT INTO link(id, bank_code, wallet_id, bank_account_token, active, linked_at_unix_ms,
+                        unlinked_at_unix_ms, unlink_reason)
+                    VALUES ('ln_0', '9900', 'W0000001', 'tok', 0, 0, 1, 'moved'),
+                        ('ln_2', '9900', 'W0000001', 'other', 1, 0, NULL, NULL),
+                        ('ln_3', '9900', 'W0000001', 'tok3', 1, 0, NULL, NULL)
+                    """)
+            for (id, link, yen, decision, minutesBefore) in charges {
+                let at = noonTokyo - minutesBefore * minute
+                try db.execute(
+                    sql: chargeInsert, arguments: [id, "r-" + id, link, yen, decision, decision == 3 ? 4 : 0, at, at])
+                if decision == 1 {
+                    try db.execute(
+                        sql: """
+                            INSERT INTO transfer(debit_account_id, credit_account_id, amount_yen, kind, charge_id,
+                                created_at_unix_ms, tokyo_day, tokyo_month)
+                            VALUES (11, 12, ?, 'charge', ?, ?, ?, ?)
+                            """,
+                        arguments: [
+                            yen, id, at, TokyoTime.dayIndex(ofUnixMs: at), TokyoTime.monthIndex(ofUnixMs: at),
+                        ])
+                }
+            }
+            return (
+                try indexInserts(db),
+                try links.map { link in
+                    try Int64.fetchAll(
+                        db, sql: v14Recent, arguments: [link.bankCode, link.bankAccountToken, link.walletID, since, 64])
+                },
+                try (links.map(\.id) + ["ln_0", "ln_9"]).map { id in
+                    try Bool.fetchOne(
+                        db, sql: "SELECT 1 FROM charge WHERE link_id = ? AND decision <> 3 LIMIT 1", arguments: [id])
+                        ?? false
+                }
+            )
+        }
+        try queue.close()
+        XCTAssertEqual(
+            recentBefore, [[noonTokyo - 2 * minute, noonTokyo - 5 * minute], [noonTokyo - 3 * minute], []],
+            "v14: the token's charges to the wallet over both its links, in the window, declines left out")
+        XCTAssertEqual(earlierBefore, [true, true, false, true, false])
+
+        let store = try WalletStore(stateDirectory: directory.path, create: false, clock: { noonTokyo })
+        let (indexes, insertsAfter, recentAfter, countsAfter, earlierAfter) = try await store.pool.write { db in
+            (
+                try String.fetchAll(
+                    db,
+                    sql:
+                        "SELECT name FROM sqlite_schema WHERE type = 'index' AND tbl_name = 'charge' AND sql IS NOT NULL"
+                        + " ORDER BY 1"),
+                try indexInserts(db),
+                try links.map { try Ledger.recentChargeTimes(db, link: $0, sinceUnixMs: since, limit: 64) },
+                try links.map { try Ledger.recentChargeCount(db, link: $0, sinceUnixMs: since, limit: 64) },
+                try (links.map(\.id) + ["ln_0", "ln_9"]).map { id in
+                    try db.fetchFirstDirect(
+                        Ledger.earlierChargeOnLinkSQL,
+                        {
+                            $0.bind("W0000001")
+                            $0.bind(id)
+                        }, read: { _ in true }) ?? false
+                }
+            )
+        }
+        XCTAssertEqual(indexes, ["charge_by_wallet_hold", "charge_by_wallet_time", "charge_open_hold"])
+        XCTAssertEqual(insertsAfter, insertsBefore - 1, "a charge is written into one index fewer")
+        XCTAssertEqual(recentAfter, recentBefore)
+        XCTAssertEqual(countsAfter, recentBefore.map(\.count))
+        let saturated = try await store.pool.read { db in
+            try links.map { try Ledger.recentChargeCount(db, link: $0, sinceUnixMs: since, limit: 1) }
+        }
+        XCTAssertEqual(saturated, [1, 1, 0], "saturating at the limit")
+        XCTAssertEqual(earlierAfter, earlierBefore)
+        let verified = try await store.verifyLedger()
+        XCTAssertTrue(verified.passed, "\(verified.checks)")
     }
 
     func testTheDatabaseAndItsWALFilesAreOwnerOnly() async throws {

@@ -146,7 +146,8 @@ final class StoreTests: XCTestCase {
             healthy.checks.map(\.name),
             [
                 "database-integrity", "balances-match-transfers", "debits-equal-credits", "wallet-balance-within-cap",
-                "approved-charge-has-one-transfer", "transfer-matches-charge", "charge-has-one-idempotency-record",
+                "approved-charge-has-one-transfer", "transfer-matches-charge", "charge-carries-its-links-wallet",
+                "charge-has-one-idempotency-record",
                 "charged-totals-match-transfers", "holds-have-one-pending-transfer",
                 "reservations-match-pending-transfers",
                 "wallet-balance-plus-reservations-within-cap", "one-active-link-per-token", "reversed-at-most-credited",
@@ -184,5 +185,22 @@ final class StoreTests: XCTestCase {
         }
         let noRecord = try await store.verifyLedger()
         XCTAssertEqual(noRecord.firstFailure?.name, "charge-has-one-idempotency-record")
+    }
+
+    /// v15 finds a link's charges through its wallet's: a charge that does not carry its link's wallet is named.
+    func testVerifyNamesAChargeThatDoesNotCarryItsLinksWallet() async throws {
+        let directory = TemporaryDirectory()
+        let (store, link) = try await makeLinkedStore(directory, clock: ManualClock(noonTokyo))
+        let held = try await store.submitCharge(
+            chargeRequest("h", link: link, yen: 1_000), bankCode: "9900", bodyDigest: digest("h"),
+            decide: { _ in .hold(rule: "r") }, sign: testSign)
+        let healthy = try await store.verifyLedger()
+        XCTAssertTrue(healthy.passed, "\(healthy.checks)")
+        try await store.pool.write { db in
+            try db.execute(sql: "UPDATE charge SET wallet_id = NULL WHERE id = ?", arguments: [held.chargeID])
+        }
+        let broken = try await store.verifyLedger()
+        XCTAssertEqual(broken.firstFailure?.name, "charge-carries-its-links-wallet")
+        XCTAssertTrue(broken.firstFailure?.detail.contains(held.chargeID) ?? false, "\(broken.checks)")
     }
 }
