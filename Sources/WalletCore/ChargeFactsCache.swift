@@ -9,12 +9,13 @@ import GatewayWire
 /// `wallet.many_accounts` alerts, each wallet's credits in the velocity window, each bank's decision buckets, and
 /// each link's keyed token hash.
 ///
-/// Why it is exact: every write goes through the one writer, and only a Charge (`LedgerWrite.maintainsFactsCache`)
-/// runs with the cache on, updating it in `chargeRecorded` with exactly what its SQL changed. Every other write
-/// (link, unlink, operator, hold release, reversal, …) runs with the cache off — reads go to the database — and
-/// drops it afterwards, as does any rollback (a failed batch, a fast attempt replayed isolated, a request's
-/// savepoint) and any commit by another connection (`PRAGMA data_version`, checked before each batch). A dropped
-/// entry is simply read again: the cache never answers what the database would not.
+/// Why it is exact: every write goes through the one writer, and only a Charge (`FactsCacheUse.maintains`) runs with
+/// the cache on, updating it in `chargeRecorded` with exactly what its SQL changed. Every other write runs with the
+/// cache off — reads go to the database — and afterwards drops what it may have changed: a LinkAccount its wallet's
+/// and bank's facts (`linkAttempted`), anything else (unlink, operator, hold release, reversal, …) every fact. So does
+/// any rollback (a failed batch, a fast attempt replayed isolated, a request's savepoint) and any commit by another
+/// connection (`PRAGMA data_version`, checked before each batch). A dropped entry is simply read again: the cache
+/// never answers what the database would not.
 ///
 /// Bounded: `maxEntries` per map (beyond it the map is dropped whole and refilled by use), and
 /// `maxCreditsPerWallet` credits per wallet (a wallet with more in its window is read from the database each time) and
@@ -85,6 +86,10 @@ struct ChargeFactsCache {
     private var creditsKept = 0
     private var decisions: [String: Decisions] = [:]
     private var tokenHashes: [String: [UInt8]] = [:]
+    /// Links with a non-declined charge: never again a first charge, so their token-moved answer is final (false).
+    private var chargedLinks: Set<String> = []
+    /// Facts read from the database (a miss) since `takeReads`.
+    private var reads = 0
 
     mutating func removeAll() {
         links.removeAll(keepingCapacity: true)
@@ -98,16 +103,41 @@ struct ChargeFactsCache {
         creditsKept = 0
         decisions.removeAll(keepingCapacity: true)
         tokenHashes.removeAll(keepingCapacity: true)
+        chargedLinks.removeAll(keepingCapacity: true)
+    }
+
+    /// A LinkAccount for `walletID` at `bankCode` was applied, whatever its decision (it ran with the cache off):
+    /// drops what such a write can change. Its wallet's row (decline streak, link lock) and open
+    /// `wallet.many_accounts` alert; its bank's decision buckets (a link's decision is counted there); and every
+    /// token-moved answer not yet final (a new link of a token is another wallet's link of it for a link made in the
+    /// same millisecond). A new link has no entry (a missing link is never kept) and no charges, and a link write
+    /// changes no other link, total, credit, block-list entry or token: the rest stands.
+    mutating func linkAttempted(bankCode: String, walletID: String) {
+        wallets[walletID] = nil
+        manyAccountsAlertOpen[walletID] = nil
+        decisions[bankCode] = nil
+        tokenMoved.removeAll(keepingCapacity: true)
+    }
+
+    /// Facts read from the database since the last call.
+    mutating func takeReads() -> Int {
+        defer { reads = 0 }
+        return reads
     }
 
     private static func bounded<Key, Value>(_ map: inout [Key: Value]) {
         if map.count >= maxEntries { map.removeAll(keepingCapacity: true) }
     }
 
+    private static func bounded<Element>(_ set: inout Set<Element>) {
+        if set.count >= maxEntries { set.removeAll(keepingCapacity: true) }
+    }
+
     // MARK: Reads (from the cache, else the database, then kept)
 
     mutating func link(_ db: Database, id: String) throws -> LinkFacts? {
         if let cached = links[id] { return cached }
+        reads += 1
         guard let link = try Ledger.link(db, id: id) else { return nil }
         Self.bounded(&links)
         links[id] = link
@@ -116,6 +146,7 @@ struct ChargeFactsCache {
 
     mutating func wallet(_ db: Database, id: String) throws -> Ledger.WalletRow? {
         if let cached = wallets[id] { return cached }
+        reads += 1
         guard let wallet = try Ledger.wallet(db, id: id) else { return nil }
         Self.bounded(&wallets)
         wallets[id] = wallet
@@ -126,6 +157,7 @@ struct ChargeFactsCache {
         let day = TokyoTime.dayIndex(ofUnixMs: atUnixMs)
         let month = TokyoTime.monthIndex(ofUnixMs: atUnixMs)
         if let cached = totals[walletAccountID], cached.dayIndex == day, cached.monthIndex == month { return cached }
+        reads += 1
         let read = PeriodTotals(
             dayIndex: day, monthIndex: month,
             charged: try Ledger.chargedTotals(db, walletAccountID: walletAccountID, atUnixMs: atUnixMs),
@@ -140,6 +172,7 @@ struct ChargeFactsCache {
         if let cached = recent[key], cached.limit == limit, sinceUnixMs >= cached.loadedSinceUnixMs {
             return min(limit, cached.atUnixMs.count { $0 >= sinceUnixMs })
         }
+        reads += 1
         let times = try Ledger.recentChargeTimes(db, link: link, sinceUnixMs: sinceUnixMs, limit: limit)
         Self.bounded(&recent)
         recent[key] = RecentCharges(loadedSinceUnixMs: sinceUnixMs, limit: limit, atUnixMs: times)
@@ -147,7 +180,9 @@ struct ChargeFactsCache {
     }
 
     mutating func firstChargeAfterTokenMovedWallets(_ db: Database, link: LinkFacts) throws -> Bool {
+        if chargedLinks.contains(link.id) { return false }
         if let cached = tokenMoved[link.id] { return cached }
+        reads += 1
         let moved = try Ledger.firstChargeAfterTokenMovedWallets(db, link: link)
         Self.bounded(&tokenMoved)
         tokenMoved[link.id] = moved
@@ -168,6 +203,7 @@ struct ChargeFactsCache {
     mutating func isBlocked(_ db: Database, kind: BlockKind, lookup: [UInt8]) throws -> Bool {
         let key = BlockKey(kind: kind, lookup: lookup)
         if let cached = blocked[key] { return cached }
+        reads += 1
         let read = try Ledger.isBlocked(db, kind: kind, lookup: lookup)
         Self.bounded(&blocked)
         blocked[key] = read
@@ -178,6 +214,7 @@ struct ChargeFactsCache {
     /// hold rule only fires again on the open alert), so only other writes change it, and they drop the cache.
     mutating func manyAccountsAlertOpen(_ db: Database, walletID: String) throws -> Bool {
         if let cached = manyAccountsAlertOpen[walletID] { return cached }
+        reads += 1
         let read = try Ledger.manyAccountsAlertOpen(db, walletID: walletID)
         Self.bounded(&manyAccountsAlertOpen)
         manyAccountsAlertOpen[walletID] = read
@@ -199,6 +236,7 @@ struct ChargeFactsCache {
             keepCredits(kept, walletID: walletID)
             return sum
         }
+        reads += 1
         let limit = Self.maxCreditsPerWallet
         let read = try Ledger.creditsToWallet(db, walletID: walletID, sinceUnixMs: sinceUnixMs, limit: limit + 1)
         guard read.count <= limit else {
@@ -236,6 +274,7 @@ struct ChargeFactsCache {
     ) throws -> BankDecisionWindow {
         try Ledger.countDecision(db, bankCode: bankCode, decision: decision, nowUnixMs: nowUnixMs)
         guard var kept = decisions[bankCode], afterUnixMs >= kept.loadedAfterUnixMs else {
+            reads += 1
             let read = Decisions(
                 loadedAfterUnixMs: afterUnixMs,
                 buckets: try Ledger.decisionBuckets(db, bankCode: bankCode, afterUnixMs: afterUnixMs))
@@ -309,7 +348,9 @@ struct ChargeFactsCache {
             kept.sumYen += amount
             if kept.entries.count <= Self.maxCreditsPerWallet { keepCredits(kept, walletID: walletID) }
         }
-        // The link has a non-declined charge now: the next one is not its first.
-        if tokenMoved[link.id] != nil { tokenMoved[link.id] = false }
+        // The link has a non-declined charge now: the next one is not its first, whatever links are made later.
+        tokenMoved[link.id] = nil
+        Self.bounded(&chargedLinks)
+        chargedLinks.insert(link.id)
     }
 }

@@ -8,7 +8,7 @@ import GatewayWire
 ///
 /// Why caches: every charge needs its bank's facts (row + pilot list) and its link's, wallet's and totals' (see
 /// `ChargeFactsCache`). All writes go through the writer, so caches held by the writer are exact as long as every
-/// write that changes what they hold drops them (`touchesBanks`; every write but a Charge for the facts cache),
+/// write that changes what they hold drops it (`touchesBanks`; for the facts cache what `FactsCacheUse` says),
 /// every rollback drops them, and so does any write from outside the writer (`checkForeignWrites`).
 final class WriterState: @unchecked Sendable {
     let clock: @Sendable () -> Int64
@@ -90,16 +90,24 @@ final class WriterState: @unchecked Sendable {
     func auditAppended(_ tail: Ledger.AuditTail) { auditTail = tail }
 
     /// Runs `body` as a write that keeps the facts cache exact (a Charge) or not (anything else: the cache is off
-    /// while it runs, so it reads the database, and dropped after it, since it may have changed any fact).
-    func applying<T>(maintainsFactsCache: Bool, _ body: () throws -> T) rethrows -> T {
+    /// while it runs, so it reads the database, and afterwards what it may have changed is dropped: for a
+    /// LinkAccount its wallet's and bank's facts, for anything else every fact).
+    func applying<T>(_ use: FactsCacheUse, _ body: () throws -> T) rethrows -> T {
         assert(!factsCacheOn, "writes apply one at a time")
-        factsCacheOn = maintainsFactsCache
+        if case .maintains = use { factsCacheOn = true }
         defer {
-            if !maintainsFactsCache { facts.removeAll() }
+            switch use {
+            case .maintains, .changesNoFact: break
+            case .linkAttempt(let bankCode, let walletID): facts.linkAttempted(bankCode: bankCode, walletID: walletID)
+            case .dropsAll: facts.removeAll()
+            }
             factsCacheOn = false
         }
         return try body()
     }
+
+    /// Facts the cache did not hold and read from the database since the last call (emptied).
+    func takeFactsReads() -> Int { facts.takeReads() }
 
     /// Before a batch: drops every cache if anything but the writer changed the database since its last batch —
     /// another connection's commit (an operator tool on the same file: `PRAGMA data_version` moved; our own
@@ -212,6 +220,19 @@ final class WriterState: @unchecked Sendable {
     }
 }
 
+/// What a write does with the writer's facts cache (`ChargeFactsCache`).
+enum FactsCacheUse: Sendable {
+    /// A Charge: reads through the cache and keeps it exact (`WriterState.chargeRecorded`).
+    case maintains
+    /// A LinkAccount for `walletID` at `bankCode`: reads the database, then drops only what such a write can change
+    /// (`ChargeFactsCache.linkAttempted`), so the charges of every other wallet stay warm while banks link accounts.
+    case linkAttempt(bankCode: String, walletID: String)
+    /// A write of rows no fact is read from (a link code): reads the database, drops nothing.
+    case changesNoFact
+    /// Anything else: reads the database, then drops every fact (it may have changed any).
+    case dropsAll
+}
+
 /// One request waiting for, or inside, a batch.
 protocol PendingWrite: AnyObject, Sendable {
     var idempotencyKey: IdempotencyKey? { get }
@@ -240,8 +261,8 @@ final class LedgerWrite<Value: Sendable>: PendingWrite, @unchecked Sendable {
     let idempotencyKey: IdempotencyKey?
     /// Set when this write changes banks; the writer drops its bank cache after applying it.
     let touchesBanks: Bool
-    /// Set for a Charge, which keeps the writer's facts cache exact; any other write runs with it off and drops it.
-    let maintainsFactsCache: Bool
+    /// How the write uses the writer's facts cache (only a Charge reads through it).
+    let factsCache: FactsCacheUse
     private let body: (Database, WriterState) throws -> Value
     /// The submitting task's trace id (`AuditTrace`), bound again while the write applies.
     private let traceID = AuditTrace.traceID
@@ -255,12 +276,12 @@ final class LedgerWrite<Value: Sendable>: PendingWrite, @unchecked Sendable {
     }
 
     init(
-        idempotencyKey: IdempotencyKey? = nil, touchesBanks: Bool = false, maintainsFactsCache: Bool = false,
+        idempotencyKey: IdempotencyKey? = nil, touchesBanks: Bool = false, factsCache: FactsCacheUse = .dropsAll,
         _ body: @escaping (Database, WriterState) throws -> Value
     ) {
         self.idempotencyKey = idempotencyKey
         self.touchesBanks = touchesBanks
-        self.maintainsFactsCache = maintainsFactsCache
+        self.factsCache = factsCache
         self.body = body
     }
 
@@ -326,7 +347,7 @@ final class LedgerWrite<Value: Sendable>: PendingWrite, @unchecked Sendable {
 
     private func run(_ db: Database, _ state: WriterState) throws -> Value {
         try AuditTrace.$traceID.withValue(traceID) {
-            try state.applying(maintainsFactsCache: maintainsFactsCache) { try body(db, state) }
+            try state.applying(factsCache) { try body(db, state) }
         }
     }
 
@@ -488,6 +509,7 @@ final class LedgerWriter: @unchecked Sendable {
             }
             // Emptied either way; after a failed batch its banks are just dropped.
             let banksWithNewEvents = state.takeBanksWithNewEvents()
+            let factsRead = state.takeFactsReads()
             if failure == nil {
                 checkpointer?.committed()
                 if state.alertsChanged {
@@ -507,6 +529,7 @@ final class LedgerWriter: @unchecked Sendable {
                     statistics.applying += applying
                     statistics.committing += committing
                     statistics.writerCPU += Self.threadCPUTime() - cpuBefore
+                    statistics.factsRead += factsRead
                     if isolated { statistics.batchesReplayedIsolated += 1 }
                 } else {
                     statistics.batchesFailed += 1
@@ -602,6 +625,8 @@ public struct WriterStatistics: Sendable, Hashable {
     public var committing: Duration = .zero
     /// CPU time the writer's thread spent on committed batches (applying and committing them).
     public var writerCPU: Duration = .zero
+    /// Charge facts read from the database because the writer's facts cache did not hold them (committed batches).
+    public var factsRead = 0
 
     public var meanBatch: Double { batchesCommitted == 0 ? 0 : Double(writesCommitted) / Double(batchesCommitted) }
 }

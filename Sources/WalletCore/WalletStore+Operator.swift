@@ -267,7 +267,9 @@ extension WalletStore {
         walletID: String, codeMAC: [UInt8], expiresAtUnixMs: Int64, audit: AuditContext
     ) async throws(WalletError) {
         guard codeMAC.count == 32 else { throw .invalidArgument("a link code MAC is 32 bytes (HMAC-SHA256)") }
-        try await updateWallet(walletID, action: "wallet.issue_link_code", audit: audit) { db, now in
+        // A link code is no charge fact: the writer's facts cache stands.
+        try await updateWallet(walletID, action: "wallet.issue_link_code", audit: audit, factsCache: .changesNoFact) {
+            db, now in
             guard expiresAtUnixMs > now, expiresAtUnixMs - now <= LinkRules.linkCodeLifetimeMs else {
                 throw WalletError.invalidArgument("a link code expires within 10 minutes of issue")
             }
@@ -280,9 +282,9 @@ extension WalletStore {
 
     private func updateWallet(
         _ walletID: String, action: String, detail: String = "", audit: AuditContext,
-        _ body: @escaping (Database, Int64) throws -> Void
+        factsCache: FactsCacheUse = .dropsAll, _ body: @escaping (Database, Int64) throws -> Void
     ) async throws(WalletError) {
-        try await write { db, state in
+        try await write(factsCache: factsCache) { db, state in
             let now = state.clock()
             guard try Ledger.wallet(db, id: walletID) != nil else { throw WalletError.notFound("wallet \(walletID)") }
             try body(db, now)

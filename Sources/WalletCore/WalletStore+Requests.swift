@@ -95,7 +95,7 @@ extension WalletStore {
         let key = IdempotencyKey(bankCode: bankCode, requestID: request.header.requestID)
         // A request outside the replay window is a retry or a rejection, never a new APPROVED: no receipt for it.
         let presigned = freshness == nil ? Self.presignedAnswer(request, key: key, nowUnixMs: clock(), sign: sign) : nil
-        return LedgerWrite(idempotencyKey: key, maintainsFactsCache: true) { db, state in
+        return LedgerWrite(idempotencyKey: key, factsCache: .maintains) { db, state in
             if let stored = try Ledger.replay(db, key: key, operation: .charge, digest: digest) {
                 return RecordedCharge(
                     response: stored.chargeResponse(key: key, linkID: request.linkID, amountYen: request.amountYen))
@@ -286,7 +286,9 @@ extension WalletStore {
     ) async throws(WalletError) -> LinkOutcome {
         let key = IdempotencyKey(bankCode: bankCode, requestID: request.header.requestID)
         let digest = BodyDigest(sha256: bodyDigest, lazyLegacySHA256: legacyBodyDigest)
-        let outcome = try await write(key: key) { db, state in
+        let outcome = try await write(
+            key: key, factsCache: .linkAttempt(bankCode: key.bankCode, walletID: request.walletAccountID)
+        ) { db, state in
             if let stored = try Ledger.replay(db, key: key, operation: .link, digest: digest) {
                 return LinkOutcome(response: stored.linkResponse, walletLinkingJustLocked: false)
             }

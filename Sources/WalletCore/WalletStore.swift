@@ -182,13 +182,12 @@ public final class WalletStore: Sendable {
 
     // MARK: - Plumbing
 
-    /// `maintainsFactsCache`: only for a write that keeps `ChargeFactsCache` exact itself (a Charge).
+    /// `factsCache`: `.dropsAll` unless the write is one `FactsCacheUse` names.
     func write<Value: Sendable>(
-        key: IdempotencyKey? = nil, touchesBanks: Bool = false, maintainsFactsCache: Bool = false,
+        key: IdempotencyKey? = nil, touchesBanks: Bool = false, factsCache: FactsCacheUse = .dropsAll,
         _ body: @escaping (Database, WriterState) throws -> Value
     ) async throws(WalletError) -> Value {
-        let write = LedgerWrite(
-            idempotencyKey: key, touchesBanks: touchesBanks, maintainsFactsCache: maintainsFactsCache, body)
+        let write = LedgerWrite(idempotencyKey: key, touchesBanks: touchesBanks, factsCache: factsCache, body)
         return try await writer.submit(write).get()
     }
 

@@ -48,6 +48,24 @@ struct WalletLoad: Sendable {
         return WalletLoad(store: store, links: links)
     }
 
+    /// Links a new bank account token (the `n`th) to one of the load's wallets: a link code, then LinkAccount.
+    func linkNewAccount(_ n: Int) async throws {
+        let walletID = String(format: "L%07d", n % links.count)
+        let codeMAC = digest("bench-code-\(n)-\(UUID().uuidString)")
+        try await store.issueLinkCode(
+            walletID: walletID, codeMAC: codeMAC, expiresAtUnixMs: WalletStore.systemClock() + 60_000,
+            audit: AuditContext(actor: "operator/load", reason: "load: a bank linking accounts"))
+        let request = LinkAccountRequest(
+            header: RequestHeader(bankCode: Self.bankCode, requestID: "load-link-new-\(n)-\(UUID().uuidString)"),
+            walletAccountID: walletID, linkCode: "load", bankAccountToken: "load-new-token-\(n)-\(UUID().uuidString)")
+        let outcome = try await store.submitLink(
+            request, bankCode: Self.bankCode, bodyDigest: digest(request.header.requestID), linkCodeMAC: codeMAC,
+            decide: { _ in .approve })
+        guard outcome.response.decision == .approved else {
+            throw ValidationError("load link \(n) for \(walletID) was not approved: \(outcome.response)")
+        }
+    }
+
     /// The charge a load caller sends for `requestID`: amount and link derive from the id, so a replay after a
     /// restart sends the same body.
     func charge(_ requestID: String, linkIndex: Int) -> (ChargeRequest, [UInt8]) {
@@ -148,8 +166,14 @@ struct LedgerBench: AsyncParsableCommand {
             """)
     var monitoring = false
 
+    @Option(
+        name: .customLong("link-every-ms"),
+        help: "Also link a new account every N ms while the charges run (a bank linking customers; 0: none).")
+    var linkEveryMs = 0
+
     func validate() throws {
         guard seconds > 0, seconds <= 600 else { throw ValidationError("--seconds must be in (0, 600]") }
+        guard (0...10_000).contains(linkEveryMs) else { throw ValidationError("--link-every-ms takes 0...10000") }
         if let maxBatchMs, !(1...1_000).contains(maxBatchMs) {
             throw ValidationError("--max-batch-ms takes 1...1000")
         }
@@ -172,6 +196,7 @@ struct LedgerBench: AsyncParsableCommand {
                 let tag =
                     "signer=\(signer.rawValue) callers=\(callers)" + (monitoring ? " monitoring=on" : "")
                     + (requestIDs == .uuid ? " request_ids=uuid" : "")
+                    + (linkEveryMs > 0 ? " link_every_ms=\(linkEveryMs)" : "")
                 let writes = Double(max(1, cell.batches.writesCommitted))
                 print("wallet charges/s \(tag): \(Int(cell.perSecond.rounded()))")
                 print(figure("cpu_us_per_charge", tag, cell.cpuMicrosPerCharge))
@@ -179,6 +204,7 @@ struct LedgerBench: AsyncParsableCommand {
                 print(figure("writer_cpu_us_per_charge", tag, micros(cell.batches.writerCPU) / writes))
                 print(figure("apply_us_per_charge", tag, micros(cell.batches.applying) / writes))
                 print(figure("commit_us_per_charge", tag, micros(cell.batches.committing) / writes))
+                print(figure("facts_read_per_charge", tag, Double(cell.batches.factsRead) / writes))
                 print("wallet wal_frames_max \(tag): \(cell.checkpoints.largestWALFrames)")
                 print(
                     "wallet checkpoints \(tag): \(cell.checkpoints.passiveCheckpoints) passive, "
@@ -234,7 +260,20 @@ struct LedgerBench: AsyncParsableCommand {
         let cpuBefore = processCPUMicros()
         let start = ContinuousClock.now
         let deadline = start.advanced(by: .milliseconds(Int64(seconds * 1000)))
+        let linkEveryMs = linkEveryMs
         let approved = try await withThrowingTaskGroup(of: Int.self) { group in
+            if linkEveryMs > 0 {
+                // Not counted: it answers 0 charges. A new token on each load wallet in turn, as a bank links them.
+                group.addTask {
+                    var n = 0
+                    while ContinuousClock.now < deadline {
+                        try await load.linkNewAccount(n)
+                        n += 1
+                        try await Task.sleep(for: .milliseconds(linkEveryMs))
+                    }
+                    return 0
+                }
+            }
             for caller in 0..<callers {
                 group.addTask {
                     var count = 0
@@ -261,6 +300,7 @@ struct LedgerBench: AsyncParsableCommand {
         batches.applying -= before.applying
         batches.committing -= before.committing
         batches.writerCPU -= before.writerCPU
+        batches.factsRead -= before.factsRead
         return Cell(
             perSecond: Double(approved) / seconds, cpuMicrosPerCharge: cpu / Double(max(1, approved)),
             batches: batches, checkpoints: store.checkpointStatistics())

@@ -41,6 +41,49 @@ final class MonitoringFactsCacheTests: XCTestCase {
             decide: decide, sign: testSign)
     }
 
+    /// A LinkAccount drops only what a link write can change (`ChargeFactsCache.linkAttempted`): a bank linking
+    /// accounts all day no longer sends every other wallet's next charge back to the database for all its facts.
+    /// (Before: every write but a Charge dropped the whole cache, and the charge below read 10 facts again.)
+    func testALinkAccountKeepsTheFactsOfOtherWalletsAndDropsItsOwnWallets() async throws {
+        let fixture = try await makeStore { _ in }
+        let (store, link) = (fixture.store!, fixture.link)
+        for n in 0..<2 { _ = try await charge(store, "warm\(n)", link: link, yen: 100) }
+        func factsReadBy(_ requestID: String) async throws -> Int {
+            let before = await store.writerStatistics().factsRead
+            let decision = try await charge(store, requestID, link: link, yen: 100).decision
+            XCTAssertEqual(decision, .approved)
+            return await store.writerStatistics().factsRead - before
+        }
+        var read = try await factsReadBy("warm2")
+        XCTAssertEqual(read, 0, "a warm link's charge reads nothing")
+
+        // Another wallet's link: only the bank's decision buckets (which counted it) are read again.
+        _ = try await store.linkForTest(walletID: "W0000002", token: "tok-ichiro", code: 2)
+        read = try await factsReadBy("after-other-link")
+        XCTAssertEqual(read, 1)
+
+        // A declined attempt on this charge's own wallet moves its decline streak: the wallet's row, its open
+        // many-accounts alert and the bank's buckets are read again (debug builds check each against the database).
+        let attempt = LinkAccountRequest(
+            header: RequestHeader(bankCode: "9900", requestID: "bad-code"), walletAccountID: "W0000001",
+            linkCode: "nope", bankAccountToken: "tok-other")
+        let declined = try await store.submitLink(
+            attempt, bankCode: "9900", bodyDigest: digest("bad-code"), linkCodeMAC: codeHash(9),
+            decide: { _ in .decline(.linkCodeInvalid, rule: "test: bad code") })
+        XCTAssertEqual(declined.response.decision, .declined)
+        read = try await factsReadBy("after-own-decline")
+        XCTAssertEqual(read, 3)
+        let streak = try await store.walletRecord(id: "W0000001")?.consecutiveLinkDeclines
+        XCTAssertEqual(streak, 1)
+
+        // Anything else (here an operator's write) still drops every fact.
+        try await store.markPhoneVerified(walletID: "W0000004", audit: operatorAudit)
+        read = try await factsReadBy("after-operator-write")
+        XCTAssertGreaterThan(read, 3)
+        let verification = try await store.verifyLedger()
+        XCTAssertTrue(verification.passed, "\(verification.checks)")
+    }
+
     func testVelocityCountsEachCreditUntilItLeavesTheWindow() async throws {
         let fixture = try await makeStore {
             $0.walletVelocityMinYen = 1_000
