@@ -31,14 +31,14 @@ def test_verify_passes_on_a_healthy_ledger_and_says_what_it_checked(tmp_path):
     assert result.returncode == 0, result.stdout + result.stderr
     for name in ["database-integrity", "balances-match-transfers", "debits-equal-credits",
                  "wallet-balance-within-cap", "approved-charge-has-one-transfer", "transfer-matches-charge",
-                 "charge-has-one-idempotency-record", "charged-totals-match-transfers",
+                 "charge-carries-its-links-wallet", "charge-has-one-idempotency-record", "charged-totals-match-transfers",
                  "holds-have-one-pending-transfer", "reservations-match-pending-transfers",
                  "wallet-balance-plus-reservations-within-cap", "one-active-link-per-token",
                  # SPEC §9 and the event outbox
                  "reversed-at-most-credited", "reversals-match-transfers", "compensation-balance-is-minus-paid",
                  "payments-match-transfers", "events-gap-free", "events-match-transfers"]:
         assert f"ok   {name}:" in result.stdout
-    assert "all 18 invariants hold" in result.stdout
+    assert "all 19 invariants hold" in result.stdout
 
 
 def test_verify_exits_nonzero_naming_a_balance_edited_behind_the_ledgers_back(tmp_path):
