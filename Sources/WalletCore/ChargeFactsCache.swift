@@ -119,6 +119,12 @@ struct ChargeFactsCache {
         tokenMoved.removeAll(keepingCapacity: true)
     }
 
+    /// Alerts were raised, acknowledged or resolved (and nothing else written): drops the open `wallet.many_accounts`
+    /// answers, the only facts read from alerts.
+    mutating func alertsChanged() {
+        manyAccountsAlertOpen.removeAll(keepingCapacity: true)
+    }
+
     /// Facts read from the database since the last call.
     mutating func takeReads() -> Int {
         defer { reads = 0 }
@@ -211,7 +217,7 @@ struct ChargeFactsCache {
     }
 
     /// Whether a `wallet.many_accounts` alert on the wallet is unresolved. A charge never opens or resolves one (its
-    /// hold rule only fires again on the open alert), so only other writes change it, and they drop the cache.
+    /// hold rule only fires again on the open alert), so only other writes change it, and they drop this answer.
     mutating func manyAccountsAlertOpen(_ db: Database, walletID: String) throws -> Bool {
         if let cached = manyAccountsAlertOpen[walletID] { return cached }
         reads += 1

@@ -99,6 +99,7 @@ final class WriterState: @unchecked Sendable {
             switch use {
             case .maintains, .changesNoFact: break
             case .linkAttempt(let bankCode, let walletID): facts.linkAttempted(bankCode: bankCode, walletID: walletID)
+            case .alertsChanged: facts.alertsChanged()
             case .dropsAll: facts.removeAll()
             }
             factsCacheOn = false
@@ -227,6 +228,11 @@ enum FactsCacheUse: Sendable {
     /// A LinkAccount for `walletID` at `bankCode`: reads the database, then drops only what such a write can change
     /// (`ChargeFactsCache.linkAttempted`), so the charges of every other wallet stay warm while banks link accounts.
     case linkAttempt(bankCode: String, walletID: String)
+    /// A write of alerts alone (raised, acknowledged, resolved): reads the database, then drops the open-alert
+    /// answers (`ChargeFactsCache.alertsChanged`), the only facts read from alerts. A refused TLS handshake raises
+    /// one of these: were it to drop every fact, anyone without a certificate could send every bank's charges to
+    /// the database for all their facts.
+    case alertsChanged
     /// A write of rows no fact is read from (a link code): reads the database, drops nothing.
     case changesNoFact
     /// Anything else: reads the database, then drops every fact (it may have changed any).

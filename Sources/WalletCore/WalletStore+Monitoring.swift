@@ -122,7 +122,7 @@ extension WalletStore {
     public func acknowledgeAlert(
         id: String, assignee: String?, note: String?, audit: AuditContext
     ) async throws(WalletError) -> Alert {
-        try await write { db, state in
+        try await write(factsCache: .alertsChanged) { db, state in
             let now = state.clock()
             guard let alert = try Ledger.alert(db, id: id) else { throw WalletError.notFound("alert \(id)") }
             guard alert.state != .resolved else {
@@ -146,7 +146,7 @@ extension WalletStore {
         guard !note.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else {
             throw .invalidArgument("note: resolving an alert needs a note")
         }
-        return try await write { db, state in
+        return try await write(factsCache: .alertsChanged) { db, state in
             let now = state.clock()
             guard let alert = try Ledger.alert(db, id: id) else { throw WalletError.notFound("alert \(id)") }
             guard alert.state != .resolved else {
@@ -205,7 +205,7 @@ extension WalletStore {
 
     /// Writes an alert that no bank request carries (tls.refusals), in its own transaction.
     public func raiseAlert(_ signal: AlertSignal) async throws(WalletError) {
-        try await write { db, state in
+        try await write(factsCache: .alertsChanged) { db, state in
             try Ledger.raiseAlert(db, state, signal, atUnixMs: state.clock())
         }
     }
@@ -216,7 +216,7 @@ extension WalletStore {
     @discardableResult
     public func sweepOverdueHolds(maxHolds: Int = 1_000) async throws(WalletError) -> Int {
         let thresholds = monitoring.thresholds
-        return try await write { db, state in
+        return try await write(factsCache: .alertsChanged) { db, state in
             let now = state.clock()
             let rows = try Row.fetchAll(
                 db,

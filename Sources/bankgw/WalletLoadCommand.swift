@@ -171,9 +171,15 @@ struct LedgerBench: AsyncParsableCommand {
         help: "Also link a new account every N ms while the charges run (a bank linking customers; 0: none).")
     var linkEveryMs = 0
 
+    @Option(
+        name: .customLong("alert-every-ms"),
+        help: "Also raise a tls.refusals alert every N ms while the charges run (refused handshakes; 0: none).")
+    var alertEveryMs = 0
+
     func validate() throws {
         guard seconds > 0, seconds <= 600 else { throw ValidationError("--seconds must be in (0, 600]") }
         guard (0...10_000).contains(linkEveryMs) else { throw ValidationError("--link-every-ms takes 0...10000") }
+        guard (0...10_000).contains(alertEveryMs) else { throw ValidationError("--alert-every-ms takes 0...10000") }
         if let maxBatchMs, !(1...1_000).contains(maxBatchMs) {
             throw ValidationError("--max-batch-ms takes 1...1000")
         }
@@ -197,6 +203,7 @@ struct LedgerBench: AsyncParsableCommand {
                     "signer=\(signer.rawValue) callers=\(callers)" + (monitoring ? " monitoring=on" : "")
                     + (requestIDs == .uuid ? " request_ids=uuid" : "")
                     + (linkEveryMs > 0 ? " link_every_ms=\(linkEveryMs)" : "")
+                    + (alertEveryMs > 0 ? " alert_every_ms=\(alertEveryMs)" : "")
                 let writes = Double(max(1, cell.batches.writesCommitted))
                 print("wallet charges/s \(tag): \(Int(cell.perSecond.rounded()))")
                 print(figure("cpu_us_per_charge", tag, cell.cpuMicrosPerCharge))
@@ -260,7 +267,7 @@ struct LedgerBench: AsyncParsableCommand {
         let cpuBefore = processCPUMicros()
         let start = ContinuousClock.now
         let deadline = start.advanced(by: .milliseconds(Int64(seconds * 1000)))
-        let linkEveryMs = linkEveryMs
+        let (linkEveryMs, alertEveryMs) = (linkEveryMs, alertEveryMs)
         let approved = try await withThrowingTaskGroup(of: Int.self) { group in
             if linkEveryMs > 0 {
                 // Not counted: it answers 0 charges. A new token on each load wallet in turn, as a bank links them.
@@ -270,6 +277,24 @@ struct LedgerBench: AsyncParsableCommand {
                         try await load.linkNewAccount(n)
                         n += 1
                         try await Task.sleep(for: .milliseconds(linkEveryMs))
+                    }
+                    return 0
+                }
+            }
+            if alertEveryMs > 0 {
+                // What refused TLS handshakes write: one alert per address (`MonitoringRules.tlsRefusals`).
+                group.addTask {
+                    var n = 0
+                    var thresholds = MonitoringThresholds()
+                    thresholds.tlsRefusalsMinRefusals = 1
+                    while ContinuousClock.now < deadline {
+                        if let signal = MonitoringRules.tlsRefusals(
+                            address: "198.51.100.\(n % 256)", refusalsInWindow: 1, thresholds)
+                        {
+                            try await store.raiseAlert(signal)
+                        }
+                        n += 1
+                        try await Task.sleep(for: .milliseconds(alertEveryMs))
                     }
                     return 0
                 }

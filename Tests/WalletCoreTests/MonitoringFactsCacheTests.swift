@@ -84,6 +84,39 @@ final class MonitoringFactsCacheTests: XCTestCase {
         XCTAssertTrue(verification.passed, "\(verification.checks)")
     }
 
+    /// Refused TLS handshakes raise `tls.refusals` alerts through the writer. Anyone can cause them, without a
+    /// certificate; each one used to drop every fact the writer kept, so a flood of refusals sent every bank's next
+    /// charges to the database for all their facts (10 reads per charge here). An alert write now drops only the
+    /// open-alert answers, and a `wallet.many_accounts` alert raised that way is still seen by the next charge.
+    func testAnAlertRaisedOffTheChargePathDropsOnlyTheOpenAlertAnswers() async throws {
+        let fixture = try await makeStore { _ in }
+        let (store, link) = (fixture.store!, fixture.link)
+        for n in 0..<2 { _ = try await charge(store, "warm\(n)", link: link, yen: 100) }
+        let thresholds = store.monitoring.thresholds
+        for n in 1...3 {
+            let signal = try XCTUnwrap(
+                MonitoringRules.tlsRefusals(
+                    address: "198.51.100.\(n)", refusalsInWindow: thresholds.tlsRefusalsMinRefusals, thresholds))
+            try await store.raiseAlert(signal)
+        }
+        let before = await store.writerStatistics().factsRead
+        let next = try await charge(store, "after-refusals", link: link, yen: 100)
+        XCTAssertEqual(next.decision, .approved)
+        let read = await store.writerStatistics().factsRead - before
+        XCTAssertEqual(read, 1, "only the wallet's open many-accounts alert is read again")
+
+        // A wallet.many_accounts alert raised the same way holds the wallet's next charge.
+        let many = try XCTUnwrap(
+            MonitoringRules.walletManyAccounts(
+                walletID: "W0000001", bankCode: "9900", tokensLinkedInWindow: thresholds.walletManyAccountsMinTokens,
+                thresholds))
+        try await store.raiseAlert(many)
+        let held = try await charge(store, "while-many-accounts", link: link, yen: 100)
+        XCTAssertEqual(held.decision, .held)
+        let verification = try await store.verifyLedger()
+        XCTAssertTrue(verification.passed, "\(verification.checks)")
+    }
+
     func testVelocityCountsEachCreditUntilItLeavesTheWindow() async throws {
         let fixture = try await makeStore {
             $0.walletVelocityMinYen = 1_000
