@@ -125,6 +125,12 @@ struct ChargeFactsCache {
         manyAccountsAlertOpen.removeAll(keepingCapacity: true)
     }
 
+    /// Buckets before `olderThanUnixMs` were deleted: drops each bank's kept window that may hold one (a window
+    /// keeps the buckets after its `loadedAfterUnixMs`).
+    mutating func decisionBucketsPruned(olderThanUnixMs: Int64) {
+        decisions = decisions.filter { $0.value.loadedAfterUnixMs >= olderThanUnixMs }
+    }
+
     /// Facts read from the database since the last call.
     mutating func takeReads() -> Int {
         defer { reads = 0 }

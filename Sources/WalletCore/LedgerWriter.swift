@@ -100,6 +100,8 @@ final class WriterState: @unchecked Sendable {
             case .maintains, .changesNoFact: break
             case .linkAttempt(let bankCode, let walletID): facts.linkAttempted(bankCode: bankCode, walletID: walletID)
             case .alertsChanged: facts.alertsChanged()
+            case .decisionBucketsPruned(let olderThanUnixMs):
+                facts.decisionBucketsPruned(olderThanUnixMs: olderThanUnixMs)
             case .dropsAll: facts.removeAll()
             }
             factsCacheOn = false
@@ -233,6 +235,9 @@ enum FactsCacheUse: Sendable {
     /// one of these: were it to drop every fact, anyone without a certificate could send every bank's charges to
     /// the database for all their facts.
     case alertsChanged
+    /// Decision buckets older than `olderThanUnixMs` deleted (the periodic prune): drops the banks' decision
+    /// windows that reach back that far (`ChargeFactsCache.decisionBucketsPruned`).
+    case decisionBucketsPruned(olderThanUnixMs: Int64)
     /// A write of rows no fact is read from (a link code): reads the database, drops nothing.
     case changesNoFact
     /// Anything else: reads the database, then drops every fact (it may have changed any).

@@ -379,7 +379,7 @@ extension WalletStore {
 
     /// Deletes decision buckets older than `olderThanUnixMs` (the rules look back minutes, the chart an hour).
     public func pruneDecisionBuckets(olderThanUnixMs: Int64) async throws(WalletError) {
-        try await write { db, _ in
+        try await write(factsCache: .decisionBucketsPruned(olderThanUnixMs: olderThanUnixMs)) { db, _ in
             try db.execute(sql: "DELETE FROM decision_bucket WHERE bucket_unix_ms < ?", arguments: [olderThanUnixMs])
         }
     }

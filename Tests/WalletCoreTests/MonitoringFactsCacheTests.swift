@@ -117,6 +117,29 @@ final class MonitoringFactsCacheTests: XCTestCase {
         XCTAssertTrue(verification.passed, "\(verification.checks)")
     }
 
+    /// The minutely prune of old decision buckets drops only the banks' windows that reach back to what it deleted
+    /// (it used to drop every fact the writer kept, once a minute).
+    func testPruningOldDecisionBucketsKeepsTheFactsOfCurrentWindows() async throws {
+        let fixture = try await makeStore { _ in }
+        let (store, link, clock) = (fixture.store!, fixture.link, fixture.clock)
+        for n in 0..<2 { _ = try await charge(store, "warm\(n)", link: link, yen: 100) }
+        func factsReadBy(_ requestID: String) async throws -> Int {
+            let before = await store.writerStatistics().factsRead
+            let decision = try await charge(store, requestID, link: link, yen: 100).decision
+            XCTAssertEqual(decision, .approved)
+            return await store.writerStatistics().factsRead - before
+        }
+        try await store.pruneDecisionBuckets(olderThanUnixMs: clock.now - 2 * 3_600_000)
+        var read = try await factsReadBy("after-prune")
+        XCTAssertEqual(read, 0)
+        // A prune reaching into the bank's window (here every bucket, the current one too) drops that window.
+        try await store.pruneDecisionBuckets(olderThanUnixMs: clock.now + 60_000)
+        read = try await factsReadBy("after-deep-prune")
+        XCTAssertEqual(read, 1, "the bank's decision window is read again")
+        let verification = try await store.verifyLedger()
+        XCTAssertTrue(verification.passed, "\(verification.checks)")
+    }
+
     func testVelocityCountsEachCreditUntilItLeavesTheWindow() async throws {
         let fixture = try await makeStore {
             $0.walletVelocityMinYen = 1_000
