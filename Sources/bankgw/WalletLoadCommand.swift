@@ -269,34 +269,29 @@ struct LedgerBench: AsyncParsableCommand {
         let deadline = start.advanced(by: .milliseconds(Int64(seconds * 1000)))
         let (linkEveryMs, alertEveryMs) = (linkEveryMs, alertEveryMs)
         let approved = try await withThrowingTaskGroup(of: Int.self) { group in
-            if linkEveryMs > 0 {
-                // Not counted: it answers 0 charges. A new token on each load wallet in turn, as a bank links them.
+            /// A side load beside the charges (not counted: it answers 0 of them): `step(n)` every `everyMs`.
+            func sideLoad(everyMs: Int, _ step: @escaping @Sendable (Int) async throws -> Void) {
+                guard everyMs > 0 else { return }
                 group.addTask {
                     var n = 0
                     while ContinuousClock.now < deadline {
-                        try await load.linkNewAccount(n)
+                        try await step(n)
                         n += 1
-                        try await Task.sleep(for: .milliseconds(linkEveryMs))
+                        try await Task.sleep(for: .milliseconds(everyMs))
                     }
                     return 0
                 }
             }
-            if alertEveryMs > 0 {
-                // What refused TLS handshakes write: one alert per address (`MonitoringRules.tlsRefusals`).
-                group.addTask {
-                    var n = 0
-                    var thresholds = MonitoringThresholds()
-                    thresholds.tlsRefusalsMinRefusals = 1
-                    while ContinuousClock.now < deadline {
-                        if let signal = MonitoringRules.tlsRefusals(
-                            address: "198.51.100.\(n % 256)", refusalsInWindow: 1, thresholds)
-                        {
-                            try await store.raiseAlert(signal)
-                        }
-                        n += 1
-                        try await Task.sleep(for: .milliseconds(alertEveryMs))
-                    }
-                    return 0
+            // A new token on each load wallet in turn, as a bank links them.
+            sideLoad(everyMs: linkEveryMs) { n in try await load.linkNewAccount(n) }
+            // What refused TLS handshakes write: one alert per address (`MonitoringRules.tlsRefusals`).
+            var refusals = MonitoringThresholds()
+            refusals.tlsRefusalsMinRefusals = 1
+            sideLoad(everyMs: alertEveryMs) { [refusals] n in
+                if let signal = MonitoringRules.tlsRefusals(
+                    address: "198.51.100.\(n % 256)", refusalsInWindow: 1, refusals)
+                {
+                    try await store.raiseAlert(signal)
                 }
             }
             for caller in 0..<callers {

@@ -250,14 +250,8 @@ final class MigrationTests: XCTestCase {
                 tokyo_day, tokyo_month)
             VALUES (11, 12, ?, 'charge', ?, 0, 0, 0)
             """
-        // The transfer indexes the insert opens for writing (by root page: the program's trigger subprograms write
-        // other tables' indexes).
         @Sendable func indexInserts(_ db: Database) throws -> Int {
-            let roots = Set(
-                try Int.fetchAll(
-                    db, sql: "SELECT rootpage FROM sqlite_schema WHERE type = 'index' AND tbl_name = 'transfer'"))
-            return try Row.fetchAll(db, sql: "EXPLAIN " + transferInsert, arguments: [1, "c"])
-                .filter { ($0["opcode"] as String) == "OpenWrite" && roots.contains($0["p2"]) }.count
+            try Self.indexesOpenedForWriting(db, table: "transfer", by: transferInsert, arguments: [1, "c"])
         }
         let insertsBefore = try await queue.write { db in
             try LegacyFixture.insertBankWalletLink(
@@ -327,12 +321,8 @@ final class MigrationTests: XCTestCase {
             VALUES (?, '9900', ?, ?, 'W0000001', ?, ?, ?, 'r', 0, ?, ?, x'01', 'k1', zeroblob(32))
             """
         @Sendable func indexInserts(_ db: Database) throws -> Int {
-            let roots = Set(
-                try Int.fetchAll(
-                    db, sql: "SELECT rootpage FROM sqlite_schema WHERE type = 'index' AND tbl_name = 'charge'"))
-            return try Row.fetchAll(
-                db, sql: "EXPLAIN " + chargeInsert, arguments: ["ch_x", "r-x", "ln_1", 1, 1, 0, 0, 0]
-            ).filter { ($0["opcode"] as String) == "OpenWrite" && roots.contains($0["p2"]) }.count
+            try Self.indexesOpenedForWriting(
+                db, table: "charge", by: chargeInsert, arguments: ["ch_x", "r-x", "ln_1", 1, 1, 0, 0, 0])
         }
         let minute: Int64 = 60_000
         // (id, link, yen, decision, minutes before noon): ln_0 is the token's earlier link to the same wallet, ln_2
@@ -465,5 +455,18 @@ final class MigrationTests: XCTestCase {
         }
         let broken = try await store.verifyLedger()
         XCTAssertEqual(broken.firstFailure?.name, "reservations-match-pending-transfers")
+    }
+
+    /// The indexes of `table` that `insert` opens for writing (by root page: its trigger subprograms write other
+    /// tables' indexes).
+    private static func indexesOpenedForWriting(
+        _ db: Database, table: String, by insert: String, arguments: StatementArguments
+    ) throws -> Int {
+        let roots = Set(
+            try Int.fetchAll(
+                db, sql: "SELECT rootpage FROM sqlite_schema WHERE type = 'index' AND tbl_name = ?", arguments: [table])
+        )
+        return try Row.fetchAll(db, sql: "EXPLAIN " + insert, arguments: arguments)
+            .filter { ($0["opcode"] as String) == "OpenWrite" && roots.contains($0["p2"]) }.count
     }
 }

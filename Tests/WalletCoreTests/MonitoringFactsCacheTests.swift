@@ -41,6 +41,14 @@ final class MonitoringFactsCacheTests: XCTestCase {
             decide: decide, sign: testSign)
     }
 
+    /// The facts an APPROVED charge of 100 yen on `link` read from the database (the writer's cache did not hold).
+    private func factsRead(_ store: WalletStore, _ link: String, by requestID: String) async throws -> Int {
+        let before = await store.writerStatistics().factsRead
+        let decision = try await charge(store, requestID, link: link, yen: 100).decision
+        XCTAssertEqual(decision, .approved)
+        return await store.writerStatistics().factsRead - before
+    }
+
     /// A LinkAccount drops only what a link write can change (`ChargeFactsCache.linkAttempted`): a bank linking
     /// accounts all day no longer sends every other wallet's next charge back to the database for all its facts.
     /// (Before: every write but a Charge dropped the whole cache, and the charge below read 10 facts again.)
@@ -48,18 +56,12 @@ final class MonitoringFactsCacheTests: XCTestCase {
         let fixture = try await makeStore { _ in }
         let (store, link) = (fixture.store!, fixture.link)
         for n in 0..<2 { _ = try await charge(store, "warm\(n)", link: link, yen: 100) }
-        func factsReadBy(_ requestID: String) async throws -> Int {
-            let before = await store.writerStatistics().factsRead
-            let decision = try await charge(store, requestID, link: link, yen: 100).decision
-            XCTAssertEqual(decision, .approved)
-            return await store.writerStatistics().factsRead - before
-        }
-        var read = try await factsReadBy("warm2")
+        var read = try await factsRead(store, link, by: "warm2")
         XCTAssertEqual(read, 0, "a warm link's charge reads nothing")
 
         // Another wallet's link: only the bank's decision buckets (which counted it) are read again.
         _ = try await store.linkForTest(walletID: "W0000002", token: "tok-ichiro", code: 2)
-        read = try await factsReadBy("after-other-link")
+        read = try await factsRead(store, link, by: "after-other-link")
         XCTAssertEqual(read, 1)
 
         // A declined attempt on this charge's own wallet moves its decline streak: the wallet's row, its open
@@ -71,14 +73,14 @@ final class MonitoringFactsCacheTests: XCTestCase {
             attempt, bankCode: "9900", bodyDigest: digest("bad-code"), linkCodeMAC: codeHash(9),
             decide: { _ in .decline(.linkCodeInvalid, rule: "test: bad code") })
         XCTAssertEqual(declined.response.decision, .declined)
-        read = try await factsReadBy("after-own-decline")
+        read = try await factsRead(store, link, by: "after-own-decline")
         XCTAssertEqual(read, 3)
         let streak = try await store.walletRecord(id: "W0000001")?.consecutiveLinkDeclines
         XCTAssertEqual(streak, 1)
 
         // Anything else (here an operator's write) still drops every fact.
         try await store.markPhoneVerified(walletID: "W0000004", audit: operatorAudit)
-        read = try await factsReadBy("after-operator-write")
+        read = try await factsRead(store, link, by: "after-operator-write")
         XCTAssertGreaterThan(read, 3)
         let verification = try await store.verifyLedger()
         XCTAssertTrue(verification.passed, "\(verification.checks)")
@@ -123,18 +125,12 @@ final class MonitoringFactsCacheTests: XCTestCase {
         let fixture = try await makeStore { _ in }
         let (store, link, clock) = (fixture.store!, fixture.link, fixture.clock)
         for n in 0..<2 { _ = try await charge(store, "warm\(n)", link: link, yen: 100) }
-        func factsReadBy(_ requestID: String) async throws -> Int {
-            let before = await store.writerStatistics().factsRead
-            let decision = try await charge(store, requestID, link: link, yen: 100).decision
-            XCTAssertEqual(decision, .approved)
-            return await store.writerStatistics().factsRead - before
-        }
         try await store.pruneDecisionBuckets(olderThanUnixMs: clock.now - 2 * 3_600_000)
-        var read = try await factsReadBy("after-prune")
+        var read = try await factsRead(store, link, by: "after-prune")
         XCTAssertEqual(read, 0)
         // A prune reaching into the bank's window (here every bucket, the current one too) drops that window.
         try await store.pruneDecisionBuckets(olderThanUnixMs: clock.now + 60_000)
-        read = try await factsReadBy("after-deep-prune")
+        read = try await factsRead(store, link, by: "after-deep-prune")
         XCTAssertEqual(read, 1, "the bank's decision window is read again")
         let verification = try await store.verifyLedger()
         XCTAssertTrue(verification.passed, "\(verification.checks)")
