@@ -1,8 +1,8 @@
 #ifndef BANKGW_CSQLITE_SHIM_H
 #define BANKGW_CSQLITE_SHIM_H
 // The system libsqlite3 (the one GRDB links). Macros and variadic calls are wrapped as prefixed static inline
-// functions so Swift can call them; everything else is imported directly. WalletCore's `DirectStatement.swift` is
-// the only Swift file that uses this module.
+// functions so Swift can call them; everything else is imported directly. WalletCore's `DirectStatement.swift` and
+// `WALLength.swift` are the only Swift files that use this module.
 #include <sqlite3.h>
 
 // MARK: Process-wide configuration (sqlite3_config is variadic)

@@ -11,8 +11,8 @@ import GRDB
 // `DatabaseError` with SQLite's extended code, so callers handle it exactly as before (`SQLITE_CONSTRAINT` above
 // all).
 //
-// This file is the only WalletCore code that calls SQLite's C API; `CSQLite` owns the C side. A statement run here
-// is run only here: GRDB does not know the values bound to it.
+// This file and `WALLength.swift` are the only WalletCore code that calls SQLite's C API; `CSQLite` owns the C
+// side. A statement run here is run only here: GRDB does not know the values bound to it.
 
 /// Binds a statement's parameters in order, 1 to N: one `bind` call per `?`. Strings and blobs are copied by
 /// SQLite (`SQLITE_TRANSIENT`), so nothing bound outlives its Swift value.

@@ -6,52 +6,81 @@ import GRDB
 /// Why: with SQLite's automatic checkpoint, the commit that crosses the threshold copies the whole WAL into the
 /// database and fsyncs it on the writer's thread, so every batch queued behind it waits (≈10% of the writer's time
 /// under load). Here the writer's connection runs with `wal_autocheckpoint=0` and only tells this thread that it
-/// committed; the copy runs beside the next batches.
+/// committed, and how long the log now is (`WALLength`); the copy runs beside the next batches.
 ///
 /// PASSIVE checkpoints never block the writer or readers, but SQLite starts the log over only when a batch begins
 /// with every frame already copied, and under steady load the next batch always begins before the copy of the
-/// last one ends: the log would only grow. So once it is past `catchUpAtFrames`, the writer runs the last, short
-/// PASSIVE checkpoint itself between two batches (`catchUpIfLogIsLong`: only the frames of the batch or two since
-/// this thread's copy), and the batch after it starts the log over. Should a long reader pin old frames so that
-/// even that fails, a log past `restartAtFrames` is checkpointed here with RESTART, which waits for the reader and
-/// the writer's batch in progress: the WAL stays bounded whatever the load.
+/// last one ends: the log would only grow. So once it reaches `catchUpAtFrames`, the writer runs the last, short
+/// PASSIVE checkpoint itself between two batches (`catchUpIfLogIsLong`: only the frames since this thread's last
+/// copy), and the batch after it starts the log over. The writer decides from its own commits, so the bound does
+/// not depend on when this thread last ran:
+/// - while this thread is inside a checkpoint (two exclude each other), the writer tries again at its next batch;
+///   at `writerWaitsAtFrames` it waits for that checkpoint to end instead, so a thread descheduled mid-copy cannot
+///   let the log grow further;
+/// - from the writer's catch-up to its next commit this thread stays out: a checkpoint meanwhile takes the
+///   read-mark locks the restart needs.
+///
+/// Only a reader can keep the log from starting over: the frames after its snapshot cannot be copied while it
+/// reads. The writer then leaves the log to this thread until one of its checkpoints copies it through (the reader
+/// has gone), and the log grows meanwhile. Nothing here waits for that reader: a RESTART checkpoint would, but it
+/// holds the write lock while it waits, and against a writer that never pauses it does not even get that lock
+/// (SQLite's busy handler polls; stop 32 saw it starved for a whole run).
 ///
 /// Durability does not depend on it: a commit is durable once its WAL frames are fsynced (`synchronous=FULL`); a
 /// checkpoint only moves committed pages into the main file, and a crash mid-checkpoint is redone from the WAL.
 final class LedgerCheckpointer: @unchecked Sendable {
-    // @unchecked: `commitsSinceCheckpoint`, `stopped` and `statistics` are guarded by `condition`'s lock; the
-    // connection is used only on this object's thread.
+    // @unchecked: `state` and `statistics` are guarded by `condition`'s lock; the connection is used only on this
+    // object's thread.
 
-    /// WAL size in frames (4 KiB pages) past which the writer catches up between two batches: 4,096 = 16 MiB.
+    /// WAL size in frames (4 KiB pages) at which the writer catches up between two batches: 4,096 = 16 MiB.
     /// SQLite's own automatic threshold is 1,000 pages; a longer log means fewer pauses of the writer.
     static let catchUpAtFrames = 4_096
-    /// WAL size in frames past which a checkpoint here waits for readers and the writer: 16,384 = 64 MiB.
-    static let restartAtFrames = 16_384
+    /// WAL size in frames at which the writer waits for a checkpoint in progress here rather than let the log grow:
+    /// 16,384 = 64 MiB. With no reader pinning it, the log is never longer than this plus one batch.
+    static let writerWaitsAtFrames = 16_384
     /// The shortest time between two checkpoints here.
     static let intervalMs = 10
 
+    /// What the writer and this thread agree on, under `condition`'s lock.
+    private struct State {
+        /// The log's length in frames after the writer's newest commit.
+        var walFrames = 0
+        var commitsSinceCheckpoint = 0
+        /// This thread is inside a checkpoint: the writer's own would be refused (`SQLITE_BUSY`).
+        var checkpointing = false
+        /// The writer copied the log through and its next batch starts the log over: this thread stays out until
+        /// that batch commits.
+        var writerRestartsLog = false
+        /// The writer's catch-up left frames a reader still uses: it does not try again until a checkpoint here
+        /// copies the log through.
+        var readerPinsLog = false
+        var stopped = false
+    }
+
     private let catchUpAtFrames: Int
-    private let restartAtFrames: Int
+    private let writerWaitsAtFrames: Int
+    /// Tests only: how long this thread stays in each checkpoint after SQLite's call returns, as a thread
+    /// descheduled mid-copy would.
+    private let lingerMs: Int
     private let connection: DatabaseQueue
     private let condition = NSCondition()
-    private var commitsSinceCheckpoint = 0
-    private var stopped = false
-    /// The newest checkpoint here left a log of at least `catchUpAtFrames`; cleared by the writer's catch-up.
-    private var logIsLong = false
+    private var state = State()
     private var statistics = CheckpointStatistics()
 
     /// Opens its own connection to the (already migrated, WAL-mode) database at `path` and starts the thread.
     /// The thresholds are the defaults above but for tests.
     init(
         path: String, catchUpAtFrames: Int = LedgerCheckpointer.catchUpAtFrames,
-        restartAtFrames: Int = LedgerCheckpointer.restartAtFrames
+        writerWaitsAtFrames: Int = LedgerCheckpointer.writerWaitsAtFrames, lingerMs: Int = 0
     ) throws {
-        precondition(0 < catchUpAtFrames && catchUpAtFrames < restartAtFrames, "catch up before restarting")
+        precondition(0 < catchUpAtFrames && catchUpAtFrames < writerWaitsAtFrames, "catch up before waiting")
+        precondition(lingerMs >= 0)
         self.catchUpAtFrames = catchUpAtFrames
-        self.restartAtFrames = restartAtFrames
+        self.writerWaitsAtFrames = writerWaitsAtFrames
+        self.lingerMs = lingerMs
         var configuration = Configuration()
         configuration.label = "wallet-checkpointer"
-        // A RESTART checkpoint waits for the writer's batch in progress (a few milliseconds) through this handler.
+        // PASSIVE checkpoints never call the busy handler; opening waits out another process's recovery of the log.
         configuration.busyMode = .timeout(WalletStore.busyTimeoutSeconds)
         connection = try DatabaseQueue(path: path, configuration: configuration)
         let thread = Thread { [self] in run() }
@@ -59,73 +88,99 @@ final class LedgerCheckpointer: @unchecked Sendable {
         thread.start()
     }
 
-    /// The writer committed a batch (cheap: a lock and a signal, on the writer's thread).
-    func committed() {
+    /// The writer committed a batch that left the log `walFrames` long (nil: it wrote no frame). Cheap: a lock and,
+    /// when this thread waits for it, a wake-up, on the writer's thread.
+    func committed(walFrames: Int?) {
         condition.withLock {
-            commitsSinceCheckpoint += 1
-            if commitsSinceCheckpoint == 1 { condition.signal() }
+            if let walFrames {
+                if walFrames < state.walFrames { statistics.logRestarts += 1 }
+                state.walFrames = walFrames
+                statistics.walFrames = walFrames
+                statistics.largestWALFrames = max(statistics.largestWALFrames, walFrames)
+            }
+            let wasRestarting = state.writerRestartsLog
+            state.writerRestartsLog = false
+            state.commitsSinceCheckpoint += 1
+            if state.commitsSinceCheckpoint == 1 || wasRestarting { condition.broadcast() }
         }
     }
 
     /// On the writer's thread, between two batches (outside any transaction): when the log is long, copies its
-    /// last frames so that the next batch starts it over. This thread leaves the checkpoint to the writer meanwhile
-    /// (two checkpoints exclude each other); should it fail (a reader pins old frames), this thread goes on, and
-    /// RESTART bounds the log.
+    /// last frames so that the next batch starts it over.
     func catchUpIfLogIsLong(_ db: Database) {
-        guard condition.withLock({ logIsLong }) else { return }
-        let caughtUp = (try? db.checkpoint(.passive)).map { $0.walFrameCount == $0.checkpointedFrameCount } ?? false
+        let due: Bool = condition.withLock {
+            guard state.walFrames >= catchUpAtFrames, !state.readerPinsLog, !state.stopped else { return false }
+            if state.checkpointing {
+                guard state.walFrames >= writerWaitsAtFrames else { return false }  // a later batch catches up
+                statistics.writerWaits += 1
+                while state.checkpointing { condition.wait() }
+            }
+            state.writerRestartsLog = true
+            return true
+        }
+        guard due else { return }
+        let log = Result { try db.checkpoint(.passive) }
         condition.withLock {
-            logIsLong = false
-            if caughtUp { statistics.writerCatchUps += 1 } else { statistics.failedCheckpoints += 1 }
-            condition.signal()
+            switch log {
+            case .success(let log) where log.walFrameCount == log.checkpointedFrameCount:
+                statistics.writerCatchUps += 1
+                return
+            case .success:
+                statistics.catchUpsPinnedByAReader += 1
+                state.readerPinsLog = true
+            case .failure:
+                statistics.failedCheckpoints += 1
+            }
+            state.writerRestartsLog = false
+            condition.broadcast()
         }
     }
 
     /// Ends the thread after a last checkpoint of what was committed. Idempotent.
     func stop() {
         condition.withLock {
-            stopped = true
-            condition.signal()
+            state.stopped = true
+            condition.broadcast()
         }
     }
 
     func currentStatistics() -> CheckpointStatistics { condition.withLock { statistics } }
 
-    /// One PASSIVE checkpoint per `intervalMs` at most, while the writer commits; none while the writer's catch-up
-    /// is due.
+    /// One PASSIVE checkpoint per `intervalMs` at most, while the writer commits; none from the writer's catch-up
+    /// to its next commit.
     private func run() {
         while true {
             let stopping: Bool? = condition.withLock {
-                while (commitsSinceCheckpoint == 0 || logIsLong) && !stopped { condition.wait() }
-                if commitsSinceCheckpoint == 0 { return nil }
-                commitsSinceCheckpoint = 0
-                return stopped
+                while !state.stopped && (state.commitsSinceCheckpoint == 0 || state.writerRestartsLog) {
+                    condition.wait()
+                }
+                if state.commitsSinceCheckpoint == 0 { return nil }
+                state.commitsSinceCheckpoint = 0
+                state.checkpointing = true
+                return state.stopped
             }
             guard let stopping else { return }
-            let walFrames = currentStatistics().walFrames
-            let mode: Database.CheckpointMode = walFrames >= restartAtFrames ? .restart : .passive
-            let outcome: Result<Int, any Error> = Result {
-                try connection.writeWithoutTransaction { db in try db.checkpoint(mode).walFrameCount }
-            }
+            let log = Result { try connection.writeWithoutTransaction { db in try db.checkpoint(.passive) } }
+            if lingerMs > 0 { Thread.sleep(forTimeInterval: Double(lingerMs) / 1_000) }
             condition.withLock {
-                switch outcome {
-                case .success(let frames):
-                    logIsLong = frames >= catchUpAtFrames && !stopping
-                    if mode == .restart {
-                        statistics.restartCheckpoints += 1
-                    } else {
-                        statistics.passiveCheckpoints += 1
-                    }
-                    statistics.walFrames = frames
-                    statistics.largestWALFrames = max(statistics.largestWALFrames, frames)
+                state.checkpointing = false
+                switch log {
+                case .success(let log):
+                    statistics.passiveCheckpoints += 1
+                    if log.walFrameCount == log.checkpointedFrameCount { state.readerPinsLog = false }
                 case .failure:
-                    // Busy past the timeout, or I/O: the log stays as it is and the next commit tries again.
+                    // I/O, or another process checkpointing: the log stays as it is and the next commit tries again.
                     statistics.failedCheckpoints += 1
                 }
+                condition.broadcast()
             }
             if stopping { return }
-            // Fewer, larger copies: each checkpoint ends with an fsync of the database file.
-            _ = condition.withLock { condition.wait(until: Date(timeIntervalSinceNow: Double(Self.intervalMs) / 1000)) }
+            // Fewer, larger copies: each checkpoint ends with an fsync of the database file. Commits meanwhile wake
+            // this thread only to wait again.
+            let next = Date(timeIntervalSinceNow: Double(Self.intervalMs) / 1_000)
+            condition.withLock {
+                while !state.stopped && Date() < next { _ = condition.wait(until: next) }
+            }
         }
     }
 }
@@ -133,11 +188,16 @@ final class LedgerCheckpointer: @unchecked Sendable {
 /// What the checkpointer has done since the store opened (for the benchmark: is the log staying bounded).
 public struct CheckpointStatistics: Sendable, Hashable {
     public var passiveCheckpoints = 0
-    public var restartCheckpoints = 0
     public var failedCheckpoints = 0
+    /// Writer catch-ups that could not copy the log through: a reader's snapshot still needed its last frames.
+    public var catchUpsPinnedByAReader = 0
     /// Catch-ups the writer ran between two batches (each one lets the log start over).
     public var writerCatchUps = 0
-    /// The log's size in frames (pages) after the newest checkpoint, and the largest seen.
+    /// Times the writer waited for a checkpoint in progress here before its catch-up (the log at `writerWaitsAtFrames`).
+    public var writerWaits = 0
+    /// Commits that started the log over (it was shorter after them than before).
+    public var logRestarts = 0
+    /// The log's size in frames (pages) after the writer's newest commit, and the largest seen.
     public var walFrames = 0
     public var largestWALFrames = 0
 }

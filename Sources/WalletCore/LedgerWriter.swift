@@ -505,12 +505,13 @@ final class LedgerWriter: @unchecked Sendable {
             var isolated = false
             var applying = Duration.zero
             let state = self.state
+            var walFrames: Int?
             do {
                 let outcome = try storage.withWritingConnection { [checkpointer] db in
                     checkpointer?.catchUpIfLogIsLong(db)
-                    return try Self.runBatch(db, batch, state)
+                    return try WALLength.measuring(db) { try Self.runBatch(db, batch, state) }
                 }
-                (applied, applying, committing, isolated) = outcome
+                ((applied, applying, committing, isolated), walFrames) = outcome
             } catch {
                 // Rolled back: whatever the writer's caches learnt from it is not in the database.
                 state.invalidateAfterRollback()
@@ -522,7 +523,7 @@ final class LedgerWriter: @unchecked Sendable {
             let banksWithNewEvents = state.takeBanksWithNewEvents()
             let factsRead = state.takeFactsReads()
             if failure == nil {
-                checkpointer?.committed()
+                checkpointer?.committed(walFrames: walFrames)
                 if state.alertsChanged {
                     state.alertsChanged = false
                     state.alertFeed.notify()

@@ -13,9 +13,9 @@ import GatewayWire
 public final class WalletStore: Sendable {
     /// The database file's name under the state directory.
     public static let databaseFileName = "wallet.sqlite"
-    /// How long a connection waits for another's lock before SQLite answers BUSY. The checkpointer's RESTART holds
-    /// the write lock while it copies the log and waits for readers (`LedgerCheckpointer`), and the writer's next
-    /// batch waits behind it; the checkpointer waits the same time for the writer's batch in progress.
+    /// How long a connection waits for another's lock before SQLite answers BUSY: another process writing the same
+    /// file (a `bankgw ledger` command), or recovering its log when it opens. Within one store nothing waits: the
+    /// writer is the only one to write, and checkpoints are PASSIVE (`LedgerCheckpointer`).
     static let busyTimeoutSeconds: TimeInterval = 5
 
     public let path: String

@@ -215,8 +215,9 @@ struct LedgerBench: AsyncParsableCommand {
                 print("wallet wal_frames_max \(tag): \(cell.checkpoints.largestWALFrames)")
                 print(
                     "wallet checkpoints \(tag): \(cell.checkpoints.passiveCheckpoints) passive, "
-                        + "\(cell.checkpoints.writerCatchUps) caught up by the writer, "
-                        + "\(cell.checkpoints.restartCheckpoints) restart, \(cell.checkpoints.failedCheckpoints) failed"
+                        + "\(cell.checkpoints.writerCatchUps) caught up by the writer "
+                        + "(\(cell.checkpoints.writerWaits) after waiting), \(cell.checkpoints.logRestarts) restarts, "
+                        + "\(cell.checkpoints.catchUpsPinnedByAReader) pinned, \(cell.checkpoints.failedCheckpoints) failed"
                 )
                 print("wallet sqlite_counts_allocations \(tag): \(WalletStore.sqliteCountsAllocations ? "yes" : "no")")
                 if compareSingleCommit {
