@@ -10,13 +10,13 @@ import GRDB
 ///
 /// PASSIVE checkpoints never block the writer or readers, but SQLite starts the log over only when a batch begins
 /// with every frame already copied, and under steady load the next batch always begins before the copy of the
-/// last one ends: the log would only grow. So once it reaches `catchUpAtFrames`, the writer runs the last, short
-/// PASSIVE checkpoint itself between two batches (`catchUpIfLogIsLong`: only the frames since this thread's last
-/// copy), and the batch after it starts the log over. The writer decides from its own commits, so the bound does
-/// not depend on when this thread last ran:
-/// - while this thread is inside a checkpoint (two exclude each other), the writer tries again at its next batch;
-///   at `writerWaitsAtFrames` it waits for that checkpoint to end instead, so a thread descheduled mid-copy cannot
-///   let the log grow further;
+/// last one ends: the log would only grow. So once it reaches `catchUpAtFrames`, this thread copies it at once
+/// (without its interval), and then the writer runs the last, short PASSIVE checkpoint itself between two batches
+/// (`catchUpIfLogIsLong`: only the frames of the batches committed meanwhile), and the batch after it starts the
+/// log over. The writer decides from its own commits, so the bound does not depend on when this thread last ran:
+/// - while this thread is inside a checkpoint (two exclude each other) or has not yet copied the long log, the
+///   writer tries again at its next batch; at `writerWaitsAtFrames` it waits for a checkpoint in progress and then
+///   catches up whatever this thread has copied, so a thread descheduled mid-copy cannot let the log grow further;
 /// - from the writer's catch-up to its next commit this thread stays out: a checkpoint meanwhile takes the
 ///   read-mark locks the restart needs.
 ///
@@ -48,6 +48,10 @@ final class LedgerCheckpointer: @unchecked Sendable {
         var commitsSinceCheckpoint = 0
         /// This thread is inside a checkpoint: the writer's own would be refused (`SQLITE_BUSY`).
         var checkpointing = false
+        /// The checkpoint in progress here began with the log at `catchUpAtFrames` or more.
+        var copyingLongLog = false
+        /// A checkpoint here copied the long log since the writer's last catch-up: the writer's is short now.
+        var copiedLongLog = false
         /// The writer copied the log through and its next batch starts the log over: this thread stays out until
         /// that batch commits.
         var writerRestartsLog = false
@@ -101,7 +105,7 @@ final class LedgerCheckpointer: @unchecked Sendable {
             let wasRestarting = state.writerRestartsLog
             state.writerRestartsLog = false
             state.commitsSinceCheckpoint += 1
-            if state.commitsSinceCheckpoint == 1 || wasRestarting { condition.broadcast() }
+            if state.commitsSinceCheckpoint == 1 || wasRestarting || logAwaitsCopy { condition.broadcast() }
         }
     }
 
@@ -110,12 +114,15 @@ final class LedgerCheckpointer: @unchecked Sendable {
     func catchUpIfLogIsLong(_ db: Database) {
         let due: Bool = condition.withLock {
             guard state.walFrames >= catchUpAtFrames, !state.readerPinsLog, !state.stopped else { return false }
-            if state.checkpointing {
-                guard state.walFrames >= writerWaitsAtFrames else { return false }  // a later batch catches up
+            if state.walFrames < writerWaitsAtFrames {
+                // A later batch catches up, once this thread has copied the bulk of the log.
+                guard !state.checkpointing && state.copiedLongLog else { return false }
+            } else if state.checkpointing {
                 statistics.writerWaits += 1
                 while state.checkpointing { condition.wait() }
             }
             state.writerRestartsLog = true
+            state.copiedLongLog = false
             return true
         }
         guard due else { return }
@@ -146,6 +153,11 @@ final class LedgerCheckpointer: @unchecked Sendable {
 
     func currentStatistics() -> CheckpointStatistics { condition.withLock { statistics } }
 
+    /// The log is long and no checkpoint here has copied it since the writer's last catch-up (under the lock).
+    private var logAwaitsCopy: Bool {
+        state.walFrames >= catchUpAtFrames && !state.copiedLongLog && !state.readerPinsLog
+    }
+
     /// One PASSIVE checkpoint per `intervalMs` at most, while the writer commits; none from the writer's catch-up
     /// to its next commit.
     private func run() {
@@ -157,6 +169,7 @@ final class LedgerCheckpointer: @unchecked Sendable {
                 if state.commitsSinceCheckpoint == 0 { return nil }
                 state.commitsSinceCheckpoint = 0
                 state.checkpointing = true
+                state.copyingLongLog = state.walFrames >= catchUpAtFrames
                 return state.stopped
             }
             guard let stopping else { return }
@@ -167,6 +180,7 @@ final class LedgerCheckpointer: @unchecked Sendable {
                 switch log {
                 case .success(let log):
                     statistics.passiveCheckpoints += 1
+                    if state.copyingLongLog { state.copiedLongLog = true }
                     if log.walFrameCount == log.checkpointedFrameCount { state.readerPinsLog = false }
                 case .failure:
                     // I/O, or another process checkpointing: the log stays as it is and the next commit tries again.
@@ -176,10 +190,10 @@ final class LedgerCheckpointer: @unchecked Sendable {
             }
             if stopping { return }
             // Fewer, larger copies: each checkpoint ends with an fsync of the database file. Commits meanwhile wake
-            // this thread only to wait again.
+            // this thread only to wait again, unless the log has become long.
             let next = Date(timeIntervalSinceNow: Double(Self.intervalMs) / 1_000)
             condition.withLock {
-                while !state.stopped && Date() < next { _ = condition.wait(until: next) }
+                while !state.stopped && !logAwaitsCopy && Date() < next { _ = condition.wait(until: next) }
             }
         }
     }
