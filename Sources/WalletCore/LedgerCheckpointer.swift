@@ -24,7 +24,8 @@ import GRDB
 /// reads. The writer then leaves the log to this thread until one of its checkpoints copies it through (the reader
 /// has gone), and the log grows meanwhile. Nothing here waits for that reader: a RESTART checkpoint would, but it
 /// holds the write lock while it waits, and against a writer that never pauses it does not even get that lock
-/// (SQLite's busy handler polls; stop 32 saw it starved for a whole run).
+/// (SQLite's busy handler polls, and the writer takes the lock back between two polls: a test saw it starved for a
+/// whole run).
 ///
 /// Durability does not depend on it: a commit is durable once its WAL frames are fsynced (`synchronous=FULL`); a
 /// checkpoint only moves committed pages into the main file, and a crash mid-checkpoint is redone from the WAL.
