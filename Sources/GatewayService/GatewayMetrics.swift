@@ -37,6 +37,9 @@ public final class GatewayMetrics: Sendable {
         public static let streamsOpen = "bankgw_streams_open"
         public static let connectionsRefused = "bankgw_connections_refused_total"
         public static let writerQueueDepth = "bankgw_ledger_writer_queue_depth"
+        /// The write-ahead log's length in frames (4 KiB pages) after the newest commit: it starts over every few
+        /// thousand, and grows past that only while a reader holds an old snapshot (`LedgerCheckpointer`).
+        public static let ledgerWALFrames = "bankgw_ledger_wal_frames"
         public static let ruleFirings = "bankgw_rule_firings_total"
         public static let alertsRaised = "bankgw_alerts_raised_total"
         public static let traceparentIgnored = "bankgw_traceparent_ignored_total"
@@ -192,12 +195,14 @@ public final class GatewayMetrics: Sendable {
         let commit = Metrics.Timer(label: Name.ledgerCommit, factory: factory)
         let batch = Recorder(label: Name.ledgerBatchSize, factory: factory)
         let queue = Meter(label: Name.writerQueueDepth, factory: factory)
+        let log = Meter(label: Name.ledgerWALFrames, factory: factory)
         var events = WriterEvents()
         events.batchCommitted = { writes, duration, queued in
             commit.recordNanoseconds(duration.nanoseconds)
             batch.record(writes)
             queue.set(queued)
         }
+        events.logLength = { walFrames in log.set(walFrames) }
         return events
     }
 

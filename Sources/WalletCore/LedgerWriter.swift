@@ -551,7 +551,11 @@ final class LedgerWriter: @unchecked Sendable {
                 }
                 return pending.count
             }
-            if failure == nil { events.current.batchCommitted(applied, committing, queued) }
+            if failure == nil {
+                let events = events.current
+                events.batchCommitted(applied, committing, queued)
+                if let walFrames { events.logLength(walFrames) }
+            }
             // Answered outside the lock: a completion may submit again at once.
             for write in batch[..<applied] { write.finish(batchFailure: failure) }
         }

@@ -4,9 +4,11 @@ import GatewayWire
 import Synchronization
 
 /// What the single writer reports after each batch, for metrics: how many writes the commit carried, how long the
-/// commit (the fsync) took, and how many requests were still queued behind it.
+/// commit (the fsync) took, and how many requests were still queued behind it; and how long the write-ahead log is
+/// after it, in frames (pages), when the batch wrote to it.
 public struct WriterEvents: Sendable {
     public var batchCommitted: @Sendable (_ writes: Int, _ commit: Duration, _ queued: Int) -> Void = { _, _, _ in }
+    public var logLength: @Sendable (_ walFrames: Int) -> Void = { _ in }
     public init() {}
 }
 

@@ -184,6 +184,8 @@ final class GatewayServiceTests: XCTestCase {
         XCTAssertEqual(metric(text, "bankgw_alerts_raised_total", ["rule": "unlink.fraud", "severity": "HIGH"]), 1)
         XCTAssertEqual(metric(text, "bankgw_traceparent_ignored_total", [:]), 1)
         XCTAssertGreaterThanOrEqual(metric(text, "bankgw_ledger_batch_size_count", [:]) ?? 0, 3)
+        // Every commit above wrote to the log, so it holds at least the last one's pages.
+        XCTAssertGreaterThan(metric(text, "bankgw_ledger_wal_frames", [:]) ?? 0, 0)
         XCTAssertEqual(metric(text, "bankgw_holds_open", [:]), 0)
     }
 
