@@ -21,8 +21,9 @@ import GRDB
 ///   read-mark locks the restart needs.
 ///
 /// Only a reader can keep the log from starting over: the frames after its snapshot cannot be copied while it
-/// reads. The writer then leaves the log to this thread until one of its checkpoints copies it through (the reader
-/// has gone), and the log grows meanwhile. Nothing here waits for that reader: a RESTART checkpoint would, but it
+/// reads. The writer's catch-up then stops short, and it tries again after this thread's next checkpoint (at its
+/// interval: at most one try per `intervalMs`), so the log starts over soon after the reader has gone and grows
+/// meanwhile. Nothing here waits for that reader: a RESTART checkpoint would, but it
 /// holds the write lock while it waits, and against a writer that never pauses it does not even get that lock
 /// (SQLite's busy handler polls, and the writer takes the lock back between two polls: a test saw it starved for a
 /// whole run).
@@ -56,9 +57,9 @@ final class LedgerCheckpointer: @unchecked Sendable {
         /// The writer copied the log through and its next batch starts the log over: this thread stays out until
         /// that batch commits.
         var writerRestartsLog = false
-        /// The writer's catch-up left frames a reader still uses: it does not try again until a checkpoint here
-        /// copies the log through.
-        var readerPinsLog = false
+        /// The writer's newest catch-up could not copy the log through (a reader's snapshot still needs its last
+        /// frames) or failed: it tries again after the next checkpoint here, which keeps its interval meanwhile.
+        var catchUpFailed = false
         var stopped = false
     }
 
@@ -114,7 +115,7 @@ final class LedgerCheckpointer: @unchecked Sendable {
     /// last frames so that the next batch starts it over.
     func catchUpIfLogIsLong(_ db: Database) {
         let due: Bool = condition.withLock {
-            guard state.walFrames >= catchUpAtFrames, !state.readerPinsLog, !state.stopped else { return false }
+            guard state.walFrames >= catchUpAtFrames, !state.catchUpFailed, !state.stopped else { return false }
             if state.walFrames < writerWaitsAtFrames {
                 // A later batch catches up, once this thread has copied the bulk of the log.
                 guard !state.checkpointing && state.copiedLongLog else { return false }
@@ -135,11 +136,11 @@ final class LedgerCheckpointer: @unchecked Sendable {
                 return
             case .success:
                 statistics.catchUpsPinnedByAReader += 1
-                state.readerPinsLog = true
-            case .failure:
-                statistics.failedCheckpoints += 1
+            case .failure(let error):
+                statistics.count(error)
             }
             state.writerRestartsLog = false
+            state.catchUpFailed = true
             condition.broadcast()
         }
     }
@@ -156,7 +157,7 @@ final class LedgerCheckpointer: @unchecked Sendable {
 
     /// The log is long and no checkpoint here has copied it since the writer's last catch-up (under the lock).
     private var logAwaitsCopy: Bool {
-        state.walFrames >= catchUpAtFrames && !state.copiedLongLog && !state.readerPinsLog
+        state.walFrames >= catchUpAtFrames && !state.copiedLongLog && !state.catchUpFailed
     }
 
     /// One PASSIVE checkpoint per `intervalMs` at most, while the writer commits; none from the writer's catch-up
@@ -178,14 +179,14 @@ final class LedgerCheckpointer: @unchecked Sendable {
             if lingerMs > 0 { Thread.sleep(forTimeInterval: Double(lingerMs) / 1_000) }
             condition.withLock {
                 state.checkpointing = false
+                state.catchUpFailed = false
                 switch log {
-                case .success(let log):
+                case .success:
                     statistics.passiveCheckpoints += 1
                     if state.copyingLongLog { state.copiedLongLog = true }
-                    if log.walFrameCount == log.checkpointedFrameCount { state.readerPinsLog = false }
-                case .failure:
-                    // I/O, or another process checkpointing: the log stays as it is and the next commit tries again.
-                    statistics.failedCheckpoints += 1
+                case .failure(let error):
+                    // The log stays as it is and the next commit tries again.
+                    statistics.count(error)
                 }
                 condition.broadcast()
             }
@@ -203,6 +204,11 @@ final class LedgerCheckpointer: @unchecked Sendable {
 /// What the checkpointer has done since the store opened (for the benchmark: is the log staying bounded).
 public struct CheckpointStatistics: Sendable, Hashable {
     public var passiveCheckpoints = 0
+    /// Checkpoints answered `SQLITE_BUSY`: a lock they need was held at that instant (tests see it when a commit is
+    /// writing the log's index as the checkpoint reads it; SQLite does not retry that read for a checkpoint). The
+    /// next one copies what this one did not.
+    public var busyCheckpoints = 0
+    /// Checkpoints that failed otherwise (I/O).
     public var failedCheckpoints = 0
     /// Writer catch-ups that could not copy the log through: a reader's snapshot still needed its last frames.
     public var catchUpsPinnedByAReader = 0
@@ -215,4 +221,12 @@ public struct CheckpointStatistics: Sendable, Hashable {
     /// The log's size in frames (pages) after the writer's newest commit, and the largest seen.
     public var walFrames = 0
     public var largestWALFrames = 0
+
+    mutating func count(_ failure: any Error) {
+        if (failure as? DatabaseError)?.resultCode == .SQLITE_BUSY {
+            busyCheckpoints += 1
+        } else {
+            failedCheckpoints += 1
+        }
+    }
 }

@@ -217,7 +217,8 @@ struct LedgerBench: AsyncParsableCommand {
                     "wallet checkpoints \(tag): \(cell.checkpoints.passiveCheckpoints) passive, "
                         + "\(cell.checkpoints.writerCatchUps) caught up by the writer "
                         + "(\(cell.checkpoints.writerWaits) after waiting), \(cell.checkpoints.logRestarts) restarts, "
-                        + "\(cell.checkpoints.catchUpsPinnedByAReader) pinned, \(cell.checkpoints.failedCheckpoints) failed"
+                        + "\(cell.checkpoints.catchUpsPinnedByAReader) pinned, \(cell.checkpoints.busyCheckpoints) busy, "
+                        + "\(cell.checkpoints.failedCheckpoints) failed"
                 )
                 print("wallet sqlite_counts_allocations \(tag): \(WalletStore.sqliteCountsAllocations ? "yes" : "no")")
                 if compareSingleCommit {
