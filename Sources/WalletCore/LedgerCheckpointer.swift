@@ -101,7 +101,6 @@ final class LedgerCheckpointer: @unchecked Sendable {
             if let walFrames {
                 if walFrames < state.walFrames { statistics.logRestarts += 1 }
                 state.walFrames = walFrames
-                statistics.walFrames = walFrames
                 statistics.largestWALFrames = max(statistics.largestWALFrames, walFrames)
             }
             let wasRestarting = state.writerRestartsLog
@@ -153,7 +152,13 @@ final class LedgerCheckpointer: @unchecked Sendable {
         }
     }
 
-    func currentStatistics() -> CheckpointStatistics { condition.withLock { statistics } }
+    func currentStatistics() -> CheckpointStatistics {
+        condition.withLock {
+            var current = statistics
+            current.walFrames = state.walFrames
+            return current
+        }
+    }
 
     /// The log is long and no checkpoint here has copied it since the writer's last catch-up (under the lock).
     private var logAwaitsCopy: Bool {

@@ -30,10 +30,7 @@ final class LedgerCheckpointerTests: XCTestCase {
         let run = try commitBackToBack(transactions: 6_000, catchUpAtFrames: 64, writerWaitsAtFrames: waitAtFrames)
         XCTAssertGreaterThan(run.statistics.writerCatchUps, 0, "the writer caught the log up between transactions")
         XCTAssertGreaterThan(run.statistics.logRestarts, 0, "\(run.statistics)")
-        XCTAssertLessThan(
-            run.statistics.largestWALFrames, waitAtFrames + Self.framesPerTransaction, "\(run.statistics)")
-        // The file is as long as the longest log: the writer's measure is the log's real length.
-        XCTAssertEqual(run.walBytes, Self.walHeaderBytes + run.statistics.largestWALFrames * Self.walFrameBytes)
+        assertTheLogStayedUnder(waitAtFrames, run)
         XCTAssertEqual(run.rows, 6_000, "every commit is kept")
     }
 
@@ -46,9 +43,7 @@ final class LedgerCheckpointerTests: XCTestCase {
         let run = try commitBackToBack(
             transactions: 1_500, catchUpAtFrames: 64, writerWaitsAtFrames: waitAtFrames, checkpointerLingerMs: 50)
         XCTAssertGreaterThan(run.statistics.writerWaits, 0, "\(run.statistics)")
-        XCTAssertLessThan(
-            run.statistics.largestWALFrames, waitAtFrames + Self.framesPerTransaction, "\(run.statistics)")
-        XCTAssertEqual(run.walBytes, Self.walHeaderBytes + run.statistics.largestWALFrames * Self.walFrameBytes)
+        assertTheLogStayedUnder(waitAtFrames, run)
         XCTAssertEqual(run.rows, 1_500, "every commit is kept")
     }
 
@@ -68,6 +63,24 @@ final class LedgerCheckpointerTests: XCTestCase {
         XCTAssertEqual(run.rows, 2_000, "every commit is kept")
     }
 
+    /// The log never passed the writer's waiting threshold by more than one transaction, and the file is as long as
+    /// the longest log: the writer's measure is the log's real length.
+    private func assertTheLogStayedUnder(
+        _ waitAtFrames: Int, _ run: Run, line: UInt = #line
+    ) {
+        XCTAssertLessThan(
+            run.statistics.largestWALFrames, waitAtFrames + Self.framesPerTransaction, "\(run.statistics)",
+            line: line)
+        XCTAssertEqual(
+            run.walBytes, Self.walHeaderBytes + run.statistics.largestWALFrames * Self.walFrameBytes, line: line)
+    }
+
+    /// What `commitBackToBack` saw: the checkpointer's statistics at the end and when the reader let go, the WAL
+    /// file's length and the rows kept.
+    private typealias Run = (
+        statistics: CheckpointStatistics, whenReaderLetGo: CheckpointStatistics?, walBytes: Int, rows: Int?
+    )
+
     /// One 4,000-byte row: its leaf page, page 1 (the database's size) and, when the leaf splits, the pages above.
     private static let framesPerTransaction = 6
     private static let walHeaderBytes = 32
@@ -79,7 +92,7 @@ final class LedgerCheckpointerTests: XCTestCase {
     private func commitBackToBack(
         transactions: Int, catchUpAtFrames: Int, writerWaitsAtFrames: Int, checkpointerLingerMs: Int = 0,
         readerLetsGoAfter: Int? = nil
-    ) throws -> (statistics: CheckpointStatistics, whenReaderLetGo: CheckpointStatistics?, walBytes: Int, rows: Int?) {
+    ) throws -> Run {
         let directory = TemporaryDirectory()
         let path = directory.path + "/log.sqlite"
         var configuration = Configuration()

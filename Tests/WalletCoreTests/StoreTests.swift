@@ -165,12 +165,19 @@ final class StoreTests: XCTestCase {
         XCTAssertEqual(broken.checks.last?.name, "balances-match-transfers", "verification stops at the first failure")
     }
 
-    func testVerifyNamesAnApprovedChargeWithoutTransferAndAMissingIdempotencyRecord() async throws {
-        let directory = TemporaryDirectory()
+    /// A linked store (noon in Tokyo) with one charge of 1,000 yen held under request id "h": a charge the verify
+    /// tests below break one invariant at a time.
+    private func storeWithAHeldCharge(_ directory: TemporaryDirectory) async throws -> (WalletStore, ChargeResponse) {
         let (store, link) = try await makeLinkedStore(directory, clock: ManualClock(noonTokyo))
         let held = try await store.submitCharge(
             chargeRequest("h", link: link, yen: 1_000), bankCode: "9900", bodyDigest: digest("h"),
             decide: { _ in .hold(rule: "r") }, sign: testSign)
+        return (store, held)
+    }
+
+    func testVerifyNamesAnApprovedChargeWithoutTransferAndAMissingIdempotencyRecord() async throws {
+        let directory = TemporaryDirectory()
+        let (store, held) = try await storeWithAHeldCharge(directory)
         try await store.pool.write { db in
             try db.execute(
                 sql: "UPDATE charge SET decision = 1, hold_state = 2 WHERE id = ?", arguments: [held.chargeID])
@@ -190,10 +197,7 @@ final class StoreTests: XCTestCase {
     /// v15 finds a link's charges through its wallet's: a charge that does not carry its link's wallet is named.
     func testVerifyNamesAChargeThatDoesNotCarryItsLinksWallet() async throws {
         let directory = TemporaryDirectory()
-        let (store, link) = try await makeLinkedStore(directory, clock: ManualClock(noonTokyo))
-        let held = try await store.submitCharge(
-            chargeRequest("h", link: link, yen: 1_000), bankCode: "9900", bodyDigest: digest("h"),
-            decide: { _ in .hold(rule: "r") }, sign: testSign)
+        let (store, held) = try await storeWithAHeldCharge(directory)
         let healthy = try await store.verifyLedger()
         XCTAssertTrue(healthy.passed, "\(healthy.checks)")
         try await store.pool.write { db in
