@@ -4,10 +4,10 @@ import GatewayPolicy
 import GatewayWire
 
 /// The charge path's facts, kept by the writer between requests (issue 14): links, wallet rows (balance,
-/// reservations, flags), the Tokyo day/month charged and reserved totals, the recent-charge counts per token and
-/// wallet, and the token-moved fact per link; and the SPEC §8 rules' facts: block-list entries, open
-/// `wallet.many_accounts` alerts, each wallet's credits in the velocity window, each bank's decision buckets, and
-/// each link's keyed token hash.
+/// reservations, flags), the Tokyo day/month charged and reserved totals, each wallet's recent charges with their
+/// tokens (SPEC §4 counts them per token and wallet), and the token-moved fact per link; and the SPEC §8 rules'
+/// facts: block-list entries, open `wallet.many_accounts` alerts, each wallet's credits in the velocity window, each
+/// bank's decision buckets, and each link's keyed token hash.
 ///
 /// Why it is exact: every write goes through the one writer, and only a Charge (`FactsCacheUse.maintains`) runs with
 /// the cache on, updating it in `chargeRecorded` with exactly what its SQL changed. Every other write runs with the
@@ -17,16 +17,17 @@ import GatewayWire
 /// connection (`PRAGMA data_version`, checked before each batch). A dropped entry is simply read again: the cache
 /// never answers what the database would not.
 ///
-/// Bounded: `maxEntries` per map (beyond it the map is dropped whole and refilled by use), and
-/// `maxCreditsPerWallet` credits per wallet (a wallet with more in its window is read from the database each time) and
-/// `maxCreditsKept` over all wallets (beyond it every wallet's are dropped and refilled by use).
+/// Bounded: `maxEntries` per map (beyond it the map is dropped whole and refilled by use), and each wallet's window
+/// of charges (`WalletWindows`) by `maxChargesPerWallet` (a wallet with more in its window is read from the
+/// database each time) and `maxChargesKept` over all wallets (beyond it every wallet's are dropped and refilled by use).
 struct ChargeFactsCache {
     /// Entries per map before it is dropped whole. 65,536.
     static let maxEntries = 65_536
-    /// Credits kept per wallet for `wallet.velocity`. 1,024.
-    static let maxCreditsPerWallet = 1_024
-    /// Credits kept over all wallets (16 bytes each: 4 MiB). 262,144.
-    static let maxCreditsKept = 262_144
+    /// Charges kept per wallet in each window (credits for `wallet.velocity`, recent charges for SPEC §4). 1,024.
+    static let maxChargesPerWallet = 1_024
+    /// Charges kept over all wallets in each window (credits 16 bytes each: 4 MiB; recent charges 40: 10 MiB).
+    /// 262,144.
+    static let maxChargesKept = 262_144
 
     /// The wallet's limit totals for one Tokyo day and month (what `Ledger.chargedTotals` / `reservedTotals` read).
     struct PeriodTotals: Equatable {
@@ -36,25 +37,30 @@ struct ChargeFactsCache {
         var reserved: ChargedTotals
     }
 
-    struct RecentKey: Hashable {
+    /// A non-declined charge to a wallet, with its link's bank and token (`Ledger.recentChargesToWallet`).
+    struct RecentCharge: Equatable {
+        var atUnixMs: Int64
         var bankCode: String
         var token: String
-        var walletID: String
     }
 
-    /// The newest non-declined charges' times (at most the counting limit) from `loadedSinceUnixMs` on: enough to
-    /// answer `Ledger.recentChargeCount` for any later window start (saturating at the limit).
-    struct RecentCharges {
+    /// A wallet's non-declined charges from `loadedSinceUnixMs` on, oldest first: every token's
+    /// `Ledger.recentChargeCount` to the wallet for any later window start. Kept per wallet, not per token, so a
+    /// wallet's new link reads nothing (kept per token, each of a wallet's links read the wallet's whole window).
+    struct RecentCharges: WalletWindow {
         var loadedSinceUnixMs: Int64
-        var limit: Int
-        var atUnixMs: [Int64]
+        var entries: [RecentCharge]
+
+        var count: Int { entries.count }
     }
 
     /// A wallet's approved credits from `loadedSinceUnixMs` on, oldest first, and their sum.
-    struct Credits {
+    struct Credits: WalletWindow {
         var loadedSinceUnixMs: Int64
         var entries: [(atUnixMs: Int64, amountYen: Int64)]
         var sumYen: Int64
+
+        var count: Int { entries.count }
     }
 
     /// A bank's decision buckets starting after `loadedAfterUnixMs`, oldest first.
@@ -77,13 +83,11 @@ struct ChargeFactsCache {
     private var links: [String: LinkFacts] = [:]
     private var wallets: [String: Ledger.WalletRow] = [:]
     private var totals: [Int64: PeriodTotals] = [:]
-    private var recent: [RecentKey: RecentCharges] = [:]
+    private var recent = WalletWindows<RecentCharges>()
     private var tokenMoved: [String: Bool] = [:]
     private var blocked: [BlockKey: Bool] = [:]
     private var manyAccountsAlertOpen: [String: Bool] = [:]
-    private var credits: [String: Credits] = [:]
-    /// The entries of `credits`, over all wallets.
-    private var creditsKept = 0
+    private var credits = WalletWindows<Credits>()
     private var decisions: [String: Decisions] = [:]
     private var tokenHashes: [String: [UInt8]] = [:]
     /// Links with a non-declined charge: never again a first charge, so their token-moved answer is final (false).
@@ -95,12 +99,11 @@ struct ChargeFactsCache {
         links.removeAll(keepingCapacity: true)
         wallets.removeAll(keepingCapacity: true)
         totals.removeAll(keepingCapacity: true)
-        recent.removeAll(keepingCapacity: true)
+        recent.removeAll()
         tokenMoved.removeAll(keepingCapacity: true)
         blocked.removeAll(keepingCapacity: true)
         manyAccountsAlertOpen.removeAll(keepingCapacity: true)
-        credits.removeAll(keepingCapacity: true)
-        creditsKept = 0
+        credits.removeAll()
         decisions.removeAll(keepingCapacity: true)
         tokenHashes.removeAll(keepingCapacity: true)
         chargedLinks.removeAll(keepingCapacity: true)
@@ -179,16 +182,27 @@ struct ChargeFactsCache {
         return read
     }
 
+    /// `Ledger.recentChargeCount`, from the link's wallet's recent charges: charges before `sinceUnixMs` leave the
+    /// kept window (a later, earlier-starting window reads again).
     mutating func recentChargeCount(_ db: Database, link: LinkFacts, sinceUnixMs: Int64, limit: Int) throws -> Int {
-        let key = RecentKey(bankCode: link.bankCode, token: link.bankAccountToken, walletID: link.walletID)
-        if let cached = recent[key], cached.limit == limit, sinceUnixMs >= cached.loadedSinceUnixMs {
-            return min(limit, cached.atUnixMs.count { $0 >= sinceUnixMs })
+        let onToken = { (charge: RecentCharge) in
+            charge.bankCode == link.bankCode && charge.token == link.bankAccountToken
+        }
+        if var kept = recent.take(walletID: link.walletID), sinceUnixMs >= kept.loadedSinceUnixMs {
+            kept.entries.removeFirst(kept.entries.prefix { $0.atUnixMs < sinceUnixMs }.count)
+            kept.loadedSinceUnixMs = sinceUnixMs
+            let count = kept.entries.count(where: onToken)
+            recent.keep(kept, walletID: link.walletID)
+            return min(limit, count)
         }
         reads += 1
-        let times = try Ledger.recentChargeTimes(db, link: link, sinceUnixMs: sinceUnixMs, limit: limit)
-        Self.bounded(&recent)
-        recent[key] = RecentCharges(loadedSinceUnixMs: sinceUnixMs, limit: limit, atUnixMs: times)
-        return times.count
+        let read = try Ledger.recentChargesToWallet(
+            db, walletID: link.walletID, sinceUnixMs: sinceUnixMs, limit: Self.maxChargesPerWallet + 1)
+        guard read.count <= Self.maxChargesPerWallet else {
+            return try Ledger.recentChargeCount(db, link: link, sinceUnixMs: sinceUnixMs, limit: limit)
+        }
+        recent.keep(RecentCharges(loadedSinceUnixMs: sinceUnixMs, entries: read), walletID: link.walletID)
+        return min(limit, read.count(where: onToken))
     }
 
     mutating func firstChargeAfterTokenMovedWallets(_ db: Database, link: LinkFacts) throws -> Bool {
@@ -237,7 +251,7 @@ struct ChargeFactsCache {
     /// reads again).
     mutating func creditedToWallet(_ db: Database, walletID: String, sinceUnixMs: Int64) throws -> Int64 {
         // Taken out while it changes, so its entries are not copied (one owner).
-        if var kept = takeCredits(walletID: walletID), sinceUnixMs >= kept.loadedSinceUnixMs {
+        if var kept = credits.take(walletID: walletID), sinceUnixMs >= kept.loadedSinceUnixMs {
             let gone = kept.entries.prefix { $0.atUnixMs < sinceUnixMs }
             if !gone.isEmpty {
                 kept.sumYen -= gone.reduce(0) { $0 + $1.amountYen }
@@ -245,38 +259,18 @@ struct ChargeFactsCache {
             }
             kept.loadedSinceUnixMs = sinceUnixMs
             let sum = kept.sumYen
-            keepCredits(kept, walletID: walletID)
+            credits.keep(kept, walletID: walletID)
             return sum
         }
         reads += 1
-        let limit = Self.maxCreditsPerWallet
+        let limit = Self.maxChargesPerWallet
         let read = try Ledger.creditsToWallet(db, walletID: walletID, sinceUnixMs: sinceUnixMs, limit: limit + 1)
         guard read.count <= limit else {
             return try Ledger.creditedToWallet(db, walletID: walletID, sinceUnixMs: sinceUnixMs)
         }
         let sum = read.reduce(0) { $0 + $1.amountYen }
-        keepCredits(Credits(loadedSinceUnixMs: sinceUnixMs, entries: read, sumYen: sum), walletID: walletID)
+        credits.keep(Credits(loadedSinceUnixMs: sinceUnixMs, entries: read, sumYen: sum), walletID: walletID)
         return sum
-    }
-
-    /// Removes and returns the wallet's kept credits.
-    private mutating func takeCredits(walletID: String) -> Credits? {
-        guard let kept = credits.removeValue(forKey: walletID) else { return nil }
-        creditsKept -= kept.entries.count
-        assert(creditsKept >= 0, "kept credits are counted exactly")
-        return kept
-    }
-
-    /// Keeps the wallet's credits (none kept for it now), within `maxEntries` wallets and `maxCreditsKept` credits:
-    /// beyond either, every wallet's are dropped first.
-    private mutating func keepCredits(_ kept: Credits, walletID: String) {
-        assert(credits[walletID] == nil, "taken before it is kept again")
-        if credits.count >= Self.maxEntries || creditsKept + kept.entries.count > Self.maxCreditsKept {
-            credits.removeAll(keepingCapacity: true)
-            creditsKept = 0
-        }
-        credits[walletID] = kept
-        creditsKept += kept.entries.count
     }
 
     /// Counts the decision (in the database, then here) and returns the bank's decisions in buckets starting after
@@ -342,27 +336,63 @@ struct ChargeFactsCache {
                 totals[wallet.ledgerAccountID] = nil
             }
         }
-        let key = RecentKey(bankCode: link.bankCode, token: link.bankAccountToken, walletID: link.walletID)
-        if var charges = recent[key] {
-            // Keep the newest `limit` times: the count of those within any later window is the saturated count.
-            charges.atUnixMs.append(now)
-            if charges.atUnixMs.count > charges.limit {
-                charges.atUnixMs.sort(by: >)
-                charges.atUnixMs.removeLast(charges.atUnixMs.count - charges.limit)
-            }
-            recent[key] = charges
+        // Both windows are kept oldest first; a charge judged at an earlier moment than the last one kept (callers'
+        // clocks) goes in its place. A wallet past `maxChargesPerWallet` is read from the database from now on.
+        if var kept = recent.take(walletID: walletID) {
+            let at = kept.entries.lastIndex { $0.atUnixMs <= now }.map { $0 + 1 } ?? 0
+            let charge = RecentCharge(atUnixMs: now, bankCode: link.bankCode, token: link.bankAccountToken)
+            kept.entries.insert(charge, at: at)
+            recent.keep(kept, walletID: walletID)
         }
-        if decision == .approved, var kept = takeCredits(walletID: walletID) {
-            // Kept oldest first; a charge judged at an earlier moment than the last one kept (callers' clocks)
-            // goes in its place. A wallet past `maxCreditsPerWallet` is read from the database from now on.
+        if decision == .approved, var kept = credits.take(walletID: walletID) {
             let at = kept.entries.lastIndex { $0.atUnixMs <= now }.map { $0 + 1 } ?? 0
             kept.entries.insert((now, amount), at: at)
             kept.sumYen += amount
-            if kept.entries.count <= Self.maxCreditsPerWallet { keepCredits(kept, walletID: walletID) }
+            credits.keep(kept, walletID: walletID)
         }
         // The link has a non-declined charge now: the next one is not its first, whatever links are made later.
         tokenMoved[link.id] = nil
         Self.bounded(&chargedLinks)
         chargedLinks.insert(link.id)
+    }
+}
+
+/// What `WalletWindows` keeps per wallet: its charges of one kind from `loadedSinceUnixMs` on.
+protocol WalletWindow {
+    var loadedSinceUnixMs: Int64 { get }
+    /// The charges it holds.
+    var count: Int { get }
+}
+
+/// One window of charges per wallet, bounded per wallet (`ChargeFactsCache.maxChargesPerWallet`: a wallet with more
+/// is not kept, so it is read from the database each time) and over all wallets (`maxEntries` wallets and
+/// `maxChargesKept` charges: beyond either, every wallet's are dropped first and refilled by use).
+struct WalletWindows<Window: WalletWindow> {
+    private var windows: [String: Window] = [:]
+    /// The charges of every kept window.
+    private var kept = 0
+
+    /// Removes and returns the wallet's window: it is taken out while it changes, so its entries are not copied.
+    mutating func take(walletID: String) -> Window? {
+        guard let window = windows.removeValue(forKey: walletID) else { return nil }
+        kept -= window.count
+        assert(kept >= 0, "kept charges are counted exactly")
+        return window
+    }
+
+    /// Keeps the wallet's window (none is kept for it now), unless it holds more than a wallet may keep.
+    mutating func keep(_ window: Window, walletID: String) {
+        assert(windows[walletID] == nil, "taken before it is kept again")
+        guard window.count <= ChargeFactsCache.maxChargesPerWallet else { return }
+        if windows.count >= ChargeFactsCache.maxEntries || kept + window.count > ChargeFactsCache.maxChargesKept {
+            removeAll()
+        }
+        windows[walletID] = window
+        kept += window.count
+    }
+
+    mutating func removeAll() {
+        windows.removeAll(keepingCapacity: true)
+        kept = 0
     }
 }

@@ -158,7 +158,13 @@ enum Ledger {
     static func recentChargeCount(_ db: Database, link: LinkFacts, sinceUnixMs: Int64, limit: Int) throws -> Int {
         try db.fetchFirstDirect(
             recentChargeCountSQL,
-            { $0.bindRecentCharges(of: link, sinceUnixMs: sinceUnixMs, limit: limit) }, read: { $0.int(0) }) ?? 0
+            {
+                $0.bind(link.bankCode)
+                $0.bind(link.bankAccountToken)
+                $0.bind(link.walletID)
+                $0.bind(sinceUnixMs)
+                $0.bind(limit)
+            }, read: { $0.int(0) }) ?? 0
     }
 
     static let recentChargeCountSQL = """
@@ -168,19 +174,28 @@ enum Ledger {
             LIMIT ?5)
         """
 
-    /// The times of the newest (at most `limit`) charges `recentChargeCount` counts, newest first: what the
-    /// writer's facts cache keeps to answer later windows without reading again.
-    static func recentChargeTimes(_ db: Database, link: LinkFacts, sinceUnixMs: Int64, limit: Int) throws -> [Int64] {
+    /// The wallet's charges (any decision but DECLINED) since `sinceUnixMs`, oldest first, at most `limit`, each with
+    /// its link's bank and token: what the writer's facts cache keeps to count every token's recent charges to the
+    /// wallet (`recentChargeCount`) from one read, so a wallet's other links, new ones included, read nothing.
+    static func recentChargesToWallet(
+        _ db: Database, walletID: String, sinceUnixMs: Int64, limit: Int
+    ) throws -> [ChargeFactsCache.RecentCharge] {
         try db.fetchAllDirect(
-            recentChargeTimesSQL,
-            { $0.bindRecentCharges(of: link, sinceUnixMs: sinceUnixMs, limit: limit) }, read: { $0.int64(0) })
+            recentChargesToWalletSQL,
+            {
+                $0.bind(walletID)
+                $0.bind(sinceUnixMs)
+                $0.bind(limit)
+            },
+            read: { ChargeFactsCache.RecentCharge(atUnixMs: $0.int64(0), bankCode: $0.text(1), token: $0.text(2)) })
     }
 
-    static let recentChargeTimesSQL = """
-        SELECT c.created_at_unix_ms FROM charge c
-        WHERE c.wallet_id = ?3 AND c.created_at_unix_ms >= ?4 AND c.decision <> 3
-          AND c.link_id IN (SELECT id FROM link WHERE bank_code = ?1 AND bank_account_token = ?2 AND +wallet_id = ?3)
-        ORDER BY c.created_at_unix_ms DESC LIMIT ?5
+    /// The wallet's window from the covering `charge_by_wallet_time`, then each charge's link by its key (CROSS JOIN
+    /// keeps that order: the wallet's few charges first, not every link).
+    static let recentChargesToWalletSQL = """
+        SELECT c.created_at_unix_ms, l.bank_code, l.bank_account_token FROM charge c CROSS JOIN link l ON l.id = c.link_id
+        WHERE c.wallet_id = ? AND c.created_at_unix_ms >= ? AND c.decision <> 3
+        ORDER BY c.created_at_unix_ms LIMIT ?
         """
 
     /// This would be the link's first (non-declined) charge, and its token was linked to another wallet of the same
@@ -500,15 +515,4 @@ enum Ledger {
 
     /// Random bytes in an id: 10 (80 bits, 20 hex digits).
     static let idRandomBytes = 10
-}
-
-extension StatementBinder {
-    /// The parameters both recent-charge queries (`recentChargeCountSQL`, `recentChargeTimesSQL`) take, in order.
-    fileprivate mutating func bindRecentCharges(of link: LinkFacts, sinceUnixMs: Int64, limit: Int) {
-        bind(link.bankCode)
-        bind(link.bankAccountToken)
-        bind(link.walletID)
-        bind(sinceUnixMs)
-        bind(limit)
-    }
 }

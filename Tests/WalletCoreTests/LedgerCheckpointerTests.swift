@@ -180,13 +180,16 @@ final class ChargeQueryPlanTests: XCTestCase {
     /// v15: the wallet's charges in the window from the covering wallet index, their links checked against the
     /// token's (a link or two) rather than the wallet's (dozens).
     func testRecentChargesOnALinkAreTheWalletsChargesFromItsTokensLinks() async throws {
-        for sql in [Ledger.recentChargeCountSQL, Ledger.recentChargeTimesSQL] {
-            let plan = try await queryPlan(sql, ["9900", "tok", "W0000001", 0, 64])
-            XCTAssertTrue(plan.contains("USING COVERING INDEX charge_by_wallet_time"), plan)
-            XCTAssertTrue(plan.contains("INDEX link_by_token"), plan)
-            XCTAssertFalse(plan.contains("link_by_wallet"), plan)
-            XCTAssertFalse(plan.contains("SCAN c") || plan.contains("TEMP B-TREE"), plan)
-        }
+        let plan = try await queryPlan(Ledger.recentChargeCountSQL, ["9900", "tok", "W0000001", 0, 64])
+        XCTAssertTrue(plan.contains("USING COVERING INDEX charge_by_wallet_time"), plan)
+        XCTAssertTrue(plan.contains("INDEX link_by_token"), plan)
+        XCTAssertFalse(plan.contains("link_by_wallet"), plan)
+        XCTAssertFalse(plan.contains("SCAN c") || plan.contains("TEMP B-TREE"), plan)
+        // The facts cache's read: the wallet's window in time order from the same index, each link by its key.
+        let window = try await queryPlan(Ledger.recentChargesToWalletSQL, ["W0000001", 0, 1_025])
+        XCTAssertTrue(window.contains("USING COVERING INDEX charge_by_wallet_time"), window)
+        XCTAssertTrue(window.contains("SEARCH l USING INDEX sqlite_autoindex_link_1 (id=?)"), window)
+        XCTAssertFalse(window.contains("SCAN") || window.contains("TEMP B-TREE"), window)
         let earlier = try await queryPlan(Ledger.earlierChargeOnLinkSQL, ["W0000001", "ln_1"])
         XCTAssertTrue(earlier.contains("USING COVERING INDEX charge_by_wallet_time"), earlier)
     }

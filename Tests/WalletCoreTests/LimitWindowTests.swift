@@ -131,9 +131,9 @@ final class LimitWindowTests: XCTestCase {
         XCTAssertEqual(seen.facts.map(\.chargesFromTokenToWalletInWindow), [0, 1, 2, 2])
     }
 
-    /// Over every link the token had to the wallet (not to another wallet), newest first and saturating at the
-    /// limit: what the facts cache keeps to answer later windows, across a relink.
-    func testRecentChargeTimesSpanEveryLinkOfTheTokenToTheWalletNewestFirst() async throws {
+    /// Over every link the token had to the wallet (not to another wallet), saturating at the limit, across a
+    /// relink; and the wallet's window the facts cache keeps to count them.
+    func testRecentChargesSpanEveryLinkOfTheTokenToTheWallet() async throws {
         let directory = TemporaryDirectory()
         let clock = ManualClock(noonTokyo)
         let store = try WalletStore(stateDirectory: directory.path, clock: clock.provider)
@@ -161,14 +161,16 @@ final class LimitWindowTests: XCTestCase {
         // a1 a2 | e1 (another wallet: not counted) | b1 b2, one second apart.
         XCTAssertEqual(seen.facts.map(\.chargesFromTokenToWalletInWindow), [0, 1, 0, 2, 3])
         let link = try XCTUnwrap(seen.facts.last?.link)
-        let (all, newestThree) = try await store.pool.read { db in
+        let (window, newestThree) = try await store.pool.read { db in
             (
-                try Ledger.recentChargeTimes(db, link: link, sinceUnixMs: 0, limit: 10),
-                try Ledger.recentChargeTimes(db, link: link, sinceUnixMs: 0, limit: 3)
+                try Ledger.recentChargesToWallet(db, walletID: "W0000001", sinceUnixMs: 0, limit: 10),
+                try Ledger.recentChargeCount(db, link: link, sinceUnixMs: 0, limit: 3)
             )
         }
-        XCTAssertEqual(all, [4_000, 3_000, 1_000, 0].map { noonTokyo + $0 })
-        XCTAssertEqual(newestThree, [4_000, 3_000, 1_000].map { noonTokyo + $0 })
+        // The wallet's window as the facts cache keeps it: oldest first, each charge with its link's token.
+        XCTAssertEqual(window.map(\.atUnixMs), [0, 1_000, 3_000, 4_000].map { noonTokyo + $0 })
+        XCTAssertEqual(Set(window.map(\.token)), ["tok-merge"])
+        XCTAssertEqual(newestThree, 3)
         let count = try await store.pool.read { db in
             try Ledger.recentChargeCount(db, link: link, sinceUnixMs: noonTokyo + 1_000, limit: 10)
         }

@@ -404,7 +404,13 @@ final class MigrationTests: XCTestCase {
                         "SELECT name FROM sqlite_schema WHERE type = 'index' AND tbl_name = 'charge' AND sql IS NOT NULL"
                         + " ORDER BY 1"),
                 try indexInserts(db),
-                try links.map { try Ledger.recentChargeTimes(db, link: $0, sinceUnixMs: since, limit: 64) },
+                try links.map { link in
+                    // The wallet's window as the facts cache keeps it, narrowed to the link's token, newest first.
+                    Array(
+                        try Ledger.recentChargesToWallet(db, walletID: link.walletID, sinceUnixMs: since, limit: 64)
+                            .filter { $0.bankCode == link.bankCode && $0.token == link.bankAccountToken }
+                            .map(\.atUnixMs).reversed())
+                },
                 try links.map { try Ledger.recentChargeCount(db, link: $0, sinceUnixMs: since, limit: 64) },
                 try (links.map(\.id) + ["ln_0", "ln_9"]).map { id in
                     try db.fetchFirstDirect(
