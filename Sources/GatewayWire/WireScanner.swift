@@ -1,9 +1,9 @@
 import CProtobufC
 
 /// Walks raw protobuf bytes against a descriptor before protobuf-c sees them, and refuses what protobuf-c would
-/// accept silently or report only as "failed": wrong wire types on known fields, truncated or overlong varints,
-/// lengths past the end, zero field numbers, groups, nesting deeper than `WireLimits.maxNestingDepth`, strings
-/// that are not UTF-8 (or hold a NUL, which protobuf-c's C strings would truncate), and undeclared enum numbers.
+/// accept silently or report only as "failed": wrong wire types on known fields, truncated or overlong varints
+/// (tags and length prefixes longer than the 5 bytes protobuf-c reads), lengths past the end, zero field numbers,
+/// groups, nesting deeper than `WireLimits.maxNestingDepth`, strings that are not UTF-8 (or hold a NUL, which protobuf-c's C strings would truncate), and undeclared enum numbers.
 /// Every error names the offending field as a dotted proto path.
 struct WireScanner {
     private let bytes: UnsafeRawBufferPointer
@@ -22,7 +22,7 @@ struct WireScanner {
     ) throws(WireError) {
         var position = start
         while position < end {
-            let key = try readVarint(&position, end: end, path: messagePath(path()))
+            let key = try readVarint(&position, end: end, maxBytes: 5, path: messagePath(path()))
             let number = key >> 3
             let wireType = UInt8(key & 7)
             guard number != 0 else { throw WireError(field: messagePath(path()), rule: .malformed("field number 0")) }
@@ -80,6 +80,8 @@ struct WireScanner {
             if wireType == 2 && field.isRepeated {
                 let length = try readLength(&position, end: end, path: path())
                 let packedEnd = position + length
+                // No message declares a repeated bool: protobuf-c would read one as a byte per element, 0 or 1.
+                assert(type != PROTOBUF_C_TYPE_BOOL, "packed bools need a one-byte rule here")
                 while position < packedEnd {
                     let value = try readVarint(&position, end: packedEnd, path: path())
                     if isEnum { try checkEnum(field, value, path: path()) }
@@ -137,20 +139,22 @@ struct WireScanner {
 
     /// A length prefix, checked to fit inside the enclosing message.
     private func readLength(_ position: inout Int, end: Int, path: @autoclosure () -> String) throws(WireError) -> Int {
-        let length = try readVarint(&position, end: end, path: path())
+        let length = try readVarint(&position, end: end, maxBytes: 5, path: path())
         guard length <= UInt64(end - position) else {
             throw WireError(field: path(), rule: .malformed("length \(length) runs past the end of the message"))
         }
         return Int(length)
     }
 
-    /// A base-128 varint of at most 10 bytes whose 10th byte carries only the 64th bit.
+    /// A base-128 varint of at most `maxBytes` bytes (10 for a value, whose 10th byte carries only the 64th bit;
+    /// 5 for a tag or a length prefix, as protobuf-c reads them, even with a zero-padded overlong encoding).
     private func readVarint(
-        _ position: inout Int, end: Int, path: @autoclosure () -> String
+        _ position: inout Int, end: Int, maxBytes: Int = 10, path: @autoclosure () -> String
     ) throws(WireError) -> UInt64 {
+        assert((1...10).contains(maxBytes), "a varint is 1 to 10 bytes")
         var result: UInt64 = 0
         var shift: UInt64 = 0
-        for index in 0..<10 {
+        for index in 0..<maxBytes {
             guard position < end else { throw WireError(field: path(), rule: .malformed("truncated varint")) }
             let byte = bytes[position]
             position += 1

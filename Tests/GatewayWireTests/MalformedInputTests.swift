@@ -38,6 +38,22 @@ final class MalformedInputTests: XCTestCase {
         assertRefused(ChargeRequest.self, valid() + tenBytes, field: "amount_yen", isMalformed("overlong varint"))
     }
 
+    func testTagsAndLengthsLongerThanFiveBytesAreRefused() {
+        // protobuf-c reads at most 5 bytes of a tag or a length prefix; a zero-padded longer one (found by WireFuzz)
+        // passed the scanner and then failed inside protobuf-c with no field named.
+        let sixByteTag: [UInt8] = [0x8A, 0x8A, 0x8A, 0x8A, 0x8A, 0x00, 0x00]
+        assertRefused(ChargeRequest.self, valid() + sixByteTag, field: "(message)", isMalformed("overlong varint"))
+        let sixByteLength: [UInt8] = [0x12, 0x81, 0x80, 0x80, 0x80, 0x80, 0x00, 0x41]
+        assertRefused(ChargeRequest.self, sixByteLength, field: "link_id", isMalformed("overlong varint"))
+        // Five bytes, padded or not, is what protobuf-c reads: accepted (a repeated link_id, the last one wins).
+        let linkID = Array(Samples.chargeRequest.linkID.utf8)
+        precondition(linkID.count < 128, "one length byte below")
+        let fiveByteTag: [UInt8] = [0x92, 0x80, 0x80, 0x80, 0x00]
+        let fiveByteLength: [UInt8] = [UInt8(linkID.count) | 0x80, 0x80, 0x80, 0x80, 0x00]
+        let decoded = try? ChargeRequest(wireBytes: valid { $0.linkID = "" } + fiveByteTag + fiveByteLength + linkID)
+        XCTAssertEqual(decoded?.linkID, Samples.chargeRequest.linkID)
+    }
+
     func testWrongWireTypeOnAKnownFieldIsRefused() {
         // amount_yen (varint) sent as length-delimited.
         assertRefused(ChargeRequest.self, valid() + [0x1A, 0x01, 0x05], field: "amount_yen") { $0 == .wrongWireType }
